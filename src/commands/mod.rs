@@ -1,0 +1,5 @@
+//! The non-interactive subcommands: driver import, log export, callers and API tokens.
+
+pub mod export;
+pub mod import;
+pub mod tokens;

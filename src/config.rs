@@ -1,0 +1,317 @@
+//! Settings from the environment, a `.env` file and flags, validated once at start-up.
+//!
+//! Every bad value becomes one [`ConfigError`] line naming the key; the TeleCMI secret and the
+//! webhook token are wrapped in [`Secret`] so `Debug` and logs never show them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// A value that must never be printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The raw settings: each is a flag and an environment variable of the same meaning.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RawSettings {
+    /// `sqlite://FILE` or `mysql://USER:PASS@HOST:PORT/DB`
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The caller this console acts as
+    #[arg(long, env = "CALLDESK_USER_ID", global = true)]
+    pub user_id: Option<String>,
+    /// TeleCMI app id
+    #[arg(long, env = "TELECMI_APP_ID", global = true)]
+    pub telecmi_app_id: Option<String>,
+    /// TeleCMI app secret (environment only: a flag would show in `ps`)
+    #[arg(skip)]
+    pub telecmi_app_secret: Option<Secret>,
+    /// TeleCMI REST base URL
+    #[arg(long, env = "TELECMI_BASE_URL", global = true)]
+    pub telecmi_base_url: Option<String>,
+    /// Callers allowed to place TeleCMI calls: `user_id:extension,…`
+    #[arg(long, env = "TELECMI_AGENTS", global = true)]
+    pub telecmi_agents: Option<String>,
+    /// Address of the webhook listener
+    #[arg(long, env = "WEBHOOK_ADDR", global = true)]
+    pub webhook_addr: Option<String>,
+    /// Secret path segment of the webhook URL (environment only)
+    #[arg(skip)]
+    pub webhook_token: Option<Secret>,
+    /// Folder for daily-rotated log files
+    #[arg(long, env = "CALLDESK_LOG_DIR", global = true)]
+    pub log_dir: Option<String>,
+    /// Country code put in front of 10-digit numbers
+    #[arg(long, env = "CALLDESK_COUNTRY_CODE", global = true)]
+    pub country_code: Option<String>,
+    /// Minutes without a webhook before a live call is checked against TeleCMI's CDR lists
+    #[arg(long, env = "RECONCILE_AFTER_MINUTES", global = true)]
+    pub reconcile_after_minutes: Option<String>,
+}
+
+impl RawSettings {
+    /// Reads the secrets that have no flag from the environment.
+    pub fn with_env_secrets(mut self) -> Self {
+        self.telecmi_app_secret = non_empty(std::env::var("TELECMI_APP_SECRET").ok()).map(Secret);
+        self.webhook_token = non_empty(std::env::var("WEBHOOK_TOKEN").ok()).map(Secret);
+        self
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// TeleCMI app credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelecmiCreds {
+    pub app_id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub database_url: String,
+    pub user_id: Option<i64>,
+    pub telecmi: Option<TelecmiCreds>,
+    pub telecmi_base_url: String,
+    /// caller id → TeleCMI agent extension
+    pub telecmi_agents: BTreeMap<i64, String>,
+    pub webhook_addr: SocketAddr,
+    pub webhook_token: Option<Secret>,
+    pub log_dir: PathBuf,
+    pub country_code: String,
+    pub reconcile_after_minutes: u32,
+}
+
+/// One line naming the key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {key}: {reason}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+fn err(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { key, reason: reason.into() }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://calldesk.db";
+pub const DEFAULT_TELECMI_BASE_URL: &str = "https://rest.telecmi.com";
+pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:8787";
+
+impl Config {
+    pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let database_url = parse_database_url(non_empty(raw.database_url))?;
+        let user_id = non_empty(raw.user_id)
+            .map(|v| v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| err("CALLDESK_USER_ID", format!("{v:?} is not a positive whole number"))))
+            .transpose()?;
+        let telecmi = parse_creds(non_empty(raw.telecmi_app_id), raw.telecmi_app_secret.filter(|s| !s.0.trim().is_empty()))?;
+        let telecmi_base_url = non_empty(raw.telecmi_base_url).unwrap_or_else(|| DEFAULT_TELECMI_BASE_URL.into());
+        if !(telecmi_base_url.starts_with("http://") || telecmi_base_url.starts_with("https://")) {
+            return Err(err("TELECMI_BASE_URL", format!("{telecmi_base_url:?} must start with http:// or https://")));
+        }
+        let telecmi_base_url = telecmi_base_url.trim_end_matches('/').to_string();
+        let telecmi_agents = parse_agents(non_empty(raw.telecmi_agents).as_deref().unwrap_or(""))?;
+        let addr_text = non_empty(raw.webhook_addr).unwrap_or_else(|| DEFAULT_WEBHOOK_ADDR.into());
+        let webhook_addr: SocketAddr = addr_text
+            .parse()
+            .map_err(|_| err("WEBHOOK_ADDR", format!("{addr_text:?} is not an address like 127.0.0.1:8787")))?;
+        let webhook_token = raw.webhook_token.filter(|t| !t.0.is_empty()).map(|t| validate_token(&t.0).map(|()| t)).transpose()?;
+        if !webhook_addr.ip().is_loopback() && webhook_token.is_none() {
+            return Err(err(
+                "WEBHOOK_TOKEN",
+                format!("must be set when WEBHOOK_ADDR ({webhook_addr}) is not a loopback address"),
+            ));
+        }
+        let log_dir = non_empty(raw.log_dir).map(PathBuf::from).unwrap_or_else(default_log_dir);
+        let country_code = non_empty(raw.country_code).unwrap_or_else(|| "91".into());
+        if country_code.is_empty() || country_code.len() > 4 || !country_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("CALLDESK_COUNTRY_CODE", format!("{country_code:?} must be 1 to 4 digits")));
+        }
+        let reconcile_after_minutes = match non_empty(raw.reconcile_after_minutes) {
+            None => 10,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1440).contains(n))
+                .ok_or_else(|| err("RECONCILE_AFTER_MINUTES", format!("{v:?} must be a whole number of minutes from 1 to 1440")))?,
+        };
+        Ok(Self {
+            database_url,
+            user_id,
+            telecmi,
+            telecmi_base_url,
+            telecmi_agents,
+            webhook_addr,
+            webhook_token,
+            log_dir,
+            country_code,
+            reconcile_after_minutes,
+        })
+    }
+
+    /// The TeleCMI extension of `caller`, if that caller may place TeleCMI calls.
+    pub fn telecmi_extension(&self, caller: i64) -> Option<&str> {
+        self.telecmi_agents.get(&caller).map(String::as_str)
+    }
+
+    /// Fails with a line naming `CALLDESK_USER_ID` when it is missing.
+    pub fn require_user(&self) -> Result<i64, ConfigError> {
+        self.user_id.ok_or_else(|| err("CALLDESK_USER_ID", "is required: set it to the caller id this console acts as"))
+    }
+}
+
+fn parse_database_url(v: Option<String>) -> Result<String, ConfigError> {
+    let url = v.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+    if let Some(rest) = url.strip_prefix("mariadb://") {
+        return Ok(format!("mysql://{rest}"));
+    }
+    if url.starts_with("sqlite:") || url.starts_with("mysql://") {
+        Ok(url)
+    } else {
+        // Never echo the URL: it may carry a password.
+        Err(err("DATABASE_URL", "must start with sqlite:// or mysql://"))
+    }
+}
+
+fn parse_creds(app_id: Option<String>, secret: Option<Secret>) -> Result<Option<TelecmiCreds>, ConfigError> {
+    match (app_id, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(err("TELECMI_APP_SECRET", "is missing while TELECMI_APP_ID is set")),
+        (None, Some(_)) => Err(err("TELECMI_APP_ID", "is missing while TELECMI_APP_SECRET is set")),
+        (Some(id), Some(secret)) => {
+            if !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err("TELECMI_APP_ID", format!("{id:?} must be digits only")));
+            }
+            Ok(Some(TelecmiCreds { app_id: id, secret }))
+        }
+    }
+}
+
+/// `3:5003,7:5007` → {3: "5003", 7: "5007"}.
+pub fn parse_agents(text: &str) -> Result<BTreeMap<i64, String>, ConfigError> {
+    let mut map = BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || err("TELECMI_AGENTS", format!("{pair:?} is not user_id:extension (like 3:5003)"));
+        let (user, ext) = pair.split_once(':').ok_or_else(bad)?;
+        let user: i64 = user.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        let ext = ext.trim();
+        if ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        if map.insert(user, ext.to_string()).is_some() {
+            return Err(err("TELECMI_AGENTS", format!("user {user} is listed twice")));
+        }
+    }
+    Ok(map)
+}
+
+fn validate_token(t: &str) -> Result<(), ConfigError> {
+    if t.len() < 16 {
+        return Err(err("WEBHOOK_TOKEN", "must be at least 16 characters"));
+    }
+    if !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(err("WEBHOOK_TOKEN", "may hold only letters, digits, '-' and '_' (it is a URL path segment)"));
+    }
+    Ok(())
+}
+
+fn default_log_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "calldesk")
+        .map(|d| d.data_dir().join("logs"))
+        .unwrap_or_else(|| PathBuf::from("logs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::default()
+    }
+
+    #[test]
+    fn defaults_are_usable() {
+        let c = Config::from_raw(raw()).expect("defaults");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.webhook_addr.to_string(), DEFAULT_WEBHOOK_ADDR);
+        assert!(c.telecmi.is_none());
+        assert_eq!(c.country_code, "91");
+        assert!(c.require_user().is_err());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases: Vec<(RawSettings, &str)> = vec![
+            (RawSettings { database_url: Some("postgres://x".into()), ..raw() }, "DATABASE_URL"),
+            (RawSettings { user_id: Some("pooja".into()), ..raw() }, "CALLDESK_USER_ID"),
+            (RawSettings { telecmi_app_id: Some("123".into()), ..raw() }, "TELECMI_APP_SECRET"),
+            (RawSettings { telecmi_app_secret: Some(Secret::new("s")), ..raw() }, "TELECMI_APP_ID"),
+            (RawSettings { telecmi_agents: Some("3=5003".into()), ..raw() }, "TELECMI_AGENTS"),
+            (RawSettings { telecmi_agents: Some("3:50a3".into()), ..raw() }, "TELECMI_AGENTS"),
+            (RawSettings { webhook_addr: Some("localhost".into()), ..raw() }, "WEBHOOK_ADDR"),
+            (RawSettings { webhook_addr: Some("0.0.0.0:8787".into()), ..raw() }, "WEBHOOK_TOKEN"),
+            (RawSettings { webhook_token: Some(Secret::new("short")), ..raw() }, "WEBHOOK_TOKEN"),
+            (RawSettings { telecmi_base_url: Some("ftp://x".into()), ..raw() }, "TELECMI_BASE_URL"),
+            (RawSettings { country_code: Some("+91".into()), ..raw() }, "CALLDESK_COUNTRY_CODE"),
+            (RawSettings { reconcile_after_minutes: Some("0".into()), ..raw() }, "RECONCILE_AFTER_MINUTES"),
+        ];
+        for (r, key) in cases {
+            let e = Config::from_raw(r).expect_err(key);
+            assert_eq!(e.key, key);
+            assert!(e.to_string().starts_with(&format!("configuration error: {key}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn agents_parse() {
+        let m = parse_agents(" 3:5003, 7:5007 ").expect("agents");
+        assert_eq!(m.get(&3).map(String::as_str), Some("5003"));
+        assert_eq!(m.len(), 2);
+        assert!(parse_agents("3:1,3:2").is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = Config::from_raw(RawSettings {
+            telecmi_app_id: Some("33336628".into()),
+            telecmi_app_secret: Some(Secret::new("sup3r-s3cret-value")),
+            webhook_token: Some(Secret::new("tok_abcdefghijklmnop")),
+            ..raw()
+        })
+        .expect("config");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("sup3r-s3cret-value"), "{dbg}");
+        assert!(!dbg.contains("tok_abcdefghijklmnop"), "{dbg}");
+        assert!(dbg.contains("33336628"));
+    }
+
+    #[test]
+    fn non_loopback_with_token_is_fine() {
+        let c = Config::from_raw(RawSettings {
+            webhook_addr: Some("0.0.0.0:9000".into()),
+            webhook_token: Some(Secret::new("abcdefghijklmnopqrstuv")),
+            ..raw()
+        });
+        assert!(c.is_ok());
+    }
+}

@@ -1,0 +1,260 @@
+//! Feedback outcomes as data, and what each does to the driver's place in the queue.
+
+use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
+
+/// The three groups the old system offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FeedbackGroup {
+    Connected,
+    NotConnected,
+    CallBackLater,
+}
+
+impl FeedbackGroup {
+    pub const ALL: [FeedbackGroup; 3] = [Self::Connected, Self::NotConnected, Self::CallBackLater];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connected => "Connected",
+            Self::NotConnected => "Not Connected",
+            Self::CallBackLater => "Call Back Later",
+        }
+    }
+}
+
+/// When a "call back later" outcome brings the driver back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackTime {
+    /// A fixed delay from now.
+    After(Duration),
+    /// The next occurrence of this local time of day (today if still ahead, else tomorrow).
+    NextAt(NaiveTime),
+    /// This local time of day, `days` days from today.
+    DaysAt { days: u32, at: NaiveTime },
+}
+
+/// What saving an outcome does to the driver's queue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueEffect {
+    /// The driver leaves the queue.
+    Done,
+    /// Not reached: try again after the retry delay, until the attempts run out.
+    Retry,
+    /// The driver asked to be called back.
+    Callback(CallbackTime),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackOption {
+    pub group: FeedbackGroup,
+    pub label: String,
+    pub effect: QueueEffect,
+}
+
+/// How "Not Connected" outcomes are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub delay: Duration,
+    /// Total call attempts before a never-reached driver leaves the queue.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { delay: Duration::minutes(30), max_attempts: 3 }
+    }
+}
+
+/// Where the driver goes after an outcome is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueDecision {
+    Remove,
+    Requeue { due_at: DateTime<Utc>, callback: bool },
+}
+
+const CONNECTED: [&str; 19] = [
+    "Agree for Subscription (Today)",
+    "Agree for Subscription (Tomorrow)",
+    "Already Subscribed",
+    "App Issue",
+    "Doesn't Understand App",
+    "Language Barrier",
+    "Need Job Urgently",
+    "Need Load",
+    "No Money",
+    "Not a Truck Driver",
+    "Needs Help in Profile",
+    "Not Interested",
+    "Interview Fixed",
+    "Ready for Interview",
+    "Others",
+    "Will Subscribe Later (Not sure when)",
+    "Will Subscribe when I need Job",
+    "Wants Demo Video",
+    "Wants to Think",
+];
+
+const NOT_CONNECTED: [&str; 2] = ["Ringing / Call Busy", "Switched Off / Not Reachable / Disconnected"];
+
+/// The catalogue of outcomes, grouped, in display order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackCatalog {
+    options: Vec<FeedbackOption>,
+    pub retry: RetryPolicy,
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN)
+}
+
+impl Default for FeedbackCatalog {
+    fn default() -> Self {
+        let mut options: Vec<FeedbackOption> = CONNECTED
+            .iter()
+            .map(|l| FeedbackOption { group: FeedbackGroup::Connected, label: (*l).into(), effect: QueueEffect::Done })
+            .collect();
+        options.extend(NOT_CONNECTED.iter().map(|l| FeedbackOption {
+            group: FeedbackGroup::NotConnected,
+            label: (*l).into(),
+            effect: QueueEffect::Retry,
+        }));
+        let later = [
+            ("Busy Right Now", CallbackTime::After(Duration::hours(2))),
+            ("Call Tomorrow Morning", CallbackTime::DaysAt { days: 1, at: hm(10, 0) }),
+            ("Call in Evening", CallbackTime::NextAt(hm(18, 0))),
+            ("Call After 2 Days", CallbackTime::DaysAt { days: 2, at: hm(10, 0) }),
+        ];
+        options.extend(later.into_iter().map(|(l, t)| FeedbackOption {
+            group: FeedbackGroup::CallBackLater,
+            label: l.into(),
+            effect: QueueEffect::Callback(t),
+        }));
+        Self { options, retry: RetryPolicy::default() }
+    }
+}
+
+/// The key that picks the `index`-th outcome inside its group: `a`, `b`, … `z`.
+pub fn outcome_key(index: usize) -> char {
+    char::from(b'a' + u8::try_from(index % 26).unwrap_or(0))
+}
+
+impl FeedbackCatalog {
+    pub fn all(&self) -> &[FeedbackOption] {
+        &self.options
+    }
+
+    pub fn in_group(&self, group: FeedbackGroup) -> impl Iterator<Item = &FeedbackOption> {
+        self.options.iter().filter(move |o| o.group == group)
+    }
+
+    /// The outcome chosen by `key` inside `group`.
+    pub fn by_key(&self, group: FeedbackGroup, key: char) -> Option<&FeedbackOption> {
+        self.in_group(group).enumerate().find(|(i, _)| outcome_key(*i) == key).map(|(_, o)| o)
+    }
+
+    pub fn find(&self, label: &str) -> Option<&FeedbackOption> {
+        self.options.iter().find(|o| o.label.eq_ignore_ascii_case(label.trim()))
+    }
+
+    /// Where the driver goes after `label` is saved on their `attempts`-th call (counting this one).
+    /// Unknown labels (free text from the old API) remove the driver, as the old system did.
+    pub fn decide(&self, label: &str, attempts: u32, now: DateTime<Utc>) -> QueueDecision {
+        let effect = self.find(label).map_or(QueueEffect::Done, |o| o.effect);
+        match effect {
+            QueueEffect::Done => QueueDecision::Remove,
+            QueueEffect::Retry if attempts >= self.retry.max_attempts => QueueDecision::Remove,
+            QueueEffect::Retry => QueueDecision::Requeue { due_at: now + self.retry.delay, callback: false },
+            QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: callback_due(t, now), callback: true },
+        }
+    }
+}
+
+fn local_at(date: chrono::NaiveDate, at: NaiveTime) -> Option<DateTime<Utc>> {
+    Local.from_local_datetime(&date.and_time(at)).earliest().map(|d| d.with_timezone(&Utc))
+}
+
+/// The moment a callback falls due, in UTC, reading "morning"/"evening" in local time.
+pub fn callback_due(t: CallbackTime, now: DateTime<Utc>) -> DateTime<Utc> {
+    let local_today = now.with_timezone(&Local).date_naive();
+    let due = match t {
+        CallbackTime::After(d) => Some(now + d),
+        CallbackTime::NextAt(at) => local_at(local_today, at)
+            .filter(|d| *d > now)
+            .or_else(|| local_today.succ_opt().and_then(|tomorrow| local_at(tomorrow, at))),
+        CallbackTime::DaysAt { days, at } => local_today
+            .checked_add_days(chrono::Days::new(u64::from(days)))
+            .and_then(|d| local_at(d, at)),
+    };
+    // A local time that cannot exist (DST gap) falls back to a plain delay.
+    due.unwrap_or(now + Duration::hours(24))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_groups_match_the_old_system() {
+        let c = FeedbackCatalog::default();
+        assert_eq!(c.in_group(FeedbackGroup::Connected).count(), 19);
+        assert_eq!(c.in_group(FeedbackGroup::NotConnected).count(), 2);
+        assert_eq!(c.in_group(FeedbackGroup::CallBackLater).count(), 4);
+        assert_eq!(c.all().len(), 25);
+        assert!(c.find("interview fixed").is_some());
+        assert!(c.find("Agree for Subscription (Today)").is_some());
+    }
+
+    #[test]
+    fn every_outcome_has_a_distinct_key_in_its_group() {
+        let c = FeedbackCatalog::default();
+        for g in FeedbackGroup::ALL {
+            let n = c.in_group(g).count();
+            for i in 0..n {
+                let key = outcome_key(i);
+                assert_eq!(c.by_key(g, key).map(|o| o.group), Some(g));
+            }
+        }
+        assert_eq!(c.by_key(FeedbackGroup::Connected, 's').map(|o| o.label.as_str()), Some("Wants to Think"));
+        assert!(c.by_key(FeedbackGroup::NotConnected, 'c').is_none());
+    }
+
+    #[test]
+    fn connected_outcomes_remove_the_driver() {
+        let c = FeedbackCatalog::default();
+        assert_eq!(c.decide("Interview Fixed", 1, Utc::now()), QueueDecision::Remove);
+        assert_eq!(c.decide("some free text", 1, Utc::now()), QueueDecision::Remove);
+    }
+
+    #[test]
+    fn not_connected_retries_until_attempts_run_out() {
+        let c = FeedbackCatalog::default();
+        let now = Utc::now();
+        assert_eq!(
+            c.decide("Ringing / Call Busy", 1, now),
+            QueueDecision::Requeue { due_at: now + Duration::minutes(30), callback: false }
+        );
+        assert_eq!(c.decide("Ringing / Call Busy", 3, now), QueueDecision::Remove);
+    }
+
+    #[test]
+    fn call_back_later_requeues_at_the_stated_time() {
+        let c = FeedbackCatalog::default();
+        let now = Utc::now();
+        match c.decide("Busy Right Now", 1, now) {
+            QueueDecision::Requeue { due_at, callback: true } => assert_eq!(due_at, now + Duration::hours(2)),
+            other => panic!("unexpected {other:?}"),
+        }
+        for label in ["Call Tomorrow Morning", "Call in Evening", "Call After 2 Days"] {
+            match c.decide(label, 5, now) {
+                QueueDecision::Requeue { due_at, callback: true } => {
+                    assert!(due_at > now, "{label} due in the future");
+                    assert!(due_at <= now + Duration::days(3), "{label} due within 3 days");
+                }
+                other => panic!("{label}: unexpected {other:?}"),
+            }
+        }
+        let morning = callback_due(CallbackTime::DaysAt { days: 1, at: hm(10, 0) }, now).with_timezone(&Local);
+        assert_eq!(morning.time(), hm(10, 0));
+        assert_eq!(morning.date_naive(), now.with_timezone(&Local).date_naive().succ_opt().unwrap_or_default());
+    }
+}

@@ -1,0 +1,108 @@
+//! Plain types and rules of the calling domain; no I/O here.
+
+pub mod feedback;
+pub mod phone;
+pub mod status;
+pub mod text;
+
+pub use feedback::{FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy};
+pub use phone::{Phone, PhoneError};
+pub use status::{CallStatus, Leg, Signal};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// `call_logs.call_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallType {
+    Ivr,
+    Manual,
+}
+
+impl CallType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ivr => "ivr",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// `call_logs.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Telecmi,
+    Manual,
+    Myoperator,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Telecmi => "telecmi",
+            Self::Manual => "manual",
+            Self::Myoperator => "myoperator",
+        }
+    }
+}
+
+/// A caller's role: agents call, supervisors watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// A driver as imported (strings as given; `mobile` already normalised by import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Driver {
+    pub id: String,
+    pub name: String,
+    pub mobile: String,
+    pub tmid: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub assigned_to: Option<i64>,
+}
+
+/// One row of `call_logs`, column for column. Timestamps are UTC (MySQL `TIMESTAMP`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct CallLog {
+    pub id: i64,
+    pub reference_id: Option<String>,
+    pub caller_id: Option<i64>,
+    pub driver_id: Option<String>,
+    pub driver_mobile: Option<String>,
+    pub driver_name: Option<String>,
+    pub driver_tmid: Option<String>,
+    pub call_type: Option<String>,
+    pub status: Option<String>,
+    pub provider: Option<String>,
+    pub telecmi_user_id: Option<String>,
+    pub feedback: Option<String>,
+    pub remarks: Option<String>,
+    pub call_duration: Option<i64>,
+    #[serde(serialize_with = "text::ser_datetime")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "text::ser_opt_datetime")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl CallLog {
+    /// The stored status, or `initiated` for an unknown legacy value.
+    pub fn call_status(&self) -> CallStatus {
+        self.status.as_deref().and_then(|s| s.parse().ok()).unwrap_or(CallStatus::Initiated)
+    }
+}

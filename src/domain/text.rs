@@ -1,0 +1,46 @@
+//! Text hygiene for untrusted strings and the one timestamp format the old API used.
+
+use chrono::{DateTime, Utc};
+
+/// Removes terminal control characters (ESC, C0/C1 controls, DEL) so a hostile name
+/// or remark cannot move the cursor or recolour the screen. Tabs and newlines become spaces.
+pub fn strip_controls(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// The old system's timestamp text: `2025-11-13 10:30:00`.
+pub const DATETIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Formats a timestamp in the machine's local time, as the old API showed it.
+pub fn fmt_datetime(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local).format(DATETIME_FMT).to_string()
+}
+
+pub fn ser_datetime<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_datetime(t))
+}
+
+pub fn ser_opt_datetime<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&fmt_datetime(t)),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_escape_sequences_and_controls() {
+        assert_eq!(strip_controls("Ra\u{1b}[2Jju\u{7}"), "Ra[2Jju");
+        assert_eq!(strip_controls("a\tb\nc\u{9b}d\u{7f}"), "a b cd");
+        assert_eq!(strip_controls("राजू Kumar"), "राजू Kumar");
+    }
+}

@@ -1,0 +1,237 @@
+//! The `calldesk` binary: CLI (clap) → configuration → logging → the chosen command.
+//!
+//! Module map (see `lib.rs`): `domain` rules, `config` settings, `store` SQL, `commands` batch
+//! jobs, `telecmi` provider client + simulator, `server` HTTP routes, `console` agent TUI,
+//! `supervise` supervisor TUI.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use calldesk::commands::{export, import, tokens};
+use calldesk::config::{Config, RawSettings};
+use calldesk::domain::Role;
+use calldesk::store::{CallFilter, Store};
+
+#[derive(Debug, Parser)]
+#[command(name = "calldesk", version, about = "Keyboard-driven calling console for recruitment teams")]
+struct Cli {
+    #[command(flatten)]
+    settings: RawSettings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The agent console with the webhook listener embedded (the default)
+    Console,
+    /// The console on a throwaway SQLite file with sample drivers and a simulated TeleCMI
+    Demo,
+    /// Read-only supervisor console
+    Supervise,
+    /// Headless: webhook listener and HTTP API
+    Serve,
+    /// Load data
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Manage callers
+    Caller {
+        #[command(subcommand)]
+        what: CallerCmd,
+    },
+    /// Manage API tokens
+    Token {
+        #[command(subcommand)]
+        what: TokenCmd,
+    },
+    /// Write data to stdout
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// Apply database migrations and exit
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Load or assign drivers from a CSV with header id,name,mobile,tmid,city,state,assigned_to
+    Drivers { file: std::path::PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum CallerCmd {
+    /// Register a caller (or rename one)
+    Add {
+        id: i64,
+        name: String,
+        #[arg(long, value_enum, default_value = "agent")]
+        role: Role,
+    },
+    /// List callers
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Print a new API bearer token for a caller (only its hash is stored)
+    Issue {
+        #[arg(long)]
+        user: i64,
+    },
+    /// Revoke every token of a caller
+    Revoke {
+        #[arg(long)]
+        user: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportWhat {
+    /// Call logs, newest first
+    Logs {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: export::Format,
+        /// Only this caller's calls
+        #[arg(long)]
+        caller: Option<i64>,
+    },
+}
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a malformed one is a configuration error.
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("configuration error: .env: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let cli = Cli::parse();
+    let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _log_guard = match calldesk::logging::init(&config.log_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Migrate => {
+            let store = Store::open(&config.database_url).await?;
+            println!("migrations applied to {}", store.label());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Caller { what } => caller_cmd(what, &config).await,
+        Command::Token { what } => token_cmd(what, &config).await,
+        Command::Import { what: ImportWhat::Drivers { file } } => import_drivers(&file, &config).await,
+        Command::Export { what: ExportWhat::Logs { format, caller } } => {
+            let store = Store::open(&config.database_url).await?;
+            let filter = CallFilter { caller_id: caller, ..CallFilter::default() };
+            let n = export::write_logs(&store, &filter, format, std::io::stdout().lock()).await?;
+            eprintln!("{n} call logs exported");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Console | Command::Demo | Command::Supervise | Command::Serve => {
+            anyhow::bail!("this command is not built yet")
+        }
+    }
+}
+
+async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    match what {
+        CallerCmd::Add { id, name, role } => {
+            anyhow::ensure!(id > 0, "caller id must be a positive number");
+            let name = calldesk::domain::text::strip_controls(name.trim());
+            anyhow::ensure!(!name.is_empty(), "caller name is empty");
+            store.add_caller(id, &name, role, Utc::now()).await?;
+            println!("caller {id} {name:?} registered as {}", role.as_str());
+        }
+        CallerCmd::List => {
+            for c in store.callers().await? {
+                let tele = config.telecmi_extension(c.id).map_or(String::new(), |e| format!("  TeleCMI ext {e}"));
+                println!("{:>6}  {:<10} {}{tele}", c.id, c.role, c.name);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    match what {
+        TokenCmd::Issue { user } => {
+            let caller = store.caller(user).await?.with_context(|| format!("caller {user} is not registered (calldesk caller add)"))?;
+            let token = tokens::generate();
+            store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
+            tracing::info!(caller = caller.id, "API token issued");
+            println!("{token}");
+            if std::io::stderr().is_terminal() {
+                eprintln!("token for caller {} ({}); it is shown only this once", caller.id, caller.name);
+            }
+        }
+        TokenCmd::Revoke { user } => {
+            let n = store.revoke_tokens(user, Utc::now()).await?;
+            println!("{n} token(s) of caller {user} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_drivers(file: &std::path::Path, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    for e in &parsed.errors {
+        eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
+    }
+    let bar = indicatif::ProgressBar::new(parsed.drivers.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} drivers {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let outcome = import::load(&store, &parsed.drivers, |n| bar.inc(n)).await?;
+    bar.finish_and_clear();
+    println!(
+        "{} new, {} updated, {} queued; {} bad row(s) skipped",
+        outcome.inserted,
+        outcome.updated,
+        outcome.queued,
+        parsed.errors.len()
+    );
+    Ok(if parsed.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

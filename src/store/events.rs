@@ -1,0 +1,186 @@
+//! Provider events (TeleCMI webhooks): stored raw, de-duplicated, applied forward-only.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use super::calls::CALL_COLUMNS;
+use super::{db_time, with_pool, Result, Store, StoreError};
+use crate::domain::status::resolve;
+use crate::domain::{CallLog, CallStatus, Leg, Signal};
+
+/// One parsed webhook, ready to store and apply.
+#[derive(Debug, Clone)]
+pub struct ProviderEvent {
+    /// (request_id or call_id, leg, type, status): the same event delivered twice has the same key.
+    pub dedup_key: String,
+    /// calldesk's own call id, from `extra_params`.
+    pub call_log_id: Option<i64>,
+    /// TeleCMI's `request_id`.
+    pub request_id: Option<String>,
+    /// For older payloads without ids: the TeleCMI user (`5003_33336628`) and the number called.
+    pub telecmi_user: Option<String>,
+    pub number: Option<String>,
+    /// `event` or `cdr`.
+    pub kind: String,
+    pub leg: Leg,
+    /// TeleCMI's own status word (`started`, `answered`, `missed`, …), for the audit trail.
+    pub provider_status: String,
+    pub signal: Option<Signal>,
+    /// Leg B's `answeredsec`.
+    pub duration: Option<i64>,
+    pub payload: String,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Stored and applied; the call as it is now and the status it had before.
+    Applied { call: Box<CallLog>, before: CallStatus },
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// Stored for audit; no call matches it.
+    Unmatched,
+}
+
+/// A stored event, for a call's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub received_at: NaiveDateTime,
+    pub call_log_id: Option<i64>,
+    pub kind: String,
+    pub leg: String,
+    pub status: String,
+}
+
+impl Store {
+    /// Stores `ev` and applies it to its call in one transaction. A duplicate changes nothing; an
+    /// event for no known call is kept for audit. The status only moves forward; the duration is
+    /// taken from leg B's report.
+    #[tracing::instrument(skip_all, fields(key = %ev.dedup_key), err)]
+    pub async fn apply_event(&self, ev: &ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome> {
+        let now_db = db_time(now);
+        let outcome = with_pool!(self, |p, d| async {
+            let mut tx = p.begin_with(d.begin_write).await?;
+            let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM webhook_events WHERE dedup_key = ?")
+                .bind(&ev.dedup_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if seen.is_some() {
+                return Ok::<_, StoreError>(Step::Duplicate);
+            }
+            // Find the call: our own id, else TeleCMI's request id, else the newest live call
+            // of this TeleCMI user to this number (older payloads carry neither).
+            let mut found: Option<(i64, String)> = None;
+            if let Some(id) = ev.call_log_id {
+                let sql = format!("SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE id = ?{}", d.for_update);
+                found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await?;
+            }
+            if found.is_none() {
+                if let Some(rid) = &ev.request_id {
+                    let sql = format!(
+                        "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE reference_id = ? ORDER BY id DESC LIMIT 1{}",
+                        d.for_update
+                    );
+                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(rid).fetch_optional(&mut *tx).await?;
+                }
+            }
+            if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none() {
+                if let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
+                    let sql = format!(
+                        "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE provider = 'telecmi' \
+                         AND telecmi_user_id = ? AND driver_mobile = ? AND status IN ('initiated', 'ringing', 'connected') \
+                         ORDER BY id DESC LIMIT 1{}",
+                        d.for_update
+                    );
+                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user).bind(number).fetch_optional(&mut *tx).await?;
+                }
+            }
+            let sql = format!(
+                "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                d.insert_ignore
+            );
+            let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now_db)
+                .bind(&ev.dedup_key)
+                .bind(found.as_ref().map(|(id, _)| *id))
+                .bind(ev.request_id.as_deref())
+                .bind(&ev.kind)
+                .bind(ev.leg.as_str())
+                .bind(&ev.provider_status)
+                .bind(&ev.payload)
+                .execute(&mut *tx)
+                .await?;
+            if inserted.rows_affected() == 0 {
+                // Another delivery of the same event won the race.
+                return Ok::<_, StoreError>(Step::Duplicate);
+            }
+            let Some((id, status)) = found else {
+                tx.commit().await?;
+                return Ok::<_, StoreError>(Step::Unmatched);
+            };
+            let before = status.parse::<CallStatus>().unwrap_or(CallStatus::Initiated);
+            let after = ev.signal.map_or(before, |s| resolve(before, ev.leg, s));
+            let duration = if ev.leg == Leg::A { None } else { ev.duration };
+            sqlx::query("UPDATE call_logs SET status = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?")
+                .bind(after.as_str())
+                .bind(duration)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(Step::Applied(id, before))
+        }
+        .await)?;
+        // Read the committed row back so what is reported is exactly what is stored.
+        match outcome {
+            Step::Applied(id, before) => {
+                let call = self.call(id).await?.ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
+                Ok(ApplyOutcome::Applied { call: Box::new(call), before })
+            }
+            Step::Duplicate => Ok(ApplyOutcome::Duplicate),
+            Step::Unmatched => Ok(ApplyOutcome::Unmatched),
+        }
+    }
+
+    /// The stored events of a call, oldest first.
+    pub async fn call_events(&self, call_id: i64) -> Result<Vec<StoredEvent>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, StoredEvent>(
+                "SELECT id, received_at, call_log_id, kind, leg, status FROM webhook_events WHERE call_log_id = ? ORDER BY id LIMIT 200",
+            )
+            .bind(call_id)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// Live calls whose last sign of life (their newest event, or their start) is older than
+    /// `stale_before`: candidates for reconciliation.
+    pub async fn stale_live_calls(&self, stale_before: DateTime<Utc>) -> Result<Vec<CallLog>> {
+        let sql = format!(
+            "{CALL_COLUMNS} c WHERE c.status IN ('initiated', 'ringing', 'connected') AND c.provider = 'telecmi' \
+             AND c.created_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.call_log_id = c.id AND e.received_at >= ?) \
+             ORDER BY c.id LIMIT 100"
+        );
+        let t = db_time(stale_before);
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str())).bind(t).bind(t).fetch_all(p).await
+        })?)
+    }
+
+    /// When the last webhook arrived, if ever.
+    pub async fn last_event_at(&self) -> Result<Option<NaiveDateTime>> {
+        let row: Option<(NaiveDateTime,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT received_at FROM webhook_events ORDER BY id DESC LIMIT 1").fetch_optional(p).await
+        })?;
+        Ok(row.map(|(t,)| t))
+    }
+}
+
+enum Step {
+    Applied(i64, CallStatus),
+    Duplicate,
+    Unmatched,
+}

@@ -1,0 +1,204 @@
+//! The only place with SQL: one [`Store`] API over SQLite and MySQL/MariaDB.
+//!
+//! Each method's SQL is written once where both dialects agree and per backend where they do not
+//! ([`Dialect`]); the [`with_pool!`] macro type-checks the same body against each pool type.
+//! Every query is parameterised. All timestamps are UTC.
+
+mod calls;
+mod events;
+mod people;
+mod queue;
+mod stats;
+
+pub use calls::{CallFilter, CallPage, NewCall, SubmitFeedback, FeedbackDraft};
+pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
+pub use people::{Caller, ImportOutcome};
+pub use queue::{QueueCursor, QueueEntry};
+pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+/// What went wrong in the store, in words an agent or operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    MySql(MySqlPool),
+}
+
+/// SQL that differs between the backends.
+#[derive(Debug)]
+pub(crate) struct Dialect {
+    /// Opens a transaction that will write: SQLite takes the write lock up front so two writers
+    /// queue on the busy timeout instead of failing on lock upgrade.
+    pub begin_write: &'static str,
+    pub for_update: &'static str,
+    pub insert_ignore: &'static str,
+}
+
+const SQLITE: Dialect = Dialect { begin_write: "BEGIN IMMEDIATE", for_update: "", insert_ignore: "INSERT OR IGNORE" };
+const MYSQL: Dialect = Dialect { begin_write: "BEGIN", for_update: " FOR UPDATE", insert_ignore: "INSERT IGNORE" };
+
+/// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its [`Dialect`].
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident, $d:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => {
+                #[allow(unused_variables)]
+                let $d = &$crate::store::SQLITE;
+                $body
+            }
+            $crate::store::Backend::MySql($pool) => {
+                #[allow(unused_variables)]
+                let $d = &$crate::store::MYSQL;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// `last_insert_id` under one name for both backends.
+pub(crate) trait InsertedId {
+    fn inserted_id(&self) -> i64;
+}
+impl InsertedId for sqlx::sqlite::SqliteQueryResult {
+    fn inserted_id(&self) -> i64 {
+        self.last_insert_rowid()
+    }
+}
+impl InsertedId for sqlx::mysql::MySqlQueryResult {
+    fn inserted_id(&self) -> i64 {
+        i64::try_from(self.last_insert_id()).unwrap_or(i64::MAX)
+    }
+}
+
+/// The handle every part of calldesk uses to read and write data. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    label: String,
+}
+
+/// Timestamps are stored to the second, in UTC.
+pub fn db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    let n = t.naive_utc();
+    n.with_nanosecond(0).unwrap_or(n)
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://…` or `mysql://…`) and applies migrations.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("mysql:") {
+            let opts = MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(redact_url_err(&e)))?;
+            let label = format!("mysql {}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or(""));
+            let pool = MySqlPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("{label}: {}", redact_url_err(&e))))?;
+            Ok(Self { backend: Backend::MySql(pool), label })
+        } else {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let label = format!("sqlite {}", opts.get_filename().display());
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if in_memory { 1 } else { 8 })
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("{label}: {e}")))?;
+            Ok(Self { backend: Backend::Sqlite(pool), label })
+        }
+    }
+
+    /// Applies the backend's pending migrations.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Backend::MySql(p) => sqlx::migrate!("migrations/mysql").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// `sqlite /path/file.db` or `mysql host:port/db`, never with credentials.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn is_mysql(&self) -> bool {
+        matches!(self.backend, Backend::MySql(_))
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, |p, d| sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, |p, d| p.close().await);
+    }
+
+    /// A stored setting.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
+        let v: Option<(String,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT value FROM calldesk_settings WHERE name = ?").bind(name).fetch_optional(p).await
+        })?;
+        Ok(v.map(|(v,)| v))
+    }
+
+    /// Stores `value` under `name` unless a value is already there; returns the value in force.
+    pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        with_pool!(self, |p, d| {
+            let sql = format!("{} INTO calldesk_settings (name, value) VALUES (?, ?)", d.insert_ignore);
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name).bind(value).execute(p).await.map(|_| ())
+        })?;
+        self.setting(name).await?.ok_or_else(|| StoreError::NotFound(format!("setting {name} vanished")))
+    }
+}
+
+/// sqlx errors can echo the URL; keep the password out of anything we show.
+fn redact_url_err(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    match (s.find("://"), s.find('@')) {
+        (Some(a), Some(b)) if b > a => format!("{}://***{}", &s[..a], &s[b..]),
+        _ => s,
+    }
+}

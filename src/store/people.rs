@@ -1,0 +1,184 @@
+//! Callers, their API tokens, and drivers (with the import that queues them).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{db_time, with_pool, Result, Store};
+use crate::domain::{Driver, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Caller {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+}
+
+impl Caller {
+    pub fn is_supervisor(&self) -> bool {
+        self.role == Role::Supervisor.as_str()
+    }
+}
+
+/// What one import batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub inserted: u64,
+    pub updated: u64,
+    pub queued: u64,
+}
+
+const UPSERT_DRIVER_SQLITE: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, mobile = excluded.mobile, \
+     tmid = excluded.tmid, city = excluded.city, state = excluded.state, assigned_to = excluded.assigned_to";
+const UPSERT_DRIVER_MYSQL: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), mobile = VALUES(mobile), \
+     tmid = VALUES(tmid), city = VALUES(city), state = VALUES(state), assigned_to = VALUES(assigned_to)";
+
+impl Store {
+    /// Registers `id` as a caller, or renames / re-roles an existing one.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn add_caller(&self, id: i64, name: &str, role: Role, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, |p, d| {
+            let mut tx = p.begin_with(d.begin_write).await?;
+            let updated = sqlx::query("UPDATE callers SET name = ?, role = ? WHERE id = ?")
+                .bind(name)
+                .bind(role.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                // MySQL reports 0 rows for an update that changed nothing, so insert-if-missing.
+                let sql = format!("{} INTO callers (id, name, role, created_at) VALUES (?, ?, ?, ?)", d.insert_ignore);
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(name)
+                    .bind(role.as_str())
+                    .bind(db_time(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    pub async fn caller(&self, id: i64) -> Result<Option<Caller>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers WHERE id = ?").bind(id).fetch_optional(p).await
+        })?)
+    }
+
+    pub async fn callers(&self) -> Result<Vec<Caller>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers ORDER BY id").fetch_all(p).await
+        })?)
+    }
+
+    /// Stores the hash of a new API token for `caller`.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn insert_token(&self, caller: i64, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+        with_pool!(self, |p, d| {
+            sqlx::query("INSERT INTO api_tokens (caller_id, token_hash, created_at) VALUES (?, ?, ?)")
+                .bind(caller)
+                .bind(token_hash)
+                .bind(db_time(now))
+                .execute(p)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// The caller owning an unrevoked token with this hash.
+    pub async fn caller_for_token(&self, token_hash: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT caller_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(p)
+                .await
+        })?;
+        Ok(row.map(|(c,)| c))
+    }
+
+    /// Revokes every token of `caller`; returns how many.
+    pub async fn revoke_tokens(&self, caller: i64, now: DateTime<Utc>) -> Result<u64> {
+        let r = with_pool!(self, |p, d| {
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE caller_id = ? AND revoked_at IS NULL")
+                .bind(db_time(now))
+                .bind(caller)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(r)
+    }
+
+    pub async fn driver(&self, id: &str) -> Result<Option<Driver>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, Driver>(
+                "SELECT id, name, mobile, tmid, city, state, assigned_to FROM drivers WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// Inserts or updates drivers in one transaction; a driver assigned to a caller is queued for
+    /// them (due now) unless already queued, and a re-assigned driver moves to the new caller's queue.
+    #[tracing::instrument(skip_all, fields(rows = drivers.len()), err)]
+    pub async fn import_drivers(&self, drivers: &[Driver], now: DateTime<Utc>) -> Result<ImportOutcome> {
+        let now = db_time(now);
+        let mut out = ImportOutcome::default();
+        with_pool!(self, |p, d| {
+            let upsert = if self.is_mysql() { UPSERT_DRIVER_MYSQL } else { UPSERT_DRIVER_SQLITE };
+            let mut tx = p.begin_with(d.begin_write).await?;
+            for drv in drivers {
+                let existed: Option<(String,)> = sqlx::query_as("SELECT id FROM drivers WHERE id = ?")
+                    .bind(&drv.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                sqlx::query(upsert)
+                    .bind(&drv.id)
+                    .bind(&drv.name)
+                    .bind(&drv.mobile)
+                    .bind(&drv.tmid)
+                    .bind(&drv.city)
+                    .bind(&drv.state)
+                    .bind(drv.assigned_to)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if existed.is_some() {
+                    out.updated += 1;
+                } else {
+                    out.inserted += 1;
+                }
+                if let Some(caller) = drv.assigned_to {
+                    let sql = format!(
+                        "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
+                        d.insert_ignore
+                    );
+                    let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&drv.id)
+                        .bind(caller)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    if q.rows_affected() > 0 {
+                        out.queued += 1;
+                    } else {
+                        sqlx::query("UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND caller_id <> ?")
+                            .bind(caller)
+                            .bind(&drv.id)
+                            .bind(caller)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await
+        })?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,156 @@
+//! The call queue: which drivers are due to be called by whom, keyset-paged.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use super::{db_time, with_pool, Result, Store};
+
+/// One due driver, with what the agent needs to see before dialing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct QueueEntry {
+    pub driver_id: String,
+    pub name: String,
+    pub mobile: String,
+    pub tmid: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    /// 0 = a callback the driver asked for (listed first), 1 = a fresh or retried driver.
+    pub priority: i64,
+    pub due_at: NaiveDateTime,
+    pub attempts: i64,
+    pub last_outcome: Option<String>,
+}
+
+impl QueueEntry {
+    pub fn cursor(&self) -> QueueCursor {
+        QueueCursor { priority: self.priority, due_at: self.due_at, driver_id: self.driver_id.clone() }
+    }
+    pub fn is_callback(&self) -> bool {
+        self.priority == 0
+    }
+}
+
+/// Position after which the next page starts (the last row of the previous page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub priority: i64,
+    pub due_at: NaiveDateTime,
+    pub driver_id: String,
+}
+
+/// `%term%` for LIKE with the user's `%`, `_` and `!` taken literally (escape character `!`).
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut s = String::with_capacity(term.len() + 2);
+    s.push('%');
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            s.push('!');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, q.priority, q.due_at, \
+     q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
+
+impl Store {
+    /// Up to `limit` drivers due for `caller` at `now`, callbacks first, then by due time; the page
+    /// after `after`. `filter` matches name, mobile or TMID anywhere. Drivers claimed by another
+    /// console (claim not yet expired) are left out.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn due_queue(
+        &self,
+        caller: i64,
+        now: DateTime<Utc>,
+        after: Option<&QueueCursor>,
+        limit: u32,
+        filter: Option<&str>,
+    ) -> Result<Vec<QueueEntry>> {
+        let now = db_time(now);
+        let mut sql = format!(
+            "{QUEUE_COLUMNS} WHERE q.caller_id = ? AND q.due_at <= ? \
+             AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?)"
+        );
+        if after.is_some() {
+            sql.push_str(
+                " AND (q.priority > ? OR (q.priority = ? AND (q.due_at > ? OR (q.due_at = ? AND q.driver_id > ?))))",
+            );
+        }
+        let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(like_pattern);
+        if pattern.is_some() {
+            sql.push_str(" AND (d.name LIKE ? ESCAPE '!' OR d.mobile LIKE ? ESCAPE '!' OR d.tmid LIKE ? ESCAPE '!')");
+        }
+        sql.push_str(" ORDER BY q.priority, q.due_at, q.driver_id LIMIT ?");
+        let rows = with_pool!(self, |p, d| {
+            let mut q = sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(caller)
+                .bind(now)
+                .bind(caller)
+                .bind(now);
+            if let Some(c) = after {
+                q = q.bind(c.priority).bind(c.priority).bind(c.due_at).bind(c.due_at).bind(c.driver_id.as_str());
+            }
+            if let Some(pat) = &pattern {
+                q = q.bind(pat.as_str()).bind(pat.as_str()).bind(pat.as_str());
+            }
+            q.bind(i64::from(limit)).fetch_all(p).await
+        })?;
+        Ok(rows)
+    }
+
+    /// (due now, queued in all) for `caller`.
+    pub async fn queue_counts(&self, caller: i64, now: DateTime<Utc>) -> Result<(i64, i64)> {
+        let now = db_time(now);
+        let row: (i64, i64) = with_pool!(self, |p, d| {
+            sqlx::query_as(
+                "SELECT COUNT(CASE WHEN due_at <= ? THEN 1 END), COUNT(*) FROM call_queue WHERE caller_id = ?",
+            )
+            .bind(now)
+            .bind(caller)
+            .fetch_one(p)
+            .await
+        })?;
+        Ok(row)
+    }
+
+    /// The queue entry of one driver, due or not.
+    pub async fn queue_entry(&self, driver_id: &str) -> Result<Option<QueueEntry>> {
+        let sql = format!("{QUEUE_COLUMNS} WHERE q.driver_id = ?");
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str())).bind(driver_id).fetch_optional(p).await
+        })?)
+    }
+
+    /// Puts `driver_id` in `caller`'s queue due at `due_at` (or moves it there).
+    pub async fn enqueue(&self, driver_id: &str, caller: i64, due_at: DateTime<Utc>) -> Result<()> {
+        let due = db_time(due_at);
+        with_pool!(self, |p, d| {
+            let mut tx = p.begin_with(d.begin_write).await?;
+            let r = sqlx::query("UPDATE call_queue SET caller_id = ?, due_at = ? WHERE driver_id = ?")
+                .bind(caller)
+                .bind(due)
+                .bind(driver_id)
+                .execute(&mut *tx)
+                .await?;
+            if r.rows_affected() == 0 {
+                let sql = format!(
+                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
+                    d.insert_ignore
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(driver_id).bind(caller).bind(due).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
+    }
+}

@@ -109,12 +109,11 @@ enum ExportWhat {
 
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is a configuration error.
-    if let Err(e) = dotenvy::dotenv() {
-        if !e.not_found() {
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found() {
             eprintln!("configuration error: .env: {e}");
             return ExitCode::FAILURE;
         }
-    }
     let cli = Cli::parse();
     let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
         Ok(c) => c,

@@ -32,6 +32,8 @@ const OLD_DDL: &str = "CREATE TABLE `call_logs` (
   KEY `idx_created_at` (`created_at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
+type OldRow = (i64, Option<String>, Option<String>, Option<i32>);
+
 fn migrate(url: &str, log_dir: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_calldesk"))
         .arg("migrate")
@@ -112,12 +114,12 @@ async fn migrate_on_mariadb_creates_the_schema_and_keeps_old_rows() {
     .execute(&pool)
     .await
     .expect("old rows");
-    let before: Vec<(i64, Option<String>, Option<String>, Option<i32>)> =
+    let before: Vec<OldRow> =
         sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id").fetch_all(&pool).await.expect("q");
 
     let out = migrate(&old_url, dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let after: Vec<(i64, Option<String>, Option<String>, Option<i32>)> =
+    let after: Vec<OldRow> =
         sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id").fetch_all(&pool).await.expect("q");
     assert_eq!(before, after, "old rows untouched");
     let (upd,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM call_logs WHERE updated_at IS NOT NULL").fetch_one(&pool).await.expect("q");

@@ -37,8 +37,8 @@ pub async fn write_logs(store: &Store, filter: &CallFilter, format: Format, out:
             csv_out = Some(csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new()));
         }
     }
-    if n == 0 {
-        if let Some(w) = csv_out.as_mut() {
+    if n == 0
+        && let Some(w) = csv_out.as_mut() {
             // An empty export still says which columns it would have.
             w.write_record([
                 "id", "reference_id", "caller_id", "driver_id", "driver_mobile", "driver_name", "driver_tmid", "call_type",
@@ -47,7 +47,6 @@ pub async fn write_logs(store: &Store, filter: &CallFilter, format: Format, out:
             w.flush()?;
             out.write_all(w.get_ref())?;
         }
-    }
     out.flush()?;
     Ok(n)
 }

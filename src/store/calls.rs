@@ -295,8 +295,8 @@ impl Store {
                         .bind(&driver_id)
                         .execute(&mut *tx)
                         .await?;
-                        if r.rows_affected() == 0 {
-                            if let Some(caller) = caller_id {
+                        if r.rows_affected() == 0
+                            && let Some(caller) = caller_id {
                                 sqlx::query(
                                     "INSERT INTO call_queue (driver_id, caller_id, priority, due_at, attempts, last_outcome) \
                                      VALUES (?, ?, ?, ?, 1, ?)",
@@ -309,7 +309,6 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                             }
-                        }
                     }
                 }
             }

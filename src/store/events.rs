@@ -76,17 +76,16 @@ impl Store {
                 let sql = format!("SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE id = ?{}", d.for_update);
                 found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await?;
             }
-            if found.is_none() {
-                if let Some(rid) = &ev.request_id {
+            if found.is_none()
+                && let Some(rid) = &ev.request_id {
                     let sql = format!(
                         "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE reference_id = ? ORDER BY id DESC LIMIT 1{}",
                         d.for_update
                     );
                     found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(rid).fetch_optional(&mut *tx).await?;
                 }
-            }
-            if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none() {
-                if let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
+            if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none()
+                && let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
                     let sql = format!(
                         "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE provider = 'telecmi' \
                          AND telecmi_user_id = ? AND driver_mobile = ? AND status IN ('initiated', 'ringing', 'connected') \
@@ -95,7 +94,6 @@ impl Store {
                     );
                     found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user).bind(number).fetch_optional(&mut *tx).await?;
                 }
-            }
             let sql = format!(
                 "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

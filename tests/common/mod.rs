@@ -33,7 +33,7 @@ pub async fn mysql_url() -> Option<String> {
         return None;
     };
     let base = base.trim_end_matches('/').to_string();
-    let db = format!("cd_test_{}", calldesk::commands::tokens::generate()[3..19].to_string());
+    let db = format!("cd_test_{}", &calldesk::commands::tokens::generate()[3..19]);
     let admin = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&base).await.expect("connect to the MariaDB test server");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))).execute(&admin).await.expect("create test database");
     admin.close().await;

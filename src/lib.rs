@@ -13,3 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod logging;
 pub mod store;
+pub mod bus;
+pub mod dialer;
+pub mod server;
+pub mod telecmi;

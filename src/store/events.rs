@@ -9,7 +9,7 @@ use crate::domain::status::resolve;
 use crate::domain::{CallLog, CallStatus, Leg, Signal};
 
 /// One parsed webhook, ready to store and apply.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderEvent {
     /// (request_id or call_id, leg, type, status): the same event delivered twice has the same key.
     pub dedup_key: String,

@@ -81,3 +81,80 @@ where
         }
     }
 }
+
+/// The pieces of a telephony test: a real listener on loopback, the simulator posting to it,
+/// and a dialer whose TeleCMI client talks to the simulator.
+pub struct Rig {
+    pub db: TestDb,
+    pub sim: calldesk::telecmi::simulator::Simulator,
+    pub dialer: calldesk::dialer::Dialer,
+    pub bus: calldesk::bus::Bus,
+    pub addr: std::net::SocketAddr,
+    pub token: String,
+}
+
+pub const APP_ID: &str = "33336628";
+pub const SECRET: &str = "sim-secret-Zq8xK2vL9";
+
+pub fn test_config(base_url: &str) -> calldesk::config::Config {
+    use calldesk::config::{Config, RawSettings, Secret};
+    Config::from_raw(RawSettings {
+        user_id: Some("3".into()),
+        telecmi_app_id: Some(APP_ID.into()),
+        telecmi_app_secret: Some(Secret::new(SECRET)),
+        telecmi_base_url: Some(base_url.into()),
+        telecmi_agents: Some("3:5003".into()),
+        ..RawSettings::default()
+    })
+    .expect("test config")
+}
+
+pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
+    use calldesk::domain::Role;
+    let sim = calldesk::telecmi::simulator::Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(step_ms)).await.expect("simulator");
+    let config = std::sync::Arc::new(test_config(&sim.base_url()));
+    let bus = calldesk::bus::new_bus();
+    let token = "test-webhook-token-0123456789".to_string();
+    let state = calldesk::server::AppState {
+        store: db.store.clone(),
+        bus: bus.clone(),
+        webhook_token: std::sync::Arc::new(calldesk::config::Secret::new(token.clone())),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(calldesk::server::serve(listener, calldesk::server::router(state), std::future::pending()));
+    sim.set_webhook_url(format!("http://{addr}/webhook/telecmi/{token}"));
+    let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config, bus.clone()).expect("dialer");
+    let now = chrono::Utc::now();
+    db.store.add_caller(3, "Pooja", Role::Agent, now).await.expect("caller");
+    db.store.add_caller(4, "Ravi", Role::Agent, now).await.expect("caller");
+    let drivers: Vec<calldesk::domain::Driver> = (0..10)
+        .map(|i| calldesk::domain::Driver {
+            id: format!("D{i}"),
+            name: format!("Driver {i}"),
+            mobile: format!("91987654321{i}"),
+            tmid: Some(format!("TM{i}")),
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+        })
+        .collect();
+    db.store.import_drivers(&drivers, now).await.expect("drivers");
+    Rig { db, sim, dialer, bus, addr, token }
+}
+
+/// Waits (up to 5 s) until the call reaches a final status and no webhook has arrived for 300 ms.
+pub async fn settle(store: &Store, call_id: i64) -> calldesk::domain::CallLog {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut last_events = usize::MAX;
+    loop {
+        let call = store.call(call_id).await.expect("call").expect("exists");
+        let events = store.call_events(call_id).await.expect("events").len();
+        if call.call_status().is_final() && events == last_events {
+            return call;
+        }
+        last_events = events;
+        assert!(std::time::Instant::now() < deadline, "call {call_id} never settled: {call:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}

@@ -1,0 +1,184 @@
+//! TeleCMI: the click-to-call client, webhook parsing, CDR-list reconciliation, and a simulator
+//! that speaks the same wire format (shared/TELECMI.md).
+
+pub mod reconcile;
+pub mod simulator;
+pub mod webhook;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{Secret, TelecmiCreds};
+use crate::domain::Phone;
+
+/// Key under which calldesk puts its own call id in `extra_params`.
+pub const CALL_ID_PARAM: &str = "calldesk_call_id";
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a click-to-call did not start, in words an agent understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TelecmiError {
+    #[error("TeleCMI refused the call: authentication failed (code {code}: {msg}); check TELECMI_APP_ID and TELECMI_APP_SECRET")]
+    Auth { code: i64, msg: String },
+    #[error("TeleCMI refused the call (code {code}: {msg})")]
+    Refused { code: i64, msg: String },
+    #[error("TeleCMI answered HTTP {status} with a body calldesk cannot read")]
+    BadResponse { status: u16 },
+    #[error("TeleCMI did not answer within {0} s; the call was not confirmed")]
+    Timeout(u64),
+    #[error("cannot reach TeleCMI: {0}")]
+    Unreachable(String),
+}
+
+/// The JSON body of `POST /v2/webrtc/click2call`.
+#[derive(Serialize)]
+struct Click2Call<'a> {
+    user_id: String,
+    secret: &'a str,
+    to: u64,
+    extra_params: Value,
+    webrtc: bool,
+    followme: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Click2CallAnswer {
+    code: Option<Value>,
+    msg: Option<String>,
+    request_id: Option<String>,
+}
+
+/// A CDR record from `/v2/out_answered` or `/v2/out_missed`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CdrRecord {
+    pub agent: Option<String>,
+    pub to: Option<String>,
+    /// Epoch milliseconds.
+    pub time: Option<i64>,
+    pub duration: Option<i64>,
+    pub answered: bool,
+}
+
+/// Talks to TeleCMI's REST API. Cheap to clone.
+#[derive(Clone)]
+pub struct TelecmiClient {
+    http: reqwest::Client,
+    base_url: String,
+    app_id: String,
+    secret: Secret,
+}
+
+impl std::fmt::Debug for TelecmiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelecmiClient").field("base_url", &self.base_url).field("app_id", &self.app_id).finish_non_exhaustive()
+    }
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl TelecmiClient {
+    pub fn new(base_url: &str, creds: &TelecmiCreds) -> Result<Self, TelecmiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .user_agent(concat!("calldesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TelecmiError::Unreachable(e.to_string()))?;
+        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_string(), app_id: creds.app_id.clone(), secret: creds.secret.clone() })
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// `"<extension>_<app id>"`, TeleCMI's agent user id.
+    pub fn user_id(&self, extension: &str) -> String {
+        format!("{extension}_{}", self.app_id)
+    }
+
+    /// Rings the agent's phone (`extension`), then `to`. Returns TeleCMI's `request_id`.
+    /// Success is `body.code == 200` only, whatever the HTTP status says.
+    #[tracing::instrument(skip_all, fields(call_id, extension), err)]
+    pub async fn click_to_call(&self, extension: &str, to: &Phone, call_id: i64) -> Result<String, TelecmiError> {
+        let body = Click2Call {
+            user_id: self.user_id(extension),
+            secret: self.secret.expose(),
+            to: to.as_u64(),
+            extra_params: serde_json::json!({ CALL_ID_PARAM: call_id.to_string() }),
+            webrtc: false,
+            followme: true,
+        };
+        let resp = self
+            .http
+            .post(format!("{}/v2/webrtc/click2call", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(classify)?;
+        let answer: Click2CallAnswer = serde_json::from_str(&text).map_err(|_| TelecmiError::BadResponse { status })?;
+        let code = answer.code.as_ref().and_then(as_i64).ok_or(TelecmiError::BadResponse { status })?;
+        let msg = answer.msg.unwrap_or_default();
+        match code {
+            200 => answer.request_id.filter(|r| !r.is_empty()).ok_or(TelecmiError::BadResponse { status }),
+            401 | 403 | 404 | 407 => Err(TelecmiError::Auth { code, msg }),
+            _ => Err(TelecmiError::Refused { code, msg }),
+        }
+    }
+
+    /// One page of a CDR list (`out_answered` or `out_missed`) between two epoch-ms times.
+    pub async fn cdr_page(&self, answered: bool, start_ms: i64, end_ms: i64, page: u32) -> Result<Vec<CdrRecord>, TelecmiError> {
+        let path = if answered { "out_answered" } else { "out_missed" };
+        let body = serde_json::json!({
+            "appid": self.app_id.parse::<i64>().unwrap_or_default(),
+            "secret": self.secret.expose(),
+            "start_date": start_ms,
+            "end_date": end_ms,
+            "page": page,
+            "limit": 20,
+        });
+        let resp = self.http.post(format!("{}/v2/{path}", self.base_url)).json(&body).send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.map_err(|_| TelecmiError::BadResponse { status })?;
+        if let Some(code) = v.get("code").and_then(as_i64) {
+            if code != 200 {
+                let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
+                return Err(TelecmiError::Refused { code, msg });
+            }
+        }
+        // The list's key is not documented: take the first array of objects in the answer.
+        let list = v.as_object().and_then(|o| o.values().find_map(|x| x.as_array())).cloned().unwrap_or_default();
+        Ok(list
+            .iter()
+            .map(|r| CdrRecord {
+                agent: r.get("agent").or_else(|| r.get("user")).and_then(webhook::as_text),
+                to: r.get("to").and_then(webhook::as_text).map(|t| t.chars().filter(char::is_ascii_digit).collect()),
+                time: r.get("time").and_then(as_i64),
+                duration: r.get("answeredsec").or_else(|| r.get("billedsec")).or_else(|| r.get("duration")).and_then(as_i64),
+                answered,
+            })
+            .collect())
+    }
+}
+
+fn classify(e: reqwest::Error) -> TelecmiError {
+    if e.is_timeout() {
+        TelecmiError::Timeout(TOTAL_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        TelecmiError::Unreachable("connection failed (network down or wrong TELECMI_BASE_URL?)".into())
+    } else {
+        // reqwest errors can carry the URL; ours never holds the secret (it travels in the body).
+        TelecmiError::Unreachable(e.without_url().to_string())
+    }
+}

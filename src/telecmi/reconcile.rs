@@ -1,0 +1,114 @@
+//! Closing calls that never got a final webhook: ask TeleCMI's CDR lists, else mark them failed.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{CdrRecord, TelecmiClient};
+use crate::bus::{publish, Bus, CallUpdate};
+use crate::domain::{CallLog, Leg, Signal};
+use crate::store::{ApplyOutcome, ProviderEvent, Store};
+
+/// Reason written in remarks when TeleCMI has no record of a call.
+pub const NO_REPORT: &str = "no report from TeleCMI";
+
+/// The record that matches `call`: same agent extension and number, placed within the window.
+fn matching<'a>(call: &CallLog, records: &'a [CdrRecord], window: Duration) -> Option<&'a CdrRecord> {
+    let ext = call.telecmi_user_id.as_deref().and_then(|u| u.split('_').next()).unwrap_or("");
+    let number = call.driver_mobile.as_deref().unwrap_or("");
+    let start = (call.created_at - Duration::minutes(1)).timestamp_millis();
+    let end = (call.created_at + window).timestamp_millis();
+    records.iter().find(|r| {
+        let agent_ok = r.agent.as_deref().is_some_and(|a| a == ext || a.split('_').next() == Some(ext));
+        let to_ok = r.to.as_deref().is_some_and(|t| t == number || number.ends_with(t) || t.ends_with(number));
+        let time_ok = r.time.is_some_and(|t| (start..=end).contains(&t));
+        agent_ok && to_ok && time_ok
+    })
+}
+
+async fn fetch_all(client: &TelecmiClient, answered: bool, start: i64, end: i64) -> Result<Vec<CdrRecord>, super::TelecmiError> {
+    let mut out = Vec::new();
+    for page in 1..=25u32 {
+        let batch = client.cdr_page(answered, start, end, page).await?;
+        let n = batch.len();
+        out.extend(batch);
+        if n < 20 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// One pass: every TeleCMI call live for longer than `stale_after` without a webhook is closed
+/// with what the CDR lists report, or marked failed. Returns how many calls were closed.
+#[tracing::instrument(skip_all, err)]
+pub async fn reconcile_once(
+    store: &Store,
+    client: Option<&TelecmiClient>,
+    bus: &Bus,
+    stale_after: Duration,
+    now: DateTime<Utc>,
+) -> crate::store::Result<usize> {
+    let stale = store.stale_live_calls(now - stale_after).await?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let from = stale.iter().map(|c| c.created_at).min().unwrap_or(now) - Duration::minutes(1);
+    let (start, end) = (from.timestamp_millis(), now.timestamp_millis());
+    let lists = match client {
+        Some(c) => match (fetch_all(c, true, start, end).await, fetch_all(c, false, start, end).await) {
+            (Ok(mut a), Ok(m)) => {
+                a.extend(m);
+                Some(a)
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                // Cannot ask now: leave the calls live and try on the next pass.
+                tracing::warn!("reconciliation postponed: {e}");
+                return Ok(0);
+            }
+        },
+        None => None,
+    };
+    let mut closed = 0;
+    for call in stale {
+        let found = lists.as_deref().and_then(|l| matching(&call, l, stale_after + Duration::minutes(5)));
+        let updated = match found {
+            Some(rec) => {
+                let ev = ProviderEvent {
+                    dedup_key: format!("reconcile|{}", call.id),
+                    call_log_id: Some(call.id),
+                    request_id: None,
+                    telecmi_user: None,
+                    number: None,
+                    kind: "reconcile".into(),
+                    leg: Leg::B,
+                    provider_status: if rec.answered { "answered".into() } else { "missed".into() },
+                    signal: Some(Signal::Report { answered: rec.answered }),
+                    duration: Some(if rec.answered { rec.duration.unwrap_or(0) } else { 0 }),
+                    payload: format!("{rec:?}"),
+                };
+                match store.apply_event(&ev, now).await? {
+                    ApplyOutcome::Applied { call, .. } => Some(*call),
+                    _ => None,
+                }
+            }
+            None => store.mark_failed(call.id, NO_REPORT).await?,
+        };
+        if let Some(c) = updated {
+            tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
+            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None });
+            closed += 1;
+        }
+    }
+    Ok(closed)
+}
+
+/// Runs [`reconcile_once`] every `every` until the task is dropped.
+pub async fn run(store: Store, client: Option<TelecmiClient>, bus: Bus, stale_after: Duration, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = reconcile_once(&store, client.as_ref(), &bus, stale_after, Utc::now()).await {
+            tracing::warn!("reconciliation failed: {e}");
+        }
+    }
+}

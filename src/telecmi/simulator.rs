@@ -1,0 +1,323 @@
+//! A fake TeleCMI on loopback for `calldesk demo` and the tests. It answers click-to-call like
+//! TeleCMI (error bodies included) and then POSTs the documented live events and CDRs of both
+//! legs to the webhook URL over real HTTP, following a chosen [`Outcome`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use rand::Rng;
+use serde_json::{json, Value};
+
+/// How a simulated call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Both answer; the driver talks for `talk_secs` (reported in `answeredsec`).
+    Answered { talk_secs: u32 },
+    /// The agent answers, the driver's phone rings out.
+    DriverNoAnswer,
+    /// The agent's own phone is never picked up.
+    AgentNoAnswer,
+    /// The driver rejects the call.
+    Rejected,
+    /// Click-to-call answers HTTP 200 with `{"code":407,…,"msg":"Authentication Failed"}`.
+    AuthFailure,
+    /// Click-to-call answers 404 "Failed to authenticate secret(Invalid user id or ...)".
+    InvalidUser,
+    /// Click-to-call never answers in time.
+    Timeout,
+    /// An answered call whose every webhook is delivered twice.
+    Duplicate,
+    /// An answered call whose webhooks arrive out of order (hangups before answers).
+    OutOfOrder,
+    /// Accepted, then silence: no webhook ever (for reconciliation).
+    Silent,
+}
+
+impl Outcome {
+    /// The demo's default: the last digit of the number picks the outcome, so a newcomer sees
+    /// every path (7: no answer, 8: rejected, 9: agent doesn't answer, else answered).
+    pub fn for_number(to: u64) -> Self {
+        match to % 10 {
+            7 => Self::DriverNoAnswer,
+            8 => Self::Rejected,
+            9 => Self::AgentNoAnswer,
+            _ => Self::Answered { talk_secs: 20 + (to % 50) as u32 },
+        }
+    }
+}
+
+/// A click-to-call the simulator accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedCall {
+    pub request_id: String,
+    pub user_id: String,
+    pub to: u64,
+    pub extra_params: Value,
+    pub body: Value,
+    pub outcome: Outcome,
+}
+
+/// CDR-list records served by `/v2/out_answered` and `/v2/out_missed`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedCdr {
+    pub answered: bool,
+    pub agent: String,
+    pub to: u64,
+    pub time_ms: i64,
+    pub duration: i64,
+}
+
+struct Inner {
+    app_id: String,
+    secret: String,
+    webhook_url: Mutex<Option<String>>,
+    script: Mutex<VecDeque<Outcome>>,
+    placed: Mutex<Vec<PlacedCall>>,
+    cdrs: Mutex<Vec<ListedCdr>>,
+    /// Pause between webhooks of a call.
+    step: Duration,
+    http: reqwest::Client,
+}
+
+/// A running simulator. Clone to share; it stops when the runtime does.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+    pub addr: SocketAddr,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Simulator {
+    /// Starts on `127.0.0.1:0`, accepting `app_id` + `secret`, pausing `step` between webhooks.
+    pub async fn start(app_id: &str, secret: &str, step: Duration) -> std::io::Result<Self> {
+        let inner = Arc::new(Inner {
+            app_id: app_id.into(),
+            secret: secret.into(),
+            webhook_url: Mutex::new(None),
+            script: Mutex::new(VecDeque::new()),
+            placed: Mutex::new(Vec::new()),
+            cdrs: Mutex::new(Vec::new()),
+            step,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(std::io::Error::other)?,
+        });
+        let app = Router::new()
+            .route("/v2/webrtc/click2call", post(click2call))
+            .route("/v2/ind/click2call", post(click2call))
+            .route("/v2/out_answered", post(out_answered))
+            .route("/v2/out_missed", post(out_missed))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("simulator stopped: {e}");
+            }
+        });
+        Ok(Self { inner, addr })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Where to POST webhooks (the listener's full URL, token included).
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        *lock(&self.inner.webhook_url) = Some(url.into());
+    }
+
+    /// The next calls go this way, in order; after the script runs out, [`Outcome::for_number`].
+    pub fn push_outcome(&self, o: Outcome) {
+        lock(&self.inner.script).push_back(o);
+    }
+
+    pub fn placed(&self) -> Vec<PlacedCall> {
+        lock(&self.inner.placed).clone()
+    }
+
+    pub fn add_cdr(&self, c: ListedCdr) {
+        lock(&self.inner.cdrs).push(c);
+    }
+}
+
+fn int_of(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
+async fn click2call(State(sim): State<Arc<Inner>>, body: Json<Value>) -> (axum::http::StatusCode, Json<Value>) {
+    use axum::http::StatusCode;
+    let Json(body) = body;
+    let user_id = body.get("user_id").and_then(Value::as_str).unwrap_or("").to_string();
+    let secret = body.get("secret").and_then(Value::as_str).unwrap_or("");
+    let outcome = lock(&sim.script).pop_front();
+    let Some(to) = int_of(body.get("to")) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"code": 400, "error": true, "msg": "To parameter missing"})));
+    };
+    let outcome = outcome.unwrap_or_else(|| Outcome::for_number(to));
+    let app_ok = user_id.rsplit_once('_').is_some_and(|(ext, app)| !ext.is_empty() && app == sim.app_id);
+    if !app_ok || outcome == Outcome::InvalidUser {
+        return (StatusCode::NOT_FOUND, Json(json!({"code": 404, "error": true, "msg": "Failed to authenticate secret(Invalid user id or ...)"})));
+    }
+    if secret != sim.secret || outcome == Outcome::AuthFailure {
+        // TeleCMI has been seen answering HTTP 200 with a failure code in the body.
+        return (StatusCode::OK, Json(json!({"code": 407, "error": true, "msg": "Authentication Failed"})));
+    }
+    if outcome == Outcome::Timeout {
+        tokio::time::sleep(Duration::from_secs(15)).await;
+    }
+    let request_id: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(43).map(char::from).collect();
+    let extra = body.get("extra_params").cloned().unwrap_or(Value::Null);
+    let placed = PlacedCall { request_id: request_id.clone(), user_id, to, extra_params: extra, body: body.clone(), outcome };
+    lock(&sim.placed).push(placed.clone());
+    tokio::spawn(play(sim.clone(), placed));
+    (StatusCode::OK, Json(json!({"code": 200, "msg": "Call initiated", "request_id": request_id})))
+}
+
+/// The webhooks of one call, in the order TeleCMI would send them.
+fn script(p: &PlacedCall, app_id: &str) -> Vec<Value> {
+    let extra = serde_json::to_string(&p.extra_params).unwrap_or_default();
+    let call_id = format!("sim-{}", &p.request_id[..12.min(p.request_id.len())]);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let app: i64 = app_id.parse().unwrap_or_default();
+    // Live events: `to` as a string, `app_id`; CDRs: `to` as a number, `appid` (TeleCMI's quirks).
+    let event = |leg: &str, status: &str| {
+        json!({"call_id": call_id, "leg": leg, "type": "event", "user": p.user_id, "cmiuuid": format!("{call_id}-{leg}"),
+               "direction": "outbound", "callerid": "912240000000", "app_id": app, "time": now_ms,
+               "custom": "{\"crm\":\"true\"}", "extra_params": extra, "request_id": p.request_id, "status": status,
+               "to": p.to.to_string(), "conversation_uuid": format!("{call_id}-{leg}")})
+    };
+    let cdr = |leg: &str, answered: bool, secs: u32, reason: &str| {
+        let mut v = json!({"virtual_number": "912240000000", "call_id": call_id, "custom": "{\"crm\":\"true\"}", "leg": leg,
+               "type": "cdr", "appid": app, "to": p.to, "cmiuuid": format!("{call_id}-{leg}"),
+               "status": if answered { "answered" } else { "missed" }, "user": p.user_id, "time": now_ms.to_string(),
+               "direction": "outbound", "hangup_reason": reason, "request_id": p.request_id, "extra_params": extra});
+        if answered {
+            v["answeredsec"] = json!(secs);
+        }
+        if leg == "b" && answered {
+            v["record"] = json!("true");
+            v["filename"] = json!(format!("{call_id}.mp3"));
+        }
+        v
+    };
+    match p.outcome {
+        Outcome::Answered { .. } | Outcome::Duplicate | Outcome::OutOfOrder => {
+            let talk = talk_secs_of(p.outcome);
+            let mut v = vec![
+                event("a", "started"),
+                event("a", "answered"),
+                event("b", "started"),
+                event("b", "answered"),
+                event("b", "hangup"),
+                event("a", "hangup"),
+                cdr("b", true, talk, "recv_bye"),
+                cdr("a", true, talk + 6, "sent_bye"),
+            ];
+            if p.outcome == Outcome::Duplicate {
+                v = v.into_iter().flat_map(|e| [e.clone(), e]).collect();
+            }
+            if p.outcome == Outcome::OutOfOrder {
+                // The hangups and leg A's report overtake leg B's answer; leg B's report comes last.
+                v = vec![
+                    event("a", "started"),
+                    event("a", "hangup"),
+                    event("b", "answered"),
+                    cdr("a", true, talk + 6, "sent_bye"),
+                    event("b", "started"),
+                    event("b", "hangup"),
+                    cdr("b", true, talk, "recv_bye"),
+                ];
+            }
+            v
+        }
+        Outcome::DriverNoAnswer => vec![
+            event("a", "started"),
+            event("a", "answered"),
+            event("b", "started"),
+            event("b", "hangup"),
+            event("a", "hangup"),
+            cdr("b", false, 0, "recv_cancel"),
+            cdr("a", true, 35, "sent_bye"),
+        ],
+        Outcome::Rejected => vec![
+            event("a", "started"),
+            event("a", "answered"),
+            event("b", "started"),
+            event("b", "hangup"),
+            event("a", "hangup"),
+            cdr("b", false, 0, "sent_reject"),
+            cdr("a", true, 8, "sent_bye"),
+        ],
+        Outcome::AgentNoAnswer => vec![event("a", "started"), event("a", "hangup"), cdr("a", false, 0, "recv_cancel")],
+        Outcome::Silent | Outcome::AuthFailure | Outcome::InvalidUser | Outcome::Timeout => vec![],
+    }
+}
+
+fn talk_secs_of(o: Outcome) -> u32 {
+    match o {
+        Outcome::Answered { talk_secs } => talk_secs,
+        _ => 30,
+    }
+}
+
+async fn play(sim: Arc<Inner>, p: PlacedCall) {
+    let events = script(&p, &sim.app_id);
+    let talk_pause = match p.outcome {
+        Outcome::Answered { .. } => sim.step * 3,
+        _ => sim.step,
+    };
+    for (i, ev) in events.into_iter().enumerate() {
+        // The talk happens between leg B's answer and its hangup.
+        let pause = if i == 4 && matches!(p.outcome, Outcome::Answered { .. }) { talk_pause } else { sim.step };
+        tokio::time::sleep(pause).await;
+        let Some(url) = lock(&sim.webhook_url).clone() else {
+            tracing::warn!("simulator has no webhook URL; dropping event");
+            continue;
+        };
+        match sim.http.post(&url).json(&ev).send().await {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(status = r.status().as_u16(), "simulator webhook refused"),
+            Err(e) => tracing::warn!("simulator webhook failed: {}", e.without_url()),
+        }
+    }
+}
+
+async fn cdr_list(sim: &Inner, body: &Value, answered: bool) -> Json<Value> {
+    if body.get("secret").and_then(Value::as_str) != Some(sim.secret.as_str()) {
+        return Json(json!({"code": 407, "error": true, "msg": "Authentication Failed"}));
+    }
+    let start = body.get("start_date").and_then(Value::as_i64).unwrap_or(i64::MIN);
+    let end = body.get("end_date").and_then(Value::as_i64).unwrap_or(i64::MAX);
+    let page = body.get("page").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+    let limit = body.get("limit").and_then(Value::as_u64).unwrap_or(20).clamp(1, 20) as usize;
+    let all: Vec<Value> = lock(&sim.cdrs)
+        .iter()
+        .filter(|c| c.answered == answered && c.time_ms >= start && c.time_ms <= end)
+        .map(|c| {
+            json!({"cmiuid": format!("cdr-{}", c.time_ms), "duration": c.duration + 5, "billedsec": c.duration,
+                   "answeredsec": if answered { Some(c.duration) } else { None }, "agent": c.agent, "from": 912240000000u64,
+                   "to": c.to, "time": c.time_ms, "filename": if answered { Some("rec.mp3") } else { None }})
+        })
+        .collect();
+    let count = all.len();
+    let page_items: Vec<Value> = all.into_iter().skip((page - 1) * limit).take(limit).collect();
+    Json(json!({"code": 200, "count": count, "cdr": page_items}))
+}
+
+async fn out_answered(State(sim): State<Arc<Inner>>, Json(body): Json<Value>) -> Json<Value> {
+    cdr_list(&sim, &body, true).await
+}
+
+async fn out_missed(State(sim): State<Arc<Inner>>, Json(body): Json<Value>) -> Json<Value> {
+    cdr_list(&sim, &body, false).await
+}

@@ -1,0 +1,225 @@
+//! Lenient parsing of TeleCMI webhooks (live events and CDRs) into [`ProviderEvent`]s.
+//!
+//! Accepts every quirk TeleCMI's own samples show: numbers as strings, `to` as number or string,
+//! `appid`/`app_id`, `cmiuuid`/`cmiuid`, `record` as bool or `"true"`, `extra_params` as a
+//! JSON-encoded string, older payloads without `leg`/`request_id`, unknown extra fields.
+
+use serde_json::{Map, Value};
+
+use super::CALL_ID_PARAM;
+use crate::domain::{Leg, Signal};
+use crate::store::ProviderEvent;
+
+/// Why a webhook body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("body is not a JSON object")]
+    NotObject,
+    #[error("missing field `status`")]
+    NoStatus,
+}
+
+/// A string or number field as text.
+pub fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.round() as i64)),
+        Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f.round() as i64),
+        _ => None,
+    }
+}
+
+fn text(o: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| o.get(*k).and_then(as_text))
+}
+
+/// `extra_params` arrives as a JSON-encoded string (or, defensively, an object).
+fn extra_call_id(o: &Map<String, Value>) -> Option<i64> {
+    let extra = o.get("extra_params")?;
+    let parsed;
+    let obj = match extra {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).ok()?;
+            parsed.as_object()?
+        }
+        Value::Object(m) => m,
+        _ => return None,
+    };
+    obj.get(CALL_ID_PARAM).and_then(as_int).filter(|id| *id > 0)
+}
+
+/// Whether `record` says a recording exists (`true` or `"true"`).
+pub fn has_recording(o: &Map<String, Value>) -> bool {
+    matches!(o.get("record"), Some(Value::Bool(true))) || matches!(o.get("record"), Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
+}
+
+/// Parses one webhook body.
+pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::NotJson(short(&e.to_string())))?;
+    let o = v.as_object().ok_or(ParseError::NotObject)?;
+    let status = text(o, &["status"]).ok_or(ParseError::NoStatus)?.to_ascii_lowercase();
+    let hangup_reason = text(o, &["hangup_reason"]).map(|s| s.to_ascii_lowercase());
+    let kind = match text(o, &["type"]).map(|s| s.to_ascii_lowercase()) {
+        Some(t) if t == "cdr" || t == "event" => t,
+        // Older payloads carry no type: a report has a hangup reason or an answered duration.
+        _ if hangup_reason.is_some() || o.contains_key("answeredsec") || o.contains_key("billedsec") => "cdr".into(),
+        _ => "event".into(),
+    };
+    let leg = match text(o, &["leg"]).map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("a") => Leg::A,
+        Some("b") => Leg::B,
+        _ => Leg::Unknown,
+    };
+    let signal = signal_of(&kind, &status, hangup_reason.as_deref());
+    let request_id = text(o, &["request_id"]);
+    let call_id = text(o, &["call_id"]);
+    let leg_id = text(o, &["cmiuuid", "cmiuid"]);
+    let anchor = request_id.clone().or(call_id).or(leg_id.clone());
+    let dedup_key = match anchor {
+        Some(a) => format!("{a}|{}|{kind}|{status}", leg.as_str()),
+        None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
+    };
+    let duration = if kind == "cdr" { o.get("answeredsec").and_then(as_int).map(|d| d.max(0)) } else { None };
+    let number = text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
+    Ok(ProviderEvent {
+        dedup_key: truncate(dedup_key, 255),
+        call_log_id: extra_call_id(o),
+        request_id: request_id.map(|r| truncate(r, 255)),
+        telecmi_user: text(o, &["user", "agent"]),
+        number,
+        kind,
+        leg,
+        provider_status: truncate(status, 50),
+        signal,
+        duration: if signal == Some(Signal::Report { answered: false }) { Some(0) } else { duration },
+        payload: String::from_utf8_lossy(body).into_owned(),
+    })
+}
+
+/// TeleCMI's words mapped to what happened on the leg.
+fn signal_of(kind: &str, status: &str, hangup_reason: Option<&str>) -> Option<Signal> {
+    if kind == "cdr" {
+        return Some(match status {
+            "answered" | "completed" if hangup_reason != Some("sent_reject") => Signal::Report { answered: true },
+            _ => Signal::Report { answered: false },
+        });
+    }
+    match status {
+        "started" | "ringing" | "initiated" => Some(Signal::Started),
+        "answered" | "connected" => Some(Signal::Answered),
+        "hangup" | "ended" | "completed" | "missed" | "cancel" | "rejected" => Some(Signal::Hangup),
+        _ => None,
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT_A_STARTED: &str = r#"{"call_id": "e51d5392-d9cf-123b-fe91-3cecefb9bfb6", "leg": "a", "type": "event", "user": "202_2222223",
+ "cmiuuid": "ccd826f9-67a4-4467-acfb-a53093ff5c9d", "direction": "outbound", "callerid": "442000000000",
+ "app_id": 2223343, "time": 1650635340436, "custom": "{\"crm\":\"true\"}",
+ "extra_params": "{\"click2call\":\"true\"}", "request_id": "bvS68LlqtFunYMQO0db6g9klSdfS0UHHDoK9S9Qvaed",
+ "status": "started", "to": "442000000001", "conversation_uuid": "ccd826f9-67a4-4467-acfb-a53093ff5c9d"}"#;
+
+    const CDR_A_ANSWERED: &str = r#"{"virtual_number": "440000000000", "call_id": "c4504776-d91e-123b-29a7-56000429abc3", "custom": "{\"crm\":\"true\"}",
+ "leg": "a", "type": "cdr", "appid": 2222223, "to": 442000000000, "cmiuuid": "10ee0eb6-c417-4f5a-b122-bffe28f96eae",
+ "status": "answered", "user": "202_2222223", "time": 1650630551178, "direction": "outbound", "answeredsec": 15,
+ "hangup_reason": "recv_bye", "request_id": "c0Sq3mbykoHgVgLfyWTr6cV6HB5Z0Fk4AXpZFkOClSr",
+ "extra_params": "{\"click2call\":\"true\"}"}"#;
+
+    #[test]
+    fn documented_live_event_parses() {
+        let e = parse(EVENT_A_STARTED.as_bytes()).expect("parse");
+        assert_eq!(e.kind, "event");
+        assert_eq!(e.leg, Leg::A);
+        assert_eq!(e.signal, Some(Signal::Started));
+        assert_eq!(e.request_id.as_deref(), Some("bvS68LlqtFunYMQO0db6g9klSdfS0UHHDoK9S9Qvaed"));
+        assert_eq!(e.number.as_deref(), Some("442000000001"));
+        assert_eq!(e.telecmi_user.as_deref(), Some("202_2222223"));
+        assert_eq!(e.call_log_id, None, "click2call:true is not our id");
+        assert_eq!(e.dedup_key, "bvS68LlqtFunYMQO0db6g9klSdfS0UHHDoK9S9Qvaed|a|event|started");
+    }
+
+    #[test]
+    fn documented_cdr_parses() {
+        let e = parse(CDR_A_ANSWERED.as_bytes()).expect("parse");
+        assert_eq!((e.kind.as_str(), e.leg), ("cdr", Leg::A));
+        assert_eq!(e.signal, Some(Signal::Report { answered: true }));
+        assert_eq!(e.duration, Some(15));
+        assert_eq!(e.number.as_deref(), Some("442000000000"), "numeric `to`");
+    }
+
+    #[test]
+    fn leg_b_cdr_with_recording_and_string_quirks() {
+        let body = r#"{"type":"cdr","leg":"b","status":"answered","answeredsec":"42","record":"true","filename":"x.mp3",
+            "to":"919876543210","appid":"33336628","time":"1650630551178","request_id":"R1",
+            "extra_params":"{\"calldesk_call_id\":\"17\"}","something_new":{"x":1}}"#;
+        let e = parse(body.as_bytes()).expect("parse");
+        assert_eq!(e.call_log_id, Some(17));
+        assert_eq!(e.duration, Some(42));
+        let v: Value = serde_json::from_str(body).expect("json");
+        assert!(has_recording(v.as_object().expect("obj")));
+        let v: Value = serde_json::from_str(r#"{"record":true}"#).expect("json");
+        assert!(has_recording(v.as_object().expect("obj")));
+    }
+
+    #[test]
+    fn missed_and_rejected_legs() {
+        let missed = r#"{"type":"cdr","leg":"b","status":"missed","hangup_reason":"recv_cancel","request_id":"R2","to":919800000000}"#;
+        let e = parse(missed.as_bytes()).expect("parse");
+        assert_eq!((e.signal, e.duration), (Some(Signal::Report { answered: false }), Some(0)));
+        let rejected = r#"{"type":"cdr","leg":"b","status":"answered","hangup_reason":"sent_reject","request_id":"R2"}"#;
+        assert_eq!(parse(rejected.as_bytes()).expect("parse").signal, Some(Signal::Report { answered: false }));
+    }
+
+    #[test]
+    fn older_payloads_without_leg_or_request_id() {
+        let old = r#"{"cmiuid":"abc-123","status":"answered","user":"5003_33336628","to":"919876543210",
+            "click_to_call":"true","answeredsec":30,"hangup_reason":"recv_bye","appid":33336628}"#;
+        let e = parse(old.as_bytes()).expect("parse");
+        assert_eq!((e.kind.as_str(), e.leg), ("cdr", Leg::Unknown));
+        assert_eq!(e.request_id, None);
+        assert_eq!(e.telecmi_user.as_deref(), Some("5003_33336628"));
+        assert_eq!(e.dedup_key, "abc-123||cdr|answered");
+        assert_eq!(e.duration, Some(30));
+    }
+
+    #[test]
+    fn bad_bodies_say_why() {
+        assert!(matches!(parse(b"not json"), Err(ParseError::NotJson(_))));
+        assert_eq!(parse(b"[1,2]"), Err(ParseError::NotObject));
+        assert_eq!(parse(br#"{"type":"event"}"#), Err(ParseError::NoStatus));
+    }
+
+    #[test]
+    fn unknown_status_is_kept_without_a_signal() {
+        let e = parse(br#"{"type":"event","status":"transferred","call_id":"X"}"#).expect("parse");
+        assert_eq!(e.signal, None);
+    }
+}

@@ -17,3 +17,4 @@ pub mod bus;
 pub mod dialer;
 pub mod server;
 pub mod telecmi;
+pub mod console;

@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 
-use calldesk::commands::{export, import, tokens};
+use calldesk::commands::{export, import, session, tokens};
 use calldesk::config::{Config, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -163,9 +163,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             eprintln!("{n} call logs exported");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Console | Command::Demo | Command::Supervise | Command::Serve => {
-            anyhow::bail!("this command is not built yet")
-        }
+        Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo => session::demo(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Supervise => anyhow::bail!("`calldesk supervise` is not built yet"),
     }
 }
 

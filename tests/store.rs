@@ -154,18 +154,30 @@ async fn a_call_is_logged_before_dialing_and_double_dials_are_refused() {
         assert!(e.to_string().contains("still in progress"), "{e}");
 
         s.mark_failed(call.id, "TeleCMI refused: Authentication Failed").await.expect("fail");
-        let e = s.start_call(&new_call(&d, Provider::Manual), t0() + Duration::seconds(10)).await.expect_err("too soon");
-        assert!(e.to_string().contains("wait 20s"), "{e}");
-        let manual = s.start_call(&new_call(&d, Provider::Manual), t0() + Duration::seconds(31)).await.expect("after gap");
+        // A failed dial rang nobody: retrying by hand right away is allowed.
+        let manual = s.start_call(&new_call(&d, Provider::Manual), t0() + Duration::seconds(10)).await.expect("retry after failure");
         assert_eq!(manual.call_type.as_deref(), Some("manual"));
         assert_eq!(s.queue_entry("D02").await.expect("q").map(|q| q.attempts), Some(2));
+        // A call that ended normally still blocks a redial for 30 s.
+        let d11 = s.driver("D11").await.expect("get").expect("driver");
+        let ended = s.start_call(&new_call(&d11, Provider::Manual), t0()).await.expect("start");
+        s.submit_feedback(
+            &SubmitFeedback { call_id: ended.id, status: Some(CallStatus::Missed), feedback: "Ringing / Call Busy".into(), ..Default::default() },
+            &FeedbackCatalog::default(),
+            t0(),
+        )
+        .await
+        .expect("submit");
+        let e = s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(10)).await.expect_err("too soon");
+        assert!(e.to_string().contains("wait 20s"), "{e}");
+        s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(31)).await.expect("after the gap");
 
         let failed = s.call(call.id).await.expect("get").expect("call");
         assert_eq!(failed.status.as_deref(), Some("failed"));
         assert_eq!(failed.remarks.as_deref(), Some("TeleCMI refused: Authentication Failed"));
         s.set_reference(manual.id, "req-1").await.expect("ref");
         assert_eq!(s.call_by_reference("req-1").await.expect("by ref").map(|c| c.id), Some(manual.id));
-        assert_eq!(s.live_calls(Some(3)).await.expect("live").len(), 1);
+        assert_eq!(s.live_calls(Some(3)).await.expect("live").len(), 2, "the manual retry and the D11 redial");
         assert_eq!(s.live_calls(Some(4)).await.expect("live").len(), 0);
     })
     .await;

@@ -133,9 +133,10 @@ impl Default for FeedbackCatalog {
     }
 }
 
-/// The key that picks the `index`-th outcome inside its group: `a`, `b`, … `z`.
-pub fn outcome_key(index: usize) -> char {
-    char::from(b'a' + u8::try_from(index % 26).unwrap_or(0))
+/// The key that picks the `index`-th outcome of the catalogue: `a`, `b`, … `z`. Every default
+/// outcome (25 of them) has its own letter, so one key press picks group and outcome together.
+pub fn outcome_key(index: usize) -> Option<char> {
+    u8::try_from(index).ok().filter(|i| *i < 26).map(|i| char::from(b'a' + i))
 }
 
 impl FeedbackCatalog {
@@ -147,9 +148,14 @@ impl FeedbackCatalog {
         self.options.iter().filter(move |o| o.group == group)
     }
 
-    /// The outcome chosen by `key` inside `group`.
-    pub fn by_key(&self, group: FeedbackGroup, key: char) -> Option<&FeedbackOption> {
-        self.in_group(group).enumerate().find(|(i, _)| outcome_key(*i) == key).map(|(_, o)| o)
+    /// The outcome whose key is `key`.
+    pub fn by_key(&self, key: char) -> Option<(usize, &FeedbackOption)> {
+        self.options.iter().enumerate().find(|(i, _)| outcome_key(*i) == Some(key))
+    }
+
+    /// Options with their index in the catalogue, for one group.
+    pub fn indexed(&self, group: FeedbackGroup) -> impl Iterator<Item = (usize, &FeedbackOption)> {
+        self.options.iter().enumerate().filter(move |(_, o)| o.group == group)
     }
 
     pub fn find(&self, label: &str) -> Option<&FeedbackOption> {
@@ -205,17 +211,19 @@ mod tests {
     }
 
     #[test]
-    fn every_outcome_has_a_distinct_key_in_its_group() {
+    fn every_outcome_has_its_own_key() {
         let c = FeedbackCatalog::default();
-        for g in FeedbackGroup::ALL {
-            let n = c.in_group(g).count();
-            for i in 0..n {
-                let key = outcome_key(i);
-                assert_eq!(c.by_key(g, key).map(|o| o.group), Some(g));
-            }
+        let keys: std::collections::HashSet<char> = (0..c.all().len()).filter_map(outcome_key).collect();
+        assert_eq!(keys.len(), 25);
+        for (i, o) in c.all().iter().enumerate() {
+            let key = outcome_key(i).expect("a key");
+            assert_eq!(c.by_key(key).map(|(_, x)| x), Some(o));
         }
-        assert_eq!(c.by_key(FeedbackGroup::Connected, 's').map(|o| o.label.as_str()), Some("Wants to Think"));
-        assert!(c.by_key(FeedbackGroup::NotConnected, 'c').is_none());
+        assert_eq!(c.by_key('s').map(|(_, o)| o.label.as_str()), Some("Wants to Think"));
+        assert_eq!(c.by_key('t').map(|(_, o)| o.group), Some(FeedbackGroup::NotConnected));
+        assert_eq!(c.by_key('y').map(|(_, o)| o.label.as_str()), Some("Call After 2 Days"));
+        assert!(c.by_key('z').is_none());
+        assert_eq!(outcome_key(26), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct NewCall {
 }
 
 /// The outcome an agent (or the old API) records for a call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubmitFeedback {
     pub call_id: i64,
     /// Status to move to (forward only); `None` keeps what the webhooks set.
@@ -51,7 +51,7 @@ pub struct FeedbackDraft {
 }
 
 /// Which calls to list. Empty fields do not filter.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallFilter {
     pub caller_id: Option<i64>,
     pub status: Option<String>,
@@ -146,8 +146,10 @@ impl Store {
                         c.driver_name
                     )));
                 }
+                // A failed dial rang nobody: the agent may retry at once (e.g. by hand).
+                let failed = status == CallStatus::Failed.as_str();
                 let since = now - at;
-                if since < c.min_gap {
+                if !failed && since < c.min_gap {
                     return Err(StoreError::Invalid(format!(
                         "{} was dialed {}s ago; wait {}s before dialing again",
                         c.driver_name,

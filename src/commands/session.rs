@@ -1,0 +1,151 @@
+//! Starting the long-running commands: the console (with its embedded webhook listener and
+//! reconciliation), the demo (the console against the simulator on a throwaway database), and
+//! the headless server.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+
+use crate::bus::{new_bus, Bus};
+use crate::config::{Config, Secret, TelecmiCreds};
+use crate::console::effects::EffectCtx;
+use crate::console::state::{Identity, TelephonyMode};
+use crate::console::update::local_offset;
+use crate::dialer::Dialer;
+use crate::domain::{FeedbackCatalog, Role};
+use crate::server::{self, AppState};
+use crate::store::Store;
+use crate::telecmi::simulator::Simulator;
+
+/// The sample drivers `calldesk demo` loads (synthetic names and numbers).
+pub const DEMO_DRIVERS: &str = include_str!("../../assets/drivers.csv");
+pub const DEMO_CALLER: i64 = 3;
+
+/// A running webhook listener.
+pub struct Listener {
+    pub addr: std::net::SocketAddr,
+    pub token: Secret,
+}
+
+/// Binds the listener (webhook, health, events, and the API when `api` is set) and serves it in
+/// the background.
+pub async fn start_listener(store: &Store, config: &Config, bus: &Bus, dialer: Option<Dialer>) -> anyhow::Result<Listener> {
+    let token = server::webhook_token(store, config.webhook_token.as_ref()).await?;
+    let state = AppState { store: store.clone(), bus: bus.clone(), webhook_token: Arc::new(token.clone()) };
+    let app = server::router(state);
+    let _ = dialer;
+    let listener = server::bind(config.webhook_addr).await.map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = server::serve(listener, app, std::future::pending()).await {
+            tracing::error!("listener stopped: {e}");
+        }
+    });
+    tracing::info!(%addr, "listening for TeleCMI webhooks at /webhook/telecmi/<token>");
+    Ok(Listener { addr, token })
+}
+
+fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
+    let stale = chrono::Duration::minutes(i64::from(config.reconcile_after_minutes));
+    tokio::spawn(crate::telecmi::reconcile::run(
+        store.clone(),
+        dialer.client.clone(),
+        dialer.bus.clone(),
+        stale,
+        std::time::Duration::from_secs(60),
+    ));
+}
+
+/// `calldesk` / `calldesk console`.
+pub async fn console(config: Config) -> anyhow::Result<()> {
+    let caller = config.require_user()?;
+    let store = Store::open(&config.database_url).await?;
+    let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
+    run_console(config, store, caller, mode).await
+}
+
+async fn run_console(config: Config, store: Store, caller: i64, mode: TelephonyMode) -> anyhow::Result<()> {
+    let me = store
+        .caller(caller)
+        .await?
+        .with_context(|| format!("caller {caller} is not registered: run `calldesk caller add {caller} NAME` first"))?;
+    let config = Arc::new(config);
+    let bus = new_bus();
+    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
+    let listener = start_listener(&store, &config, &bus, None).await?;
+    spawn_reconciler(&store, &dialer, &config);
+    let identity = Identity {
+        caller_id: me.id,
+        caller_name: me.name.clone(),
+        mode,
+        telecmi_refusal: dialer.telecmi_refusal(me.id),
+        webhook_addr: listener.addr.to_string(),
+        database: store.label().to_string(),
+    };
+    let ctx = EffectCtx { store: store.clone(), dialer, catalog: FeedbackCatalog::default(), caller_id: me.id, tz: local_offset() };
+    let result = crate::console::run(identity, ctx).await;
+    store.close().await;
+    result
+}
+
+/// `calldesk demo`: a throwaway SQLite file, the sample drivers, the simulator as TeleCMI.
+pub async fn demo(mut config: Config) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new().prefix("calldesk-demo-").tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let store = Store::open(&url).await?;
+    store.add_caller(DEMO_CALLER, "Pooja (demo)", Role::Agent, Utc::now()).await?;
+    let callers = std::collections::HashSet::from([DEMO_CALLER]);
+    let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers).map_err(|e| anyhow::anyhow!(e))?;
+    crate::commands::import::load(&store, &parsed.drivers, |_| {}).await?;
+    let secret = crate::commands::tokens::generate();
+    let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
+    config.database_url = url;
+    config.telecmi = Some(TelecmiCreds { app_id: "10000001".into(), secret: Secret::new(secret) });
+    config.telecmi_base_url = sim.base_url();
+    config.telecmi_agents = std::collections::BTreeMap::from([(DEMO_CALLER, "5003".to_string())]);
+    // Port 0: the demo never clashes with a real console's listener.
+    config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let token = crate::commands::tokens::generate().replace("cd_", "wh_");
+    config.webhook_token = Some(Secret::new(token.clone()));
+    let result = run_demo_console(config, store, sim, token).await;
+    drop(dir);
+    result
+}
+
+async fn run_demo_console(config: Config, store: Store, sim: Simulator, token: String) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let bus = new_bus();
+    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
+    let listener = start_listener(&store, &config, &bus, None).await?;
+    sim.set_webhook_url(format!("http://{}/webhook/telecmi/{token}", listener.addr));
+    spawn_reconciler(&store, &dialer, &config);
+    let identity = Identity {
+        caller_id: DEMO_CALLER,
+        caller_name: "Pooja (demo)".into(),
+        mode: TelephonyMode::Simulated,
+        telecmi_refusal: dialer.telecmi_refusal(DEMO_CALLER),
+        webhook_addr: listener.addr.to_string(),
+        database: store.label().to_string(),
+    };
+    let ctx = EffectCtx { store: store.clone(), dialer, catalog: FeedbackCatalog::default(), caller_id: DEMO_CALLER, tz: local_offset() };
+    let result = crate::console::run(identity, ctx).await;
+    store.close().await;
+    result
+}
+
+/// `calldesk serve`: the listener and the API, headless, until Ctrl+C.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url).await?;
+    let config = Arc::new(config);
+    let bus = new_bus();
+    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
+    let listener = start_listener(&store, &config, &bus, Some(dialer.clone())).await?;
+    spawn_reconciler(&store, &dialer, &config);
+    eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
+    eprintln!("TeleCMI webhook URL: http://{}/webhook/telecmi/<WEBHOOK_TOKEN>", listener.addr);
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    store.close().await;
+    Ok(())
+}

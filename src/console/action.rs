@@ -1,0 +1,46 @@
+//! Everything that changes the console's state is an [`Action`]; slow work `update` asks for is an
+//! [`Effect`], run off the UI path, which reports back with another `Action`.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+use super::keys::Command;
+use super::state::StatsBundle;
+use crate::bus::CallUpdate;
+use crate::dialer::CallKind;
+use crate::domain::{CallLog, QueueDecision};
+use crate::store::{CallFilter, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    // --- Input and time ----------------------------------------------------------------------
+    Key(KeyEvent),
+    Command(Command),
+    Tick(DateTime<Utc>),
+    Resize { width: u16, height: u16 },
+    // --- Results of effects ------------------------------------------------------------------
+    StartupLoaded { wrapups: Vec<(CallLog, Option<FeedbackDraft>)>, live: Option<CallLog>, recent: Vec<CallLog> },
+    QueueLoaded { generation: u64, append: bool, rows: Vec<QueueEntry>, due: i64, total: i64 },
+    CallPlaced { call: CallLog, kind: CallKind },
+    DialFailed { message: String, call: Option<CallLog> },
+    CallUpdated(Box<CallUpdate>),
+    TimelineLoaded { call_id: i64, events: Vec<StoredEvent> },
+    FeedbackSaved { call: Box<CallLog>, decision: QueueDecision, call_next: bool },
+    FeedbackFailed(String),
+    CallLogLoaded { generation: u64, append: bool, rows: Vec<CallLog>, total: i64 },
+    StatsLoaded(Box<StatsBundle>),
+    StoreFailed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadStartup,
+    LoadQueue { generation: u64, after: Option<QueueCursor>, filter: Option<String> },
+    Dial { driver_id: String, kind: CallKind },
+    LoadTimeline(i64),
+    SaveDraft(FeedbackDraft),
+    Submit { feedback: SubmitFeedback, call_next: bool },
+    LoadCallLog { generation: u64, filter: CallFilter, before: Option<i64> },
+    LoadStats,
+}
+

@@ -1,0 +1,191 @@
+//! The one key table: the dispatcher, the footer and the help overlay all read it, so they
+//! cannot disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where the keyboard is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// Any main screen (queue, call log, stats), no modal open.
+    Global,
+    Queue,
+    CallLog,
+    Filter,
+    CallDialog,
+    Feedback,
+    Help,
+}
+
+/// A user intent, named by what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    // Moving around
+    SelectNext,
+    SelectPrev,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    ShowQueue,
+    ShowCallLog,
+    ShowStats,
+    Help,
+    Refresh,
+    Quit,
+    // The call
+    OpenCallDialog,
+    StartFilter,
+    ClearFilter,
+    EndCall,
+    ReopenWrapup,
+    DialTelecmi,
+    DialManual,
+    // Forms
+    Confirm,
+    Close,
+    SaveFeedback,
+    SaveAndCallNext,
+    NextField,
+    PrevField,
+    // Call log filters
+    CycleStatusFilter,
+    CycleFeedbackFilter,
+    CycleDateFilter,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub ctx: Context,
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    /// How the key is written on screen.
+    pub shown: &'static str,
+    /// Short label for the footer; `None` keeps it out of the footer.
+    pub footer: Option<&'static str>,
+    pub help: &'static str,
+    pub cmd: Command,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+macro_rules! b {
+    ($ctx:ident, [$($k:expr),+], $shown:expr, $footer:expr, $help:expr, $cmd:ident) => {
+        Binding { ctx: Context::$ctx, keys: &[$($k),+], shown: $shown, footer: $footer, help: $help, cmd: Command::$cmd }
+    };
+}
+
+pub const BINDINGS: &[Binding] = &[
+    // --- Queue screen -----------------------------------------------------------------------
+    b!(Queue, [(KeyCode::Enter, NONE), (KeyCode::Char('c'), NONE)], "Enter/c", Some("call"), "Call the selected driver", OpenCallDialog),
+    b!(Queue, [(KeyCode::Char('/'), NONE)], "/", Some("filter"), "Filter the queue by name, mobile or TMID", StartFilter),
+    b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
+    b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
+    b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
+    // --- Call log screen --------------------------------------------------------------------
+    b!(CallLog, [(KeyCode::Char('s'), NONE)], "s", Some("status"), "Cycle the status filter", CycleStatusFilter),
+    b!(CallLog, [(KeyCode::Char('f'), NONE)], "f", Some("feedback"), "Cycle the feedback filter", CycleFeedbackFilter),
+    b!(CallLog, [(KeyCode::Char('d'), NONE)], "d", Some("dates"), "Cycle the date range", CycleDateFilter),
+    // --- Everywhere on the main screens -----------------------------------------------------
+    b!(Global, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", None, "Next row", SelectNext),
+    b!(Global, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Previous row", SelectPrev),
+    b!(Global, [(KeyCode::PageDown, NONE)], "PgDn", None, "Page down", PageDown),
+    b!(Global, [(KeyCode::PageUp, NONE)], "PgUp", None, "Page up", PageUp),
+    b!(Global, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", None, "First row", First),
+    b!(Global, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)], "End/G", None, "Last loaded row", Last),
+    b!(Global, [(KeyCode::Char('1'), NONE)], "1", None, "Queue", ShowQueue),
+    b!(Global, [(KeyCode::Char('2'), NONE)], "2", Some("log"), "Call log", ShowCallLog),
+    b!(Global, [(KeyCode::Char('3'), NONE)], "3", Some("stats"), "Statistics", ShowStats),
+    b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),
+    b!(Global, [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)], "?", Some("help"), "This help", Help),
+    b!(Global, [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)], "q", Some("quit"), "Quit (a wrap-up in progress is kept)", Quit),
+    // --- Filter being typed -----------------------------------------------------------------
+    b!(Filter, [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)], "Enter", Some("keep"), "Keep the filter and go back to the list", Confirm),
+    b!(Filter, [(KeyCode::Esc, NONE)], "Esc", Some("clear"), "Clear the filter", ClearFilter),
+    // --- Call dialog ------------------------------------------------------------------------
+    b!(CallDialog, [(KeyCode::Char('t'), NONE), (KeyCode::Char('1'), NONE)], "t", Some("TeleCMI IVR"), "TeleCMI rings your phone, then the driver", DialTelecmi),
+    b!(CallDialog, [(KeyCode::Char('m'), NONE), (KeyCode::Char('2'), NONE)], "m", Some("manual"), "Dial by hand; calldesk logs the call", DialManual),
+    b!(CallDialog, [(KeyCode::Enter, NONE)], "Enter", Some("chosen"), "Place the highlighted kind of call", Confirm),
+    b!(CallDialog, [(KeyCode::Down, NONE), (KeyCode::Tab, NONE)], "↓", None, "Highlight the next option", SelectNext),
+    b!(CallDialog, [(KeyCode::Up, NONE), (KeyCode::BackTab, SHIFT)], "↑", None, "Highlight the previous option", SelectPrev),
+    b!(CallDialog, [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)], "Esc", Some("cancel"), "Close without calling", Close),
+    // --- Feedback form ----------------------------------------------------------------------
+    b!(Feedback, [(KeyCode::Enter, NONE), (KeyCode::Char('s'), CTRL)], "Enter", Some("save"), "Save the outcome", SaveFeedback),
+    b!(Feedback, [(KeyCode::Char('n'), CTRL)], "Ctrl+N", Some("save & call next"), "Save, then call the next driver the same way", SaveAndCallNext),
+    b!(Feedback, [(KeyCode::Tab, NONE)], "Tab", Some("field"), "Next field", NextField),
+    b!(Feedback, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
+    b!(Feedback, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
+    b!(Feedback, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
+    b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
+    // --- Help -------------------------------------------------------------------------------
+    b!(Help, [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::Enter, NONE)], "Esc", Some("close"), "Close help", Close),
+];
+
+/// The command bound to `key` in `ctx` (contexts are tried in the order given).
+pub fn lookup(ctxs: &[Context], key: &KeyEvent) -> Option<Command> {
+    ctxs.iter().find_map(|ctx| {
+        BINDINGS
+            .iter()
+            .filter(|b| b.ctx == *ctx)
+            .find(|b| b.keys.iter().any(|(code, mods)| *code == key.code && key.modifiers == *mods))
+            .map(|b| b.cmd)
+    })
+}
+
+/// Footer entries for these contexts, in table order.
+pub fn footer(ctxs: &[Context]) -> Vec<(&'static str, &'static str)> {
+    ctxs.iter()
+        .flat_map(|ctx| BINDINGS.iter().filter(move |b| b.ctx == *ctx))
+        .filter_map(|b| b.footer.map(|f| (b.shown, f)))
+        .collect()
+}
+
+pub fn context_title(ctx: Context) -> &'static str {
+    match ctx {
+        Context::Global => "Everywhere",
+        Context::Queue => "Queue",
+        Context::CallLog => "Call log",
+        Context::Filter => "Typing a filter",
+        Context::CallDialog => "Call dialog",
+        Context::Feedback => "Wrap-up form (letters a–y pick the outcome)",
+        Context::Help => "Help",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for a in BINDINGS {
+            for b in BINDINGS {
+                if std::ptr::eq(a, b) || a.ctx != b.ctx {
+                    continue;
+                }
+                for k in a.keys {
+                    assert!(!b.keys.contains(k), "{:?} bound to {:?} and {:?} in {:?}", k, a.cmd, b.cmd, a.ctx);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_prefers_the_first_context() {
+        assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('c'))), Some(Command::OpenCallDialog));
+        assert_eq!(lookup(&[Context::CallLog, Context::Global], &key(KeyCode::Char('s'))), Some(Command::CycleStatusFilter));
+        assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('s'))), None);
+        assert_eq!(lookup(&[Context::Global], &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
+    }
+
+    #[test]
+    fn footer_comes_from_the_table() {
+        let f = footer(&[Context::Queue, Context::Global]);
+        assert_eq!(f.first(), Some(&("Enter/c", "call")));
+        assert!(f.contains(&("?", "help")));
+    }
+}

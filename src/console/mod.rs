@@ -1,0 +1,86 @@
+//! The agent console: crossterm events, a clock tick, call updates from the bus and finished
+//! effects all become [`Action`]s; `update` changes the state; the views draw it.
+
+pub mod action;
+pub mod effects;
+pub mod keys;
+pub mod state;
+pub mod update;
+pub mod views;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::broadcast::error::RecvError;
+
+use action::{Action, Effect};
+use effects::EffectCtx;
+use state::{App, Identity};
+
+/// Runs the console until the agent quits. The terminal is restored on every exit path
+/// (ratatui's `init` installs a panic hook that restores it before the panic message).
+pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, identity, ctx).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(terminal: &mut DefaultTerminal, identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    let mut bus = ctx.dialer.bus.subscribe();
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut app = App::new(identity, ctx.catalog.clone(), Utc::now(), ctx.tz);
+    let size = terminal.size()?;
+    update::update(&mut app, Action::Resize { width: size.width, height: size.height });
+    effects::spawn(&ctx, Effect::LoadStartup, &tx);
+    loop {
+        terminal.draw(|f| views::render(&app, f))?;
+        let first = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Some(Ok(Event::Resize(width, height))) => Action::Resize { width, height },
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            _ = tick.tick() => Action::Tick(Utc::now()),
+            u = bus.recv() => match u {
+                Ok(u) => Action::CallUpdated(Box::new(u)),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("console missed {n} call updates; reloading");
+                    Action::Command(keys::Command::Refresh)
+                }
+                Err(RecvError::Closed) => continue,
+            },
+            Some(a) = rx.recv() => a,
+        };
+        // Drain whatever else has arrived (a burst of webhooks) and draw once.
+        let mut batch = vec![first];
+        while let Ok(a) = rx.try_recv() {
+            batch.push(a);
+        }
+        while let Ok(u) = bus.try_recv() {
+            batch.push(Action::CallUpdated(Box::new(u)));
+        }
+        for action in batch {
+            let fx = update::update(&mut app, action);
+            if app.quit {
+                // Last words (the draft) are written before the screen goes away.
+                for e in fx {
+                    effects::run(&ctx, e).await;
+                }
+                return Ok(());
+            }
+            for e in fx {
+                effects::spawn(&ctx, e, &tx);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The console's state: plain data that `update` changes and the views read.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use tui_input::Input;
+
+use crate::dialer::CallKind;
+use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup};
+use crate::store::{DayStats, FeedbackDraft, QueueEntry, Stats, StoredEvent};
+
+/// How calls are placed on this console, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelephonyMode {
+    Telecmi,
+    ManualOnly,
+    Simulated,
+}
+
+impl TelephonyMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Telecmi => "TELECMI",
+            Self::ManualOnly => "MANUAL ONLY",
+            Self::Simulated => "SIMULATED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Queue,
+    CallLog,
+    Stats,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub level: Level,
+    pub at: DateTime<Utc>,
+}
+
+/// Who is signed in and what this console is connected to.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub caller_id: i64,
+    pub caller_name: String,
+    pub mode: TelephonyMode,
+    /// Why TeleCMI calls are not possible for this caller, if they are not.
+    pub telecmi_refusal: Option<String>,
+    pub webhook_addr: String,
+    pub database: String,
+}
+
+/// The due drivers, loaded page by page as the selection moves down.
+#[derive(Debug, Default)]
+pub struct QueueView {
+    pub rows: Vec<QueueEntry>,
+    pub selected: usize,
+    /// First row drawn.
+    pub offset: usize,
+    pub filter: Input,
+    pub filtering: bool,
+    /// No more rows after the last loaded one.
+    pub exhausted: bool,
+    pub loading: bool,
+    /// Bumped on every reload so late answers for an older filter are dropped.
+    pub generation: u64,
+    pub due: i64,
+    pub total: i64,
+}
+
+impl QueueView {
+    pub fn selected_entry(&self) -> Option<&QueueEntry> {
+        self.rows.get(self.selected)
+    }
+    pub fn filter_text(&self) -> Option<String> {
+        let f = self.filter.value().trim();
+        (!f.is_empty()).then(|| f.to_string())
+    }
+}
+
+/// The call being made (or just ended) and its stored timeline.
+#[derive(Debug, Clone)]
+pub struct LiveCall {
+    pub call: CallLog,
+    pub kind: CallKind,
+    pub events: Vec<StoredEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Outcome,
+    Remarks,
+    Duration,
+}
+
+/// The wrap-up form. Whatever is typed survives a failed save and a restart (drafts).
+#[derive(Debug, Clone)]
+pub struct FeedbackForm {
+    pub call: CallLog,
+    pub manual: bool,
+    /// Index into the catalogue of the chosen outcome.
+    pub chosen: Option<usize>,
+    /// Highlighted (not yet chosen) outcome, for arrow-key users.
+    pub cursor: usize,
+    pub remarks: Input,
+    pub duration: Input,
+    pub focus: Field,
+    pub error: Option<String>,
+    pub saving: bool,
+    /// The draft differs from what was last saved.
+    pub dirty: bool,
+}
+
+pub const REMARKS_MAX: usize = 500;
+
+impl FeedbackForm {
+    pub fn new(call: CallLog, draft: Option<&FeedbackDraft>, catalog: &FeedbackCatalog, elapsed_secs: Option<i64>) -> Self {
+        let manual = call.provider.as_deref() == Some("manual");
+        let chosen = draft.and_then(|d| d.feedback.as_deref()).and_then(|f| catalog.all().iter().position(|o| o.label == f));
+        let remarks = draft.and_then(|d| d.remarks.clone()).unwrap_or_default();
+        let duration = draft
+            .and_then(|d| d.call_duration.clone())
+            .or_else(|| manual.then(|| elapsed_secs.unwrap_or(0).to_string()))
+            .unwrap_or_default();
+        Self {
+            call,
+            manual,
+            cursor: chosen.unwrap_or(0),
+            chosen,
+            remarks: Input::new(remarks),
+            duration: Input::new(duration),
+            focus: if chosen.is_some() { Field::Remarks } else { Field::Outcome },
+            error: None,
+            saving: false,
+            dirty: false,
+        }
+    }
+
+    pub fn chosen_group(&self, catalog: &FeedbackCatalog) -> Option<FeedbackGroup> {
+        self.chosen.and_then(|i| catalog.all().get(i)).map(|o| o.group)
+    }
+
+    pub fn draft(&self, caller_id: i64, catalog: &FeedbackCatalog) -> FeedbackDraft {
+        let opt = self.chosen.and_then(|i| catalog.all().get(i));
+        FeedbackDraft {
+            call_log_id: self.call.id,
+            caller_id,
+            feedback_group: opt.map(|o| o.group.label().to_string()),
+            feedback: opt.map(|o| o.label.clone()),
+            remarks: Some(self.remarks.value().to_string()).filter(|s| !s.is_empty()),
+            call_duration: Some(self.duration.value().to_string()).filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// Call dialog: which kind of call is highlighted.
+#[derive(Debug, Clone)]
+pub struct CallDialog {
+    pub driver: QueueEntry,
+    pub highlighted: CallKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum Modal {
+    CallDialog(CallDialog),
+    Feedback(Box<FeedbackForm>),
+    Help,
+}
+
+/// Date ranges the call log can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateRange {
+    Today,
+    Week,
+    Month,
+    All,
+}
+
+impl DateRange {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Week => "last 7 days",
+            Self::Month => "last 30 days",
+            Self::All => "all time",
+        }
+    }
+    pub fn next(self) -> Self {
+        match self {
+            Self::Today => Self::Week,
+            Self::Week => Self::Month,
+            Self::Month => Self::All,
+            Self::All => Self::Today,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CallLogView {
+    pub rows: Vec<CallLog>,
+    pub selected: usize,
+    pub offset: usize,
+    pub status: Option<String>,
+    /// Index into the catalogue, or `None` for every outcome.
+    pub feedback: Option<usize>,
+    pub range: DateRange,
+    pub total: i64,
+    pub exhausted: bool,
+    pub loading: bool,
+    pub generation: u64,
+}
+
+impl Default for CallLogView {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            selected: 0,
+            offset: 0,
+            status: None,
+            feedback: None,
+            range: DateRange::Week,
+            total: 0,
+            exhausted: false,
+            loading: false,
+            generation: 0,
+        }
+    }
+}
+
+/// Numbers for the stats screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsBundle {
+    pub today: Stats,
+    pub week: Stats,
+    pub days: Vec<DayStats>,
+}
+
+/// Everything the console shows.
+#[derive(Debug)]
+pub struct App {
+    pub me: Identity,
+    pub catalog: FeedbackCatalog,
+    pub now: DateTime<Utc>,
+    /// Local time zone for display (fixed at start so rendering stays pure).
+    pub tz: FixedOffset,
+    pub screen: Screen,
+    pub modal: Option<Modal>,
+    pub queue: QueueView,
+    pub live: Option<LiveCall>,
+    pub recent: VecDeque<CallLog>,
+    pub call_log: CallLogView,
+    pub stats: Option<StatsBundle>,
+    /// Calls still waiting for an outcome (oldest first), with their drafts.
+    pub wrapups: VecDeque<(CallLog, Option<FeedbackDraft>)>,
+    pub last_webhook: Option<DateTime<Utc>>,
+    pub notice: Option<Notice>,
+    /// How the last call was placed ("save and call next" repeats it).
+    pub last_kind: CallKind,
+    /// Rows the list panes can show (set by the renderer's last layout).
+    pub page_rows: usize,
+    pub dialing: bool,
+    /// "Save and call next" is waiting for the queue to reload.
+    pub pending_call_next: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(me: Identity, catalog: FeedbackCatalog, now: DateTime<Utc>, tz: FixedOffset) -> Self {
+        let last_kind = if me.telecmi_refusal.is_none() { CallKind::Telecmi } else { CallKind::Manual };
+        Self {
+            me,
+            catalog,
+            now,
+            tz,
+            screen: Screen::Queue,
+            modal: None,
+            queue: QueueView::default(),
+            live: None,
+            recent: VecDeque::new(),
+            call_log: CallLogView::default(),
+            stats: None,
+            wrapups: VecDeque::new(),
+            last_webhook: None,
+            notice: None,
+            last_kind,
+            page_rows: 15,
+            dialing: false,
+            pending_call_next: false,
+            quit: false,
+        }
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice { text: text.into(), level: Level::Info, at: self.now });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice { text: text.into(), level: Level::Error, at: self.now });
+    }
+
+    pub fn form(&self) -> Option<&FeedbackForm> {
+        match &self.modal {
+            Some(Modal::Feedback(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn form_mut(&mut self) -> Option<&mut FeedbackForm> {
+        match &mut self.modal {
+            Some(Modal::Feedback(f)) => Some(f),
+            _ => None,
+        }
+    }
+}

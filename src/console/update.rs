@@ -1,0 +1,709 @@
+//! `update`: the only place the console's state changes. Pure: no awaiting, no I/O; slow work is
+//! returned as [`Effect`]s for the runner.
+
+use chrono::{Duration, Local, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::backend::crossterm::to_input_request;
+
+use super::action::{Action, Effect};
+use super::keys::{lookup, Command, Context};
+use super::state::{App, CallDialog, DateRange, FeedbackForm, Field, LiveCall, Modal, Screen, REMARKS_MAX};
+use crate::dialer::CallKind;
+use crate::domain::text::strip_controls;
+use crate::domain::{CallStatus, FeedbackGroup, QueueDecision};
+use crate::store::{CallFilter, SubmitFeedback};
+
+/// Rows fetched per page of the queue and the call log.
+pub const PAGE: u32 = 200;
+/// Finished calls kept in the live pane's "recent" list.
+pub const RECENT: usize = 6;
+/// Screen lines that are not list rows: status bar, notice, footer, borders, header.
+const CHROME_ROWS: u16 = 6;
+
+/// Applies `action` to `app`, returning the slow work to start.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Key(key) => on_key(app, key),
+        Action::Command(cmd) => on_command(app, cmd),
+        Action::Tick(now) => on_tick(app, now),
+        Action::Resize { height, .. } => {
+            app.page_rows = usize::from(height.saturating_sub(CHROME_ROWS).max(1));
+            clamp_offsets(app);
+            vec![]
+        }
+        Action::StartupLoaded { wrapups, live, recent } => {
+            app.recent = recent.into_iter().take(RECENT).collect();
+            if let Some(call) = live {
+                let kind = if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                app.live = Some(LiveCall { call, kind, events: vec![] });
+            }
+            app.wrapups = wrapups.into();
+            if let Some((call, _)) = app.wrapups.front() {
+                let when = call.created_at.with_timezone(&app.tz).format("%d %b %H:%M");
+                let name = strip_controls(call.driver_name.as_deref().unwrap_or("a driver"));
+                app.info(format!("Unfinished wrap-up reopened: {name}, called {when}"));
+                open_next_wrapup(app);
+            }
+            let mut fx = reload_queue(app);
+            if let Some(l) = &app.live {
+                fx.push(Effect::LoadTimeline(l.call.id));
+            }
+            fx
+        }
+        Action::QueueLoaded { generation, append, rows, due, total } => {
+            if generation != app.queue.generation {
+                return vec![];
+            }
+            let q = &mut app.queue;
+            q.loading = false;
+            q.exhausted = rows.len() < PAGE as usize;
+            if append {
+                q.rows.extend(rows);
+            } else {
+                q.rows = rows;
+            }
+            q.due = due;
+            q.total = total;
+            q.selected = q.selected.min(q.rows.len().saturating_sub(1));
+            clamp_offsets(app);
+            if append { vec![] } else { after_queue_loaded(app) }
+        }
+        Action::CallPlaced { call, kind } => {
+            app.dialing = false;
+            app.last_kind = kind;
+            let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+            match kind {
+                CallKind::Telecmi => app.info(format!("Calling {name}. Your phone will ring shortly. Answer to connect with the driver.")),
+                CallKind::Manual => {
+                    let mobile = call.driver_mobile.clone().unwrap_or_default();
+                    app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
+                }
+            }
+            let id = call.id;
+            app.live = Some(LiveCall { call, kind, events: vec![] });
+            // The attempt count changed: show it.
+            let mut fx = refresh_queue_in_place(app);
+            fx.push(Effect::LoadTimeline(id));
+            fx
+        }
+        Action::DialFailed { message, call } => {
+            app.dialing = false;
+            app.error(message);
+            if let Some(call) = call {
+                let id = call.id;
+                let kind = if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                app.live = Some(LiveCall { call, kind, events: vec![] });
+                return vec![Effect::LoadTimeline(id)];
+            }
+            vec![]
+        }
+        Action::CallUpdated(u) => on_call_updated(app, *u),
+        Action::TimelineLoaded { call_id, events } => {
+            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+                l.events = events;
+            }
+            vec![]
+        }
+        Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
+        Action::FeedbackFailed(msg) => {
+            if let Some(f) = app.form_mut() {
+                f.saving = false;
+                f.error = Some(format!("Not saved: {msg}. Your entries are kept; fix and press Enter again."));
+            }
+            app.error(format!("Feedback not saved: {msg}"));
+            vec![]
+        }
+        Action::CallLogLoaded { generation, append, rows, total } => {
+            if generation != app.call_log.generation {
+                return vec![];
+            }
+            let v = &mut app.call_log;
+            v.loading = false;
+            v.exhausted = rows.len() < PAGE as usize;
+            if append {
+                v.rows.extend(rows);
+            } else {
+                v.rows = rows;
+            }
+            v.total = total;
+            v.selected = v.selected.min(v.rows.len().saturating_sub(1));
+            clamp_offsets(app);
+            vec![]
+        }
+        Action::StatsLoaded(s) => {
+            app.stats = Some(*s);
+            vec![]
+        }
+        Action::StoreFailed(msg) => {
+            app.queue.loading = false;
+            app.call_log.loading = false;
+            app.error(msg);
+            vec![]
+        }
+    }
+}
+
+fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
+    let before = app.now;
+    app.now = now;
+    let mut fx = Vec::new();
+    let caller = app.me.caller_id;
+    let catalog = app.catalog.clone();
+    if let Some(f) = app.form_mut().filter(|f| f.dirty && !f.saving) {
+        f.dirty = false;
+        fx.push(Effect::SaveDraft(f.draft(caller, &catalog)));
+    }
+    // Callbacks fall due as time passes: look again every half minute.
+    if now.timestamp() / 30 != before.timestamp() / 30 && !app.queue.filtering && app.modal.is_none() {
+        fx.extend(refresh_queue_in_place(app));
+    }
+    fx
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match &app.modal {
+        Some(Modal::Help) => lookup(&[Context::Help], &key).map_or_else(Vec::new, |c| on_command(app, c)),
+        Some(Modal::CallDialog(_)) => lookup(&[Context::CallDialog], &key).map_or_else(Vec::new, |c| on_command(app, c)),
+        Some(Modal::Feedback(_)) => on_form_key(app, key),
+        None if app.queue.filtering => {
+            if let Some(cmd) = lookup(&[Context::Filter], &key) {
+                return on_command(app, cmd);
+            }
+            let event = crossterm::event::Event::Key(key);
+            match to_input_request(&event) {
+                Some(req) => {
+                    app.queue.filter.handle(req);
+                    reload_queue(app)
+                }
+                None => vec![],
+            }
+        }
+        None => {
+            let screen_ctx = match app.screen {
+                Screen::Queue => Context::Queue,
+                Screen::CallLog => Context::CallLog,
+                Screen::Stats => Context::Global,
+            };
+            lookup(&[screen_ctx, Context::Global], &key).map_or_else(Vec::new, |c| on_command(app, c))
+        }
+    }
+}
+
+fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if let Some(cmd) = lookup(&[Context::Feedback], &key) {
+        return on_command(app, cmd);
+    }
+    let catalog = app.catalog.clone();
+    let Some(f) = app.form_mut() else { return vec![] };
+    match f.focus {
+        Field::Outcome => {
+            if let (KeyCode::Char(c), KeyModifiers::NONE | KeyModifiers::SHIFT) = (key.code, key.modifiers) {
+                match catalog.by_key(c.to_ascii_lowercase()) {
+                    Some((i, _)) => choose(f, i),
+                    None => f.error = Some(format!("No outcome on key {c:?}; use a–{}", last_key(&catalog))),
+                }
+            }
+        }
+        Field::Remarks => {
+            let event = crossterm::event::Event::Key(key);
+            if let Some(req) = to_input_request(&event) {
+                let before = f.remarks.clone();
+                f.remarks.handle(req);
+                if f.remarks.value().chars().count() > REMARKS_MAX {
+                    f.remarks = before;
+                    f.error = Some(format!("Remarks are limited to {REMARKS_MAX} characters"));
+                } else {
+                    f.dirty = true;
+                }
+            }
+        }
+        Field::Duration => {
+            let event = crossterm::event::Event::Key(key);
+            let digit_or_edit = !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit());
+            if let Some(req) = to_input_request(&event).filter(|_| digit_or_edit) {
+                f.duration.handle(req);
+                f.dirty = true;
+            }
+        }
+    }
+    vec![]
+}
+
+fn last_key(catalog: &crate::domain::FeedbackCatalog) -> char {
+    (0..catalog.all().len()).rev().find_map(crate::domain::feedback::outcome_key).unwrap_or('a')
+}
+
+fn choose(f: &mut FeedbackForm, index: usize) {
+    f.chosen = Some(index);
+    f.cursor = index;
+    f.focus = Field::Remarks;
+    f.error = None;
+    f.dirty = true;
+}
+
+fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
+    use Command::*;
+    match cmd {
+        SelectNext | SelectPrev | PageDown | PageUp | First | Last => move_selection(app, cmd),
+        ShowQueue => {
+            app.screen = Screen::Queue;
+            reload_queue(app)
+        }
+        ShowCallLog => {
+            app.screen = Screen::CallLog;
+            reload_call_log(app)
+        }
+        ShowStats => {
+            app.screen = Screen::Stats;
+            vec![Effect::LoadStats]
+        }
+        Refresh => match app.screen {
+            Screen::Queue => refresh_queue_in_place(app),
+            Screen::CallLog => reload_call_log(app),
+            Screen::Stats => vec![Effect::LoadStats],
+        },
+        Help => {
+            app.modal = Some(Modal::Help);
+            vec![]
+        }
+        Quit => {
+            app.quit = true;
+            let caller = app.me.caller_id;
+            let catalog = app.catalog.clone();
+            app.form().map(|f| vec![Effect::SaveDraft(f.draft(caller, &catalog))]).unwrap_or_default()
+        }
+        OpenCallDialog => open_call_dialog(app),
+        StartFilter => {
+            app.queue.filtering = true;
+            vec![]
+        }
+        ClearFilter => {
+            app.queue.filtering = false;
+            if app.queue.filter.value().is_empty() {
+                return vec![];
+            }
+            app.queue.filter.reset();
+            reload_queue(app)
+        }
+        EndCall => end_call(app),
+        ReopenWrapup => {
+            if app.wrapups.is_empty() {
+                app.info("No wrap-up is waiting.");
+                return vec![];
+            }
+            open_next_wrapup(app);
+            vec![]
+        }
+        DialTelecmi => dial(app, CallKind::Telecmi),
+        DialManual => dial(app, CallKind::Manual),
+        Confirm => match &app.modal {
+            Some(Modal::CallDialog(d)) => {
+                let kind = d.highlighted;
+                dial(app, kind)
+            }
+            _ => {
+                app.queue.filtering = false;
+                vec![]
+            }
+        },
+        Close => {
+            if let Some(Modal::Feedback(f)) = app.modal.take() {
+                let caller = app.me.caller_id;
+                let draft = f.draft(caller, &app.catalog);
+                if !app.wrapups.iter().any(|(c, _)| c.id == f.call.id) {
+                    app.wrapups.push_front((f.call.clone(), Some(draft.clone())));
+                } else if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == f.call.id) {
+                    w.1 = Some(draft.clone());
+                }
+                app.info("Wrap-up put aside and kept; press w to finish it.");
+                return vec![Effect::SaveDraft(draft)];
+            }
+            app.modal = None;
+            vec![]
+        }
+        SaveFeedback => save(app, false),
+        SaveAndCallNext => save(app, true),
+        NextField | PrevField => {
+            if let Some(f) = app.form_mut() {
+                let order: &[Field] = if f.manual { &[Field::Outcome, Field::Remarks, Field::Duration] } else { &[Field::Outcome, Field::Remarks] };
+                let i = order.iter().position(|x| *x == f.focus).unwrap_or(0);
+                let n = order.len();
+                f.focus = order[if cmd == NextField { (i + 1) % n } else { (i + n - 1) % n }];
+            }
+            vec![]
+        }
+        CycleStatusFilter => {
+            let all: Vec<Option<String>> =
+                std::iter::once(None).chain(CallStatus::ALL.iter().map(|s| Some(s.as_str().to_string()))).collect();
+            let i = all.iter().position(|s| *s == app.call_log.status).unwrap_or(0);
+            app.call_log.status = all[(i + 1) % all.len()].clone();
+            reload_call_log(app)
+        }
+        CycleFeedbackFilter => {
+            let n = app.catalog.all().len();
+            app.call_log.feedback = match app.call_log.feedback {
+                None => Some(0),
+                Some(i) if i + 1 < n => Some(i + 1),
+                Some(_) => None,
+            };
+            reload_call_log(app)
+        }
+        CycleDateFilter => {
+            app.call_log.range = app.call_log.range.next();
+            reload_call_log(app)
+        }
+    }
+}
+
+fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
+    let page = app.page_rows.max(1);
+    if let Some(Modal::CallDialog(d)) = &mut app.modal {
+        d.highlighted = if d.highlighted == CallKind::Telecmi { CallKind::Manual } else { CallKind::Telecmi };
+        return vec![];
+    }
+    let n = app.catalog.all().len().max(1);
+    if let Some(f) = app.form_mut() {
+        f.focus = Field::Outcome;
+        f.cursor = match cmd {
+            Command::SelectNext => (f.cursor + 1) % n,
+            Command::SelectPrev => (f.cursor + n - 1) % n,
+            _ => f.cursor,
+        };
+        return vec![];
+    }
+    let (len, selected) = match app.screen {
+        Screen::Queue => (app.queue.rows.len(), &mut app.queue.selected),
+        Screen::CallLog => (app.call_log.rows.len(), &mut app.call_log.selected),
+        Screen::Stats => return vec![],
+    };
+    if len == 0 {
+        return vec![];
+    }
+    let last = len - 1;
+    *selected = match cmd {
+        Command::SelectNext => (*selected + 1).min(last),
+        Command::SelectPrev => selected.saturating_sub(1),
+        Command::PageDown => (*selected + page).min(last),
+        Command::PageUp => selected.saturating_sub(page),
+        Command::First => 0,
+        _ => last,
+    };
+    clamp_offsets(app);
+    load_more_if_near_end(app)
+}
+
+/// Keeps each list's selected row on screen.
+fn clamp_offsets(app: &mut App) {
+    let page = app.page_rows.max(1);
+    for (selected, offset) in [(app.queue.selected, &mut app.queue.offset), (app.call_log.selected, &mut app.call_log.offset)] {
+        if selected < *offset {
+            *offset = selected;
+        } else if selected >= *offset + page {
+            *offset = selected + 1 - page;
+        }
+    }
+}
+
+fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
+    let page = app.page_rows.max(1);
+    match app.screen {
+        Screen::Queue => {
+            let q = &mut app.queue;
+            if q.exhausted || q.loading || q.selected + 2 * page < q.rows.len() {
+                return vec![];
+            }
+            q.loading = true;
+            vec![Effect::LoadQueue { generation: q.generation, after: q.rows.last().map(|r| r.cursor()), filter: q.filter_text() }]
+        }
+        Screen::CallLog => {
+            let v = &mut app.call_log;
+            if v.exhausted || v.loading || v.selected + 2 * page < v.rows.len() {
+                return vec![];
+            }
+            v.loading = true;
+            let before = v.rows.last().map(|c| c.id);
+            let filter = call_log_filter(app);
+            vec![Effect::LoadCallLog { generation: app.call_log.generation, filter, before }]
+        }
+        Screen::Stats => vec![],
+    }
+}
+
+/// Loads the queue from the top (a new filter): selection back to the first row.
+fn reload_queue(app: &mut App) -> Vec<Effect> {
+    app.queue.selected = 0;
+    app.queue.offset = 0;
+    refresh_queue_in_place(app)
+}
+
+/// Loads the queue from the top, keeping the selected position (after a save, the row under the
+/// cursor becomes the next driver).
+fn refresh_queue_in_place(app: &mut App) -> Vec<Effect> {
+    let q = &mut app.queue;
+    q.generation += 1;
+    q.loading = true;
+    q.exhausted = false;
+    vec![Effect::LoadQueue { generation: q.generation, after: None, filter: q.filter_text() }]
+}
+
+pub fn call_log_filter(app: &App) -> CallFilter {
+    let local_midnight = app
+        .now
+        .with_timezone(&app.tz)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| app.tz.from_local_datetime(&m).earliest())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(app.now);
+    let from = match app.call_log.range {
+        DateRange::Today => Some(local_midnight),
+        DateRange::Week => Some(local_midnight - Duration::days(6)),
+        DateRange::Month => Some(local_midnight - Duration::days(29)),
+        DateRange::All => None,
+    };
+    CallFilter {
+        caller_id: Some(app.me.caller_id),
+        status: app.call_log.status.clone(),
+        provider: None,
+        feedback: app.call_log.feedback.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.clone()),
+        from,
+        until: None,
+    }
+}
+
+fn reload_call_log(app: &mut App) -> Vec<Effect> {
+    let v = &mut app.call_log;
+    v.generation += 1;
+    v.loading = true;
+    v.selected = 0;
+    v.offset = 0;
+    let generation = v.generation;
+    vec![Effect::LoadCallLog { generation, filter: call_log_filter(app), before: None }]
+}
+
+fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
+    app.live.as_ref().filter(|l| l.call.call_status().is_live())
+}
+
+fn open_call_dialog(app: &mut App) -> Vec<Effect> {
+    if app.dialing {
+        app.info("Already dialing…");
+        return vec![];
+    }
+    if let Some(l) = live_call_in_progress(app) {
+        let name = strip_controls(l.call.driver_name.as_deref().unwrap_or(""));
+        app.error(format!("A call to {name} is still in progress; press e when it ends."));
+        return vec![];
+    }
+    let Some(driver) = app.queue.selected_entry().cloned() else {
+        app.info("The queue is empty: nobody is due to be called.");
+        return vec![];
+    };
+    let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
+    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted }));
+    vec![]
+}
+
+fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
+    let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
+    if kind == CallKind::Telecmi {
+        if let Some(reason) = &app.me.telecmi_refusal {
+            let reason = reason.clone();
+            app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
+            return vec![];
+        }
+    }
+    let driver_id = d.driver.driver_id.clone();
+    let name = strip_controls(&d.driver.name);
+    app.modal = None;
+    app.dialing = true;
+    app.last_kind = kind;
+    app.info(match kind {
+        CallKind::Telecmi => format!("Asking TeleCMI to call {name}…"),
+        CallKind::Manual => format!("Logging a manual call to {name}…"),
+    });
+    vec![Effect::Dial { driver_id, kind }]
+}
+
+fn end_call(app: &mut App) -> Vec<Effect> {
+    if app.form().is_some() {
+        return vec![];
+    }
+    let Some(live) = app.live.clone() else {
+        if app.wrapups.is_empty() {
+            app.info("No call in progress.");
+        } else {
+            open_next_wrapup(app);
+        }
+        return vec![];
+    };
+    if live.call.feedback.as_deref().is_some_and(|f| !f.is_empty()) {
+        app.info("That call's outcome is already saved.");
+        return vec![];
+    }
+    let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
+    let elapsed = (app.now - live.call.created_at).num_seconds().max(0);
+    let form = FeedbackForm::new(live.call, draft.as_ref(), &app.catalog, Some(elapsed));
+    app.modal = Some(Modal::Feedback(Box::new(form)));
+    vec![]
+}
+
+fn open_next_wrapup(app: &mut App) {
+    if app.form().is_some() {
+        return;
+    }
+    if let Some((call, draft)) = app.wrapups.front().cloned() {
+        let form = FeedbackForm::new(call, draft.as_ref(), &app.catalog, None);
+        app.modal = Some(Modal::Feedback(Box::new(form)));
+    }
+}
+
+fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
+    if u.source == "webhook" || u.source == "reconcile" {
+        app.last_webhook = Some(app.now);
+    }
+    if u.call.caller_id != Some(app.me.caller_id) {
+        return vec![];
+    }
+    let mut fx = Vec::new();
+    let is_live = app.live.as_ref().is_some_and(|l| l.call.id == u.call.id);
+    if is_live {
+        if let Some(l) = app.live.as_mut() {
+            l.call = u.call.clone();
+        }
+        fx.push(Effect::LoadTimeline(u.call.id));
+    }
+    let ended = u.call.call_status().is_final();
+    let needs_feedback = u.call.feedback.as_deref().is_none_or(str::is_empty);
+    if ended {
+        app.recent.retain(|c| c.id != u.call.id);
+        app.recent.push_front(u.call.clone());
+        app.recent.truncate(RECENT);
+    }
+    if ended && needs_feedback && u.source != "feedback" && u.source != "dial" {
+        // The call is over: the wrap-up opens by itself (or waits behind the one on screen).
+        if !app.wrapups.iter().any(|(c, _)| c.id == u.call.id) {
+            app.wrapups.push_back((u.call.clone(), None));
+        }
+        if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == u.call.id) {
+            w.0 = u.call.clone();
+        }
+        if let Some(f) = app.form_mut().filter(|f| f.call.id == u.call.id) {
+            f.call = u.call.clone();
+        } else if matches!(app.modal, None | Some(Modal::Help)) {
+            app.modal = None;
+            if let Some(pos) = app.wrapups.iter().position(|(c, _)| c.id == u.call.id) {
+                if let Some(item) = app.wrapups.remove(pos) {
+                    app.wrapups.push_front(item);
+                }
+            }
+            open_next_wrapup(app);
+        }
+        let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));
+        app.info(format!("Call to {name} {}: record the outcome.", u.call.call_status()));
+    }
+    fx
+}
+
+fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
+    let catalog = app.catalog.clone();
+    let Some(f) = app.form_mut() else { return vec![] };
+    if f.saving {
+        return vec![];
+    }
+    if f.focus == Field::Outcome && !call_next && f.chosen != Some(f.cursor) {
+        // Enter on the outcome list picks the highlighted outcome first.
+        let c = f.cursor;
+        choose(f, c);
+        return vec![];
+    }
+    let Some(option) = f.chosen.and_then(|i| catalog.all().get(i)) else {
+        f.error = Some(format!("Choose an outcome first (keys a–{}).", last_key(&catalog)));
+        f.focus = Field::Outcome;
+        return vec![];
+    };
+    let duration = if f.manual {
+        match f.duration.value().trim().parse::<i64>() {
+            Ok(d) if (0..=86_400).contains(&d) => Some(d),
+            _ => {
+                f.error = Some("Duration must be a number of seconds (0–86400).".into());
+                f.focus = Field::Duration;
+                return vec![];
+            }
+        }
+    } else {
+        None
+    };
+    let current = f.call.call_status();
+    let status = if current.is_final() && !f.manual {
+        None
+    } else {
+        Some(match option.group {
+            FeedbackGroup::NotConnected => CallStatus::Missed,
+            FeedbackGroup::Connected | FeedbackGroup::CallBackLater => CallStatus::Completed,
+        })
+    };
+    f.saving = true;
+    f.error = None;
+    let feedback = SubmitFeedback {
+        call_id: f.call.id,
+        status,
+        feedback: option.label.clone(),
+        remarks: f.remarks.value().trim().to_string(),
+        call_duration: duration,
+    };
+    vec![Effect::Submit { feedback, call_next }]
+}
+
+fn on_saved(app: &mut App, call: crate::domain::CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
+    if app.form().is_some_and(|f| f.call.id == call.id) {
+        app.modal = None;
+    }
+    app.wrapups.retain(|(c, _)| c.id != call.id);
+    if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
+        app.live = None;
+    }
+    app.recent.retain(|c| c.id != call.id);
+    app.recent.push_front(call.clone());
+    app.recent.truncate(RECENT);
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+    let feedback = call.feedback.clone().unwrap_or_default();
+    let effect = match decision {
+        QueueDecision::Remove => format!("{name} left the queue"),
+        QueueDecision::Requeue { due_at, callback } => {
+            let when = due_at.with_timezone(&app.tz).format("%a %H:%M");
+            if callback { format!("callback for {name} due {when}") } else { format!("{name} will be retried {when}") }
+        }
+    };
+    app.info(format!("Saved \"{feedback}\": {effect}."));
+    let mut fx = refresh_queue_in_place(app);
+    if !app.wrapups.is_empty() {
+        // Unfinished wrap-ups come before new calls.
+        open_next_wrapup(app);
+    } else if call_next {
+        app.pending_call_next = true;
+    }
+    if app.screen == Screen::Stats {
+        fx.push(Effect::LoadStats);
+    }
+    fx
+}
+
+/// After the queue reloads following "save and call next", dial the driver now selected.
+pub fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
+    if !std::mem::take(&mut app.pending_call_next) {
+        return vec![];
+    }
+    let Some(driver) = app.queue.selected_entry().cloned() else {
+        app.info("Saved. The queue is empty: nobody else is due.");
+        return vec![];
+    };
+    let kind = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
+    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted: kind }));
+    dial(app, kind)
+}
+
+/// Local time zone offset now (fixed for the session).
+pub fn local_offset() -> chrono::FixedOffset {
+    *Local::now().offset()
+}

@@ -1,0 +1,69 @@
+//! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{centered, dim};
+use crate::console::state::{App, CallDialog};
+use crate::dialer::CallKind;
+use crate::domain::text::strip_controls;
+
+pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
+    let height = if app.me.telecmi_refusal.is_some() { 10 } else { 9 };
+    let area: Rect = centered(frame.area(), 64, height);
+    frame.render_widget(Clear, area);
+    let e = &d.driver;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Cyan))
+        .title(Span::styled(format!(" Call {} ", strip_controls(&e.name)), Style::default().add_modifier(Modifier::BOLD)));
+    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let option = |kind: CallKind, k: &'static str, name: &'static str, what: &'static str, enabled: bool| {
+        let marker = if d.highlighted == kind { "▶ " } else { "  " };
+        let style = if !enabled {
+            dim()
+        } else if d.highlighted == kind {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        Line::from(vec![
+            Span::raw(marker),
+            Span::styled(k, if enabled { key } else { dim() }),
+            Span::styled(format!("  {name:<13}"), style),
+            Span::styled(format!(" {what}"), dim()),
+        ])
+    };
+    let telecmi_ok = app.me.telecmi_refusal.is_none();
+    let mut lines = vec![
+        Line::styled(
+            format!(
+                "{} · TMID {} · {} · tries {}",
+                e.mobile,
+                strip_controls(e.tmid.as_deref().unwrap_or("-")),
+                strip_controls(e.city.as_deref().unwrap_or("-")),
+                e.attempts
+            ),
+            dim(),
+        ),
+        Line::raw(""),
+        option(CallKind::Telecmi, "t", "TeleCMI IVR", "rings your phone, then the driver", telecmi_ok),
+    ];
+    if let Some(reason) = &app.me.telecmi_refusal {
+        lines.push(Line::styled(format!("     unavailable: {reason}"), Style::default().fg(Color::Red)));
+    }
+    lines.push(option(CallKind::Manual, "m", "Manual Call", "dial by hand; calldesk logs it", true));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("Enter", key),
+        Span::raw(" place call · "),
+        Span::styled("↑↓", key),
+        Span::raw(" choose · "),
+        Span::styled("Esc", key),
+        Span::raw(" cancel"),
+    ]));
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,132 @@
+//! The wrap-up form: every outcome on its own key, remarks, and the duration of manual calls.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::{centered, clock, dim, status_style};
+use crate::console::state::{App, FeedbackForm, Field, REMARKS_MAX};
+use crate::domain::feedback::outcome_key;
+use crate::domain::text::strip_controls;
+use crate::domain::FeedbackGroup;
+
+pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
+    let area = centered(frame.area(), 100, 23);
+    frame.render_widget(Clear, area);
+    let c = &f.call;
+    let st = c.call_status();
+    let title = Line::from(vec![
+        Span::styled(" Wrap-up: ", Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled(strip_controls(c.driver_name.as_deref().unwrap_or("?")), Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" · {} · ", c.driver_mobile.clone().unwrap_or_default())),
+        Span::styled(st.as_str(), status_style(st)),
+        Span::raw(if f.manual { " · manual ".to_string() } else { format!(" · talk {} ", clock(c.call_duration.unwrap_or(0))) }),
+    ]);
+    let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let connected = app.catalog.indexed(FeedbackGroup::Connected).count() as u16;
+    let half = connected.div_ceil(2);
+    let [conn_area, rest_area, remarks_area, duration_area, error_area, keys_area] = Layout::vertical([
+        Constraint::Length(half + 1),
+        Constraint::Length(5),
+        Constraint::Length(1),
+        Constraint::Length(if f.manual { 1 } else { 0 }),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+
+    let item = |i: usize, label: &str| -> Line<'static> {
+        let key = outcome_key(i).map_or("  ".to_string(), |k| format!("{k} "));
+        let mut style = Style::default();
+        if f.chosen == Some(i) {
+            style = style.fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD);
+        } else if f.focus == Field::Outcome && f.cursor == i {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        Line::from(vec![Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)), Span::styled(label.to_string(), style)])
+    };
+    let heading = |g: FeedbackGroup| Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+
+    let conn: Vec<(usize, String)> = app.catalog.indexed(FeedbackGroup::Connected).map(|(i, o)| (i, o.label.clone())).collect();
+    let [cl, cr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(conn_area);
+    let (left, right) = conn.split_at(usize::from(half).min(conn.len()));
+    let mut l_lines = vec![heading(FeedbackGroup::Connected)];
+    l_lines.extend(left.iter().map(|(i, l)| item(*i, l)));
+    let mut r_lines = vec![Line::raw("")];
+    r_lines.extend(right.iter().map(|(i, l)| item(*i, l)));
+    frame.render_widget(Paragraph::new(l_lines), cl);
+    frame.render_widget(Paragraph::new(r_lines), cr);
+
+    let [nl, nr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest_area);
+    let mut n_lines = vec![heading(FeedbackGroup::NotConnected)];
+    n_lines.extend(app.catalog.indexed(FeedbackGroup::NotConnected).map(|(i, o)| item(i, &o.label)));
+    let mut b_lines = vec![heading(FeedbackGroup::CallBackLater)];
+    b_lines.extend(app.catalog.indexed(FeedbackGroup::CallBackLater).map(|(i, o)| item(i, &o.label)));
+    frame.render_widget(Paragraph::new(n_lines), nl);
+    frame.render_widget(Paragraph::new(b_lines), nr);
+
+    render_input(frame, remarks_area, "Remarks", f.remarks.value(), f.remarks.visual_cursor(), f.focus == Field::Remarks, Some(REMARKS_MAX));
+    if f.manual {
+        render_input(frame, duration_area, "Duration (s)", f.duration.value(), f.duration.visual_cursor(), f.focus == Field::Duration, None);
+    }
+    let status = if f.saving {
+        Line::styled("Saving…", Style::default().fg(Color::Cyan))
+    } else if let Some(e) = &f.error {
+        Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red))
+    } else {
+        let chosen = f.chosen.and_then(|i| app.catalog.all().get(i)).map_or("none yet".to_string(), |o| format!("{} › {}", o.group.label(), o.label));
+        Line::from(vec![Span::styled("Outcome: ", dim()), Span::raw(chosen)])
+    };
+    frame.render_widget(Paragraph::new(status), error_area);
+    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let last = outcome_key(app.catalog.all().len().saturating_sub(1)).unwrap_or('a');
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!("a–{last}"), key),
+            Span::raw(" outcome · "),
+            Span::styled("Enter", key),
+            Span::raw(" save · "),
+            Span::styled("Ctrl+N", key),
+            Span::raw(" save & call next · "),
+            Span::styled("Tab", key),
+            Span::raw(" field · "),
+            Span::styled("Esc", key),
+            Span::raw(" later"),
+        ])),
+        keys_area,
+    );
+    if f.focus != Field::Outcome {
+        let (a, input) = if f.focus == Field::Remarks { (remarks_area, &f.remarks) } else { (duration_area, &f.duration) };
+        let label_w = if f.focus == Field::Remarks { 9 } else { 14 };
+        let width = a.width.saturating_sub(label_w + 10).max(1);
+        let scroll = input.visual_scroll(usize::from(width));
+        let x = a.x + label_w + (input.visual_cursor().saturating_sub(scroll)) as u16;
+        frame.set_cursor_position((x.min(a.right().saturating_sub(1)), a.y));
+    }
+}
+
+fn render_input(frame: &mut Frame, area: Rect, label: &str, value: &str, _cursor: usize, focused: bool, max: Option<usize>) {
+    let label_w = label.chars().count() as u16 + 2;
+    let counter = max.map(|m| format!(" {}/{m}", value.chars().count())).unwrap_or_default();
+    let width = usize::from(area.width.saturating_sub(label_w + 10).max(1));
+    let shown: String = {
+        let chars: Vec<char> = strip_controls(value).chars().collect();
+        let skip = chars.len().saturating_sub(width);
+        chars[skip..].iter().collect()
+    };
+    let field_style = if focused { Style::default().bg(Color::Indexed(238)) } else { Style::default().bg(Color::Indexed(235)) };
+    let pad = width.saturating_sub(shown.chars().count());
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(format!("{label}: "), if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() }),
+            Span::styled(format!("{shown}{}", " ".repeat(pad)), field_style),
+            Span::styled(counter, dim()),
+        ])),
+        area,
+    );
+}

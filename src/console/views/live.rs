@@ -1,0 +1,107 @@
+//! The live call pane: the current call's stored timeline with a running timer, then the last
+//! few finished calls.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::{clock, dim, hhmmss, status_style, when};
+use crate::console::state::{App, LiveCall};
+use crate::dialer::CallKind;
+use crate::domain::text::strip_controls;
+use crate::domain::CallStatus;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let recent_h = (app.recent.len() as u16 + 2).clamp(3, 8);
+    let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(recent_h)]).areas(area);
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(" Live call ", Style::default().add_modifier(Modifier::BOLD)));
+    let inner = block.inner(top);
+    frame.render_widget(block, top);
+    let lines = match &app.live {
+        Some(l) => fit(live_lines(app, l), usize::from(inner.height)),
+        None if app.dialing => vec![Line::from("Dialing…")],
+        None => vec![Line::styled("No call in progress. Select a driver and press Enter.", dim())],
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), inner);
+
+    let block = Block::default().borders(Borders::ALL).title(" Recent ");
+    let inner = block.inner(bottom);
+    frame.render_widget(block, bottom);
+    let lines: Vec<Line> = app
+        .recent
+        .iter()
+        .map(|c| {
+            let st = c.call_status();
+            Line::from(vec![
+                Span::styled(format!("{} ", when(c.created_at, app.now, app.tz)), dim()),
+                Span::raw(format!("{} ", strip_controls(c.driver_name.as_deref().unwrap_or("?")))),
+                Span::styled(st.as_str(), status_style(st)),
+                Span::raw(format!(" {} ", clock(c.call_duration.unwrap_or(0)))),
+                Span::styled(strip_controls(c.feedback.as_deref().unwrap_or("")), dim()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Keeps the call's header (3 lines) and the newest timeline lines that fit.
+fn fit(mut lines: Vec<Line<'static>>, height: usize) -> Vec<Line<'static>> {
+    if lines.len() > height && height > 3 {
+        let drop = lines.len() - height;
+        lines.drain(3..3 + drop);
+    }
+    lines
+}
+
+fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
+    let c = &l.call;
+    let st = c.call_status();
+    let name = strip_controls(c.driver_name.as_deref().unwrap_or("?"));
+    let how = match l.kind {
+        CallKind::Telecmi => "TeleCMI IVR",
+        CallKind::Manual => "Manual call",
+    };
+    // Talk time runs from leg B's answer; before that, ring time from the dial.
+    let answered_at = l.events.iter().find(|e| e.leg == "b" && e.status == "answered" && e.kind == "event").map(|e| e.received_at.and_utc());
+    let timer = if st.is_final() {
+        format!("ended · talk {}", clock(c.call_duration.unwrap_or(0)))
+    } else if st == CallStatus::Connected {
+        format!("talking {}", clock((app.now - answered_at.unwrap_or(c.created_at)).num_seconds()))
+    } else if l.kind == CallKind::Manual {
+        format!("on the line? {}", clock((app.now - c.created_at).num_seconds()))
+    } else {
+        format!("ringing {}", clock((app.now - c.created_at).num_seconds()))
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(name, Style::default().add_modifier(Modifier::BOLD))),
+        Line::styled(
+            format!("{} · {}", c.driver_mobile.clone().unwrap_or_default(), strip_controls(c.driver_tmid.as_deref().unwrap_or(""))),
+            dim(),
+        ),
+        Line::from(vec![
+            Span::raw(format!("{how} · ")),
+            Span::styled(st.as_str().to_uppercase(), status_style(st)),
+            Span::raw(format!(" · {timer}")),
+        ]),
+        Line::from(vec![Span::styled(format!("{} ", hhmmss(c.created_at, app.tz)), dim()), Span::raw("dial     initiated")]),
+    ];
+    for e in &l.events {
+        let leg = if e.leg.is_empty() { "-" } else { e.leg.as_str() };
+        let kind = if e.kind == "cdr" { "report" } else { e.kind.as_str() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", hhmmss(e.received_at.and_utc(), app.tz)), dim()),
+            Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
+        ]));
+    }
+    if st == CallStatus::Failed {
+        if let Some(r) = &c.remarks {
+            lines.push(Line::styled(strip_controls(r), status_style(st)));
+        }
+    }
+    if l.kind == CallKind::Manual && st.is_live() {
+        lines.push(Line::styled("Press e when the call ends.", dim()));
+    }
+    lines
+}

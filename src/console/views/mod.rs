@@ -1,0 +1,109 @@
+//! Drawing: a pure function of [`App`]. One file per pane or modal; modals draw `Clear` first.
+
+mod call_dialog;
+mod call_log;
+mod feedback;
+mod help;
+mod live;
+mod queue;
+mod stats;
+mod status;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::Frame;
+
+use super::state::{App, Modal, Screen};
+use crate::domain::CallStatus;
+
+pub use status::footer_contexts;
+
+/// Draws the whole console.
+pub fn render(app: &App, frame: &mut Frame) {
+    let [main, status_row, notice_row, footer_row] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]).areas(frame.area());
+    match app.screen {
+        Screen::Queue => {
+            let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
+            queue::render(app, frame, left);
+            live::render(app, frame, right);
+        }
+        Screen::CallLog => call_log::render(app, frame, main),
+        Screen::Stats => stats::render(app, frame, main),
+    }
+    status::render_status(app, frame, status_row);
+    status::render_notice(app, frame, notice_row);
+    status::render_footer(app, frame, footer_row);
+    match &app.modal {
+        Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
+        Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
+        Some(Modal::Help) => help::render(frame),
+        None => {}
+    }
+}
+
+/// A box of at most `w`×`h` centred in `area`.
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+pub(crate) fn status_style(s: CallStatus) -> Style {
+    match s {
+        CallStatus::Initiated => Style::default().fg(Color::Cyan),
+        CallStatus::Ringing => Style::default().fg(Color::Yellow),
+        CallStatus::Connected => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
+        CallStatus::Completed => Style::default().fg(Color::Green),
+        CallStatus::Missed => Style::default().fg(Color::Magenta),
+        CallStatus::Failed => Style::default().fg(Color::Red),
+    }
+}
+
+pub(crate) fn selected_style() -> Style {
+    Style::default().add_modifier(Modifier::REVERSED)
+}
+
+pub(crate) fn dim() -> Style {
+    Style::default().fg(Color::DarkGray)
+}
+
+pub(crate) fn hhmmss(t: DateTime<Utc>, tz: FixedOffset) -> String {
+    t.with_timezone(&tz).format("%H:%M:%S").to_string()
+}
+
+/// `HH:MM` today, `24 Nov HH:MM` on another day.
+pub(crate) fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
+    let (lt, ln) = (t.with_timezone(&tz), now.with_timezone(&tz));
+    if lt.date_naive() == ln.date_naive() { lt.format("%H:%M").to_string() } else { lt.format("%d %b %H:%M").to_string() }
+}
+
+/// `m:ss` (or `h:mm:ss`).
+pub(crate) fn clock(secs: i64) -> String {
+    let s = secs.max(0);
+    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+}
+
+/// `4s`, `3m`, `2h`, `5d`.
+pub(crate) fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clocks_and_ages() {
+        assert_eq!(super::clock(42), "0:42");
+        assert_eq!(super::clock(3725), "1:02:05");
+        assert_eq!(super::age(4), "4s");
+        assert_eq!(super::age(190), "3m");
+        assert_eq!(super::age(90_000), "1d");
+    }
+}

@@ -13,7 +13,10 @@ use crate::domain::text::strip_controls;
 use crate::domain::FeedbackGroup;
 
 pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
-    let area = centered(frame.area(), 100, 23);
+    let connected = app.catalog.indexed(FeedbackGroup::Connected).count() as u16;
+    let half = connected.div_ceil(2);
+    let height = half + 1 + 5 + 1 + u16::from(f.manual) + 1 + 1 + 2;
+    let area = centered(frame.area(), 100, height);
     frame.render_widget(Clear, area);
     let c = &f.call;
     let st = c.call_status();
@@ -28,8 +31,6 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let connected = app.catalog.indexed(FeedbackGroup::Connected).count() as u16;
-    let half = connected.div_ceil(2);
     let [conn_area, rest_area, remarks_area, duration_area, error_area, keys_area] = Layout::vertical([
         Constraint::Length(half + 1),
         Constraint::Length(5),
@@ -40,7 +41,9 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     ])
     .areas(inner);
 
+    let col = usize::from(inner.width / 2).saturating_sub(3);
     let item = |i: usize, label: &str| -> Line<'static> {
+        let label = ellipsize(label, col);
         let key = outcome_key(i).map_or("  ".to_string(), |k| format!("{k} "));
         let mut style = Style::default();
         if f.chosen == Some(i) {
@@ -48,7 +51,7 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         } else if f.focus == Field::Outcome && f.cursor == i {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        Line::from(vec![Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)), Span::styled(label.to_string(), style)])
+        Line::from(vec![Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)), Span::styled(label, style)])
     };
     let heading = |g: FeedbackGroup| Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
 
@@ -129,4 +132,14 @@ fn render_input(frame: &mut Frame, area: Rect, label: &str, value: &str, _cursor
         ])),
         area,
     );
+}
+
+/// `label` cut to `max` characters, ending in `…` when cut.
+fn ellipsize(label: &str, max: usize) -> String {
+    if label.chars().count() <= max || max < 2 {
+        return label.to_string();
+    }
+    let mut s: String = label.chars().take(max - 1).collect();
+    s.push('…');
+    s
 }

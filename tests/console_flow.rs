@@ -1,0 +1,317 @@
+//! `update` step by step through the call flow: no terminal, no database — the state machine.
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use calldesk::bus::CallUpdate;
+use calldesk::console::action::{Action, Effect};
+use calldesk::console::state::{App, Field, Identity, Level, Modal, TelephonyMode};
+use calldesk::console::update::{update, PAGE};
+use calldesk::dialer::CallKind;
+use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
+use calldesk::store::{FeedbackDraft, QueueEntry};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
+}
+
+fn ist() -> FixedOffset {
+    FixedOffset::east_opt(5 * 3600 + 1800).expect("offset")
+}
+
+fn identity(allowed: bool) -> Identity {
+    Identity {
+        caller_id: 3,
+        caller_name: "Pooja".into(),
+        mode: TelephonyMode::Telecmi,
+        telecmi_refusal: (!allowed).then(|| "You are not authorized to use TeleCMI calling.".to_string()),
+        webhook_addr: "127.0.0.1:8787".into(),
+        database: "sqlite calldesk.db".into(),
+    }
+}
+
+pub fn entry(i: usize) -> QueueEntry {
+    QueueEntry {
+        driver_id: format!("D{i}"),
+        name: format!("Driver {i}"),
+        mobile: format!("9198765432{i:02}"),
+        tmid: Some(format!("TM{i}")),
+        city: Some("Pune".into()),
+        state: Some("MH".into()),
+        priority: 1,
+        due_at: now().naive_utc(),
+        attempts: 0,
+        last_outcome: None,
+    }
+}
+
+fn call(id: i64, driver: usize, provider: &str, status: CallStatus) -> CallLog {
+    CallLog {
+        id,
+        reference_id: Some(format!("REQ{id}")),
+        caller_id: Some(3),
+        driver_id: Some(format!("D{driver}")),
+        driver_mobile: Some(format!("9198765432{driver:02}")),
+        driver_name: Some(format!("Driver {driver}")),
+        driver_tmid: Some(format!("TM{driver}")),
+        call_type: Some(if provider == "telecmi" { "ivr" } else { "manual" }.into()),
+        status: Some(status.as_str().into()),
+        provider: Some(provider.into()),
+        telecmi_user_id: None,
+        feedback: None,
+        remarks: None,
+        call_duration: Some(0),
+        created_at: now(),
+        updated_at: None,
+    }
+}
+
+fn key(c: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        update(app, key(KeyCode::Char(c)));
+    }
+}
+
+/// An app with a loaded queue of `n` drivers.
+fn app_with_queue(allowed: bool, n: usize) -> App {
+    let mut app = App::new(identity(allowed), FeedbackCatalog::default(), now(), ist());
+    update(&mut app, Action::Resize { width: 100, height: 30 });
+    let fx = update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
+    let generation = app.queue.generation;
+    update(&mut app, Action::QueueLoaded { generation, append: false, rows: (0..n).map(entry).collect(), due: n as i64, total: n as i64 });
+    app
+}
+
+fn webhook(c: CallLog) -> Action {
+    Action::CallUpdated(Box::new(CallUpdate { call: c, source: "webhook", leg: Some("b".into()), provider_status: Some("answered".into()) }))
+}
+
+#[test]
+fn telecmi_call_from_queue_to_saved_outcome() {
+    let mut app = app_with_queue(true, 5);
+    update(&mut app, key(KeyCode::Down));
+    assert_eq!(app.queue.selected, 1);
+    update(&mut app, key(KeyCode::Enter));
+    let Some(Modal::CallDialog(d)) = &app.modal else { panic!("dialog: {:?}", app.modal) };
+    assert_eq!((d.driver.driver_id.as_str(), d.highlighted), ("D1", CallKind::Telecmi));
+
+    let fx = update(&mut app, key(KeyCode::Char('t')));
+    assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
+    assert!(app.modal.is_none() && app.dialing);
+
+    let fx = update(&mut app, Action::CallPlaced { call: call(10, 1, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    assert!(fx.contains(&Effect::LoadTimeline(10)));
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("Your phone will ring shortly. Answer to connect with the driver.")));
+    // A second Enter while the call is live does not open another dialog.
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.modal.is_none());
+    assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
+
+    update(&mut app, webhook(call(10, 1, "telecmi", CallStatus::Connected)));
+    assert_eq!(app.live.as_ref().map(|l| l.call.call_status()), Some(CallStatus::Connected));
+    assert!(app.modal.is_none(), "no form while talking");
+    let mut done = call(10, 1, "telecmi", CallStatus::Completed);
+    done.call_duration = Some(42);
+    update(&mut app, webhook(done));
+    let form = app.form().expect("the wrap-up opens by itself");
+    assert_eq!((form.call.id, form.focus, form.manual), (10, Field::Outcome, false));
+
+    update(&mut app, key(KeyCode::Char('m')));
+    type_text(&mut app, "Monday 10am");
+    let form = app.form().expect("form");
+    assert_eq!(form.chosen.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Interview Fixed"));
+    assert_eq!((form.focus, form.remarks.value()), (Field::Remarks, "Monday 10am"));
+
+    let fx = update(&mut app, key(KeyCode::Enter));
+    let [Effect::Submit { feedback, call_next: false }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((feedback.call_id, feedback.feedback.as_str(), feedback.remarks.as_str()), (10, "Interview Fixed", "Monday 10am"));
+    assert_eq!(feedback.status, None, "TeleCMI's final status stands");
+    assert_eq!(feedback.call_duration, None, "TeleCMI's duration stands");
+
+    let mut saved = call(10, 1, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    let fx = update(&mut app, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
+    assert!(app.modal.is_none() && app.live.is_none());
+    assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
+    assert_eq!(app.queue.selected, 1, "the next driver slides under the cursor");
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("left the queue")));
+    assert_eq!(app.recent.front().map(|c| c.id), Some(10));
+}
+
+#[test]
+fn telecmi_disabled_with_reason_manual_still_works() {
+    let mut app = app_with_queue(false, 3);
+    update(&mut app, key(KeyCode::Enter));
+    let Some(Modal::CallDialog(d)) = &app.modal else { panic!("dialog") };
+    assert_eq!(d.highlighted, CallKind::Manual, "the allowed option is highlighted");
+    let fx = update(&mut app, key(KeyCode::Char('t')));
+    assert!(fx.is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("not authorized")));
+    assert!(matches!(app.modal, Some(Modal::CallDialog(_))), "dialog stays open");
+    let fx = update(&mut app, key(KeyCode::Char('m')));
+    assert_eq!(fx, vec![Effect::Dial { driver_id: "D0".into(), kind: CallKind::Manual }]);
+}
+
+#[test]
+fn manual_call_wrap_up_needs_duration_and_sets_status_from_the_outcome() {
+    let mut app = app_with_queue(true, 3);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Char('m')));
+    update(&mut app, Action::CallPlaced { call: call(11, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("press e when the call ends")));
+    update(&mut app, Action::Tick(now() + Duration::seconds(65)));
+    update(&mut app, key(KeyCode::Char('e')));
+    let form = app.form().expect("form");
+    assert!(form.manual);
+    assert_eq!(form.duration.value(), "65", "prefilled with the time since dialing");
+
+    let fx = update(&mut app, key(KeyCode::Enter));
+    assert!(fx.is_empty(), "Enter on the list picks the highlighted outcome first");
+    assert_eq!(app.form().and_then(|f| f.chosen), Some(0));
+    update(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.form().map(|f| f.focus), Some(Field::Duration));
+    for _ in 0..2 {
+        update(&mut app, key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "x");
+    assert_eq!(app.form().map(|f| f.duration.value().to_string()), Some(String::new()), "letters are not a duration");
+    let fx = update(&mut app, key(KeyCode::Enter));
+    assert!(fx.is_empty());
+    assert!(app.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("Duration")));
+    type_text(&mut app, "90");
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::BackTab));
+    update(&mut app, key(KeyCode::Char('t')));
+    let fx = update(&mut app, key(KeyCode::Enter));
+    let [Effect::Submit { feedback, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((feedback.status, feedback.call_duration, feedback.feedback.as_str()), (Some(CallStatus::Missed), Some(90), "Ringing / Call Busy"));
+}
+
+#[test]
+fn a_failed_save_keeps_everything_typed() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, Action::CallPlaced { call: call(12, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Char('l')));
+    type_text(&mut app, "not now");
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.form().is_some_and(|f| f.saving));
+    update(&mut app, Action::FeedbackFailed("database unavailable: connection refused".into()));
+    let f = app.form().expect("form stays");
+    assert!(!f.saving);
+    assert_eq!(f.remarks.value(), "not now");
+    assert_eq!(f.chosen.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Not Interested"));
+    assert!(f.error.as_deref().is_some_and(|e| e.contains("database unavailable")));
+    assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
+}
+
+#[test]
+fn remarks_stop_at_500_characters() {
+    let mut app = app_with_queue(true, 1);
+    update(&mut app, Action::CallPlaced { call: call(13, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Char('a')));
+    type_text(&mut app, &"x".repeat(510));
+    let f = app.form().expect("form");
+    assert_eq!(f.remarks.value().chars().count(), 500);
+    assert!(f.error.as_deref().is_some_and(|e| e.contains("500")));
+}
+
+#[test]
+fn drafts_are_saved_on_the_tick_and_reopen_first_at_start() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, Action::CallPlaced { call: call(14, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Char('w')));
+    type_text(&mut app, "call at 6");
+    let fx = update(&mut app, Action::Tick(now() + Duration::seconds(1)));
+    let [Effect::SaveDraft(d)] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((d.call_log_id, d.feedback.as_deref(), d.remarks.as_deref()), (14, Some("Call Tomorrow Morning"), Some("call at 6")));
+    assert!(update(&mut app, Action::Tick(now() + Duration::seconds(2))).is_empty(), "nothing new to save");
+
+    // A new console: the unfinished wrap-up opens before anything else, with the draft.
+    let mut fresh = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    let draft = FeedbackDraft { call_log_id: 14, caller_id: 3, feedback: Some("Call Tomorrow Morning".into()), remarks: Some("call at 6".into()), call_duration: Some("30".into()), ..Default::default() };
+    update(&mut fresh, Action::StartupLoaded { wrapups: vec![(call(14, 0, "manual", CallStatus::Initiated), Some(draft))], live: None, recent: vec![] });
+    let f = fresh.form().expect("reopened");
+    assert_eq!((f.call.id, f.remarks.value(), f.duration.value()), (14, "call at 6", "30"));
+    assert_eq!(f.chosen.and_then(|i| fresh.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Call Tomorrow Morning"));
+}
+
+#[test]
+fn putting_a_wrap_up_aside_keeps_it_and_w_brings_it_back() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, Action::CallPlaced { call: call(15, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Char('c')));
+    type_text(&mut app, "half");
+    let fx = update(&mut app, key(KeyCode::Esc));
+    assert!(matches!(fx.as_slice(), [Effect::SaveDraft(_)]));
+    assert!(app.modal.is_none());
+    assert_eq!(app.wrapups.len(), 1);
+    update(&mut app, key(KeyCode::Char('w')));
+    assert_eq!(app.form().map(|f| f.remarks.value().to_string()), Some("half".into()));
+}
+
+#[test]
+fn save_and_call_next_dials_the_next_driver_the_same_way() {
+    let mut app = app_with_queue(true, 3);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Char('t')));
+    update(&mut app, Action::CallPlaced { call: call(16, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut app, webhook(call(16, 0, "telecmi", CallStatus::Missed)));
+    update(&mut app, key(KeyCode::Char('t')));
+    let fx = update(&mut app, ctrl('n'));
+    assert!(matches!(fx.as_slice(), [Effect::Submit { call_next: true, .. }]), "{fx:?}");
+    let mut saved = call(16, 0, "telecmi", CallStatus::Missed);
+    saved.feedback = Some("Ringing / Call Busy".into());
+    let fx = update(&mut app, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: true });
+    let [Effect::LoadQueue { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let fx = update(&mut app, Action::QueueLoaded { generation: *generation, append: false, rows: vec![entry(1), entry(2)], due: 2, total: 2 });
+    assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
+}
+
+#[test]
+fn filter_and_paging_ask_the_store() {
+    let mut app = app_with_queue(true, PAGE as usize);
+    update(&mut app, key(KeyCode::Char('/')));
+    assert!(app.queue.filtering);
+    let fx = update(&mut app, key(KeyCode::Char('r')));
+    assert!(matches!(fx.as_slice(), [Effect::LoadQueue { filter: Some(f), after: None, .. }] if f == "r"), "{fx:?}");
+    // A late answer for the old filter is ignored.
+    let stale = app.queue.generation - 1;
+    update(&mut app, Action::QueueLoaded { generation: stale, append: false, rows: vec![], due: 0, total: 0 });
+    assert_eq!(app.queue.rows.len(), PAGE as usize);
+    update(&mut app, key(KeyCode::Esc));
+    assert!(!app.queue.filtering && app.queue.filter.value().is_empty());
+    let generation = app.queue.generation;
+    update(&mut app, Action::QueueLoaded { generation, append: false, rows: (0..PAGE as usize).map(entry).collect(), due: 500, total: 500 });
+    let fx = update(&mut app, key(KeyCode::End));
+    let [Effect::LoadQueue { after: Some(c), .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(c.driver_id, format!("D{}", PAGE - 1));
+    assert!(app.queue.offset + app.page_rows > app.queue.selected, "selection stays visible");
+}
+
+#[test]
+fn a_refused_click_to_call_shows_why_and_keeps_the_driver() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Char('t')));
+    let mut failed = call(17, 0, "telecmi", CallStatus::Failed);
+    failed.remarks = Some("TeleCMI refused the call: authentication failed".into());
+    update(&mut app, Action::DialFailed { message: "TeleCMI refused the call: authentication failed".into(), call: Some(failed) });
+    assert!(!app.dialing);
+    assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
+    // The agent can fall back to a manual call at once.
+    update(&mut app, key(KeyCode::Enter));
+    assert!(matches!(app.modal, Some(Modal::CallDialog(_))));
+}

@@ -93,7 +93,7 @@ pub const BINDINGS: &[Binding] = &[
     b!(Global, [(KeyCode::PageUp, NONE)], "PgUp", None, "Page up", PageUp),
     b!(Global, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", None, "First row", First),
     b!(Global, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)], "End/G", None, "Last loaded row", Last),
-    b!(Global, [(KeyCode::Char('1'), NONE)], "1", None, "Queue", ShowQueue),
+    b!(Global, [(KeyCode::Char('1'), NONE)], "1", Some("queue"), "Queue", ShowQueue),
     b!(Global, [(KeyCode::Char('2'), NONE)], "2", Some("log"), "Call log", ShowCallLog),
     b!(Global, [(KeyCode::Char('3'), NONE)], "3", Some("stats"), "Statistics", ShowStats),
     b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),

@@ -108,7 +108,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FeedbackFailed(msg) => {
             if let Some(f) = app.form_mut() {
                 f.saving = false;
-                f.error = Some(format!("Not saved: {msg}. Your entries are kept; fix and press Enter again."));
+                f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
             }
             app.error(format!("Feedback not saved: {msg}"));
             vec![]

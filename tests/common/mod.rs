@@ -2,6 +2,8 @@
 //! configured (`CALLDESK_TEST_MYSQL_URL`, set by `.ci/run`), a fresh MariaDB database.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::future::Future;
 use std::io::Write;
 

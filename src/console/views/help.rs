@@ -15,7 +15,10 @@ pub fn render(frame: &mut Frame) {
     let area = centered(frame.area(), 116, 48);
     frame.render_widget(Clear, area);
     let mut lines = Vec::new();
+    // Where each context's section starts, so two columns break between sections.
+    let mut starts = Vec::new();
     for ctx in ORDER {
+        starts.push(lines.len());
         lines.push(Line::styled(context_title(ctx), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)));
         for b in BINDINGS.iter().filter(|b| b.ctx == ctx) {
             lines.push(Line::from(vec![
@@ -32,7 +35,9 @@ pub fn render(frame: &mut Frame) {
     } else {
         // Too tall for this terminal: two columns.
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-        let right = lines.split_off(lines.len().div_ceil(2));
+        let half = lines.len().div_ceil(2);
+        let cut = starts.iter().copied().filter(|s| *s > 0).min_by_key(|s| s.abs_diff(half)).unwrap_or(half);
+        let right = lines.split_off(cut);
         frame.render_widget(Paragraph::new(lines), l);
         frame.render_widget(Paragraph::new(right), r);
     }

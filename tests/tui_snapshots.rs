@@ -1,0 +1,185 @@
+//! Every pane and modal rendered into ratatui's `TestBackend` and compared with insta snapshots.
+//! The clock and time zone are fixed, so the pictures are stable.
+
+mod common;
+
+use chrono::Duration;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use calldesk::console::action::Action;
+use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal, StatsBundle};
+use calldesk::console::update::update;
+use calldesk::console::views::render;
+use calldesk::dialer::CallKind;
+use calldesk::domain::{CallStatus, FeedbackCatalog};
+use calldesk::store::{DayStats, FeedbackCount, Stats, StatusCount, StoredEvent};
+use common::fixtures::{call, entry, identity, ist, now};
+
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(app, f)).expect("draw");
+    t.backend().to_string()
+}
+
+fn app(allowed: bool, w: u16, h: u16) -> App {
+    let mut app = App::new(identity(allowed), FeedbackCatalog::default(), now(), ist());
+    update(&mut app, Action::Resize { width: w, height: h });
+    app.queue.generation = 1;
+    let mut rows: Vec<_> = (0..40).map(entry).collect();
+    rows[0].priority = 0;
+    rows[0].last_outcome = Some("Busy Right Now".into());
+    rows[0].attempts = 1;
+    rows[3].name = "Evil\u{1b}[2J\u{1b}[31mName".into();
+    update(&mut app, Action::QueueLoaded { generation: 1, append: false, rows, due: 40, total: 52 });
+    app.last_webhook = Some(now() - Duration::seconds(12));
+    app
+}
+
+fn event(id: i64, secs: i64, leg: &str, kind: &str, status: &str) -> StoredEvent {
+    StoredEvent { id, received_at: (now() + Duration::seconds(secs)).naive_utc(), call_log_id: Some(10), kind: kind.into(), leg: leg.into(), status: status.into() }
+}
+
+fn with_live_call(app: &mut App) {
+    let mut c = call(10, 1, "telecmi", CallStatus::Connected);
+    c.telecmi_user_id = Some("5003_33336628".into());
+    app.live = Some(LiveCall {
+        call: c,
+        kind: CallKind::Telecmi,
+        events: vec![event(1, 1, "a", "event", "started"), event(2, 3, "a", "event", "answered"), event(3, 4, "b", "event", "started"), event(4, 9, "b", "event", "answered")],
+    });
+    app.now = now() + Duration::seconds(51);
+    let mut done = call(9, 7, "telecmi", CallStatus::Completed);
+    done.call_duration = Some(95);
+    done.feedback = Some("Interview Fixed".into());
+    app.recent.push_back(done);
+    app.recent.push_back(call(8, 8, "manual", CallStatus::Missed));
+}
+
+#[test]
+fn queue_and_idle_live_pane_80x24() {
+    let mut a = app(true, 80, 24);
+    a.queue.selected = 2;
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+#[test]
+fn queue_and_live_call_120x40() {
+    let mut a = app(true, 120, 40);
+    with_live_call(&mut a);
+    a.info("Calling Driver 1. Your phone will ring shortly. Answer to connect with the driver.");
+    insta::assert_snapshot!(draw(&a, 120, 40));
+}
+
+#[test]
+fn queue_filter_being_typed() {
+    let mut a = app(true, 80, 24);
+    a.queue.filtering = true;
+    a.queue.filter = tui_input::Input::new("driver 1".into());
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+#[test]
+fn call_dialog_allowed() {
+    let mut a = app(true, 80, 24);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
+    assert!(matches!(a.modal, Some(Modal::CallDialog(_))));
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+#[test]
+fn call_dialog_telecmi_refused() {
+    let mut a = app(false, 80, 24);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+fn form(a: &mut App, manual: bool) -> &mut FeedbackForm {
+    let mut c = call(10, 1, if manual { "manual" } else { "telecmi" }, if manual { CallStatus::Initiated } else { CallStatus::Completed });
+    c.call_duration = Some(if manual { 0 } else { 42 });
+    let f = FeedbackForm::new(c, None, &a.catalog, Some(75));
+    a.modal = Some(Modal::Feedback(Box::new(f)));
+    a.form_mut().expect("form")
+}
+
+#[test]
+fn feedback_form_empty_manual_80x24() {
+    let mut a = app(true, 80, 24);
+    form(&mut a, true);
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+#[test]
+fn feedback_form_filled_120x40() {
+    let mut a = app(true, 120, 40);
+    let f = form(&mut a, false);
+    f.chosen = Some(12);
+    f.cursor = 12;
+    f.focus = calldesk::console::state::Field::Remarks;
+    f.remarks = tui_input::Input::new("Interview Monday 10am at the Pune depot".into());
+    insta::assert_snapshot!(draw(&a, 120, 40));
+}
+
+#[test]
+fn feedback_form_save_failed() {
+    let mut a = app(true, 100, 30);
+    let f = form(&mut a, true);
+    f.chosen = Some(19);
+    f.remarks = tui_input::Input::new("switched off twice".into());
+    update(&mut a, Action::FeedbackFailed("database unavailable: connection refused".into()));
+    insta::assert_snapshot!(draw(&a, 100, 30));
+}
+
+#[test]
+fn help_80x24_and_120x48() {
+    let mut a = app(true, 80, 24);
+    a.modal = Some(Modal::Help);
+    insta::assert_snapshot!("help_80x24", draw(&a, 80, 24));
+    insta::assert_snapshot!("help_120x48", draw(&a, 120, 48));
+}
+
+#[test]
+fn call_log_view() {
+    let mut a = app(true, 110, 20);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('2'))));
+    let g = a.call_log.generation;
+    let rows: Vec<_> = (0..5)
+        .map(|i| {
+            let mut c = call(20 - i, i as usize, if i % 2 == 0 { "telecmi" } else { "manual" }, if i == 3 { CallStatus::Missed } else { CallStatus::Completed });
+            c.feedback = Some(if i == 3 { "Ringing / Call Busy" } else { "Not Interested" }.into());
+            c.remarks = (i == 1).then(|| "asked about\u{1b}[5m salary".to_string());
+            c.call_duration = Some(i * 37);
+            c.created_at = now() - Duration::minutes(i * 7);
+            c
+        })
+        .collect();
+    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5 });
+    a.call_log.selected = 1;
+    insta::assert_snapshot!(draw(&a, 110, 20));
+}
+
+#[test]
+fn stats_view() {
+    let mut a = app(true, 110, 30);
+    a.screen = calldesk::console::state::Screen::Stats;
+    let sc = |s: &str, n: i64, d: f64| StatusCount { status: s.into(), count: n, avg_duration: Some(d) };
+    let today = Stats {
+        by_status: vec![sc("completed", 12, 84.0), sc("missed", 5, 0.0), sc("failed", 1, 0.0)],
+        by_feedback: vec![FeedbackCount { feedback: "Not Interested".into(), count: 7 }, FeedbackCount { feedback: "Interview Fixed".into(), count: 3 }],
+        total: 18,
+        avg_duration: Some(56.0),
+    };
+    let days = (0..7)
+        .map(|i| DayStats { date: now().date_naive() - Duration::days(i), total_calls: 20 + i, completed: 10 + i / 2, failed: i % 3, avg_duration: Some(60.0 + i as f64) })
+        .collect();
+    a.stats = Some(StatsBundle { today: today.clone(), week: Stats { total: 120, ..today }, days });
+    insta::assert_snapshot!(draw(&a, 110, 30));
+}
+
+#[test]
+fn hostile_names_are_drawn_without_control_characters() {
+    let a = app(true, 80, 24);
+    let screen = draw(&a, 80, 24);
+    assert!(!screen.contains('\u{1b}'));
+    assert!(screen.contains("Evil[2J[31mNam"));
+}

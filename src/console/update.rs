@@ -506,13 +506,12 @@ fn open_call_dialog(app: &mut App) -> Vec<Effect> {
 
 fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
-    if kind == CallKind::Telecmi {
-        if let Some(reason) = &app.me.telecmi_refusal {
+    if kind == CallKind::Telecmi
+        && let Some(reason) = &app.me.telecmi_refusal {
             let reason = reason.clone();
             app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
             return vec![];
         }
-    }
     let driver_id = d.driver.driver_id.clone();
     let name = strip_controls(&d.driver.name);
     app.modal = None;
@@ -592,11 +591,10 @@ fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
             f.call = u.call.clone();
         } else if matches!(app.modal, None | Some(Modal::Help)) {
             app.modal = None;
-            if let Some(pos) = app.wrapups.iter().position(|(c, _)| c.id == u.call.id) {
-                if let Some(item) = app.wrapups.remove(pos) {
+            if let Some(pos) = app.wrapups.iter().position(|(c, _)| c.id == u.call.id)
+                && let Some(item) = app.wrapups.remove(pos) {
                     app.wrapups.push_front(item);
                 }
-            }
             open_next_wrapup(app);
         }
         let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));

@@ -151,12 +151,11 @@ impl TelecmiClient {
         let resp = self.http.post(format!("{}/v2/{path}", self.base_url)).json(&body).send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let v: Value = resp.json().await.map_err(|_| TelecmiError::BadResponse { status })?;
-        if let Some(code) = v.get("code").and_then(as_i64) {
-            if code != 200 {
+        if let Some(code) = v.get("code").and_then(as_i64)
+            && code != 200 {
                 let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
                 return Err(TelecmiError::Refused { code, msg });
             }
-        }
         // The list's key is not documented: take the first array of objects in the answer.
         let list = v.as_object().and_then(|o| o.values().find_map(|x| x.as_array())).cloned().unwrap_or_default();
         Ok(list

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod tmux;
 
 use std::future::Future;
 use std::io::Write;

@@ -95,11 +95,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
         ]));
     }
-    if st == CallStatus::Failed {
-        if let Some(r) = &c.remarks {
+    if st == CallStatus::Failed
+        && let Some(r) = &c.remarks {
             lines.push(Line::styled(strip_controls(r), status_style(st)));
         }
-    }
     if l.kind == CallKind::Manual && st.is_live() {
         lines.push(Line::styled("Press e when the call ends.", dim()));
     }

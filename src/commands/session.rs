@@ -33,8 +33,10 @@ pub struct Listener {
 pub async fn start_listener(store: &Store, config: &Config, bus: &Bus, dialer: Option<Dialer>) -> anyhow::Result<Listener> {
     let token = server::webhook_token(store, config.webhook_token.as_ref()).await?;
     let state = AppState { store: store.clone(), bus: bus.clone(), webhook_token: Arc::new(token.clone()) };
-    let app = server::router(state);
-    let _ = dialer;
+    let mut app = server::router(state.clone());
+    if let Some(d) = dialer {
+        app = app.merge(server::api::router(state, d));
+    }
     let listener = server::bind(config.webhook_addr).await.map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {

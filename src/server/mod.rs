@@ -24,6 +24,8 @@ use crate::config::Secret;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
 
+pub mod api;
+
 /// Webhook bodies above this are refused with 413.
 pub const MAX_BODY: usize = 64 * 1024;
 

@@ -125,9 +125,10 @@ pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(calldesk::server::serve(listener, calldesk::server::router(state), std::future::pending()));
-    sim.set_webhook_url(format!("http://{addr}/webhook/telecmi/{token}"));
     let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config, bus.clone()).expect("dialer");
+    let app = calldesk::server::router(state.clone()).merge(calldesk::server::api::router(state, dialer.clone()));
+    tokio::spawn(calldesk::server::serve(listener, app, std::future::pending()));
+    sim.set_webhook_url(format!("http://{addr}/webhook/telecmi/{token}"));
     let now = chrono::Utc::now();
     db.store.add_caller(3, "Pooja", Role::Agent, now).await.expect("caller");
     db.store.add_caller(4, "Ravi", Role::Agent, now).await.expect("caller");

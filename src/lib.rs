@@ -15,6 +15,7 @@ pub mod logging;
 pub mod store;
 pub mod bus;
 pub mod dialer;
+pub mod feed;
 pub mod server;
 pub mod telecmi;
 pub mod console;

@@ -77,6 +77,8 @@ async fn run_console(config: Config, store: Store, caller: i64, mode: TelephonyM
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
     let listener = start_listener(&store, &config, &bus, None).await?;
     spawn_reconciler(&store, &dialer, &config);
+    // In a team the webhooks reach `calldesk serve`; the shared database brings them here.
+    tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let identity = Identity {
         caller_id: me.id,
         caller_name: me.name.clone(),

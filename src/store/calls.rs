@@ -12,6 +12,9 @@ pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, drive
 
 const LIVE: &str = "('initiated', 'ringing', 'connected')";
 
+/// How long dialing a driver claims them; a crashed console's claim lapses after this.
+pub const CLAIM_FOR: Duration = Duration::minutes(15);
+
 /// A call about to be placed.
 #[derive(Debug, Clone)]
 pub struct NewCall {
@@ -158,6 +161,23 @@ impl Store {
                     )));
                 }
             }
+            // A driver another agent is calling (claim not yet lapsed) is theirs.
+            let claim: Option<(Option<i64>, Option<NaiveDateTime>)> =
+                sqlx::query_as("SELECT claimed_by, claimed_until FROM call_queue WHERE driver_id = ?")
+                    .bind(&c.driver_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((Some(by), Some(until))) = claim {
+                if by != c.caller_id && until > now_db {
+                    return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
+                }
+            }
+            sqlx::query("UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ?")
+                .bind(c.caller_id)
+                .bind(now_db + CLAIM_FOR)
+                .bind(&c.driver_id)
+                .execute(&mut *tx)
+                .await?;
             let r = sqlx::query(
                 "INSERT INTO call_logs (caller_id, driver_id, driver_mobile, driver_name, driver_tmid, call_type, \
                  status, provider, telecmi_user_id, call_duration, created_at) VALUES (?, ?, ?, ?, ?, ?, 'initiated', ?, ?, 0, ?)",

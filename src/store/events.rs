@@ -182,3 +182,25 @@ enum Step {
     Duplicate,
     Unmatched,
 }
+
+impl Store {
+    /// Events stored after `after_id`, oldest first (how consoles on a shared database hear about
+    /// webhooks another process received).
+    pub async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, StoredEvent>(
+                "SELECT id, received_at, call_log_id, kind, leg, status FROM webhook_events WHERE id > ? ORDER BY id LIMIT ?",
+            )
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// The newest event's id (0 when none).
+    pub async fn max_event_id(&self) -> Result<i64> {
+        let row: (Option<i64>,) = with_pool!(self, |p, d| sqlx::query_as("SELECT MAX(id) FROM webhook_events").fetch_one(p).await)?;
+        Ok(row.0.unwrap_or(0))
+    }
+}

@@ -154,3 +154,64 @@ mod tests {
         assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
     }
 }
+
+impl Store {
+    /// Claims `driver_id` for `caller` until `until`, atomically: only one caller holds a driver
+    /// at a time, and a claim left by a crashed console lapses at `until`. Returns whether
+    /// `caller` holds the claim now.
+    #[tracing::instrument(skip_all, fields(driver_id, caller), err)]
+    pub async fn claim(&self, driver_id: &str, caller: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+        let (until, now) = (db_time(until), db_time(now));
+        let held: Option<(Option<i64>, Option<NaiveDateTime>)> = with_pool!(self, |p, d| {
+            let mut tx = p.begin_with(d.begin_write).await?;
+            sqlx::query(
+                "UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ? \
+                 AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
+            )
+            .bind(caller)
+            .bind(until)
+            .bind(driver_id)
+            .bind(caller)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            // MySQL counts only changed rows, so read back who holds it rather than trust the count.
+            let row = sqlx::query_as("SELECT claimed_by, claimed_until FROM call_queue WHERE driver_id = ?")
+                .bind(driver_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(row)
+        })?;
+        Ok(matches!(held, Some((Some(by), Some(t))) if by == caller && t >= now))
+    }
+
+    /// Gives a claim back (after the call, or when the agent moves on).
+    pub async fn release(&self, driver_id: &str, caller: i64) -> Result<()> {
+        with_pool!(self, |p, d| {
+            sqlx::query("UPDATE call_queue SET claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?")
+                .bind(driver_id)
+                .bind(caller)
+                .execute(p)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Per caller: (caller id, due now, callbacks due now, queued in all).
+    pub async fn queue_sizes(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64, i64)>> {
+        let now = db_time(now);
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as(
+                "SELECT caller_id, COUNT(CASE WHEN due_at <= ? THEN 1 END), \
+                 COUNT(CASE WHEN due_at <= ? AND priority = 0 THEN 1 END), COUNT(*) \
+                 FROM call_queue GROUP BY caller_id ORDER BY caller_id",
+            )
+            .bind(now)
+            .bind(now)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+}

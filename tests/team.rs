@@ -1,0 +1,137 @@
+//! Many consoles on one database: atomic claims under a race, and status changes reaching another
+//! process's console through the shared event table within a second.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use calldesk::dialer::CallKind;
+use calldesk::domain::{CallType, Driver, Provider, Role};
+use calldesk::store::{NewCall, Store};
+use calldesk::telecmi::simulator::Outcome;
+use common::{each_backend, rig};
+
+async fn seed(store: &Store, n: usize) {
+    store.add_caller(3, "Pooja", Role::Agent, Utc::now()).await.expect("caller");
+    let drivers: Vec<Driver> = (0..n)
+        .map(|i| Driver { id: format!("R{i}"), name: format!("Racer {i}"), mobile: format!("9198000000{i:02}"), tmid: None, city: None, state: None, assigned_to: Some(3) })
+        .collect();
+    store.import_drivers(&drivers, Utc::now()).await.expect("drivers");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_claimers_never_share_a_driver() {
+    each_backend(|db| async move {
+        seed(&db.store, 5).await;
+        // Each claimer has its own connection pool, as separate consoles would.
+        let mut handles = Vec::new();
+        for claimer in 100..120i64 {
+            let store = Store::connect(&db.url).await.expect("connect");
+            handles.push(tokio::spawn(async move {
+                let mut won = Vec::new();
+                for d in 0..5 {
+                    let now = Utc::now();
+                    if store.claim(&format!("R{d}"), claimer, now + chrono::Duration::minutes(5), now).await.expect("claim") {
+                        won.push(d);
+                    }
+                }
+                store.close().await;
+                (claimer, won)
+            }));
+        }
+        let mut winners = vec![Vec::new(); 5];
+        for h in handles {
+            let (claimer, won) = h.await.expect("task");
+            for d in won {
+                winners[d].push(claimer);
+            }
+        }
+        for (d, w) in winners.iter().enumerate() {
+            assert_eq!(w.len(), 1, "driver R{d} claimed by {w:?}");
+            let q = db.store.queue_entry(&format!("R{d}")).await.expect("q").expect("queued");
+            assert_eq!(q.driver_id, format!("R{d}"));
+        }
+        // The holder sees it; a lapsed claim can be taken over.
+        let holder = winners[0][0];
+        let now = Utc::now();
+        assert!(db.store.claim("R0", holder, now + chrono::Duration::minutes(5), now).await.expect("reclaim"), "re-claim by the holder");
+        let later = now + chrono::Duration::minutes(6);
+        assert!(db.store.claim("R0", 999, later + chrono::Duration::minutes(5), later).await.expect("takeover"), "a lapsed claim expires");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_driver_being_called_is_not_offered_to_another_agent() {
+    each_backend(|db| async move {
+        seed(&db.store, 2).await;
+        db.store.add_caller(4, "Ravi", Role::Agent, Utc::now()).await.expect("caller");
+        let d = db.store.driver("R0").await.expect("q").expect("driver");
+        let call = |caller: i64| NewCall {
+            caller_id: caller,
+            driver_id: d.id.clone(),
+            driver_mobile: d.mobile.clone(),
+            driver_name: d.name.clone(),
+            driver_tmid: None,
+            call_type: CallType::Manual,
+            provider: Provider::Manual,
+            telecmi_user_id: None,
+            min_gap: chrono::Duration::seconds(0),
+        };
+        let c = db.store.start_call(&call(3), Utc::now()).await.expect("Pooja dials");
+        db.store.mark_failed(c.id, "line dropped").await.expect("fail");
+        let e = db.store.start_call(&call(4), Utc::now()).await.expect_err("Ravi may not");
+        assert!(e.to_string().contains("being called by another agent"), "{e}");
+        // Pooja's queue still shows her driver; a console of another caller would not list it.
+        let mine = db.store.due_queue(3, Utc::now(), None, 10, None).await.expect("q");
+        assert!(mine.iter().any(|e| e.driver_id == "R0"));
+        db.store.release("R0", 3).await.expect("release");
+        db.store.start_call(&call(4), Utc::now()).await.expect("after release");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn webhooks_received_by_the_server_reach_another_console_within_a_second() {
+    each_backend(|db| async move {
+        let url = db.url.clone();
+        let r = rig(db, 50).await;
+        // "Another console": its own connection and bus, fed only by the shared event table.
+        let other = Store::connect(&url).await.expect("connect");
+        let other_bus = calldesk::bus::new_bus();
+        let mut other_rx = other_bus.subscribe();
+        let feed = tokio::spawn(calldesk::feed::follow(other, other_bus.clone(), calldesk::feed::POLL));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut server_rx = r.bus.subscribe();
+        r.sim.push_outcome(Outcome::Answered { talk_secs: 3 });
+        let call = r.dialer.place_call(3, "D1", None, CallKind::Telecmi).await.expect("placed");
+        let seen_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut worst = Duration::ZERO;
+        for _ in 0..4 {
+            // When the server stored and announced a webhook…
+            let started = loop {
+                let u = tokio::time::timeout(Duration::from_secs(5), server_rx.recv()).await.expect("server update").expect("recv");
+                if u.source == "webhook" && u.call.id == call.id {
+                    break (Instant::now(), u.leg.clone(), u.provider_status.clone());
+                }
+            };
+            // …the other console hears the same event.
+            loop {
+                let u = tokio::time::timeout(Duration::from_secs(2), other_rx.recv()).await.expect("within the deadline").expect("recv");
+                if u.call.id == call.id && u.leg == started.1 && u.provider_status == started.2 {
+                    let lag = started.0.elapsed();
+                    worst = worst.max(lag);
+                    seen_at.lock().expect("lock").push(lag);
+                    break;
+                }
+            }
+        }
+        feed.abort();
+        eprintln!("event feed lag (worst of 4): {worst:?}");
+        assert!(worst < Duration::from_secs(1), "status reached the other console in {worst:?}");
+    })
+    .await;
+}

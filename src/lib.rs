@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod logging;
 pub mod store;
+pub mod supervise;
 pub mod bus;
 pub mod dialer;
 pub mod feed;

@@ -166,7 +166,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => session::demo(config).await.map(|()| ExitCode::SUCCESS),
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Supervise => anyhow::bail!("`calldesk supervise` is not built yet"),
+        Command::Supervise => session::supervise(config).await.map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -153,3 +153,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     Ok(())
 }
+
+/// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
+pub async fn supervise(config: Config) -> anyhow::Result<()> {
+    let id = config.require_user()?;
+    let store = Store::open(&config.database_url).await?;
+    let me = store
+        .caller(id)
+        .await?
+        .with_context(|| format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first"))?;
+    anyhow::ensure!(
+        me.is_supervisor(),
+        "caller {id} ({}) is an agent; the supervisor console needs a supervisor (`calldesk caller add {id} NAME --role supervisor`)",
+        me.name
+    );
+    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id)).await;
+    store.close().await;
+    result
+}

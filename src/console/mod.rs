@@ -7,6 +7,7 @@ pub mod keys;
 pub mod state;
 pub mod update;
 pub mod views;
+pub mod wrapup;
 
 use std::time::Duration;
 

@@ -40,7 +40,16 @@ pub fn router(app: AppState, dialer: Dialer) -> Router {
 
 /// `{success:false, message}` with `status`.
 fn fail(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"success": false, "message": message.into()}))).into_response()
+    Refusal(status, message.into()).into_response()
+}
+
+/// A refused request, small enough to pass around in `Result`s.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"success": false, "message": self.1}))).into_response()
+    }
 }
 
 fn ok(message: &str, data: Value) -> Response {
@@ -67,7 +76,7 @@ async fn dispatch(State(st): State<ApiState>, method: Method, Query(q): Query<Ha
     }
     let caller = match authenticate(&st, &headers).await {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match action {
         "click_to_call" => click_to_call(&st, caller, &body).await,
@@ -77,7 +86,7 @@ async fn dispatch(State(st): State<ApiState>, method: Method, Query(q): Query<Ha
 }
 
 /// The caller owning the request's bearer token, or a 401.
-async fn authenticate(st: &ApiState, headers: &HeaderMap) -> Result<i64, Response> {
+async fn authenticate(st: &ApiState, headers: &HeaderMap) -> Result<i64, Refusal> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -85,23 +94,23 @@ async fn authenticate(st: &ApiState, headers: &HeaderMap) -> Result<i64, Respons
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Err(fail(StatusCode::UNAUTHORIZED, "Missing bearer token (Authorization: Bearer <token>)"));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, "Missing bearer token (Authorization: Bearer <token>)".into()));
     };
     match st.app.store.caller_for_token(&tokens::hash(token)).await {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(fail(StatusCode::UNAUTHORIZED, "Invalid or revoked token")),
+        Ok(None) => Err(Refusal(StatusCode::UNAUTHORIZED, "Invalid or revoked token".into())),
         Err(e) => {
             tracing::error!("token lookup failed: {e}");
-            Err(fail(StatusCode::INTERNAL_SERVER_ERROR, "Database unavailable"))
+            Err(Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Database unavailable".into()))
         }
     }
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(fail(StatusCode::BAD_REQUEST, "Invalid JSON: expected an object")),
-        Err(e) => Err(fail(StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}"))),
+        Ok(_) => Err(Refusal(StatusCode::BAD_REQUEST, "Invalid JSON: expected an object".into())),
+        Err(e) => Err(Refusal(StatusCode::BAD_REQUEST, format!("Invalid JSON: {e}"))),
     }
 }
 
@@ -128,11 +137,11 @@ fn missing(names: &[&str]) -> Response {
 }
 
 /// Checks the body's `caller_id` is the token's caller.
-fn same_caller(m: &Map<String, Value>, caller: i64) -> Result<(), Response> {
+fn same_caller(m: &Map<String, Value>, caller: i64) -> Result<(), Refusal> {
     match int(m, "caller_id") {
-        None => Err(missing(&["caller_id"])),
-        Some(Err(())) => Err(fail(StatusCode::BAD_REQUEST, "caller_id must be a number")),
-        Some(Ok(c)) if c != caller => Err(fail(StatusCode::FORBIDDEN, "caller_id does not match the caller of this token")),
+        None => Err(Refusal(StatusCode::BAD_REQUEST, "Missing required fields: caller_id".into())),
+        Some(Err(())) => Err(Refusal(StatusCode::BAD_REQUEST, "caller_id must be a number".into())),
+        Some(Ok(c)) if c != caller => Err(Refusal(StatusCode::FORBIDDEN, "caller_id does not match the caller of this token".into())),
         Some(Ok(_)) => Ok(()),
     }
 }
@@ -140,14 +149,14 @@ fn same_caller(m: &Map<String, Value>, caller: i64) -> Result<(), Response> {
 async fn click_to_call(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     let m = match parse_object(body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let absent: Vec<&str> = ["caller_id", "driver_id", "driver_mobile"].into_iter().filter(|k| text(&m, k).is_none()).collect();
     if !absent.is_empty() {
         return missing(&absent);
     }
     if let Err(r) = same_caller(&m, caller) {
-        return r;
+        return r.into_response();
     }
     let driver_id = text(&m, "driver_id").unwrap_or_default();
     let mobile = text(&m, "driver_mobile");
@@ -196,16 +205,14 @@ async fn not_authorized_message(st: &ApiState) -> String {
 async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     let m = match parse_object(body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let absent: Vec<&str> = ["reference_id", "status", "feedback"].into_iter().filter(|k| text(&m, k).is_none()).collect();
     if !absent.is_empty() {
         return missing(&absent);
     }
-    if m.contains_key("caller_id") {
-        if let Err(r) = same_caller(&m, caller) {
-            return r;
-        }
+    if let Some(Err(r)) = m.contains_key("caller_id").then(|| same_caller(&m, caller)) {
+        return r.into_response();
     }
     let reference = text(&m, "reference_id").unwrap_or_default();
     let status = match text(&m, "status").unwrap_or_default().parse::<CallStatus>() {
@@ -260,10 +267,10 @@ fn store_failed(e: &StoreError) -> Response {
 }
 
 async fn get_call_logs(st: &ApiState, caller: i64, q: &HashMap<String, String>) -> Response {
-    let number = |key: &str, default: u32| -> Result<u32, Response> {
+    let number = |key: &str, default: u32| -> Result<u32, Refusal> {
         match q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
             None => Ok(default),
-            Some(v) => v.parse::<u32>().map_err(|_| fail(StatusCode::BAD_REQUEST, format!("{key} must be a non-negative whole number"))),
+            Some(v) => v.parse::<u32>().map_err(|_| Refusal(StatusCode::BAD_REQUEST, format!("{key} must be a non-negative whole number"))),
         }
     };
     if let Some(c) = q.get("caller_id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -275,7 +282,7 @@ async fn get_call_logs(st: &ApiState, caller: i64, q: &HashMap<String, String>) 
     }
     let (limit, offset) = match (number("limit", 50), number("offset", 0)) {
         (Ok(l), Ok(o)) => (l.clamp(1, MAX_LIMIT), o),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(r), _) | (_, Err(r)) => return r.into_response(),
     };
     let filter = CallFilter { caller_id: Some(caller), ..CallFilter::default() };
     let rows = st.app.store.list_calls(&filter, CallPage { before_id: None, offset: Some(offset), limit }).await;

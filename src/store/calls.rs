@@ -167,10 +167,11 @@ impl Store {
                     .bind(&c.driver_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if let Some((Some(by), Some(until))) = claim {
-                if by != c.caller_id && until > now_db {
-                    return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
-                }
+            if let Some((Some(by), Some(until))) = claim
+                && by != c.caller_id
+                && until > now_db
+            {
+                return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
             }
             sqlx::query("UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ?")
                 .bind(c.caller_id)
@@ -429,5 +430,23 @@ impl Store {
             out.push((c, draft));
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The newest call of `caller`, if any.
+    pub async fn latest_call(&self, caller: i64) -> Result<Option<CallLog>> {
+        let sql = format!("{CALL_COLUMNS} WHERE caller_id = ? ORDER BY id DESC LIMIT 1");
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str())).bind(caller).fetch_optional(p).await
+        })?)
+    }
+
+    /// Ids of calls with a saved wrap-up draft (an agent is filling in the form).
+    pub async fn draft_call_ids(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT call_log_id FROM feedback_drafts ORDER BY call_log_id LIMIT 10000").fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -147,14 +147,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
-    }
-}
-
 impl Store {
     /// Claims `driver_id` for `caller` until `until`, atomically: only one caller holds a driver
     /// at a time, and a claim left by a crashed console lapses at `until`. Returns whether
@@ -213,5 +205,13 @@ impl Store {
             .fetch_all(p)
             .await
         })?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
     }
 }

@@ -44,13 +44,13 @@ pub fn render(app: &App, frame: &mut Frame) {
 }
 
 /// A box of at most `w`×`h` centred in `area`.
-pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-pub(crate) fn status_style(s: CallStatus) -> Style {
+pub fn status_style(s: CallStatus) -> Style {
     match s {
         CallStatus::Initiated => Style::default().fg(Color::Cyan),
         CallStatus::Ringing => Style::default().fg(Color::Yellow),
@@ -61,32 +61,32 @@ pub(crate) fn status_style(s: CallStatus) -> Style {
     }
 }
 
-pub(crate) fn selected_style() -> Style {
+pub fn selected_style() -> Style {
     Style::default().add_modifier(Modifier::REVERSED)
 }
 
-pub(crate) fn dim() -> Style {
+pub fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
 }
 
-pub(crate) fn hhmmss(t: DateTime<Utc>, tz: FixedOffset) -> String {
+pub fn hhmmss(t: DateTime<Utc>, tz: FixedOffset) -> String {
     t.with_timezone(&tz).format("%H:%M:%S").to_string()
 }
 
 /// `HH:MM` today, `24 Nov HH:MM` on another day.
-pub(crate) fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
+pub fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
     let (lt, ln) = (t.with_timezone(&tz), now.with_timezone(&tz));
     if lt.date_naive() == ln.date_naive() { lt.format("%H:%M").to_string() } else { lt.format("%d %b %H:%M").to_string() }
 }
 
 /// `m:ss` (or `h:mm:ss`).
-pub(crate) fn clock(secs: i64) -> String {
+pub fn clock(secs: i64) -> String {
     let s = secs.max(0);
     if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
 }
 
 /// `4s`, `3m`, `2h`, `5d`.
-pub(crate) fn age(secs: i64) -> String {
+pub fn age(secs: i64) -> String {
     let s = secs.max(0);
     match s {
         0..60 => format!("{s}s"),

@@ -1,0 +1,124 @@
+//! `calldesk supervise`: the read-only supervisor console. It reads a [`snapshot::Snapshot`] every
+//! second and whenever the shared event table shows a webhook; no key can place a call or change data.
+
+pub mod snapshot;
+pub mod view;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+
+use crate::store::Store;
+use view::SuperView;
+
+/// Runs the supervisor screen until `q`.
+pub async fn run(store: Store, viewer: String) -> anyhow::Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, store, viewer).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewer: String) -> anyhow::Result<()> {
+    let tz = crate::console::update::local_offset();
+    let bus = crate::bus::new_bus();
+    let mut updates = bus.subscribe();
+    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut view = SuperView { snapshot: Default::default(), now: Utc::now(), tz, database: store.label().to_string(), viewer, error: None, help: false };
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut loading = false;
+    let reload = |loading: &mut bool| {
+        if *loading {
+            return;
+        }
+        *loading = true;
+        let (store, tx) = (store.clone(), tx.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(snapshot::load(&store, Utc::now(), tz).await);
+        });
+    };
+    let result = loop {
+        terminal.draw(|f| view::render(&view, f))?;
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => match (k.code, k.modifiers) {
+                    (KeyCode::Char('q'), _) | (KeyCode::Char('c'), KeyModifiers::CONTROL) => break Ok(()),
+                    (KeyCode::Char('?'), _) => view.help = !view.help,
+                    (KeyCode::Esc, _) => view.help = false,
+                    (KeyCode::Char('r'), _) => reload(&mut loading),
+                    _ => {}
+                },
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Err(e.into()),
+                None => break Ok(()),
+            },
+            _ = tick.tick() => {
+                view.now = Utc::now();
+                reload(&mut loading);
+            }
+            u = updates.recv() => {
+                if u.is_ok() {
+                    reload(&mut loading);
+                }
+            }
+            Some(snap) = rx.recv() => {
+                loading = false;
+                match snap {
+                    Ok(s) => {
+                        view.snapshot = s;
+                        view.error = None;
+                    }
+                    Err(e) => view.error = Some(e.to_string()),
+                }
+                view.now = Utc::now();
+            }
+        }
+    };
+    feed.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot::{agent_state, AgentState};
+    use crate::domain::{CallLog, CallStatus};
+    use chrono::{Duration, Utc};
+
+    fn call(status: CallStatus, feedback: Option<&str>) -> CallLog {
+        let t = Utc::now();
+        CallLog {
+            id: 1,
+            reference_id: None,
+            caller_id: Some(3),
+            driver_id: None,
+            driver_mobile: None,
+            driver_name: None,
+            driver_tmid: None,
+            call_type: None,
+            status: Some(status.as_str().into()),
+            provider: None,
+            telecmi_user_id: None,
+            feedback: feedback.map(Into::into),
+            remarks: None,
+            call_duration: None,
+            created_at: t - Duration::minutes(3),
+            updated_at: Some(t - Duration::minutes(1)),
+        }
+    }
+
+    #[test]
+    fn agent_states_follow_the_newest_call() {
+        assert_eq!(agent_state(None, false).0, AgentState::Idle);
+        let live = call(CallStatus::Ringing, None);
+        assert_eq!(agent_state(Some(&live), false), (AgentState::OnCall, Some(live.created_at)));
+        let ended = call(CallStatus::Completed, None);
+        assert_eq!(agent_state(Some(&ended), false), (AgentState::WrapUp, ended.updated_at));
+        assert_eq!(agent_state(Some(&live), true).0, AgentState::WrapUp, "typing the outcome of a manual call");
+        let done = call(CallStatus::Completed, Some("Interview Fixed"));
+        assert_eq!(agent_state(Some(&done), false), (AgentState::Idle, done.updated_at));
+    }
+}

@@ -1,0 +1,137 @@
+//! The supervisor console: a snapshot of its screen, and end to end — a call placed through the
+//! API of a real `calldesk serve` shows up in a supervisor console under tmux.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use chrono::Duration;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use calldesk::console::state::StatsBundle;
+use calldesk::domain::CallStatus;
+use calldesk::store::{Caller, DayStats, FeedbackCount, Stats, StatusCount};
+use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
+use calldesk::supervise::view::{render, SuperView};
+use calldesk::telecmi::simulator::{Outcome, Simulator};
+use common::fixtures::{call, ist, now};
+use common::tmux::{self, Session};
+use common::{APP_ID, SECRET};
+
+fn agent(id: i64, name: &str, state: AgentState, ago_secs: i64, current: Option<calldesk::domain::CallLog>) -> AgentRow {
+    AgentRow {
+        caller: Caller { id, name: name.into(), role: "agent".into() },
+        state,
+        since: Some(now() - Duration::seconds(ago_secs)),
+        current,
+        due: 12,
+        callbacks_due: 2,
+        queued: 40,
+    }
+}
+
+#[test]
+fn supervisor_screen_snapshot() {
+    let live = call(31, 4, "telecmi", CallStatus::Connected);
+    let snapshot = Snapshot {
+        agents: vec![
+            agent(3, "Pooja", AgentState::OnCall, 95, Some(live.clone())),
+            agent(4, "Ravi", AgentState::WrapUp, 200, Some(call(30, 2, "manual", CallStatus::Completed))),
+            agent(5, "Sana", AgentState::Idle, 420, None),
+        ],
+        live: vec![live],
+        stats: StatsBundle {
+            today: Stats {
+                by_status: vec![StatusCount { status: "completed".into(), count: 9, avg_duration: Some(70.0) }, StatusCount { status: "missed".into(), count: 3, avg_duration: Some(0.0) }],
+                by_feedback: vec![FeedbackCount { feedback: "Not Interested".into(), count: 5 }],
+                total: 12,
+                avg_duration: Some(52.5),
+            },
+            week: Stats::default(),
+            days: (0..7).map(|i| DayStats { date: now().date_naive() - Duration::days(i), total_calls: 10, completed: 4 + i / 2, failed: 1, avg_duration: Some(50.0) }).collect(),
+        },
+        taken_at: Some(now()),
+    };
+    let v = SuperView { snapshot, now: now() + Duration::seconds(1), tz: ist(), database: "mysql db:3306/calldesk".into(), viewer: "Meera (9)".into(), error: None, help: false };
+    let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
+    t.draw(|f| render(&v, f)).expect("draw");
+    insta::assert_snapshot!(t.backend().to_string());
+}
+
+#[tokio::test]
+async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let logs = dir.path().join("logs");
+    let bin = env!("CARGO_BIN_EXE_calldesk");
+    let run = |args: &[&str]| {
+        let out = Command::new(bin).args(args).env("DATABASE_URL", &url).env("CALLDESK_LOG_DIR", &logs).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(&["caller", "add", "3", "Pooja"]);
+    run(&["caller", "add", "9", "Meera", "--role", "supervisor"]);
+    let csv = dir.path().join("d.csv");
+    std::fs::write(&csv, "id,name,mobile,tmid,city,state,assigned_to\nD1,Ramesh Kumar,9876543211,TM1,Pune,MH,3\n").expect("csv");
+    run(&["import", "drivers", csv.to_str().expect("path")]);
+    let token = run(&["token", "issue", "--user", "3"]);
+
+    let sim = Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(700)).await.expect("sim");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let wh = "team-webhook-token-0123456789";
+    sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook/telecmi/{wh}"));
+    let mut server = Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("CALLDESK_LOG_DIR", &logs)
+        .env("TELECMI_APP_ID", APP_ID)
+        .env("TELECMI_APP_SECRET", SECRET)
+        .env("TELECMI_BASE_URL", sim.base_url())
+        .env("TELECMI_AGENTS", "3:5003")
+        .env("WEBHOOK_ADDR", format!("127.0.0.1:{port}"))
+        .env("WEBHOOK_TOKEN", wh)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let http = reqwest::Client::new();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "calldesk serve did not come up");
+
+    let script = dir.path().join("sup.sh");
+    std::fs::write(&script, format!("export DATABASE_URL='{url}' CALLDESK_USER_ID=9 CALLDESK_LOG_DIR='{}'\nexec {bin} supervise\n", logs.display())).expect("script");
+    let tm = Session::start(&script, 120, 30);
+    tm.wait_text("SUPERVISOR", 10).await;
+    tm.wait_text("No call in progress.", 10).await;
+
+    sim.push_outcome(Outcome::Answered { talk_secs: 25 });
+    let resp = http
+        .post(format!("http://127.0.0.1:{port}/api/telecmi_production_api.php?action=click_to_call"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"caller_id": 3, "driver_id": "D1", "driver_mobile": "919876543211"}))
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(resp.status().as_u16(), 200);
+    let screen = tm.wait_text("Live calls · 1", 5).await;
+    assert!(screen.contains("Ramesh Kumar"), "{screen}");
+    assert!(screen.contains("on a call"), "{screen}");
+    tm.wait_text("connected", 10).await;
+    let screen = tm.wait_for("the call to end", 15, |s| s.contains("wrap-up") && s.contains("Live calls · 0")).await;
+    assert!(screen.contains("completed 1"), "{screen}");
+    tm.keys(&["q"]);
+    let _ = server.kill();
+    let _ = server.wait();
+}

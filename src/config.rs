@@ -122,9 +122,15 @@ impl Config {
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
         let database_url = parse_database_url(non_empty(raw.database_url))?;
         let user_id = non_empty(raw.user_id)
-            .map(|v| v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| err("CALLDESK_USER_ID", format!("{v:?} is not a positive whole number"))))
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| err("CALLDESK_USER_ID", format!("{v:?} is not a positive whole number")))
+            })
             .transpose()?;
-        let telecmi = parse_creds(non_empty(raw.telecmi_app_id), raw.telecmi_app_secret.filter(|s| !s.0.trim().is_empty()))?;
+        let telecmi =
+            parse_creds(non_empty(raw.telecmi_app_id), raw.telecmi_app_secret.filter(|s| !s.0.trim().is_empty()))?;
         let telecmi_base_url = non_empty(raw.telecmi_base_url).unwrap_or_else(|| DEFAULT_TELECMI_BASE_URL.into());
         if !(telecmi_base_url.starts_with("http://") || telecmi_base_url.starts_with("https://")) {
             return Err(err("TELECMI_BASE_URL", format!("{telecmi_base_url:?} must start with http:// or https://")));
@@ -135,7 +141,8 @@ impl Config {
         let webhook_addr: SocketAddr = addr_text
             .parse()
             .map_err(|_| err("WEBHOOK_ADDR", format!("{addr_text:?} is not an address like 127.0.0.1:8787")))?;
-        let webhook_token = raw.webhook_token.filter(|t| !t.0.is_empty()).map(|t| validate_token(&t.0).map(|()| t)).transpose()?;
+        let webhook_token =
+            raw.webhook_token.filter(|t| !t.0.is_empty()).map(|t| validate_token(&t.0).map(|()| t)).transpose()?;
         if !webhook_addr.ip().is_loopback() && webhook_token.is_none() {
             return Err(err(
                 "WEBHOOK_TOKEN",
@@ -149,11 +156,9 @@ impl Config {
         }
         let reconcile_after_minutes = match non_empty(raw.reconcile_after_minutes) {
             None => 10,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1440).contains(n))
-                .ok_or_else(|| err("RECONCILE_AFTER_MINUTES", format!("{v:?} must be a whole number of minutes from 1 to 1440")))?,
+            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1440).contains(n)).ok_or_else(|| {
+                err("RECONCILE_AFTER_MINUTES", format!("{v:?} must be a whole number of minutes from 1 to 1440"))
+            })?,
         };
         Ok(Self {
             database_url,

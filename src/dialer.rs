@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 
-use crate::bus::{publish, Bus, CallUpdate};
+use crate::bus::{Bus, CallUpdate, publish};
 use crate::config::Config;
 use crate::domain::{CallLog, CallType, Phone, Provider};
 use crate::store::{NewCall, Store, StoreError};
@@ -82,7 +82,13 @@ impl Dialer {
     /// Checks the rules, writes the `call_logs` row, and (for TeleCMI) asks TeleCMI to ring.
     /// `mobile` overrides the driver's stored number (the old API sends one).
     #[tracing::instrument(skip_all, fields(caller, driver_id, ?kind), err)]
-    pub async fn place_call(&self, caller: i64, driver_id: &str, mobile: Option<&str>, kind: CallKind) -> Result<CallLog, DialError> {
+    pub async fn place_call(
+        &self,
+        caller: i64,
+        driver_id: &str,
+        mobile: Option<&str>,
+        kind: CallKind,
+    ) -> Result<CallLog, DialError> {
         let extension = match kind {
             CallKind::Telecmi => {
                 let ext = self.config.telecmi_extension(caller).ok_or(DialError::NotAuthorized)?.to_string();

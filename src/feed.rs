@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::bus::{publish, Bus, CallUpdate};
+use crate::bus::{Bus, CallUpdate, publish};
 use crate::store::Store;
 
 /// How often the event table is read. Measured end to end (webhook in one process → update in
@@ -35,7 +35,15 @@ pub async fn follow(store: Store, bus: Bus, every: Duration) {
             last = ev.id;
             let Some(call_id) = ev.call_log_id else { continue };
             match store.call(call_id).await {
-                Ok(Some(call)) => publish(&bus, CallUpdate { call, source: "webhook", leg: Some(ev.leg.clone()), provider_status: Some(ev.status.clone()) }),
+                Ok(Some(call)) => publish(
+                    &bus,
+                    CallUpdate {
+                        call,
+                        source: "webhook",
+                        leg: Some(ev.leg.clone()),
+                        provider_status: Some(ev.status.clone()),
+                    },
+                ),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("event feed: {e}"),
             }

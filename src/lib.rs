@@ -8,15 +8,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bus;
 pub mod commands;
 pub mod config;
+pub mod console;
+pub mod dialer;
 pub mod domain;
+pub mod feed;
 pub mod logging;
+pub mod server;
 pub mod store;
 pub mod supervise;
-pub mod bus;
-pub mod dialer;
-pub mod feed;
-pub mod server;
 pub mod telecmi;
-pub mod console;

@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 /// Starts file logging, filtered by `RUST_LOG` (default `info`). Keep the guard alive for the
 /// life of the program: dropping it flushes and stops the writer.
 pub fn init(dir: &Path) -> Result<WorkerGuard, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("configuration error: CALLDESK_LOG_DIR: cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("configuration error: CALLDESK_LOG_DIR: cannot create {}: {e}", dir.display()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("calldesk")

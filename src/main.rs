@@ -110,10 +110,11 @@ enum ExportWhat {
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is a configuration error.
     if let Err(e) = dotenvy::dotenv()
-        && !e.not_found() {
-            eprintln!("configuration error: .env: {e}");
-            return ExitCode::FAILURE;
-        }
+        && !e.not_found()
+    {
+        eprintln!("configuration error: .env: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
         Ok(c) => c,
@@ -194,7 +195,10 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
     let store = Store::open(&config.database_url).await?;
     match what {
         TokenCmd::Issue { user } => {
-            let caller = store.caller(user).await?.with_context(|| format!("caller {user} is not registered (calldesk caller add)"))?;
+            let caller = store
+                .caller(user)
+                .await?
+                .with_context(|| format!("caller {user} is not registered (calldesk caller add)"))?;
             let token = tokens::generate();
             store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
             tracing::info!(caller = caller.id, "API token issued");
@@ -215,7 +219,8 @@ async fn import_drivers(file: &std::path::Path, config: &Config) -> anyhow::Resu
     let store = Store::open(&config.database_url).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     for e in &parsed.errors {
         eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
     }

@@ -4,11 +4,11 @@
 mod common;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
 use calldesk::telecmi::simulator::Outcome;
-use common::{each_backend, rig, Rig};
+use common::{Rig, each_backend, rig};
 
 struct Api {
     http: reqwest::Client,
@@ -28,7 +28,11 @@ async fn api(r: &Rig) -> Api {
 
 impl Api {
     async fn post(&self, action: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}?action={action}", self.base)).header("content-type", "application/json").body(body.to_string());
+        let mut req = self
+            .http
+            .post(format!("{}?action={action}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -184,7 +188,14 @@ async fn webhook_action_uses_the_webhook_secret() {
         let body = r#"{"type":"event","status":"started","leg":"a","request_id":"R1"}"#;
         let (s, _) = a.post("webhook", Some(&a.pooja), body).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "a bearer token is not the webhook secret");
-        let resp = a.http.post(format!("{}?action=webhook&token={}", a.base, r.token)).header("content-type", "application/json").body(body).send().await.expect("send");
+        let resp = a
+            .http
+            .post(format!("{}?action=webhook&token={}", a.base, r.token))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(r.db.store.last_event_at().await.expect("q").is_some());
     })

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Level, Modal};
-use calldesk::console::update::{update, PAGE};
+use calldesk::console::update::{PAGE, update};
 use calldesk::dialer::CallKind;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::FeedbackDraft;
@@ -35,12 +35,26 @@ fn app_with_queue(allowed: bool, n: usize) -> App {
     let fx = update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
     assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
     let generation = app.queue.generation;
-    update(&mut app, Action::QueueLoaded { generation, append: false, rows: (0..n).map(entry).collect(), due: n as i64, total: n as i64 });
+    update(
+        &mut app,
+        Action::QueueLoaded {
+            generation,
+            append: false,
+            rows: (0..n).map(entry).collect(),
+            due: n as i64,
+            total: n as i64,
+        },
+    );
     app
 }
 
 fn webhook(c: CallLog) -> Action {
-    Action::CallUpdated(Box::new(CallUpdate { call: c, source: "webhook", leg: Some("b".into()), provider_status: Some("answered".into()) }))
+    Action::CallUpdated(Box::new(CallUpdate {
+        call: c,
+        source: "webhook",
+        leg: Some("b".into()),
+        provider_status: Some("answered".into()),
+    }))
 }
 
 #[test]
@@ -56,9 +70,16 @@ fn telecmi_call_from_queue_to_saved_outcome() {
     assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
     assert!(app.modal.is_none() && app.dialing);
 
-    let fx = update(&mut app, Action::CallPlaced { call: call(10, 1, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    let fx = update(
+        &mut app,
+        Action::CallPlaced { call: call(10, 1, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi },
+    );
     assert!(fx.contains(&Effect::LoadTimeline(10)));
-    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("Your phone will ring shortly. Answer to connect with the driver.")));
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("Your phone will ring shortly. Answer to connect with the driver."))
+    );
     // A second Enter while the call is live does not open another dialog.
     update(&mut app, key(KeyCode::Enter));
     assert!(app.modal.is_none());
@@ -81,13 +102,19 @@ fn telecmi_call_from_queue_to_saved_outcome() {
 
     let fx = update(&mut app, key(KeyCode::Enter));
     let [Effect::Submit { feedback, call_next: false }] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((feedback.call_id, feedback.feedback.as_str(), feedback.remarks.as_str()), (10, "Interview Fixed", "Monday 10am"));
+    assert_eq!(
+        (feedback.call_id, feedback.feedback.as_str(), feedback.remarks.as_str()),
+        (10, "Interview Fixed", "Monday 10am")
+    );
     assert_eq!(feedback.status, None, "TeleCMI's final status stands");
     assert_eq!(feedback.call_duration, None, "TeleCMI's duration stands");
 
     let mut saved = call(10, 1, "telecmi", CallStatus::Completed);
     saved.feedback = Some("Interview Fixed".into());
-    let fx = update(&mut app, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
+    let fx = update(
+        &mut app,
+        Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false },
+    );
     assert!(app.modal.is_none() && app.live.is_none());
     assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
     assert_eq!(app.queue.selected, 1, "the next driver slides under the cursor");
@@ -141,7 +168,10 @@ fn manual_call_wrap_up_needs_duration_and_sets_status_from_the_outcome() {
     update(&mut app, key(KeyCode::Char('t')));
     let fx = update(&mut app, key(KeyCode::Enter));
     let [Effect::Submit { feedback, .. }] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((feedback.status, feedback.call_duration, feedback.feedback.as_str()), (Some(CallStatus::Missed), Some(90), "Ringing / Call Busy"));
+    assert_eq!(
+        (feedback.status, feedback.call_duration, feedback.feedback.as_str()),
+        (Some(CallStatus::Missed), Some(90), "Ringing / Call Busy")
+    );
 }
 
 #[test]
@@ -183,16 +213,36 @@ fn drafts_are_saved_on_the_tick_and_reopen_first_at_start() {
     type_text(&mut app, "call at 6");
     let fx = update(&mut app, Action::Tick(now() + Duration::seconds(1)));
     let [Effect::SaveDraft(d)] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((d.call_log_id, d.feedback.as_deref(), d.remarks.as_deref()), (14, Some("Call Tomorrow Morning"), Some("call at 6")));
+    assert_eq!(
+        (d.call_log_id, d.feedback.as_deref(), d.remarks.as_deref()),
+        (14, Some("Call Tomorrow Morning"), Some("call at 6"))
+    );
     assert!(update(&mut app, Action::Tick(now() + Duration::seconds(2))).is_empty(), "nothing new to save");
 
     // A new console: the unfinished wrap-up opens before anything else, with the draft.
     let mut fresh = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
-    let draft = FeedbackDraft { call_log_id: 14, caller_id: 3, feedback: Some("Call Tomorrow Morning".into()), remarks: Some("call at 6".into()), call_duration: Some("30".into()), ..Default::default() };
-    update(&mut fresh, Action::StartupLoaded { wrapups: vec![(call(14, 0, "manual", CallStatus::Initiated), Some(draft))], live: None, recent: vec![] });
+    let draft = FeedbackDraft {
+        call_log_id: 14,
+        caller_id: 3,
+        feedback: Some("Call Tomorrow Morning".into()),
+        remarks: Some("call at 6".into()),
+        call_duration: Some("30".into()),
+        ..Default::default()
+    };
+    update(
+        &mut fresh,
+        Action::StartupLoaded {
+            wrapups: vec![(call(14, 0, "manual", CallStatus::Initiated), Some(draft))],
+            live: None,
+            recent: vec![],
+        },
+    );
     let f = fresh.form().expect("reopened");
     assert_eq!((f.call.id, f.remarks.value(), f.duration.value()), (14, "call at 6", "30"));
-    assert_eq!(f.chosen.and_then(|i| fresh.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Call Tomorrow Morning"));
+    assert_eq!(
+        f.chosen.and_then(|i| fresh.catalog.all().get(i)).map(|o| o.label.as_str()),
+        Some("Call Tomorrow Morning")
+    );
 }
 
 #[test]
@@ -215,16 +265,31 @@ fn save_and_call_next_dials_the_next_driver_the_same_way() {
     let mut app = app_with_queue(true, 3);
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, key(KeyCode::Char('t')));
-    update(&mut app, Action::CallPlaced { call: call(16, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(
+        &mut app,
+        Action::CallPlaced { call: call(16, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi },
+    );
     update(&mut app, webhook(call(16, 0, "telecmi", CallStatus::Missed)));
     update(&mut app, key(KeyCode::Char('t')));
     let fx = update(&mut app, ctrl('n'));
     assert!(matches!(fx.as_slice(), [Effect::Submit { call_next: true, .. }]), "{fx:?}");
     let mut saved = call(16, 0, "telecmi", CallStatus::Missed);
     saved.feedback = Some("Ringing / Call Busy".into());
-    let fx = update(&mut app, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: true });
+    let fx = update(
+        &mut app,
+        Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: true },
+    );
     let [Effect::LoadQueue { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
-    let fx = update(&mut app, Action::QueueLoaded { generation: *generation, append: false, rows: vec![entry(1), entry(2)], due: 2, total: 2 });
+    let fx = update(
+        &mut app,
+        Action::QueueLoaded {
+            generation: *generation,
+            append: false,
+            rows: vec![entry(1), entry(2)],
+            due: 2,
+            total: 2,
+        },
+    );
     assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
 }
 
@@ -242,7 +307,16 @@ fn filter_and_paging_ask_the_store() {
     update(&mut app, key(KeyCode::Esc));
     assert!(!app.queue.filtering && app.queue.filter.value().is_empty());
     let generation = app.queue.generation;
-    update(&mut app, Action::QueueLoaded { generation, append: false, rows: (0..PAGE as usize).map(entry).collect(), due: 500, total: 500 });
+    update(
+        &mut app,
+        Action::QueueLoaded {
+            generation,
+            append: false,
+            rows: (0..PAGE as usize).map(entry).collect(),
+            due: 500,
+            total: 500,
+        },
+    );
     let fx = update(&mut app, key(KeyCode::End));
     let [Effect::LoadQueue { after: Some(c), .. }] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(c.driver_id, format!("D{}", PAGE - 1));
@@ -256,7 +330,10 @@ fn a_refused_click_to_call_shows_why_and_keeps_the_driver() {
     update(&mut app, key(KeyCode::Char('t')));
     let mut failed = call(17, 0, "telecmi", CallStatus::Failed);
     failed.remarks = Some("TeleCMI refused the call: authentication failed".into());
-    update(&mut app, Action::DialFailed { message: "TeleCMI refused the call: authentication failed".into(), call: Some(failed) });
+    update(
+        &mut app,
+        Action::DialFailed { message: "TeleCMI refused the call: authentication failed".into(), call: Some(failed) },
+    );
     assert!(!app.dialing);
     assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
     // The agent can fall back to a manual call at once.

@@ -45,8 +45,16 @@ fn migrate(url: &str, log_dir: &std::path::Path) -> std::process::Output {
         .expect("run calldesk")
 }
 
-const TABLES: [&str; 8] =
-    ["call_logs", "callers", "drivers", "call_queue", "webhook_events", "api_tokens", "feedback_drafts", "calldesk_settings"];
+const TABLES: [&str; 8] = [
+    "call_logs",
+    "callers",
+    "drivers",
+    "call_queue",
+    "webhook_events",
+    "api_tokens",
+    "feedback_drafts",
+    "calldesk_settings",
+];
 
 #[tokio::test]
 async fn migrate_creates_the_schema_on_an_empty_sqlite_file() {
@@ -57,13 +65,19 @@ async fn migrate_creates_the_schema_on_an_empty_sqlite_file() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
     let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
     for t in TABLES {
-        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?").bind(t).fetch_one(&pool).await.expect("q");
+        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(t)
+            .fetch_one(&pool)
+            .await
+            .expect("q");
         assert_eq!(n.0, 1, "table {t}");
     }
-    let idx: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_logs' AND name LIKE 'idx_%'")
-        .fetch_one(&pool)
-        .await
-        .expect("q");
+    let idx: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_logs' AND name LIKE 'idx_%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("q");
     assert!(idx.0 >= 5, "the five call_logs indexes");
     // The enum CHECKs hold.
     let bad = sqlx::query("INSERT INTO call_logs (call_type) VALUES ('video')").execute(&pool).await;
@@ -92,11 +106,13 @@ async fn migrate_on_mariadb_creates_the_schema_and_keeps_old_rows() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pool = sqlx::MySqlPool::connect(&empty_url).await.expect("open");
     for t in TABLES {
-        let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?")
-            .bind(t)
-            .fetch_one(&pool)
-            .await
-            .expect("q");
+        let n: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+        )
+        .bind(t)
+        .fetch_one(&pool)
+        .await
+        .expect("q");
         assert_eq!(n.0, 1, "table {t}");
     }
     pool.close().await;
@@ -115,19 +131,34 @@ async fn migrate_on_mariadb_creates_the_schema_and_keeps_old_rows() {
     .await
     .expect("old rows");
     let before: Vec<OldRow> =
-        sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id").fetch_all(&pool).await.expect("q");
+        sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("q");
 
     let out = migrate(&old_url, dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after: Vec<OldRow> =
-        sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id").fetch_all(&pool).await.expect("q");
+        sqlx::query_as("SELECT id, reference_id, feedback, call_duration FROM call_logs ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("q");
     assert_eq!(before, after, "old rows untouched");
-    let (upd,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM call_logs WHERE updated_at IS NOT NULL").fetch_one(&pool).await.expect("q");
+    let (upd,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM call_logs WHERE updated_at IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("q");
     assert_eq!(upd, 0, "migration did not touch the rows");
 
     // calldesk reads them through its own API.
     let store = Store::open(&old_url).await.expect("store");
-    let rows = store.list_calls(&CallFilter { caller_id: Some(3), ..Default::default() }, CallPage { before_id: None, offset: None, limit: 10 }).await.expect("list");
+    let rows = store
+        .list_calls(
+            &CallFilter { caller_id: Some(3), ..Default::default() },
+            CallPage { before_id: None, offset: None, limit: 10 },
+        )
+        .await
+        .expect("list");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].reference_id.as_deref(), Some("telecmi_abc123"));
     assert_eq!(rows[1].provider.as_deref(), Some("telecmi"));

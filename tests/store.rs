@@ -6,7 +6,9 @@ use chrono::{Duration, TimeZone, Utc};
 use common::each_backend;
 
 use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, QueueDecision, Role, Signal};
-use calldesk::store::{ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, ProviderEvent, Store, SubmitFeedback};
+use calldesk::store::{
+    ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, ProviderEvent, Store, SubmitFeedback,
+};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
@@ -28,7 +30,14 @@ async fn seed(store: &Store) {
     store.add_caller(3, "Pooja", Role::Agent, t0()).await.expect("caller");
     store.add_caller(4, "Ravi", Role::Agent, t0()).await.expect("caller");
     let drivers: Vec<Driver> = (1..=25)
-        .map(|i| driver(&format!("D{i:02}"), &format!("Driver {i:02}"), &format!("9198765432{i:02}"), Some(if i <= 20 { 3 } else { 4 })))
+        .map(|i| {
+            driver(
+                &format!("D{i:02}"),
+                &format!("Driver {i:02}"),
+                &format!("9198765432{i:02}"),
+                Some(if i <= 20 { 3 } else { 4 }),
+            )
+        })
         .collect();
     store.import_drivers(&drivers, t0()).await.expect("import");
 }
@@ -130,7 +139,10 @@ async fn import_queues_assigned_drivers_and_pages_by_keyset() {
 
         // Not yet due drivers are not listed; re-import reassigns.
         assert!(s.due_queue(3, t0() - Duration::seconds(1), None, 50, None).await.expect("early").is_empty());
-        let out = s.import_drivers(&[driver("D01", "Driver 01 renamed", "919876543201", Some(4))], t0()).await.expect("re-import");
+        let out = s
+            .import_drivers(&[driver("D01", "Driver 01 renamed", "919876543201", Some(4))], t0())
+            .await
+            .expect("re-import");
         assert_eq!((out.inserted, out.updated, out.queued), (0, 1, 0));
         assert_eq!(s.queue_counts(4, t0()).await.expect("counts").0, 6);
         assert_eq!(s.driver("D01").await.expect("driver").map(|d| d.name), Some("Driver 01 renamed".into()));
@@ -155,20 +167,29 @@ async fn a_call_is_logged_before_dialing_and_double_dials_are_refused() {
 
         s.mark_failed(call.id, "TeleCMI refused: Authentication Failed").await.expect("fail");
         // A failed dial rang nobody: retrying by hand right away is allowed.
-        let manual = s.start_call(&new_call(&d, Provider::Manual), t0() + Duration::seconds(10)).await.expect("retry after failure");
+        let manual = s
+            .start_call(&new_call(&d, Provider::Manual), t0() + Duration::seconds(10))
+            .await
+            .expect("retry after failure");
         assert_eq!(manual.call_type.as_deref(), Some("manual"));
         assert_eq!(s.queue_entry("D02").await.expect("q").map(|q| q.attempts), Some(2));
         // A call that ended normally still blocks a redial for 30 s.
         let d11 = s.driver("D11").await.expect("get").expect("driver");
         let ended = s.start_call(&new_call(&d11, Provider::Manual), t0()).await.expect("start");
         s.submit_feedback(
-            &SubmitFeedback { call_id: ended.id, status: Some(CallStatus::Missed), feedback: "Ringing / Call Busy".into(), ..Default::default() },
+            &SubmitFeedback {
+                call_id: ended.id,
+                status: Some(CallStatus::Missed),
+                feedback: "Ringing / Call Busy".into(),
+                ..Default::default()
+            },
             &FeedbackCatalog::default(),
             t0(),
         )
         .await
         .expect("submit");
-        let e = s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(10)).await.expect_err("too soon");
+        let e =
+            s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(10)).await.expect_err("too soon");
         assert!(e.to_string().contains("wait 20s"), "{e}");
         s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(31)).await.expect("after the gap");
 
@@ -271,21 +292,31 @@ async fn feedback_removes_or_requeues_the_driver_in_one_transaction() {
         // Connected outcome: driver leaves the queue.
         let d = s.driver("D06").await.expect("get").expect("driver");
         let c = s.start_call(&new_call(&d, Provider::Manual), now).await.expect("start");
-        let draft = FeedbackDraft { call_log_id: c.id, caller_id: 3, remarks: Some("half typed".into()), ..Default::default() };
+        let draft =
+            FeedbackDraft { call_log_id: c.id, caller_id: 3, remarks: Some("half typed".into()), ..Default::default() };
         s.save_draft(&draft, now).await.expect("draft");
         let wrap = s.unfinished_wrapups(3, now - Duration::days(1)).await.expect("unfinished");
         assert_eq!(wrap.len(), 1);
         assert_eq!(wrap[0].1.as_ref().and_then(|d| d.remarks.clone()), Some("half typed".into()));
         let (call, decision) = s
             .submit_feedback(
-                &SubmitFeedback { call_id: c.id, status: Some(CallStatus::Completed), feedback: "Interview Fixed".into(), remarks: "Monday 10am".into(), call_duration: Some(95) },
+                &SubmitFeedback {
+                    call_id: c.id,
+                    status: Some(CallStatus::Completed),
+                    feedback: "Interview Fixed".into(),
+                    remarks: "Monday 10am".into(),
+                    call_duration: Some(95),
+                },
                 &catalog,
                 now,
             )
             .await
             .expect("submit");
         assert_eq!(decision, QueueDecision::Remove);
-        assert_eq!((call.status.as_deref(), call.feedback.as_deref(), call.call_duration), (Some("completed"), Some("Interview Fixed"), Some(95)));
+        assert_eq!(
+            (call.status.as_deref(), call.feedback.as_deref(), call.call_duration),
+            (Some("completed"), Some("Interview Fixed"), Some(95))
+        );
         assert!(s.queue_entry("D06").await.expect("q").is_none());
         assert!(s.unfinished_wrapups(3, now - Duration::days(1)).await.expect("unfinished").is_empty(), "draft gone");
 
@@ -293,13 +324,28 @@ async fn feedback_removes_or_requeues_the_driver_in_one_transaction() {
         let d = s.driver("D07").await.expect("get").expect("driver");
         let c = s.start_call(&new_call(&d, Provider::Manual), now).await.expect("start");
         let (_, decision) = s
-            .submit_feedback(&SubmitFeedback { call_id: c.id, status: Some(CallStatus::Completed), feedback: "Busy Right Now".into(), ..Default::default() }, &catalog, now)
+            .submit_feedback(
+                &SubmitFeedback {
+                    call_id: c.id,
+                    status: Some(CallStatus::Completed),
+                    feedback: "Busy Right Now".into(),
+                    ..Default::default()
+                },
+                &catalog,
+                now,
+            )
             .await
             .expect("submit");
         let QueueDecision::Requeue { due_at, callback: true } = decision else { panic!("{decision:?}") };
-        assert!(s.due_queue(3, now, None, 50, None).await.expect("q").iter().all(|e| e.driver_id != "D07"), "not due yet");
+        assert!(
+            s.due_queue(3, now, None, 50, None).await.expect("q").iter().all(|e| e.driver_id != "D07"),
+            "not due yet"
+        );
         let later = s.due_queue(3, due_at, None, 50, None).await.expect("q");
-        assert_eq!(later.first().map(|e| (e.driver_id.as_str(), e.last_outcome.as_deref())), Some(("D07", Some("Busy Right Now"))));
+        assert_eq!(
+            later.first().map(|e| (e.driver_id.as_str(), e.last_outcome.as_deref())),
+            Some(("D07", Some("Busy Right Now")))
+        );
 
         // Not Connected: retried until attempts run out.
         let d = s.driver("D08").await.expect("get").expect("driver");
@@ -307,7 +353,16 @@ async fn feedback_removes_or_requeues_the_driver_in_one_transaction() {
         for attempt in 1..=3 {
             let c = s.start_call(&new_call(&d, Provider::Manual), t).await.expect("start");
             let (call, decision) = s
-                .submit_feedback(&SubmitFeedback { call_id: c.id, status: Some(CallStatus::Missed), feedback: "Ringing / Call Busy".into(), ..Default::default() }, &catalog, t)
+                .submit_feedback(
+                    &SubmitFeedback {
+                        call_id: c.id,
+                        status: Some(CallStatus::Missed),
+                        feedback: "Ringing / Call Busy".into(),
+                        ..Default::default()
+                    },
+                    &catalog,
+                    t,
+                )
                 .await
                 .expect("submit");
             assert_eq!(call.status.as_deref(), Some("missed"));
@@ -331,7 +386,14 @@ async fn feedback_removes_or_requeues_the_driver_in_one_transaction() {
         ] {
             assert!(s.submit_feedback(&bad, &catalog, now).await.is_err());
         }
-        let e = s.submit_feedback(&SubmitFeedback { call_id: 987_654, feedback: "Others".into(), ..Default::default() }, &catalog, now).await.expect_err("unknown");
+        let e = s
+            .submit_feedback(
+                &SubmitFeedback { call_id: 987_654, feedback: "Others".into(), ..Default::default() },
+                &catalog,
+                now,
+            )
+            .await
+            .expect_err("unknown");
         assert!(e.to_string().contains("not found"));
         assert_eq!(s.call(c.id).await.expect("get").and_then(|c| c.feedback), None);
         assert!(s.queue_entry("D09").await.expect("q").is_some());
@@ -350,7 +412,17 @@ async fn a_failure_inside_the_feedback_transaction_changes_nothing() {
         let raw = Store::connect(&db.url).await.expect("raw");
         raw_exec(&db.url, "DROP TABLE feedback_drafts").await;
         let r = s
-            .submit_feedback(&SubmitFeedback { call_id: c.id, status: Some(CallStatus::Completed), feedback: "Not Interested".into(), remarks: "typed".into(), call_duration: Some(5) }, &FeedbackCatalog::default(), t0())
+            .submit_feedback(
+                &SubmitFeedback {
+                    call_id: c.id,
+                    status: Some(CallStatus::Completed),
+                    feedback: "Not Interested".into(),
+                    remarks: "typed".into(),
+                    call_duration: Some(5),
+                },
+                &FeedbackCatalog::default(),
+                t0(),
+            )
             .await;
         assert!(r.is_err(), "submit must fail");
         let after = s.call(c.id).await.expect("get").expect("call");
@@ -382,11 +454,28 @@ async fn call_logs_filter_page_and_count() {
         for i in 1..=12 {
             let d = s.driver(&format!("D{i:02}")).await.expect("get").expect("driver");
             let at = t0() + Duration::minutes(i);
-            let c = s.start_call(&new_call(&d, if i % 2 == 0 { Provider::Telecmi } else { Provider::Manual }), at).await.expect("start");
-            let (status, fb) = if i % 3 == 0 { (CallStatus::Missed, "Ringing / Call Busy") } else { (CallStatus::Completed, "Interview Fixed") };
-            s.submit_feedback(&SubmitFeedback { call_id: c.id, status: Some(status), feedback: fb.into(), call_duration: Some(i * 10), ..Default::default() }, &catalog, at)
+            let c = s
+                .start_call(&new_call(&d, if i % 2 == 0 { Provider::Telecmi } else { Provider::Manual }), at)
                 .await
-                .expect("submit");
+                .expect("start");
+            let (status, fb) = if i % 3 == 0 {
+                (CallStatus::Missed, "Ringing / Call Busy")
+            } else {
+                (CallStatus::Completed, "Interview Fixed")
+            };
+            s.submit_feedback(
+                &SubmitFeedback {
+                    call_id: c.id,
+                    status: Some(status),
+                    feedback: fb.into(),
+                    call_duration: Some(i * 10),
+                    ..Default::default()
+                },
+                &catalog,
+                at,
+            )
+            .await
+            .expect("submit");
         }
         let all = CallFilter { caller_id: Some(3), ..Default::default() };
         assert_eq!(s.count_calls(&all).await.expect("count"), 12);
@@ -396,12 +485,20 @@ async fn call_logs_filter_page_and_count() {
         assert_eq!(s.count_calls(&tele).await.expect("count"), 6);
         let fb = CallFilter { feedback: Some("Interview Fixed".into()), ..all.clone() };
         assert_eq!(s.count_calls(&fb).await.expect("count"), 8);
-        let window = CallFilter { from: Some(t0() + Duration::minutes(3)), until: Some(t0() + Duration::minutes(6)), ..all.clone() };
+        let window = CallFilter {
+            from: Some(t0() + Duration::minutes(3)),
+            until: Some(t0() + Duration::minutes(6)),
+            ..all.clone()
+        };
         assert_eq!(s.count_calls(&window).await.expect("count"), 3);
 
         let p1 = s.list_calls(&all, CallPage { before_id: None, offset: None, limit: 5 }).await.expect("p1");
-        let p2 = s.list_calls(&all, CallPage { before_id: p1.last().map(|c| c.id), offset: None, limit: 5 }).await.expect("p2");
-        let p2o = s.list_calls(&all, CallPage { before_id: None, offset: Some(5), limit: 5 }).await.expect("p2 by offset");
+        let p2 = s
+            .list_calls(&all, CallPage { before_id: p1.last().map(|c| c.id), offset: None, limit: 5 })
+            .await
+            .expect("p2");
+        let p2o =
+            s.list_calls(&all, CallPage { before_id: None, offset: Some(5), limit: 5 }).await.expect("p2 by offset");
         assert_eq!(p1.len(), 5);
         assert!(p1.windows(2).all(|w| w[0].id > w[1].id), "newest first");
         assert_eq!(p2.iter().map(|c| c.id).collect::<Vec<_>>(), p2o.iter().map(|c| c.id).collect::<Vec<_>>());
@@ -418,7 +515,13 @@ async fn statistics_match_the_old_monitoring_queries() {
         seed(s).await;
         let catalog = FeedbackCatalog::default();
         let day1 = t0() - Duration::days(1);
-        let plan = [(day1, CallStatus::Completed, 60, "D01"), (day1, CallStatus::Failed, 0, "D02"), (t0(), CallStatus::Completed, 120, "D03"), (t0(), CallStatus::Completed, 30, "D04"), (t0(), CallStatus::Missed, 0, "D05")];
+        let plan = [
+            (day1, CallStatus::Completed, 60, "D01"),
+            (day1, CallStatus::Failed, 0, "D02"),
+            (t0(), CallStatus::Completed, 120, "D03"),
+            (t0(), CallStatus::Completed, 30, "D04"),
+            (t0(), CallStatus::Missed, 0, "D05"),
+        ];
         for (at, status, dur, id) in plan {
             let d = s.driver(id).await.expect("get").expect("driver");
             let c = s.start_call(&new_call(&d, Provider::Telecmi), at).await.expect("start");
@@ -426,7 +529,19 @@ async fn statistics_match_the_old_monitoring_queries() {
                 s.mark_failed(c.id, "refused").await.expect("fail");
             } else {
                 let fb = if status == CallStatus::Missed { "Ringing / Call Busy" } else { "Not Interested" };
-                s.submit_feedback(&SubmitFeedback { call_id: c.id, status: Some(status), feedback: fb.into(), call_duration: Some(dur), ..Default::default() }, &catalog, at).await.expect("submit");
+                s.submit_feedback(
+                    &SubmitFeedback {
+                        call_id: c.id,
+                        status: Some(status),
+                        feedback: fb.into(),
+                        call_duration: Some(dur),
+                        ..Default::default()
+                    },
+                    &catalog,
+                    at,
+                )
+                .await
+                .expect("submit");
             }
         }
         let today = s.stats(Some(3), t0() - Duration::hours(1), t0() + Duration::hours(1)).await.expect("stats");
@@ -434,9 +549,15 @@ async fn statistics_match_the_old_monitoring_queries() {
         let completed = today.by_status.iter().find(|r| r.status == "completed").expect("completed row");
         assert_eq!(completed.count, 2);
         assert_eq!(completed.avg_duration, Some(75.0));
-        assert_eq!(today.by_feedback.iter().map(|f| (f.feedback.as_str(), f.count)).collect::<Vec<_>>(), [("Not Interested", 2), ("Ringing / Call Busy", 1)]);
+        assert_eq!(
+            today.by_feedback.iter().map(|f| (f.feedback.as_str(), f.count)).collect::<Vec<_>>(),
+            [("Not Interested", 2), ("Ringing / Call Busy", 1)]
+        );
         assert_eq!(today.avg_duration, Some(50.0));
-        assert_eq!(s.stats(Some(4), t0() - Duration::hours(1), t0() + Duration::hours(1)).await.expect("stats").total, 0);
+        assert_eq!(
+            s.stats(Some(4), t0() - Duration::hours(1), t0() + Duration::hours(1)).await.expect("stats").total,
+            0
+        );
 
         let days = s.daily_stats(Some(3), t0() - Duration::days(7), 0).await.expect("daily");
         assert_eq!(days.len(), 2);

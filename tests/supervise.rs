@@ -6,20 +6,26 @@ mod common;
 use std::process::{Command, Stdio};
 
 use chrono::Duration;
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 use calldesk::console::state::StatsBundle;
 use calldesk::domain::CallStatus;
 use calldesk::store::{Caller, DayStats, FeedbackCount, Stats, StatusCount};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
-use calldesk::supervise::view::{render, SuperView};
+use calldesk::supervise::view::{SuperView, render};
 use calldesk::telecmi::simulator::{Outcome, Simulator};
 use common::fixtures::{call, ist, now};
 use common::tmux::{self, Session};
 use common::{APP_ID, SECRET};
 
-fn agent(id: i64, name: &str, state: AgentState, ago_secs: i64, current: Option<calldesk::domain::CallLog>) -> AgentRow {
+fn agent(
+    id: i64,
+    name: &str,
+    state: AgentState,
+    ago_secs: i64,
+    current: Option<calldesk::domain::CallLog>,
+) -> AgentRow {
     AgentRow {
         caller: Caller { id, name: name.into(), role: "agent".into() },
         state,
@@ -43,17 +49,36 @@ fn supervisor_screen_snapshot() {
         live: vec![live],
         stats: StatsBundle {
             today: Stats {
-                by_status: vec![StatusCount { status: "completed".into(), count: 9, avg_duration: Some(70.0) }, StatusCount { status: "missed".into(), count: 3, avg_duration: Some(0.0) }],
+                by_status: vec![
+                    StatusCount { status: "completed".into(), count: 9, avg_duration: Some(70.0) },
+                    StatusCount { status: "missed".into(), count: 3, avg_duration: Some(0.0) },
+                ],
                 by_feedback: vec![FeedbackCount { feedback: "Not Interested".into(), count: 5 }],
                 total: 12,
                 avg_duration: Some(52.5),
             },
             week: Stats::default(),
-            days: (0..7).map(|i| DayStats { date: now().date_naive() - Duration::days(i), total_calls: 10, completed: 4 + i / 2, failed: 1, avg_duration: Some(50.0) }).collect(),
+            days: (0..7)
+                .map(|i| DayStats {
+                    date: now().date_naive() - Duration::days(i),
+                    total_calls: 10,
+                    completed: 4 + i / 2,
+                    failed: 1,
+                    avg_duration: Some(50.0),
+                })
+                .collect(),
         },
         taken_at: Some(now()),
     };
-    let v = SuperView { snapshot, now: now() + Duration::seconds(1), tz: ist(), database: "mysql db:3306/calldesk".into(), viewer: "Meera (9)".into(), error: None, help: false };
+    let v = SuperView {
+        snapshot,
+        now: now() + Duration::seconds(1),
+        tz: ist(),
+        database: "mysql db:3306/calldesk".into(),
+        viewer: "Meera (9)".into(),
+        error: None,
+        help: false,
+    };
     let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");
     insta::assert_snapshot!(t.backend().to_string());
@@ -69,14 +94,20 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     let logs = dir.path().join("logs");
     let bin = env!("CARGO_BIN_EXE_calldesk");
     let run = |args: &[&str]| {
-        let out = Command::new(bin).args(args).env("DATABASE_URL", &url).env("CALLDESK_LOG_DIR", &logs).output().expect("run");
+        let out = Command::new(bin)
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("CALLDESK_LOG_DIR", &logs)
+            .output()
+            .expect("run");
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     run(&["caller", "add", "3", "Pooja"]);
     run(&["caller", "add", "9", "Meera", "--role", "supervisor"]);
     let csv = dir.path().join("d.csv");
-    std::fs::write(&csv, "id,name,mobile,tmid,city,state,assigned_to\nD1,Ramesh Kumar,9876543211,TM1,Pune,MH,3\n").expect("csv");
+    std::fs::write(&csv, "id,name,mobile,tmid,city,state,assigned_to\nD1,Ramesh Kumar,9876543211,TM1,Pune,MH,3\n")
+        .expect("csv");
     run(&["import", "drivers", csv.to_str().expect("path")]);
     let token = run(&["token", "issue", "--user", "3"]);
 
@@ -111,7 +142,14 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     assert!(up, "calldesk serve did not come up");
 
     let script = dir.path().join("sup.sh");
-    std::fs::write(&script, format!("export DATABASE_URL='{url}' CALLDESK_USER_ID=9 CALLDESK_LOG_DIR='{}'\nexec {bin} supervise\n", logs.display())).expect("script");
+    std::fs::write(
+        &script,
+        format!(
+            "export DATABASE_URL='{url}' CALLDESK_USER_ID=9 CALLDESK_LOG_DIR='{}'\nexec {bin} supervise\n",
+            logs.display()
+        ),
+    )
+    .expect("script");
     let tm = Session::start(&script, 120, 30);
     tm.wait_text("SUPERVISOR", 10).await;
     tm.wait_text("No call in progress.", 10).await;

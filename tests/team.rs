@@ -17,7 +17,15 @@ use common::{each_backend, rig};
 async fn seed(store: &Store, n: usize) {
     store.add_caller(3, "Pooja", Role::Agent, Utc::now()).await.expect("caller");
     let drivers: Vec<Driver> = (0..n)
-        .map(|i| Driver { id: format!("R{i}"), name: format!("Racer {i}"), mobile: format!("9198000000{i:02}"), tmid: None, city: None, state: None, assigned_to: Some(3) })
+        .map(|i| Driver {
+            id: format!("R{i}"),
+            name: format!("Racer {i}"),
+            mobile: format!("9198000000{i:02}"),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+        })
         .collect();
     store.import_drivers(&drivers, Utc::now()).await.expect("drivers");
 }
@@ -34,7 +42,11 @@ async fn twenty_concurrent_claimers_never_share_a_driver() {
                 let mut won = Vec::new();
                 for d in 0..5 {
                     let now = Utc::now();
-                    if store.claim(&format!("R{d}"), claimer, now + chrono::Duration::minutes(5), now).await.expect("claim") {
+                    if store
+                        .claim(&format!("R{d}"), claimer, now + chrono::Duration::minutes(5), now)
+                        .await
+                        .expect("claim")
+                    {
                         won.push(d);
                     }
                 }
@@ -57,9 +69,15 @@ async fn twenty_concurrent_claimers_never_share_a_driver() {
         // The holder sees it; a lapsed claim can be taken over.
         let holder = winners[0][0];
         let now = Utc::now();
-        assert!(db.store.claim("R0", holder, now + chrono::Duration::minutes(5), now).await.expect("reclaim"), "re-claim by the holder");
+        assert!(
+            db.store.claim("R0", holder, now + chrono::Duration::minutes(5), now).await.expect("reclaim"),
+            "re-claim by the holder"
+        );
         let later = now + chrono::Duration::minutes(6);
-        assert!(db.store.claim("R0", 999, later + chrono::Duration::minutes(5), later).await.expect("takeover"), "a lapsed claim expires");
+        assert!(
+            db.store.claim("R0", 999, later + chrono::Duration::minutes(5), later).await.expect("takeover"),
+            "a lapsed claim expires"
+        );
     })
     .await;
 }
@@ -113,14 +131,20 @@ async fn webhooks_received_by_the_server_reach_another_console_within_a_second()
         for _ in 0..4 {
             // When the server stored and announced a webhook…
             let started = loop {
-                let u = tokio::time::timeout(Duration::from_secs(5), server_rx.recv()).await.expect("server update").expect("recv");
+                let u = tokio::time::timeout(Duration::from_secs(5), server_rx.recv())
+                    .await
+                    .expect("server update")
+                    .expect("recv");
                 if u.source == "webhook" && u.call.id == call.id {
                     break (Instant::now(), u.leg.clone(), u.provider_status.clone());
                 }
             };
             // …the other console hears the same event.
             loop {
-                let u = tokio::time::timeout(Duration::from_secs(2), other_rx.recv()).await.expect("within the deadline").expect("recv");
+                let u = tokio::time::timeout(Duration::from_secs(2), other_rx.recv())
+                    .await
+                    .expect("within the deadline")
+                    .expect("recv");
                 if u.call.id == call.id && u.leg == started.1 && u.provider_status == started.2 {
                     let lag = started.0.elapsed();
                     worst = worst.max(lag);

@@ -96,7 +96,10 @@ async fn rules_are_checked_before_any_call() {
 
         // Manual calls skip the TeleCMI checks and are logged as manual.
         let m = r.dialer.place_call(4, "D5", None, CallKind::Manual).await.expect("manual");
-        assert_eq!((m.call_type.as_deref(), m.provider.as_deref(), m.telecmi_user_id.as_deref()), (Some("manual"), Some("manual"), None));
+        assert_eq!(
+            (m.call_type.as_deref(), m.provider.as_deref(), m.telecmi_user_id.as_deref()),
+            (Some("manual"), Some("manual"), None)
+        );
     })
     .await;
 }
@@ -109,7 +112,12 @@ async fn bad_webhook_requests_get_their_codes_and_store_nothing() {
         let good = format!("http://{}/webhook/telecmi/{}", r.addr, r.token);
         let sample = r#"{"type":"event","status":"started","leg":"a","request_id":"R1"}"#;
         let cases: Vec<(String, &str, Vec<u8>, u16)> = vec![
-            (format!("http://{}/webhook/telecmi/wrong-token-0123456789", r.addr), "application/json", sample.into(), 401),
+            (
+                format!("http://{}/webhook/telecmi/wrong-token-0123456789", r.addr),
+                "application/json",
+                sample.into(),
+                401,
+            ),
             (format!("http://{}/webhook/telecmi/{}x", r.addr, r.token), "application/json", sample.into(), 401),
             (good.clone(), "application/json", vec![b' '; 70 * 1024], 413),
             (good.clone(), "application/json", b"{not json".to_vec(), 400),
@@ -151,7 +159,11 @@ async fn status_changes_reach_listeners_after_they_are_stored() {
             let stored = r.db.store.call(u.call.id).await.expect("q").expect("call");
             assert!(stored.call_status() >= u.call.call_status() || stored.call_status().is_final());
             seen.push(u.call.status.clone().unwrap_or_default());
-            if u.call.call_status().is_final() && u.source == "webhook" && u.provider_status.as_deref() == Some("answered") && u.leg.as_deref() == Some("a") {
+            if u.call.call_status().is_final()
+                && u.source == "webhook"
+                && u.provider_status.as_deref() == Some("answered")
+                && u.leg.as_deref() == Some("a")
+            {
                 break;
             }
         }

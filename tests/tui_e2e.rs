@@ -65,7 +65,6 @@ async fn open(env: &Env) -> Store {
     Store::connect(&env.url).await.expect("store")
 }
 
-
 #[tokio::test]
 async fn a_telecmi_call_at_the_keyboard() {
     if !tmux::available() {
@@ -93,7 +92,10 @@ async fn a_telecmi_call_at_the_keyboard() {
     tm.keys(&["q"]);
 
     let store = open(&env).await;
-    let calls = store.list_calls(&Default::default(), calldesk::store::CallPage { before_id: None, offset: None, limit: 10 }).await.expect("calls");
+    let calls = store
+        .list_calls(&Default::default(), calldesk::store::CallPage { before_id: None, offset: None, limit: 10 })
+        .await
+        .expect("calls");
     assert_eq!(calls.len(), 1);
     let c = &calls[0];
     assert_eq!(
@@ -127,7 +129,8 @@ async fn a_console_killed_mid_wrap_up_gets_its_draft_back() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let w = store.unfinished_wrapups(3, chrono::Utc::now() - chrono::Duration::days(1)).await.expect("wrapups");
-        if w.first().and_then(|(_, d)| d.as_ref()).and_then(|d| d.remarks.clone()).as_deref() == Some("call after 6pm") {
+        if w.first().and_then(|(_, d)| d.as_ref()).and_then(|d| d.remarks.clone()).as_deref() == Some("call after 6pm")
+        {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "draft never saved: {w:?}");
@@ -144,8 +147,14 @@ async fn a_console_killed_mid_wrap_up_gets_its_draft_back() {
     tm.keys(&["Enter"]);
     tm.wait_text("Saved \"Call Tomorrow Morning\"", 5).await;
     tm.keys(&["q"]);
-    let calls = store.list_calls(&Default::default(), calldesk::store::CallPage { before_id: None, offset: None, limit: 10 }).await.expect("calls");
-    assert_eq!((calls[0].feedback.as_deref(), calls[0].remarks.as_deref()), (Some("Call Tomorrow Morning"), Some("call after 6pm")));
+    let calls = store
+        .list_calls(&Default::default(), calldesk::store::CallPage { before_id: None, offset: None, limit: 10 })
+        .await
+        .expect("calls");
+    assert_eq!(
+        (calls[0].feedback.as_deref(), calls[0].remarks.as_deref()),
+        (Some("Call Tomorrow Morning"), Some("call after 6pm"))
+    );
     let q = store.queue_entry("D2").await.expect("q").expect("still queued as a callback");
     assert!(q.is_callback());
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use chrono::Duration;
-use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 
 use calldesk::console::action::Action;
 use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal, StatsBundle};
@@ -37,7 +37,14 @@ fn app(allowed: bool, w: u16, h: u16) -> App {
 }
 
 fn event(id: i64, secs: i64, leg: &str, kind: &str, status: &str) -> StoredEvent {
-    StoredEvent { id, received_at: (now() + Duration::seconds(secs)).naive_utc(), call_log_id: Some(10), kind: kind.into(), leg: leg.into(), status: status.into() }
+    StoredEvent {
+        id,
+        received_at: (now() + Duration::seconds(secs)).naive_utc(),
+        call_log_id: Some(10),
+        kind: kind.into(),
+        leg: leg.into(),
+        status: status.into(),
+    }
 }
 
 fn with_live_call(app: &mut App) {
@@ -46,7 +53,12 @@ fn with_live_call(app: &mut App) {
     app.live = Some(LiveCall {
         call: c,
         kind: CallKind::Telecmi,
-        events: vec![event(1, 1, "a", "event", "started"), event(2, 3, "a", "event", "answered"), event(3, 4, "b", "event", "started"), event(4, 9, "b", "event", "answered")],
+        events: vec![
+            event(1, 1, "a", "event", "started"),
+            event(2, 3, "a", "event", "answered"),
+            event(3, 4, "b", "event", "started"),
+            event(4, 9, "b", "event", "answered"),
+        ],
     });
     app.now = now() + Duration::seconds(51);
     let mut done = call(9, 7, "telecmi", CallStatus::Completed);
@@ -95,7 +107,12 @@ fn call_dialog_telecmi_refused() {
 }
 
 fn form(a: &mut App, manual: bool) -> &mut FeedbackForm {
-    let mut c = call(10, 1, if manual { "manual" } else { "telecmi" }, if manual { CallStatus::Initiated } else { CallStatus::Completed });
+    let mut c = call(
+        10,
+        1,
+        if manual { "manual" } else { "telecmi" },
+        if manual { CallStatus::Initiated } else { CallStatus::Completed },
+    );
     c.call_duration = Some(if manual { 0 } else { 42 });
     let f = FeedbackForm::new(c, None, &a.catalog, Some(75));
     a.modal = Some(Modal::Feedback(Box::new(f)));
@@ -145,7 +162,12 @@ fn call_log_view() {
     let g = a.call_log.generation;
     let rows: Vec<_> = (0..5)
         .map(|i| {
-            let mut c = call(20 - i, i as usize, if i % 2 == 0 { "telecmi" } else { "manual" }, if i == 3 { CallStatus::Missed } else { CallStatus::Completed });
+            let mut c = call(
+                20 - i,
+                i as usize,
+                if i % 2 == 0 { "telecmi" } else { "manual" },
+                if i == 3 { CallStatus::Missed } else { CallStatus::Completed },
+            );
             c.feedback = Some(if i == 3 { "Ringing / Call Busy" } else { "Not Interested" }.into());
             c.remarks = (i == 1).then(|| "asked about\u{1b}[5m salary".to_string());
             c.call_duration = Some(i * 37);
@@ -165,12 +187,21 @@ fn stats_view() {
     let sc = |s: &str, n: i64, d: f64| StatusCount { status: s.into(), count: n, avg_duration: Some(d) };
     let today = Stats {
         by_status: vec![sc("completed", 12, 84.0), sc("missed", 5, 0.0), sc("failed", 1, 0.0)],
-        by_feedback: vec![FeedbackCount { feedback: "Not Interested".into(), count: 7 }, FeedbackCount { feedback: "Interview Fixed".into(), count: 3 }],
+        by_feedback: vec![
+            FeedbackCount { feedback: "Not Interested".into(), count: 7 },
+            FeedbackCount { feedback: "Interview Fixed".into(), count: 3 },
+        ],
         total: 18,
         avg_duration: Some(56.0),
     };
     let days = (0..7)
-        .map(|i| DayStats { date: now().date_naive() - Duration::days(i), total_calls: 20 + i, completed: 10 + i / 2, failed: i % 3, avg_duration: Some(60.0 + i as f64) })
+        .map(|i| DayStats {
+            date: now().date_naive() - Duration::days(i),
+            total_calls: 20 + i,
+            completed: 10 + i / 2,
+            failed: i % 3,
+            avg_duration: Some(60.0 + i as f64),
+        })
         .collect();
     a.stats = Some(StatsBundle { today: today.clone(), week: Stats { total: 120, ..today }, days });
     insta::assert_snapshot!(draw(&a, 110, 30));

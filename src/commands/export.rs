@@ -38,15 +38,30 @@ pub async fn write_logs(store: &Store, filter: &CallFilter, format: Format, out:
         }
     }
     if n == 0
-        && let Some(w) = csv_out.as_mut() {
-            // An empty export still says which columns it would have.
-            w.write_record([
-                "id", "reference_id", "caller_id", "driver_id", "driver_mobile", "driver_name", "driver_tmid", "call_type",
-                "status", "provider", "telecmi_user_id", "feedback", "remarks", "call_duration", "created_at", "updated_at",
-            ])?;
-            w.flush()?;
-            out.write_all(w.get_ref())?;
-        }
+        && let Some(w) = csv_out.as_mut()
+    {
+        // An empty export still says which columns it would have.
+        w.write_record([
+            "id",
+            "reference_id",
+            "caller_id",
+            "driver_id",
+            "driver_mobile",
+            "driver_name",
+            "driver_tmid",
+            "call_type",
+            "status",
+            "provider",
+            "telecmi_user_id",
+            "feedback",
+            "remarks",
+            "call_duration",
+            "created_at",
+            "updated_at",
+        ])?;
+        w.flush()?;
+        out.write_all(w.get_ref())?;
+    }
     out.flush()?;
     Ok(n)
 }

@@ -36,7 +36,8 @@ fn opt(s: &str) -> Option<String> {
 pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Result<Parsed, String> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
     let header = rdr.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
-    let names: Vec<String> = header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+    let names: Vec<String> =
+        header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
     if names != HEADER {
         return Err(format!("the header must be exactly `{}` (found `{}`)", HEADER.join(","), names.join(",")));
     }
@@ -101,7 +102,11 @@ fn row_to_driver(rec: &csv::StringRecord, country_code: &str, callers: &HashSet<
 }
 
 /// Loads parsed drivers in batches, calling `progress` with the number of rows done.
-pub async fn load(store: &Store, drivers: &[Driver], mut progress: impl FnMut(u64)) -> crate::store::Result<ImportOutcome> {
+pub async fn load(
+    store: &Store,
+    drivers: &[Driver],
+    mut progress: impl FnMut(u64),
+) -> crate::store::Result<ImportOutcome> {
     let mut total = ImportOutcome::default();
     for chunk in drivers.chunks(500) {
         let o = store.import_drivers(chunk, Utc::now()).await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use crate::bus::{new_bus, Bus};
+use crate::bus::{Bus, new_bus};
 use crate::config::{Config, Secret, TelecmiCreds};
 use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
@@ -30,7 +30,12 @@ pub struct Listener {
 
 /// Binds the listener (webhook, health, events, and the API when `api` is set) and serves it in
 /// the background.
-pub async fn start_listener(store: &Store, config: &Config, bus: &Bus, dialer: Option<Dialer>) -> anyhow::Result<Listener> {
+pub async fn start_listener(
+    store: &Store,
+    config: &Config,
+    bus: &Bus,
+    dialer: Option<Dialer>,
+) -> anyhow::Result<Listener> {
     let token = server::webhook_token(store, config.webhook_token.as_ref()).await?;
     let state = AppState { store: store.clone(), bus: bus.clone(), webhook_token: Arc::new(token.clone()) };
     let mut app = server::router(state.clone());
@@ -87,7 +92,13 @@ async fn run_console(config: Config, store: Store, caller: i64, mode: TelephonyM
         webhook_addr: listener.addr.to_string(),
         database: store.label().to_string(),
     };
-    let ctx = EffectCtx { store: store.clone(), dialer, catalog: FeedbackCatalog::default(), caller_id: me.id, tz: local_offset() };
+    let ctx = EffectCtx {
+        store: store.clone(),
+        dialer,
+        catalog: FeedbackCatalog::default(),
+        caller_id: me.id,
+        tz: local_offset(),
+    };
     let result = crate::console::run(identity, ctx).await;
     store.close().await;
     result
@@ -100,7 +111,8 @@ pub async fn demo(mut config: Config) -> anyhow::Result<()> {
     let store = Store::open(&url).await?;
     store.add_caller(DEMO_CALLER, "Pooja (demo)", Role::Agent, Utc::now()).await?;
     let callers = std::collections::HashSet::from([DEMO_CALLER]);
-    let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers).map_err(|e| anyhow::anyhow!(e))?;
+    let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers)
+        .map_err(|e| anyhow::anyhow!(e))?;
     crate::commands::import::load(&store, &parsed.drivers, |_| {}).await?;
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
@@ -132,7 +144,13 @@ async fn run_demo_console(config: Config, store: Store, sim: Simulator, token: S
         webhook_addr: listener.addr.to_string(),
         database: store.label().to_string(),
     };
-    let ctx = EffectCtx { store: store.clone(), dialer, catalog: FeedbackCatalog::default(), caller_id: DEMO_CALLER, tz: local_offset() };
+    let ctx = EffectCtx {
+        store: store.clone(),
+        dialer,
+        catalog: FeedbackCatalog::default(),
+        caller_id: DEMO_CALLER,
+        tz: local_offset(),
+    };
     let result = crate::console::run(identity, ctx).await;
     store.close().await;
     result
@@ -158,10 +176,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
     let store = Store::open(&config.database_url).await?;
-    let me = store
-        .caller(id)
-        .await?
-        .with_context(|| format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first"))?;
+    let me = store.caller(id).await?.with_context(|| {
+        format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first")
+    })?;
     anyhow::ensure!(
         me.is_supervisor(),
         "caller {id} ({}) is an agent; the supervisor console needs a supervisor (`calldesk caller add {id} NAME --role supervisor`)",

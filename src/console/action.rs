@@ -43,4 +43,3 @@ pub enum Effect {
     LoadCallLog { generation: u64, filter: CallFilter, before: Option<i64> },
     LoadStats,
 }
-

@@ -6,7 +6,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::action::{Action, Effect};
 use super::state::StatsBundle;
 use super::update::{PAGE, RECENT};
-use crate::bus::{publish, CallUpdate};
+use crate::bus::{CallUpdate, publish};
 use crate::dialer::{DialError, Dialer};
 use crate::domain::FeedbackCatalog;
 use crate::store::{CallFilter, CallPage, Store};
@@ -61,7 +61,9 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             let rows = store.due_queue(me, now, after.as_ref(), PAGE, filter.as_deref()).await;
             let counts = store.queue_counts(me, now).await;
             match (rows, counts) {
-                (Ok(rows), Ok((due, total))) => Some(Action::QueueLoaded { generation, append: after.is_some(), rows, due, total }),
+                (Ok(rows), Ok((due, total))) => {
+                    Some(Action::QueueLoaded { generation, append: after.is_some(), rows, due, total })
+                }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the queue", e),
             }
         }
@@ -78,18 +80,25 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(()) => None,
             Err(e) => failed("Draft not saved (your typing is still on screen)", e),
         },
-        Effect::Submit { feedback, call_next } => match store.submit_feedback(&feedback, &ctx.catalog, Utc::now()).await {
-            Ok((call, decision)) => {
-                publish(&ctx.dialer.bus, CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None });
-                Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
+        Effect::Submit { feedback, call_next } => {
+            match store.submit_feedback(&feedback, &ctx.catalog, Utc::now()).await {
+                Ok((call, decision)) => {
+                    publish(
+                        &ctx.dialer.bus,
+                        CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None },
+                    );
+                    Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
+                }
+                Err(e) => Some(Action::FeedbackFailed(e.to_string())),
             }
-            Err(e) => Some(Action::FeedbackFailed(e.to_string())),
-        },
+        }
         Effect::LoadCallLog { generation, filter, before } => {
             let rows = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: PAGE }).await;
             let total = store.count_calls(&filter).await;
             match (rows, total) {
-                (Ok(rows), Ok(total)) => Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total }),
+                (Ok(rows), Ok(total)) => {
+                    Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total })
+                }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
             }
         }
@@ -101,7 +110,11 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
 }
 
 /// Today (local) and the last 7 local days for one caller, or everyone when `caller` is `None`.
-pub async fn load_stats_for(store: &Store, caller: Option<i64>, tz: chrono::FixedOffset) -> crate::store::Result<StatsBundle> {
+pub async fn load_stats_for(
+    store: &Store,
+    caller: Option<i64>,
+    tz: chrono::FixedOffset,
+) -> crate::store::Result<StatsBundle> {
     let now = Utc::now();
     let midnight = now
         .with_timezone(&tz)

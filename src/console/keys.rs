@@ -77,8 +77,22 @@ macro_rules! b {
 
 pub const BINDINGS: &[Binding] = &[
     // --- Queue screen -----------------------------------------------------------------------
-    b!(Queue, [(KeyCode::Enter, NONE), (KeyCode::Char('c'), NONE)], "Enter/c", Some("call"), "Call the selected driver", OpenCallDialog),
-    b!(Queue, [(KeyCode::Char('/'), NONE)], "/", Some("filter"), "Filter the queue by name, mobile or TMID", StartFilter),
+    b!(
+        Queue,
+        [(KeyCode::Enter, NONE), (KeyCode::Char('c'), NONE)],
+        "Enter/c",
+        Some("call"),
+        "Call the selected driver",
+        OpenCallDialog
+    ),
+    b!(
+        Queue,
+        [(KeyCode::Char('/'), NONE)],
+        "/",
+        Some("filter"),
+        "Filter the queue by name, mobile or TMID",
+        StartFilter
+    ),
     b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
     b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
     b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
@@ -92,33 +106,110 @@ pub const BINDINGS: &[Binding] = &[
     b!(Global, [(KeyCode::PageDown, NONE)], "PgDn", None, "Page down", PageDown),
     b!(Global, [(KeyCode::PageUp, NONE)], "PgUp", None, "Page up", PageUp),
     b!(Global, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", None, "First row", First),
-    b!(Global, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)], "End/G", None, "Last loaded row", Last),
+    b!(
+        Global,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "End/G",
+        None,
+        "Last loaded row",
+        Last
+    ),
     b!(Global, [(KeyCode::Char('1'), NONE)], "1", Some("queue"), "Queue", ShowQueue),
     b!(Global, [(KeyCode::Char('2'), NONE)], "2", Some("log"), "Call log", ShowCallLog),
     b!(Global, [(KeyCode::Char('3'), NONE)], "3", Some("stats"), "Statistics", ShowStats),
     b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),
-    b!(Global, [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)], "?", Some("help"), "This help", Help),
-    b!(Global, [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)], "q", Some("quit"), "Quit (a wrap-up in progress is kept)", Quit),
+    b!(
+        Global,
+        [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)],
+        "?",
+        Some("help"),
+        "This help",
+        Help
+    ),
+    b!(
+        Global,
+        [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)],
+        "q",
+        Some("quit"),
+        "Quit (a wrap-up in progress is kept)",
+        Quit
+    ),
     // --- Filter being typed -----------------------------------------------------------------
-    b!(Filter, [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)], "Enter", Some("keep"), "Keep the filter and go back to the list", Confirm),
+    b!(
+        Filter,
+        [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)],
+        "Enter",
+        Some("keep"),
+        "Keep the filter and go back to the list",
+        Confirm
+    ),
     b!(Filter, [(KeyCode::Esc, NONE)], "Esc", Some("clear"), "Clear the filter", ClearFilter),
     // --- Call dialog ------------------------------------------------------------------------
-    b!(CallDialog, [(KeyCode::Char('t'), NONE), (KeyCode::Char('1'), NONE)], "t", Some("TeleCMI IVR"), "TeleCMI rings your phone, then the driver", DialTelecmi),
-    b!(CallDialog, [(KeyCode::Char('m'), NONE), (KeyCode::Char('2'), NONE)], "m", Some("manual"), "Dial by hand; calldesk logs the call", DialManual),
+    b!(
+        CallDialog,
+        [(KeyCode::Char('t'), NONE), (KeyCode::Char('1'), NONE)],
+        "t",
+        Some("TeleCMI IVR"),
+        "TeleCMI rings your phone, then the driver",
+        DialTelecmi
+    ),
+    b!(
+        CallDialog,
+        [(KeyCode::Char('m'), NONE), (KeyCode::Char('2'), NONE)],
+        "m",
+        Some("manual"),
+        "Dial by hand; calldesk logs the call",
+        DialManual
+    ),
     b!(CallDialog, [(KeyCode::Enter, NONE)], "Enter", Some("chosen"), "Place the highlighted kind of call", Confirm),
     b!(CallDialog, [(KeyCode::Down, NONE), (KeyCode::Tab, NONE)], "↓", None, "Highlight the next option", SelectNext),
-    b!(CallDialog, [(KeyCode::Up, NONE), (KeyCode::BackTab, SHIFT)], "↑", None, "Highlight the previous option", SelectPrev),
-    b!(CallDialog, [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)], "Esc", Some("cancel"), "Close without calling", Close),
+    b!(
+        CallDialog,
+        [(KeyCode::Up, NONE), (KeyCode::BackTab, SHIFT)],
+        "↑",
+        None,
+        "Highlight the previous option",
+        SelectPrev
+    ),
+    b!(
+        CallDialog,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "Esc",
+        Some("cancel"),
+        "Close without calling",
+        Close
+    ),
     // --- Feedback form ----------------------------------------------------------------------
-    b!(Feedback, [(KeyCode::Enter, NONE), (KeyCode::Char('s'), CTRL)], "Enter", Some("save"), "Save the outcome", SaveFeedback),
-    b!(Feedback, [(KeyCode::Char('n'), CTRL)], "Ctrl+N", Some("save & call next"), "Save, then call the next driver the same way", SaveAndCallNext),
+    b!(
+        Feedback,
+        [(KeyCode::Enter, NONE), (KeyCode::Char('s'), CTRL)],
+        "Enter",
+        Some("save"),
+        "Save the outcome",
+        SaveFeedback
+    ),
+    b!(
+        Feedback,
+        [(KeyCode::Char('n'), CTRL)],
+        "Ctrl+N",
+        Some("save & call next"),
+        "Save, then call the next driver the same way",
+        SaveAndCallNext
+    ),
     b!(Feedback, [(KeyCode::Tab, NONE)], "Tab", Some("field"), "Next field", NextField),
     b!(Feedback, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
     b!(Feedback, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
     b!(Feedback, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
     // --- Help -------------------------------------------------------------------------------
-    b!(Help, [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::Enter, NONE)], "Esc", Some("close"), "Close help", Close),
+    b!(
+        Help,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::Enter, NONE)],
+        "Esc",
+        Some("close"),
+        "Close help",
+        Close
+    ),
 ];
 
 /// The command bound to `key` in `ctx` (contexts are tried in the order given).
@@ -177,9 +268,15 @@ mod tests {
     #[test]
     fn lookup_prefers_the_first_context() {
         assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('c'))), Some(Command::OpenCallDialog));
-        assert_eq!(lookup(&[Context::CallLog, Context::Global], &key(KeyCode::Char('s'))), Some(Command::CycleStatusFilter));
+        assert_eq!(
+            lookup(&[Context::CallLog, Context::Global], &key(KeyCode::Char('s'))),
+            Some(Command::CycleStatusFilter)
+        );
         assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('s'))), None);
-        assert_eq!(lookup(&[Context::Global], &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Command::Quit));
+        assert_eq!(
+            lookup(&[Context::Global], &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
     }
 
     #[test]

@@ -123,9 +123,15 @@ pub struct FeedbackForm {
 pub const REMARKS_MAX: usize = 500;
 
 impl FeedbackForm {
-    pub fn new(call: CallLog, draft: Option<&FeedbackDraft>, catalog: &FeedbackCatalog, elapsed_secs: Option<i64>) -> Self {
+    pub fn new(
+        call: CallLog,
+        draft: Option<&FeedbackDraft>,
+        catalog: &FeedbackCatalog,
+        elapsed_secs: Option<i64>,
+    ) -> Self {
         let manual = call.provider.as_deref() == Some("manual");
-        let chosen = draft.and_then(|d| d.feedback.as_deref()).and_then(|f| catalog.all().iter().position(|o| o.label == f));
+        let chosen =
+            draft.and_then(|d| d.feedback.as_deref()).and_then(|f| catalog.all().iter().position(|o| o.label == f));
         let remarks = draft.and_then(|d| d.remarks.clone()).unwrap_or_default();
         let duration = draft
             .and_then(|d| d.call_duration.clone())

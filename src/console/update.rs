@@ -6,12 +6,12 @@ use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::{Action, Effect};
-use super::wrapup::{after_queue_loaded, end_call, on_call_updated, on_form_key, on_saved, open_next_wrapup, save};
-use super::keys::{lookup, Command, Context};
+use super::keys::{Command, Context, lookup};
 use super::state::{App, CallDialog, DateRange, Field, LiveCall, Modal, Screen};
+use super::wrapup::{after_queue_loaded, end_call, on_call_updated, on_form_key, on_saved, open_next_wrapup, save};
 use crate::dialer::CallKind;
-use crate::domain::text::strip_controls;
 use crate::domain::CallStatus;
+use crate::domain::text::strip_controls;
 use crate::store::CallFilter;
 
 /// Rows fetched per page of the queue and the call log.
@@ -35,7 +35,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::StartupLoaded { wrapups, live, recent } => {
             app.recent = recent.into_iter().take(RECENT).collect();
             if let Some(call) = live {
-                let kind = if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                let kind =
+                    if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
                 app.live = Some(LiveCall { call, kind, events: vec![] });
             }
             app.wrapups = wrapups.into();
@@ -74,7 +75,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.last_kind = kind;
             let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
             match kind {
-                CallKind::Telecmi => app.info(format!("Calling {name}. Your phone will ring shortly. Answer to connect with the driver.")),
+                CallKind::Telecmi => app
+                    .info(format!("Calling {name}. Your phone will ring shortly. Answer to connect with the driver.")),
                 CallKind::Manual => {
                     let mobile = call.driver_mobile.clone().unwrap_or_default();
                     app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
@@ -92,7 +94,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.error(message);
             if let Some(call) = call {
                 let id = call.id;
-                let kind = if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                let kind =
+                    if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
                 app.live = Some(LiveCall { call, kind, events: vec![] });
                 return vec![Effect::LoadTimeline(id)];
             }
@@ -164,7 +167,9 @@ fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match &app.modal {
         Some(Modal::Help) => lookup(&[Context::Help], &key).map_or_else(Vec::new, |c| on_command(app, c)),
-        Some(Modal::CallDialog(_)) => lookup(&[Context::CallDialog], &key).map_or_else(Vec::new, |c| on_command(app, c)),
+        Some(Modal::CallDialog(_)) => {
+            lookup(&[Context::CallDialog], &key).map_or_else(Vec::new, |c| on_command(app, c))
+        }
         Some(Modal::Feedback(_)) => on_form_key(app, key),
         None if app.queue.filtering => {
             if let Some(cmd) = lookup(&[Context::Filter], &key) {
@@ -189,9 +194,6 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
     }
 }
-
-
-
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
@@ -277,7 +279,11 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         SaveAndCallNext => save(app, true),
         NextField | PrevField => {
             if let Some(f) = app.form_mut() {
-                let order: &[Field] = if f.manual { &[Field::Outcome, Field::Remarks, Field::Duration] } else { &[Field::Outcome, Field::Remarks] };
+                let order: &[Field] = if f.manual {
+                    &[Field::Outcome, Field::Remarks, Field::Duration]
+                } else {
+                    &[Field::Outcome, Field::Remarks]
+                };
                 let i = order.iter().position(|x| *x == f.focus).unwrap_or(0);
                 let n = order.len();
                 f.focus = order[if cmd == NextField { (i + 1) % n } else { (i + n - 1) % n }];
@@ -347,7 +353,9 @@ fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
 /// Keeps each list's selected row on screen.
 fn clamp_offsets(app: &mut App) {
     let page = app.page_rows.max(1);
-    for (selected, offset) in [(app.queue.selected, &mut app.queue.offset), (app.call_log.selected, &mut app.call_log.offset)] {
+    for (selected, offset) in
+        [(app.queue.selected, &mut app.queue.offset), (app.call_log.selected, &mut app.call_log.offset)]
+    {
         if selected < *offset {
             *offset = selected;
         } else if selected >= *offset + page {
@@ -365,7 +373,11 @@ fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
                 return vec![];
             }
             q.loading = true;
-            vec![Effect::LoadQueue { generation: q.generation, after: q.rows.last().map(|r| r.cursor()), filter: q.filter_text() }]
+            vec![Effect::LoadQueue {
+                generation: q.generation,
+                after: q.rows.last().map(|r| r.cursor()),
+                filter: q.filter_text(),
+            }]
         }
         Screen::CallLog => {
             let v = &mut app.call_log;
@@ -459,11 +471,12 @@ fn open_call_dialog(app: &mut App) -> Vec<Effect> {
 pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
     if kind == CallKind::Telecmi
-        && let Some(reason) = &app.me.telecmi_refusal {
-            let reason = reason.clone();
-            app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
-            return vec![];
-        }
+        && let Some(reason) = &app.me.telecmi_refusal
+    {
+        let reason = reason.clone();
+        app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
+        return vec![];
+    }
     let driver_id = d.driver.driver_id.clone();
     let name = strip_controls(&d.driver.name);
     app.modal = None;
@@ -475,12 +488,6 @@ pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     });
     vec![Effect::Dial { driver_id, kind }]
 }
-
-
-
-
-
-
 
 /// Local time zone offset now (fixed for the session).
 pub fn local_offset() -> chrono::FixedOffset {

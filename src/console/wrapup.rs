@@ -5,9 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::{lookup, Context};
-use super::state::{App, CallDialog, FeedbackForm, Field, Modal, Screen, REMARKS_MAX};
-use super::update::{dial, on_command, refresh_queue_in_place, RECENT};
+use super::keys::{Context, lookup};
+use super::state::{App, CallDialog, FeedbackForm, Field, Modal, REMARKS_MAX, Screen};
+use super::update::{RECENT, dial, on_command, refresh_queue_in_place};
 use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
 use crate::domain::{CallStatus, FeedbackGroup, QueueDecision};
@@ -133,9 +133,10 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         } else if matches!(app.modal, None | Some(Modal::Help)) {
             app.modal = None;
             if let Some(pos) = app.wrapups.iter().position(|(c, _)| c.id == u.call.id)
-                && let Some(item) = app.wrapups.remove(pos) {
-                    app.wrapups.push_front(item);
-                }
+                && let Some(item) = app.wrapups.remove(pos)
+            {
+                app.wrapups.push_front(item);
+            }
             open_next_wrapup(app);
         }
         let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));
@@ -194,7 +195,12 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     vec![Effect::Submit { feedback, call_next }]
 }
 
-pub(super) fn on_saved(app: &mut App, call: crate::domain::CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
+pub(super) fn on_saved(
+    app: &mut App,
+    call: crate::domain::CallLog,
+    decision: QueueDecision,
+    call_next: bool,
+) -> Vec<Effect> {
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }

@@ -187,9 +187,9 @@ pub fn callback_due(t: CallbackTime, now: DateTime<Utc>) -> DateTime<Utc> {
         CallbackTime::NextAt(at) => local_at(local_today, at)
             .filter(|d| *d > now)
             .or_else(|| local_today.succ_opt().and_then(|tomorrow| local_at(tomorrow, at))),
-        CallbackTime::DaysAt { days, at } => local_today
-            .checked_add_days(chrono::Days::new(u64::from(days)))
-            .and_then(|d| local_at(d, at)),
+        CallbackTime::DaysAt { days, at } => {
+            local_today.checked_add_days(chrono::Days::new(u64::from(days))).and_then(|d| local_at(d, at))
+        }
     };
     // A local time that cannot exist (DST gap) falls back to a plain delay.
     due.unwrap_or(now + Duration::hours(24))

@@ -16,14 +16,8 @@ pub enum CallStatus {
 }
 
 impl CallStatus {
-    pub const ALL: [CallStatus; 6] = [
-        Self::Initiated,
-        Self::Ringing,
-        Self::Connected,
-        Self::Completed,
-        Self::Missed,
-        Self::Failed,
-    ];
+    pub const ALL: [CallStatus; 6] =
+        [Self::Initiated, Self::Ringing, Self::Connected, Self::Completed, Self::Missed, Self::Failed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -185,7 +179,11 @@ pub fn resolve(current: CallStatus, leg: Leg, signal: Signal) -> CallStatus {
         (Signal::Answered, Leg::A) => Ringing,
         (Signal::Answered, _) => Connected,
         (Signal::Hangup, _) | (Signal::Report { answered: true }, Leg::A) | (Signal::Report { answered: false }, _) => {
-            if current == Connected { Completed } else { Missed }
+            if current == Connected {
+                Completed
+            } else {
+                Missed
+            }
         }
         (Signal::Report { answered: true }, _) => Completed,
         (Signal::Failed, _) => Failed,

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::{handle_webhook, token_matches, AppState};
-use crate::bus::{publish, CallUpdate};
+use super::{AppState, handle_webhook, token_matches};
+use crate::bus::{CallUpdate, publish};
 use crate::commands::tokens;
 use crate::dialer::{CallKind, DialError, Dialer};
 use crate::domain::{CallStatus, FeedbackCatalog};
@@ -56,7 +56,13 @@ fn ok(message: &str, data: Value) -> Response {
     (StatusCode::OK, Json(json!({"success": true, "message": message, "data": data}))).into_response()
 }
 
-async fn dispatch(State(st): State<ApiState>, method: Method, Query(q): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    State(st): State<ApiState>,
+    method: Method,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let action = q.get("action").map(String::as_str).unwrap_or("");
     let wanted = match action {
         "click_to_call" | "update_feedback" | "webhook" => Method::POST,
@@ -141,7 +147,9 @@ fn same_caller(m: &Map<String, Value>, caller: i64) -> Result<(), Refusal> {
     match int(m, "caller_id") {
         None => Err(Refusal(StatusCode::BAD_REQUEST, "Missing required fields: caller_id".into())),
         Some(Err(())) => Err(Refusal(StatusCode::BAD_REQUEST, "caller_id must be a number".into())),
-        Some(Ok(c)) if c != caller => Err(Refusal(StatusCode::FORBIDDEN, "caller_id does not match the caller of this token".into())),
+        Some(Ok(c)) if c != caller => {
+            Err(Refusal(StatusCode::FORBIDDEN, "caller_id does not match the caller of this token".into()))
+        }
         Some(Ok(_)) => Ok(()),
     }
 }
@@ -151,7 +159,8 @@ async fn click_to_call(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    let absent: Vec<&str> = ["caller_id", "driver_id", "driver_mobile"].into_iter().filter(|k| text(&m, k).is_none()).collect();
+    let absent: Vec<&str> =
+        ["caller_id", "driver_id", "driver_mobile"].into_iter().filter(|k| text(&m, k).is_none()).collect();
     if !absent.is_empty() {
         return missing(&absent);
     }
@@ -207,7 +216,8 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    let absent: Vec<&str> = ["reference_id", "status", "feedback"].into_iter().filter(|k| text(&m, k).is_none()).collect();
+    let absent: Vec<&str> =
+        ["reference_id", "status", "feedback"].into_iter().filter(|k| text(&m, k).is_none()).collect();
     if !absent.is_empty() {
         return missing(&absent);
     }
@@ -237,7 +247,13 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     if call.caller_id != Some(caller) {
         return fail(StatusCode::FORBIDDEN, "This call belongs to another caller");
     }
-    let submit = SubmitFeedback { call_id: call.id, status: Some(status), feedback: text(&m, "feedback").unwrap_or_default(), remarks, call_duration: duration };
+    let submit = SubmitFeedback {
+        call_id: call.id,
+        status: Some(status),
+        feedback: text(&m, "feedback").unwrap_or_default(),
+        remarks,
+        call_duration: duration,
+    };
     match st.app.store.submit_feedback(&submit, &st.catalog, Utc::now()).await {
         Ok((c, _)) => {
             publish(&st.app.bus, CallUpdate { call: c.clone(), source: "feedback", leg: None, provider_status: None });
@@ -270,7 +286,9 @@ async fn get_call_logs(st: &ApiState, caller: i64, q: &HashMap<String, String>) 
     let number = |key: &str, default: u32| -> Result<u32, Refusal> {
         match q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
             None => Ok(default),
-            Some(v) => v.parse::<u32>().map_err(|_| Refusal(StatusCode::BAD_REQUEST, format!("{key} must be a non-negative whole number"))),
+            Some(v) => v
+                .parse::<u32>()
+                .map_err(|_| Refusal(StatusCode::BAD_REQUEST, format!("{key} must be a non-negative whole number"))),
         }
     };
     if let Some(c) = q.get("caller_id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -288,7 +306,10 @@ async fn get_call_logs(st: &ApiState, caller: i64, q: &HashMap<String, String>) 
     let rows = st.app.store.list_calls(&filter, CallPage { before_id: None, offset: Some(offset), limit }).await;
     let total = st.app.store.count_calls(&filter).await;
     match (rows, total) {
-        (Ok(rows), Ok(total)) => ok("Call logs retrieved successfully", json!({"call_logs": rows, "total": total, "limit": limit, "offset": offset})),
+        (Ok(rows), Ok(total)) => ok(
+            "Call logs retrieved successfully",
+            json!({"call_logs": rows, "total": total, "limit": limit, "offset": offset}),
+        ),
         (Err(e), _) | (_, Err(e)) => store_failed(&e),
     }
 }

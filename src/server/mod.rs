@@ -16,10 +16,10 @@ use chrono::Utc;
 use futures::Stream;
 use serde_json::json;
 use subtle::ConstantTimeEq;
-use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
 
-use crate::bus::{publish, Bus, CallUpdate};
+use crate::bus::{Bus, CallUpdate, publish};
 use crate::config::Secret;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
@@ -57,7 +57,12 @@ pub fn token_matches(given: &str, expected: &Secret) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-async fn webhook_handler(State(st): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook_handler(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !token_matches(&token, &st.webhook_token) {
         return reply(StatusCode::UNAUTHORIZED, json!({"ok": false, "error": "unknown webhook token"}));
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use super::{db_time, with_pool, InsertedId, Result, Store, StoreError};
+use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision};
 
 pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, driver_id, driver_mobile, driver_name, \
@@ -207,7 +207,12 @@ impl Store {
     /// Records TeleCMI's `request_id` as the call's `reference_id`.
     pub async fn set_reference(&self, call_id: i64, reference: &str) -> Result<()> {
         with_pool!(self, |p, d| {
-            sqlx::query("UPDATE call_logs SET reference_id = ? WHERE id = ?").bind(reference).bind(call_id).execute(p).await.map(|_| ())
+            sqlx::query("UPDATE call_logs SET reference_id = ? WHERE id = ?")
+                .bind(reference)
+                .bind(call_id)
+                .execute(p)
+                .await
+                .map(|_| ())
         })?;
         Ok(())
     }
@@ -277,7 +282,10 @@ impl Store {
         }
         let decision = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
-            let sql = format!("SELECT COALESCE(status, 'initiated'), driver_id, caller_id FROM call_logs WHERE id = ?{}", d.for_update);
+            let sql = format!(
+                "SELECT COALESCE(status, 'initiated'), driver_id, caller_id FROM call_logs WHERE id = ?{}",
+                d.for_update
+            );
             let row: Option<(String, Option<String>, Option<i64>)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(f.call_id).fetch_optional(&mut *tx).await?;
             let Some((status, driver_id, caller_id)) = row else {
@@ -304,7 +312,10 @@ impl Store {
                 decision = catalog.decide(&f.feedback, u32::try_from(attempts).unwrap_or(u32::MAX), now);
                 match decision {
                     QueueDecision::Remove => {
-                        sqlx::query("DELETE FROM call_queue WHERE driver_id = ?").bind(&driver_id).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM call_queue WHERE driver_id = ?")
+                            .bind(&driver_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     QueueDecision::Requeue { due_at, callback } => {
                         let priority: i64 = if callback { 0 } else { 1 };
@@ -319,8 +330,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                         if r.rows_affected() == 0
-                            && let Some(caller) = caller_id {
-                                sqlx::query(
+                            && let Some(caller) = caller_id
+                        {
+                            sqlx::query(
                                     "INSERT INTO call_queue (driver_id, caller_id, priority, due_at, attempts, last_outcome) \
                                      VALUES (?, ?, ?, ?, 1, ?)",
                                 )
@@ -331,7 +343,7 @@ impl Store {
                                 .bind(f.feedback.trim())
                                 .execute(&mut *tx)
                                 .await?;
-                            }
+                        }
                     }
                 }
             }
@@ -339,7 +351,8 @@ impl Store {
             tx.commit().await?;
             Ok::<QueueDecision, StoreError>(decision)
         })?;
-        let call = self.call(f.call_id).await?.ok_or_else(|| StoreError::NotFound(format!("call {} not found", f.call_id)))?;
+        let call =
+            self.call(f.call_id).await?.ok_or_else(|| StoreError::NotFound(format!("call {} not found", f.call_id)))?;
         Ok((call, decision))
     }
 
@@ -376,7 +389,10 @@ impl Store {
     pub async fn save_draft(&self, draft: &FeedbackDraft, now: DateTime<Utc>) -> Result<()> {
         with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
-            sqlx::query("DELETE FROM feedback_drafts WHERE call_log_id = ?").bind(draft.call_log_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM feedback_drafts WHERE call_log_id = ?")
+                .bind(draft.call_log_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO feedback_drafts (call_log_id, caller_id, feedback_group, feedback, remarks, call_duration, updated_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -445,7 +461,9 @@ impl Store {
     /// Ids of calls with a saved wrap-up draft (an agent is filling in the form).
     pub async fn draft_call_ids(&self) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = with_pool!(self, |p, d| {
-            sqlx::query_as("SELECT call_log_id FROM feedback_drafts ORDER BY call_log_id LIMIT 10000").fetch_all(p).await
+            sqlx::query_as("SELECT call_log_id FROM feedback_drafts ORDER BY call_log_id LIMIT 10000")
+                .fetch_all(p)
+                .await
         })?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }

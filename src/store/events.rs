@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
-use super::{db_time, with_pool, Result, Store, StoreError};
+use super::{Result, Store, StoreError, db_time, with_pool};
 use crate::domain::status::resolve;
 use crate::domain::{CallLog, CallStatus, Leg, Signal};
 
@@ -60,7 +60,8 @@ impl Store {
     #[tracing::instrument(skip_all, fields(key = %ev.dedup_key), err)]
     pub async fn apply_event(&self, ev: &ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome> {
         let now_db = db_time(now);
-        let outcome = with_pool!(self, |p, d| async {
+        let outcome = with_pool!(self, |p, d| {
+            async {
             let mut tx = p.begin_with(d.begin_write).await?;
             let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM webhook_events WHERE dedup_key = ?")
                 .bind(&ev.dedup_key)
@@ -130,7 +131,8 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(Step::Applied(id, before))
         }
-        .await)?;
+        .await
+        })?;
         // Read the committed row back so what is reported is exactly what is stored.
         match outcome {
             Step::Applied(id, before) => {
@@ -200,7 +202,8 @@ impl Store {
 
     /// The newest event's id (0 when none).
     pub async fn max_event_id(&self) -> Result<i64> {
-        let row: (Option<i64>,) = with_pool!(self, |p, d| sqlx::query_as("SELECT MAX(id) FROM webhook_events").fetch_one(p).await)?;
+        let row: (Option<i64>,) =
+            with_pool!(self, |p, d| sqlx::query_as("SELECT MAX(id) FROM webhook_events").fetch_one(p).await)?;
         Ok(row.0.unwrap_or(0))
     }
 }

@@ -10,7 +10,7 @@ mod people;
 mod queue;
 mod stats;
 
-pub use calls::{CallFilter, CallPage, NewCall, SubmitFeedback, FeedbackDraft};
+pub use calls::{CallFilter, CallPage, FeedbackDraft, NewCall, SubmitFeedback};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use people::{Caller, ImportOutcome};
 pub use queue::{QueueCursor, QueueEntry};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{db_time, with_pool, Result, Store};
+use super::{Result, Store, db_time, with_pool};
 use crate::domain::{Driver, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -64,7 +64,10 @@ impl Store {
 
     pub async fn caller(&self, id: i64) -> Result<Option<Caller>> {
         Ok(with_pool!(self, |p, d| {
-            sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers WHERE id = ?").bind(id).fetch_optional(p).await
+            sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(p)
+                .await
         })?)
     }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use super::{db_time, with_pool, Result, Store};
+use super::{Result, Store, db_time, with_pool};
 
 /// One due driver, with what the agent needs to see before dialing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -181,12 +181,14 @@ impl Store {
     /// Gives a claim back (after the call, or when the agent moves on).
     pub async fn release(&self, driver_id: &str, caller: i64) -> Result<()> {
         with_pool!(self, |p, d| {
-            sqlx::query("UPDATE call_queue SET claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?")
-                .bind(driver_id)
-                .bind(caller)
-                .execute(p)
-                .await
-                .map(|_| ())
+            sqlx::query(
+                "UPDATE call_queue SET claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?",
+            )
+            .bind(driver_id)
+            .bind(caller)
+            .execute(p)
+            .await
+            .map(|_| ())
         })?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{db_time, with_pool, Result, Store};
+use super::{Result, Store, db_time, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StatusCount {
@@ -69,8 +69,10 @@ impl Store {
         );
         let (from, until) = (db_time(from), db_time(until));
         let (by_status, by_feedback) = with_pool!(self, |p, d| {
-            let mut q1 = sqlx::query_as::<_, StatusCount>(sqlx::AssertSqlSafe(status_sql.as_str())).bind(from).bind(until);
-            let mut q2 = sqlx::query_as::<_, FeedbackCount>(sqlx::AssertSqlSafe(fb_sql.as_str())).bind(from).bind(until);
+            let mut q1 =
+                sqlx::query_as::<_, StatusCount>(sqlx::AssertSqlSafe(status_sql.as_str())).bind(from).bind(until);
+            let mut q2 =
+                sqlx::query_as::<_, FeedbackCount>(sqlx::AssertSqlSafe(fb_sql.as_str())).bind(from).bind(until);
             if let Some(c) = caller {
                 q1 = q1.bind(c);
                 q2 = q2.bind(c);
@@ -88,7 +90,12 @@ impl Store {
     /// Per-day totals, completed, failed and average duration from `from` on, newest day first;
     /// days are local days `offset_minutes` ahead of UTC.
     #[tracing::instrument(skip_all, err)]
-    pub async fn daily_stats(&self, caller: Option<i64>, from: DateTime<Utc>, offset_minutes: i32) -> Result<Vec<DayStats>> {
+    pub async fn daily_stats(
+        &self,
+        caller: Option<i64>,
+        from: DateTime<Utc>,
+        offset_minutes: i32,
+    ) -> Result<Vec<DayStats>> {
         let who = if caller.is_some() { " AND caller_id = ?" } else { "" };
         let day_expr = if self.is_mysql() {
             "CAST(DATE(DATE_ADD(created_at, INTERVAL ? MINUTE)) AS CHAR)"
@@ -103,7 +110,8 @@ impl Store {
              FROM call_logs WHERE created_at >= ?{who} GROUP BY day ORDER BY day DESC"
         );
         let rows = with_pool!(self, |p, d| {
-            let mut q = sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(offset_minutes).bind(db_time(from));
+            let mut q =
+                sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(offset_minutes).bind(db_time(from));
             if let Some(c) = caller {
                 q = q.bind(c);
             }

@@ -27,7 +27,15 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut view = SuperView { snapshot: Default::default(), now: Utc::now(), tz, database: store.label().to_string(), viewer, error: None, help: false };
+    let mut view = SuperView {
+        snapshot: Default::default(),
+        now: Utc::now(),
+        tz,
+        database: store.label().to_string(),
+        viewer,
+        error: None,
+        help: false,
+    };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut loading = false;
@@ -84,7 +92,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
 
 #[cfg(test)]
 mod tests {
-    use super::snapshot::{agent_state, AgentState};
+    use super::snapshot::{AgentState, agent_state};
     use crate::domain::{CallLog, CallStatus};
     use chrono::{Duration, Utc};
 

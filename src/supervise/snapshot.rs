@@ -77,5 +77,10 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: FixedOffset) -> crate::
         let current = latest.filter(|_| state != AgentState::Idle);
         agents.push(AgentRow { caller, state, since, current, due, callbacks_due, queued });
     }
-    Ok(Snapshot { agents, live: store.live_calls(None).await?, stats: load_stats_for(store, None, tz).await?, taken_at: Some(now) })
+    Ok(Snapshot {
+        agents,
+        live: store.live_calls(None).await?,
+        stats: load_stats_for(store, None, tz).await?,
+        taken_at: Some(now),
+    })
 }

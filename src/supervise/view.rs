@@ -2,16 +2,16 @@
 //! today's numbers and the daily success rate.
 
 use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Clear, Paragraph, Row, Table};
-use ratatui::Frame;
 
 use super::snapshot::{AgentState, Snapshot};
 use crate::console::views::{age, centered, clock, dim, status_style};
-use crate::domain::text::strip_controls;
 use crate::domain::CallStatus;
+use crate::domain::text::strip_controls;
 
 /// Everything the supervisor screen draws from.
 #[derive(Debug, Clone)]
@@ -41,7 +41,8 @@ pub fn time_style(state: AgentState, secs: i64) -> Style {
 }
 
 pub fn render(v: &SuperView, frame: &mut Frame) {
-    let [main, status, footer] = Layout::vertical([Constraint::Min(6), Constraint::Length(1), Constraint::Length(1)]).areas(frame.area());
+    let [main, status, footer] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(1), Constraint::Length(1)]).areas(frame.area());
     let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
     let agents_h = (v.snapshot.agents.len() as u16 + 3).clamp(4, left.height.saturating_sub(5).max(4));
     let [agents_a, live_a] = Layout::vertical([Constraint::Length(agents_h), Constraint::Min(4)]).areas(left);
@@ -50,7 +51,8 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
     let [today_a, chart_a] = Layout::vertical([Constraint::Min(6), Constraint::Length(12)]).areas(right);
     today(v, frame, today_a);
     chart(v, frame, chart_a);
-    let updated = v.snapshot.taken_at.map_or("never".to_string(), |t| format!("{} ago", age((v.now - t).num_seconds())));
+    let updated =
+        v.snapshot.taken_at.map_or("never".to_string(), |t| format!("{} ago", age((v.now - t).num_seconds())));
     let mut spans = vec![
         Span::styled(format!(" {} ", strip_controls(&v.viewer)), Style::default().add_modifier(Modifier::BOLD)),
         Span::raw("│"),
@@ -58,12 +60,23 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
         Span::raw(format!("│ {} │ updated {updated} ", v.database)),
     ];
     if let Some(e) = &v.error {
-        spans.push(Span::styled(format!("│ ✗ {} ", strip_controls(e)), Style::default().fg(Color::White).bg(Color::Red)));
+        spans.push(Span::styled(
+            format!("│ ✗ {} ", strip_controls(e)),
+            Style::default().fg(Color::White).bg(Color::Red),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), status);
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     frame.render_widget(
-        Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled("q", key), Span::raw(" quit · "), Span::styled("r", key), Span::raw(" reload now · "), Span::styled("?", key), Span::raw(" help")])),
+        Paragraph::new(Line::from(vec![
+            Span::raw(" "),
+            Span::styled("q", key),
+            Span::raw(" quit · "),
+            Span::styled("r", key),
+            Span::raw(" reload now · "),
+            Span::styled("?", key),
+            Span::raw(" help"),
+        ])),
         footer,
     );
     if v.help {
@@ -77,7 +90,10 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
             Line::from(vec![Span::styled("  r      ", key), Span::raw("reload now")]),
             Line::from(vec![Span::styled("  ?/Esc  ", key), Span::raw("close this help")]),
         ];
-        frame.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Supervisor keys ")), area);
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Supervisor keys ")),
+            area,
+        );
     }
 }
 
@@ -93,26 +109,50 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
         Row::new(vec![
             Cell::from(format!("{} ({})", strip_controls(&a.caller.name), a.caller.id)),
             Cell::from(Span::styled(a.state.label(), state_style)),
-            Cell::from(Span::styled(if a.since.is_some() { clock(secs) } else { "—".into() }, time_style(a.state, secs))),
+            Cell::from(Span::styled(
+                if a.since.is_some() { clock(secs) } else { "—".into() },
+                time_style(a.state, secs),
+            )),
             Cell::from(with),
             Cell::from(a.due.to_string()),
             Cell::from(a.callbacks_due.to_string()),
             Cell::from(a.queued.to_string()),
         ])
     });
-    let widths = [Constraint::Min(14), Constraint::Length(9), Constraint::Length(7), Constraint::Min(12), Constraint::Length(4), Constraint::Length(9), Constraint::Length(6)];
-    let header = Row::new(["Agent", "State", "For", "With", "Due", "CB due", "Queued"]).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let title = Span::styled(format!(" Agents · {} ", v.snapshot.agents.len()), Style::default().add_modifier(Modifier::BOLD));
-    frame.render_widget(Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)), area);
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Min(12),
+        Constraint::Length(4),
+        Constraint::Length(9),
+        Constraint::Length(6),
+    ];
+    let header = Row::new(["Agent", "State", "For", "With", "Due", "CB due", "Queued"])
+        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let title =
+        Span::styled(format!(" Agents · {} ", v.snapshot.agents.len()), Style::default().add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
 }
 
 fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
-    let names: std::collections::HashMap<i64, &str> = v.snapshot.agents.iter().map(|a| (a.caller.id, a.caller.name.as_str())).collect();
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(format!(" Live calls · {} ", v.snapshot.live.len()), Style::default().add_modifier(Modifier::BOLD)));
+    let names: std::collections::HashMap<i64, &str> =
+        v.snapshot.agents.iter().map(|a| (a.caller.id, a.caller.name.as_str())).collect();
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!(" Live calls · {} ", v.snapshot.live.len()),
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
     let visible = usize::from(area.height.saturating_sub(3));
     let rows = v.snapshot.live.iter().take(visible).map(|c| {
         let st = c.call_status();
-        let agent = c.caller_id.and_then(|id| names.get(&id).copied()).map(strip_controls).unwrap_or_else(|| c.caller_id.map(|i| i.to_string()).unwrap_or_default());
+        let agent = c
+            .caller_id
+            .and_then(|id| names.get(&id).copied())
+            .map(strip_controls)
+            .unwrap_or_else(|| c.caller_id.map(|i| i.to_string()).unwrap_or_default());
         Row::new(vec![
             Cell::from(agent),
             Cell::from(strip_controls(c.driver_name.as_deref().unwrap_or(""))),
@@ -122,8 +162,16 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
             Cell::from(clock((v.now - c.created_at).num_seconds())),
         ])
     });
-    let widths = [Constraint::Min(10), Constraint::Min(12), Constraint::Length(13), Constraint::Length(6), Constraint::Length(9), Constraint::Length(7)];
-    let header = Row::new(["Agent", "Driver", "Mobile", "Type", "Status", "Timer"]).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let widths = [
+        Constraint::Min(10),
+        Constraint::Min(12),
+        Constraint::Length(13),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(7),
+    ];
+    let header = Row::new(["Agent", "Driver", "Mobile", "Type", "Status", "Timer"])
+        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
     if v.snapshot.live.is_empty() {
         frame.render_widget(Paragraph::new("No call in progress.").style(dim()).block(block), area);
     } else {
@@ -133,13 +181,24 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
 
 fn today(v: &SuperView, frame: &mut Frame, area: Rect) {
     let s = &v.snapshot.stats.today;
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(" Today, everyone ", Style::default().add_modifier(Modifier::BOLD)));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Today, everyone ", Style::default().add_modifier(Modifier::BOLD)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let rate = v.snapshot.stats.days.iter().find(|d| d.date == v.now.with_timezone(&v.tz).date_naive()).map_or(0.0, |d| d.success_rate());
+    let rate = v
+        .snapshot
+        .stats
+        .days
+        .iter()
+        .find(|d| d.date == v.now.with_timezone(&v.tz).date_naive())
+        .map_or(0.0, |d| d.success_rate());
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
             Span::raw(format!(" · avg {} · success {rate:.0}%", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
         ]),
         Line::from(
@@ -153,7 +212,10 @@ fn today(v: &SuperView, frame: &mut Frame, area: Rect) {
         ),
     ];
     for f in s.by_feedback.iter().take(usize::from(inner.height.saturating_sub(2))) {
-        lines.push(Line::from(vec![Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)), Span::raw(strip_controls(&f.feedback))]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)),
+            Span::raw(strip_controls(&f.feedback)),
+        ]));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -165,7 +227,12 @@ fn chart(v: &SuperView, frame: &mut Frame, area: Rect) {
         .days
         .iter()
         .rev()
-        .map(|d| Bar::default().value(d.success_rate().round() as u64).label(Line::from(d.date.format("%d").to_string())).text_value(format!("{:.0}", d.success_rate())))
+        .map(|d| {
+            Bar::default()
+                .value(d.success_rate().round() as u64)
+                .label(Line::from(d.date.format("%d").to_string()))
+                .text_value(format!("{:.0}", d.success_rate()))
+        })
         .collect();
     frame.render_widget(
         BarChart::default()

@@ -22,7 +22,9 @@ pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a click-to-call did not start, in words an agent understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TelecmiError {
-    #[error("TeleCMI refused the call: authentication failed (code {code}: {msg}); check TELECMI_APP_ID and TELECMI_APP_SECRET")]
+    #[error(
+        "TeleCMI refused the call: authentication failed (code {code}: {msg}); check TELECMI_APP_ID and TELECMI_APP_SECRET"
+    )]
     Auth { code: i64, msg: String },
     #[error("TeleCMI refused the call (code {code}: {msg})")]
     Refused { code: i64, msg: String },
@@ -74,7 +76,10 @@ pub struct TelecmiClient {
 
 impl std::fmt::Debug for TelecmiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TelecmiClient").field("base_url", &self.base_url).field("app_id", &self.app_id).finish_non_exhaustive()
+        f.debug_struct("TelecmiClient")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,7 +99,12 @@ impl TelecmiClient {
             .user_agent(concat!("calldesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TelecmiError::Unreachable(e.to_string()))?;
-        Ok(Self { http, base_url: base_url.trim_end_matches('/').to_string(), app_id: creds.app_id.clone(), secret: creds.secret.clone() })
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            app_id: creds.app_id.clone(),
+            secret: creds.secret.clone(),
+        })
     }
 
     pub fn app_id(&self) -> &str {
@@ -138,7 +148,13 @@ impl TelecmiClient {
     }
 
     /// One page of a CDR list (`out_answered` or `out_missed`) between two epoch-ms times.
-    pub async fn cdr_page(&self, answered: bool, start_ms: i64, end_ms: i64, page: u32) -> Result<Vec<CdrRecord>, TelecmiError> {
+    pub async fn cdr_page(
+        &self,
+        answered: bool,
+        start_ms: i64,
+        end_ms: i64,
+        page: u32,
+    ) -> Result<Vec<CdrRecord>, TelecmiError> {
         let path = if answered { "out_answered" } else { "out_missed" };
         let body = serde_json::json!({
             "appid": self.app_id.parse::<i64>().unwrap_or_default(),
@@ -152,10 +168,11 @@ impl TelecmiClient {
         let status = resp.status().as_u16();
         let v: Value = resp.json().await.map_err(|_| TelecmiError::BadResponse { status })?;
         if let Some(code) = v.get("code").and_then(as_i64)
-            && code != 200 {
-                let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
-                return Err(TelecmiError::Refused { code, msg });
-            }
+            && code != 200
+        {
+            let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
+            return Err(TelecmiError::Refused { code, msg });
+        }
         // The list's key is not documented: take the first array of objects in the answer.
         let list = v.as_object().and_then(|o| o.values().find_map(|x| x.as_array())).cloned().unwrap_or_default();
         Ok(list
@@ -164,7 +181,11 @@ impl TelecmiClient {
                 agent: r.get("agent").or_else(|| r.get("user")).and_then(webhook::as_text),
                 to: r.get("to").and_then(webhook::as_text).map(|t| t.chars().filter(char::is_ascii_digit).collect()),
                 time: r.get("time").and_then(as_i64),
-                duration: r.get("answeredsec").or_else(|| r.get("billedsec")).or_else(|| r.get("duration")).and_then(as_i64),
+                duration: r
+                    .get("answeredsec")
+                    .or_else(|| r.get("billedsec"))
+                    .or_else(|| r.get("duration"))
+                    .and_then(as_i64),
                 answered,
             })
             .collect())

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{CdrRecord, TelecmiClient};
-use crate::bus::{publish, Bus, CallUpdate};
+use crate::bus::{Bus, CallUpdate, publish};
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, ProviderEvent, Store};
 
@@ -24,7 +24,12 @@ fn matching<'a>(call: &CallLog, records: &'a [CdrRecord], window: Duration) -> O
     })
 }
 
-async fn fetch_all(client: &TelecmiClient, answered: bool, start: i64, end: i64) -> Result<Vec<CdrRecord>, super::TelecmiError> {
+async fn fetch_all(
+    client: &TelecmiClient,
+    answered: bool,
+    start: i64,
+    end: i64,
+) -> Result<Vec<CdrRecord>, super::TelecmiError> {
     let mut out = Vec::new();
     for page in 1..=25u32 {
         let batch = client.cdr_page(answered, start, end, page).await?;
@@ -102,7 +107,13 @@ pub async fn reconcile_once(
 }
 
 /// Runs [`reconcile_once`] every `every` until the task is dropped.
-pub async fn run(store: Store, client: Option<TelecmiClient>, bus: Bus, stale_after: Duration, every: std::time::Duration) {
+pub async fn run(
+    store: Store,
+    client: Option<TelecmiClient>,
+    bus: Bus,
+    stale_after: Duration,
+    every: std::time::Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

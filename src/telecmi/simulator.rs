@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// How a simulated call goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +166,10 @@ async fn click2call(State(sim): State<Arc<Inner>>, body: Json<Value>) -> (axum::
     let outcome = outcome.unwrap_or_else(|| Outcome::for_number(to));
     let app_ok = user_id.rsplit_once('_').is_some_and(|(ext, app)| !ext.is_empty() && app == sim.app_id);
     if !app_ok || outcome == Outcome::InvalidUser {
-        return (StatusCode::NOT_FOUND, Json(json!({"code": 404, "error": true, "msg": "Failed to authenticate secret(Invalid user id or ...)"})));
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"code": 404, "error": true, "msg": "Failed to authenticate secret(Invalid user id or ...)"})),
+        );
     }
     if secret != sim.secret || outcome == Outcome::AuthFailure {
         // TeleCMI has been seen answering HTTP 200 with a failure code in the body.
@@ -177,7 +180,8 @@ async fn click2call(State(sim): State<Arc<Inner>>, body: Json<Value>) -> (axum::
     }
     let request_id: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(43).map(char::from).collect();
     let extra = body.get("extra_params").cloned().unwrap_or(Value::Null);
-    let placed = PlacedCall { request_id: request_id.clone(), user_id, to, extra_params: extra, body: body.clone(), outcome };
+    let placed =
+        PlacedCall { request_id: request_id.clone(), user_id, to, extra_params: extra, body: body.clone(), outcome };
     lock(&sim.placed).push(placed.clone());
     tokio::spawn(play(sim.clone(), placed));
     (StatusCode::OK, Json(json!({"code": 200, "msg": "Call initiated", "request_id": request_id})))

@@ -60,7 +60,8 @@ fn extra_call_id(o: &Map<String, Value>) -> Option<i64> {
 
 /// Whether `record` says a recording exists (`true` or `"true"`).
 pub fn has_recording(o: &Map<String, Value>) -> bool {
-    matches!(o.get("record"), Some(Value::Bool(true))) || matches!(o.get("record"), Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
+    matches!(o.get("record"), Some(Value::Bool(true)))
+        || matches!(o.get("record"), Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
 }
 
 /// Parses one webhook body.
@@ -90,7 +91,8 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
         None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
     };
     let duration = if kind == "cdr" { o.get("answeredsec").and_then(as_int).map(|d| d.max(0)) } else { None };
-    let number = text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
+    let number =
+        text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
     Ok(ProviderEvent {
         dedup_key: truncate(dedup_key, 255),
         call_log_id: extra_call_id(o),
@@ -194,7 +196,8 @@ mod tests {
         let missed = r#"{"type":"cdr","leg":"b","status":"missed","hangup_reason":"recv_cancel","request_id":"R2","to":919800000000}"#;
         let e = parse(missed.as_bytes()).expect("parse");
         assert_eq!((e.signal, e.duration), (Some(Signal::Report { answered: false }), Some(0)));
-        let rejected = r#"{"type":"cdr","leg":"b","status":"answered","hangup_reason":"sent_reject","request_id":"R2"}"#;
+        let rejected =
+            r#"{"type":"cdr","leg":"b","status":"answered","hangup_reason":"sent_reject","request_id":"R2"}"#;
         assert_eq!(parse(rejected.as_bytes()).expect("parse").signal, Some(Signal::Report { answered: false }));
     }
 

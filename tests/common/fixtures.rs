@@ -60,4 +60,3 @@ pub fn call(id: i64, driver: usize, provider: &str, status: CallStatus) -> CallL
         updated_at: None,
     }
 }
-

@@ -37,8 +37,15 @@ pub async fn mysql_url() -> Option<String> {
     };
     let base = base.trim_end_matches('/').to_string();
     let db = format!("cd_test_{}", &calldesk::commands::tokens::generate()[3..19]);
-    let admin = sqlx::mysql::MySqlPoolOptions::new().max_connections(1).connect(&base).await.expect("connect to the MariaDB test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"))).execute(&admin).await.expect("create test database");
+    let admin = sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&base)
+        .await
+        .expect("connect to the MariaDB test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4")))
+        .execute(&admin)
+        .await
+        .expect("create test database");
     admin.close().await;
     Some(format!("{base}/{db}"))
 }
@@ -114,7 +121,9 @@ pub fn test_config(base_url: &str) -> calldesk::config::Config {
 
 pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
     use calldesk::domain::Role;
-    let sim = calldesk::telecmi::simulator::Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(step_ms)).await.expect("simulator");
+    let sim = calldesk::telecmi::simulator::Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(step_ms))
+        .await
+        .expect("simulator");
     let config = std::sync::Arc::new(test_config(&sim.base_url()));
     let bus = calldesk::bus::new_bus();
     let token = "test-webhook-token-0123456789".to_string();

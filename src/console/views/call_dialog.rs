@@ -1,10 +1,10 @@
 //! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call.
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 use super::{centered, dim};
 use crate::console::state::{App, CallDialog};
@@ -16,10 +16,9 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let area: Rect = centered(frame.area(), 64, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(Style::default().fg(Color::Cyan))
-        .title(Span::styled(format!(" Call {} ", strip_controls(&e.name)), Style::default().add_modifier(Modifier::BOLD)));
+    let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(
+        Span::styled(format!(" Call {} ", strip_controls(&e.name)), Style::default().add_modifier(Modifier::BOLD)),
+    );
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let option = |kind: CallKind, k: &'static str, name: &'static str, what: &'static str, enabled: bool| {
         let marker = if d.highlighted == kind { "▶ " } else { "  " };

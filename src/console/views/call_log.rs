@@ -1,10 +1,10 @@
 //! The call log: this caller's calls, newest first, filtered by status, outcome and dates.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
-use ratatui::Frame;
 
 use super::{clock, dim, selected_style, status_style, when};
 use crate::console::state::App;

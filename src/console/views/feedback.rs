@@ -1,16 +1,16 @@
 //! The wrap-up form: every outcome on its own key, remarks, and the duration of manual calls.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui::Frame;
 
 use super::{centered, clock, dim, status_style};
 use crate::console::state::{App, FeedbackForm, Field, REMARKS_MAX};
+use crate::domain::FeedbackGroup;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
-use crate::domain::FeedbackGroup;
 
 pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     let connected = app.catalog.indexed(FeedbackGroup::Connected).count() as u16;
@@ -22,10 +22,17 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     let st = c.call_status();
     let title = Line::from(vec![
         Span::styled(" Wrap-up: ", Style::default().add_modifier(Modifier::BOLD)),
-        Span::styled(strip_controls(c.driver_name.as_deref().unwrap_or("?")), Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            strip_controls(c.driver_name.as_deref().unwrap_or("?")),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
         Span::raw(format!(" · {} · ", c.driver_mobile.clone().unwrap_or_default())),
         Span::styled(st.as_str(), status_style(st)),
-        Span::raw(if f.manual { " · manual ".to_string() } else { format!(" · talk {} ", clock(c.call_duration.unwrap_or(0))) }),
+        Span::raw(if f.manual {
+            " · manual ".to_string()
+        } else {
+            format!(" · talk {} ", clock(c.call_duration.unwrap_or(0)))
+        }),
     ]);
     let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(title);
     let inner = block.inner(area);
@@ -51,11 +58,17 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         } else if f.focus == Field::Outcome && f.cursor == i {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        Line::from(vec![Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)), Span::styled(label, style)])
+        Line::from(vec![
+            Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+            Span::styled(label, style),
+        ])
     };
-    let heading = |g: FeedbackGroup| Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let heading = |g: FeedbackGroup| {
+        Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
+    };
 
-    let conn: Vec<(usize, String)> = app.catalog.indexed(FeedbackGroup::Connected).map(|(i, o)| (i, o.label.clone())).collect();
+    let conn: Vec<(usize, String)> =
+        app.catalog.indexed(FeedbackGroup::Connected).map(|(i, o)| (i, o.label.clone())).collect();
     let [cl, cr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(conn_area);
     let (left, right) = conn.split_at(usize::from(half).min(conn.len()));
     let mut l_lines = vec![heading(FeedbackGroup::Connected)];
@@ -73,16 +86,35 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(n_lines), nl);
     frame.render_widget(Paragraph::new(b_lines), nr);
 
-    render_input(frame, remarks_area, "Remarks", f.remarks.value(), f.remarks.visual_cursor(), f.focus == Field::Remarks, Some(REMARKS_MAX));
+    render_input(
+        frame,
+        remarks_area,
+        "Remarks",
+        f.remarks.value(),
+        f.remarks.visual_cursor(),
+        f.focus == Field::Remarks,
+        Some(REMARKS_MAX),
+    );
     if f.manual {
-        render_input(frame, duration_area, "Duration (s)", f.duration.value(), f.duration.visual_cursor(), f.focus == Field::Duration, None);
+        render_input(
+            frame,
+            duration_area,
+            "Duration (s)",
+            f.duration.value(),
+            f.duration.visual_cursor(),
+            f.focus == Field::Duration,
+            None,
+        );
     }
     let status = if f.saving {
         Line::styled("Saving…", Style::default().fg(Color::Cyan))
     } else if let Some(e) = &f.error {
         Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red))
     } else {
-        let chosen = f.chosen.and_then(|i| app.catalog.all().get(i)).map_or("none yet".to_string(), |o| format!("{} › {}", o.group.label(), o.label));
+        let chosen = f
+            .chosen
+            .and_then(|i| app.catalog.all().get(i))
+            .map_or("none yet".to_string(), |o| format!("{} › {}", o.group.label(), o.label));
         Line::from(vec![Span::styled("Outcome: ", dim()), Span::raw(chosen)])
     };
     frame.render_widget(Paragraph::new(status), error_area);
@@ -104,7 +136,8 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         keys_area,
     );
     if f.focus != Field::Outcome {
-        let (a, input) = if f.focus == Field::Remarks { (remarks_area, &f.remarks) } else { (duration_area, &f.duration) };
+        let (a, input) =
+            if f.focus == Field::Remarks { (remarks_area, &f.remarks) } else { (duration_area, &f.duration) };
         let label_w = if f.focus == Field::Remarks { 9 } else { 14 };
         let width = a.width.saturating_sub(label_w + 10).max(1);
         let scroll = input.visual_scroll(usize::from(width));
@@ -113,7 +146,15 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     }
 }
 
-fn render_input(frame: &mut Frame, area: Rect, label: &str, value: &str, _cursor: usize, focused: bool, max: Option<usize>) {
+fn render_input(
+    frame: &mut Frame,
+    area: Rect,
+    label: &str,
+    value: &str,
+    _cursor: usize,
+    focused: bool,
+    max: Option<usize>,
+) {
     let label_w = label.chars().count() as u16 + 2;
     let counter = max.map(|m| format!(" {}/{m}", value.chars().count())).unwrap_or_default();
     let width = usize::from(area.width.saturating_sub(label_w + 10).max(1));
@@ -122,11 +163,15 @@ fn render_input(frame: &mut Frame, area: Rect, label: &str, value: &str, _cursor
         let skip = chars.len().saturating_sub(width);
         chars[skip..].iter().collect()
     };
-    let field_style = if focused { Style::default().bg(Color::Indexed(238)) } else { Style::default().bg(Color::Indexed(235)) };
+    let field_style =
+        if focused { Style::default().bg(Color::Indexed(238)) } else { Style::default().bg(Color::Indexed(235)) };
     let pad = width.saturating_sub(shown.chars().count());
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(format!("{label}: "), if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() }),
+            Span::styled(
+                format!("{label}: "),
+                if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() },
+            ),
             Span::styled(format!("{shown}{}", " ".repeat(pad)), field_style),
             Span::styled(counter, dim()),
         ])),

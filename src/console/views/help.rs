@@ -1,15 +1,16 @@
 //! Help, generated from the key table the dispatcher uses.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 use super::centered;
-use crate::console::keys::{context_title, Context, BINDINGS};
+use crate::console::keys::{BINDINGS, Context, context_title};
 
-const ORDER: [Context; 6] = [Context::Queue, Context::Global, Context::CallDialog, Context::Feedback, Context::CallLog, Context::Filter];
+const ORDER: [Context; 6] =
+    [Context::Queue, Context::Global, Context::CallDialog, Context::Feedback, Context::CallLog, Context::Filter];
 
 pub fn render(frame: &mut Frame) {
     let area = centered(frame.area(), 116, 48);
@@ -19,15 +20,24 @@ pub fn render(frame: &mut Frame) {
     let mut starts = Vec::new();
     for ctx in ORDER {
         starts.push(lines.len());
-        lines.push(Line::styled(context_title(ctx), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)));
+        lines.push(Line::styled(
+            context_title(ctx),
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
         for b in BINDINGS.iter().filter(|b| b.ctx == ctx) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.shown), Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("  {:<10}", b.shown),
+                    Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(b.help),
             ]));
         }
     }
-    let block = Block::default().borders(Borders::ALL).title(" Keys (Esc closes) ").border_style(Style::default().fg(Color::Cyan));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys (Esc closes) ")
+        .border_style(Style::default().fg(Color::Cyan));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if lines.len() <= usize::from(inner.height) {

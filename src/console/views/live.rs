@@ -1,22 +1,24 @@
 //! The live call pane: the current call's stored timeline with a running timer, then the last
 //! few finished calls.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use ratatui::Frame;
 
 use super::{clock, dim, hhmmss, status_style, when};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
-use crate::domain::text::strip_controls;
 use crate::domain::CallStatus;
+use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let recent_h = (app.recent.len() as u16 + 2).clamp(3, 8);
     let [top, bottom] = Layout::vertical([Constraint::Min(4), Constraint::Length(recent_h)]).areas(area);
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(" Live call ", Style::default().add_modifier(Modifier::BOLD)));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Live call ", Style::default().add_modifier(Modifier::BOLD)));
     let inner = block.inner(top);
     frame.render_widget(block, top);
     let lines = match &app.live {
@@ -64,7 +66,11 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         CallKind::Manual => "Manual call",
     };
     // Talk time runs from leg B's answer; before that, ring time from the dial.
-    let answered_at = l.events.iter().find(|e| e.leg == "b" && e.status == "answered" && e.kind == "event").map(|e| e.received_at.and_utc());
+    let answered_at = l
+        .events
+        .iter()
+        .find(|e| e.leg == "b" && e.status == "answered" && e.kind == "event")
+        .map(|e| e.received_at.and_utc());
     let timer = if st.is_final() {
         format!("ended · talk {}", clock(c.call_duration.unwrap_or(0)))
     } else if st == CallStatus::Connected {
@@ -77,7 +83,11 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(Span::styled(name, Style::default().add_modifier(Modifier::BOLD))),
         Line::styled(
-            format!("{} · {}", c.driver_mobile.clone().unwrap_or_default(), strip_controls(c.driver_tmid.as_deref().unwrap_or(""))),
+            format!(
+                "{} · {}",
+                c.driver_mobile.clone().unwrap_or_default(),
+                strip_controls(c.driver_tmid.as_deref().unwrap_or(""))
+            ),
             dim(),
         ),
         Line::from(vec![
@@ -85,7 +95,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Span::styled(st.as_str().to_uppercase(), status_style(st)),
             Span::raw(format!(" · {timer}")),
         ]),
-        Line::from(vec![Span::styled(format!("{} ", hhmmss(c.created_at, app.tz)), dim()), Span::raw("dial     initiated")]),
+        Line::from(vec![
+            Span::styled(format!("{} ", hhmmss(c.created_at, app.tz)), dim()),
+            Span::raw("dial     initiated"),
+        ]),
     ];
     for e in &l.events {
         let leg = if e.leg.is_empty() { "-" } else { e.leg.as_str() };
@@ -96,9 +109,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         ]));
     }
     if st == CallStatus::Failed
-        && let Some(r) = &c.remarks {
-            lines.push(Line::styled(strip_controls(r), status_style(st)));
-        }
+        && let Some(r) = &c.remarks
+    {
+        lines.push(Line::styled(strip_controls(r), status_style(st)));
+    }
     if l.kind == CallKind::Manual && st.is_live() {
         lines.push(Line::styled("Press e when the call ends.", dim()));
     }

@@ -10,9 +10,9 @@ mod stats;
 mod status;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::Frame;
 
 use super::state::{App, Modal, Screen};
 use crate::domain::CallStatus;
@@ -22,10 +22,12 @@ pub use status::footer_contexts;
 /// Draws the whole console.
 pub fn render(app: &App, frame: &mut Frame) {
     let [main, status_row, notice_row, footer_row] =
-        Layout::vertical([Constraint::Min(5), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]).areas(frame.area());
+        Layout::vertical([Constraint::Min(5), Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(frame.area());
     match app.screen {
         Screen::Queue => {
-            let [left, right] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
             queue::render(app, frame, left);
             live::render(app, frame, right);
         }
@@ -76,13 +78,21 @@ pub fn hhmmss(t: DateTime<Utc>, tz: FixedOffset) -> String {
 /// `HH:MM` today, `24 Nov HH:MM` on another day.
 pub fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
     let (lt, ln) = (t.with_timezone(&tz), now.with_timezone(&tz));
-    if lt.date_naive() == ln.date_naive() { lt.format("%H:%M").to_string() } else { lt.format("%d %b %H:%M").to_string() }
+    if lt.date_naive() == ln.date_naive() {
+        lt.format("%H:%M").to_string()
+    } else {
+        lt.format("%d %b %H:%M").to_string()
+    }
 }
 
 /// `m:ss` (or `h:mm:ss`).
 pub fn clock(secs: i64) -> String {
     let s = secs.max(0);
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 /// `4s`, `3m`, `2h`, `5d`.

@@ -1,10 +1,10 @@
 //! The queue pane: the caller's due drivers, callbacks first. Only visible rows are drawn.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
-use ratatui::Frame;
 
 use super::{dim, selected_style, when};
 use crate::console::state::App;
@@ -12,10 +12,16 @@ use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let q = &app.queue;
-    let mut title = vec![Span::styled(" Queue ", Style::default().add_modifier(Modifier::BOLD)), Span::raw(format!("· {} due · {} queued ", q.due, q.total))];
+    let mut title = vec![
+        Span::styled(" Queue ", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!("· {} due · {} queued ", q.due, q.total)),
+    ];
     if q.filtering || !q.filter.value().is_empty() {
         let cursor = if q.filtering { "▏" } else { "" };
-        title.push(Span::styled(format!("· /{}{cursor} ", strip_controls(q.filter.value())), Style::default().fg(Color::Yellow)));
+        title.push(Span::styled(
+            format!("· /{}{cursor} ", strip_controls(q.filter.value())),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     let block = Block::default().borders(Borders::ALL).title(Line::from(title));
     let inner = block.inner(area);
@@ -75,7 +81,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         (
             vec!["Name", "Mobile", "TMID", "Try", "Due"],
-            vec![Constraint::Min(10), Constraint::Length(12), Constraint::Length(8), Constraint::Length(3), Constraint::Length(5)],
+            vec![
+                Constraint::Min(10),
+                Constraint::Length(12),
+                Constraint::Length(8),
+                Constraint::Length(3),
+                Constraint::Length(5),
+            ],
         )
     };
     let table = Table::new(rows, widths)

@@ -1,21 +1,26 @@
 //! Statistics: today and the last 7 days by status and outcome, average talk time, and the daily
 //! success rate as a table and a bar chart.
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Row, Table};
-use ratatui::Frame;
 
 use super::{clock, dim, status_style};
 use crate::console::state::App;
-use crate::domain::text::strip_controls;
 use crate::domain::CallStatus;
+use crate::domain::text::strip_controls;
 use crate::store::Stats;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(s) = &app.stats else {
-        frame.render_widget(Paragraph::new("Loading statistics…").style(dim()).block(Block::default().borders(Borders::ALL).title(" Stats ")), area);
+        frame.render_widget(
+            Paragraph::new("Loading statistics…")
+                .style(dim())
+                .block(Block::default().borders(Borders::ALL).title(" Stats ")),
+            area,
+        );
         return;
     };
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
@@ -33,9 +38,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             clock(d.avg_duration.unwrap_or(0.0).round() as i64),
         ])
     });
-    let header = Row::new(["Day", "Calls", "Done", "Failed", "Success", "Avg"]).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let widths = [Constraint::Length(11), Constraint::Length(5), Constraint::Length(5), Constraint::Length(6), Constraint::Length(7), Constraint::Length(6)];
-    frame.render_widget(Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(" Daily ")), table_a);
+    let header = Row::new(["Day", "Calls", "Done", "Failed", "Success", "Avg"])
+        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let widths = [
+        Constraint::Length(11),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(6),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(" Daily ")),
+        table_a,
+    );
     let bars: Vec<Bar> = s
         .days
         .iter()
@@ -58,11 +74,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn summary(frame: &mut Frame, area: Rect, title: &'static str, s: &Stats) {
-    let block = Block::default().borders(Borders::ALL).title(Span::styled(title, Style::default().add_modifier(Modifier::BOLD)));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, Style::default().add_modifier(Modifier::BOLD)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }), Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
         Span::raw(format!(" · avg talk {}", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
     ])];
     let statuses: Vec<Span> = s
@@ -75,7 +96,10 @@ fn summary(frame: &mut Frame, area: Rect, title: &'static str, s: &Stats) {
         .collect();
     lines.push(Line::from(statuses));
     for f in s.by_feedback.iter().take(usize::from(inner.height.saturating_sub(2))) {
-        lines.push(Line::from(vec![Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)), Span::raw(strip_controls(&f.feedback))]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)),
+            Span::raw(strip_controls(&f.feedback)),
+        ]));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -69,10 +69,16 @@ pub async fn console(config: Config) -> anyhow::Result<()> {
     let caller = config.require_user()?;
     let store = Store::open(&config.database_url).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
-    run_console(config, store, caller, mode).await
+    run_console(config, store, caller, mode, None).await
 }
 
-async fn run_console(config: Config, store: Store, caller: i64, mode: TelephonyMode) -> anyhow::Result<()> {
+async fn run_console(
+    config: Config,
+    store: Store,
+    caller: i64,
+    mode: TelephonyMode,
+    sim: Option<&Simulator>,
+) -> anyhow::Result<()> {
     let me = store
         .caller(caller)
         .await?
@@ -81,6 +87,10 @@ async fn run_console(config: Config, store: Store, caller: i64, mode: TelephonyM
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
     let listener = start_listener(&store, &config, &bus, None).await?;
+    if let Some(sim) = sim {
+        // The simulator learns the listener's port only now that it is bound.
+        sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
+    }
     spawn_reconciler(&store, &dialer, &config);
     // In a team the webhooks reach `calldesk serve`; the shared database brings them here.
     tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
@@ -122,37 +132,9 @@ pub async fn demo(mut config: Config) -> anyhow::Result<()> {
     config.telecmi_agents = std::collections::BTreeMap::from([(DEMO_CALLER, "5003".to_string())]);
     // Port 0: the demo never clashes with a real console's listener.
     config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let token = crate::commands::tokens::generate().replace("cd_", "wh_");
-    config.webhook_token = Some(Secret::new(token.clone()));
-    let result = run_demo_console(config, store, sim, token).await;
+    config.webhook_token = Some(Secret::new(crate::commands::tokens::generate().replace("cd_", "wh_")));
+    let result = run_console(config, store, DEMO_CALLER, TelephonyMode::Simulated, Some(&sim)).await;
     drop(dir);
-    result
-}
-
-async fn run_demo_console(config: Config, store: Store, sim: Simulator, token: String) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    let bus = new_bus();
-    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
-    let listener = start_listener(&store, &config, &bus, None).await?;
-    sim.set_webhook_url(format!("http://{}/webhook/telecmi/{token}", listener.addr));
-    spawn_reconciler(&store, &dialer, &config);
-    let identity = Identity {
-        caller_id: DEMO_CALLER,
-        caller_name: "Pooja (demo)".into(),
-        mode: TelephonyMode::Simulated,
-        telecmi_refusal: dialer.telecmi_refusal(DEMO_CALLER),
-        webhook_addr: listener.addr.to_string(),
-        database: store.label().to_string(),
-    };
-    let ctx = EffectCtx {
-        store: store.clone(),
-        dialer,
-        catalog: FeedbackCatalog::default(),
-        caller_id: DEMO_CALLER,
-        tz: local_offset(),
-    };
-    let result = crate::console::run(identity, ctx).await;
-    store.close().await;
     result
 }
 

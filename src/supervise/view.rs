@@ -6,11 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 
 use super::snapshot::{AgentState, Snapshot};
-use crate::console::views::{age, centered, clock, dim, status_style};
-use crate::domain::CallStatus;
+use crate::console::views::{age, centered, clock, dim, stats, status_style};
 use crate::domain::text::strip_controls;
 
 /// Everything the supervisor screen draws from.
@@ -180,68 +179,11 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
 }
 
 fn today(v: &SuperView, frame: &mut Frame, area: Rect) {
-    let s = &v.snapshot.stats.today;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(" Today, everyone ", Style::default().add_modifier(Modifier::BOLD)));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let rate = v
-        .snapshot
-        .stats
-        .days
-        .iter()
-        .find(|d| d.date == v.now.with_timezone(&v.tz).date_naive())
-        .map_or(0.0, |d| d.success_rate());
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }),
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!(" · avg {} · success {rate:.0}%", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
-        ]),
-        Line::from(
-            s.by_status
-                .iter()
-                .flat_map(|r| {
-                    let st = r.status.parse::<CallStatus>().unwrap_or(CallStatus::Initiated);
-                    [Span::styled(format!("{} {}", r.status, r.count), status_style(st)), Span::raw("  ")]
-                })
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    for f in s.by_feedback.iter().take(usize::from(inner.height.saturating_sub(2))) {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)),
-            Span::raw(strip_controls(&f.feedback)),
-        ]));
-    }
-    frame.render_widget(Paragraph::new(lines), inner);
+    let today = v.now.with_timezone(&v.tz).date_naive();
+    let rate = v.snapshot.stats.days.iter().find(|d| d.date == today).map_or(0.0, |d| d.success_rate());
+    stats::summary(frame, area, " Today, everyone ", &v.snapshot.stats.today, &format!(" · success {rate:.0}%"));
 }
 
 fn chart(v: &SuperView, frame: &mut Frame, area: Rect) {
-    let bars: Vec<Bar> = v
-        .snapshot
-        .stats
-        .days
-        .iter()
-        .rev()
-        .map(|d| {
-            Bar::default()
-                .value(d.success_rate().round() as u64)
-                .label(Line::from(d.date.format("%d").to_string()))
-                .text_value(format!("{:.0}", d.success_rate()))
-        })
-        .collect();
-    frame.render_widget(
-        BarChart::default()
-            .block(Block::default().borders(Borders::ALL).title(" Success rate % · 7 days "))
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(3)
-            .bar_gap(1)
-            .max(100)
-            .bar_style(Style::default().fg(Color::Green)),
-        area,
-    );
+    frame.render_widget(stats::success_chart(&v.snapshot.stats.days, " Success rate % · 7 days ", 3), area);
 }

@@ -6,7 +6,7 @@ mod feedback;
 mod help;
 mod live;
 mod queue;
-mod stats;
+pub mod stats;
 mod status;
 
 use chrono::{DateTime, FixedOffset, Utc};

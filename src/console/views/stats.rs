@@ -11,7 +11,7 @@ use super::{clock, dim, status_style};
 use crate::console::state::App;
 use crate::domain::CallStatus;
 use crate::domain::text::strip_controls;
-use crate::store::Stats;
+use crate::store::{DayStats, Stats};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(s) = &app.stats else {
@@ -25,8 +25,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let [today_a, week_a] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
-    summary(frame, today_a, " Today ", &s.today);
-    summary(frame, week_a, " Last 7 days ", &s.week);
+    summary(frame, today_a, " Today ", &s.today, "");
+    summary(frame, week_a, " Last 7 days ", &s.week, "");
     let [table_a, chart_a] = Layout::vertical([Constraint::Length(10), Constraint::Min(5)]).areas(right);
     let rows = s.days.iter().map(|d| {
         Row::new(vec![
@@ -52,8 +52,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(" Daily ")),
         table_a,
     );
-    let bars: Vec<Bar> = s
-        .days
+    frame.render_widget(success_chart(&s.days, " Success rate % by day ", 4), chart_a);
+}
+
+/// The daily success rate, oldest day on the left (shared with the supervisor screen).
+pub fn success_chart<'a>(days: &[DayStats], title: &'a str, bar_width: u16) -> BarChart<'a> {
+    let bars: Vec<Bar> = days
         .iter()
         .rev()
         .map(|d| {
@@ -63,20 +67,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .text_value(format!("{:.0}", d.success_rate()))
         })
         .collect();
-    let chart = BarChart::default()
-        .block(Block::default().borders(Borders::ALL).title(" Success rate % by day "))
+    BarChart::default()
+        .block(Block::default().borders(Borders::ALL).title(title))
         .data(BarGroup::default().bars(&bars))
-        .bar_width(4)
+        .bar_width(bar_width)
         .bar_gap(1)
         .max(100)
-        .bar_style(Style::default().fg(Color::Green));
-    frame.render_widget(chart, chart_a);
+        .bar_style(Style::default().fg(Color::Green))
 }
 
-fn summary(frame: &mut Frame, area: Rect, title: &'static str, s: &Stats) {
+/// Calls, average talk, counts by status and by outcome (shared with the supervisor screen);
+/// `extra` is appended to the first line.
+pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, extra: &str) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(title, Style::default().add_modifier(Modifier::BOLD)));
+        .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut lines = vec![Line::from(vec![
@@ -84,7 +89,7 @@ fn summary(frame: &mut Frame, area: Rect, title: &'static str, s: &Stats) {
             format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }),
             Style::default().add_modifier(Modifier::BOLD),
         ),
-        Span::raw(format!(" · avg talk {}", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
+        Span::raw(format!(" · avg talk {}{extra}", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
     ])];
     let statuses: Vec<Span> = s
         .by_status

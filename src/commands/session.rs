@@ -147,7 +147,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = start_listener(&store, &config, &bus, Some(dialer.clone())).await?;
     spawn_reconciler(&store, &dialer, &config);
     eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
-    eprintln!("TeleCMI webhook URL: http://{}/webhook/telecmi/<WEBHOOK_TOKEN>", listener.addr);
+    // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
+    eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping");
     store.close().await;

@@ -14,6 +14,8 @@ pub enum Context {
     CallDialog,
     Feedback,
     Help,
+    /// The read-only supervisor console.
+    Supervise,
 }
 
 /// A user intent, named by what it does.
@@ -51,6 +53,8 @@ pub enum Command {
     CycleStatusFilter,
     CycleFeedbackFilter,
     CycleDateFilter,
+    // Supervisor
+    Reload,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +205,18 @@ pub const BINDINGS: &[Binding] = &[
     b!(Feedback, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
     b!(Feedback, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
+    // --- Supervisor console (read-only: nothing here places a call or changes data) ----------
+    b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Reload),
+    b!(
+        Supervise,
+        [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)],
+        "?",
+        Some("help"),
+        "Show or hide this help",
+        Help
+    ),
+    b!(Supervise, [(KeyCode::Esc, NONE)], "Esc", None, "Close the help", Close),
+    b!(Supervise, [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)], "q", Some("quit"), "Quit", Quit),
     // --- Help -------------------------------------------------------------------------------
     b!(
         Help,
@@ -240,6 +256,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::CallDialog => "Call dialog",
         Context::Feedback => "Wrap-up form (letters a–y pick the outcome)",
         Context::Help => "Help",
+        Context::Supervise => "Supervisor console",
     }
 }
 

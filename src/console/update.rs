@@ -211,7 +211,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             app.screen = Screen::Stats;
             vec![Effect::LoadStats]
         }
-        Refresh => match app.screen {
+        Refresh | Reload => match app.screen {
             Screen::Queue => refresh_queue_in_place(app),
             Screen::CallLog => reload_call_log(app),
             Screen::Stats => vec![Effect::LoadStats],

@@ -7,9 +7,10 @@ pub mod view;
 use std::time::Duration;
 
 use chrono::Utc;
-use crossterm::event::{Event, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
+use crate::console::keys::{Command, Context, lookup};
 use crate::store::Store;
 use view::SuperView;
 
@@ -53,11 +54,11 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
         terminal.draw(|f| view::render(&view, f))?;
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => match (k.code, k.modifiers) {
-                    (KeyCode::Char('q'), _) | (KeyCode::Char('c'), KeyModifiers::CONTROL) => break Ok(()),
-                    (KeyCode::Char('?'), _) => view.help = !view.help,
-                    (KeyCode::Esc, _) => view.help = false,
-                    (KeyCode::Char('r'), _) => reload(&mut loading),
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => match lookup(&[Context::Supervise], &k) {
+                    Some(Command::Quit) => break Ok(()),
+                    Some(Command::Help) => view.help = !view.help,
+                    Some(Command::Close) => view.help = false,
+                    Some(Command::Reload) => reload(&mut loading),
                     _ => {}
                 },
                 Some(Ok(_)) => {}

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 
 use super::snapshot::{AgentState, Snapshot};
+use crate::console::keys::{BINDINGS, Context, footer};
 use crate::console::views::{age, centered, clock, dim, stats, status_style};
 use crate::domain::text::strip_controls;
 
@@ -40,7 +41,7 @@ pub fn time_style(state: AgentState, secs: i64) -> Style {
 }
 
 pub fn render(v: &SuperView, frame: &mut Frame) {
-    let [main, status, footer] =
+    let [main, status, footer_row] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(1), Constraint::Length(1)]).areas(frame.area());
     let [left, right] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
     let agents_h = (v.snapshot.agents.len() as u16 + 3).clamp(4, left.height.saturating_sub(5).max(4));
@@ -66,29 +67,29 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), status);
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::raw(" "),
-            Span::styled("q", key),
-            Span::raw(" quit · "),
-            Span::styled("r", key),
-            Span::raw(" reload now · "),
-            Span::styled("?", key),
-            Span::raw(" help"),
-        ])),
-        footer,
-    );
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (k, label)) in footer(&[Context::Supervise]).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", dim()));
+        }
+        spans.push(Span::styled(k, key));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), footer_row);
     if v.help {
-        let area = centered(frame.area(), 64, 9);
+        let area = centered(frame.area(), 64, 10);
         frame.render_widget(Clear, area);
-        let lines = vec![
+        let mut lines = vec![
             Line::raw("This screen is read-only: no key places a call or changes data."),
             Line::raw("It refreshes every second and whenever a webhook arrives."),
             Line::raw(""),
-            Line::from(vec![Span::styled("  q      ", key), Span::raw("quit")]),
-            Line::from(vec![Span::styled("  r      ", key), Span::raw("reload now")]),
-            Line::from(vec![Span::styled("  ?/Esc  ", key), Span::raw("close this help")]),
         ];
+        lines.extend(
+            BINDINGS
+                .iter()
+                .filter(|b| b.ctx == Context::Supervise)
+                .map(|b| Line::from(vec![Span::styled(format!("  {:<7}", b.shown), key), Span::raw(b.help)])),
+        );
         frame.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Supervisor keys ")),
             area,

@@ -41,7 +41,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite(SqlitePool),
     MySql(MySqlPool),
 }
@@ -96,7 +96,7 @@ impl InsertedId for sqlx::mysql::MySqlQueryResult {
 /// The handle every part of calldesk uses to read and write data. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
     label: String,
 }
 

@@ -52,6 +52,28 @@ pub(crate) fn like_pattern(term: &str) -> String {
     s
 }
 
+/// The due-queue query; its order is exactly the index `idx_queue_due` and the cursor is an index
+/// seek, so a page costs the same at the bottom of a huge queue as at the top. SQLite seeks with a
+/// row-value comparison; MySQL's range optimizer wants the same condition as a union of ranges.
+fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
+    let mut sql = format!(
+        "{QUEUE_COLUMNS} WHERE q.caller_id = ? AND q.due_at <= ? \
+         AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?)"
+    );
+    if after && mysql {
+        sql.push_str(
+            " AND (q.priority > ? OR (q.priority = ? AND q.due_at > ?) OR (q.priority = ? AND q.due_at = ? AND q.driver_id > ?))",
+        );
+    } else if after {
+        sql.push_str(" AND (q.priority, q.due_at, q.driver_id) > (?, ?, ?)");
+    }
+    if filter {
+        sql.push_str(" AND (d.name LIKE ? ESCAPE '!' OR d.mobile LIKE ? ESCAPE '!' OR d.tmid LIKE ? ESCAPE '!')");
+    }
+    sql.push_str(" ORDER BY q.priority, q.due_at, q.driver_id LIMIT ?");
+    sql
+}
+
 const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, q.priority, q.due_at, \
      q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
@@ -69,20 +91,9 @@ impl Store {
         filter: Option<&str>,
     ) -> Result<Vec<QueueEntry>> {
         let now = db_time(now);
-        let mut sql = format!(
-            "{QUEUE_COLUMNS} WHERE q.caller_id = ? AND q.due_at <= ? \
-             AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?)"
-        );
-        if after.is_some() {
-            sql.push_str(
-                " AND (q.priority > ? OR (q.priority = ? AND (q.due_at > ? OR (q.due_at = ? AND q.driver_id > ?))))",
-            );
-        }
         let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(like_pattern);
-        if pattern.is_some() {
-            sql.push_str(" AND (d.name LIKE ? ESCAPE '!' OR d.mobile LIKE ? ESCAPE '!' OR d.tmid LIKE ? ESCAPE '!')");
-        }
-        sql.push_str(" ORDER BY q.priority, q.due_at, q.driver_id LIMIT ?");
+        let mysql = self.is_mysql();
+        let sql = due_queue_sql(mysql, after.is_some(), pattern.is_some());
         let rows = with_pool!(self, |p, d| {
             let mut q = sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(caller)
@@ -90,7 +101,16 @@ impl Store {
                 .bind(caller)
                 .bind(now);
             if let Some(c) = after {
-                q = q.bind(c.priority).bind(c.priority).bind(c.due_at).bind(c.due_at).bind(c.driver_id.as_str());
+                q = if mysql {
+                    q.bind(c.priority)
+                        .bind(c.priority)
+                        .bind(c.due_at)
+                        .bind(c.priority)
+                        .bind(c.due_at)
+                        .bind(c.driver_id.as_str())
+                } else {
+                    q.bind(c.priority).bind(c.due_at).bind(c.driver_id.as_str())
+                };
             }
             if let Some(pat) = &pattern {
                 q = q.bind(pat.as_str()).bind(pat.as_str()).bind(pat.as_str());
@@ -212,8 +232,69 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{Duration, Utc};
+
+    use crate::domain::Driver;
+    use crate::store::Store;
+
     #[test]
     fn like_pattern_escapes_wildcards() {
         assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
+    }
+
+    /// The queue is read through its index, never by sorting the whole table.
+    #[tokio::test]
+    async fn the_due_queue_walks_its_index() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
+        for after in [false, true] {
+            let sql = format!("EXPLAIN QUERY PLAN {}", super::due_queue_sql(false, after, false));
+            let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+            for _ in 0..(if after { 8 } else { 5 }) {
+                q = q.bind(1);
+            }
+            let plan: Vec<String> = q.fetch_all(pool).await.expect("plan").into_iter().map(|r| r.3).collect();
+            let text = plan.join(" | ");
+            assert!(text.contains("idx_queue_due"), "{text}");
+            assert!(!text.contains("TEMP B-TREE"), "no sort of the whole queue: {text}");
+        }
+    }
+
+    /// Paging deep into a large queue costs about what the first page costs.
+    #[tokio::test]
+    async fn a_deep_page_costs_what_the_first_page_costs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("q.db").display())).await.expect("store");
+        let now = Utc::now();
+        store.add_caller(3, "P", crate::domain::Role::Agent, now).await.expect("caller");
+        let drivers: Vec<Driver> = (0..20_000)
+            .map(|i| Driver {
+                id: format!("D{i:06}"),
+                name: format!("Driver {i}"),
+                mobile: format!("91{:010}", 9_000_000_000u64 + i),
+                tmid: None,
+                city: None,
+                state: None,
+                assigned_to: Some(3),
+            })
+            .collect();
+        for chunk in drivers.chunks(4000) {
+            store.import_drivers(chunk, now - Duration::minutes(1)).await.expect("import");
+        }
+        let time = |after: Option<crate::store::QueueCursor>| {
+            let store = store.clone();
+            async move {
+                let t = std::time::Instant::now();
+                for _ in 0..20 {
+                    let page = store.due_queue(3, now, after.as_ref(), 200, None).await.expect("page");
+                    assert_eq!(page.len(), 200);
+                }
+                t.elapsed()
+            }
+        };
+        let first = time(None).await;
+        let deep = store.queue_entry("D019000").await.expect("q").expect("entry").cursor();
+        let deep_time = time(Some(deep)).await;
+        assert!(deep_time < first * 3 + std::time::Duration::from_millis(50), "first {first:?}, deep {deep_time:?}");
     }
 }

@@ -214,3 +214,24 @@ fn hostile_names_are_drawn_without_control_characters() {
     assert!(!screen.contains('\u{1b}'));
     assert!(screen.contains("Evil[2J[31mNam"));
 }
+
+#[test]
+fn drawing_costs_the_same_for_ten_drivers_or_two_hundred_thousand() {
+    let time = |n: usize| {
+        let mut a = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+        update(&mut a, Action::Resize { width: 120, height: 40 });
+        a.queue.generation = 1;
+        update(&mut a, Action::QueueLoaded { generation: 1, append: false, rows: (0..n).map(entry).collect(), due: n as i64, total: n as i64 });
+        a.queue.selected = n / 2;
+        a.queue.offset = n / 2;
+        let mut t = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        let start = std::time::Instant::now();
+        for _ in 0..30 {
+            t.draw(|f| render(&a, f)).expect("draw");
+        }
+        start.elapsed()
+    };
+    let small = time(10);
+    let big = time(200_000);
+    assert!(big < small * 3 + std::time::Duration::from_millis(30), "10 rows: {small:?}, 200k rows: {big:?}");
+}

@@ -257,6 +257,9 @@ mod tests {
             let text = plan.join(" | ");
             assert!(text.contains("idx_queue_due"), "{text}");
             assert!(!text.contains("TEMP B-TREE"), "no sort of the whole queue: {text}");
+            if after {
+                assert!(text.contains("(priority,due_at,driver_id)>"), "the cursor is an index seek: {text}");
+            }
         }
     }
 
@@ -295,6 +298,7 @@ mod tests {
         let first = time(None).await;
         let deep = store.queue_entry("D019000").await.expect("q").expect("entry").cursor();
         let deep_time = time(Some(deep)).await;
-        assert!(deep_time < first * 3 + std::time::Duration::from_millis(50), "first {first:?}, deep {deep_time:?}");
+        // Coarse (tests run in parallel on two cores); the plan test above is the precise guard.
+        assert!(deep_time < first * 5 + std::time::Duration::from_millis(250), "first {first:?}, deep {deep_time:?}");
     }
 }

@@ -31,13 +31,21 @@ pub fn as_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A whole number given as a number or a string (`42`, `"42"`, `42.0`); nothing out of range.
 fn as_int(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.round() as i64)),
-        Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f.round() as i64),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(float_to_int)),
         _ => None,
     }
 }
+
+fn float_to_int(f: f64) -> Option<i64> {
+    (f.is_finite() && f.abs() < 9.0e15).then(|| f.round() as i64)
+}
+
+/// Longest talk time believed (a week); anything beyond is a broken report, not a duration.
+const MAX_DURATION: i64 = 7 * 86_400;
 
 fn text(o: &Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| o.get(*k).and_then(as_text))
@@ -55,7 +63,8 @@ fn extra_call_id(o: &Map<String, Value>) -> Option<i64> {
         Value::Object(m) => m,
         _ => return None,
     };
-    obj.get(CALL_ID_PARAM).and_then(as_int).filter(|id| *id > 0)
+    // Our ids are INT columns: anything outside is not ours.
+    obj.get(CALL_ID_PARAM).and_then(as_int).filter(|id| (1..=i64::from(i32::MAX)).contains(id))
 }
 
 /// Whether `record` says a recording exists (`true` or `"true"`).
@@ -90,7 +99,11 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
         Some(a) => format!("{a}|{}|{kind}|{status}", leg.as_str()),
         None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
     };
-    let duration = if kind == "cdr" { o.get("answeredsec").and_then(as_int).map(|d| d.max(0)) } else { None };
+    let duration = if kind == "cdr" {
+        o.get("answeredsec").and_then(as_int).filter(|d| (0..=MAX_DURATION).contains(d))
+    } else {
+        None
+    };
     let number =
         text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
     Ok(ProviderEvent {
@@ -218,6 +231,34 @@ mod tests {
         assert!(matches!(parse(b"not json"), Err(ParseError::NotJson(_))));
         assert_eq!(parse(b"[1,2]"), Err(ParseError::NotObject));
         assert_eq!(parse(br#"{"type":"event"}"#), Err(ParseError::NoStatus));
+    }
+
+    /// Hostile bodies: mangled samples, random bytes, deep nesting, huge numbers. The parser
+    /// answers every one with a value or a reason and never panics.
+    #[test]
+    fn never_panics_on_mangled_input() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let samples = [EVENT_A_STARTED, CDR_A_ANSWERED];
+        for i in 0..5000 {
+            let mut bytes = samples[i % 2].as_bytes().to_vec();
+            for _ in 0..rng.random_range(1..8) {
+                let at = rng.random_range(0..bytes.len());
+                match rng.random_range(0..3) {
+                    0 => bytes[at] = rng.random(),
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, *b"{}[]\":,0e9-".get(rng.random_range(0..13)).unwrap_or(&b'x')),
+                }
+            }
+            let _ = parse(&bytes);
+        }
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(deep.as_bytes()).is_err());
+        let big = br#"{"status":"answered","type":"cdr","answeredsec":1e308,"extra_params":"{\"calldesk_call_id\":99999999999999999999}"}"#;
+        let e = parse(big).expect("parses");
+        assert_eq!((e.call_log_id, e.duration), (None, None));
     }
 
     #[test]

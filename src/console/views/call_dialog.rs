@@ -12,8 +12,8 @@ use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
-    let height = if app.me.telecmi_refusal.is_some() { 10 } else { 9 };
-    let area: Rect = centered(frame.area(), 64, height);
+    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 };
+    let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
     let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(

@@ -340,3 +340,23 @@ fn a_refused_click_to_call_shows_why_and_keeps_the_driver() {
     update(&mut app, key(KeyCode::Enter));
     assert!(matches!(app.modal, Some(Modal::CallDialog(_))));
 }
+
+#[test]
+fn a_late_report_updates_the_form_but_never_reopens_a_wrap_up_put_aside() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Char('t')));
+    update(&mut app, Action::CallPlaced { call: call(18, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut app, webhook(call(18, 0, "telecmi", CallStatus::Completed)));
+    assert!(app.form().is_some(), "opened by the hangup");
+    let mut reported = call(18, 0, "telecmi", CallStatus::Completed);
+    reported.call_duration = Some(61);
+    update(&mut app, webhook(reported.clone()));
+    assert_eq!(app.form().and_then(|f| f.call.call_duration), Some(61), "the form shows leg B's talk time");
+    update(&mut app, key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+    reported.call_duration = Some(62);
+    update(&mut app, webhook(reported));
+    assert!(app.modal.is_none(), "a wrap-up put aside stays aside");
+    assert_eq!(app.wrapups.front().and_then(|(c, _)| c.call_duration), Some(62));
+}

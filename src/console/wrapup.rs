@@ -121,26 +121,27 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         app.recent.truncate(RECENT);
     }
     if ended && needs_feedback && u.source != "feedback" && u.source != "dial" {
-        // The call is over: the wrap-up opens by itself (or waits behind the one on screen).
-        if !app.wrapups.iter().any(|(c, _)| c.id == u.call.id) {
-            app.wrapups.push_back((u.call.clone(), None));
-        }
-        if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == u.call.id) {
-            w.0 = u.call.clone();
-        }
-        if let Some(f) = app.form_mut().filter(|f| f.call.id == u.call.id) {
+        let id = u.call.id;
+        if let Some(f) = app.form_mut().filter(|f| f.call.id == id) {
+            // A later report (leg B's talk time) for the form on screen.
             f.call = u.call.clone();
-        } else if matches!(app.modal, None | Some(Modal::Help)) {
-            app.modal = None;
-            if let Some(pos) = app.wrapups.iter().position(|(c, _)| c.id == u.call.id)
-                && let Some(item) = app.wrapups.remove(pos)
-            {
-                app.wrapups.push_front(item);
+        } else if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == id) {
+            // Already waiting (perhaps put aside on purpose): keep it there, up to date.
+            w.0 = u.call.clone();
+        } else {
+            // The call is over: the wrap-up opens by itself, or waits behind the one on screen.
+            let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));
+            let status = u.call.call_status();
+            if matches!(app.modal, None | Some(Modal::Help)) {
+                app.modal = None;
+                app.wrapups.push_front((u.call.clone(), None));
+                open_next_wrapup(app);
+                app.info(format!("Call to {name} {status}: record the outcome."));
+            } else {
+                app.wrapups.push_back((u.call.clone(), None));
+                app.info(format!("Call to {name} {status}: its wrap-up waits (w)."));
             }
-            open_next_wrapup(app);
         }
-        let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));
-        app.info(format!("Call to {name} {}: record the outcome.", u.call.call_status()));
     }
     fx
 }

@@ -346,7 +346,10 @@ fn a_late_report_updates_the_form_but_never_reopens_a_wrap_up_put_aside() {
     let mut app = app_with_queue(true, 2);
     update(&mut app, key(KeyCode::Enter));
     update(&mut app, key(KeyCode::Char('t')));
-    update(&mut app, Action::CallPlaced { call: call(18, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(
+        &mut app,
+        Action::CallPlaced { call: call(18, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi },
+    );
     update(&mut app, webhook(call(18, 0, "telecmi", CallStatus::Completed)));
     assert!(app.form().is_some(), "opened by the hangup");
     let mut reported = call(18, 0, "telecmi", CallStatus::Completed);

@@ -244,3 +244,14 @@ fn drawing_costs_the_same_for_ten_drivers_or_two_hundred_thousand() {
     let big = time(200_000);
     assert!(big < small * 5 + std::time::Duration::from_millis(100), "10 rows: {small:?}, 200k rows: {big:?}");
 }
+
+#[test]
+fn a_telecmi_call_without_any_webhook_says_where_to_look() {
+    let mut a = app(true, 120, 30);
+    a.live =
+        Some(LiveCall { call: call(10, 1, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi, events: vec![] });
+    a.now = now() + Duration::seconds(30);
+    assert!(!draw(&a, 120, 30).contains("No word from TeleCMI"));
+    a.now = now() + Duration::seconds(50);
+    assert!(draw(&a, 120, 30).contains("No word from TeleCMI for 50s"));
+}

@@ -35,7 +35,9 @@ pub fn as_text(v: &Value) -> Option<String> {
 fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
-        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(float_to_int)),
+        Value::String(s) => {
+            s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().and_then(float_to_int))
+        }
         _ => None,
     }
 }

@@ -113,6 +113,14 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
     {
         lines.push(Line::styled(strip_controls(r), status_style(st)));
     }
+    let silent_for = (app.now - c.created_at).num_seconds();
+    if l.kind == CallKind::Telecmi && st.is_live() && l.events.is_empty() && silent_for >= 45 {
+        // The commonest real-world fault: TeleCMI's webhooks point somewhere else.
+        lines.push(Line::styled(
+            format!("No word from TeleCMI for {}s: is its webhook URL set to this listener?", silent_for),
+            Style::default().fg(ratatui::style::Color::Yellow),
+        ));
+    }
     if l.kind == CallKind::Manual && st.is_live() {
         lines.push(Line::styled("Press e when the call ends.", dim()));
     }

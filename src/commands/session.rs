@@ -53,7 +53,12 @@ pub async fn start_listener(
     Ok(Listener { addr, token })
 }
 
+/// Only a process that can ask TeleCMI reconciles: a manual-only console on a team database must
+/// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
 fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
+    if dialer.client.is_none() {
+        return;
+    }
     let stale = chrono::Duration::minutes(i64::from(config.reconcile_after_minutes));
     tokio::spawn(crate::telecmi::reconcile::run(
         store.clone(),

@@ -1,0 +1,143 @@
+//! The batch commands through the real binary: callers, tokens, driver import and log export.
+
+use std::process::{Command, Output};
+
+use calldesk::commands::tokens;
+use calldesk::store::Store;
+
+struct Cli {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+        Self { dir, url }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_calldesk"))
+            .args(args)
+            .env("DATABASE_URL", &self.url)
+            .env("CALLDESK_LOG_DIR", self.dir.path().join("logs"))
+            .env_remove("TELECMI_APP_SECRET")
+            .output()
+            .expect("run calldesk")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn import_reports_bad_rows_by_line_and_loads_the_rest() {
+    let cli = Cli::new();
+    cli.ok(&["caller", "add", "3", "Pooja"]);
+    let csv = cli.dir.path().join("drivers.csv");
+    std::fs::write(
+        &csv,
+        "id,name,mobile,tmid,city,state,assigned_to\n\
+         D1,Ramesh,+91 98765-43210,TM1,Pune,MH,3\n\
+         D2,Suresh,12345,TM2,Pune,MH,3\n\
+         D3,Mahesh,09876543212,TM3,Pune,MH,\n\
+         D4,Dinesh,9876543213,TM4,Pune,MH,8\n",
+    )
+    .expect("csv");
+    let out = cli.run(&["import", "drivers", csv.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2), "bad rows make the exit code say so");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("drivers.csv:3: mobile \"12345\""), "{err}");
+    assert!(err.contains("drivers.csv:5: assigned_to 8 is not a registered caller"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 new, 0 updated, 1 queued; 2 bad row(s) skipped"));
+    let store = Store::open(&cli.url).await.expect("store");
+    assert_eq!(store.driver("D3").await.expect("q").map(|d| d.mobile), Some("919876543212".into()));
+    assert!(store.queue_entry("D1").await.expect("q").is_some());
+    assert!(store.queue_entry("D3").await.expect("q").is_none(), "unassigned drivers are not queued");
+
+    let wrong = cli.dir.path().join("wrong.csv");
+    std::fs::write(&wrong, "name,phone\nx,y\n").expect("csv");
+    let out = cli.run(&["import", "drivers", wrong.to_str().expect("path")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the header must be exactly `id,name,mobile,tmid,city,state,assigned_to`")
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_printed_once_and_stored_hashed() {
+    let cli = Cli::new();
+    let out = cli.run(&["token", "issue", "--user", "3"]);
+    assert!(!out.status.success(), "unknown callers get no token");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("caller 3 is not registered"));
+    cli.ok(&["caller", "add", "3", "Pooja"]);
+    let token = cli.ok(&["token", "issue", "--user", "3"]).trim().to_string();
+    assert!(token.starts_with("cd_") && token.len() == 67, "{token}");
+    let store = Store::open(&cli.url).await.expect("store");
+    assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), Some(3));
+    let raw = std::fs::read(cli.dir.path().join("cli.db")).unwrap_or_default();
+    let wal = std::fs::read(cli.dir.path().join("cli.db-wal")).unwrap_or_default();
+    let needle = token.as_bytes();
+    assert!(
+        !raw.windows(needle.len()).any(|w| w == needle) && !wal.windows(needle.len()).any(|w| w == needle),
+        "the token itself is not stored"
+    );
+    assert!(cli.ok(&["token", "revoke", "--user", "3"]).contains("1 token(s) of caller 3 revoked"));
+    assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), None);
+}
+
+#[tokio::test]
+async fn export_writes_every_call_as_csv_or_json() {
+    let cli = Cli::new();
+    let empty = cli.ok(&["export", "logs"]);
+    assert!(empty.starts_with("id,reference_id,caller_id,driver_id"), "an empty export still has its header: {empty}");
+    cli.ok(&["caller", "add", "3", "Pooja"]);
+    let store = Store::open(&cli.url).await.expect("store");
+    let drivers: Vec<calldesk::domain::Driver> = (0..1500)
+        .map(|i| calldesk::domain::Driver {
+            id: format!("D{i}"),
+            name: format!("Driver, \"{i}\""),
+            mobile: format!("9190000{i:05}"),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+        })
+        .collect();
+    store.import_drivers(&drivers, chrono::Utc::now()).await.expect("drivers");
+    for d in &drivers {
+        store
+            .start_call(
+                &calldesk::store::NewCall {
+                    caller_id: 3,
+                    driver_id: d.id.clone(),
+                    driver_mobile: d.mobile.clone(),
+                    driver_name: d.name.clone(),
+                    driver_tmid: None,
+                    call_type: calldesk::domain::CallType::Manual,
+                    provider: calldesk::domain::Provider::Manual,
+                    telecmi_user_id: None,
+                    min_gap: chrono::Duration::seconds(30),
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("call");
+    }
+    let csv_text = cli.ok(&["export", "logs", "--format", "csv"]);
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().collect::<Result<_, _>>().expect("valid csv");
+    assert_eq!(rows.len(), 1500, "all pages, one header");
+    assert_eq!(rdr.headers().expect("header").len(), 16);
+    assert!(rows.iter().any(|r| r.get(5) == Some("Driver, \"7\"")), "quoting survives");
+    let json_text = cli.ok(&["export", "logs", "--format", "json", "--caller", "3"]);
+    let lines: Vec<serde_json::Value> =
+        json_text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 1500);
+    assert_eq!(lines[0]["provider"], serde_json::json!("manual"));
+}

@@ -130,6 +130,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Panics go to the log too (the TUI's own hook restores the terminal, then calls this one).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        default_hook(info);
+    }));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

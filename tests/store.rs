@@ -191,14 +191,21 @@ async fn a_call_is_logged_before_dialing_and_double_dials_are_refused() {
         let e =
             s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(10)).await.expect_err("too soon");
         assert!(e.to_string().contains("wait 20s"), "{e}");
-        s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(31)).await.expect("after the gap");
+        let abandoned =
+            s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::seconds(31)).await.expect("after the gap");
+        assert!(abandoned.call_status().is_live());
+        // Never wrapped up: it blocks a redial for a while, not forever.
+        assert!(s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::minutes(90)).await.is_err());
+        s.start_call(&new_call(&d11, Provider::Manual), t0() + Duration::hours(3))
+            .await
+            .expect("abandoned call lapses");
 
         let failed = s.call(call.id).await.expect("get").expect("call");
         assert_eq!(failed.status.as_deref(), Some("failed"));
         assert_eq!(failed.remarks.as_deref(), Some("TeleCMI refused: Authentication Failed"));
         s.set_reference(manual.id, "req-1").await.expect("ref");
         assert_eq!(s.call_by_reference("req-1").await.expect("by ref").map(|c| c.id), Some(manual.id));
-        assert_eq!(s.live_calls(Some(3)).await.expect("live").len(), 2, "the manual retry and the D11 redial");
+        assert_eq!(s.live_calls(Some(3)).await.expect("live").len(), 3, "the manual retry and two D11 redials");
         assert_eq!(s.live_calls(Some(4)).await.expect("live").len(), 0);
     })
     .await;

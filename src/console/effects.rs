@@ -46,7 +46,8 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Err(e) => return failed("Could not load unfinished wrap-ups", e),
             };
             let live = match store.live_calls(Some(me)).await {
-                Ok(l) => l.into_iter().next(),
+                // Only a call from the last hours is "in progress"; older ones wait as wrap-ups.
+                Ok(l) => l.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER),
                 Err(e) => return failed("Could not load live calls", e),
             };
             let filter = CallFilter { caller_id: Some(me), ..CallFilter::default() };

@@ -12,6 +12,9 @@ pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, drive
 
 const LIVE: &str = "('initiated', 'ringing', 'connected')";
 
+/// A live call older than this no longer blocks dialing its driver again.
+pub const ABANDONED_AFTER: Duration = Duration::hours(2);
+
 /// How long dialing a driver claims them; a crashed console's claim lapses after this.
 pub const CLAIM_FOR: Duration = Duration::minutes(15);
 
@@ -142,7 +145,10 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((status, at)) = last {
-                let live = status.parse::<CallStatus>().map(CallStatus::is_live).unwrap_or(false);
+                // A call still "live" hours later was abandoned (a manual call never wrapped up):
+                // it must not lock the driver forever.
+                let live = status.parse::<CallStatus>().map(CallStatus::is_live).unwrap_or(false)
+                    && now - at < ABANDONED_AFTER;
                 if live {
                     return Err(StoreError::Invalid(format!(
                         "a call to {} is still in progress ({status}); finish it before dialing again",

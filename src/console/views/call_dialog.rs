@@ -40,11 +40,12 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let mut lines = vec![
         Line::styled(
             format!(
-                "{} · TMID {} · {} · tries {}",
+                "{} · TMID {} · {} · tries {}{}",
                 e.mobile,
                 strip_controls(e.tmid.as_deref().unwrap_or("-")),
                 strip_controls(e.city.as_deref().unwrap_or("-")),
-                e.attempts
+                e.attempts,
+                e.last_outcome.as_deref().map(|o| format!(" · last: {}", strip_controls(o))).unwrap_or_default()
             ),
             dim(),
         ),

@@ -43,6 +43,7 @@ fn app_with_queue(allowed: bool, n: usize) -> App {
             rows: (0..n).map(entry).collect(),
             due: n as i64,
             total: n as i64,
+            limit: 200,
         },
     );
     app
@@ -288,6 +289,7 @@ fn save_and_call_next_dials_the_next_driver_the_same_way() {
             rows: vec![entry(1), entry(2)],
             due: 2,
             total: 2,
+            limit: 200,
         },
     );
     assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
@@ -302,7 +304,10 @@ fn filter_and_paging_ask_the_store() {
     assert!(matches!(fx.as_slice(), [Effect::LoadQueue { filter: Some(f), after: None, .. }] if f == "r"), "{fx:?}");
     // A late answer for the old filter is ignored.
     let stale = app.queue.generation - 1;
-    update(&mut app, Action::QueueLoaded { generation: stale, append: false, rows: vec![], due: 0, total: 0 });
+    update(
+        &mut app,
+        Action::QueueLoaded { generation: stale, append: false, rows: vec![], due: 0, total: 0, limit: 200 },
+    );
     assert_eq!(app.queue.rows.len(), PAGE as usize);
     update(&mut app, key(KeyCode::Esc));
     assert!(!app.queue.filtering && app.queue.filter.value().is_empty());
@@ -315,6 +320,7 @@ fn filter_and_paging_ask_the_store() {
             rows: (0..PAGE as usize).map(entry).collect(),
             due: 500,
             total: 500,
+            limit: 200,
         },
     );
     let fx = update(&mut app, key(KeyCode::End));
@@ -362,4 +368,28 @@ fn a_late_report_updates_the_form_but_never_reopens_a_wrap_up_put_aside() {
     update(&mut app, webhook(reported));
     assert!(app.modal.is_none(), "a wrap-up put aside stays aside");
     assert_eq!(app.wrapups.front().and_then(|(c, _)| c.call_duration), Some(62));
+}
+
+#[test]
+fn a_periodic_refresh_keeps_an_agent_who_scrolled_far_down_where_they_were() {
+    let mut app = app_with_queue(true, PAGE as usize);
+    let fx = update(&mut app, key(KeyCode::End));
+    let [Effect::LoadQueue { generation, after: Some(_), .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let more = (PAGE as usize..2 * PAGE as usize).map(entry).collect();
+    update(
+        &mut app,
+        Action::QueueLoaded { generation: *generation, append: true, rows: more, due: 900, total: 900, limit: PAGE },
+    );
+    update(&mut app, key(KeyCode::End));
+    let selected = app.queue.selected;
+    assert!(selected >= PAGE as usize);
+    let fx = update(&mut app, Action::Tick(now() + Duration::seconds(31)));
+    let [Effect::LoadQueue { generation, after: None, limit, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(*limit, 2 * PAGE, "reload as many rows as were on hand");
+    let rows = (0..2 * PAGE as usize).map(entry).collect();
+    update(
+        &mut app,
+        Action::QueueLoaded { generation: *generation, append: false, rows, due: 900, total: 900, limit: *limit },
+    );
+    assert_eq!(app.queue.selected, selected);
 }

@@ -31,7 +31,7 @@ fn app(allowed: bool, w: u16, h: u16) -> App {
     rows[0].last_outcome = Some("Busy Right Now".into());
     rows[0].attempts = 1;
     rows[3].name = "Evil\u{1b}[2J\u{1b}[31mName".into();
-    update(&mut app, Action::QueueLoaded { generation: 1, append: false, rows, due: 40, total: 52 });
+    update(&mut app, Action::QueueLoaded { generation: 1, append: false, rows, due: 40, total: 52, limit: 200 });
     app.last_webhook = Some(now() - Duration::seconds(12));
     app
 }
@@ -229,6 +229,7 @@ fn drawing_costs_the_same_for_ten_drivers_or_two_hundred_thousand() {
                 rows: (0..n).map(entry).collect(),
                 due: n as i64,
                 total: n as i64,
+                limit: 200,
             },
         );
         a.queue.selected = n / 2;

@@ -20,7 +20,7 @@ pub enum Action {
     Resize { width: u16, height: u16 },
     // --- Results of effects ------------------------------------------------------------------
     StartupLoaded { wrapups: Vec<(CallLog, Option<FeedbackDraft>)>, live: Option<CallLog>, recent: Vec<CallLog> },
-    QueueLoaded { generation: u64, append: bool, rows: Vec<QueueEntry>, due: i64, total: i64 },
+    QueueLoaded { generation: u64, append: bool, rows: Vec<QueueEntry>, due: i64, total: i64, limit: u32 },
     CallPlaced { call: CallLog, kind: CallKind },
     DialFailed { message: String, call: Option<CallLog> },
     CallUpdated(Box<CallUpdate>),
@@ -35,11 +35,27 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadStartup,
-    LoadQueue { generation: u64, after: Option<QueueCursor>, filter: Option<String> },
-    Dial { driver_id: String, kind: CallKind },
+    /// `limit` rows after `after` (a reload in place asks for as many rows as are on hand).
+    LoadQueue {
+        generation: u64,
+        after: Option<QueueCursor>,
+        filter: Option<String>,
+        limit: u32,
+    },
+    Dial {
+        driver_id: String,
+        kind: CallKind,
+    },
     LoadTimeline(i64),
     SaveDraft(FeedbackDraft),
-    Submit { feedback: SubmitFeedback, call_next: bool },
-    LoadCallLog { generation: u64, filter: CallFilter, before: Option<i64> },
+    Submit {
+        feedback: SubmitFeedback,
+        call_next: bool,
+    },
+    LoadCallLog {
+        generation: u64,
+        filter: CallFilter,
+        before: Option<i64>,
+    },
     LoadStats,
 }

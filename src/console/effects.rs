@@ -57,13 +57,13 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             };
             Some(Action::StartupLoaded { wrapups, live, recent })
         }
-        Effect::LoadQueue { generation, after, filter } => {
+        Effect::LoadQueue { generation, after, filter, limit } => {
             let now = Utc::now();
-            let rows = store.due_queue(me, now, after.as_ref(), PAGE, filter.as_deref()).await;
+            let rows = store.due_queue(me, now, after.as_ref(), limit, filter.as_deref()).await;
             let counts = store.queue_counts(me, now).await;
             match (rows, counts) {
                 (Ok(rows), Ok((due, total))) => {
-                    Some(Action::QueueLoaded { generation, append: after.is_some(), rows, due, total })
+                    Some(Action::QueueLoaded { generation, append: after.is_some(), rows, due, total, limit })
                 }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the queue", e),
             }

@@ -52,13 +52,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             fx
         }
-        Action::QueueLoaded { generation, append, rows, due, total } => {
+        Action::QueueLoaded { generation, append, rows, due, total, limit } => {
             if generation != app.queue.generation {
                 return vec![];
             }
             let q = &mut app.queue;
             q.loading = false;
-            q.exhausted = rows.len() < PAGE as usize;
+            q.exhausted = rows.len() < limit as usize;
             if append {
                 q.rows.extend(rows);
             } else {
@@ -377,6 +377,7 @@ fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
                 generation: q.generation,
                 after: q.rows.last().map(|r| r.cursor()),
                 filter: q.filter_text(),
+                limit: PAGE,
             }]
         }
         Screen::CallLog => {
@@ -393,21 +394,31 @@ fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
     }
 }
 
-/// Loads the queue from the top (a new filter): selection back to the first row.
+/// Most rows a reload in place asks for at once.
+const MAX_RELOAD: u32 = 5000;
+
+/// Loads the queue from the top (a new filter): selection back to the first row. The rows on
+/// screen stay until the answer replaces them, so typing a filter does not flicker.
 fn reload_queue(app: &mut App) -> Vec<Effect> {
     app.queue.selected = 0;
     app.queue.offset = 0;
-    refresh_queue_in_place(app)
+    load_queue_from_top(app, PAGE)
 }
 
-/// Loads the queue from the top, keeping the selected position (after a save, the row under the
-/// cursor becomes the next driver).
+/// Loads the queue again from the top, as many rows as are on hand, keeping the selected position:
+/// after a save the row under the cursor becomes the next driver, and a periodic refresh does not
+/// throw an agent who scrolled far down back to the first page.
 pub(super) fn refresh_queue_in_place(app: &mut App) -> Vec<Effect> {
+    let on_hand = u32::try_from(app.queue.rows.len()).unwrap_or(MAX_RELOAD);
+    load_queue_from_top(app, on_hand.clamp(PAGE, MAX_RELOAD))
+}
+
+fn load_queue_from_top(app: &mut App, limit: u32) -> Vec<Effect> {
     let q = &mut app.queue;
     q.generation += 1;
     q.loading = true;
     q.exhausted = false;
-    vec![Effect::LoadQueue { generation: q.generation, after: None, filter: q.filter_text() }]
+    vec![Effect::LoadQueue { generation: q.generation, after: None, filter: q.filter_text(), limit }]
 }
 
 pub fn call_log_filter(app: &App) -> CallFilter {

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod effects;
 pub mod keys;
+pub mod lists;
 pub mod state;
 pub mod update;
 pub mod views;

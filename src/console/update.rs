@@ -1,18 +1,18 @@
 //! `update`: the only place the console's state changes. Pure: no awaiting, no I/O; slow work is
 //! returned as [`Effect`]s for the runner.
 
-use chrono::{Duration, Local, TimeZone, Utc};
+use chrono::{Local, Utc};
 use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::{Action, Effect};
 use super::keys::{Command, Context, lookup};
-use super::state::{App, CallDialog, DateRange, Field, LiveCall, Modal, Screen};
+use super::lists::{clamp_offsets, move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
+use super::state::{App, CallDialog, Field, LiveCall, Modal, Screen};
 use super::wrapup::{after_queue_loaded, end_call, on_call_updated, on_form_key, on_saved, open_next_wrapup, save};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
 use crate::domain::text::strip_controls;
-use crate::store::CallFilter;
 
 /// Rows fetched per page of the queue and the call log.
 pub const PAGE: u32 = 200;
@@ -311,149 +311,6 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             reload_call_log(app)
         }
     }
-}
-
-fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
-    let page = app.page_rows.max(1);
-    if let Some(Modal::CallDialog(d)) = &mut app.modal {
-        d.highlighted = if d.highlighted == CallKind::Telecmi { CallKind::Manual } else { CallKind::Telecmi };
-        return vec![];
-    }
-    let n = app.catalog.all().len().max(1);
-    if let Some(f) = app.form_mut() {
-        f.focus = Field::Outcome;
-        f.cursor = match cmd {
-            Command::SelectNext => (f.cursor + 1) % n,
-            Command::SelectPrev => (f.cursor + n - 1) % n,
-            _ => f.cursor,
-        };
-        return vec![];
-    }
-    let (len, selected) = match app.screen {
-        Screen::Queue => (app.queue.rows.len(), &mut app.queue.selected),
-        Screen::CallLog => (app.call_log.rows.len(), &mut app.call_log.selected),
-        Screen::Stats => return vec![],
-    };
-    if len == 0 {
-        return vec![];
-    }
-    let last = len - 1;
-    *selected = match cmd {
-        Command::SelectNext => (*selected + 1).min(last),
-        Command::SelectPrev => selected.saturating_sub(1),
-        Command::PageDown => (*selected + page).min(last),
-        Command::PageUp => selected.saturating_sub(page),
-        Command::First => 0,
-        _ => last,
-    };
-    clamp_offsets(app);
-    load_more_if_near_end(app)
-}
-
-/// Keeps each list's selected row on screen.
-fn clamp_offsets(app: &mut App) {
-    let page = app.page_rows.max(1);
-    for (selected, offset) in
-        [(app.queue.selected, &mut app.queue.offset), (app.call_log.selected, &mut app.call_log.offset)]
-    {
-        if selected < *offset {
-            *offset = selected;
-        } else if selected >= *offset + page {
-            *offset = selected + 1 - page;
-        }
-    }
-}
-
-fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
-    let page = app.page_rows.max(1);
-    match app.screen {
-        Screen::Queue => {
-            let q = &mut app.queue;
-            if q.exhausted || q.loading || q.selected + 2 * page < q.rows.len() {
-                return vec![];
-            }
-            q.loading = true;
-            vec![Effect::LoadQueue {
-                generation: q.generation,
-                after: q.rows.last().map(|r| r.cursor()),
-                filter: q.filter_text(),
-                limit: PAGE,
-            }]
-        }
-        Screen::CallLog => {
-            let v = &mut app.call_log;
-            if v.exhausted || v.loading || v.selected + 2 * page < v.rows.len() {
-                return vec![];
-            }
-            v.loading = true;
-            let before = v.rows.last().map(|c| c.id);
-            let filter = call_log_filter(app);
-            vec![Effect::LoadCallLog { generation: app.call_log.generation, filter, before }]
-        }
-        Screen::Stats => vec![],
-    }
-}
-
-/// Most rows a reload in place asks for at once.
-const MAX_RELOAD: u32 = 5000;
-
-/// Loads the queue from the top (a new filter): selection back to the first row. The rows on
-/// screen stay until the answer replaces them, so typing a filter does not flicker.
-fn reload_queue(app: &mut App) -> Vec<Effect> {
-    app.queue.selected = 0;
-    app.queue.offset = 0;
-    load_queue_from_top(app, PAGE)
-}
-
-/// Loads the queue again from the top, as many rows as are on hand, keeping the selected position:
-/// after a save the row under the cursor becomes the next driver, and a periodic refresh does not
-/// throw an agent who scrolled far down back to the first page.
-pub(super) fn refresh_queue_in_place(app: &mut App) -> Vec<Effect> {
-    let on_hand = u32::try_from(app.queue.rows.len()).unwrap_or(MAX_RELOAD);
-    load_queue_from_top(app, on_hand.clamp(PAGE, MAX_RELOAD))
-}
-
-fn load_queue_from_top(app: &mut App, limit: u32) -> Vec<Effect> {
-    let q = &mut app.queue;
-    q.generation += 1;
-    q.loading = true;
-    q.exhausted = false;
-    vec![Effect::LoadQueue { generation: q.generation, after: None, filter: q.filter_text(), limit }]
-}
-
-pub fn call_log_filter(app: &App) -> CallFilter {
-    let local_midnight = app
-        .now
-        .with_timezone(&app.tz)
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|m| app.tz.from_local_datetime(&m).earliest())
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(app.now);
-    let from = match app.call_log.range {
-        DateRange::Today => Some(local_midnight),
-        DateRange::Week => Some(local_midnight - Duration::days(6)),
-        DateRange::Month => Some(local_midnight - Duration::days(29)),
-        DateRange::All => None,
-    };
-    CallFilter {
-        caller_id: Some(app.me.caller_id),
-        status: app.call_log.status.clone(),
-        provider: None,
-        feedback: app.call_log.feedback.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.clone()),
-        from,
-        until: None,
-    }
-}
-
-fn reload_call_log(app: &mut App) -> Vec<Effect> {
-    let v = &mut app.call_log;
-    v.generation += 1;
-    v.loading = true;
-    v.selected = 0;
-    v.offset = 0;
-    let generation = v.generation;
-    vec![Effect::LoadCallLog { generation, filter: call_log_filter(app), before: None }]
 }
 
 fn live_call_in_progress(app: &App) -> Option<&LiveCall> {

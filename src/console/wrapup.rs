@@ -6,8 +6,9 @@ use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
 use super::keys::{Context, lookup};
+use super::lists::refresh_queue_in_place;
 use super::state::{App, CallDialog, FeedbackForm, Field, Modal, REMARKS_MAX, Screen};
-use super::update::{RECENT, dial, on_command, refresh_queue_in_place};
+use super::update::{RECENT, dial, on_command};
 use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
 use crate::domain::{CallStatus, FeedbackGroup, QueueDecision};

@@ -30,9 +30,10 @@ fn calldesk(env: &Env, args: &[&str]) {
     assert!(out.status.success(), "calldesk {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-async fn setup() -> Env {
+/// A fresh database (`url`, or a SQLite file when `None`) with Pooja and two drivers.
+async fn setup(url: Option<String>) -> Env {
     let dir = tempfile::tempdir().expect("tmp");
-    let url = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let url = url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("e2e.db").display()));
     let sim = Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(300)).await.expect("simulator");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
     sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook/telecmi/{TOKEN}"));
@@ -70,7 +71,15 @@ async fn a_telecmi_call_at_the_keyboard() {
     if !tmux::available() {
         return;
     }
-    let env = setup().await;
+    call_at_the_keyboard(None).await;
+    // The same, with the console on MariaDB (a team's shared database).
+    if let Some(url) = common::mysql_url().await {
+        call_at_the_keyboard(Some(url)).await;
+    }
+}
+
+async fn call_at_the_keyboard(url: Option<String>) {
+    let env = setup(url).await;
     let tm = Session::start(&console_script(&env), 120, 40);
     tm.wait_text("2 due", 15).await;
     env.sim.push_outcome(Outcome::Answered { talk_secs: 33 });
@@ -111,7 +120,7 @@ async fn a_console_killed_mid_wrap_up_gets_its_draft_back() {
     if !tmux::available() {
         return;
     }
-    let env = setup().await;
+    let env = setup(None).await;
     let script = console_script(&env);
     let tm = Session::start(&script, 100, 30);
     tm.wait_text("2 due", 15).await;

@@ -211,6 +211,7 @@ impl Store {
     }
 
     /// Records TeleCMI's `request_id` as the call's `reference_id`.
+    #[tracing::instrument(skip_all, err)]
     pub async fn set_reference(&self, call_id: i64, reference: &str) -> Result<()> {
         with_pool!(self, |p, d| {
             sqlx::query("UPDATE call_logs SET reference_id = ? WHERE id = ?")
@@ -237,6 +238,7 @@ impl Store {
         self.call(call_id).await
     }
 
+    #[tracing::instrument(skip_all, err)]
     pub async fn call(&self, id: i64) -> Result<Option<CallLog>> {
         let sql = format!("{CALL_COLUMNS} WHERE id = ?");
         Ok(with_pool!(self, |p, d| {
@@ -245,6 +247,7 @@ impl Store {
     }
 
     /// The newest call with this `reference_id`.
+    #[tracing::instrument(skip_all, err)]
     pub async fn call_by_reference(&self, reference: &str) -> Result<Option<CallLog>> {
         let sql = format!("{CALL_COLUMNS} WHERE reference_id = ? ORDER BY id DESC LIMIT 1");
         Ok(with_pool!(self, |p, d| {
@@ -253,6 +256,7 @@ impl Store {
     }
 
     /// Calls not yet in a final status, newest first; all callers when `caller` is `None`.
+    #[tracing::instrument(skip_all, err)]
     pub async fn live_calls(&self, caller: Option<i64>) -> Result<Vec<CallLog>> {
         let sql = match caller {
             Some(_) => format!("{CALL_COLUMNS} WHERE status IN {LIVE} AND caller_id = ? ORDER BY id DESC LIMIT 500"),
@@ -382,6 +386,7 @@ impl Store {
     }
 
     /// How many calls match `filter`.
+    #[tracing::instrument(skip_all, err)]
     pub async fn count_calls(&self, filter: &CallFilter) -> Result<i64> {
         let (where_sql, args) = filter_sql(filter);
         let sql = format!("SELECT COUNT(*) FROM call_logs{where_sql}");
@@ -392,6 +397,7 @@ impl Store {
     }
 
     /// Saves (replaces) the draft of an unfinished wrap-up.
+    #[tracing::instrument(skip_all, err)]
     pub async fn save_draft(&self, draft: &FeedbackDraft, now: DateTime<Utc>) -> Result<()> {
         with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
@@ -420,6 +426,7 @@ impl Store {
     /// Calls of `caller` that still need an outcome, oldest first: ended (or manual) calls without
     /// feedback, and any call with a saved draft. These reopen first when the console starts.
     /// Only calls since `since` count, so rows the old system left without feedback stay history.
+    #[tracing::instrument(skip_all, err)]
     pub async fn unfinished_wrapups(
         &self,
         caller: i64,
@@ -457,6 +464,7 @@ impl Store {
 
 impl Store {
     /// The newest call of `caller`, if any.
+    #[tracing::instrument(skip_all, err)]
     pub async fn latest_call(&self, caller: i64) -> Result<Option<CallLog>> {
         let sql = format!("{CALL_COLUMNS} WHERE caller_id = ? ORDER BY id DESC LIMIT 1");
         Ok(with_pool!(self, |p, d| {
@@ -465,6 +473,7 @@ impl Store {
     }
 
     /// Ids of calls with a saved wrap-up draft (an agent is filling in the form).
+    #[tracing::instrument(skip_all, err)]
     pub async fn draft_call_ids(&self) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = with_pool!(self, |p, d| {
             sqlx::query_as("SELECT call_log_id FROM feedback_drafts ORDER BY call_log_id LIMIT 10000")

@@ -145,6 +145,7 @@ impl Store {
     }
 
     /// The stored events of a call, oldest first.
+    #[tracing::instrument(skip_all, err)]
     pub async fn call_events(&self, call_id: i64) -> Result<Vec<StoredEvent>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, StoredEvent>(
@@ -158,6 +159,7 @@ impl Store {
 
     /// Live calls whose last sign of life (their newest event, or their start) is older than
     /// `stale_before`: candidates for reconciliation.
+    #[tracing::instrument(skip_all, err)]
     pub async fn stale_live_calls(&self, stale_before: DateTime<Utc>) -> Result<Vec<CallLog>> {
         let sql = format!(
             "{CALL_COLUMNS} c WHERE c.status IN ('initiated', 'ringing', 'connected') AND c.provider = 'telecmi' \
@@ -171,6 +173,7 @@ impl Store {
     }
 
     /// When the last webhook arrived, if ever.
+    #[tracing::instrument(skip_all, err)]
     pub async fn last_event_at(&self) -> Result<Option<NaiveDateTime>> {
         let row: Option<(NaiveDateTime,)> = with_pool!(self, |p, d| {
             sqlx::query_as("SELECT received_at FROM webhook_events ORDER BY id DESC LIMIT 1").fetch_optional(p).await
@@ -188,6 +191,7 @@ enum Step {
 impl Store {
     /// Events stored after `after_id`, oldest first (how consoles on a shared database hear about
     /// webhooks another process received).
+    #[tracing::instrument(skip_all, err)]
     pub async fn events_after(&self, after_id: i64, limit: u32) -> Result<Vec<StoredEvent>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, StoredEvent>(
@@ -201,6 +205,7 @@ impl Store {
     }
 
     /// The newest event's id (0 when none).
+    #[tracing::instrument(skip_all, err)]
     pub async fn max_event_id(&self) -> Result<i64> {
         let row: (Option<i64>,) =
             with_pool!(self, |p, d| sqlx::query_as("SELECT MAX(id) FROM webhook_events").fetch_one(p).await)?;

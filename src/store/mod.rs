@@ -116,6 +116,7 @@ impl Store {
     }
 
     /// Opens the database without migrating.
+    #[tracing::instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Self> {
         if url.starts_with("mysql:") {
             let opts = MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(redact_url_err(&e)))?;
@@ -167,16 +168,19 @@ impl Store {
     }
 
     /// Checks the database answers.
+    #[tracing::instrument(skip_all, err)]
     pub async fn ping(&self) -> Result<()> {
         with_pool!(self, |p, d| sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
+    /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         with_pool!(self, |p, d| p.close().await);
     }
 
     /// A stored setting.
+    #[tracing::instrument(skip_all, err)]
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         let v: Option<(String,)> = with_pool!(self, |p, d| {
             sqlx::query_as("SELECT value FROM calldesk_settings WHERE name = ?").bind(name).fetch_optional(p).await
@@ -185,6 +189,7 @@ impl Store {
     }
 
     /// Stores `value` under `name` unless a value is already there; returns the value in force.
+    #[tracing::instrument(skip_all, err)]
     pub async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
         with_pool!(self, |p, d| {
             let sql = format!("{} INTO calldesk_settings (name, value) VALUES (?, ?)", d.insert_ignore);

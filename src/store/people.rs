@@ -62,6 +62,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, err)]
     pub async fn caller(&self, id: i64) -> Result<Option<Caller>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers WHERE id = ?")
@@ -71,6 +72,7 @@ impl Store {
         })?)
     }
 
+    #[tracing::instrument(skip_all, err)]
     pub async fn callers(&self) -> Result<Vec<Caller>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, Caller>("SELECT id, name, role FROM callers ORDER BY id").fetch_all(p).await
@@ -93,6 +95,7 @@ impl Store {
     }
 
     /// The caller owning an unrevoked token with this hash.
+    #[tracing::instrument(skip_all, err)]
     pub async fn caller_for_token(&self, token_hash: &str) -> Result<Option<i64>> {
         let row: Option<(i64,)> = with_pool!(self, |p, d| {
             sqlx::query_as("SELECT caller_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
@@ -104,6 +107,7 @@ impl Store {
     }
 
     /// Revokes every token of `caller`; returns how many.
+    #[tracing::instrument(skip_all, err)]
     pub async fn revoke_tokens(&self, caller: i64, now: DateTime<Utc>) -> Result<u64> {
         let r = with_pool!(self, |p, d| {
             sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE caller_id = ? AND revoked_at IS NULL")
@@ -116,6 +120,7 @@ impl Store {
         Ok(r)
     }
 
+    #[tracing::instrument(skip_all, err)]
     pub async fn driver(&self, id: &str) -> Result<Option<Driver>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, Driver>(

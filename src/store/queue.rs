@@ -121,6 +121,7 @@ impl Store {
     }
 
     /// (due now, queued in all) for `caller`.
+    #[tracing::instrument(skip_all, err)]
     pub async fn queue_counts(&self, caller: i64, now: DateTime<Utc>) -> Result<(i64, i64)> {
         let now = db_time(now);
         let row: (i64, i64) = with_pool!(self, |p, d| {
@@ -136,6 +137,7 @@ impl Store {
     }
 
     /// The queue entry of one driver, due or not.
+    #[tracing::instrument(skip_all, err)]
     pub async fn queue_entry(&self, driver_id: &str) -> Result<Option<QueueEntry>> {
         let sql = format!("{QUEUE_COLUMNS} WHERE q.driver_id = ?");
         Ok(with_pool!(self, |p, d| {
@@ -144,6 +146,7 @@ impl Store {
     }
 
     /// Puts `driver_id` in `caller`'s queue due at `due_at` (or moves it there).
+    #[tracing::instrument(skip_all, err)]
     pub async fn enqueue(&self, driver_id: &str, caller: i64, due_at: DateTime<Utc>) -> Result<()> {
         let due = db_time(due_at);
         with_pool!(self, |p, d| {
@@ -199,6 +202,7 @@ impl Store {
     }
 
     /// Gives a claim back (after the call, or when the agent moves on).
+    #[tracing::instrument(skip_all, err)]
     pub async fn release(&self, driver_id: &str, caller: i64) -> Result<()> {
         with_pool!(self, |p, d| {
             sqlx::query(
@@ -214,6 +218,7 @@ impl Store {
     }
 
     /// Per caller: (caller id, due now, callbacks due now, queued in all).
+    #[tracing::instrument(skip_all, err)]
     pub async fn queue_sizes(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64, i64)>> {
         let now = db_time(now);
         Ok(with_pool!(self, |p, d| {

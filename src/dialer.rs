@@ -140,6 +140,8 @@ impl Dialer {
                 let message = e.to_string();
                 tracing::warn!(call_id = call.id, "click-to-call failed: {message}");
                 let failed = self.store.mark_failed(call.id, &message).await?.unwrap_or(call);
+                // Nobody was rung: the driver is free for any agent again.
+                self.store.release(&driver.id, caller).await?;
                 self.announce(&failed, "dial");
                 Err(DialError::Provider { message, call: Box::new(failed) })
             }

@@ -145,32 +145,6 @@ impl Store {
         })?)
     }
 
-    /// Puts `driver_id` in `caller`'s queue due at `due_at` (or moves it there).
-    #[tracing::instrument(skip_all, err)]
-    pub async fn enqueue(&self, driver_id: &str, caller: i64, due_at: DateTime<Utc>) -> Result<()> {
-        let due = db_time(due_at);
-        with_pool!(self, |p, d| {
-            let mut tx = p.begin_with(d.begin_write).await?;
-            let r = sqlx::query("UPDATE call_queue SET caller_id = ?, due_at = ? WHERE driver_id = ?")
-                .bind(caller)
-                .bind(due)
-                .bind(driver_id)
-                .execute(&mut *tx)
-                .await?;
-            if r.rows_affected() == 0 {
-                let sql = format!(
-                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
-                    d.insert_ignore
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(driver_id).bind(caller).bind(due).execute(&mut *tx).await?;
-            }
-            tx.commit().await
-        })?;
-        Ok(())
-    }
-}
-
-impl Store {
     /// Claims `driver_id` for `caller` until `until`, atomically: only one caller holds a driver
     /// at a time, and a claim left by a crashed console lapses at `until`. Returns whether
     /// `caller` holds the claim now.

@@ -138,14 +138,20 @@ fn int(m: &Map<String, Value>, key: &str) -> Option<Result<i64, ()>> {
     }
 }
 
-fn missing(names: &[&str]) -> Response {
-    fail(StatusCode::BAD_REQUEST, format!("Missing required fields: {}", names.join(", ")))
+/// Every one of `names` has a non-empty value, else 400 naming the ones that do not.
+fn require(m: &Map<String, Value>, names: &[&str]) -> Result<(), Refusal> {
+    let absent: Vec<&str> = names.iter().copied().filter(|k| text(m, k).is_none()).collect();
+    if absent.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal(StatusCode::BAD_REQUEST, format!("Missing required fields: {}", absent.join(", "))))
+    }
 }
 
 /// Checks the body's `caller_id` is the token's caller.
 fn same_caller(m: &Map<String, Value>, caller: i64) -> Result<(), Refusal> {
     match int(m, "caller_id") {
-        None => Err(Refusal(StatusCode::BAD_REQUEST, "Missing required fields: caller_id".into())),
+        None => require(m, &["caller_id"]),
         Some(Err(())) => Err(Refusal(StatusCode::BAD_REQUEST, "caller_id must be a number".into())),
         Some(Ok(c)) if c != caller => {
             Err(Refusal(StatusCode::FORBIDDEN, "caller_id does not match the caller of this token".into()))
@@ -159,12 +165,7 @@ async fn click_to_call(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    let absent: Vec<&str> =
-        ["caller_id", "driver_id", "driver_mobile"].into_iter().filter(|k| text(&m, k).is_none()).collect();
-    if !absent.is_empty() {
-        return missing(&absent);
-    }
-    if let Err(r) = same_caller(&m, caller) {
+    if let Err(r) = require(&m, &["caller_id", "driver_id", "driver_mobile"]).and_then(|()| same_caller(&m, caller)) {
         return r.into_response();
     }
     let driver_id = text(&m, "driver_id").unwrap_or_default();
@@ -216,12 +217,9 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    let absent: Vec<&str> =
-        ["reference_id", "status", "feedback"].into_iter().filter(|k| text(&m, k).is_none()).collect();
-    if !absent.is_empty() {
-        return missing(&absent);
-    }
-    if let Some(Err(r)) = m.contains_key("caller_id").then(|| same_caller(&m, caller)) {
+    let checked = require(&m, &["reference_id", "status", "feedback"])
+        .and_then(|()| if m.contains_key("caller_id") { same_caller(&m, caller) } else { Ok(()) });
+    if let Err(r) = checked {
         return r.into_response();
     }
     let reference = text(&m, "reference_id").unwrap_or_default();

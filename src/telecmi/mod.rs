@@ -83,14 +83,6 @@ impl std::fmt::Debug for TelecmiClient {
     }
 }
 
-fn as_i64(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 impl TelecmiClient {
     pub fn new(base_url: &str, creds: &TelecmiCreds) -> Result<Self, TelecmiError> {
         let http = reqwest::Client::builder()
@@ -138,7 +130,7 @@ impl TelecmiClient {
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(classify)?;
         let answer: Click2CallAnswer = serde_json::from_str(&text).map_err(|_| TelecmiError::BadResponse { status })?;
-        let code = answer.code.as_ref().and_then(as_i64).ok_or(TelecmiError::BadResponse { status })?;
+        let code = answer.code.as_ref().and_then(webhook::as_int).ok_or(TelecmiError::BadResponse { status })?;
         let msg = answer.msg.unwrap_or_default();
         match code {
             200 => answer.request_id.filter(|r| !r.is_empty()).ok_or(TelecmiError::BadResponse { status }),
@@ -167,7 +159,7 @@ impl TelecmiClient {
         let resp = self.http.post(format!("{}/v2/{path}", self.base_url)).json(&body).send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let v: Value = resp.json().await.map_err(|_| TelecmiError::BadResponse { status })?;
-        if let Some(code) = v.get("code").and_then(as_i64)
+        if let Some(code) = v.get("code").and_then(webhook::as_int)
             && code != 200
         {
             let msg = v.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
@@ -180,12 +172,12 @@ impl TelecmiClient {
             .map(|r| CdrRecord {
                 agent: r.get("agent").or_else(|| r.get("user")).and_then(webhook::as_text),
                 to: r.get("to").and_then(webhook::as_text).map(|t| t.chars().filter(char::is_ascii_digit).collect()),
-                time: r.get("time").and_then(as_i64),
+                time: r.get("time").and_then(webhook::as_int),
                 duration: r
                     .get("answeredsec")
                     .or_else(|| r.get("billedsec"))
                     .or_else(|| r.get("duration"))
-                    .and_then(as_i64),
+                    .and_then(webhook::as_int),
                 answered,
             })
             .collect())

@@ -32,7 +32,7 @@ pub fn as_text(v: &Value) -> Option<String> {
 }
 
 /// A whole number given as a number or a string (`42`, `"42"`, `42.0`); nothing out of range.
-fn as_int(v: &Value) -> Option<i64> {
+pub(crate) fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
         Value::String(s) => {

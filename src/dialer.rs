@@ -21,6 +21,13 @@ pub enum CallKind {
     Manual,
 }
 
+impl CallKind {
+    /// How a logged call was placed.
+    pub fn of(call: &CallLog) -> Self {
+        if call.provider.as_deref() == Some(Provider::Telecmi.as_str()) { Self::Telecmi } else { Self::Manual }
+    }
+}
+
 /// Why a call was not placed. Each maps to one HTTP status for the API.
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {

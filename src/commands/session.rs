@@ -137,7 +137,7 @@ pub async fn demo(mut config: Config) -> anyhow::Result<()> {
     config.telecmi_agents = std::collections::BTreeMap::from([(DEMO_CALLER, "5003".to_string())]);
     // Port 0: the demo never clashes with a real console's listener.
     config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    config.webhook_token = Some(Secret::new(crate::commands::tokens::generate().replace("cd_", "wh_")));
+    config.webhook_token = Some(Secret::new(crate::commands::tokens::generate_webhook_token()));
     let result = run_console(config, store, DEMO_CALLER, TelephonyMode::Simulated, Some(&sim)).await;
     drop(dir);
     result

@@ -10,6 +10,11 @@ pub fn generate() -> String {
     format!("cd_{}", hex::encode(bytes))
 }
 
+/// A new secret for the webhook URL's path: `wh_` and 64 hex digits.
+pub fn generate_webhook_token() -> String {
+    format!("wh_{}", &generate()[3..])
+}
+
 /// What the database keeps instead of the token.
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -4,8 +4,9 @@ use chrono::{Duration, TimeZone, Utc};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::{Action, Effect};
+use super::state::RECENT_CALLS;
 use super::state::StatsBundle;
-use super::update::{PAGE, RECENT};
+use super::update::PAGE;
 use crate::bus::{CallUpdate, publish};
 use crate::dialer::{DialError, Dialer};
 use crate::domain::FeedbackCatalog;
@@ -52,7 +53,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             };
             let filter = CallFilter { caller_id: Some(me), ..CallFilter::default() };
             let recent = match store.list_calls(&filter, CallPage { before_id: None, offset: None, limit: 20 }).await {
-                Ok(r) => r.into_iter().filter(|c| c.call_status().is_final()).take(RECENT).collect(),
+                Ok(r) => r.into_iter().filter(|c| c.call_status().is_final()).take(RECENT_CALLS).collect(),
                 Err(e) => return failed("Could not load recent calls", e),
             };
             Some(Action::StartupLoaded { wrapups, live, recent })

@@ -53,8 +53,6 @@ pub enum Command {
     CycleStatusFilter,
     CycleFeedbackFilter,
     CycleDateFilter,
-    // Supervisor
-    Reload,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +204,7 @@ pub const BINDINGS: &[Binding] = &[
     b!(Feedback, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
     // --- Supervisor console (read-only: nothing here places a call or changes data) ----------
-    b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Reload),
+    b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Refresh),
     b!(
         Supervise,
         [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)],

@@ -122,6 +122,9 @@ pub struct FeedbackForm {
 
 pub const REMARKS_MAX: usize = 500;
 
+/// Finished calls kept in the live pane's "recent" list.
+pub const RECENT_CALLS: usize = 6;
+
 impl FeedbackForm {
     pub fn new(
         call: CallLog,
@@ -254,7 +257,8 @@ pub struct StatsBundle {
 #[derive(Debug)]
 pub struct App {
     pub me: Identity,
-    pub catalog: FeedbackCatalog,
+    /// Shared, so handlers can hold it while they change the state.
+    pub catalog: std::sync::Arc<FeedbackCatalog>,
     pub now: DateTime<Utc>,
     /// Local time zone for display (fixed at start so rendering stays pure).
     pub tz: FixedOffset,
@@ -284,7 +288,7 @@ impl App {
         let last_kind = if me.telecmi_refusal.is_none() { CallKind::Telecmi } else { CallKind::Manual };
         Self {
             me,
-            catalog,
+            catalog: std::sync::Arc::new(catalog),
             now,
             tz,
             screen: Screen::Queue,
@@ -303,6 +307,13 @@ impl App {
             pending_call_next: false,
             quit: false,
         }
+    }
+
+    /// Puts `call` at the top of the recent calls (replacing an older copy of it).
+    pub fn remember(&mut self, call: &CallLog) {
+        self.recent.retain(|c| c.id != call.id);
+        self.recent.push_front(call.clone());
+        self.recent.truncate(RECENT_CALLS);
     }
 
     pub fn info(&mut self, text: impl Into<String>) {

@@ -8,7 +8,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::action::{Action, Effect};
 use super::keys::{Command, Context, lookup};
 use super::lists::{clamp_offsets, move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
-use super::state::{App, CallDialog, Field, LiveCall, Modal, Screen};
+use super::state::{App, CallDialog, Field, LiveCall, Modal, RECENT_CALLS, Screen};
 use super::wrapup::{after_queue_loaded, end_call, on_call_updated, on_form_key, on_saved, open_next_wrapup, save};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
@@ -16,8 +16,6 @@ use crate::domain::text::strip_controls;
 
 /// Rows fetched per page of the queue and the call log.
 pub const PAGE: u32 = 200;
-/// Finished calls kept in the live pane's "recent" list.
-pub const RECENT: usize = 6;
 /// Screen lines that are not list rows: status bar, notice, footer, borders, header.
 const CHROME_ROWS: u16 = 6;
 
@@ -33,10 +31,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::StartupLoaded { wrapups, live, recent } => {
-            app.recent = recent.into_iter().take(RECENT).collect();
+            app.recent = recent.into_iter().take(RECENT_CALLS).collect();
             if let Some(call) = live {
-                let kind =
-                    if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                let kind = CallKind::of(&call);
                 app.live = Some(LiveCall { call, kind, events: vec![] });
             }
             app.wrapups = wrapups.into();
@@ -58,12 +55,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             let q = &mut app.queue;
             q.loading = false;
-            q.exhausted = rows.len() < limit as usize;
-            if append {
-                q.rows.extend(rows);
-            } else {
-                q.rows = rows;
-            }
+            q.exhausted = take_page(&mut q.rows, rows, append, limit);
             q.due = due;
             q.total = total;
             q.selected = q.selected.min(q.rows.len().saturating_sub(1));
@@ -94,8 +86,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.error(message);
             if let Some(call) = call {
                 let id = call.id;
-                let kind =
-                    if call.provider.as_deref() == Some("telecmi") { CallKind::Telecmi } else { CallKind::Manual };
+                let kind = CallKind::of(&call);
                 app.live = Some(LiveCall { call, kind, events: vec![] });
                 return vec![Effect::LoadTimeline(id)];
             }
@@ -123,12 +114,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             let v = &mut app.call_log;
             v.loading = false;
-            v.exhausted = rows.len() < PAGE as usize;
-            if append {
-                v.rows.extend(rows);
-            } else {
-                v.rows = rows;
-            }
+            v.exhausted = take_page(&mut v.rows, rows, append, PAGE);
             v.total = total;
             v.selected = v.selected.min(v.rows.len().saturating_sub(1));
             clamp_offsets(app);
@@ -145,6 +131,18 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// Takes a page of `asked` rows into a list (after its last row, or instead of it); returns
+/// whether the list has no more rows to load.
+fn take_page<T>(rows: &mut Vec<T>, page: Vec<T>, append: bool, asked: u32) -> bool {
+    let exhausted = page.len() < asked as usize;
+    if append {
+        rows.extend(page);
+    } else {
+        *rows = page;
+    }
+    exhausted
 }
 
 fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
@@ -211,7 +209,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             app.screen = Screen::Stats;
             vec![Effect::LoadStats]
         }
-        Refresh | Reload => match app.screen {
+        Refresh => match app.screen {
             Screen::Queue => refresh_queue_in_place(app),
             Screen::CallLog => reload_call_log(app),
             Screen::Stats => vec![Effect::LoadStats],

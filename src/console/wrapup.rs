@@ -8,7 +8,7 @@ use super::action::Effect;
 use super::keys::{Context, lookup};
 use super::lists::refresh_queue_in_place;
 use super::state::{App, CallDialog, FeedbackForm, Field, Modal, REMARKS_MAX, Screen};
-use super::update::{RECENT, dial, on_command};
+use super::update::{dial, on_command};
 use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
 use crate::domain::{CallStatus, FeedbackGroup, QueueDecision};
@@ -117,9 +117,7 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     let ended = u.call.call_status().is_final();
     let needs_feedback = u.call.feedback.as_deref().is_none_or(str::is_empty);
     if ended {
-        app.recent.retain(|c| c.id != u.call.id);
-        app.recent.push_front(u.call.clone());
-        app.recent.truncate(RECENT);
+        app.remember(&u.call);
     }
     if ended && needs_feedback && u.source != "feedback" && u.source != "dial" {
         let id = u.call.id;
@@ -210,9 +208,7 @@ pub(super) fn on_saved(
     if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
         app.live = None;
     }
-    app.recent.retain(|c| c.id != call.id);
-    app.recent.push_front(call.clone());
-    app.recent.truncate(RECENT);
+    app.remember(&call);
     let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
     let feedback = call.feedback.clone().unwrap_or_default();
     let effect = match decision {

@@ -145,6 +145,6 @@ pub async fn webhook_token(store: &Store, configured: Option<&Secret>) -> crate:
     if let Some(t) = configured {
         return Ok(t.clone());
     }
-    let generated = crate::commands::tokens::generate().replace("cd_", "wh_");
+    let generated = crate::commands::tokens::generate_webhook_token();
     Ok(Secret::new(store.setting_or_insert("webhook_token", &generated).await?))
 }

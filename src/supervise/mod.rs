@@ -58,7 +58,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
                     Some(Command::Quit) => break Ok(()),
                     Some(Command::Help) => view.help = !view.help,
                     Some(Command::Close) => view.help = false,
-                    Some(Command::Reload) => reload(&mut loading),
+                    Some(Command::Refresh) => reload(&mut loading),
                     _ => {}
                 },
                 Some(Ok(_)) => {}

@@ -589,3 +589,29 @@ async fn settings_keep_the_first_value() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn latest_calls_gives_each_callers_newest_call_and_its_draft() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        seed(s).await;
+        let mut newest = std::collections::HashMap::new();
+        for (i, caller) in [(1, 3), (21, 4), (2, 3), (22, 4)] {
+            let d = s.driver(&format!("D{i:02}")).await.expect("get").expect("driver");
+            let c = s.start_call(&NewCall { caller_id: caller, ..new_call(&d, Provider::Manual) }, t0()).await.expect("start");
+            newest.insert(caller, c.id);
+        }
+        let draft = FeedbackDraft { call_log_id: newest[&4], caller_id: 4, remarks: Some("typing".into()), ..Default::default() };
+        s.save_draft(&draft, t0()).await.expect("draft");
+        let mut got: Vec<(i64, i64, i64)> = s
+            .latest_calls()
+            .await
+            .expect("latest")
+            .into_iter()
+            .map(|l| (l.call.caller_id.unwrap_or_default(), l.call.id, l.has_draft))
+            .collect();
+        got.sort();
+        assert_eq!(got, vec![(3, newest[&3], 0), (4, newest[&4], 1)]);
+    })
+    .await;
+}

@@ -446,40 +446,48 @@ impl Store {
                 .fetch_all(p)
                 .await
         })?;
-        let mut out = Vec::with_capacity(calls.len());
-        for c in calls {
-            let draft = with_pool!(self, |p, d| {
-                sqlx::query_as::<_, FeedbackDraft>(
-                    "SELECT call_log_id, caller_id, feedback_group, feedback, remarks, call_duration FROM feedback_drafts WHERE call_log_id = ?",
-                )
-                .bind(c.id)
-                .fetch_optional(p)
-                .await
-            })?;
-            out.push((c, draft));
-        }
+        let mut drafts: std::collections::HashMap<i64, FeedbackDraft> = with_pool!(self, |p, d| {
+            sqlx::query_as::<_, FeedbackDraft>(
+                "SELECT call_log_id, caller_id, feedback_group, feedback, remarks, call_duration FROM feedback_drafts \
+                 WHERE caller_id = ?",
+            )
+            .bind(caller)
+            .fetch_all(p)
+            .await
+        })?
+        .into_iter()
+        .map(|d| (d.call_log_id, d))
+        .collect();
+        let out = calls
+            .into_iter()
+            .map(|c| {
+                let d = drafts.remove(&c.id);
+                (c, d)
+            })
+            .collect();
         Ok(out)
     }
 }
 
-impl Store {
-    /// The newest call of `caller`, if any.
-    #[tracing::instrument(skip_all, err)]
-    pub async fn latest_call(&self, caller: i64) -> Result<Option<CallLog>> {
-        let sql = format!("{CALL_COLUMNS} WHERE caller_id = ? ORDER BY id DESC LIMIT 1");
-        Ok(with_pool!(self, |p, d| {
-            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str())).bind(caller).fetch_optional(p).await
-        })?)
-    }
+/// An agent's newest call, and whether a wrap-up draft is being typed for it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LatestCall {
+    #[sqlx(flatten)]
+    pub call: CallLog,
+    pub has_draft: i64,
+}
 
-    /// Ids of calls with a saved wrap-up draft (an agent is filling in the form).
+impl Store {
+    /// Every caller's newest call in one query (what the supervisor screen reads each second).
     #[tracing::instrument(skip_all, err)]
-    pub async fn draft_call_ids(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = with_pool!(self, |p, d| {
-            sqlx::query_as("SELECT call_log_id FROM feedback_drafts ORDER BY call_log_id LIMIT 10000")
-                .fetch_all(p)
-                .await
-        })?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+    pub async fn latest_calls(&self) -> Result<Vec<LatestCall>> {
+        let sql = format!(
+            "SELECT c.*, CASE WHEN EXISTS (SELECT 1 FROM feedback_drafts f WHERE f.call_log_id = c.id) THEN 1 ELSE 0 END \
+             AS has_draft FROM ({CALL_COLUMNS} WHERE id IN (SELECT MAX(id) FROM call_logs WHERE caller_id IS NOT NULL \
+             GROUP BY caller_id)) c"
+        );
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, LatestCall>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await
+        })?)
     }
 }

@@ -10,7 +10,7 @@ mod people;
 mod queue;
 mod stats;
 
-pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, NewCall, SubmitFeedback};
+pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use people::{Caller, ImportOutcome};
 pub use queue::{QueueCursor, QueueEntry};

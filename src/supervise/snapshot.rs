@@ -49,16 +49,13 @@ pub struct Snapshot {
 /// with a draft being typed → wrap-up; otherwise idle since the outcome was saved.
 pub fn agent_state(latest: Option<&CallLog>, has_draft: bool) -> (AgentState, Option<DateTime<Utc>>) {
     let Some(c) = latest else { return (AgentState::Idle, None) };
-    let needs_outcome = c.feedback.as_deref().is_none_or(str::is_empty);
-    let st = c.call_status();
-    if has_draft && needs_outcome {
-        (AgentState::WrapUp, Some(c.updated_at.unwrap_or(c.created_at)))
-    } else if st.is_live() && needs_outcome {
+    let last_change = Some(c.updated_at.unwrap_or(c.created_at));
+    if c.feedback.as_deref().is_some_and(|f| !f.is_empty()) {
+        (AgentState::Idle, last_change)
+    } else if c.call_status().is_live() && !has_draft {
         (AgentState::OnCall, Some(c.created_at))
-    } else if needs_outcome {
-        (AgentState::WrapUp, Some(c.updated_at.unwrap_or(c.created_at)))
     } else {
-        (AgentState::Idle, Some(c.updated_at.unwrap_or(c.created_at)))
+        (AgentState::WrapUp, last_change)
     }
 }
 
@@ -66,11 +63,15 @@ pub fn agent_state(latest: Option<&CallLog>, has_draft: bool) -> (AgentState, Op
 pub async fn load(store: &Store, now: DateTime<Utc>, tz: FixedOffset) -> crate::store::Result<Snapshot> {
     let callers = store.callers().await?;
     let sizes = store.queue_sizes(now).await?;
-    let drafts = store.draft_call_ids().await?;
+    let mut latest: std::collections::HashMap<i64, (CallLog, bool)> = store
+        .latest_calls()
+        .await?
+        .into_iter()
+        .filter_map(|l| Some((l.call.caller_id?, (l.call, l.has_draft != 0))))
+        .collect();
     let mut agents = Vec::new();
     for caller in callers.into_iter().filter(|c| !c.is_supervisor()) {
-        let latest = store.latest_call(caller.id).await?;
-        let has_draft = latest.as_ref().is_some_and(|c| drafts.binary_search(&c.id).is_ok());
+        let (latest, has_draft) = latest.remove(&caller.id).map_or((None, false), |(c, d)| (Some(c), d));
         let (state, since) = agent_state(latest.as_ref(), has_draft);
         let (due, callbacks_due, queued) =
             sizes.iter().find(|(id, ..)| *id == caller.id).map_or((0, 0, 0), |(_, d, c, q)| (*d, *c, *q));

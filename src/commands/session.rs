@@ -91,13 +91,15 @@ async fn run_console(
     let config = Arc::new(config);
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
-    let listener = start_listener(&store, &config, &bus, None).await?;
+    // The screen hears of webhooks one way only, whoever received them: from the database, through
+    // the event feed below. So the embedded listener announces on a bus of its own (its `/events`).
+    let listener = start_listener(&store, &config, &new_bus(), None).await?;
     if let Some(sim) = sim {
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
     spawn_reconciler(&store, &dialer, &config);
-    // In a team the webhooks reach `calldesk serve`; the shared database brings them here.
+    // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let identity = Identity {
         caller_id: me.id,

@@ -598,10 +598,18 @@ async fn latest_calls_gives_each_callers_newest_call_and_its_draft() {
         let mut newest = std::collections::HashMap::new();
         for (i, caller) in [(1, 3), (21, 4), (2, 3), (22, 4)] {
             let d = s.driver(&format!("D{i:02}")).await.expect("get").expect("driver");
-            let c = s.start_call(&NewCall { caller_id: caller, ..new_call(&d, Provider::Manual) }, t0()).await.expect("start");
+            let c = s
+                .start_call(&NewCall { caller_id: caller, ..new_call(&d, Provider::Manual) }, t0())
+                .await
+                .expect("start");
             newest.insert(caller, c.id);
         }
-        let draft = FeedbackDraft { call_log_id: newest[&4], caller_id: 4, remarks: Some("typing".into()), ..Default::default() };
+        let draft = FeedbackDraft {
+            call_log_id: newest[&4],
+            caller_id: 4,
+            remarks: Some("typing".into()),
+            ..Default::default()
+        };
         s.save_draft(&draft, t0()).await.expect("draft");
         let mut got: Vec<(i64, i64, i64)> = s
             .latest_calls()

@@ -256,3 +256,17 @@ fn a_telecmi_call_without_any_webhook_says_where_to_look() {
     a.now = now() + Duration::seconds(50);
     assert!(draw(&a, 120, 30).contains("No word from TeleCMI for 50s"));
 }
+
+#[test]
+fn long_remarks_scroll_with_the_cursor() {
+    let mut a = app(true, 80, 24);
+    let f = form(&mut a, false);
+    f.focus = calldesk::console::state::Field::Remarks;
+    let text = format!("HEADMARK{}TAILMARK", "x".repeat(150));
+    f.remarks = tui_input::Input::new(text.clone());
+    let end = draw(&a, 80, 24);
+    assert!(end.contains("TAILMARK") && !end.contains("HEADMARK"), "cursor at the end shows the end:\n{end}");
+    a.form_mut().expect("form").remarks = tui_input::Input::new(text).with_cursor(0);
+    let start = draw(&a, 80, 24);
+    assert!(start.contains("HEADMARK") && !start.contains("TAILMARK"), "Home shows the start:\n{start}");
+}

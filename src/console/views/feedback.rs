@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use tui_input::Input;
 
 use super::{centered, clock, dim, status_style};
 use crate::console::state::{App, FeedbackForm, Field, REMARKS_MAX};
@@ -86,25 +87,9 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(n_lines), nl);
     frame.render_widget(Paragraph::new(b_lines), nr);
 
-    render_input(
-        frame,
-        remarks_area,
-        "Remarks",
-        f.remarks.value(),
-        f.remarks.visual_cursor(),
-        f.focus == Field::Remarks,
-        Some(REMARKS_MAX),
-    );
+    render_input(frame, remarks_area, "Remarks", &f.remarks, f.focus == Field::Remarks, Some(REMARKS_MAX));
     if f.manual {
-        render_input(
-            frame,
-            duration_area,
-            "Duration (s)",
-            f.duration.value(),
-            f.duration.visual_cursor(),
-            f.focus == Field::Duration,
-            None,
-        );
+        render_input(frame, duration_area, "Duration (s)", &f.duration, f.focus == Field::Duration, None);
     }
     let status = if f.saving {
         Line::styled("Saving…", Style::default().fg(Color::Cyan))
@@ -135,34 +120,16 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         ])),
         keys_area,
     );
-    if f.focus != Field::Outcome {
-        let (a, input) =
-            if f.focus == Field::Remarks { (remarks_area, &f.remarks) } else { (duration_area, &f.duration) };
-        let label_w = if f.focus == Field::Remarks { 9 } else { 14 };
-        let width = a.width.saturating_sub(label_w + 10).max(1);
-        let scroll = input.visual_scroll(usize::from(width));
-        let x = a.x + label_w + (input.visual_cursor().saturating_sub(scroll)) as u16;
-        frame.set_cursor_position((x.min(a.right().saturating_sub(1)), a.y));
-    }
 }
 
-fn render_input(
-    frame: &mut Frame,
-    area: Rect,
-    label: &str,
-    value: &str,
-    _cursor: usize,
-    focused: bool,
-    max: Option<usize>,
-) {
+/// One text field: label, the part of the value that fits (scrolled with the cursor), an optional
+/// counter, and the terminal cursor when it has focus.
+fn render_input(frame: &mut Frame, area: Rect, label: &str, input: &Input, focused: bool, max: Option<usize>) {
     let label_w = label.chars().count() as u16 + 2;
-    let counter = max.map(|m| format!(" {}/{m}", value.chars().count())).unwrap_or_default();
+    let counter = max.map(|m| format!(" {}/{m}", input.value().chars().count())).unwrap_or_default();
     let width = usize::from(area.width.saturating_sub(label_w + 10).max(1));
-    let shown: String = {
-        let chars: Vec<char> = strip_controls(value).chars().collect();
-        let skip = chars.len().saturating_sub(width);
-        chars[skip..].iter().collect()
-    };
+    let scroll = input.visual_scroll(width);
+    let shown: String = strip_controls(input.value()).chars().skip(scroll).take(width).collect();
     let field_style =
         if focused { Style::default().bg(Color::Indexed(238)) } else { Style::default().bg(Color::Indexed(235)) };
     let pad = width.saturating_sub(shown.chars().count());
@@ -177,6 +144,10 @@ fn render_input(
         ])),
         area,
     );
+    if focused {
+        let x = area.x + label_w + u16::try_from(input.visual_cursor().saturating_sub(scroll)).unwrap_or(0);
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
 }
 
 /// `label` cut to `max` characters, ending in `…` when cut.

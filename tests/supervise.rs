@@ -69,6 +69,7 @@ fn supervisor_screen_snapshot() {
                 .collect(),
         },
         taken_at: Some(now()),
+        ..Snapshot::default()
     };
     let v = SuperView {
         snapshot,

@@ -40,14 +40,15 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut loading = false;
-    let reload = |loading: &mut bool| {
+    // `previous` lends its totals while they are fresh; an empty one forces a full read.
+    let reload = |loading: &mut bool, previous: &snapshot::Snapshot| {
         if *loading {
             return;
         }
         *loading = true;
-        let (store, tx) = (store.clone(), tx.clone());
+        let (store, tx, previous) = (store.clone(), tx.clone(), previous.clone());
         tokio::spawn(async move {
-            let _ = tx.send(snapshot::load(&store, Utc::now(), tz).await);
+            let _ = tx.send(snapshot::load(&store, Utc::now(), tz, &previous).await);
         });
     };
     let result = loop {
@@ -58,7 +59,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
                     Some(Command::Quit) => break Ok(()),
                     Some(Command::Help) => view.help = !view.help,
                     Some(Command::Close) => view.help = false,
-                    Some(Command::Refresh) => reload(&mut loading),
+                    Some(Command::Refresh) => reload(&mut loading, &snapshot::Snapshot::default()),
                     _ => {}
                 },
                 Some(Ok(_)) => {}
@@ -67,11 +68,12 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
             },
             _ = tick.tick() => {
                 view.now = Utc::now();
-                reload(&mut loading);
+                reload(&mut loading, &view.snapshot);
             }
             u = updates.recv() => {
+                // A webhook changes the day's numbers: read everything.
                 if u.is_ok() {
-                    reload(&mut loading);
+                    reload(&mut loading, &snapshot::Snapshot::default());
                 }
             }
             Some(snap) = rx.recv() => {
@@ -129,5 +131,20 @@ mod tests {
         assert_eq!(agent_state(Some(&live), true).0, AgentState::WrapUp, "typing the outcome of a manual call");
         let done = call(CallStatus::Completed, Some("Interview Fixed"));
         assert_eq!(agent_state(Some(&done), false), (AgentState::Idle, done.updated_at));
+    }
+
+    #[tokio::test]
+    async fn totals_are_reread_only_when_stale() {
+        use super::snapshot::{Snapshot, TOTALS_EVERY, load};
+        let store = crate::store::Store::open("sqlite::memory:").await.expect("store");
+        let tz = chrono::FixedOffset::east_opt(0).expect("tz");
+        let now = Utc::now();
+        let mut previous = Snapshot { totals_at: Some(now), ..Snapshot::default() };
+        previous.stats.today.total = 999;
+        let fresh = load(&store, now + Duration::seconds(1), tz, &previous).await.expect("load");
+        assert_eq!(fresh.stats.today.total, 999, "fresh totals are reused");
+        let stale = load(&store, now + TOTALS_EVERY, tz, &previous).await.expect("load");
+        assert_eq!(stale.stats.today.total, 0, "stale totals are read again");
+        assert_eq!(stale.totals_at, Some(now + TOTALS_EVERY));
     }
 }

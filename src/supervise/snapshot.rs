@@ -43,7 +43,15 @@ pub struct Snapshot {
     pub live: Vec<CallLog>,
     pub stats: StatsBundle,
     pub taken_at: Option<DateTime<Utc>>,
+    /// Per caller: (caller id, due now, callbacks due now, queued in all).
+    pub queue_sizes: Vec<(i64, i64, i64, i64)>,
+    /// When `stats` and `queue_sizes` were read: they scan whole tables, so the once-a-second
+    /// refresh reads them at most every [`TOTALS_EVERY`] (a webhook still reads them at once).
+    pub totals_at: Option<DateTime<Utc>>,
 }
+
+/// How often the supervisor screen re-reads the day's totals and the queue sizes.
+pub const TOTALS_EVERY: chrono::Duration = chrono::Duration::seconds(10);
 
 /// The state of an agent from their newest call: live → on a call; ended without an outcome, or
 /// with a draft being typed → wrap-up; otherwise idle since the outcome was saved.
@@ -59,10 +67,20 @@ pub fn agent_state(latest: Option<&CallLog>, has_draft: bool) -> (AgentState, Op
     }
 }
 
-/// Reads a whole snapshot.
-pub async fn load(store: &Store, now: DateTime<Utc>, tz: FixedOffset) -> crate::store::Result<Snapshot> {
+/// Reads a snapshot, taking the totals from `previous` while they are fresh enough.
+pub async fn load(
+    store: &Store,
+    now: DateTime<Utc>,
+    tz: FixedOffset,
+    previous: &Snapshot,
+) -> crate::store::Result<Snapshot> {
+    let fresh = previous.totals_at.is_some_and(|t| now - t < TOTALS_EVERY);
+    let (stats, sizes, totals_at) = if fresh {
+        (previous.stats.clone(), previous.queue_sizes.clone(), previous.totals_at)
+    } else {
+        (load_stats_for(store, None, tz).await?, store.queue_sizes(now).await?, Some(now))
+    };
     let callers = store.callers().await?;
-    let sizes = store.queue_sizes(now).await?;
     let mut latest: std::collections::HashMap<i64, (CallLog, bool)> = store
         .latest_calls()
         .await?
@@ -81,7 +99,9 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: FixedOffset) -> crate::
     Ok(Snapshot {
         agents,
         live: store.live_calls(None).await?,
-        stats: load_stats_for(store, None, tz).await?,
+        stats,
         taken_at: Some(now),
+        queue_sizes: sizes,
+        totals_at,
     })
 }

@@ -39,14 +39,18 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // One read at a time. A webhook (or `r`) during a read is not dropped: it asks for a full
+    // read (totals included) as soon as the current one lands.
     let mut loading = false;
-    // `previous` lends its totals while they are fresh; an empty one forces a full read.
-    let reload = |loading: &mut bool, previous: &snapshot::Snapshot| {
+    let mut full_wanted = true;
+    let reload = |loading: &mut bool, full_wanted: &mut bool, current: &snapshot::Snapshot| {
         if *loading {
             return;
         }
         *loading = true;
-        let (store, tx, previous) = (store.clone(), tx.clone(), previous.clone());
+        // The current snapshot lends its totals while they are fresh; an empty one forces a full read.
+        let previous = if std::mem::take(full_wanted) { snapshot::Snapshot::default() } else { current.clone() };
+        let (store, tx) = (store.clone(), tx.clone());
         tokio::spawn(async move {
             let _ = tx.send(snapshot::load(&store, Utc::now(), tz, &previous).await);
         });
@@ -59,7 +63,10 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
                     Some(Command::Quit) => break Ok(()),
                     Some(Command::Help) => view.help = !view.help,
                     Some(Command::Close) => view.help = false,
-                    Some(Command::Refresh) => reload(&mut loading, &snapshot::Snapshot::default()),
+                    Some(Command::Refresh) => {
+                        full_wanted = true;
+                        reload(&mut loading, &mut full_wanted, &view.snapshot);
+                    }
                     _ => {}
                 },
                 Some(Ok(_)) => {}
@@ -68,12 +75,13 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
             },
             _ = tick.tick() => {
                 view.now = Utc::now();
-                reload(&mut loading, &view.snapshot);
+                reload(&mut loading, &mut full_wanted, &view.snapshot);
             }
             u = updates.recv() => {
                 // A webhook changes the day's numbers: read everything.
                 if u.is_ok() {
-                    reload(&mut loading, &snapshot::Snapshot::default());
+                    full_wanted = true;
+                    reload(&mut loading, &mut full_wanted, &view.snapshot);
                 }
             }
             Some(snap) = rx.recv() => {
@@ -86,6 +94,9 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
                     Err(e) => view.error = Some(e.to_string()),
                 }
                 view.now = Utc::now();
+                if full_wanted {
+                    reload(&mut loading, &mut full_wanted, &view.snapshot);
+                }
             }
         }
     };

@@ -156,6 +156,6 @@ impl Dialer {
     }
 
     fn announce(&self, call: &CallLog, source: &'static str) {
-        publish(&self.bus, CallUpdate { call: call.clone(), source, leg: None, provider_status: None });
+        publish(&self.bus, CallUpdate { call: call.clone(), source, leg: None, provider_status: None, event_id: None });
     }
 }

@@ -42,6 +42,7 @@ pub async fn follow(store: Store, bus: Bus, every: Duration) {
                         source: "webhook",
                         leg: Some(ev.leg.clone()),
                         provider_status: Some(ev.status.clone()),
+                        event_id: Some(ev.id),
                     },
                 ),
                 Ok(None) => {}

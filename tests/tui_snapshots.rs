@@ -12,6 +12,7 @@ use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal, StatsBundle};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
 use calldesk::dialer::CallKind;
+use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallStatus, FeedbackCatalog};
 use calldesk::store::{DayStats, FeedbackCount, Stats, StatusCount, StoredEvent};
 use common::fixtures::{call, entry, identity, ist, now};
@@ -59,6 +60,7 @@ fn with_live_call(app: &mut App) {
             event(3, 4, "b", "event", "started"),
             event(4, 9, "b", "event", "answered"),
         ],
+        end: CallEnd::Unknown,
     });
     app.now = now() + Duration::seconds(51);
     let mut done = call(9, 7, "telecmi", CallStatus::Completed);
@@ -250,7 +252,7 @@ fn drawing_costs_the_same_for_ten_drivers_or_two_hundred_thousand() {
 fn a_telecmi_call_without_any_webhook_says_where_to_look() {
     let mut a = app(true, 120, 30);
     a.live =
-        Some(LiveCall { call: call(10, 1, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi, events: vec![] });
+        Some(LiveCall::new(call(10, 1, "telecmi", CallStatus::Initiated), CallKind::Telecmi));
     a.now = now() + Duration::seconds(30);
     assert!(!draw(&a, 120, 30).contains("No word from TeleCMI"));
     a.now = now() + Duration::seconds(50);

@@ -84,6 +84,7 @@ async fn run_console(
     mode: TelephonyMode,
     sim: Option<&Simulator>,
 ) -> anyhow::Result<()> {
+    crate::console::require_terminal()?;
     let me = store
         .caller(caller)
         .await?
@@ -91,9 +92,10 @@ async fn run_console(
     let config = Arc::new(config);
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
-    // The screen hears of webhooks one way only, whoever received them: from the database, through
-    // the event feed below. So the embedded listener announces on a bus of its own (its `/events`).
-    let listener = start_listener(&store, &config, &new_bus(), None).await?;
+    // Webhooks this console's own listener stores reach the screen at once, on the console's bus;
+    // the event feed below brings those another process stored (and repeats ours, which the
+    // console recognises by event id and shows once).
+    let listener = start_listener(&store, &config, &bus, None).await?;
     if let Some(sim) = sim {
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
@@ -115,6 +117,7 @@ async fn run_console(
         catalog: FeedbackCatalog::default(),
         caller_id: me.id,
         tz: local_offset(),
+        drafts: crate::console::effects::DraftWriter::start(store.clone()),
     };
     let result = crate::console::run(identity, ctx).await;
     store.close().await;

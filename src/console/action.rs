@@ -8,6 +8,7 @@ use super::keys::Command;
 use super::state::StatsBundle;
 use crate::bus::CallUpdate;
 use crate::dialer::CallKind;
+use crate::domain::wrapup::CallEnd;
 use crate::domain::{CallLog, QueueDecision};
 use crate::store::{CallFilter, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
 
@@ -18,6 +19,8 @@ pub enum Action {
     Command(Command),
     Tick(DateTime<Utc>),
     Resize { width: u16, height: u16 },
+    /// SIGTERM, SIGHUP or SIGINT reached the process.
+    Signal(&'static str),
     // --- Results of effects ------------------------------------------------------------------
     StartupLoaded { wrapups: Vec<(CallLog, Option<FeedbackDraft>)>, live: Option<CallLog>, recent: Vec<CallLog> },
     QueueLoaded { generation: u64, append: bool, rows: Vec<QueueEntry>, due: i64, total: i64, limit: u32 },
@@ -25,6 +28,10 @@ pub enum Action {
     DialFailed { message: String, call: Option<CallLog> },
     CallUpdated(Box<CallUpdate>),
     TimelineLoaded { call_id: i64, events: Vec<StoredEvent> },
+    /// How a call ended, read from its legs' reports.
+    FactsLoaded { call_id: i64, end: CallEnd },
+    /// The live call and the waiting wrap-ups as stored (after the console may have missed events).
+    Resynced { live: Option<CallLog>, wrapups: Vec<(CallLog, Option<FeedbackDraft>)> },
     FeedbackSaved { call: Box<CallLog>, decision: QueueDecision, call_next: bool },
     FeedbackFailed(String),
     CallLogLoaded { generation: u64, append: bool, rows: Vec<CallLog>, total: i64 },
@@ -47,6 +54,9 @@ pub enum Effect {
         kind: CallKind,
     },
     LoadTimeline(i64),
+    LoadFacts(i64),
+    /// Read the live call and the waiting wrap-ups again.
+    Resync,
     SaveDraft(FeedbackDraft),
     Submit {
         feedback: SubmitFeedback,

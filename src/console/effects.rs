@@ -8,9 +8,10 @@ use super::state::RECENT_CALLS;
 use super::state::StatsBundle;
 use super::update::PAGE;
 use crate::bus::{CallUpdate, publish};
-use crate::dialer::{DialError, Dialer};
+use crate::dialer::{CallKind, DialError, Dialer};
+use crate::domain::wrapup::classify;
 use crate::domain::FeedbackCatalog;
-use crate::store::{CallFilter, CallPage, Store};
+use crate::store::{CallFilter, CallPage, FeedbackDraft, Store};
 
 /// What effects need: the store, the dialer and who this console is.
 #[derive(Clone)]
@@ -20,10 +21,77 @@ pub struct EffectCtx {
     pub catalog: FeedbackCatalog,
     pub caller_id: i64,
     pub tz: chrono::FixedOffset,
+    /// The newest draft to write; one writer stores them in order, the latest winning.
+    pub drafts: DraftWriter,
+}
+
+/// Writes wrap-up drafts as they are typed, one write at a time and in order: a draft waiting while
+/// an older one of the same call is written replaces it, so the store never goes back to older
+/// text and is at most one write behind the keyboard (a kill -9 loses at most that write).
+#[derive(Clone)]
+pub struct DraftWriter {
+    pending: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, (u64, FeedbackDraft)>>>,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The sequence number up to which every draft is written.
+    done: tokio::sync::watch::Receiver<u64>,
+}
+
+type Pending = std::collections::BTreeMap<i64, (u64, FeedbackDraft)>;
+
+fn lock(m: &std::sync::Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl DraftWriter {
+    /// Starts the writer task on `store`.
+    pub fn start(store: Store) -> Self {
+        let pending = std::sync::Arc::new(std::sync::Mutex::new(Pending::new()));
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (done_tx, done) = tokio::sync::watch::channel(0u64);
+        let (p, w) = (pending.clone(), wake.clone());
+        tokio::spawn(async move {
+            loop {
+                w.notified().await;
+                let batch = std::mem::take(&mut *lock(&p));
+                let mut last = 0;
+                for (_, (seq, d)) in batch {
+                    if let Err(e) = store.save_draft(&d, Utc::now()).await {
+                        tracing::warn!(call_id = d.call_log_id, "draft not saved: {e}");
+                    }
+                    last = last.max(seq);
+                }
+                done_tx.send_if_modified(|d| {
+                    let moved = last > *d;
+                    *d = (*d).max(last);
+                    moved
+                });
+            }
+        });
+        Self { pending, wake, next: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)), done }
+    }
+
+    /// Queues `draft` (replacing that call's draft not yet written); returns its sequence number.
+    pub fn send(&self, draft: FeedbackDraft) -> u64 {
+        let seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.pending).insert(draft.call_log_id, (seq, draft));
+        self.wake.notify_one();
+        seq
+    }
+
+    /// Waits (at most `limit`) until the draft numbered `seq` is written.
+    pub async fn flushed(&self, seq: u64, limit: std::time::Duration) {
+        let mut done = self.done.clone();
+        let _ = tokio::time::timeout(limit, done.wait_for(|d| *d >= seq)).await;
+    }
 }
 
 /// Starts `effect` on the runtime; its result arrives on `tx`.
 pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>) {
+    if let Effect::SaveDraft(d) = effect {
+        ctx.drafts.send(d);
+        return;
+    }
     let ctx = ctx.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
@@ -78,16 +146,44 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(events) => Some(Action::TimelineLoaded { call_id: id, events }),
             Err(e) => failed("Could not load the call's timeline", e),
         },
-        Effect::SaveDraft(d) => match store.save_draft(&d, Utc::now()).await {
-            Ok(()) => None,
-            Err(e) => failed("Draft not saved (your typing is still on screen)", e),
-        },
+        Effect::LoadFacts(id) => {
+            let call = match store.call(id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return None,
+                Err(e) => return failed("Could not read how the call ended", e),
+            };
+            match store.leg_reports(id).await {
+                Ok(reports) => {
+                    let manual = CallKind::of(&call) == CallKind::Manual;
+                    Some(Action::FactsLoaded { call_id: id, end: classify(call.call_status(), manual, &reports) })
+                }
+                Err(e) => failed("Could not read how the call ended", e),
+            }
+        }
+        Effect::Resync => {
+            let now = Utc::now();
+            let wrapups = store.unfinished_wrapups(me, now - Duration::days(7)).await;
+            let live = store.live_calls(Some(me)).await;
+            match (wrapups, live) {
+                (Ok(wrapups), Ok(live)) => {
+                    let live = live.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER);
+                    Some(Action::Resynced { live, wrapups })
+                }
+                (Err(e), _) | (_, Err(e)) => failed("Could not re-read your calls", e),
+            }
+        }
+        Effect::SaveDraft(d) => {
+            // Through the writer, so it cannot be overtaken by an older draft still in flight.
+            let seq = ctx.drafts.send(d);
+            ctx.drafts.flushed(seq, std::time::Duration::from_secs(3)).await;
+            None
+        }
         Effect::Submit { feedback, call_next } => {
             match store.submit_feedback(&feedback, &ctx.catalog, Utc::now()).await {
                 Ok((call, decision)) => {
                     publish(
                         &ctx.dialer.bus,
-                        CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None },
+                        CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None, event_id: None },
                     );
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }

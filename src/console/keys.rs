@@ -12,8 +12,13 @@ pub enum Context {
     CallLog,
     Filter,
     CallDialog,
+    /// The wrap-up form, whatever field has focus.
     Feedback,
+    /// The wrap-up form while its outcome list has focus.
+    FeedbackList,
     Help,
+    /// "Quit now?"
+    ConfirmQuit,
     /// The read-only supervisor console.
     Supervise,
 }
@@ -49,6 +54,9 @@ pub enum Command {
     SaveAndCallNext,
     NextField,
     PrevField,
+    PickHighlighted,
+    ClearOutcome,
+    ConfirmQuit,
     // Call log filters
     CycleStatusFilter,
     CycleFeedbackFilter,
@@ -133,7 +141,7 @@ pub const BINDINGS: &[Binding] = &[
         [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)],
         "q",
         Some("quit"),
-        "Quit (a wrap-up in progress is kept)",
+        "Quit (asks first while a call is live or a wrap-up is open)",
         Quit
     ),
     // --- Filter being typed -----------------------------------------------------------------
@@ -181,13 +189,13 @@ pub const BINDINGS: &[Binding] = &[
         "Close without calling",
         Close
     ),
-    // --- Feedback form ----------------------------------------------------------------------
+    // --- Feedback form (any field) -----------------------------------------------------------
     b!(
         Feedback,
         [(KeyCode::Enter, NONE), (KeyCode::Char('s'), CTRL)],
         "Enter",
         Some("save"),
-        "Save the outcome",
+        "Save the outcome (nothing is saved until an outcome is picked)",
         SaveFeedback
     ),
     b!(
@@ -195,14 +203,32 @@ pub const BINDINGS: &[Binding] = &[
         [(KeyCode::Char('n'), CTRL)],
         "Ctrl+N",
         Some("save & call next"),
-        "Save, then call the next driver the same way",
+        "Save, then call the next driver the same way (if no call is in progress)",
         SaveAndCallNext
     ),
-    b!(Feedback, [(KeyCode::Tab, NONE)], "Tab", Some("field"), "Next field", NextField),
-    b!(Feedback, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
-    b!(Feedback, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
-    b!(Feedback, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
+    b!(Feedback, [(KeyCode::Tab, NONE)], "Tab", Some("next field"), "Next field: Outcome › Remarks › Duration", NextField),
+    b!(
+        Feedback,
+        [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)],
+        "Shift+Tab",
+        None,
+        "Previous field",
+        PrevField
+    ),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
+    b!(Feedback, [(KeyCode::Char('c'), CTRL)], "Ctrl+C", None, "Quit (asks first)", Quit),
+    // --- Feedback form, outcome list focused ------------------------------------------------
+    b!(FeedbackList, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
+    b!(FeedbackList, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
+    b!(FeedbackList, [(KeyCode::Char(' '), NONE)], "Space", Some("pick"), "Pick the highlighted outcome", PickHighlighted),
+    b!(
+        FeedbackList,
+        [(KeyCode::Backspace, NONE), (KeyCode::Delete, NONE)],
+        "Del",
+        None,
+        "Clear the picked outcome (then a letter picks again)",
+        ClearOutcome
+    ),
     // --- Supervisor console (read-only: nothing here places a call or changes data) ----------
     b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Refresh),
     b!(
@@ -222,6 +248,27 @@ pub const BINDINGS: &[Binding] = &[
         "Esc",
         Some("close"),
         "Close help",
+        Close
+    ),
+    b!(Help, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", Some("scroll"), "Scroll down", SelectNext),
+    b!(Help, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Scroll up", SelectPrev),
+    b!(Help, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "PgDn", None, "Scroll a page down", PageDown),
+    b!(Help, [(KeyCode::PageUp, NONE)], "PgUp", None, "Scroll a page up", PageUp),
+    // --- Quit question ----------------------------------------------------------------------
+    b!(
+        ConfirmQuit,
+        [(KeyCode::Char('y'), NONE), (KeyCode::Char('Y'), SHIFT), (KeyCode::Char('q'), NONE)],
+        "y",
+        Some("quit now"),
+        "Quit anyway",
+        ConfirmQuit
+    ),
+    b!(
+        ConfirmQuit,
+        [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE), (KeyCode::Enter, NONE)],
+        "n/Esc",
+        Some("stay"),
+        "Stay in calldesk",
         Close
     ),
 ];
@@ -252,8 +299,10 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::CallLog => "Call log",
         Context::Filter => "Typing a filter",
         Context::CallDialog => "Call dialog",
-        Context::Feedback => "Wrap-up form (letters a–y pick the outcome)",
+        Context::Feedback => "Wrap-up form (Alt+letter picks an outcome from any field)",
+        Context::FeedbackList => "Wrap-up outcome list (a letter picks while none is picked; then typing goes to remarks)",
         Context::Help => "Help",
+        Context::ConfirmQuit => "Quit?",
         Context::Supervise => "Supervisor console",
     }
 }

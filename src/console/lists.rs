@@ -2,31 +2,47 @@
 //! pages from the store as the agent nears the end.
 
 use chrono::{Duration, TimeZone, Utc};
+use crossterm::event::KeyEvent;
+use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
 use super::keys::Command;
-use super::state::{App, DateRange, Field, Modal, Screen};
-use super::update::PAGE;
+use super::state::{App, DateRange, Modal, Screen};
 use crate::dialer::CallKind;
 use crate::store::CallFilter;
 
+/// Rows fetched per page of the queue and the call log.
+pub const PAGE: u32 = 200;
 /// Most rows a reload in place asks for at once.
 const MAX_RELOAD: u32 = 5000;
+
+/// Takes a page of `asked` rows into a list (after its last row, or instead of it); returns
+/// whether the list has no more rows to load.
+pub(super) fn take_page<T>(rows: &mut Vec<T>, page: Vec<T>, append: bool, asked: u32) -> bool {
+    let exhausted = page.len() < asked as usize;
+    if append {
+        rows.extend(page);
+    } else {
+        *rows = page;
+    }
+    exhausted
+}
+
+/// A key typed into the queue's filter.
+pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match to_input_request(&crossterm::event::Event::Key(key)) {
+        Some(req) => {
+            app.queue.filter.handle(req);
+            reload_queue(app)
+        }
+        None => vec![],
+    }
+}
 
 pub(super) fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
     let page = app.page_rows.max(1);
     if let Some(Modal::CallDialog(d)) = &mut app.modal {
         d.highlighted = if d.highlighted == CallKind::Telecmi { CallKind::Manual } else { CallKind::Telecmi };
-        return vec![];
-    }
-    let n = app.catalog.all().len().max(1);
-    if let Some(f) = app.form_mut() {
-        f.focus = Field::Outcome;
-        f.cursor = match cmd {
-            Command::SelectNext => (f.cursor + 1) % n,
-            Command::SelectPrev => (f.cursor + n - 1) % n,
-            _ => f.cursor,
-        };
         return vec![];
     }
     let (len, selected) = match app.screen {

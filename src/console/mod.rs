@@ -2,9 +2,12 @@
 //! effects all become [`Action`]s; `update` changes the state; the views draw it.
 
 pub mod action;
+mod commands;
+mod dialing;
 pub mod effects;
 pub mod keys;
 pub mod lists;
+mod results;
 pub mod state;
 pub mod update;
 pub mod views;
@@ -22,16 +25,60 @@ use action::{Action, Effect};
 use effects::EffectCtx;
 use state::{App, Identity};
 
-/// Runs the console until the agent quits. The terminal is restored on every exit path
+/// Refuses to start without a terminal, in words (instead of a panic deep in crossterm).
+pub fn require_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the console needs a terminal: run calldesk in a terminal window (for a headless server use `calldesk serve`)"
+    );
+    Ok(())
+}
+
+/// Runs the console until the agent quits or a signal (SIGTERM, SIGHUP, SIGINT) stops it. The
+/// terminal is restored on every exit path the process can act on: quit, signal, error, and panic
 /// (ratatui's `init` installs a panic hook that restores it before the panic message).
 pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
+    require_terminal()?;
+    let signals = Signals::new()?;
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, identity, ctx).await;
+    let result = event_loop(&mut terminal, identity, ctx, signals).await;
     ratatui::restore();
     result
 }
 
-async fn event_loop(terminal: &mut DefaultTerminal, identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
+/// The signals that end the console cleanly.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    identity: Identity,
+    ctx: EffectCtx,
+    mut signals: Signals,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut bus = ctx.dialer.bus.subscribe();
     let mut events = EventStream::new();
@@ -52,6 +99,7 @@ async fn event_loop(terminal: &mut DefaultTerminal, identity: Identity, ctx: Eff
                 None => break,
             },
             _ = tick.tick() => Action::Tick(Utc::now()),
+            name = signals.next() => Action::Signal(name),
             u = bus.recv() => match u {
                 Ok(u) => Action::CallUpdated(Box::new(u)),
                 Err(RecvError::Lagged(n)) => {

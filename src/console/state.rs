@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use tui_input::Input;
 
 use crate::dialer::CallKind;
+use crate::domain::wrapup::{CallEnd, preselect, refusal};
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup};
 use crate::store::{DayStats, FeedbackDraft, QueueEntry, Stats, StoredEvent};
 
@@ -93,6 +94,14 @@ pub struct LiveCall {
     pub call: CallLog,
     pub kind: CallKind,
     pub events: Vec<StoredEvent>,
+    /// How it ended, once its leg reports are read.
+    pub end: CallEnd,
+}
+
+impl LiveCall {
+    pub fn new(call: CallLog, kind: CallKind) -> Self {
+        Self { call, kind, events: vec![], end: CallEnd::Unknown }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,18 +111,32 @@ pub enum Field {
     Duration,
 }
 
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Outcome => "Outcome",
+            Self::Remarks => "Remarks",
+            Self::Duration => "Duration",
+        }
+    }
+}
+
 /// The wrap-up form. Whatever is typed survives a failed save and a restart (drafts).
 #[derive(Debug, Clone)]
 pub struct FeedbackForm {
     pub call: CallLog,
     pub manual: bool,
-    /// Index into the catalogue of the chosen outcome.
+    /// Index into the catalogue of the chosen outcome; `None` until the agent (or the facts) pick.
     pub chosen: Option<usize>,
-    /// Highlighted (not yet chosen) outcome, for arrow-key users.
+    /// Highlighted outcome in the list (↑↓ move it, Space picks it).
     pub cursor: usize,
     pub remarks: Input,
     pub duration: Input,
     pub focus: Field,
+    /// How the call ended, once its leg reports are read (`Unknown` until then).
+    pub end: CallEnd,
+    /// The outcome was chosen by the facts, not by the agent (shown as such).
+    pub preselected: bool,
     pub error: Option<String>,
     pub saving: bool,
     /// The draft differs from what was last saved.
@@ -140,22 +163,59 @@ impl FeedbackForm {
             .and_then(|d| d.call_duration.clone())
             .or_else(|| manual.then(|| elapsed_secs.unwrap_or(0).to_string()))
             .unwrap_or_default();
-        Self {
+        let end = if call.call_status() == crate::domain::CallStatus::Failed && !manual {
+            CallEnd::NotPlaced
+        } else {
+            CallEnd::Unknown
+        };
+        let mut form = Self {
             call,
             manual,
-            cursor: chosen.unwrap_or(0),
+            cursor: chosen.or_else(|| catalog.display_order().first().copied()).unwrap_or(0),
             chosen,
             remarks: Input::new(remarks),
             duration: Input::new(duration),
             focus: if chosen.is_some() { Field::Remarks } else { Field::Outcome },
+            end: CallEnd::Unknown,
+            preselected: false,
             error: None,
             saving: false,
             dirty: false,
+        };
+        form.learn(end, catalog);
+        form
+    }
+
+    /// Tab order: the outcome list, remarks, then (manual calls) the duration.
+    pub fn fields(&self) -> &'static [Field] {
+        if self.manual { &[Field::Outcome, Field::Remarks, Field::Duration] } else { &[Field::Outcome, Field::Remarks] }
+    }
+
+    /// Takes in how the call ended; picks the outcome that follows from it when the agent has not
+    /// chosen one.
+    pub fn learn(&mut self, end: CallEnd, catalog: &FeedbackCatalog) {
+        self.end = end;
+        if self.chosen.is_none()
+            && let Some(i) = preselect(end).and_then(|l| catalog.all().iter().position(|o| o.label == l))
+        {
+            self.chosen = Some(i);
+            self.cursor = i;
+            self.preselected = true;
         }
+    }
+
+    /// Why the `i`-th outcome does not fit this call, if it does not.
+    pub fn refusal(&self, catalog: &FeedbackCatalog, i: usize) -> Option<&'static str> {
+        catalog.all().get(i).and_then(|o| refusal(o, self.manual, self.call.call_status(), self.end))
     }
 
     pub fn chosen_group(&self, catalog: &FeedbackCatalog) -> Option<FeedbackGroup> {
         self.chosen.and_then(|i| catalog.all().get(i)).map(|o| o.group)
+    }
+
+    /// Characters the agent may still type: the row's reason tag shares the 500.
+    pub fn remarks_max(&self) -> usize {
+        REMARKS_MAX - self.end.tag().map_or(0, |t| t.chars().count() + 1)
     }
 
     pub fn draft(&self, caller_id: i64, catalog: &FeedbackCatalog) -> FeedbackDraft {
@@ -183,6 +243,16 @@ pub enum Modal {
     CallDialog(CallDialog),
     Feedback(Box<FeedbackForm>),
     Help,
+    /// "Quit now?" while a call is live or a wrap-up is open.
+    ConfirmQuit(ConfirmQuit),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmQuit {
+    /// What is at stake, in words.
+    pub stakes: String,
+    /// A wrap-up form was open: it comes back if the agent stays.
+    pub reopen_wrapup: bool,
 }
 
 /// Date ranges the call log can show.
@@ -280,7 +350,37 @@ pub struct App {
     pub dialing: bool,
     /// "Save and call next" is waiting for the queue to reload.
     pub pending_call_next: bool,
+    /// First line of the help shown (help scrolls on small terminals).
+    pub help_scroll: u16,
+    /// Ids of stored webhook events already applied: the same event can arrive from this
+    /// console's own listener and from the event feed, and is shown once.
+    pub seen_events: SeenEvents,
     pub quit: bool,
+}
+
+/// A bounded set of recently seen event ids.
+#[derive(Debug, Default)]
+pub struct SeenEvents {
+    order: VecDeque<i64>,
+    set: std::collections::HashSet<i64>,
+}
+
+impl SeenEvents {
+    const KEEP: usize = 4096;
+
+    /// Records `id`; `false` if it was already seen.
+    pub fn insert(&mut self, id: i64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > Self::KEEP
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
 }
 
 impl App {
@@ -305,6 +405,8 @@ impl App {
             page_rows: 15,
             dialing: false,
             pending_call_next: false,
+            help_scroll: 0,
+            seen_events: SeenEvents::default(),
             quit: false,
         }
     }

@@ -1,69 +1,161 @@
 //! The wrap-up: opening the form when a call ends (or the agent says so), typing into it, saving
 //! it, and what follows a save (the next wrap-up, or "save and call next").
+//!
+//! Focus rules, so no key sequence changes a picked outcome or drops typed text unseen: while a
+//! text field has focus every printable key is text; letters pick outcomes only in the outcome
+//! list, and only while none is chosen — once one is, typing there goes on into the remarks
+//! (Alt+letter, or ↑↓ and Space, change the choice from anywhere / the list).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::{Context, lookup};
+use super::dialing::dial_guard;
+use super::keys::Command;
 use super::lists::refresh_queue_in_place;
-use super::state::{App, CallDialog, FeedbackForm, Field, Modal, REMARKS_MAX, Screen};
-use super::update::{dial, on_command};
-use crate::dialer::CallKind;
+use super::state::{App, FeedbackForm, Field, Modal, Screen};
+use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
-use crate::domain::{CallStatus, FeedbackGroup, QueueDecision};
-use crate::store::SubmitFeedback;
+use crate::domain::wrapup::stored_remarks;
+use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
+use crate::store::{FeedbackDraft, SubmitFeedback};
 
+/// A key the key table did not claim, typed into the form.
 pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    if let Some(cmd) = lookup(&[Context::Feedback], &key) {
-        return on_command(app, cmd);
-    }
     let catalog = app.catalog.clone();
     let Some(f) = app.form_mut() else { return vec![] };
+    if let (KeyCode::Char(c), KeyModifiers::ALT) = (key.code, key.modifiers) {
+        pick_by_key(f, &catalog, c);
+        return vec![];
+    }
     match f.focus {
-        Field::Outcome => {
-            if let (KeyCode::Char(c), KeyModifiers::NONE | KeyModifiers::SHIFT) = (key.code, key.modifiers) {
-                match catalog.by_key(c.to_ascii_lowercase()) {
-                    Some((i, _)) => choose(f, i),
-                    None => f.error = Some(format!("No outcome on key {c:?}; use a–{}", last_key(&catalog))),
-                }
-            }
-        }
+        Field::Outcome => on_list_key(f, &catalog, key),
         Field::Remarks => {
-            let event = crossterm::event::Event::Key(key);
-            if let Some(req) = to_input_request(&event) {
-                let before = f.remarks.clone();
-                f.remarks.handle(req);
-                if f.remarks.value().chars().count() > REMARKS_MAX {
-                    f.remarks = before;
-                    f.error = Some(format!("Remarks are limited to {REMARKS_MAX} characters"));
-                } else {
-                    f.dirty = true;
-                }
-            }
+            let max = f.remarks_max();
+            type_into(f, key, |f| &mut f.remarks, Some(max));
         }
-        Field::Duration => {
-            let event = crossterm::event::Event::Key(key);
-            let digit_or_edit = !matches!(key.code, KeyCode::Char(c) if !c.is_ascii_digit());
-            if let Some(req) = to_input_request(&event).filter(|_| digit_or_edit) {
-                f.duration.handle(req);
-                f.dirty = true;
-            }
-        }
+        Field::Duration => type_into(f, key, |f| &mut f.duration, None),
     }
     vec![]
 }
 
-pub(super) fn last_key(catalog: &crate::domain::FeedbackCatalog) -> char {
-    (0..catalog.all().len()).rev().find_map(crate::domain::feedback::outcome_key).unwrap_or('a')
+fn printable(key: &KeyEvent) -> Option<char> {
+    match (key.code, key.modifiers) {
+        (KeyCode::Char(c), KeyModifiers::NONE | KeyModifiers::SHIFT) => Some(c),
+        _ => None,
+    }
 }
 
-pub(super) fn choose(f: &mut FeedbackForm, index: usize) {
-    f.chosen = Some(index);
+fn on_list_key(f: &mut FeedbackForm, catalog: &FeedbackCatalog, key: KeyEvent) {
+    let Some(c) = printable(&key) else { return };
+    if f.chosen.is_some() {
+        // An outcome is chosen: what follows is the remarks, not another pick.
+        f.focus = Field::Remarks;
+        let max = f.remarks_max();
+        type_into(f, key, |f| &mut f.remarks, Some(max));
+        return;
+    }
+    if c.is_ascii_alphabetic() {
+        pick_by_key(f, catalog, c.to_ascii_lowercase());
+    } else if !c.is_whitespace() {
+        f.error = Some(format!("No outcome on key {c:?}; letters a–{} pick one.", last_key(catalog)));
+    }
+}
+
+/// Edits one text field with `key`, keeping it within `max` characters.
+fn type_into(f: &mut FeedbackForm, key: KeyEvent, field: fn(&mut FeedbackForm) -> &mut Input, max: Option<usize>) {
+    let Some(req) = to_input_request(&crossterm::event::Event::Key(key)) else { return };
+    let input = field(f);
+    let before = input.clone();
+    input.handle(req);
+    if max.is_some_and(|m| input.value().chars().count() > m) {
+        *input = before;
+        f.error = Some(format!("Remarks are limited to {} characters here.", max.unwrap_or_default()));
+        return;
+    }
+    if before.value() != field(f).value() {
+        f.dirty = true;
+        f.error = None;
+    }
+}
+
+pub(super) fn last_key(catalog: &FeedbackCatalog) -> char {
+    (0..catalog.all().len()).rev().find_map(outcome_key).unwrap_or('a')
+}
+
+fn pick_by_key(f: &mut FeedbackForm, catalog: &FeedbackCatalog, c: char) {
+    match catalog.by_key(c.to_ascii_lowercase()) {
+        Some((i, _)) => choose(f, catalog, i),
+        None => f.error = Some(format!("No outcome on key {c:?}; use a–{}.", last_key(catalog))),
+    }
+}
+
+/// Chooses the `index`-th outcome if it fits the call; otherwise says why and keeps the choice.
+pub(super) fn choose(f: &mut FeedbackForm, catalog: &FeedbackCatalog, index: usize) {
     f.cursor = index;
-    f.focus = Field::Remarks;
+    if let Some(why) = f.refusal(catalog, index) {
+        let label = catalog.all().get(index).map_or("", |o| o.label.as_str());
+        f.error = Some(format!("\"{label}\" does not fit: {why}."));
+        return;
+    }
+    f.chosen = Some(index);
+    f.preselected = false;
     f.error = None;
     f.dirty = true;
+}
+
+/// ↑↓ in the outcome list move the highlight (in display order); elsewhere they do nothing.
+pub(super) fn move_highlight(app: &mut App, cmd: Command) -> Vec<Effect> {
+    let order = app.catalog.display_order();
+    let Some(f) = app.form_mut().filter(|f| f.focus == Field::Outcome) else { return vec![] };
+    let n = order.len().max(1);
+    let at = order.iter().position(|i| *i == f.cursor).unwrap_or(0);
+    let next = match cmd {
+        Command::SelectNext => (at + 1) % n,
+        Command::SelectPrev => (at + n - 1) % n,
+        Command::First => 0,
+        Command::Last => n - 1,
+        _ => at,
+    };
+    f.cursor = order.get(next).copied().unwrap_or(0);
+    vec![]
+}
+
+/// The form's own commands: save, save and call next, Tab / Shift+Tab, Space and Delete.
+pub(super) fn on_form_command(app: &mut App, cmd: Command) -> Vec<Effect> {
+    let catalog = app.catalog.clone();
+    let Some(f) = app.form_mut() else { return vec![] };
+    match cmd {
+        Command::SaveFeedback => save(app, false),
+        Command::SaveAndCallNext => save(app, true),
+        Command::PickHighlighted => {
+            let i = f.cursor;
+            choose(f, &catalog, i);
+            vec![]
+        }
+        Command::ClearOutcome => {
+            f.chosen = None;
+            f.preselected = false;
+            f.dirty = true;
+            vec![]
+        }
+        _ => {
+            let order = f.fields();
+            let i = order.iter().position(|x| *x == f.focus).unwrap_or(0);
+            let n = order.len();
+            f.focus = order[if cmd == Command::NextField { (i + 1) % n } else { (i + n - 1) % n }];
+            vec![]
+        }
+    }
+}
+
+/// Puts the form among the waiting wrap-ups (first), with what was typed.
+pub(super) fn keep_aside(app: &mut App, f: &FeedbackForm, draft: FeedbackDraft) {
+    match app.wrapups.iter_mut().find(|(c, _)| c.id == f.call.id) {
+        Some(w) => w.1 = Some(draft),
+        None => app.wrapups.push_front((f.call.clone(), Some(draft))),
+    }
 }
 
 pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
@@ -73,10 +165,9 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
     let Some(live) = app.live.clone() else {
         if app.wrapups.is_empty() {
             app.info("No call in progress.");
-        } else {
-            open_next_wrapup(app);
+            return vec![];
         }
-        return vec![];
+        return open_next_wrapup(app);
     };
     if live.call.feedback.as_deref().is_some_and(|f| !f.is_empty()) {
         app.info("That call's outcome is already saved.");
@@ -84,22 +175,32 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
     }
     let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
     let elapsed = (app.now - live.call.created_at).num_seconds().max(0);
-    let form = FeedbackForm::new(live.call, draft.as_ref(), &app.catalog, Some(elapsed));
+    let id = live.call.id;
+    let mut form = FeedbackForm::new(live.call, draft.as_ref(), &app.catalog, Some(elapsed));
+    form.learn(live.end, &app.catalog);
     app.modal = Some(Modal::Feedback(Box::new(form)));
-    vec![]
+    vec![Effect::LoadFacts(id)]
 }
 
-pub(super) fn open_next_wrapup(app: &mut App) {
+/// Opens the oldest waiting wrap-up (if no form is open) and asks how its call ended.
+pub(super) fn open_next_wrapup(app: &mut App) -> Vec<Effect> {
     if app.form().is_some() {
-        return;
+        return vec![];
     }
-    if let Some((call, draft)) = app.wrapups.front().cloned() {
-        let form = FeedbackForm::new(call, draft.as_ref(), &app.catalog, None);
-        app.modal = Some(Modal::Feedback(Box::new(form)));
-    }
+    let Some((call, draft)) = app.wrapups.front().cloned() else { return vec![] };
+    let id = call.id;
+    let form = FeedbackForm::new(call, draft.as_ref(), &app.catalog, None);
+    app.modal = Some(Modal::Feedback(Box::new(form)));
+    vec![Effect::LoadFacts(id)]
 }
 
 pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
+    if let Some(id) = u.event_id
+        && !app.seen_events.insert(id)
+    {
+        // Already shown: this console's own listener told us first, the feed repeats it.
+        return vec![];
+    }
     if u.source == "webhook" || u.source == "reconcile" {
         app.last_webhook = Some(app.now);
     }
@@ -107,12 +208,10 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         return vec![];
     }
     let mut fx = Vec::new();
-    let is_live = app.live.as_ref().is_some_and(|l| l.call.id == u.call.id);
-    if is_live {
-        if let Some(l) = app.live.as_mut() {
-            l.call = u.call.clone();
-        }
+    if let Some(l) = app.live.as_mut().filter(|l| l.call.id == u.call.id) {
+        l.call = u.call.clone();
         fx.push(Effect::LoadTimeline(u.call.id));
+        fx.push(Effect::LoadFacts(u.call.id));
     }
     let ended = u.call.call_status().is_final();
     let needs_feedback = u.call.feedback.as_deref().is_none_or(str::is_empty);
@@ -120,62 +219,72 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         app.remember(&u.call);
     }
     if ended && needs_feedback && u.source != "feedback" && u.source != "dial" {
-        let id = u.call.id;
-        if let Some(f) = app.form_mut().filter(|f| f.call.id == id) {
-            // A later report (leg B's talk time) for the form on screen.
-            f.call = u.call.clone();
-        } else if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == id) {
-            // Already waiting (perhaps put aside on purpose): keep it there, up to date.
-            w.0 = u.call.clone();
-        } else {
-            // The call is over: the wrap-up opens by itself, or waits behind the one on screen.
-            let name = strip_controls(u.call.driver_name.as_deref().unwrap_or(""));
-            let status = u.call.call_status();
-            if matches!(app.modal, None | Some(Modal::Help)) {
-                app.modal = None;
-                app.wrapups.push_front((u.call.clone(), None));
-                open_next_wrapup(app);
-                app.info(format!("Call to {name} {status}: record the outcome."));
-            } else {
-                app.wrapups.push_back((u.call.clone(), None));
-                app.info(format!("Call to {name} {status}: its wrap-up waits (w)."));
-            }
-        }
+        fx.extend(wrapup_for_ended(app, u.call));
     }
     fx
 }
 
+/// A call ended without an outcome: update its form or waiting wrap-up, or open one.
+fn wrapup_for_ended(app: &mut App, call: CallLog) -> Vec<Effect> {
+    let id = call.id;
+    if let Some(f) = app.form_mut().filter(|f| f.call.id == id) {
+        // A later report (leg B's talk time) for the form on screen.
+        f.call = call;
+        return vec![Effect::LoadFacts(id)];
+    }
+    if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == id) {
+        // Already waiting (perhaps put aside on purpose): keep it there, up to date.
+        w.0 = call;
+        return vec![];
+    }
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+    let status = call.call_status();
+    if matches!(app.modal, None | Some(Modal::Help)) {
+        app.modal = None;
+        app.wrapups.push_front((call, None));
+        app.info(format!("Call to {name} {status}: record the outcome."));
+        return open_next_wrapup(app);
+    }
+    app.wrapups.push_back((call, None));
+    app.info(format!("Call to {name} {status}: its wrap-up waits (w)."));
+    vec![]
+}
+
+/// Checks the form and asks to store it; nothing is sent while anything is missing or wrong.
 pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     let catalog = app.catalog.clone();
-    let Some(f) = app.form_mut() else { return vec![] };
-    if f.saving {
-        return vec![];
-    }
-    if f.focus == Field::Outcome && !call_next && f.chosen != Some(f.cursor) {
-        // Enter on the outcome list picks the highlighted outcome first.
-        let c = f.cursor;
-        choose(f, c);
-        return vec![];
-    }
-    let Some(option) = f.chosen.and_then(|i| catalog.all().get(i)) else {
-        f.error = Some(format!("Choose an outcome first (keys a–{}).", last_key(&catalog)));
-        f.focus = Field::Outcome;
-        return vec![];
+    let Some(f) = app.form_mut().filter(|f| !f.saving) else { return vec![] };
+    let feedback = match checked(f, &catalog) {
+        Ok(s) => s,
+        Err((why, field)) => {
+            f.error = Some(why);
+            f.focus = field;
+            return vec![];
+        }
     };
+    f.saving = true;
+    f.error = None;
+    vec![Effect::Submit { feedback, call_next }]
+}
+
+/// The row to store, or why not and which field to fix.
+fn checked(f: &FeedbackForm, catalog: &FeedbackCatalog) -> Result<SubmitFeedback, (String, Field)> {
+    let Some((index, option)) = f.chosen.and_then(|i| catalog.all().get(i).map(|o| (i, o))) else {
+        let why = format!("Pick an outcome first: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
+        return Err((why, Field::Outcome));
+    };
+    if let Some(why) = f.refusal(catalog, index) {
+        return Err((format!("\"{}\" does not fit: {why}. Pick another outcome.", option.label), Field::Outcome));
+    }
     let duration = if f.manual {
         match f.duration.value().trim().parse::<i64>() {
             Ok(d) if (0..=86_400).contains(&d) => Some(d),
-            _ => {
-                f.error = Some("Duration must be a number of seconds (0–86400).".into());
-                f.focus = Field::Duration;
-                return vec![];
-            }
+            _ => return Err(("Duration must be a number of seconds (0–86400).".into(), Field::Duration)),
         }
     } else {
         None
     };
-    let current = f.call.call_status();
-    let status = if current.is_final() && !f.manual {
+    let status = if f.call.call_status().is_final() && !f.manual {
         None
     } else {
         Some(match option.group {
@@ -183,24 +292,16 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
             FeedbackGroup::Connected | FeedbackGroup::CallBackLater => CallStatus::Completed,
         })
     };
-    f.saving = true;
-    f.error = None;
-    let feedback = SubmitFeedback {
+    Ok(SubmitFeedback {
         call_id: f.call.id,
         status,
         feedback: option.label.clone(),
-        remarks: f.remarks.value().trim().to_string(),
+        remarks: stored_remarks(f.end, f.remarks.value()),
         call_duration: duration,
-    };
-    vec![Effect::Submit { feedback, call_next }]
+    })
 }
 
-pub(super) fn on_saved(
-    app: &mut App,
-    call: crate::domain::CallLog,
-    decision: QueueDecision,
-    call_next: bool,
-) -> Vec<Effect> {
+pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }
@@ -209,22 +310,16 @@ pub(super) fn on_saved(
         app.live = None;
     }
     app.remember(&call);
-    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
-    let feedback = call.feedback.clone().unwrap_or_default();
-    let effect = match decision {
-        QueueDecision::Remove => format!("{name} left the queue"),
-        QueueDecision::Requeue { due_at, callback } => {
-            let when = due_at.with_timezone(&app.tz).format("%a %H:%M");
-            if callback { format!("callback for {name} due {when}") } else { format!("{name} will be retried {when}") }
-        }
-    };
-    app.info(format!("Saved \"{feedback}\": {effect}."));
+    app.info(saved_message(app, &call, decision));
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {
         // Unfinished wrap-ups come before new calls.
-        open_next_wrapup(app);
+        fx.extend(open_next_wrapup(app));
     } else if call_next {
-        app.pending_call_next = true;
+        match dial_guard(app) {
+            Some(why) => app.error(format!("Saved, but not calling the next driver: {why}")),
+            None => app.pending_call_next = true,
+        }
     }
     if app.screen == Screen::Stats {
         fx.push(Effect::LoadStats);
@@ -232,16 +327,16 @@ pub(super) fn on_saved(
     fx
 }
 
-/// After the queue reloads following "save and call next", dial the driver now selected.
-pub fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
-    if !std::mem::take(&mut app.pending_call_next) {
-        return vec![];
-    }
-    let Some(driver) = app.queue.selected_entry().cloned() else {
-        app.info("Saved. The queue is empty: nobody else is due.");
-        return vec![];
+fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+    let feedback = call.feedback.clone().unwrap_or_default();
+    let effect = match decision {
+        QueueDecision::Remove => format!("{name} left the queue"),
+        QueueDecision::Requeue { due_at, .. } if due_at <= app.now => format!("{name} stays first in the queue"),
+        QueueDecision::Requeue { due_at, callback } => {
+            let when = due_at.with_timezone(&app.tz).format("%a %H:%M");
+            if callback { format!("callback for {name} due {when}") } else { format!("{name} will be retried {when}") }
+        }
     };
-    let kind = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
-    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted: kind }));
-    dial(app, kind)
+    format!("Saved \"{feedback}\": {effect}.")
 }

@@ -42,6 +42,9 @@ pub enum QueueEffect {
     Retry,
     /// The driver asked to be called back.
     Callback(CallbackTime),
+    /// The driver was never rung (the agent's phone was not answered, or the call was not
+    /// placed): they keep their attempt count and their place at the top of the queue.
+    NotCalled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +97,12 @@ const CONNECTED: [&str; 19] = [
     "Wants to Think",
 ];
 
-const NOT_CONNECTED: [&str; 2] = ["Ringing / Call Busy", "Switched Off / Not Reachable / Disconnected"];
+/// The outcome a driver who did not answer or rejected gets by default.
+pub const RINGING_BUSY: &str = "Ringing / Call Busy";
+/// The outcome of a call that never rang the driver.
+pub const NOT_CALLED: &str = "Driver Not Called";
+
+const NOT_CONNECTED: [&str; 2] = [RINGING_BUSY, "Switched Off / Not Reachable / Disconnected"];
 
 /// The catalogue of outcomes, grouped, in display order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,12 +137,18 @@ impl Default for FeedbackCatalog {
             label: l.into(),
             effect: QueueEffect::Callback(t),
         }));
+        // Last, so the letters a–y keep their outcomes; drawn with its group.
+        options.push(FeedbackOption {
+            group: FeedbackGroup::NotConnected,
+            label: NOT_CALLED.into(),
+            effect: QueueEffect::NotCalled,
+        });
         Self { options, retry: RetryPolicy::default() }
     }
 }
 
 /// The key that picks the `index`-th outcome of the catalogue: `a`, `b`, … `z`. Every default
-/// outcome (25 of them) has its own letter, so one key press picks group and outcome together.
+/// outcome (26 of them) has its own letter, so one key press picks group and outcome together.
 pub fn outcome_key(index: usize) -> Option<char> {
     u8::try_from(index).ok().filter(|i| *i < 26).map(|i| char::from(b'a' + i))
 }
@@ -151,6 +165,11 @@ impl FeedbackCatalog {
     /// The outcome whose key is `key`.
     pub fn by_key(&self, key: char) -> Option<(usize, &FeedbackOption)> {
         self.options.iter().enumerate().find(|(i, _)| outcome_key(*i) == Some(key))
+    }
+
+    /// Catalogue indices in the order the form draws them: group by group.
+    pub fn display_order(&self) -> Vec<usize> {
+        FeedbackGroup::ALL.iter().flat_map(|g| self.indexed(*g).map(|(i, _)| i)).collect()
     }
 
     /// Options with their index in the catalogue, for one group.
@@ -171,6 +190,8 @@ impl FeedbackCatalog {
             QueueEffect::Retry if attempts >= self.retry.max_attempts => QueueDecision::Remove,
             QueueEffect::Retry => QueueDecision::Requeue { due_at: now + self.retry.delay, callback: false },
             QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: callback_due(t, now), callback: true },
+            // Due at once, first in the queue (callbacks sort first).
+            QueueEffect::NotCalled => QueueDecision::Requeue { due_at: now, callback: true },
         }
     }
 }
@@ -203,9 +224,9 @@ mod tests {
     fn default_groups_match_the_old_system() {
         let c = FeedbackCatalog::default();
         assert_eq!(c.in_group(FeedbackGroup::Connected).count(), 19);
-        assert_eq!(c.in_group(FeedbackGroup::NotConnected).count(), 2);
+        assert_eq!(c.in_group(FeedbackGroup::NotConnected).count(), 3);
         assert_eq!(c.in_group(FeedbackGroup::CallBackLater).count(), 4);
-        assert_eq!(c.all().len(), 25);
+        assert_eq!(c.all().len(), 26);
         assert!(c.find("interview fixed").is_some());
         assert!(c.find("Agree for Subscription (Today)").is_some());
     }
@@ -214,7 +235,7 @@ mod tests {
     fn every_outcome_has_its_own_key() {
         let c = FeedbackCatalog::default();
         let keys: std::collections::HashSet<char> = (0..c.all().len()).filter_map(outcome_key).collect();
-        assert_eq!(keys.len(), 25);
+        assert_eq!(keys.len(), 26);
         for (i, o) in c.all().iter().enumerate() {
             let key = outcome_key(i).expect("a key");
             assert_eq!(c.by_key(key).map(|(_, x)| x), Some(o));
@@ -222,7 +243,7 @@ mod tests {
         assert_eq!(c.by_key('s').map(|(_, o)| o.label.as_str()), Some("Wants to Think"));
         assert_eq!(c.by_key('t').map(|(_, o)| o.group), Some(FeedbackGroup::NotConnected));
         assert_eq!(c.by_key('y').map(|(_, o)| o.label.as_str()), Some("Call After 2 Days"));
-        assert!(c.by_key('z').is_none());
+        assert_eq!(c.by_key('z').map(|(_, o)| o.label.as_str()), Some(NOT_CALLED));
         assert_eq!(outcome_key(26), None);
     }
 

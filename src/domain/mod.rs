@@ -4,6 +4,7 @@ pub mod feedback;
 pub mod phone;
 pub mod status;
 pub mod text;
+pub mod wrapup;
 
 pub use feedback::{FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy};
 pub use phone::{Phone, PhoneError};

@@ -94,6 +94,7 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
                     source: "webhook",
                     leg: Some(ev.leg.as_str().to_string()),
                     provider_status: Some(ev.provider_status.clone()),
+                    event_id: None,
                 },
             );
             reply(StatusCode::OK, json!({"ok": true, "result": "applied"}))

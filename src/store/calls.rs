@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
-use crate::domain::{CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision};
+use crate::domain::{CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision, QueueEffect};
 
 pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, driver_id, driver_mobile, driver_name, \
      driver_tmid, call_type, status, provider, telecmi_user_id, feedback, remarks, call_duration, created_at, \
@@ -328,6 +328,16 @@ impl Store {
                             .await?;
                     }
                     QueueDecision::Requeue { due_at, callback } => {
+                        if catalog.find(&f.feedback).is_some_and(|o| o.effect == QueueEffect::NotCalled) {
+                            // The driver was never rung: this attempt is not theirs.
+                            sqlx::query(
+                                "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+                                 WHERE driver_id = ?",
+                            )
+                            .bind(&driver_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         let priority: i64 = if callback { 0 } else { 1 };
                         let r = sqlx::query(
                             "UPDATE call_queue SET due_at = ?, priority = ?, last_outcome = ?, claimed_by = NULL, \

@@ -6,6 +6,7 @@
 
 mod calls;
 mod events;
+mod facts;
 mod people;
 mod queue;
 mod stats;

@@ -99,7 +99,7 @@ pub async fn reconcile_once(
         };
         if let Some(c) = updated {
             tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
-            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None });
+            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None, event_id: None });
             closed += 1;
         }
     }

@@ -1,32 +1,58 @@
-//! The wrap-up form: every outcome on its own key, remarks, and the duration of manual calls.
+//! The wrap-up form: the outcome list, the remarks and (manual calls) the duration, each in its own
+//! box; the focused box is drawn thick and bright with a ▶ in its title, and holds the cursor.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use tui_input::Input;
 
 use super::{centered, clock, dim, status_style};
-use crate::console::state::{App, FeedbackForm, Field, REMARKS_MAX};
-use crate::domain::FeedbackGroup;
+use crate::console::state::{App, FeedbackForm, Field};
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
+use crate::domain::{FeedbackCatalog, FeedbackGroup};
+
+/// Narrowest column of outcomes.
+const MIN_CELL: u16 = 21;
 
 pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
-    let connected = app.catalog.indexed(FeedbackGroup::Connected).count() as u16;
-    let half = connected.div_ceil(2);
-    let height = half + 1 + 5 + 1 + u16::from(f.manual) + 1 + 1 + 2;
-    let area = centered(frame.area(), 100, height);
+    let cells = cells(&app.catalog);
+    let width = frame.area().width.min(120);
+    let cols = columns(width.saturating_sub(4), cells.len());
+    let list_rows = u16::try_from(cells.len().div_ceil(cols)).unwrap_or(u16::MAX);
+    let facts = facts_line(app, f);
+    let height = 2 + u16::from(facts.is_some()) + list_rows + 2 + 3 + 2;
+    let area = centered(frame.area(), width, height);
     frame.render_widget(Clear, area);
+    let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(title(f));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [facts_area, list_area, text_area, status_area, keys_area] = Layout::vertical([
+        Constraint::Length(u16::from(facts.is_some())),
+        Constraint::Min(3),
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    if let Some(line) = facts {
+        frame.render_widget(Paragraph::new(line), facts_area);
+    }
+    render_outcomes(app, f, &cells, cols, frame, list_area);
+    render_text_fields(f, frame, text_area);
+    frame.render_widget(Paragraph::new(status_line(app, f)), status_area);
+    frame.render_widget(Paragraph::new(tab_line(f)), keys_area);
+}
+
+fn title(f: &FeedbackForm) -> Line<'static> {
     let c = &f.call;
     let st = c.call_status();
-    let title = Line::from(vec![
-        Span::styled(" Wrap-up: ", Style::default().add_modifier(Modifier::BOLD)),
-        Span::styled(
-            strip_controls(c.driver_name.as_deref().unwrap_or("?")),
-            Style::default().add_modifier(Modifier::BOLD),
-        ),
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    Line::from(vec![
+        Span::styled(" Wrap-up: ", bold),
+        Span::styled(strip_controls(c.driver_name.as_deref().unwrap_or("?")), bold),
         Span::raw(format!(" · {} · ", c.driver_mobile.clone().unwrap_or_default())),
         Span::styled(st.as_str(), status_style(st)),
         Span::raw(if f.manual {
@@ -34,128 +60,200 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         } else {
             format!(" · talk {} ", clock(c.call_duration.unwrap_or(0)))
         }),
-    ]);
-    let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(title);
+    ])
+}
+
+/// What the facts say about the call, and which outcomes they rule out.
+fn facts_line(app: &App, f: &FeedbackForm) -> Option<Line<'static>> {
+    let connected_off = app.catalog.indexed(FeedbackGroup::Connected).next().and_then(|(i, _)| f.refusal(&app.catalog, i));
+    let mut spans = Vec::new();
+    if let Some(s) = f.end.sentence() {
+        spans.push(Span::styled(s, status_style(f.call.call_status()).add_modifier(Modifier::BOLD)));
+    }
+    if let Some(why) = connected_off {
+        spans.push(Span::styled(format!(" Connected outcomes are dimmed: {why}."), dim()));
+    }
+    (!spans.is_empty()).then(|| Line::from(spans))
+}
+
+/// One entry of the outcome list: a group heading or an outcome (its catalogue index).
+#[derive(Debug, Clone, Copy)]
+enum Cell {
+    Heading(FeedbackGroup),
+    Outcome(usize),
+}
+
+fn cells(catalog: &FeedbackCatalog) -> Vec<Cell> {
+    FeedbackGroup::ALL
+        .iter()
+        .flat_map(|g| std::iter::once(Cell::Heading(*g)).chain(catalog.indexed(*g).map(|(i, _)| Cell::Outcome(i))))
+        .collect()
+}
+
+/// As many columns as fit, at most three.
+fn columns(width: u16, n: usize) -> usize {
+    usize::from((width / MIN_CELL).clamp(1, 3)).min(n.max(1))
+}
+
+fn render_outcomes(app: &App, f: &FeedbackForm, cells: &[Cell], cols: usize, frame: &mut Frame, area: Rect) {
+    let focused = f.focus == Field::Outcome;
+    let hint = if !focused {
+        "Shift+Tab here to change"
+    } else if f.chosen.is_some() {
+        "typing goes to remarks · ↑↓ Space or Alt+letter change it · Del clears"
+    } else {
+        "press a letter · or ↑↓ and Space"
+    };
+    let block = field_block(Field::Outcome.label(), hint, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-
-    let [conn_area, rest_area, remarks_area, duration_area, error_area, keys_area] = Layout::vertical([
-        Constraint::Length(half + 1),
-        Constraint::Length(5),
-        Constraint::Length(1),
-        Constraint::Length(if f.manual { 1 } else { 0 }),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
-
-    let col = usize::from(inner.width / 2).saturating_sub(3);
-    let item = |i: usize, label: &str| -> Line<'static> {
-        let label = ellipsize(label, col);
-        let key = outcome_key(i).map_or("  ".to_string(), |k| format!("{k} "));
-        let mut style = Style::default();
-        if f.chosen == Some(i) {
-            style = style.fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD);
-        } else if f.focus == Field::Outcome && f.cursor == i {
-            style = style.add_modifier(Modifier::REVERSED);
-        }
-        Line::from(vec![
-            Span::styled(key, Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
-            Span::styled(label, style),
-        ])
-    };
-    let heading = |g: FeedbackGroup| {
-        Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
-    };
-
-    let conn: Vec<(usize, String)> =
-        app.catalog.indexed(FeedbackGroup::Connected).map(|(i, o)| (i, o.label.clone())).collect();
-    let [cl, cr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(conn_area);
-    let (left, right) = conn.split_at(usize::from(half).min(conn.len()));
-    let mut l_lines = vec![heading(FeedbackGroup::Connected)];
-    l_lines.extend(left.iter().map(|(i, l)| item(*i, l)));
-    let mut r_lines = vec![Line::raw("")];
-    r_lines.extend(right.iter().map(|(i, l)| item(*i, l)));
-    frame.render_widget(Paragraph::new(l_lines), cl);
-    frame.render_widget(Paragraph::new(r_lines), cr);
-
-    let [nl, nr] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest_area);
-    let mut n_lines = vec![heading(FeedbackGroup::NotConnected)];
-    n_lines.extend(app.catalog.indexed(FeedbackGroup::NotConnected).map(|(i, o)| item(i, &o.label)));
-    let mut b_lines = vec![heading(FeedbackGroup::CallBackLater)];
-    b_lines.extend(app.catalog.indexed(FeedbackGroup::CallBackLater).map(|(i, o)| item(i, &o.label)));
-    frame.render_widget(Paragraph::new(n_lines), nl);
-    frame.render_widget(Paragraph::new(b_lines), nr);
-
-    render_input(frame, remarks_area, "Remarks", &f.remarks, f.focus == Field::Remarks, Some(REMARKS_MAX));
-    if f.manual {
-        render_input(frame, duration_area, "Duration (s)", &f.duration, f.focus == Field::Duration, None);
+    let rows = cells.len().div_ceil(cols);
+    let visible = usize::from(inner.height).max(1);
+    // Keep the highlighted outcome on screen when the list is taller than the box.
+    let cursor_row = cells.iter().position(|c| matches!(c, Cell::Outcome(i) if *i == f.cursor)).map_or(0, |p| p % rows);
+    let skip = cursor_row.saturating_sub(visible - 1);
+    let col_areas = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(inner);
+    for (c, col_area) in col_areas.iter().enumerate() {
+        let width = usize::from(col_area.width.saturating_sub(1));
+        let lines: Vec<Line> = cells
+            .iter()
+            .skip(c * rows)
+            .take(rows)
+            .skip(skip)
+            .map(|cell| cell_line(app, f, *cell, width))
+            .collect();
+        frame.render_widget(Paragraph::new(lines), *col_area);
     }
-    let status = if f.saving {
-        Line::styled("Saving…", Style::default().fg(Color::Cyan))
-    } else if let Some(e) = &f.error {
-        Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red))
-    } else {
-        let chosen = f
-            .chosen
-            .and_then(|i| app.catalog.all().get(i))
-            .map_or("none yet".to_string(), |o| format!("{} › {}", o.group.label(), o.label));
-        Line::from(vec![Span::styled("Outcome: ", dim()), Span::raw(chosen)])
-    };
-    frame.render_widget(Paragraph::new(status), error_area);
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let last = outcome_key(app.catalog.all().len().saturating_sub(1)).unwrap_or('a');
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(format!("a–{last}"), key),
-            Span::raw(" outcome · "),
-            Span::styled("Enter", key),
-            Span::raw(" save · "),
-            Span::styled("Ctrl+N", key),
-            Span::raw(" save & call next · "),
-            Span::styled("Tab", key),
-            Span::raw(" field · "),
-            Span::styled("Esc", key),
-            Span::raw(" later"),
-        ])),
-        keys_area,
-    );
 }
 
-/// One text field: label, the part of the value that fits (scrolled with the cursor), an optional
-/// counter, and the terminal cursor when it has focus.
-fn render_input(frame: &mut Frame, area: Rect, label: &str, input: &Input, focused: bool, max: Option<usize>) {
-    let label_w = label.chars().count() as u16 + 2;
-    let counter = max.map(|m| format!(" {}/{m}", input.value().chars().count())).unwrap_or_default();
-    let width = usize::from(area.width.saturating_sub(label_w + 10).max(1));
+fn cell_line(app: &App, f: &FeedbackForm, cell: Cell, width: usize) -> Line<'static> {
+    let i = match cell {
+        Cell::Heading(g) => {
+            return Line::styled(g.label(), Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+        }
+        Cell::Outcome(i) => i,
+    };
+    let label = app.catalog.all().get(i).map_or("", |o| o.label.as_str());
+    let refused = f.refusal(&app.catalog, i).is_some();
+    let mut style = Style::default();
+    let mut mark = "  ";
+    if f.chosen == Some(i) {
+        style = style.fg(Color::Black).bg(Color::Green).add_modifier(Modifier::BOLD);
+        mark = "✓ ";
+    } else if refused {
+        style = dim().add_modifier(Modifier::CROSSED_OUT);
+    }
+    if f.focus == Field::Outcome && f.cursor == i {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    let key = outcome_key(i).map_or("  ".to_string(), |k| format!("{k} "));
+    let key_style = if refused { dim() } else { Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD) };
+    Line::from(vec![
+        Span::styled(key, key_style),
+        Span::styled(format!("{mark}{}", ellipsize_middle(label, width.saturating_sub(4))), style),
+    ])
+}
+
+/// A field's box: thick, bright and marked ▶ when it has focus; thin and grey when not.
+fn field_block(label: &str, hint: &str, focused: bool) -> Block<'static> {
+    let (title, border, title_style, kind) = if focused {
+        (
+            format!(" ▶ {label} "),
+            Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            Style::default().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD),
+            BorderType::Thick,
+        )
+    } else {
+        (format!(" {label} "), dim(), dim(), BorderType::Plain)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(kind)
+        .border_style(border)
+        .title(Line::from(vec![Span::styled(title, title_style), Span::styled(format!(" {hint} "), dim())]))
+}
+
+fn render_text_fields(f: &FeedbackForm, frame: &mut Frame, area: Rect) {
+    let [remarks, duration] = if f.manual {
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).areas(area)
+    } else {
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(0)]).areas(area)
+    };
+    let count = format!("{}/{}", f.remarks.value().chars().count(), f.remarks_max());
+    render_input(frame, remarks, Field::Remarks.label(), &count, &f.remarks, f.focus == Field::Remarks);
+    if f.manual {
+        render_input(frame, duration, "Duration (s)", "", &f.duration, f.focus == Field::Duration);
+    }
+}
+
+/// One text field in its box: the part of the value that fits (scrolled with the cursor), and the
+/// terminal cursor when it has focus.
+fn render_input(frame: &mut Frame, area: Rect, label: &str, hint: &str, input: &Input, focused: bool) {
+    let block = field_block(label, hint, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width.saturating_sub(1).max(1));
     let scroll = input.visual_scroll(width);
     let shown: String = strip_controls(input.value()).chars().skip(scroll).take(width).collect();
-    let field_style =
-        if focused { Style::default().bg(Color::Indexed(238)) } else { Style::default().bg(Color::Indexed(235)) };
-    let pad = width.saturating_sub(shown.chars().count());
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(
-                format!("{label}: "),
-                if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() },
-            ),
-            Span::styled(format!("{shown}{}", " ".repeat(pad)), field_style),
-            Span::styled(counter, dim()),
-        ])),
-        area,
-    );
+    frame.render_widget(Paragraph::new(shown), inner);
     if focused {
-        let x = area.x + label_w + u16::try_from(input.visual_cursor().saturating_sub(scroll)).unwrap_or(0);
-        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+        let x = inner.x + u16::try_from(input.visual_cursor().saturating_sub(scroll)).unwrap_or(0);
+        frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
     }
 }
 
-/// `label` cut to `max` characters, ending in `…` when cut.
-fn ellipsize(label: &str, max: usize) -> String {
-    if label.chars().count() <= max || max < 2 {
+fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
+    if f.saving {
+        return Line::styled("Saving…", Style::default().fg(Color::Cyan));
+    }
+    if let Some(e) = &f.error {
+        return Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red));
+    }
+    match f.chosen.and_then(|i| app.catalog.all().get(i)) {
+        Some(o) => Line::from(vec![
+            Span::styled("Outcome: ", dim()),
+            Span::styled(format!("{} › {}", o.group.label(), o.label), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(if f.preselected { "  (from the call's facts)" } else { "" }, dim()),
+        ]),
+        None => Line::from(vec![
+            Span::styled("Outcome: ", dim()),
+            Span::styled("none picked yet", Style::default().fg(Color::Yellow)),
+        ]),
+    }
+}
+
+/// The fixed Tab order with the current field marked, then the form's keys.
+fn tab_line(f: &FeedbackForm) -> Line<'static> {
+    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let mut spans = vec![Span::styled("Tab", key), Span::raw(" ")];
+    for (n, field) in f.fields().iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(" › ", dim()));
+        }
+        if *field == f.focus {
+            spans.push(Span::styled(format!("[{}]", field.label()), Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+        } else {
+            spans.push(Span::styled(field.label(), dim()));
+        }
+    }
+    for (k, what) in [("Enter", "save"), ("Ctrl+N", "save & call next"), ("Esc", "later")] {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(k, key));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Line::from(spans)
+}
+
+/// `label` cut to `max` characters by dropping its middle, so "(Today)" and "(Tomorrow)" stay
+/// told apart.
+fn ellipsize_middle(label: &str, max: usize) -> String {
+    let n = label.chars().count();
+    if n <= max || max < 5 {
         return label.to_string();
     }
-    let mut s: String = label.chars().take(max - 1).collect();
-    s.push('…');
-    s
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let start: String = label.chars().take(head).collect();
+    let end: String = label.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }

@@ -108,6 +108,9 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
         ]));
     }
+    if let Some(sentence) = l.end.sentence() {
+        lines.push(Line::styled(sentence, status_style(st).add_modifier(Modifier::BOLD)));
+    }
     if st == CallStatus::Failed
         && let Some(r) = &c.remarks
     {

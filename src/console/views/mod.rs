@@ -40,9 +40,28 @@ pub fn render(app: &App, frame: &mut Frame) {
     match &app.modal {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
-        Some(Modal::Help) => help::render(frame),
+        Some(Modal::Help) => help::render(frame, app.help_scroll),
+        Some(Modal::ConfirmQuit(q)) => render_confirm_quit(&q.stakes, frame),
         None => {}
     }
+}
+
+fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+    let area = centered(frame.area(), 64, 6);
+    frame.render_widget(Clear, area);
+    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Yellow))
+        .title(Span::styled(" Quit calldesk? ", Style::default().add_modifier(Modifier::BOLD)));
+    let text = vec![
+        Line::raw(crate::domain::text::strip_controls(stakes)),
+        Line::raw(""),
+        Line::from(vec![Span::styled("y", key), Span::raw(" quit now · "), Span::styled("n", key), Span::raw("/"), Span::styled("Esc", key), Span::raw(" stay")]),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
 }
 
 /// A box of at most `w`×`h` centred in `area`.

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{age, dim};
 use crate::console::keys::{Context, footer};
-use crate::console::state::{App, Level, Modal, Screen, TelephonyMode};
+use crate::console::state::{App, Level, TelephonyMode};
 use crate::domain::text::strip_controls;
 
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
@@ -58,17 +58,7 @@ pub fn render_notice(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The contexts whose keys apply right now, most specific first.
 pub fn footer_contexts(app: &App) -> Vec<Context> {
-    match &app.modal {
-        Some(Modal::Help) => vec![Context::Help],
-        Some(Modal::CallDialog(_)) => vec![Context::CallDialog],
-        Some(Modal::Feedback(_)) => vec![Context::Feedback],
-        None if app.queue.filtering => vec![Context::Filter],
-        None => match app.screen {
-            Screen::Queue => vec![Context::Queue, Context::Global],
-            Screen::CallLog => vec![Context::CallLog, Context::Global],
-            Screen::Stats => vec![Context::Global],
-        },
-    }
+    crate::console::update::contexts(app)
 }
 
 pub fn render_footer(app: &App, frame: &mut Frame, area: Rect) {

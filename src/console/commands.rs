@@ -1,0 +1,153 @@
+//! What each [`Command`] does, one small function per concern: moving around, the screens,
+//! placing calls, the wrap-up form, the call-log filters, help and quitting.
+
+use super::action::Effect;
+use super::dialing::{dial, open_call_dialog};
+use super::keys::Command;
+use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
+use super::state::{App, Modal, Screen};
+use super::update::quit;
+use super::wrapup;
+use crate::dialer::CallKind;
+use crate::domain::CallStatus;
+
+pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
+    use Command::*;
+    match cmd {
+        SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
+        ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
+        Help | Quit | ConfirmQuit | Close => overlays(app, cmd),
+        OpenCallDialog | DialTelecmi | DialManual | Confirm | EndCall | ReopenWrapup => call_flow(app, cmd),
+        StartFilter | ClearFilter => filter(app, cmd),
+        SaveFeedback | SaveAndCallNext | NextField | PrevField | PickHighlighted | ClearOutcome => {
+            wrapup::on_form_command(app, cmd)
+        }
+        CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
+    }
+}
+
+/// Arrows and pages: in the help they scroll, in the form and the dialog they move the highlight,
+/// on the lists they move the selection.
+fn navigate(app: &mut App, cmd: Command) -> Vec<Effect> {
+    match &app.modal {
+        Some(Modal::Help) => {
+            app.help_scroll = match cmd {
+                Command::SelectNext => app.help_scroll.saturating_add(1),
+                Command::SelectPrev => app.help_scroll.saturating_sub(1),
+                Command::PageDown => app.help_scroll.saturating_add(10),
+                Command::PageUp => app.help_scroll.saturating_sub(10),
+                Command::First => 0,
+                _ => u16::MAX,
+            };
+            vec![]
+        }
+        Some(Modal::Feedback(_)) => wrapup::move_highlight(app, cmd),
+        _ => move_selection(app, cmd),
+    }
+}
+
+fn screens(app: &mut App, cmd: Command) -> Vec<Effect> {
+    match (cmd, app.screen) {
+        (Command::ShowQueue, _) => {
+            app.screen = Screen::Queue;
+            reload_queue(app)
+        }
+        (Command::ShowCallLog, _) | (Command::Refresh, Screen::CallLog) => {
+            app.screen = Screen::CallLog;
+            reload_call_log(app)
+        }
+        (Command::ShowStats, _) | (Command::Refresh, Screen::Stats) => {
+            app.screen = Screen::Stats;
+            vec![Effect::LoadStats]
+        }
+        _ => refresh_queue_in_place(app),
+    }
+}
+
+/// Help, the quit question, and `Esc` on whatever is open.
+fn overlays(app: &mut App, cmd: Command) -> Vec<Effect> {
+    match cmd {
+        Command::Help => {
+            app.help_scroll = 0;
+            app.modal = Some(Modal::Help);
+            vec![]
+        }
+        Command::Quit => quit(app, false),
+        Command::ConfirmQuit => quit(app, true),
+        _ => close(app),
+    }
+}
+
+fn close(app: &mut App) -> Vec<Effect> {
+    match app.modal.take() {
+        Some(Modal::Feedback(f)) => {
+            let draft = f.draft(app.me.caller_id, &app.catalog);
+            wrapup::keep_aside(app, &f, draft.clone());
+            app.info("Wrap-up put aside and kept; press w to finish it.");
+            vec![Effect::SaveDraft(draft)]
+        }
+        Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup => wrapup::open_next_wrapup(app),
+        _ => vec![],
+    }
+}
+
+fn call_flow(app: &mut App, cmd: Command) -> Vec<Effect> {
+    match cmd {
+        Command::OpenCallDialog => open_call_dialog(app),
+        Command::DialTelecmi => dial(app, CallKind::Telecmi),
+        Command::DialManual => dial(app, CallKind::Manual),
+        Command::Confirm => match &app.modal {
+            Some(Modal::CallDialog(d)) => {
+                let kind = d.highlighted;
+                dial(app, kind)
+            }
+            _ => {
+                app.queue.filtering = false;
+                vec![]
+            }
+        },
+        Command::EndCall => wrapup::end_call(app),
+        _ => {
+            if app.wrapups.is_empty() {
+                app.info("No wrap-up is waiting.");
+                return vec![];
+            }
+            wrapup::open_next_wrapup(app)
+        }
+    }
+}
+
+fn filter(app: &mut App, cmd: Command) -> Vec<Effect> {
+    if cmd == Command::StartFilter {
+        app.queue.filtering = true;
+        return vec![];
+    }
+    app.queue.filtering = false;
+    if app.queue.filter.value().is_empty() {
+        return vec![];
+    }
+    app.queue.filter.reset();
+    reload_queue(app)
+}
+
+fn call_log_filters(app: &mut App, cmd: Command) -> Vec<Effect> {
+    let v = &mut app.call_log;
+    match cmd {
+        Command::CycleStatusFilter => {
+            let all: Vec<Option<String>> =
+                std::iter::once(None).chain(CallStatus::ALL.iter().map(|s| Some(s.as_str().to_string()))).collect();
+            let i = all.iter().position(|s| *s == v.status).unwrap_or(0);
+            v.status = all[(i + 1) % all.len()].clone();
+        }
+        Command::CycleFeedbackFilter => {
+            let n = app.catalog.all().len();
+            v.feedback = match v.feedback {
+                None => Some(0),
+                Some(i) if i + 1 < n => Some(i + 1),
+                Some(_) => None,
+            };
+        }
+        _ => v.range = v.range.next(),
+    }
+    reload_call_log(app)
+}

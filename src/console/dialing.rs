@@ -1,0 +1,85 @@
+//! Placing a call from the console: the guards every path obeys (Enter on the queue and "save and
+//! call next" alike), the call dialog, and the dial effect.
+
+use super::action::Effect;
+use super::state::{App, CallDialog, LiveCall, Modal};
+use crate::dialer::CallKind;
+use crate::domain::text::strip_controls;
+
+fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
+    app.live.as_ref().filter(|l| l.call.call_status().is_live())
+}
+
+/// Why no call may start now, if none may: one already being dialed, one still in progress.
+pub(super) fn dial_guard(app: &App) -> Option<String> {
+    if app.dialing {
+        return Some("Already dialing…".into());
+    }
+    live_call_in_progress(app).map(|l| {
+        let name = strip_controls(l.call.driver_name.as_deref().unwrap_or(""));
+        format!("A call to {name} is still in progress; press e when it ends.")
+    })
+}
+
+/// Opens the call dialog for the selected driver, if the guards allow a call now. Returns whether
+/// it opened.
+pub(super) fn try_open_call_dialog(app: &mut App) -> bool {
+    if let Some(why) = dial_guard(app) {
+        app.error(why);
+        return false;
+    }
+    let Some(driver) = app.queue.selected_entry().cloned() else {
+        app.info("The queue is empty: nobody is due to be called.");
+        return false;
+    };
+    let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
+    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted }));
+    true
+}
+
+pub(super) fn open_call_dialog(app: &mut App) -> Vec<Effect> {
+    try_open_call_dialog(app);
+    vec![]
+}
+
+/// Places the kind of call chosen in the open dialog.
+pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
+    let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
+    if kind == CallKind::Telecmi
+        && let Some(reason) = &app.me.telecmi_refusal
+    {
+        let reason = reason.clone();
+        app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
+        return vec![];
+    }
+    let driver_id = d.driver.driver_id.clone();
+    let name = strip_controls(&d.driver.name);
+    app.modal = None;
+    app.dialing = true;
+    app.last_kind = kind;
+    app.info(match kind {
+        CallKind::Telecmi => format!("Asking TeleCMI to call {name}…"),
+        CallKind::Manual => format!("Logging a manual call to {name}…"),
+    });
+    vec![Effect::Dial { driver_id, kind }]
+}
+
+/// After the queue reloads following "save and call next", call the driver now selected, the
+/// same way as last time, through the same guards as a call started by hand.
+pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
+    if !std::mem::take(&mut app.pending_call_next) {
+        return vec![];
+    }
+    if app.modal.is_some() {
+        return vec![];
+    }
+    if app.queue.rows.is_empty() {
+        app.info("Saved. The queue is empty: nobody else is due.");
+        return vec![];
+    }
+    if !try_open_call_dialog(app) {
+        return vec![];
+    }
+    let kind = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
+    dial(app, kind)
+}

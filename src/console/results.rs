@@ -1,0 +1,188 @@
+//! What the console does with the results of its effects: pages loaded, calls placed, facts read,
+//! outcomes saved, errors.
+
+use super::action::{Action, Effect};
+use super::dialing::after_queue_loaded;
+use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
+use super::state::{App, LiveCall, RECENT_CALLS};
+use super::wrapup::{on_saved, open_next_wrapup};
+use crate::dialer::CallKind;
+use crate::domain::CallLog;
+use crate::domain::text::strip_controls;
+use crate::store::FeedbackDraft;
+
+/// Applies the result of an effect.
+pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
+        Action::Resynced { live, wrapups } => on_resynced(app, live, wrapups),
+        Action::QueueLoaded { generation, append, rows, due, total, limit } => {
+            if generation != app.queue.generation {
+                return vec![];
+            }
+            let q = &mut app.queue;
+            q.loading = false;
+            q.exhausted = take_page(&mut q.rows, rows, append, limit);
+            q.due = due;
+            q.total = total;
+            q.selected = q.selected.min(q.rows.len().saturating_sub(1));
+            clamp_offsets(app);
+            if append { vec![] } else { after_queue_loaded(app) }
+        }
+        Action::CallPlaced { call, kind } => on_placed(app, call, kind),
+        Action::DialFailed { message, call } => {
+            app.dialing = false;
+            app.error(message);
+            let Some(call) = call else { return vec![] };
+            let id = call.id;
+            app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
+            vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)]
+        }
+        Action::TimelineLoaded { call_id, events } => {
+            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+                l.events = events;
+            }
+            vec![]
+        }
+        Action::FactsLoaded { call_id, end } => {
+            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+                l.end = end;
+            }
+            let catalog = app.catalog.clone();
+            if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
+                f.learn(end, &catalog);
+            }
+            vec![]
+        }
+        Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
+        Action::FeedbackFailed(msg) => {
+            if let Some(f) = app.form_mut() {
+                f.saving = false;
+                f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
+            }
+            app.error(format!("Feedback not saved: {msg}"));
+            vec![]
+        }
+        Action::CallLogLoaded { generation, append, rows, total } => {
+            if generation != app.call_log.generation {
+                return vec![];
+            }
+            let v = &mut app.call_log;
+            v.loading = false;
+            v.exhausted = take_page(&mut v.rows, rows, append, PAGE);
+            v.total = total;
+            v.selected = v.selected.min(v.rows.len().saturating_sub(1));
+            clamp_offsets(app);
+            vec![]
+        }
+        Action::StatsLoaded(s) => {
+            app.stats = Some(*s);
+            vec![]
+        }
+        Action::StoreFailed(msg) => {
+            app.queue.loading = false;
+            app.call_log.loading = false;
+            app.error(msg);
+            vec![]
+        }
+        // Input and call updates are handled by `update` itself.
+        Action::Key(_)
+        | Action::Command(_)
+        | Action::Tick(_)
+        | Action::Resize { .. }
+        | Action::Signal(_)
+        | Action::CallUpdated(_) => vec![],
+    }
+}
+
+fn on_startup(
+    app: &mut App,
+    wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+    live: Option<CallLog>,
+    recent: Vec<CallLog>,
+) -> Vec<Effect> {
+    app.recent = recent.into_iter().take(RECENT_CALLS).collect();
+    if let Some(call) = live {
+        let kind = CallKind::of(&call);
+        app.live = Some(LiveCall::new(call, kind));
+    }
+    app.wrapups = wrapups.into();
+    let mut fx = Vec::new();
+    if let Some((call, _)) = app.wrapups.front() {
+        let when = call.created_at.with_timezone(&app.tz).format("%d %b %H:%M");
+        let name = strip_controls(call.driver_name.as_deref().unwrap_or("a driver"));
+        app.info(format!("Unfinished wrap-up reopened: {name}, called {when}"));
+        fx.extend(open_next_wrapup(app));
+    }
+    fx.extend(reload_queue(app));
+    if let Some(l) = &app.live {
+        fx.push(Effect::LoadTimeline(l.call.id));
+    }
+    fx
+}
+
+/// The store's view replaces what the console believed about its live call and wrap-ups; the form
+/// on screen keeps what the agent typed.
+fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Option<FeedbackDraft>)>) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    let on_screen = app.form().map(|f| f.call.id);
+    match (live, app.live.as_mut()) {
+        (Some(call), Some(l)) if l.call.id == call.id => {
+            if l.call != call {
+                l.call = call;
+                fx.push(Effect::LoadTimeline(l.call.id));
+            }
+        }
+        (Some(call), _) => {
+            let id = call.id;
+            app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
+            fx.push(Effect::LoadTimeline(id));
+        }
+        // The call we showed as live has ended meanwhile: its wrap-up is among `wrapups`.
+        (None, Some(l)) if l.call.call_status().is_live() => app.live = None,
+        (None, _) => {}
+    }
+    let mut found_new = false;
+    for (call, draft) in wrapups {
+        if Some(call.id) == on_screen {
+            if let Some(f) = app.form_mut() {
+                f.call = call;
+            }
+            continue;
+        }
+        match app.wrapups.iter_mut().find(|(c, _)| c.id == call.id) {
+            Some(w) => w.0 = call,
+            None => {
+                app.remember(&call);
+                app.wrapups.push_back((call, draft));
+                found_new = true;
+            }
+        }
+    }
+    // Only a wrap-up the console did not know of opens by itself (one put aside stays aside).
+    if found_new && app.modal.is_none() {
+        fx.extend(open_next_wrapup(app));
+    }
+    fx
+}
+
+fn on_placed(app: &mut App, call: CallLog, kind: CallKind) -> Vec<Effect> {
+    app.dialing = false;
+    app.last_kind = kind;
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+    match kind {
+        CallKind::Telecmi => {
+            app.info(format!("Calling {name}. Your phone will ring shortly. Answer to connect with the driver."));
+        }
+        CallKind::Manual => {
+            let mobile = call.driver_mobile.clone().unwrap_or_default();
+            app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
+        }
+    }
+    let id = call.id;
+    app.live = Some(LiveCall::new(call, kind));
+    // The attempt count changed: show it.
+    let mut fx = refresh_queue_in_place(app);
+    fx.push(Effect::LoadTimeline(id));
+    fx
+}

@@ -1,0 +1,174 @@
+//! What the end of a call says about its wrap-up: who missed it, which outcomes fit, which one
+//! follows from the facts, and the reason the row records.
+
+use super::feedback::{FeedbackGroup, FeedbackOption, QueueEffect};
+use super::status::CallStatus;
+
+/// How a call ended, read from TeleCMI's reports of its two legs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallEnd {
+    /// Still going, or nothing is known yet (and every manual call: nothing tells us).
+    Unknown,
+    /// The driver answered and they talked.
+    Talked,
+    /// The driver's phone rang and nobody answered.
+    NoAnswer,
+    /// The driver rejected the call.
+    Rejected,
+    /// The agent's own phone (leg A) was not answered, so the driver was never rung.
+    AgentMissed,
+    /// TeleCMI refused the call or never reported it: nobody was rung.
+    NotPlaced,
+}
+
+impl CallEnd {
+    /// One sentence for the wrap-up and the live pane, `None` when there is nothing to say.
+    pub fn sentence(self) -> Option<&'static str> {
+        match self {
+            Self::Unknown | Self::Talked => None,
+            Self::NoAnswer => Some("The driver did not answer."),
+            Self::Rejected => Some("The driver rejected the call."),
+            Self::AgentMissed => Some("Your phone was not answered — the driver was not called."),
+            Self::NotPlaced => Some("The call was not placed — the driver was not called."),
+        }
+    }
+
+    /// The reason written at the start of the row's remarks, so the stored row says who missed.
+    pub fn tag(self) -> Option<&'static str> {
+        match self {
+            Self::Unknown | Self::Talked => None,
+            Self::NoAnswer => Some("[no answer]"),
+            Self::Rejected => Some("[driver rejected]"),
+            Self::AgentMissed => Some("[agent's phone not answered; driver not called]"),
+            Self::NotPlaced => Some("[call not placed; driver not called]"),
+        }
+    }
+
+    /// The driver was never rung: the attempt is not theirs.
+    pub fn driver_not_rung(self) -> bool {
+        matches!(self, Self::AgentMissed | Self::NotPlaced)
+    }
+}
+
+/// One leg's event as stored: `a`/`b`/``, `event`/`cdr`, TeleCMI's status word and hangup reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegReport {
+    pub leg: String,
+    pub kind: String,
+    pub status: String,
+    pub hangup_reason: Option<String>,
+}
+
+/// How a TeleCMI call in `status` ended, from its stored leg reports.
+pub fn classify(status: CallStatus, manual: bool, reports: &[LegReport]) -> CallEnd {
+    if manual {
+        return CallEnd::Unknown;
+    }
+    match status {
+        CallStatus::Completed | CallStatus::Connected => return CallEnd::Talked,
+        CallStatus::Failed => return CallEnd::NotPlaced,
+        CallStatus::Initiated | CallStatus::Ringing => return CallEnd::Unknown,
+        CallStatus::Missed => {}
+    }
+    let leg_b: Vec<&LegReport> = reports.iter().filter(|r| r.leg == "b").collect();
+    if leg_b.iter().any(|r| r.hangup_reason.as_deref() == Some("sent_reject") || r.status == "rejected") {
+        return CallEnd::Rejected;
+    }
+    if !leg_b.is_empty() {
+        return CallEnd::NoAnswer;
+    }
+    let leg_a_answered = reports.iter().any(|r| r.leg == "a" && r.status == "answered" && r.kind == "event");
+    let leg_a_ended = reports.iter().any(|r| r.leg == "a" && (r.status == "missed" || r.status == "hangup"));
+    if leg_a_ended && !leg_a_answered { CallEnd::AgentMissed } else { CallEnd::Unknown }
+}
+
+/// Why `option` cannot be saved for this call, or `None` when it fits. Manual calls take any
+/// outcome; a TeleCMI call that never connected cannot take a Connected outcome, and "driver not
+/// called" only fits a call that never rang the driver.
+pub fn refusal(option: &FeedbackOption, manual: bool, status: CallStatus, end: CallEnd) -> Option<&'static str> {
+    if manual {
+        return None;
+    }
+    let talked = matches!(status, CallStatus::Connected | CallStatus::Completed);
+    if option.group == FeedbackGroup::Connected && !talked {
+        return Some("the driver never answered this call");
+    }
+    if option.effect == QueueEffect::NotCalled && (talked || matches!(end, CallEnd::NoAnswer | CallEnd::Rejected)) {
+        return Some("the driver's phone rang on this call");
+    }
+    None
+}
+
+/// The outcome label that follows from the facts, if one does.
+pub fn preselect(end: CallEnd) -> Option<&'static str> {
+    match end {
+        CallEnd::NoAnswer | CallEnd::Rejected => Some(super::feedback::RINGING_BUSY),
+        CallEnd::AgentMissed | CallEnd::NotPlaced => Some(super::feedback::NOT_CALLED),
+        CallEnd::Unknown | CallEnd::Talked => None,
+    }
+}
+
+/// The remarks stored: the reason tag (when the facts give one) before what the agent typed.
+pub fn stored_remarks(end: CallEnd, typed: &str) -> String {
+    let typed = typed.trim();
+    match end.tag() {
+        Some(tag) if typed.is_empty() => tag.to_string(),
+        Some(tag) => format!("{tag} {typed}"),
+        None => typed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FeedbackCatalog;
+
+    fn r(leg: &str, kind: &str, status: &str, reason: Option<&str>) -> LegReport {
+        LegReport { leg: leg.into(), kind: kind.into(), status: status.into(), hangup_reason: reason.map(Into::into) }
+    }
+
+    #[test]
+    fn who_missed_reads_from_the_legs() {
+        let agent = [r("a", "event", "started", None), r("a", "event", "hangup", None), r("a", "cdr", "missed", Some("recv_cancel"))];
+        assert_eq!(classify(CallStatus::Missed, false, &agent), CallEnd::AgentMissed);
+        let no_answer = [
+            r("a", "event", "answered", None),
+            r("b", "event", "started", None),
+            r("b", "cdr", "missed", Some("recv_cancel")),
+        ];
+        assert_eq!(classify(CallStatus::Missed, false, &no_answer), CallEnd::NoAnswer);
+        let rejected = [r("a", "event", "answered", None), r("b", "cdr", "missed", Some("sent_reject"))];
+        assert_eq!(classify(CallStatus::Missed, false, &rejected), CallEnd::Rejected);
+        assert_eq!(classify(CallStatus::Completed, false, &[]), CallEnd::Talked);
+        assert_eq!(classify(CallStatus::Failed, false, &[]), CallEnd::NotPlaced);
+        assert_eq!(classify(CallStatus::Missed, true, &agent), CallEnd::Unknown, "manual calls: no facts");
+        assert_eq!(classify(CallStatus::Ringing, false, &agent), CallEnd::Unknown, "not over yet");
+    }
+
+    #[test]
+    fn outcomes_fit_the_call() {
+        let c = FeedbackCatalog::default();
+        let interview = c.find("Interview Fixed").expect("outcome");
+        let busy = c.find(super::super::feedback::RINGING_BUSY).expect("outcome");
+        let not_called = c.find(super::super::feedback::NOT_CALLED).expect("outcome");
+        assert!(refusal(interview, false, CallStatus::Missed, CallEnd::NoAnswer).is_some());
+        assert!(refusal(interview, false, CallStatus::Completed, CallEnd::Talked).is_none());
+        assert!(refusal(interview, true, CallStatus::Missed, CallEnd::Unknown).is_none(), "manual: any");
+        assert!(refusal(busy, false, CallStatus::Missed, CallEnd::Rejected).is_none());
+        assert!(refusal(not_called, false, CallStatus::Missed, CallEnd::AgentMissed).is_none());
+        assert!(refusal(not_called, false, CallStatus::Missed, CallEnd::Rejected).is_some());
+        assert!(refusal(not_called, false, CallStatus::Completed, CallEnd::Talked).is_some());
+    }
+
+    #[test]
+    fn the_facts_pick_the_outcome_and_the_row_says_why() {
+        assert_eq!(preselect(CallEnd::Rejected), Some("Ringing / Call Busy"));
+        assert_eq!(preselect(CallEnd::AgentMissed), Some(super::super::feedback::NOT_CALLED));
+        assert_eq!(preselect(CallEnd::Talked), None);
+        assert_eq!(stored_remarks(CallEnd::Rejected, " said later "), "[driver rejected] said later");
+        assert_eq!(stored_remarks(CallEnd::NoAnswer, ""), "[no answer]");
+        assert_eq!(stored_remarks(CallEnd::Talked, "ok"), "ok");
+        assert_ne!(CallEnd::NoAnswer.tag(), CallEnd::Rejected.tag());
+        assert_ne!(CallEnd::NoAnswer.tag(), CallEnd::AgentMissed.tag());
+    }
+}

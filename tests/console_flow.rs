@@ -152,21 +152,28 @@ fn manual_call_wrap_up_needs_duration_and_sets_status_from_the_outcome() {
     assert_eq!(form.duration.value(), "65", "prefilled with the time since dialing");
 
     let fx = update(&mut app, key(KeyCode::Enter));
-    assert!(fx.is_empty(), "Enter on the list picks the highlighted outcome first");
+    assert!(fx.is_empty(), "Enter with no outcome saves nothing");
+    assert_eq!(app.form().and_then(|f| f.chosen), None, "Enter never picks an outcome by itself");
+    assert!(app.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("Pick an outcome")));
+    update(&mut app, key(KeyCode::Char('a')));
     assert_eq!(app.form().and_then(|f| f.chosen), Some(0));
+    update(&mut app, key(KeyCode::Tab));
     update(&mut app, key(KeyCode::Tab));
     assert_eq!(app.form().map(|f| f.focus), Some(Field::Duration));
     for _ in 0..2 {
         update(&mut app, key(KeyCode::Backspace));
     }
     type_text(&mut app, "x");
-    assert_eq!(app.form().map(|f| f.duration.value().to_string()), Some(String::new()), "letters are not a duration");
+    assert_eq!(app.form().map(|f| f.duration.value().to_string()), Some("x".into()), "typed text is kept, never dropped");
     let fx = update(&mut app, key(KeyCode::Enter));
     assert!(fx.is_empty());
     assert!(app.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("Duration")));
+    update(&mut app, key(KeyCode::Backspace));
     type_text(&mut app, "90");
     update(&mut app, key(KeyCode::BackTab));
     update(&mut app, key(KeyCode::BackTab));
+    assert_eq!(app.form().map(|f| f.focus), Some(Field::Outcome));
+    update(&mut app, key(KeyCode::Delete));
     update(&mut app, key(KeyCode::Char('t')));
     let fx = update(&mut app, key(KeyCode::Enter));
     let [Effect::Submit { feedback, .. }] = fx.as_slice() else { panic!("{fx:?}") };
@@ -212,8 +219,9 @@ fn drafts_are_saved_on_the_tick_and_reopen_first_at_start() {
     update(&mut app, Action::CallPlaced { call: call(14, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
     update(&mut app, key(KeyCode::Char('e')));
     update(&mut app, key(KeyCode::Char('w')));
-    type_text(&mut app, "call at 6");
-    let fx = update(&mut app, Action::Tick(now() + Duration::seconds(1)));
+    type_text(&mut app, "call at ");
+    // Every keystroke goes to the draft at once (the writer keeps them in order).
+    let fx = update(&mut app, key(KeyCode::Char('6')));
     let [Effect::SaveDraft(d)] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(
         (d.call_log_id, d.feedback.as_deref(), d.remarks.as_deref()),
@@ -385,7 +393,12 @@ fn a_periodic_refresh_keeps_an_agent_who_scrolled_far_down_where_they_were() {
     let selected = app.queue.selected;
     assert!(selected >= PAGE as usize);
     let fx = update(&mut app, Action::Tick(now() + Duration::seconds(31)));
-    let [Effect::LoadQueue { generation, after: None, limit, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(fx.contains(&Effect::Resync), "every half minute the live call and wrap-ups are read again");
+    let Some(Effect::LoadQueue { generation, after: None, limit, .. }) =
+        fx.iter().find(|e| matches!(e, Effect::LoadQueue { .. }))
+    else {
+        panic!("{fx:?}")
+    };
     assert_eq!(*limit, 2 * PAGE, "reload as many rows as were on hand");
     let rows = (0..2 * PAGE as usize).map(entry).collect();
     update(

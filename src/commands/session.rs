@@ -71,6 +71,7 @@ fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
 
 /// `calldesk` / `calldesk console`.
 pub async fn console(config: Config) -> anyhow::Result<()> {
+    crate::console::require_terminal()?;
     let caller = config.require_user()?;
     let store = Store::open(&config.database_url).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
@@ -84,7 +85,6 @@ async fn run_console(
     mode: TelephonyMode,
     sim: Option<&Simulator>,
 ) -> anyhow::Result<()> {
-    crate::console::require_terminal()?;
     let me = store
         .caller(caller)
         .await?
@@ -126,6 +126,7 @@ async fn run_console(
 
 /// `calldesk demo`: a throwaway SQLite file, the sample drivers, the simulator as TeleCMI.
 pub async fn demo(mut config: Config) -> anyhow::Result<()> {
+    crate::console::require_terminal()?;
     let dir = tempfile::Builder::new().prefix("calldesk-demo-").tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let store = Store::open(&url).await?;

@@ -332,7 +332,9 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
     let feedback = call.feedback.clone().unwrap_or_default();
     let effect = match decision {
         QueueDecision::Remove => format!("{name} left the queue"),
-        QueueDecision::Requeue { due_at, .. } if due_at <= app.now => format!("{name} stays first in the queue"),
+        QueueDecision::Requeue { due_at, .. } if (due_at - app.now).num_seconds() < 60 => {
+            format!("{name} stays first in the queue")
+        }
         QueueDecision::Requeue { due_at, callback } => {
             let when = due_at.with_timezone(&app.tz).format("%a %H:%M");
             if callback { format!("callback for {name} due {when}") } else { format!("{name} will be retried {when}") }

@@ -2,6 +2,7 @@
 //! configured (`CALLDESK_TEST_MYSQL_URL`, set by `.ci/run`), a fresh MariaDB database.
 #![allow(dead_code)]
 
+pub mod e2e;
 pub mod fixtures;
 pub mod tmux;
 

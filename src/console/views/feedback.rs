@@ -43,7 +43,7 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     render_outcomes(app, f, &cells, cols, frame, list_area);
     render_text_fields(f, frame, text_area);
     frame.render_widget(Paragraph::new(status_line(app, f)), status_area);
-    frame.render_widget(Paragraph::new(tab_line(f)), keys_area);
+    frame.render_widget(Paragraph::new(tab_line(f, keys_area.width)), keys_area);
 }
 
 fn title(f: &FeedbackForm) -> Line<'static> {
@@ -222,24 +222,31 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
     }
 }
 
-/// The fixed Tab order with the current field marked, then the form's keys.
-fn tab_line(f: &FeedbackForm) -> Line<'static> {
+/// The fixed Tab order with the current field marked, then the form's keys when they fit (the
+/// footer lists them too).
+fn tab_line(f: &FeedbackForm, width: u16) -> Line<'static> {
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let mut spans = vec![Span::styled("Tab", key), Span::raw(" ")];
+    let mut spans = vec![Span::styled("Tab", key), Span::raw(": ")];
     for (n, field) in f.fields().iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(" › ", dim()));
         }
         if *field == f.focus {
-            spans.push(Span::styled(format!("[{}]", field.label()), Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+            let style = Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+            spans.push(Span::styled(format!("[{}]", field.label()), style));
         } else {
             spans.push(Span::styled(field.label(), dim()));
         }
     }
+    let mut keys = Vec::new();
     for (k, what) in [("Enter", "save"), ("Ctrl+N", "save & call next"), ("Esc", "later")] {
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(k, key));
-        spans.push(Span::raw(format!(" {what}")));
+        keys.push(Span::raw(" · "));
+        keys.push(Span::styled(k, key));
+        keys.push(Span::raw(format!(" {what}")));
+    }
+    let len = |s: &[Span]| s.iter().map(|s| s.content.chars().count()).sum::<usize>();
+    if len(&spans) + len(&keys) <= usize::from(width) {
+        spans.extend(keys);
     }
     Line::from(spans)
 }

@@ -272,3 +272,68 @@ fn long_remarks_scroll_with_the_cursor() {
     let start = draw(&a, 80, 24);
     assert!(start.contains("HEADMARK") && !start.contains("TAILMARK"), "Home shows the start:\n{start}");
 }
+
+/// A TeleCMI call the driver rejected: the outcome follows from the facts (preselected and
+/// marked so), Connected outcomes are dimmed with the reason, and the sentence says who missed.
+#[test]
+fn wrap_up_of_a_rejected_call_preselects_and_dims() {
+    let mut a = app(true, 120, 40);
+    let catalog = a.catalog.clone();
+    let f = form(&mut a, false);
+    f.call.status = Some("missed".into());
+    f.learn(CallEnd::Rejected, &catalog);
+    insta::assert_snapshot!(draw(&a, 120, 40));
+}
+
+#[test]
+fn wrap_up_when_the_agents_phone_was_not_answered() {
+    let mut a = app(true, 100, 30);
+    let catalog = a.catalog.clone();
+    let f = form(&mut a, false);
+    f.call.status = Some("missed".into());
+    f.learn(CallEnd::AgentMissed, &catalog);
+    insta::assert_snapshot!(draw(&a, 100, 30));
+}
+
+/// Every outcome, a–z, stays on screen at 80×24 and at 70×20, with (Today) and (Tomorrow) told
+/// apart.
+#[test]
+fn every_outcome_is_visible_on_small_terminals() {
+    for (w, h) in [(80, 24), (70, 20)] {
+        let mut a = app(true, w, h);
+        form(&mut a, true);
+        let screen = draw(&a, w, h);
+        for key in 'a'..='z' {
+            let label = a.catalog.by_key(key).map(|(_, o)| o.label.clone()).expect("outcome");
+            let first_word = label.split(' ').next().unwrap_or_default();
+            assert!(
+                screen.lines().any(|l| l.contains(&format!("{key}   {first_word}"))),
+                "{w}×{h}: outcome {key} ({label}) not visible:\n{screen}"
+            );
+        }
+        assert!(screen.contains("(Today)") && screen.contains("(Tomorrow)"), "{w}×{h}:\n{screen}");
+        assert!(screen.contains("▶ Outcome"), "{w}×{h}: the focus is marked:\n{screen}");
+        insta::assert_snapshot!(format!("wrap_up_manual_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn quit_asks_while_a_call_is_live() {
+    let mut a = app(true, 100, 30);
+    with_live_call(&mut a);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('q'))));
+    assert!(!a.quit);
+    insta::assert_snapshot!(draw(&a, 100, 30));
+}
+
+#[test]
+fn help_scrolls_on_a_small_terminal() {
+    let mut a = app(true, 80, 24);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('?'))));
+    for _ in 0..60 {
+        update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Down)));
+    }
+    let screen = draw(&a, 80, 24);
+    assert!(screen.contains("Close help"), "the last line is reachable:\n{screen}");
+    insta::assert_snapshot!(screen);
+}

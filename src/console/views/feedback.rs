@@ -251,14 +251,18 @@ fn tab_line(f: &FeedbackForm, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `label` cut to `max` characters by dropping its middle, so "(Today)" and "(Tomorrow)" stay
-/// told apart.
+/// `label` cut to `max` characters by dropping its middle and keeping a "(…)" ending whole, so
+/// "(Today)" and "(Tomorrow)" stay told apart.
 fn ellipsize_middle(label: &str, max: usize) -> String {
     let n = label.chars().count();
     if n <= max || max < 5 {
         return label.to_string();
     }
-    let tail = (max - 1) / 2;
+    let paren = label.rfind(" (").filter(|_| label.ends_with(')')).map(|i| label[i + 1..].chars().count());
+    let tail = match paren {
+        Some(p) if p + 4 <= max => p,
+        _ => (max - 1) / 2,
+    };
     let head = max - 1 - tail;
     let start: String = label.chars().take(head).collect();
     let end: String = label.chars().skip(n - tail).collect();

@@ -164,7 +164,11 @@ fn manual_call_wrap_up_needs_duration_and_sets_status_from_the_outcome() {
         update(&mut app, key(KeyCode::Backspace));
     }
     type_text(&mut app, "x");
-    assert_eq!(app.form().map(|f| f.duration.value().to_string()), Some("x".into()), "typed text is kept, never dropped");
+    assert_eq!(
+        app.form().map(|f| f.duration.value().to_string()),
+        Some("x".into()),
+        "typed text is kept, never dropped"
+    );
     let fx = update(&mut app, key(KeyCode::Enter));
     assert!(fx.is_empty());
     assert!(app.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("Duration")));

@@ -251,8 +251,7 @@ fn drawing_costs_the_same_for_ten_drivers_or_two_hundred_thousand() {
 #[test]
 fn a_telecmi_call_without_any_webhook_says_where_to_look() {
     let mut a = app(true, 120, 30);
-    a.live =
-        Some(LiveCall::new(call(10, 1, "telecmi", CallStatus::Initiated), CallKind::Telecmi));
+    a.live = Some(LiveCall::new(call(10, 1, "telecmi", CallStatus::Initiated), CallKind::Telecmi));
     a.now = now() + Duration::seconds(30);
     assert!(!draw(&a, 120, 30).contains("No word from TeleCMI"));
     a.now = now() + Duration::seconds(50);

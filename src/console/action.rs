@@ -18,23 +18,61 @@ pub enum Action {
     Key(KeyEvent),
     Command(Command),
     Tick(DateTime<Utc>),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// SIGTERM, SIGHUP or SIGINT reached the process.
     Signal(&'static str),
     // --- Results of effects ------------------------------------------------------------------
-    StartupLoaded { wrapups: Vec<(CallLog, Option<FeedbackDraft>)>, live: Option<CallLog>, recent: Vec<CallLog> },
-    QueueLoaded { generation: u64, append: bool, rows: Vec<QueueEntry>, due: i64, total: i64, limit: u32 },
-    CallPlaced { call: CallLog, kind: CallKind },
-    DialFailed { message: String, call: Option<CallLog> },
+    StartupLoaded {
+        wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+        live: Option<CallLog>,
+        recent: Vec<CallLog>,
+    },
+    QueueLoaded {
+        generation: u64,
+        append: bool,
+        rows: Vec<QueueEntry>,
+        due: i64,
+        total: i64,
+        limit: u32,
+    },
+    CallPlaced {
+        call: CallLog,
+        kind: CallKind,
+    },
+    DialFailed {
+        message: String,
+        call: Option<CallLog>,
+    },
     CallUpdated(Box<CallUpdate>),
-    TimelineLoaded { call_id: i64, events: Vec<StoredEvent> },
+    TimelineLoaded {
+        call_id: i64,
+        events: Vec<StoredEvent>,
+    },
     /// How a call ended, read from its legs' reports.
-    FactsLoaded { call_id: i64, end: CallEnd },
+    FactsLoaded {
+        call_id: i64,
+        end: CallEnd,
+    },
     /// The live call and the waiting wrap-ups as stored (after the console may have missed events).
-    Resynced { live: Option<CallLog>, wrapups: Vec<(CallLog, Option<FeedbackDraft>)> },
-    FeedbackSaved { call: Box<CallLog>, decision: QueueDecision, call_next: bool },
+    Resynced {
+        live: Option<CallLog>,
+        wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+    },
+    FeedbackSaved {
+        call: Box<CallLog>,
+        decision: QueueDecision,
+        call_next: bool,
+    },
     FeedbackFailed(String),
-    CallLogLoaded { generation: u64, append: bool, rows: Vec<CallLog>, total: i64 },
+    CallLogLoaded {
+        generation: u64,
+        append: bool,
+        rows: Vec<CallLog>,
+        total: i64,
+    },
     StatsLoaded(Box<StatsBundle>),
     StoreFailed(String),
 }

@@ -9,8 +9,8 @@ use super::state::StatsBundle;
 use super::update::PAGE;
 use crate::bus::{CallUpdate, publish};
 use crate::dialer::{CallKind, DialError, Dialer};
-use crate::domain::wrapup::classify;
 use crate::domain::FeedbackCatalog;
+use crate::domain::wrapup::classify;
 use crate::store::{CallFilter, CallPage, FeedbackDraft, Store};
 
 /// What effects need: the store, the dialer and who this console is.
@@ -183,7 +183,13 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Ok((call, decision)) => {
                     publish(
                         &ctx.dialer.bus,
-                        CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None, event_id: None },
+                        CallUpdate {
+                            call: call.clone(),
+                            source: "feedback",
+                            leg: None,
+                            provider_status: None,
+                            event_id: None,
+                        },
                     );
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }

@@ -206,21 +206,28 @@ pub const BINDINGS: &[Binding] = &[
         "Save, then call the next driver the same way (if no call is in progress)",
         SaveAndCallNext
     ),
-    b!(Feedback, [(KeyCode::Tab, NONE)], "Tab", Some("next field"), "Next field: Outcome › Remarks › Duration", NextField),
     b!(
         Feedback,
-        [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)],
-        "Shift+Tab",
-        None,
-        "Previous field",
-        PrevField
+        [(KeyCode::Tab, NONE)],
+        "Tab",
+        Some("next field"),
+        "Next field: Outcome › Remarks › Duration",
+        NextField
     ),
+    b!(Feedback, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
     b!(Feedback, [(KeyCode::Char('c'), CTRL)], "Ctrl+C", None, "Quit (asks first)", Quit),
     // --- Feedback form, outcome list focused ------------------------------------------------
     b!(FeedbackList, [(KeyCode::Down, NONE)], "↓", None, "Highlight the next outcome", SelectNext),
     b!(FeedbackList, [(KeyCode::Up, NONE)], "↑", None, "Highlight the previous outcome", SelectPrev),
-    b!(FeedbackList, [(KeyCode::Char(' '), NONE)], "Space", Some("pick"), "Pick the highlighted outcome", PickHighlighted),
+    b!(
+        FeedbackList,
+        [(KeyCode::Char(' '), NONE)],
+        "Space",
+        Some("pick"),
+        "Pick the highlighted outcome",
+        PickHighlighted
+    ),
     b!(
         FeedbackList,
         [(KeyCode::Backspace, NONE), (KeyCode::Delete, NONE)],
@@ -300,7 +307,9 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::Filter => "Typing a filter",
         Context::CallDialog => "Call dialog",
         Context::Feedback => "Wrap-up form (Alt+letter picks an outcome from any field)",
-        Context::FeedbackList => "Wrap-up outcome list (a letter picks while none is picked; then typing goes to remarks)",
+        Context::FeedbackList => {
+            "Wrap-up outcome list (a letter picks while none is picked; then typing goes to remarks)"
+        }
         Context::Help => "Help",
         Context::ConfirmQuit => "Quit?",
         Context::Supervise => "Supervisor console",

@@ -129,7 +129,11 @@ mod tests {
 
     #[test]
     fn who_missed_reads_from_the_legs() {
-        let agent = [r("a", "event", "started", None), r("a", "event", "hangup", None), r("a", "cdr", "missed", Some("recv_cancel"))];
+        let agent = [
+            r("a", "event", "started", None),
+            r("a", "event", "hangup", None),
+            r("a", "cdr", "missed", Some("recv_cancel")),
+        ];
         assert_eq!(classify(CallStatus::Missed, false, &agent), CallEnd::AgentMissed);
         let no_answer = [
             r("a", "event", "answered", None),

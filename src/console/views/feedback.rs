@@ -65,7 +65,8 @@ fn title(f: &FeedbackForm) -> Line<'static> {
 
 /// What the facts say about the call, and which outcomes they rule out.
 fn facts_line(app: &App, f: &FeedbackForm) -> Option<Line<'static>> {
-    let connected_off = app.catalog.indexed(FeedbackGroup::Connected).next().and_then(|(i, _)| f.refusal(&app.catalog, i));
+    let connected_off =
+        app.catalog.indexed(FeedbackGroup::Connected).next().and_then(|(i, _)| f.refusal(&app.catalog, i));
     let mut spans = Vec::new();
     if let Some(s) = f.end.sentence() {
         spans.push(Span::styled(s, status_style(f.call.call_status()).add_modifier(Modifier::BOLD)));
@@ -115,13 +116,8 @@ fn render_outcomes(app: &App, f: &FeedbackForm, cells: &[Cell], cols: usize, fra
     let col_areas = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(inner);
     for (c, col_area) in col_areas.iter().enumerate() {
         let width = usize::from(col_area.width.saturating_sub(1));
-        let lines: Vec<Line> = cells
-            .iter()
-            .skip(c * rows)
-            .take(rows)
-            .skip(skip)
-            .map(|cell| cell_line(app, f, *cell, width))
-            .collect();
+        let lines: Vec<Line> =
+            cells.iter().skip(c * rows).take(rows).skip(skip).map(|cell| cell_line(app, f, *cell, width)).collect();
         frame.render_widget(Paragraph::new(lines), *col_area);
     }
 }

@@ -59,7 +59,14 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     let text = vec![
         Line::raw(crate::domain::text::strip_controls(stakes)),
         Line::raw(""),
-        Line::from(vec![Span::styled("y", key), Span::raw(" quit now · "), Span::styled("n", key), Span::raw("/"), Span::styled("Esc", key), Span::raw(" stay")]),
+        Line::from(vec![
+            Span::styled("y", key),
+            Span::raw(" quit now · "),
+            Span::styled("n", key),
+            Span::raw("/"),
+            Span::styled("Esc", key),
+            Span::raw(" stay"),
+        ]),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
 }

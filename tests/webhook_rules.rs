@@ -50,11 +50,7 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
         })
         .collect();
     db.store.import_drivers(&drivers, now).await.expect("drivers");
-    Hook {
-        http: reqwest::Client::new(),
-        url: format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()),
-        db,
-    }
+    Hook { http: reqwest::Client::new(), url: format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()), db }
 }
 
 impl Hook {
@@ -122,9 +118,12 @@ async fn webhooks_for_another_app_are_refused_and_change_nothing() {
         let (code, body) = h.post(&answered(json!(APP_ID))).await;
         assert_eq!((code, body["result"].clone()), (200, json!("applied")), "{body}");
         assert_eq!(h.row(call.id).await.status.as_deref(), Some("connected"));
-        let (code, _) = h.post(&cdr_b("REQ-F", json!({"appid": APP_ID.parse::<u64>().unwrap_or_default(), "answeredsec": 33}))).await;
+        let (code, _) = h
+            .post(&cdr_b("REQ-F", json!({"appid": APP_ID.parse::<u64>().unwrap_or_default(), "answeredsec": 33})))
+            .await;
         assert_eq!(code, 200);
-        let (code, body) = h.post(&json!({"type": "event", "leg": "a", "status": "hangup", "request_id": "REQ-F"})).await;
+        let (code, body) =
+            h.post(&json!({"type": "event", "leg": "a", "status": "hangup", "request_id": "REQ-F"})).await;
         assert_eq!((code, body["result"].clone()), (200, json!("applied")), "absent app id: {body}");
         let row = h.row(call.id).await;
         assert_eq!((row.status.as_deref(), row.call_duration), (Some("completed"), Some(33)));
@@ -179,12 +178,15 @@ async fn legless_reports_are_keyed_per_leg_and_only_leg_b_gives_the_talk_time() 
         // Our id echoed in extra_params: leg A's answered report arrives first. It proves only
         // that the agent picked up: not completed, and its seconds are not the talk time.
         let c2 = h.call("D2", "REQ-L2").await;
-        let (code, _) = h.post(&legless("C-2", "uid-2a", Some(AGENT_SIDE), with_id(c2.id, json!({"answeredsec": 95})))).await;
+        let (code, _) =
+            h.post(&legless("C-2", "uid-2a", Some(AGENT_SIDE), with_id(c2.id, json!({"answeredsec": 95})))).await;
         assert_eq!(code, 200);
         let row = h.row(c2.id).await;
         assert_ne!(row.status.as_deref(), Some("completed"), "leg A's report is not proof the driver talked");
         assert_eq!(row.call_duration, Some(0), "leg A's seconds are not the talk time");
-        let (code, _) = h.post(&legless("C-2", "uid-2b", Some(&DRIVER_MOBILE[2..]), with_id(c2.id, json!({"answeredsec": 41})))).await;
+        let (code, _) = h
+            .post(&legless("C-2", "uid-2b", Some(&DRIVER_MOBILE[2..]), with_id(c2.id, json!({"answeredsec": 41}))))
+            .await;
         assert_eq!(code, 200);
         let row = h.row(c2.id).await;
         assert_eq!((row.status.as_deref(), row.call_duration), (Some("completed"), Some(41)), "leg B, by its number");
@@ -237,12 +239,11 @@ async fn a_status_word_we_do_not_know_is_left_as_it_is() {
         assert_eq!(events.len(), 1, "the event is stored for audit, against its call");
         // Saving an outcome without a status keeps the word too.
         let f = SubmitFeedback { call_id: call.id, feedback: "Others".into(), ..Default::default() };
-        let (saved, _) = h
-            .db
-            .store
-            .submit_feedback(&f, &calldesk::domain::FeedbackCatalog::default(), chrono::Utc::now())
-            .await
-            .expect("feedback");
+        let (saved, _) =
+            h.db.store
+                .submit_feedback(&f, &calldesk::domain::FeedbackCatalog::default(), chrono::Utc::now())
+                .await
+                .expect("feedback");
         assert_eq!(saved.status.as_deref(), Some("busy"));
     })
     .await;

@@ -257,9 +257,16 @@ mod tests {
         let b = parse(leg("uid-b", "919876543210").as_bytes()).expect("parse");
         assert_ne!(a.dedup_key, b.dedup_key, "the second leg is not a duplicate of the first");
         assert_eq!(b.dedup_key, "C-1|cmiuid:uid-b|cdr|answered");
-        assert_eq!(parse(leg("uid-b", "919876543210").as_bytes()).expect("parse").dedup_key, b.dedup_key, "a resend is");
+        assert_eq!(
+            parse(leg("uid-b", "919876543210").as_bytes()).expect("parse").dedup_key,
+            b.dedup_key,
+            "a resend is"
+        );
         // Payloads that name their leg keep the documented key.
-        assert_eq!(parse(CDR_A_ANSWERED.as_bytes()).expect("parse").dedup_key, "c0Sq3mbykoHgVgLfyWTr6cV6HB5Z0Fk4AXpZFkOClSr|a|cdr|answered");
+        assert_eq!(
+            parse(CDR_A_ANSWERED.as_bytes()).expect("parse").dedup_key,
+            "c0Sq3mbykoHgVgLfyWTr6cV6HB5Z0Fk4AXpZFkOClSr|a|cdr|answered"
+        );
     }
 
     #[test]

@@ -201,3 +201,258 @@ async fn webhook_action_uses_the_webhook_secret() {
     })
     .await;
 }
+
+/// Reads server-sent `call` events from `resp` until `done` says enough or `ms` pass.
+async fn read_events(resp: &mut reqwest::Response, ms: u64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut buf = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while !done(&events) {
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await else { break };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            if let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) {
+                events.push(serde_json::from_str(data.trim()).expect("event json"));
+            }
+        }
+    }
+    events
+}
+
+fn call_ids(events: &[Value]) -> Vec<i64> {
+    events.iter().filter_map(|e| e["call"]["id"].as_i64()).collect()
+}
+
+#[tokio::test]
+async fn events_need_a_token_and_show_what_its_caller_may_see() {
+    each_backend(|db| async move {
+        let r = rig(db, 10).await;
+        let a = api(&r).await;
+        let now = chrono::Utc::now();
+        r.db.store.add_caller(9, "Meera", calldesk::domain::Role::Supervisor, now).await.expect("supervisor");
+        let boss = tokens::generate();
+        r.db.store.insert_token(9, &tokens::hash(&boss), now).await.expect("token");
+        let gone = tokens::generate();
+        r.db.store.insert_token(4, &tokens::hash(&gone), now).await.expect("token");
+        r.db.store.add_caller(5, "Asha", calldesk::domain::Role::Agent, now).await.expect("caller");
+        let revoked = tokens::generate();
+        r.db.store.insert_token(5, &tokens::hash(&revoked), now).await.expect("token");
+        r.db.store.revoke_tokens(5, now).await.expect("revoke");
+
+        let url = format!("http://{}/events", r.addr);
+        let open = |token: Option<String>| {
+            let mut req = a.http.get(&url);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            req.send()
+        };
+        for (token, reason) in [
+            (None, "Missing bearer token (Authorization: Bearer <token>)"),
+            (Some("cd_not-a-real-token".to_string()), "Invalid or revoked token"),
+            (Some(revoked.clone()), "Invalid or revoked token"),
+        ] {
+            let resp = open(token.clone()).await.expect("send");
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+            assert_eq!(resp.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_eq!(body["error"], json!(reason), "{token:?}");
+        }
+
+        let mut pooja = open(Some(a.pooja.clone())).await.expect("send");
+        let mut ravi = open(Some(a.ravi.clone())).await.expect("send");
+        let mut meera = open(Some(boss.clone())).await.expect("send");
+        for s in [&pooja, &ravi, &meera] {
+            assert_eq!(s.status(), StatusCode::OK);
+        }
+        use calldesk::dialer::CallKind::Manual;
+        let p1 = r.dialer.place_call(3, "D1", None, Manual).await.expect("call").id;
+        let r2 = r.dialer.place_call(4, "D2", None, Manual).await.expect("call").id;
+        let p3 = r.dialer.place_call(3, "D3", None, Manual).await.expect("call").id;
+
+        let seen = read_events(&mut pooja, 5000, |e| call_ids(e).contains(&p3)).await;
+        assert!(call_ids(&seen).contains(&p1) && call_ids(&seen).contains(&p3), "{seen:?}");
+        assert!(seen.iter().all(|e| e["call"]["caller_id"] == json!(3)), "only Pooja's calls: {seen:?}");
+        // Ravi's call came between Pooja's two, and Pooja's second was seen above: anything of
+        // hers sent to him would be here by the end of this read.
+        let seen = read_events(&mut ravi, 1000, |e| e.len() > 1).await;
+        assert_eq!(call_ids(&seen).first(), Some(&r2), "{seen:?}");
+        assert!(seen.iter().all(|e| e["call"]["caller_id"] == json!(4)), "only Ravi's calls: {seen:?}");
+        let seen = read_events(&mut meera, 5000, |e| [p1, r2, p3].iter().all(|id| call_ids(e).contains(id))).await;
+        assert!([p1, r2, p3].iter().all(|id| call_ids(&seen).contains(id)), "a supervisor sees all: {seen:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn healthz_says_ok_or_degraded_and_nothing_more() {
+    each_backend(|db| async move {
+        let r = rig(db, 10).await;
+        let url = format!("http://{}/healthz", r.addr);
+        let resp = reqwest::get(&url).await.expect("send");
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.json::<Value>().await.unwrap_or(Value::Null), json!({"ok": true, "status": "ok"}));
+        r.db.store.close().await;
+        let resp = reqwest::get(&url).await.expect("send");
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            resp.json::<Value>().await.unwrap_or(Value::Null),
+            json!({"ok": false, "status": "degraded"}),
+            "no database error text for whoever asks"
+        );
+    })
+    .await;
+}
+
+/// `calldesk serve`'s listener (webhook, API, health, events) on loopback, as `serve` starts it,
+/// with the simulator as TeleCMI; returns the API's URL and Pooja's token.
+async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator, String, String) {
+    use calldesk::config::{Config, RawSettings, Secret};
+    let sim = calldesk::telecmi::simulator::Simulator::start(
+        common::APP_ID,
+        common::SECRET,
+        std::time::Duration::from_millis(10),
+    )
+    .await
+    .expect("simulator");
+    let config = Config::from_raw(RawSettings {
+        telecmi_app_id: Some(common::APP_ID.into()),
+        telecmi_app_secret: Some(Secret::new(common::SECRET)),
+        telecmi_base_url: Some(sim.base_url()),
+        telecmi_agents: Some("3:5003".into()),
+        webhook_addr: Some("127.0.0.1:0".into()),
+        webhook_token: Some(Secret::new("app-replay-webhook-token-0123")),
+        ..RawSettings::default()
+    })
+    .expect("config");
+    let config = std::sync::Arc::new(config);
+    let bus = calldesk::bus::new_bus();
+    let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config.clone(), bus.clone()).expect("dialer");
+    let l = calldesk::commands::session::start_listener(&db.store, &config, &bus, Some(dialer)).await.expect("listen");
+    sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()));
+    let now = chrono::Utc::now();
+    db.store.add_caller(3, "Pooja", calldesk::domain::Role::Agent, now).await.expect("caller");
+    let drivers: Vec<calldesk::domain::Driver> = (0..10)
+        .map(|i| calldesk::domain::Driver {
+            id: format!("D{i}"),
+            name: format!("Driver {i}"),
+            mobile: format!("91987654321{i}"),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+        })
+        .collect();
+    db.store.import_drivers(&drivers, now).await.expect("drivers");
+    let token = tokens::generate();
+    db.store.insert_token(3, &tokens::hash(&token), now).await.expect("token");
+    (sim, format!("http://{}/api/telecmi_production_api.php", l.addr), token)
+}
+
+/// Where the driver should be after the outcome.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Queue {
+    Gone,
+    /// Retried after the 30-minute delay.
+    Retry,
+    /// A callback, due after at least this many hours.
+    Callback {
+        after_hours: i64,
+    },
+}
+
+/// The old Flutter app's own requests, byte for byte as its `api_service.dart` sends them (its
+/// `CallStatus` names as `status`, its feedback texts, `null` remarks and duration, its headers),
+/// against `calldesk serve`: every one is saved; the status stays TeleCMI's; the class picks the
+/// queue effect when the text does not.
+#[tokio::test]
+async fn the_old_apps_own_requests_work_as_sent() {
+    each_backend(|db| async move {
+        let (sim, base, token) = served(&db).await;
+        let http = reqwest::Client::new();
+        let send = |action: &str, body: String| {
+            http.post(format!("{base}?action={action}"))
+                .header("Content-Type", "application/json; charset=utf-8")
+                .header("Accept", "application/json")
+                .header("Authorization", format!("Bearer {token}"))
+                .body(body)
+                .send()
+        };
+        let talk = Outcome::Answered { talk_secs: 21 };
+        let cases = [
+            (talk, r#""status":"connected","feedback":"Connected","remarks":null,"call_duration":null"#, "completed", 21, Queue::Gone),
+            (Outcome::DriverNoAnswer, r#""status":"notReachable","feedback":"Not Reachable","remarks":null,"call_duration":null"#, "missed", 0, Queue::Retry),
+            (Outcome::DriverNoAnswer, r#""status":"callBack","feedback":"Ringing / Call Busy","remarks":"","call_duration":0"#, "missed", 0, Queue::Retry),
+            (talk, r#""status":"callBackLater","feedback":"Call Tomorrow Morning","remarks":"driving now","call_duration":21"#, "completed", 21, Queue::Callback { after_hours: 3 }),
+            (talk, r#""status":"callBackLater","feedback":"Call Back","remarks":null,"call_duration":null"#, "completed", 21, Queue::Callback { after_hours: 1 }),
+            (talk, r#""status":"notInterested","feedback":"Not Interested","remarks":null,"call_duration":null"#, "completed", 21, Queue::Gone),
+            (Outcome::Rejected, r#""status":"invalid","feedback":"Invalid Number","remarks":null,"call_duration":null"#, "missed", 0, Queue::Gone),
+            (Outcome::DriverNoAnswer, r#""status":"pending","feedback":"Call Back","remarks":null,"call_duration":null"#, "missed", 0, Queue::Retry),
+        ];
+        for (i, (outcome, fields, status, duration, queue)) in cases.into_iter().enumerate() {
+            let driver = format!("D{i}");
+            sim.push_outcome(outcome);
+            let resp = send("click_to_call", format!(r#"{{"caller_id":3,"driver_id":"{driver}","driver_mobile":"91987654321{i}"}}"#))
+                .await
+                .expect("send");
+            assert_eq!(resp.status(), StatusCode::OK, "{driver}");
+            let v: Value = resp.json().await.expect("json");
+            let rid = v["data"]["request_id"].as_str().expect("request_id").to_string();
+            let call = db.store.call_by_reference(&rid).await.expect("q").expect("call");
+            let ended = common::settle(&db.store, call.id).await;
+            assert_eq!(ended.status.as_deref(), Some(status), "{fields}");
+
+            let before = chrono::Utc::now();
+            let resp = send("update_feedback", format!(r#"{{"reference_id":"{rid}",{fields}}}"#)).await.expect("send");
+            assert_eq!(resp.status(), StatusCode::OK, "{fields}");
+            let v: Value = resp.json().await.expect("json");
+            assert_eq!(v["message"], json!("Feedback updated successfully"), "{v}");
+            let sent: Value = serde_json::from_str(&format!("{{{fields}}}")).expect("fields");
+            let row = db.store.call(call.id).await.expect("q").expect("call");
+            assert_eq!(row.status.as_deref(), Some(status), "the app's class never moves the status: {fields}");
+            assert_eq!(v["data"]["status"], json!(status));
+            assert_eq!(row.feedback.as_deref(), sent["feedback"].as_str(), "stored as sent");
+            assert_eq!(row.remarks.as_deref(), Some(sent["remarks"].as_str().unwrap_or("")), "{fields}");
+            assert_eq!(row.call_duration, Some(duration), "null keeps TeleCMI's seconds: {fields}");
+
+            let entry = db.store.queue_entry(&driver).await.expect("queue");
+            match queue {
+                Queue::Gone => assert!(entry.is_none(), "{fields}: {entry:?}"),
+                Queue::Retry => {
+                    let e = entry.expect("still queued");
+                    assert_eq!(e.priority, 1, "{fields}");
+                    let wait = e.due_at.and_utc() - before;
+                    assert!((29..=31).contains(&wait.num_minutes()), "{fields}: due in {wait}");
+                    assert_eq!(e.last_outcome.as_deref(), sent["feedback"].as_str());
+                }
+                Queue::Callback { after_hours } => {
+                    let e = entry.expect("still queued");
+                    assert_eq!(e.priority, 0, "a callback is listed first: {fields}");
+                    let wait = e.due_at.and_utc() - before;
+                    assert!(wait.num_minutes() >= after_hours * 60 - 1 && wait.num_days() < 3, "{fields}: due in {wait}");
+                }
+            }
+            let closed = db.store.driver_closed_reason(&driver).await.expect("driver");
+            let want = (sent["status"] == json!("invalid")).then(|| "invalid number".to_string());
+            assert_eq!(closed, want, "only `invalid` marks the number wrong: {fields}");
+        }
+        // Re-importing the driver with the same number does not queue them again; a new number does.
+        let d6 = |mobile: &str| calldesk::domain::Driver {
+            id: "D6".into(),
+            name: "Driver 6".into(),
+            mobile: mobile.into(),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+        };
+        let now = chrono::Utc::now();
+        db.store.import_drivers(&[d6("919876543216")], now).await.expect("import");
+        assert!(db.store.queue_entry("D6").await.expect("q").is_none(), "a wrong number stays closed");
+        db.store.import_drivers(&[d6("919876543299")], now).await.expect("import");
+        assert!(db.store.queue_entry("D6").await.expect("q").is_some(), "a corrected number reopens the driver");
+        assert_eq!(db.store.driver_closed_reason("D6").await.expect("driver"), None);
+    })
+    .await;
+}

@@ -232,7 +232,7 @@ async fn events_apply_forward_only_and_once() {
             match s.apply_event(&ev, t0()).await.expect("apply") {
                 ApplyOutcome::Applied { call, .. } => assert_eq!(call.status.as_deref(), Some(want)),
                 ApplyOutcome::Duplicate => dup += 1,
-                ApplyOutcome::Unmatched => panic!("unmatched"),
+                other => panic!("{other:?}"),
             }
         }
         assert_eq!(dup, 1);

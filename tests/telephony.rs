@@ -182,7 +182,14 @@ async fn status_changes_reach_listeners_after_they_are_stored() {
 async fn events_stream_call_changes_to_other_programs() {
     let db = common::sqlite_db().await;
     let r = rig(db, 10).await;
-    let mut resp = reqwest::get(format!("http://{}/events", r.addr)).await.expect("events");
+    let token = calldesk::commands::tokens::generate();
+    r.db.store.insert_token(3, &calldesk::commands::tokens::hash(&token), chrono::Utc::now()).await.expect("token");
+    let mut resp = reqwest::Client::new()
+        .get(format!("http://{}/events", r.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("events");
     assert_eq!(resp.status().as_u16(), 200);
     assert!(
         resp.headers()

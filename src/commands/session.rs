@@ -37,7 +37,9 @@ pub async fn start_listener(
     dialer: Option<Dialer>,
 ) -> anyhow::Result<Listener> {
     let token = server::webhook_token(store, config.webhook_token.as_ref()).await?;
-    let state = AppState { store: store.clone(), bus: bus.clone(), webhook_token: Arc::new(token.clone()) };
+    // Webhooks naming another TeleCMI app are refused; without credentials there is nothing to compare.
+    let app_id = config.telecmi.as_ref().map(|c| c.app_id.as_str());
+    let state = AppState::new(store.clone(), bus.clone(), token.clone(), app_id);
     let mut app = server::router(state.clone());
     if let Some(d) = dialer {
         app = app.merge(server::api::router(state, d));

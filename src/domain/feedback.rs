@@ -45,6 +45,66 @@ pub enum QueueEffect {
     /// The driver was never rung (the agent's phone was not answered, or the call was not
     /// placed): they keep their attempt count and their place at the top of the queue.
     NotCalled,
+    /// The number is wrong: the driver leaves the queue and is marked so (`drivers.closed_reason`).
+    WrongNumber,
+}
+
+/// What [`QueueEffect::WrongNumber`] records on the driver.
+pub const WRONG_NUMBER_REASON: &str = "invalid number";
+
+/// The old Flutter app's `CallStatus` names, sent as `status` to `update_feedback`: the agent's
+/// class of outcome, not the telephony status. It never moves the call's status; it picks the
+/// queue effect when the feedback text is not in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Connected,
+    CallBack,
+    CallBackLater,
+    NotReachable,
+    NotInterested,
+    Invalid,
+    Pending,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 7] = [
+        Self::Connected,
+        Self::CallBack,
+        Self::CallBackLater,
+        Self::NotReachable,
+        Self::NotInterested,
+        Self::Invalid,
+        Self::Pending,
+    ];
+
+    /// The app's own spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::CallBack => "callBack",
+            Self::CallBackLater => "callBackLater",
+            Self::NotReachable => "notReachable",
+            Self::NotInterested => "notInterested",
+            Self::Invalid => "invalid",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// The app's name, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The queue effect of this class: not reached (or not yet done) is tried again, "later" is a
+    /// callback (two hours on, as "Busy Right Now", when the text names no time), and the rest close.
+    pub fn effect(self) -> QueueEffect {
+        match self {
+            Self::CallBack | Self::NotReachable | Self::Pending => QueueEffect::Retry,
+            Self::CallBackLater => QueueEffect::Callback(CallbackTime::After(Duration::hours(2))),
+            Self::Connected | Self::NotInterested => QueueEffect::Done,
+            Self::Invalid => QueueEffect::WrongNumber,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,12 +241,22 @@ impl FeedbackCatalog {
         self.options.iter().find(|o| o.label.eq_ignore_ascii_case(label.trim()))
     }
 
+    /// What saving `label` does to the queue: the catalogue's effect, else `fallback` (the old
+    /// app's class of outcome), else — free text, as the old system did — the driver leaves.
+    pub fn effect(&self, label: &str, fallback: Option<QueueEffect>) -> QueueEffect {
+        self.find(label).map(|o| o.effect).or(fallback).unwrap_or(QueueEffect::Done)
+    }
+
     /// Where the driver goes after `label` is saved on their `attempts`-th call (counting this one).
     /// Unknown labels (free text from the old API) remove the driver, as the old system did.
     pub fn decide(&self, label: &str, attempts: u32, now: DateTime<Utc>) -> QueueDecision {
-        let effect = self.find(label).map_or(QueueEffect::Done, |o| o.effect);
+        self.decide_effect(self.effect(label, None), attempts, now)
+    }
+
+    /// Where the driver goes after an outcome with `effect` on their `attempts`-th call.
+    pub fn decide_effect(&self, effect: QueueEffect, attempts: u32, now: DateTime<Utc>) -> QueueDecision {
         match effect {
-            QueueEffect::Done => QueueDecision::Remove,
+            QueueEffect::Done | QueueEffect::WrongNumber => QueueDecision::Remove,
             QueueEffect::Retry if attempts >= self.retry.max_attempts => QueueDecision::Remove,
             QueueEffect::Retry => QueueDecision::Requeue { due_at: now + self.retry.delay, callback: false },
             QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: callback_due(t, now), callback: true },
@@ -245,6 +315,26 @@ mod tests {
         assert_eq!(c.by_key('y').map(|(_, o)| o.label.as_str()), Some("Call After 2 Days"));
         assert_eq!(c.by_key('z').map(|(_, o)| o.label.as_str()), Some(NOT_CALLED));
         assert_eq!(outcome_key(26), None);
+    }
+
+    #[test]
+    fn the_old_apps_classes_decide_only_when_the_text_does_not() {
+        let c = FeedbackCatalog::default();
+        let now = Utc::now();
+        let class = |s: &str| Disposition::parse(s).map(Disposition::effect);
+        assert_eq!(c.effect("Ringing / Call Busy", class("callBackLater")), QueueEffect::Retry, "the text decides");
+        assert_eq!(c.effect("Not Reachable", class("notReachable")), QueueEffect::Retry);
+        assert_eq!(c.effect("Call Back", class("CALLBACK")), QueueEffect::Retry);
+        assert_eq!(c.effect("Invalid Number", class("invalid")), QueueEffect::WrongNumber);
+        assert_eq!(c.effect("Connected", class("connected")), QueueEffect::Done);
+        assert_eq!(c.effect("Something else", class("notInterested")), QueueEffect::Done);
+        assert_eq!(c.effect("Something else", None), QueueEffect::Done);
+        assert_eq!(class("completed"), None, "calldesk's own statuses are not the app's classes");
+        assert_eq!(c.decide_effect(QueueEffect::WrongNumber, 1, now), QueueDecision::Remove);
+        assert_eq!(
+            c.decide_effect(c.effect("Call Back", class("callBackLater")), 1, now),
+            QueueDecision::Requeue { due_at: now + Duration::hours(2), callback: true }
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ pub mod status;
 pub mod text;
 pub mod wrapup;
 
-pub use feedback::{FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy};
+pub use feedback::{
+    Disposition, FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy,
+    WRONG_NUMBER_REASON,
+};
 pub use phone::{Phone, PhoneError};
 pub use status::{CallStatus, Leg, Signal};
 

@@ -150,6 +150,26 @@ impl Leg {
             Self::Unknown => "",
         }
     }
+
+    /// The leg a webhook is about, for the status rules. Older payloads name no leg, but their
+    /// `to` tells: leg B dials the driver's number, leg A the agent's side. One that still cannot
+    /// be placed counts as leg A: it cannot prove the driver answered, nor give the talk time.
+    pub fn effective(self, to: Option<&str>, driver_mobile: Option<&str>) -> Leg {
+        match (self, to, driver_mobile) {
+            (Self::A | Self::B, _, _) => self,
+            (Self::Unknown, Some(to), Some(mobile)) if same_number(to, mobile) => Self::B,
+            (Self::Unknown, _, _) => Self::A,
+        }
+    }
+}
+
+/// Two renderings of one phone number: the same digits, or (one with a country code, one
+/// without) the same last ten.
+fn same_number(a: &str, b: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let (a, b) = (digits(a), digits(b));
+    let tail = |s: &str| s.get(s.len().saturating_sub(10)..).unwrap_or_default().to_string();
+    !a.is_empty() && (a == b || (a.len() >= 10 && b.len() >= 10 && tail(&a) == tail(&b)))
 }
 
 /// What one provider event says happened on a leg.
@@ -195,6 +215,19 @@ pub fn resolve(current: CallStatus, leg: Leg, signal: Signal) -> CallStatus {
 mod resolve_tests {
     use super::CallStatus::*;
     use super::*;
+
+    #[test]
+    fn a_legless_report_is_placed_by_its_number() {
+        let mobile = Some("919876543210");
+        assert_eq!(Leg::Unknown.effective(Some("919876543210"), mobile), Leg::B);
+        assert_eq!(Leg::Unknown.effective(Some("9876543210"), mobile), Leg::B, "without the country code");
+        assert_eq!(Leg::Unknown.effective(Some("442000000000"), mobile), Leg::A, "the agent's side");
+        assert_eq!(Leg::Unknown.effective(None, mobile), Leg::A, "cannot be placed: proves nothing");
+        assert_eq!(Leg::Unknown.effective(Some("919876543210"), None), Leg::A);
+        assert_eq!(Leg::Unknown.effective(Some(""), Some("")), Leg::A);
+        assert_eq!(Leg::A.effective(Some("919876543210"), mobile), Leg::A, "a named leg stays");
+        assert_eq!(Leg::B.effective(None, None), Leg::B);
+    }
 
     #[test]
     fn answered_call_through_both_legs() {

@@ -6,18 +6,17 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, handle_webhook, token_matches};
+use super::{AppState, bearer_caller, handle_webhook, token_matches};
 use crate::bus::{CallUpdate, publish};
-use crate::commands::tokens;
 use crate::dialer::{CallKind, DialError, Dialer};
-use crate::domain::{CallStatus, FeedbackCatalog};
+use crate::domain::{CallStatus, Disposition, FeedbackCatalog};
 use crate::store::{CallFilter, CallPage, StoreError, SubmitFeedback};
 
 pub const PATH: &str = "/api/telecmi_production_api.php";
@@ -91,25 +90,9 @@ async fn dispatch(
     }
 }
 
-/// The caller owning the request's bearer token, or a 401.
+/// The caller owning the request's bearer token, or a 401 in the old API's envelope.
 async fn authenticate(st: &ApiState, headers: &HeaderMap) -> Result<i64, Refusal> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Err(Refusal(StatusCode::UNAUTHORIZED, "Missing bearer token (Authorization: Bearer <token>)".into()));
-    };
-    match st.app.store.caller_for_token(&tokens::hash(token)).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(Refusal(StatusCode::UNAUTHORIZED, "Invalid or revoked token".into())),
-        Err(e) => {
-            tracing::error!("token lookup failed: {e}");
-            Err(Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Database unavailable".into()))
-        }
-    }
+    bearer_caller(&st.app.store, headers).await.map_err(|e| Refusal(e.status(), e.message().into()))
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
@@ -223,9 +206,9 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         return r.into_response();
     }
     let reference = text(&m, "reference_id").unwrap_or_default();
-    let status = match text(&m, "status").unwrap_or_default().parse::<CallStatus>() {
+    let (status, class) = match parse_status(&text(&m, "status").unwrap_or_default()) {
         Ok(s) => s,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(r) => return r.into_response(),
     };
     let duration = match int(&m, "call_duration") {
         None => None,
@@ -247,12 +230,13 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     }
     let submit = SubmitFeedback {
         call_id: call.id,
-        status: Some(status),
+        status,
         feedback: text(&m, "feedback").unwrap_or_default(),
         remarks,
         call_duration: duration,
     };
-    match st.app.store.submit_feedback(&submit, &st.catalog, Utc::now()).await {
+    let fallback = class.map(Disposition::effect);
+    match st.app.store.submit_feedback_with(&submit, fallback, &st.catalog, Utc::now()).await {
         Ok((c, _)) => {
             publish(
                 &st.app.bus,
@@ -275,6 +259,29 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Err(StoreError::Invalid(msg)) => fail(StatusCode::BAD_REQUEST, msg),
         Err(StoreError::NotFound(_)) => fail(StatusCode::NOT_FOUND, "Call not found"),
         Err(e) => store_failed(&e),
+    }
+}
+
+/// `update_feedback`'s `status`: the old app sends its own class of outcome (`callBack`,
+/// `notReachable`, … — and `connected`, which is the class here, not a live status), which never
+/// moves the call's status; the seed's documented form sends one of calldesk's statuses
+/// (`completed`), which moves it forward as before.
+fn parse_status(s: &str) -> Result<(Option<CallStatus>, Option<Disposition>), Refusal> {
+    if let Some(class) = Disposition::parse(s) {
+        return Ok((None, Some(class)));
+    }
+    match s.parse::<CallStatus>() {
+        Ok(status) => Ok((Some(status), None)),
+        Err(_) => {
+            let classes: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+            Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown call status {s:?}; expected one of {} or a call status (completed, missed, failed)",
+                    classes.join(", ")
+                ),
+            ))
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP side (axum): TeleCMI webhooks, health, and server-sent call events.
-//! The webhook handler writes to the store first and only then tells anyone.
+//! The webhook handler writes to the store first and only then tells anyone; `/events` and the
+//! old API share one bearer-token check ([`bearer_caller`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,6 +21,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::bus::{Bus, CallUpdate, publish};
+use crate::commands::tokens;
 use crate::config::Secret;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
@@ -35,6 +37,15 @@ pub struct AppState {
     pub store: Store,
     pub bus: Bus,
     pub webhook_token: Arc<Secret>,
+    /// Our `TELECMI_APP_ID`: webhooks naming another app are refused. `None` when this process has
+    /// no TeleCMI credentials (a manual-only console on a team database): nothing to compare with.
+    pub app_id: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, bus: Bus, webhook_token: Secret, app_id: Option<&str>) -> Self {
+        Self { store, bus, webhook_token: Arc::new(webhook_token), app_id: app_id.map(Arc::from) }
+    }
 }
 
 /// The routes of DESIGN.md that need no API token.
@@ -69,21 +80,88 @@ async fn webhook_handler(
     handle_webhook(&st, &headers, &body).await
 }
 
+/// Why a bearer token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthError {
+    Missing,
+    Unknown,
+    /// The token could not be checked (the store failed); logged where it happened.
+    Unavailable,
+}
+
+impl AuthError {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Missing | Self::Unknown => StatusCode::UNAUTHORIZED,
+            Self::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Missing => "Missing bearer token (Authorization: Bearer <token>)",
+            Self::Unknown => "Invalid or revoked token",
+            Self::Unavailable => "Database unavailable",
+        }
+    }
+}
+
+/// The caller owning the request's API token (`calldesk token issue`, stored hashed and checked
+/// unrevoked): the one check behind the old API and `/events`.
+pub async fn bearer_caller(store: &Store, headers: &HeaderMap) -> Result<i64, AuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Missing)?;
+    match store.caller_for_token(&tokens::hash(token)).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(AuthError::Unknown),
+        Err(e) => {
+            tracing::error!("token lookup failed: {e}");
+            Err(AuthError::Unavailable)
+        }
+    }
+}
+
+/// Whether a webhook's app id (if it names one) is someone else's.
+fn foreign_app(given: Option<&str>, ours: Option<&str>) -> bool {
+    match (given, ours) {
+        (Some(g), Some(o)) => {
+            let (g, o) = (g.trim(), o.trim());
+            // `appid` arrives as a number or a string: 033336628 and 33336628 are the same app.
+            match (g.parse::<u64>(), o.parse::<u64>()) {
+                (Ok(a), Ok(b)) => a != b,
+                _ => g != o,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// Shared by `/webhook/telecmi/{token}` and the old API's `action=webhook`.
 pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
-    if let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
         let ct = ct.to_ascii_lowercase();
         if !(ct.contains("json") || ct.starts_with("text/plain")) {
             return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, json!({"ok": false, "error": "send application/json"}));
         }
     }
-    let ev = match webhook::parse(body) {
-        Ok(ev) => ev,
+    let (ev, app_id) = match webhook::parse_with_app_id(body) {
+        Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!("webhook refused: {e}");
             return reply(StatusCode::BAD_REQUEST, json!({"ok": false, "error": e.to_string()}));
         }
     };
+    if foreign_app(app_id.as_deref(), st.app_id.as_deref()) {
+        // Not stored: another app's events must not touch our calls, nor take the
+        // de-duplication keys of our own (a request id can be replayed).
+        tracing::warn!(app_id = ?app_id, key = %ev.dedup_key, status = %ev.provider_status, "webhook for another TeleCMI app refused");
+        return reply(StatusCode::FORBIDDEN, json!({"ok": false, "error": "webhook is for another TeleCMI app"}));
+    }
     match st.store.apply_event(&ev, Utc::now()).await {
         Ok(ApplyOutcome::Applied { call, before }) => {
             tracing::info!(call_id = call.id, leg = ev.leg.as_str(), status = %ev.provider_status, %before, after = ?call.status, "webhook applied");
@@ -100,6 +178,10 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
             reply(StatusCode::OK, json!({"ok": true, "result": "applied"}))
         }
         Ok(ApplyOutcome::Duplicate) => reply(StatusCode::OK, json!({"ok": true, "result": "duplicate"})),
+        Ok(ApplyOutcome::Kept { call_id }) => {
+            tracing::info!(call_id, key = %ev.dedup_key, "webhook kept for audit; the call's status is not one of ours");
+            reply(StatusCode::OK, json!({"ok": true, "result": "kept"}))
+        }
         Ok(ApplyOutcome::Unmatched) => {
             tracing::warn!(key = %ev.dedup_key, "webhook for no known call kept for audit");
             reply(StatusCode::OK, json!({"ok": true, "result": "unmatched"}))
@@ -112,19 +194,52 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
     }
 }
 
+/// Reachable by anyone who can reach TeleCMI's side: says ok or degraded, never why (that goes
+/// to the log).
 async fn healthz(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
-        Ok(()) => reply(StatusCode::OK, json!({"ok": true, "database": "ok"})),
-        Err(e) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({"ok": false, "database": e.to_string()})),
+        Ok(()) => reply(StatusCode::OK, json!({"ok": true, "status": "ok"})),
+        Err(e) => {
+            tracing::error!("health check: database unreachable: {e}");
+            reply(StatusCode::SERVICE_UNAVAILABLE, json!({"ok": false, "status": "degraded"}))
+        }
     }
 }
 
-async fn events(State(st): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(st.bus.subscribe()).filter_map(|msg| {
+fn unauthorized(e: AuthError) -> Response {
+    let mut resp = reply(e.status(), json!({"ok": false, "error": e.message()}));
+    if e.status() == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+/// Call changes as server-sent events: an agent's token sees that agent's calls, a supervisor's
+/// sees everyone's.
+async fn events(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let caller = match bearer_caller(&st.store, &headers).await {
+        Ok(c) => c,
+        Err(e) => return unauthorized(e),
+    };
+    let supervisor = match st.store.caller(caller).await {
+        Ok(c) => c.is_some_and(|c| c.is_supervisor()),
+        Err(e) => {
+            tracing::error!("events: caller lookup failed: {e}");
+            return unauthorized(AuthError::Unavailable);
+        }
+    };
+    Sse::new(call_events(&st.bus, (!supervisor).then_some(caller))).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// The bus as SSE events, only `caller`'s calls when given.
+fn call_events(bus: &Bus, caller: Option<i64>) -> impl Stream<Item = Result<Event, Infallible>> + use<> {
+    BroadcastStream::new(bus.subscribe()).filter_map(move |msg| {
         let update = msg.ok()?;
+        if caller.is_some_and(|c| update.call.caller_id != Some(c)) {
+            return None;
+        }
         Event::default().event("call").json_data(&update).ok().map(Ok)
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    })
 }
 
 /// A bound listener serving `app` until `shutdown` resolves.

@@ -4,7 +4,9 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
-use crate::domain::{CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision, QueueEffect};
+use crate::domain::{
+    CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision, QueueEffect, WRONG_NUMBER_REASON,
+};
 
 pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, driver_id, driver_mobile, driver_name, \
      driver_tmid, call_type, status, provider, telecmi_user_id, feedback, remarks, call_duration, created_at, \
@@ -274,10 +276,24 @@ impl Store {
     /// Saves the outcome in one transaction: the call's status (forward only), feedback, remarks and
     /// duration, then removes or re-queues the driver as the outcome says, then drops the draft.
     /// If any step fails nothing changes.
-    #[tracing::instrument(skip_all, fields(call_id = f.call_id), err)]
+    #[tracing::instrument(skip_all)]
     pub async fn submit_feedback(
         &self,
         f: &SubmitFeedback,
+        catalog: &FeedbackCatalog,
+        now: DateTime<Utc>,
+    ) -> Result<(CallLog, QueueDecision)> {
+        self.submit_feedback_with(f, None, catalog, now).await
+    }
+
+    /// [`Store::submit_feedback`], with the queue effect to use when the feedback text is not in
+    /// the catalogue (the old app's class of outcome). [`QueueEffect::WrongNumber`] also marks the
+    /// driver's number as wrong.
+    #[tracing::instrument(skip_all, fields(call_id = f.call_id), err)]
+    pub async fn submit_feedback_with(
+        &self,
+        f: &SubmitFeedback,
+        fallback: Option<QueueEffect>,
         catalog: &FeedbackCatalog,
         now: DateTime<Utc>,
     ) -> Result<(CallLog, QueueDecision)> {
@@ -301,12 +317,15 @@ impl Store {
             let Some((status, driver_id, caller_id)) = row else {
                 return Err(StoreError::NotFound(format!("call {} not found", f.call_id)));
             };
-            let current = status.parse::<CallStatus>().unwrap_or(CallStatus::Initiated);
-            let next = f.status.map_or(current, |s| current.advance(s));
+            // A status word the old system wrote (not one of ours) has no forward rule: it stays.
+            let next = match status.parse::<CallStatus>() {
+                Ok(current) => f.status.map_or(current, |s| current.advance(s)).as_str().to_string(),
+                Err(_) => status,
+            };
             sqlx::query(
                 "UPDATE call_logs SET status = ?, feedback = ?, remarks = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?",
             )
-            .bind(next.as_str())
+            .bind(&next)
             .bind(f.feedback.trim())
             .bind(f.remarks.trim())
             .bind(f.call_duration)
@@ -319,7 +338,16 @@ impl Store {
                 let attempts: Option<(i64,)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&driver_id).fetch_optional(&mut *tx).await?;
                 let attempts = attempts.map_or(1, |(a,)| a.max(1));
-                decision = catalog.decide(&f.feedback, u32::try_from(attempts).unwrap_or(u32::MAX), now);
+                let effect = catalog.effect(&f.feedback, fallback);
+                decision = catalog.decide_effect(effect, u32::try_from(attempts).unwrap_or(u32::MAX), now);
+                if effect == QueueEffect::WrongNumber {
+                    sqlx::query("UPDATE drivers SET closed_reason = ?, closed_at = ? WHERE id = ?")
+                        .bind(WRONG_NUMBER_REASON)
+                        .bind(db_time(now))
+                        .bind(&driver_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 match decision {
                     QueueDecision::Remove => {
                         sqlx::query("DELETE FROM call_queue WHERE driver_id = ?")
@@ -328,7 +356,7 @@ impl Store {
                             .await?;
                     }
                     QueueDecision::Requeue { due_at, callback } => {
-                        if catalog.find(&f.feedback).is_some_and(|o| o.effect == QueueEffect::NotCalled) {
+                        if effect == QueueEffect::NotCalled {
                             // The driver was never rung: this attempt is not theirs.
                             sqlx::query(
                                 "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \

@@ -26,7 +26,8 @@ pub struct ProviderEvent {
     /// TeleCMI's own status word (`started`, `answered`, `missed`, …), for the audit trail.
     pub provider_status: String,
     pub signal: Option<Signal>,
-    /// Leg B's `answeredsec`.
+    /// Talk time from a report (`answeredsec`, else `billedsec`, else `duration`); only leg B's
+    /// is the call's.
     pub duration: Option<i64>,
     pub payload: String,
 }
@@ -38,6 +39,9 @@ pub enum ApplyOutcome {
     Applied { call: Box<CallLog>, before: CallStatus },
     /// Seen before: nothing changed.
     Duplicate,
+    /// Stored for audit against its call, whose status is not one calldesk knows (a row the old
+    /// system wrote): the call is left as it is.
+    Kept { call_id: i64 },
     /// Stored for audit; no call matches it.
     Unmatched,
 }
@@ -72,15 +76,15 @@ impl Store {
             }
             // Find the call: our own id, else TeleCMI's request id, else the newest live call
             // of this TeleCMI user to this number (older payloads carry neither).
-            let mut found: Option<(i64, String)> = None;
+            let mut found: Option<(i64, String, Option<String>)> = None;
             if let Some(id) = ev.call_log_id {
-                let sql = format!("SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE id = ?{}", d.for_update);
+                let sql = format!("SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE id = ?{}", d.for_update);
                 found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await?;
             }
             if found.is_none()
                 && let Some(rid) = &ev.request_id {
                     let sql = format!(
-                        "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE reference_id = ? ORDER BY id DESC LIMIT 1{}",
+                        "SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE reference_id = ? ORDER BY id DESC LIMIT 1{}",
                         d.for_update
                     );
                     found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(rid).fetch_optional(&mut *tx).await?;
@@ -88,7 +92,7 @@ impl Store {
             if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none()
                 && let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
                     let sql = format!(
-                        "SELECT id, COALESCE(status, 'initiated') FROM call_logs WHERE provider = 'telecmi' \
+                        "SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE provider = 'telecmi' \
                          AND telecmi_user_id = ? AND driver_mobile = ? AND status IN ('initiated', 'ringing', 'connected') \
                          ORDER BY id DESC LIMIT 1{}",
                         d.for_update
@@ -103,7 +107,7 @@ impl Store {
             let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now_db)
                 .bind(&ev.dedup_key)
-                .bind(found.as_ref().map(|(id, _)| *id))
+                .bind(found.as_ref().map(|(id, _, _)| *id))
                 .bind(ev.request_id.as_deref())
                 .bind(&ev.kind)
                 .bind(ev.leg.as_str())
@@ -115,13 +119,18 @@ impl Store {
                 // Another delivery of the same event won the race.
                 return Ok::<_, StoreError>(Step::Duplicate);
             }
-            let Some((id, status)) = found else {
+            let Some((id, status, mobile)) = found else {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(Step::Unmatched);
             };
-            let before = status.parse::<CallStatus>().unwrap_or(CallStatus::Initiated);
-            let after = ev.signal.map_or(before, |s| resolve(before, ev.leg, s));
-            let duration = if ev.leg == Leg::A { None } else { ev.duration };
+            let Ok(before) = status.parse::<CallStatus>() else {
+                // A word the old system wrote: no rule says what follows it, so it stays.
+                tx.commit().await?;
+                return Ok::<_, StoreError>(Step::Kept(id));
+            };
+            let leg = ev.leg.effective(ev.number.as_deref(), mobile.as_deref());
+            let after = ev.signal.map_or(before, |s| resolve(before, leg, s));
+            let duration = if leg == Leg::B { ev.duration } else { None };
             sqlx::query("UPDATE call_logs SET status = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?")
                 .bind(after.as_str())
                 .bind(duration)
@@ -141,6 +150,7 @@ impl Store {
             }
             Step::Duplicate => Ok(ApplyOutcome::Duplicate),
             Step::Unmatched => Ok(ApplyOutcome::Unmatched),
+            Step::Kept(call_id) => Ok(ApplyOutcome::Kept { call_id }),
         }
     }
 
@@ -186,6 +196,7 @@ enum Step {
     Applied(i64, CallStatus),
     Duplicate,
     Unmatched,
+    Kept(i64),
 }
 
 impl Store {

@@ -120,6 +120,15 @@ impl Store {
         Ok(r)
     }
 
+    /// Why the driver was closed for good (e.g. their number is wrong), if they were.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn driver_closed_reason(&self, id: &str) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT closed_reason FROM drivers WHERE id = ?").bind(id).fetch_optional(p).await
+        })?;
+        Ok(row.and_then(|(r,)| r))
+    }
+
     #[tracing::instrument(skip_all, err)]
     pub async fn driver(&self, id: &str) -> Result<Option<Driver>> {
         Ok(with_pool!(self, |p, d| {
@@ -142,10 +151,23 @@ impl Store {
             let upsert = if self.is_mysql() { UPSERT_DRIVER_MYSQL } else { UPSERT_DRIVER_SQLITE };
             let mut tx = p.begin_with(d.begin_write).await?;
             for drv in drivers {
-                let existed: Option<(String,)> = sqlx::query_as("SELECT id FROM drivers WHERE id = ?")
-                    .bind(&drv.id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let existed: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT mobile, closed_reason FROM drivers WHERE id = ?")
+                        .bind(&drv.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                // A number marked wrong is not queued again; a new number reopens the driver.
+                let wrong_number = match &existed {
+                    Some((mobile, Some(_))) if *mobile == drv.mobile => true,
+                    Some((_, Some(_))) => {
+                        sqlx::query("UPDATE drivers SET closed_reason = NULL, closed_at = NULL WHERE id = ?")
+                            .bind(&drv.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        false
+                    }
+                    _ => false,
+                };
                 sqlx::query(upsert)
                     .bind(&drv.id)
                     .bind(&drv.name)
@@ -162,7 +184,7 @@ impl Store {
                 } else {
                     out.inserted += 1;
                 }
-                if let Some(caller) = drv.assigned_to {
+                if let Some(caller) = drv.assigned_to.filter(|_| !wrong_number) {
                     let sql = format!(
                         "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
                         d.insert_ignore

@@ -77,14 +77,21 @@ pub fn has_recording(o: &Map<String, Value>) -> bool {
 
 /// Parses one webhook body.
 pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
+    parse_with_app_id(body).map(|(ev, _)| ev)
+}
+
+/// Parses one webhook body, with the TeleCMI app it names (`appid` in CDRs, `app_id` in events).
+pub fn parse_with_app_id(body: &[u8]) -> Result<(ProviderEvent, Option<String>), ParseError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| ParseError::NotJson(short(&e.to_string())))?;
     let o = v.as_object().ok_or(ParseError::NotObject)?;
     let status = text(o, &["status"]).ok_or(ParseError::NoStatus)?.to_ascii_lowercase();
     let hangup_reason = text(o, &["hangup_reason"]).map(|s| s.to_ascii_lowercase());
     let kind = match text(o, &["type"]).map(|s| s.to_ascii_lowercase()) {
         Some(t) if t == "cdr" || t == "event" => t,
-        // Older payloads carry no type: a report has a hangup reason or an answered duration.
-        _ if hangup_reason.is_some() || o.contains_key("answeredsec") || o.contains_key("billedsec") => "cdr".into(),
+        // Older payloads carry no type: a report has a hangup reason or a duration.
+        _ if hangup_reason.is_some() || ["answeredsec", "billedsec", "duration"].iter().any(|k| o.contains_key(*k)) => {
+            "cdr".into()
+        }
         _ => "event".into(),
     };
     let leg = match text(o, &["leg"]).map(|s| s.to_ascii_lowercase()).as_deref() {
@@ -97,18 +104,20 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
     let call_id = text(o, &["call_id"]);
     let leg_id = text(o, &["cmiuuid", "cmiuid"]);
     let anchor = request_id.clone().or(call_id).or(leg_id.clone());
+    // Older payloads name no leg but carry the leg's own id: both legs' reports share a call id,
+    // so without it the second leg would be dropped as a duplicate of the first.
+    let leg_part = match (leg, &leg_id) {
+        (Leg::Unknown, Some(uid)) => format!("cmiuid:{uid}"),
+        _ => leg.as_str().to_string(),
+    };
     let dedup_key = match anchor {
-        Some(a) => format!("{a}|{}|{kind}|{status}", leg.as_str()),
+        Some(a) => format!("{a}|{leg_part}|{kind}|{status}"),
         None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
     };
-    let duration = if kind == "cdr" {
-        o.get("answeredsec").and_then(as_int).filter(|d| (0..=MAX_DURATION).contains(d))
-    } else {
-        None
-    };
+    let duration = if kind == "cdr" { talk_time(o) } else { None };
     let number =
         text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
-    Ok(ProviderEvent {
+    let event = ProviderEvent {
         dedup_key: truncate(dedup_key, 255),
         call_log_id: extra_call_id(o),
         request_id: request_id.map(|r| truncate(r, 255)),
@@ -120,7 +129,16 @@ pub fn parse(body: &[u8]) -> Result<ProviderEvent, ParseError> {
         signal,
         duration: if signal == Some(Signal::Report { answered: false }) { Some(0) } else { duration },
         payload: String::from_utf8_lossy(body).into_owned(),
-    })
+    };
+    Ok((event, text(o, &["appid", "app_id"])))
+}
+
+/// Seconds talked: `answeredsec`, else `billedsec`, else `duration` (what TeleCMI's CDR lists and
+/// some accounts' webhooks carry); the first that is a believable number.
+fn talk_time(o: &Map<String, Value>) -> Option<i64> {
+    ["answeredsec", "billedsec", "duration"]
+        .iter()
+        .find_map(|k| o.get(*k).and_then(as_int).filter(|d| (0..=MAX_DURATION).contains(d)))
 }
 
 /// TeleCMI's words mapped to what happened on the leg.
@@ -224,8 +242,61 @@ mod tests {
         assert_eq!((e.kind.as_str(), e.leg), ("cdr", Leg::Unknown));
         assert_eq!(e.request_id, None);
         assert_eq!(e.telecmi_user.as_deref(), Some("5003_33336628"));
-        assert_eq!(e.dedup_key, "abc-123||cdr|answered");
+        assert_eq!(e.dedup_key, "abc-123|cmiuid:abc-123|cdr|answered");
         assert_eq!(e.duration, Some(30));
+    }
+
+    #[test]
+    fn legless_legs_of_one_call_have_their_own_keys() {
+        let leg = |uid: &str, to: &str| {
+            format!(
+                r#"{{"call_id":"C-1","cmiuid":"{uid}","status":"answered","to":"{to}","answeredsec":30,"hangup_reason":"recv_bye"}}"#
+            )
+        };
+        let a = parse(leg("uid-a", "5003").as_bytes()).expect("parse");
+        let b = parse(leg("uid-b", "919876543210").as_bytes()).expect("parse");
+        assert_ne!(a.dedup_key, b.dedup_key, "the second leg is not a duplicate of the first");
+        assert_eq!(b.dedup_key, "C-1|cmiuid:uid-b|cdr|answered");
+        assert_eq!(
+            parse(leg("uid-b", "919876543210").as_bytes()).expect("parse").dedup_key,
+            b.dedup_key,
+            "a resend is"
+        );
+        // Payloads that name their leg keep the documented key.
+        assert_eq!(
+            parse(CDR_A_ANSWERED.as_bytes()).expect("parse").dedup_key,
+            "c0Sq3mbykoHgVgLfyWTr6cV6HB5Z0Fk4AXpZFkOClSr|a|cdr|answered"
+        );
+    }
+
+    #[test]
+    fn talk_time_falls_back_to_billedsec_then_duration() {
+        let cdr = |fields: &str| {
+            parse(format!(r#"{{"type":"cdr","leg":"b","status":"answered","request_id":"R",{fields}}}"#).as_bytes())
+                .expect("parse")
+                .duration
+        };
+        assert_eq!(cdr(r#""answeredsec":42,"billedsec":60,"duration":75"#), Some(42));
+        assert_eq!(cdr(r#""billedsec":"60","duration":75"#), Some(60));
+        assert_eq!(cdr(r#""duration":"75""#), Some(75));
+        assert_eq!(cdr(r#""duration":75.0"#), Some(75));
+        assert_eq!(cdr(r#""answeredsec":"n/a","duration":75"#), Some(75), "an unreadable field is skipped");
+        assert_eq!(cdr(r#""duration":-5"#), None, "out of bounds");
+        assert_eq!(cdr(r#""duration":99999999"#), None, "longer than a week");
+        assert_eq!(cdr(r#""hangup_reason":"recv_bye""#), None);
+        let old = parse(br#"{"cmiuid":"u","status":"answered","duration":12}"#).expect("parse");
+        assert_eq!((old.kind.as_str(), old.duration), ("cdr", Some(12)), "a legless report with only `duration`");
+        let live = parse(br#"{"type":"event","leg":"b","status":"answered","duration":12}"#).expect("parse");
+        assert_eq!(live.duration, None, "a live event carries no talk time");
+    }
+
+    #[test]
+    fn app_id_from_either_spelling() {
+        let app = |body: &str| parse_with_app_id(body.as_bytes()).expect("parse").1;
+        assert_eq!(app(EVENT_A_STARTED).as_deref(), Some("2223343"));
+        assert_eq!(app(CDR_A_ANSWERED).as_deref(), Some("2222223"));
+        assert_eq!(app(r#"{"status":"started","appid":"33336628"}"#).as_deref(), Some("33336628"));
+        assert_eq!(app(r#"{"status":"started"}"#), None);
     }
 
     #[test]

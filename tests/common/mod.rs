@@ -128,11 +128,12 @@ pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
     let config = std::sync::Arc::new(test_config(&sim.base_url()));
     let bus = calldesk::bus::new_bus();
     let token = "test-webhook-token-0123456789".to_string();
-    let state = calldesk::server::AppState {
-        store: db.store.clone(),
-        bus: bus.clone(),
-        webhook_token: std::sync::Arc::new(calldesk::config::Secret::new(token.clone())),
-    };
+    let state = calldesk::server::AppState::new(
+        db.store.clone(),
+        bus.clone(),
+        calldesk::config::Secret::new(token.clone()),
+        Some(APP_ID),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config, bus.clone()).expect("dialer");

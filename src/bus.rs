@@ -15,6 +15,9 @@ pub struct CallUpdate {
     /// For webhooks: which leg and TeleCMI's word for what happened.
     pub leg: Option<String>,
     pub provider_status: Option<String>,
+    /// The stored event (`webhook_events.id`) behind this update, when there is one: the same
+    /// event heard twice (own listener and feed) carries the same id.
+    pub event_id: Option<i64>,
 }
 
 pub type Bus = broadcast::Sender<CallUpdate>;

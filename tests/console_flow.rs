@@ -55,6 +55,7 @@ fn webhook(c: CallLog) -> Action {
         source: "webhook",
         leg: Some("b".into()),
         provider_status: Some("answered".into()),
+        event_id: None,
     }))
 }
 

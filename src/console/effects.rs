@@ -87,7 +87,13 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Ok((call, decision)) => {
                     publish(
                         &ctx.dialer.bus,
-                        CallUpdate { call: call.clone(), source: "feedback", leg: None, provider_status: None },
+                        CallUpdate {
+                            call: call.clone(),
+                            source: "feedback",
+                            leg: None,
+                            provider_status: None,
+                            event_id: None,
+                        },
                     );
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }

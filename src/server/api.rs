@@ -254,7 +254,10 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     };
     match st.app.store.submit_feedback(&submit, &st.catalog, Utc::now()).await {
         Ok((c, _)) => {
-            publish(&st.app.bus, CallUpdate { call: c.clone(), source: "feedback", leg: None, provider_status: None });
+            publish(
+                &st.app.bus,
+                CallUpdate { call: c.clone(), source: "feedback", leg: None, provider_status: None, event_id: None },
+            );
             ok(
                 "Feedback updated successfully",
                 json!({

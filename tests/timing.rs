@@ -69,6 +69,13 @@ async fn wait_listed(r: &Rig) {
     }
 }
 
+/// The call once TeleCMI's final reports are in: they come half a minute (scaled) after the
+/// hangup, and the simulator lists the call only after sending them.
+async fn reports_in(r: &Rig, id: i64) -> CallLog {
+    wait_listed(r).await;
+    get(r, id).await
+}
+
 async fn reconcile_at(r: &Rig, now: DateTime<Utc>) -> usize {
     reconcile_once(&r.db.store, r.dialer.client.as_ref(), &r.bus, policy(), now).await.expect("reconcile")
 }
@@ -127,7 +134,8 @@ async fn long_talk_beyond_the_reconcile_window_stays_connected() {
             assert_eq!(c.call_status(), CallStatus::Connected, "silence during a talk is not failure ({minutes} min)");
         }
         assert!(r.sim.listed().is_empty(), "a call in progress is not in the CDR lists");
-        let done = settle(&r.db.store, call.id).await;
+        settle(&r.db.store, call.id).await;
+        let done = reports_in(&r, call.id).await;
         assert_eq!((done.call_status(), done.call_duration), (CallStatus::Completed, Some(1800)));
         assert_eq!(done.remarks, None);
         assert_eq!(reconcile_at(&r, call.created_at + Duration::minutes(40)).await, 0, "a finished call is left alone");
@@ -159,12 +167,8 @@ async fn the_ceiling_closes_provisionally_and_telecmi_corrects_it() {
         let mark = r.db.store.provisional(call.id).await.expect("mark").expect("closed provisionally");
         assert_eq!((mark.state.as_str(), mark.prior_status.as_str()), ("provisional", "connected"));
         // The real hangup and reports arrive: TeleCMI's word replaces calldesk's guess.
-        let done = settle(&r.db.store, call.id).await;
-        let done = if done.call_status() == CallStatus::Failed {
-            wait_status(&r, call.id, CallStatus::Completed).await
-        } else {
-            done
-        };
+        wait_status(&r, call.id, CallStatus::Completed).await;
+        let done = reports_in(&r, call.id).await;
         assert_eq!((done.call_status(), done.call_duration), (CallStatus::Completed, Some(4 * 3600 + 1200)));
         assert_eq!(done.remarks, None, "calldesk's provisional reason goes with it");
         assert!(r.db.store.provisional(call.id).await.expect("mark").is_none());
@@ -199,7 +203,8 @@ async fn slow_answer_is_unconfirmed_then_settled_by_webhooks() {
         assert_eq!(r.sim.placed().len(), 1, "exactly one click2call went out");
         assert!(!r.db.store.claim("D3", 4, Utc::now() + Duration::minutes(5), Utc::now()).await.expect("claim"));
 
-        let done = settle(&r.db.store, call.id).await;
+        settle(&r.db.store, call.id).await;
+        let done = reports_in(&r, call.id).await;
         assert_eq!((done.call_status(), done.call_duration), (CallStatus::Completed, Some(30)));
         assert!(!done.is_unconfirmed());
         assert_eq!(done.remarks, None);
@@ -235,8 +240,8 @@ async fn marked_not_placed_then_corrected_by_telecmi() {
         assert!(r.db.store.claim("D4", 4, Utc::now() + Duration::minutes(5), Utc::now()).await.expect("claim"));
         r.db.store.release("D4", 4).await.expect("release");
 
-        let done = wait_status(&r, call.id, CallStatus::Completed).await;
-        let done = settle(&r.db.store, done.id).await;
+        wait_status(&r, call.id, CallStatus::Completed).await;
+        let done = reports_in(&r, call.id).await;
         assert_eq!((done.call_status(), done.call_duration), (CallStatus::Completed, Some(20)));
         assert_eq!(done.remarks, None);
         assert!(r.db.store.provisional(call.id).await.expect("mark").is_none());

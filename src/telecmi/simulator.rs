@@ -331,7 +331,9 @@ fn script(p: &PlacedCall, app_id: &str) -> Vec<Value> {
         | Outcome::SlowAnswer { .. }
         | Outcome::LostFinal { .. }
         | Outcome::HangupBeforeAnswer
-        | Outcome::Legacy { .. } => timed_script(p, app_id).into_iter().map(|(_, v)| v).collect(),
+        | Outcome::Legacy { .. } => {
+            timed_script(p, app_id).into_iter().map(|(_, v)| v).filter(|v| !v.is_null()).collect()
+        }
     }
 }
 
@@ -398,7 +400,12 @@ fn timed_script(p: &PlacedCall, app_id: &str) -> Vec<Timed> {
             }
             v
         }
-        Outcome::LostFinal { talk_secs } => answered(talk_secs).into_iter().take(4).collect(),
+        // The hangups and reports are lost on the way (`null`: nothing is sent), at their times.
+        Outcome::LostFinal { talk_secs } => answered(talk_secs)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (t, v))| (t, if i < 4 { v } else { Value::Null }))
+            .collect(),
         Outcome::HangupBeforeAnswer => vec![
             (1.0, event("a", "started")),
             (RING_SECS, event("a", "answered")),
@@ -452,7 +459,9 @@ async fn play(sim: Arc<Inner>, p: PlacedCall) {
     if p.outcome.is_timed() {
         for (after, ev) in timed_script(&p, &sim.app_id) {
             tokio::time::sleep(sim.scaled(after)).await;
-            send(&sim, &ev).await;
+            if !ev.is_null() {
+                send(&sim, &ev).await;
+            }
         }
     } else {
         play_stepped(&sim, &p).await;

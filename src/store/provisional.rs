@@ -31,6 +31,9 @@ impl Provisional {
     }
 }
 
+/// (status, driver_id, caller_id, remarks) of a call being closed.
+type CallRow = (String, Option<String>, Option<i64>, Option<String>);
+
 const SELECT: &str = "SELECT call_log_id, state, prior_status, reason, since FROM call_provisional";
 
 impl Store {
@@ -147,7 +150,7 @@ impl Store {
                     "SELECT COALESCE(status, 'initiated'), driver_id, caller_id, remarks FROM call_logs WHERE id = ?{}",
                     d.for_update
                 );
-                let row: Option<(String, Option<String>, Option<i64>, Option<String>)> =
+                let row: Option<CallRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).fetch_optional(&mut *tx).await?;
                 let Some((status, driver_id, caller_id, remarks)) = row else { return Ok(false) };
                 if !status.parse::<CallStatus>().is_ok_and(CallStatus::is_live) {

@@ -132,3 +132,50 @@ pub async fn follow(store: Store, bus: Bus, every: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use chrono::Utc;
+
+    use super::{Follower, GAP_WAIT};
+    use crate::domain::Leg;
+    use crate::store::{ProviderEvent, Store};
+
+    fn ev(key: &str) -> ProviderEvent {
+        ProviderEvent {
+            dedup_key: key.into(),
+            call_log_id: None,
+            request_id: None,
+            telecmi_user: None,
+            number: None,
+            kind: "event".into(),
+            leg: Leg::A,
+            provider_status: "started".into(),
+            signal: None,
+            duration: None,
+            payload: "{}".into(),
+        }
+    }
+
+    /// An id that never appears (a rolled-back insert) is waited for a while, then given up;
+    /// nothing is delivered twice meanwhile.
+    #[tokio::test]
+    async fn a_gap_that_never_fills_is_given_up() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        for k in ["a", "b", "c"] {
+            store.apply_event(&ev(k), Utc::now()).await.expect("apply");
+        }
+        let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
+        sqlx::query("DELETE FROM webhook_events WHERE id = 2").execute(pool).await.expect("delete");
+        let mut f = Follower::after(0);
+        let t0 = Instant::now();
+        let ids: Vec<i64> = f.poll(&store, t0).await.expect("poll").iter().map(|e| e.id).collect();
+        assert_eq!((ids, f.pending_gaps()), (vec![1, 3], 1));
+        assert!(f.poll(&store, t0 + Duration::from_secs(1)).await.expect("poll").is_empty());
+        assert_eq!(f.pending_gaps(), 1, "still waited for");
+        assert!(f.poll(&store, t0 + GAP_WAIT + Duration::from_secs(1)).await.expect("poll").is_empty());
+        assert_eq!((f.pending_gaps(), f.last()), (0, 3), "given up after GAP_WAIT");
+    }
+}

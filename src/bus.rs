@@ -15,8 +15,8 @@ pub struct CallUpdate {
     /// For webhooks: which leg and TeleCMI's word for what happened.
     pub leg: Option<String>,
     pub provider_status: Option<String>,
-    /// The stored `webhook_events.id` behind this update, when a webhook caused it: the same
-    /// event can reach a console twice (its own listener and the event feed) and counts once.
+    /// The stored event (`webhook_events.id`) behind this update, when there is one: the same
+    /// event heard twice (own listener and feed) carries the same id.
     pub event_id: Option<i64>,
 }
 

@@ -65,6 +65,9 @@ pub struct RawSettings {
     /// Minutes without a webhook before a live call is checked against TeleCMI's CDR lists
     #[arg(long, env = "RECONCILE_AFTER_MINUTES", global = true)]
     pub reconcile_after_minutes: Option<String>,
+    /// Hours after which a TeleCMI call that TeleCMI never reported as finished is closed
+    #[arg(long, env = "CALL_CEILING_HOURS", global = true)]
+    pub call_ceiling_hours: Option<String>,
 }
 
 impl RawSettings {
@@ -100,6 +103,9 @@ pub struct Config {
     pub log_dir: PathBuf,
     pub country_code: String,
     pub reconcile_after_minutes: u32,
+    /// A live TeleCMI call with no final report this long after it was placed is closed
+    /// (provisionally, with its own reason); before that silence never closes a call.
+    pub call_ceiling_hours: u32,
 }
 
 /// One line naming the key and what is wrong with it.
@@ -117,6 +123,7 @@ fn err(key: &'static str, reason: impl Into<String>) -> ConfigError {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://calldesk.db";
 pub const DEFAULT_TELECMI_BASE_URL: &str = "https://rest.telecmi.com";
 pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:8787";
+pub const DEFAULT_CALL_CEILING_HOURS: u32 = 4;
 
 impl Config {
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
@@ -160,6 +167,20 @@ impl Config {
                 err("RECONCILE_AFTER_MINUTES", format!("{v:?} must be a whole number of minutes from 1 to 1440"))
             })?,
         };
+        let call_ceiling_hours = match non_empty(raw.call_ceiling_hours) {
+            None => DEFAULT_CALL_CEILING_HOURS,
+            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=72).contains(n)).ok_or_else(|| {
+                err("CALL_CEILING_HOURS", format!("{v:?} must be a whole number of hours from 1 to 72"))
+            })?,
+        };
+        if u64::from(call_ceiling_hours) * 60 <= u64::from(reconcile_after_minutes) {
+            return Err(err(
+                "CALL_CEILING_HOURS",
+                format!(
+                    "{call_ceiling_hours} h must be longer than RECONCILE_AFTER_MINUTES ({reconcile_after_minutes} min)"
+                ),
+            ));
+        }
         Ok(Self {
             database_url,
             user_id,
@@ -171,6 +192,7 @@ impl Config {
             log_dir,
             country_code,
             reconcile_after_minutes,
+            call_ceiling_hours,
         })
     }
 
@@ -261,6 +283,7 @@ mod tests {
         assert_eq!(c.webhook_addr.to_string(), DEFAULT_WEBHOOK_ADDR);
         assert!(c.telecmi.is_none());
         assert_eq!(c.country_code, "91");
+        assert_eq!(c.call_ceiling_hours, 4);
         assert!(c.require_user().is_err());
     }
 
@@ -279,6 +302,16 @@ mod tests {
             (RawSettings { telecmi_base_url: Some("ftp://x".into()), ..raw() }, "TELECMI_BASE_URL"),
             (RawSettings { country_code: Some("+91".into()), ..raw() }, "CALLDESK_COUNTRY_CODE"),
             (RawSettings { reconcile_after_minutes: Some("0".into()), ..raw() }, "RECONCILE_AFTER_MINUTES"),
+            (RawSettings { call_ceiling_hours: Some("0".into()), ..raw() }, "CALL_CEILING_HOURS"),
+            (RawSettings { call_ceiling_hours: Some("4h".into()), ..raw() }, "CALL_CEILING_HOURS"),
+            (
+                RawSettings {
+                    call_ceiling_hours: Some("2".into()),
+                    reconcile_after_minutes: Some("180".into()),
+                    ..raw()
+                },
+                "CALL_CEILING_HOURS",
+            ),
         ];
         for (r, key) in cases {
             let e = Config::from_raw(r).expect_err(key);

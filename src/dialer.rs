@@ -1,16 +1,24 @@
 //! Placing calls: the rules checked before any call (one place, used by the console and the API),
-//! the `call_logs` row written before dialing, and the failed row when the provider refuses.
+//! the `call_logs` row written before dialing, the failed row when the provider refuses, and the
+//! unconfirmed row when its answer never came (the call may still ring: unknown is not failed).
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::bus::{Bus, CallUpdate, publish};
 use crate::config::Config;
-use crate::domain::{CallLog, CallType, Phone, Provider};
+use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
 use crate::store::{NewCall, Store, StoreError};
 use crate::telecmi::TelecmiClient;
 
 /// No second dial to the same driver within this long (a repeated key press, two consoles).
 pub const MIN_REDIAL_GAP_SECS: i64 = 30;
+
+/// The agent may say an unconfirmed call was not placed once it is this old (TeleCMI rings the
+/// agent's phone within seconds when it did place it).
+pub const MARK_NOT_PLACED_AFTER_SECS: i64 = 60;
+
+/// Remarks of a call the agent marked as not placed (provisional: TeleCMI's report corrects it).
+pub const NOT_PLACED_REMARK: &str = "marked not placed by the agent (TeleCMI never confirmed the click-to-call)";
 
 /// How the agent wants to reach the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +52,19 @@ pub enum DialError {
     /// The row exists and is marked failed; the message says why in plain words.
     #[error("{message}")]
     Provider { message: String, call: Box<CallLog> },
+    /// TeleCMI never answered the click-to-call request: the call may still ring and its outcome
+    /// is unknown. The row stays `initiated` and marked unconfirmed ([`CallLog::is_unconfirmed`]),
+    /// the driver stays reserved, and no second call to them goes out until a webhook,
+    /// reconciliation or [`Dialer::mark_not_placed`] settles it. HTTP 504 (see `http_status`).
+    #[error("{message}")]
+    Unconfirmed { message: String, call: Box<CallLog> },
+    #[error("Call not found")]
+    CallNotFound,
+    #[error("That call belongs to another agent.")]
+    NotYourCall,
+    /// "Mark as not placed" refused: the call is settled, confirmed, or too young.
+    #[error("{0}")]
+    CannotMarkNotPlaced(String),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -54,7 +75,12 @@ impl DialError {
             Self::NotAuthorized => 403,
             Self::DriverNotFound => 404,
             Self::InvalidPhone(_) => 400,
-            Self::TooSoon(_) => 409,
+            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) => 409,
+            Self::CallNotFound => 404,
+            Self::NotYourCall => 403,
+            // 504 Gateway Timeout: the upstream (TeleCMI) did not answer; the outcome is unknown,
+            // so an old client shows the message rather than "call initiated".
+            Self::Unconfirmed { .. } => 504,
             Self::NotConfigured | Self::Provider { .. } | Self::Store(_) => 500,
         }
     }
@@ -71,7 +97,21 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(store: Store, config: std::sync::Arc<Config>, bus: Bus) -> Result<Self, crate::telecmi::TelecmiError> {
-        let client = config.telecmi.as_ref().map(|c| TelecmiClient::new(&config.telecmi_base_url, c)).transpose()?;
+        Self::with_timeout(store, config, bus, crate::telecmi::TOTAL_TIMEOUT)
+    }
+
+    /// Like [`Self::new`], waiting at most `timeout` for TeleCMI's click-to-call answer.
+    pub fn with_timeout(
+        store: Store,
+        config: std::sync::Arc<Config>,
+        bus: Bus,
+        timeout: std::time::Duration,
+    ) -> Result<Self, crate::telecmi::TelecmiError> {
+        let client = config
+            .telecmi
+            .as_ref()
+            .map(|c| TelecmiClient::with_timeout(&config.telecmi_base_url, c, timeout))
+            .transpose()?;
         Ok(Self { store, config, client, bus })
     }
 
@@ -143,6 +183,24 @@ impl Dialer {
                 self.announce(&call, "dial");
                 Ok(call)
             }
+            Err(e) if e.outcome_unknown() => {
+                let remark = format!("{UNCONFIRMED_REMARK} ({e}); the call may still ring");
+                tracing::warn!(call_id = call.id, "click-to-call unconfirmed: {e}");
+                let (now, marked) = self.store.mark_unconfirmed(call.id, &remark, Utc::now()).await?;
+                if !marked {
+                    // A webhook came first: TeleCMI placed the call, whatever its answer did.
+                    self.announce(&now, "dial");
+                    return Ok(now);
+                }
+                self.announce(&now, "dial");
+                let name = now.driver_name.clone().unwrap_or_default();
+                let message = format!(
+                    "TeleCMI did not answer the click-to-call request ({e}). The call may still ring and its \
+                     outcome is unknown: {name} stays reserved and calldesk follows TeleCMI's reports. If nothing \
+                     rings, mark it as not placed after {MARK_NOT_PLACED_AFTER_SECS} s."
+                );
+                Err(DialError::Unconfirmed { message, call: Box::new(now) })
+            }
             Err(e) => {
                 let message = e.to_string();
                 tracing::warn!(call_id = call.id, "click-to-call failed: {message}");
@@ -153,6 +211,46 @@ impl Dialer {
                 Err(DialError::Provider { message, call: Box::new(failed) })
             }
         }
+    }
+
+    /// The agent says an unconfirmed call never rang: it becomes `failed` provisionally (TeleCMI's
+    /// report, if one comes, corrects it), the driver's claim is released and the attempt given
+    /// back. Only the call's own caller, only an unconfirmed call at least
+    /// [`MARK_NOT_PLACED_AFTER_SECS`] old.
+    #[tracing::instrument(skip_all, fields(caller, call_id), err)]
+    pub async fn mark_not_placed(&self, caller: i64, call_id: i64) -> Result<CallLog, DialError> {
+        self.mark_not_placed_at(caller, call_id, Utc::now()).await
+    }
+
+    /// [`Self::mark_not_placed`] as of `now` (tests move the clock).
+    pub async fn mark_not_placed_at(
+        &self,
+        caller: i64,
+        call_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<CallLog, DialError> {
+        let call = self.store.call(call_id).await?.ok_or(DialError::CallNotFound)?;
+        if call.caller_id != Some(caller) {
+            return Err(DialError::NotYourCall);
+        }
+        if !self.store.unconfirmed(call_id).await? || call.call_status() != crate::domain::CallStatus::Initiated {
+            return Err(DialError::CannotMarkNotPlaced(format!(
+                "The call is not unconfirmed (it is {}): TeleCMI's word stands.",
+                call.call_status()
+            )));
+        }
+        let age = (now - call.created_at).num_seconds();
+        if age < MARK_NOT_PLACED_AFTER_SECS {
+            return Err(DialError::CannotMarkNotPlaced(format!(
+                "TeleCMI may still ring: wait {}s more before marking the call as not placed.",
+                MARK_NOT_PLACED_AFTER_SECS - age
+            )));
+        }
+        let marked = self.store.mark_not_placed(call_id, caller, NOT_PLACED_REMARK, now).await?.ok_or_else(|| {
+            DialError::CannotMarkNotPlaced("A report from TeleCMI settled the call meanwhile.".into())
+        })?;
+        self.announce(&marked, "dial");
+        Ok(marked)
     }
 
     fn announce(&self, call: &CallLog, source: &'static str) {

@@ -1,53 +1,181 @@
 //! Status changes received by another process (the team's `calldesk serve`) reach this one by
 //! reading the shared database's event table: every webhook is stored before it is acknowledged,
-//! so polling `webhook_events` by id sees each one exactly once, in order, on SQLite and MySQL.
+//! and [`Follower`] delivers each stored event exactly once, on SQLite and MySQL.
+//!
+//! Reading `id > last` alone is not enough on MariaDB: InnoDB hands out auto-increment ids at
+//! insert, and transactions commit in any order, so id N can become visible after N+1 was read.
+//! The follower remembers the ids it skipped over (gaps) for [`GAP_WAIT`] and reads them again on
+//! every poll until they appear or the wait runs out (a rolled-back insert, or an id that InnoDB
+//! consumed for an ignored duplicate, never appears). Memory is bounded by [`MAX_GAPS`].
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, CallUpdate, publish};
-use crate::store::Store;
+use crate::store::{Store, StoredEvent};
 
 /// How often the event table is read. Measured end to end (webhook in one process → update in
 /// another) well under the 1 s the team needs; see `tests/team.rs`.
 pub const POLL: Duration = Duration::from_millis(250);
 
-/// Publishes on `bus` every event stored from now on, with its call as stored. Runs until dropped.
-pub async fn follow(store: Store, bus: Bus, every: Duration) {
-    let mut last = match store.max_event_id().await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::warn!("event feed: {e}; starting from the beginning");
-            0
-        }
-    };
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let events = match store.events_after(last, 500).await {
-            Ok(e) => e,
+/// How long a skipped id is waited for. An event's transaction allocates its id and commits
+/// within milliseconds; a minute covers a slow database with room to spare.
+pub const GAP_WAIT: Duration = Duration::from_secs(60);
+
+/// At most this many skipped ids are remembered; beyond it the oldest are given up.
+pub const MAX_GAPS: usize = 4096;
+
+/// New events read per poll.
+const BATCH: u32 = 500;
+
+/// Where a follower is in the event table: the highest id delivered, and the lower ids not yet
+/// seen (with when they were first missed).
+#[derive(Debug, Clone)]
+pub struct Follower {
+    last: i64,
+    gaps: BTreeMap<i64, Instant>,
+}
+
+impl Follower {
+    /// Starts after the newest event stored now.
+    pub async fn from_now(store: &Store) -> Self {
+        let last = match store.max_event_id().await {
+            Ok(id) => id,
             Err(e) => {
-                tracing::warn!("event feed: {e}");
-                continue;
+                tracing::warn!("event feed: {e}; starting from the beginning");
+                0
             }
         };
-        for ev in events {
-            last = ev.id;
+        Self::after(last)
+    }
+
+    /// Starts after event `last`.
+    pub fn after(last: i64) -> Self {
+        Self { last, gaps: BTreeMap::new() }
+    }
+
+    /// The highest id delivered so far.
+    pub fn last(&self) -> i64 {
+        self.last
+    }
+
+    /// Ids still waited for.
+    pub fn pending_gaps(&self) -> usize {
+        self.gaps.len()
+    }
+
+    /// Reads what was committed since the last poll: late ids first, then new ones. Each event
+    /// is returned once; an event is never returned again by a later poll.
+    pub async fn poll(&mut self, store: &Store, now: Instant) -> crate::store::Result<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        if !self.gaps.is_empty() {
+            let ids: Vec<i64> = self.gaps.keys().copied().collect();
+            for chunk in ids.chunks(200) {
+                for ev in store.events_by_ids(chunk).await? {
+                    if self.gaps.remove(&ev.id).is_some() {
+                        out.push(ev);
+                    }
+                }
+            }
+            self.gaps.retain(|_, since| now.duration_since(*since) < GAP_WAIT);
+        }
+        let fresh = store.events_after(self.last, BATCH).await?;
+        for ev in fresh {
+            if ev.id <= self.last {
+                continue;
+            }
+            // Every id between the last one seen and this one is not visible yet: wait for it.
+            let from = (self.last + 1).max(ev.id.saturating_sub(MAX_GAPS as i64));
+            for missing in from..ev.id {
+                self.gaps.entry(missing).or_insert(now);
+                if self.gaps.len() > MAX_GAPS {
+                    self.gaps.pop_first();
+                }
+            }
+            self.last = ev.id;
+            out.push(ev);
+        }
+        Ok(out)
+    }
+
+    /// [`Self::poll`], each event turned into its call as stored now.
+    pub async fn poll_updates(&mut self, store: &Store, now: Instant) -> crate::store::Result<Vec<CallUpdate>> {
+        let mut updates = Vec::new();
+        for ev in self.poll(store, now).await? {
             let Some(call_id) = ev.call_log_id else { continue };
             match store.call(call_id).await {
-                Ok(Some(call)) => publish(
-                    &bus,
-                    CallUpdate {
-                        call,
-                        source: "webhook",
-                        leg: Some(ev.leg.clone()),
-                        provider_status: Some(ev.status.clone()),
-                        event_id: Some(ev.id),
-                    },
-                ),
+                Ok(Some(call)) => updates.push(CallUpdate {
+                    call,
+                    source: "webhook",
+                    leg: Some(ev.leg.clone()),
+                    provider_status: Some(ev.status.clone()),
+                    event_id: Some(ev.id),
+                }),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("event feed: {e}"),
             }
         }
+        Ok(updates)
+    }
+}
+
+/// Publishes on `bus` every event stored from now on, with its call as stored. Runs until dropped.
+pub async fn follow(store: Store, bus: Bus, every: Duration) {
+    let mut follower = Follower::from_now(&store).await;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match follower.poll_updates(&store, Instant::now()).await {
+            Ok(updates) => updates.into_iter().for_each(|u| publish(&bus, u)),
+            Err(e) => tracing::warn!("event feed: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use chrono::Utc;
+
+    use super::{Follower, GAP_WAIT};
+    use crate::domain::Leg;
+    use crate::store::{ProviderEvent, Store};
+
+    fn ev(key: &str) -> ProviderEvent {
+        ProviderEvent {
+            dedup_key: key.into(),
+            call_log_id: None,
+            request_id: None,
+            telecmi_user: None,
+            number: None,
+            kind: "event".into(),
+            leg: Leg::A,
+            provider_status: "started".into(),
+            signal: None,
+            duration: None,
+            payload: "{}".into(),
+        }
+    }
+
+    /// An id that never appears (a rolled-back insert) is waited for a while, then given up;
+    /// nothing is delivered twice meanwhile.
+    #[tokio::test]
+    async fn a_gap_that_never_fills_is_given_up() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        for k in ["a", "b", "c"] {
+            store.apply_event(&ev(k), Utc::now()).await.expect("apply");
+        }
+        let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
+        sqlx::query("DELETE FROM webhook_events WHERE id = 2").execute(pool).await.expect("delete");
+        let mut f = Follower::after(0);
+        let t0 = Instant::now();
+        let ids: Vec<i64> = f.poll(&store, t0).await.expect("poll").iter().map(|e| e.id).collect();
+        assert_eq!((ids, f.pending_gaps()), (vec![1, 3], 1));
+        assert!(f.poll(&store, t0 + Duration::from_secs(1)).await.expect("poll").is_empty());
+        assert_eq!(f.pending_gaps(), 1, "still waited for");
+        assert!(f.poll(&store, t0 + GAP_WAIT + Duration::from_secs(1)).await.expect("poll").is_empty());
+        assert_eq!((f.pending_gaps(), f.last()), (0, 3), "given up after GAP_WAIT");
     }
 }

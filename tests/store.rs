@@ -269,7 +269,7 @@ async fn events_find_calls_by_request_id_or_user_and_number() {
         ev.request_id = Some("REQ-A".into());
         ev.dedup_key = "REQ-A|b|event|answered".into();
         match s.apply_event(&ev, t0()).await.expect("apply") {
-            ApplyOutcome::Applied { call, before } => {
+            ApplyOutcome::Applied { call, before, .. } => {
                 assert_eq!((call.id, before), (a.id, CallStatus::Initiated));
                 assert_eq!(call.status.as_deref(), Some("connected"));
             }

@@ -46,7 +46,7 @@ async fn each_outcome_ends_in_the_right_call_log_row() {
 }
 
 #[tokio::test]
-async fn refused_and_timed_out_calls_are_marked_failed_with_the_reason() {
+async fn refused_calls_are_marked_failed_and_timed_out_calls_unconfirmed() {
     each_backend(|db| async move {
         let r = rig(db, 10).await;
         r.sim.push_outcome(Outcome::AuthFailure);
@@ -68,10 +68,12 @@ async fn refused_and_timed_out_calls_are_marked_failed_with_the_reason() {
         let started = std::time::Instant::now();
         let e = r.dialer.place_call(3, "D3", None, CallKind::Telecmi).await.expect_err("timeout");
         assert!(started.elapsed() < std::time::Duration::from_secs(12));
-        let DialError::Provider { message, call } = e else { panic!("{e:?}") };
-        assert!(message.contains("did not answer within 10 s"), "{message}");
-        assert_eq!(call.status.as_deref(), Some("failed"));
-        assert!(r.db.store.live_calls(Some(3)).await.expect("live").is_empty(), "no ghost calls");
+        // A timeout is not a refusal: the call may still ring, so it stays live and unconfirmed.
+        assert_eq!(e.http_status(), 504);
+        let DialError::Unconfirmed { message, call } = e else { panic!("{e:?}") };
+        assert!(message.contains("did not answer within 10 s") && message.contains("may still ring"), "{message}");
+        assert_eq!(call.status.as_deref(), Some("initiated"));
+        assert!(call.is_unconfirmed());
     })
     .await;
 }

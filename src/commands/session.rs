@@ -61,12 +61,11 @@ fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
     if dialer.client.is_none() {
         return;
     }
-    let stale = chrono::Duration::minutes(i64::from(config.reconcile_after_minutes));
     tokio::spawn(crate::telecmi::reconcile::run(
         store.clone(),
         dialer.client.clone(),
         dialer.bus.clone(),
-        stale,
+        crate::telecmi::reconcile::Policy::from_config(config),
         std::time::Duration::from_secs(60),
     ));
 }

@@ -104,9 +104,22 @@ pub struct CallLog {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// Remarks of a click-to-call whose request TeleCMI never answered: the call may still ring.
+/// (The side table `call_provisional` holds the same fact for queries.)
+pub const UNCONFIRMED_REMARK: &str = "unconfirmed: TeleCMI did not answer the click-to-call request";
+
 impl CallLog {
     /// The stored status, or `initiated` for an unknown legacy value.
     pub fn call_status(&self) -> CallStatus {
         self.status.as_deref().and_then(|s| s.parse().ok()).unwrap_or(CallStatus::Initiated)
+    }
+
+    /// A click-to-call whose outcome is unknown: TeleCMI never answered the request and no webhook
+    /// has come yet. The driver stays reserved; a webhook, reconciliation or the agent's "mark as
+    /// not placed" settles it.
+    pub fn is_unconfirmed(&self) -> bool {
+        self.call_status() == CallStatus::Initiated
+            && self.reference_id.as_deref().is_none_or(str::is_empty)
+            && self.remarks.as_deref().is_some_and(|r| r.starts_with(UNCONFIRMED_REMARK))
     }
 }

@@ -163,7 +163,7 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
         return reply(StatusCode::FORBIDDEN, json!({"ok": false, "error": "webhook is for another TeleCMI app"}));
     }
     match st.store.apply_event(&ev, Utc::now()).await {
-        Ok(ApplyOutcome::Applied { call, before }) => {
+        Ok(ApplyOutcome::Applied { call, before, event_id }) => {
             tracing::info!(call_id = call.id, leg = ev.leg.as_str(), status = %ev.provider_status, %before, after = ?call.status, "webhook applied");
             publish(
                 &st.bus,
@@ -172,7 +172,7 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
                     source: "webhook",
                     leg: Some(ev.leg.as_str().to_string()),
                     provider_status: Some(ev.provider_status.clone()),
-                    event_id: None,
+                    event_id: Some(event_id),
                 },
             );
             reply(StatusCode::OK, json!({"ok": true, "result": "applied"}))

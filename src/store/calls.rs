@@ -140,17 +140,28 @@ impl Store {
             let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
             let _: Option<(String,)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(&c.driver_id).fetch_optional(&mut *tx).await?;
-            let last: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT COALESCE(status, 'initiated'), created_at FROM call_logs WHERE driver_id = ? ORDER BY id DESC LIMIT 1",
+            let last: Option<(String, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+                "SELECT COALESCE(status, 'initiated'), created_at, remarks FROM call_logs WHERE driver_id = ? ORDER BY id DESC LIMIT 1",
             )
             .bind(&c.driver_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((status, at)) = last {
+            if let Some((status, at, remarks)) = last {
                 // A call still "live" hours later was abandoned (a manual call never wrapped up):
                 // it must not lock the driver forever.
                 let live = status.parse::<CallStatus>().map(CallStatus::is_live).unwrap_or(false)
                     && now - at < ABANDONED_AFTER;
+                // An unconfirmed dial blocks whatever its age: the call ceiling (reconciliation)
+                // or the agent settles it, never the clock alone.
+                let unconfirmed = status == CallStatus::Initiated.as_str()
+                    && remarks.as_deref().is_some_and(|r| r.starts_with(crate::domain::UNCONFIRMED_REMARK));
+                if unconfirmed {
+                    return Err(StoreError::Invalid(format!(
+                        "the last click-to-call to {} is unconfirmed: TeleCMI may still ring them, so no second call \
+                         goes out until TeleCMI reports it or the agent marks it as not placed",
+                        c.driver_name
+                    )));
+                }
                 if live {
                     return Err(StoreError::Invalid(format!(
                         "a call to {} is still in progress ({status}); finish it before dialing again",

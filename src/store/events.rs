@@ -4,9 +4,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
-use super::{Result, Store, StoreError, db_time, with_pool};
+use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::status::resolve;
 use crate::domain::{CallLog, CallStatus, Leg, Signal};
+
+/// How far back a leg-less report (no ids) may match a call that already finished.
+const LEGACY_REPORT_WINDOW: chrono::Duration = chrono::Duration::hours(6);
 
 /// One parsed webhook, ready to store and apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +38,9 @@ pub struct ProviderEvent {
 /// What applying an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyOutcome {
-    /// Stored and applied; the call as it is now and the status it had before.
-    Applied { call: Box<CallLog>, before: CallStatus },
+    /// Stored and applied; the call as it is now, the status it had before, and the stored
+    /// event's id (`webhook_events.id`, what the feed de-duplicates on).
+    Applied { call: Box<CallLog>, before: CallStatus, event_id: i64 },
     /// Seen before: nothing changed.
     Duplicate,
     /// Stored for audit against its call, whose status is not one calldesk knows (a row the old
@@ -91,13 +95,21 @@ impl Store {
                 }
             if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none()
                 && let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
+                    // A report (CDR) comes after the hangup ended the call: it may match a call that
+                    // just finished, so its talk time is not lost.
                     let sql = format!(
                         "SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE provider = 'telecmi' \
-                         AND telecmi_user_id = ? AND driver_mobile = ? AND status IN ('initiated', 'ringing', 'connected') \
-                         ORDER BY id DESC LIMIT 1{}",
+                         AND telecmi_user_id = ? AND driver_mobile = ? AND (status IN ('initiated', 'ringing', 'connected') \
+                         OR (? AND created_at >= ?)) ORDER BY id DESC LIMIT 1{}",
                         d.for_update
                     );
-                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user).bind(number).fetch_optional(&mut *tx).await?;
+                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(user)
+                        .bind(number)
+                        .bind(ev.kind == "cdr")
+                        .bind(db_time(now - LEGACY_REPORT_WINDOW))
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 }
             let sql = format!(
                 "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
@@ -119,6 +131,7 @@ impl Store {
                 // Another delivery of the same event won the race.
                 return Ok::<_, StoreError>(Step::Duplicate);
             }
+            let event_id = inserted.inserted_id();
             let Some((id, status, mobile)) = found else {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(Step::Unmatched);
@@ -128,8 +141,20 @@ impl Store {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(Step::Kept(id));
             };
+            // A status calldesk set without TeleCMI's word (unconfirmed dial, call ceiling, "not
+            // placed") gives way to TeleCMI's report: the one move out of `failed`. The event is
+            // applied to the status the call had before calldesk decided, and the mark goes.
+            let mark: Option<(String, String)> =
+                sqlx::query_as("SELECT prior_status, reason FROM call_provisional WHERE call_log_id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let base = match &mark {
+                Some((prior, _)) if ev.signal.is_some() => prior.parse::<CallStatus>().unwrap_or(before),
+                _ => before,
+            };
             let leg = ev.leg.effective(ev.number.as_deref(), mobile.as_deref());
-            let after = ev.signal.map_or(before, |s| resolve(before, leg, s));
+            let after = ev.signal.map_or(before, |s| resolve(base, leg, s));
             let duration = if leg == Leg::B { ev.duration } else { None };
             sqlx::query("UPDATE call_logs SET status = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?")
                 .bind(after.as_str())
@@ -137,16 +162,32 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((_, reason)) = mark.as_ref().filter(|_| ev.signal.is_some()) {
+                sqlx::query("UPDATE call_logs SET remarks = NULL WHERE id = ? AND remarks = ?")
+                    .bind(id)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(id).execute(&mut *tx).await?;
+            }
+            if let Some(rid) = &ev.request_id {
+                // A dial whose answer never came learns TeleCMI's request id from its webhooks.
+                sqlx::query("UPDATE call_logs SET reference_id = ? WHERE id = ? AND (reference_id IS NULL OR reference_id = '')")
+                    .bind(rid)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            Ok::<_, StoreError>(Step::Applied(id, before))
+            Ok::<_, StoreError>(Step::Applied(id, before, event_id))
         }
         .await
         })?;
         // Read the committed row back so what is reported is exactly what is stored.
         match outcome {
-            Step::Applied(id, before) => {
+            Step::Applied(id, before, event_id) => {
                 let call = self.call(id).await?.ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
-                Ok(ApplyOutcome::Applied { call: Box::new(call), before })
+                Ok(ApplyOutcome::Applied { call: Box::new(call), before, event_id })
             }
             Step::Duplicate => Ok(ApplyOutcome::Duplicate),
             Step::Unmatched => Ok(ApplyOutcome::Unmatched),
@@ -193,7 +234,7 @@ impl Store {
 }
 
 enum Step {
-    Applied(i64, CallStatus),
+    Applied(i64, CallStatus, i64),
     Duplicate,
     Unmatched,
     Kept(i64),
@@ -212,6 +253,26 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(p)
             .await
+        })?)
+    }
+
+    /// The stored events with these ids (those committed so far), oldest first: how the feed
+    /// picks up an event whose lower id committed after a higher one.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn events_by_ids(&self, ids: &[i64]) -> Result<Vec<StoredEvent>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT id, received_at, call_log_id, kind, leg, status FROM webhook_events WHERE id IN ({marks}) ORDER BY id"
+        );
+        Ok(with_pool!(self, |p, d| {
+            let mut q = sqlx::query_as::<_, StoredEvent>(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
         })?)
     }
 

@@ -8,12 +8,14 @@ mod calls;
 mod events;
 mod facts;
 mod people;
+mod provisional;
 mod queue;
 mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use people::{Caller, ImportOutcome};
+pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{QueueCursor, QueueEntry};
 pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
 

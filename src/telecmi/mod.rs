@@ -32,8 +32,21 @@ pub enum TelecmiError {
     BadResponse { status: u16 },
     #[error("TeleCMI did not answer within {0} s; the call was not confirmed")]
     Timeout(u64),
+    /// The request may have reached TeleCMI, but its answer was lost (connection reset, cut body).
+    #[error("TeleCMI's answer was lost ({0}); the call was not confirmed")]
+    AnswerLost(String),
+    /// Nothing was sent: the connection was refused or never made.
     #[error("cannot reach TeleCMI: {0}")]
     Unreachable(String),
+}
+
+impl TelecmiError {
+    /// TeleCMI may have placed the call though calldesk never heard so: the request went out
+    /// and no definite answer came back (timeout, lost or unreadable answer). Only a refusal in
+    /// TeleCMI's body, or a connection never made, means the call was not placed.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Timeout(_) | Self::AnswerLost(_) | Self::BadResponse { .. })
+    }
 }
 
 /// The JSON body of `POST /v2/webrtc/click2call`.
@@ -72,6 +85,7 @@ pub struct TelecmiClient {
     base_url: String,
     app_id: String,
     secret: Secret,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for TelecmiClient {
@@ -85,9 +99,15 @@ impl std::fmt::Debug for TelecmiClient {
 
 impl TelecmiClient {
     pub fn new(base_url: &str, creds: &TelecmiCreds) -> Result<Self, TelecmiError> {
+        Self::with_timeout(base_url, creds, TOTAL_TIMEOUT)
+    }
+
+    /// Like [`Self::new`], waiting at most `timeout` for TeleCMI's answer (tests use a short one
+    /// to play a slow answer in seconds).
+    pub fn with_timeout(base_url: &str, creds: &TelecmiCreds, timeout: Duration) -> Result<Self, TelecmiError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("calldesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TelecmiError::Unreachable(e.to_string()))?;
@@ -96,7 +116,13 @@ impl TelecmiClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             app_id: creds.app_id.clone(),
             secret: creds.secret.clone(),
+            timeout,
         })
+    }
+
+    /// How long a request waits for TeleCMI's answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub fn app_id(&self) -> &str {
@@ -126,9 +152,13 @@ impl TelecmiClient {
             .json(&body)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.classify(e))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(classify)?;
+        // The request was answered: a failure reading the body loses that answer.
+        let text = resp.text().await.map_err(|e| match self.classify(e) {
+            TelecmiError::Unreachable(m) => TelecmiError::AnswerLost(m),
+            other => other,
+        })?;
         let answer: Click2CallAnswer = serde_json::from_str(&text).map_err(|_| TelecmiError::BadResponse { status })?;
         let code = answer.code.as_ref().and_then(webhook::as_int).ok_or(TelecmiError::BadResponse { status })?;
         let msg = answer.msg.unwrap_or_default();
@@ -156,7 +186,13 @@ impl TelecmiClient {
             "page": page,
             "limit": 20,
         });
-        let resp = self.http.post(format!("{}/v2/{path}", self.base_url)).json(&body).send().await.map_err(classify)?;
+        let resp = self
+            .http
+            .post(format!("{}/v2/{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
         let status = resp.status().as_u16();
         let v: Value = resp.json().await.map_err(|_| TelecmiError::BadResponse { status })?;
         if let Some(code) = v.get("code").and_then(webhook::as_int)
@@ -184,13 +220,17 @@ impl TelecmiClient {
     }
 }
 
-fn classify(e: reqwest::Error) -> TelecmiError {
-    if e.is_timeout() {
-        TelecmiError::Timeout(TOTAL_TIMEOUT.as_secs())
-    } else if e.is_connect() {
-        TelecmiError::Unreachable("connection failed (network down or wrong TELECMI_BASE_URL?)".into())
-    } else {
-        // reqwest errors can carry the URL; ours never holds the secret (it travels in the body).
-        TelecmiError::Unreachable(e.without_url().to_string())
+impl TelecmiClient {
+    /// A connection never made means nothing was sent (a definite "not placed"); a timeout or an
+    /// error after connecting means the request may have been received (outcome unknown).
+    fn classify(&self, e: reqwest::Error) -> TelecmiError {
+        if e.is_connect() {
+            TelecmiError::Unreachable("connection failed (network down or wrong TELECMI_BASE_URL?)".into())
+        } else if e.is_timeout() {
+            TelecmiError::Timeout(self.timeout.as_secs().max(1))
+        } else {
+            // reqwest errors can carry the URL; ours never holds the secret (it travels in the body).
+            TelecmiError::AnswerLost(e.without_url().to_string())
+        }
     }
 }

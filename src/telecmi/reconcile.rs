@@ -1,4 +1,6 @@
-//! Closing calls that never got a final webhook: ask TeleCMI's CDR lists, else mark them failed.
+//! Calls that never got a final webhook: ask TeleCMI's CDR lists and close what they list. A call
+//! they do not list yet stays as it is (a connected call may last an hour, and TeleCMI sends
+//! nothing while two people talk); only past the call ceiling is it closed, provisionally.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -7,8 +9,35 @@ use crate::bus::{Bus, CallUpdate, publish};
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, ProviderEvent, Store};
 
-/// Reason written in remarks when TeleCMI has no record of a call.
-pub const NO_REPORT: &str = "no report from TeleCMI";
+/// Start of the remarks of a call closed at the call ceiling (`CALL_CEILING_HOURS`).
+pub const CEILING: &str = "call ceiling";
+
+/// The remarks of a call closed at the ceiling: its own reason, distinct from any TeleCMI outcome.
+pub fn ceiling_reason(ceiling: Duration) -> String {
+    format!(
+        "{CEILING}: still not reported finished {} h after it was placed; closed by calldesk, provisionally \
+         (TeleCMI's own report corrects it)",
+        ceiling.num_hours().max(1)
+    )
+}
+
+/// When a silent call is checked, and when it is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// `RECONCILE_AFTER_MINUTES`: a live call with no webhook for this long is looked up.
+    pub stale_after: Duration,
+    /// `CALL_CEILING_HOURS`: a call not listed this long after it was placed is closed.
+    pub ceiling: Duration,
+}
+
+impl Policy {
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        Self {
+            stale_after: Duration::minutes(i64::from(c.reconcile_after_minutes)),
+            ceiling: Duration::hours(i64::from(c.call_ceiling_hours)),
+        }
+    }
+}
 
 /// The record that matches `call`: same agent extension and number, placed within the window.
 fn matching<'a>(call: &CallLog, records: &'a [CdrRecord], window: Duration) -> Option<&'a CdrRecord> {
@@ -43,15 +72,17 @@ async fn fetch_all(
 }
 
 /// One pass: every TeleCMI call live for longer than `stale_after` without a webhook is closed
-/// with what the CDR lists report, or marked failed. Returns how many calls were closed.
+/// with what the CDR lists report; one they do not list stays as it is until the ceiling, when it
+/// is closed provisionally with its own reason. Returns how many calls were closed.
 #[tracing::instrument(skip_all, err)]
 pub async fn reconcile_once(
     store: &Store,
     client: Option<&TelecmiClient>,
     bus: &Bus,
-    stale_after: Duration,
+    policy: Policy,
     now: DateTime<Utc>,
 ) -> crate::store::Result<usize> {
+    let Policy { stale_after, ceiling } = policy;
     let stale = store.stale_live_calls(now - stale_after).await?;
     if stale.is_empty() {
         return Ok(0);
@@ -74,7 +105,9 @@ pub async fn reconcile_once(
     };
     let mut closed = 0;
     for call in stale {
-        let found = lists.as_deref().and_then(|l| matching(&call, l, stale_after + Duration::minutes(5)));
+        // TeleCMI's `time` is when the call started; a call listed long after must still match.
+        let window = (now - call.created_at).max(stale_after) + Duration::minutes(5);
+        let found = lists.as_deref().and_then(|l| matching(&call, l, window));
         let updated = match found {
             Some(rec) => {
                 let ev = ProviderEvent {
@@ -91,15 +124,17 @@ pub async fn reconcile_once(
                     payload: format!("{rec:?}"),
                 };
                 match store.apply_event(&ev, now).await? {
-                    ApplyOutcome::Applied { call, .. } => Some(*call),
+                    ApplyOutcome::Applied { call, event_id, .. } => Some((*call, Some(event_id))),
                     _ => None,
                 }
             }
-            None => store.mark_failed(call.id, NO_REPORT).await?,
+            // Not listed: in progress (listed only once finished) or lost. Silence is not failure.
+            None if now - call.created_at < ceiling => None,
+            None => store.close_provisionally(call.id, &ceiling_reason(ceiling), now).await?.map(|c| (c, None)),
         };
-        if let Some(c) = updated {
+        if let Some((c, event_id)) = updated {
             tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
-            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None, event_id: None });
+            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None, event_id });
             closed += 1;
         }
     }
@@ -107,18 +142,12 @@ pub async fn reconcile_once(
 }
 
 /// Runs [`reconcile_once`] every `every` until the task is dropped.
-pub async fn run(
-    store: Store,
-    client: Option<TelecmiClient>,
-    bus: Bus,
-    stale_after: Duration,
-    every: std::time::Duration,
-) {
+pub async fn run(store: Store, client: Option<TelecmiClient>, bus: Bus, policy: Policy, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = reconcile_once(&store, client.as_ref(), &bus, stale_after, Utc::now()).await {
+        if let Err(e) = reconcile_once(&store, client.as_ref(), &bus, policy, Utc::now()).await {
             tracing::warn!("reconciliation failed: {e}");
         }
     }

@@ -1,6 +1,12 @@
 //! A fake TeleCMI on loopback for `calldesk demo` and the tests. It answers click-to-call like
 //! TeleCMI (error bodies included) and then POSTs the documented live events and CDRs of both
 //! legs to the webhook URL over real HTTP, following a chosen [`Outcome`].
+//!
+//! The timing scenarios ([`Outcome::LongTalk`], [`Outcome::SlowAnswer`], …) keep TeleCMI's real
+//! gaps, in TeleCMI seconds: nothing is sent while two people talk, the final CDRs come after the
+//! hangup, the click-to-call answer can come late, and the CDR lists (`/v2/out_answered`,
+//! `/v2/out_missed`) list a call only once it finished. [`Simulator::set_time_scale`] compresses
+//! them (0.01 = a minute in 0.6 s) so tests never wait minutes.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -36,6 +42,39 @@ pub enum Outcome {
     OutOfOrder,
     /// Accepted, then silence: no webhook ever (for reconciliation).
     Silent,
+    /// Timing: both answer and talk for `talk_secs` (TeleCMI seconds, scaled). Nothing is sent
+    /// between leg B's answer and the hangup; the CDRs follow the hangup by [`CDR_DELAY_SECS`].
+    LongTalk { talk_secs: u32 },
+    /// Timing: TeleCMI places the call at once but answers the click-to-call request only after
+    /// `answer_after_secs`; its webhooks start after `events_after_secs` (carrying the
+    /// `extra_params` sent) and the driver talks for `talk_secs`.
+    SlowAnswer { answer_after_secs: u32, events_after_secs: u32, talk_secs: u32 },
+    /// Timing: an answered call whose hangup events and CDRs are lost; the CDR list has it.
+    LostFinal { talk_secs: u32 },
+    /// Timing: the agent hangs up while the driver's phone still rings.
+    HangupBeforeAnswer,
+    /// Timing: an answered call in the old leg-less format (`cmiuid`, no `leg`, no `request_id`,
+    /// no `call_id`, no `extra_params`, `click_to_call: "true"`), talking for `talk_secs`.
+    Legacy { talk_secs: u32 },
+}
+
+/// How long after the hangup TeleCMI's final CDRs come, in TeleCMI seconds.
+pub const CDR_DELAY_SECS: f64 = 30.0;
+/// How long a phone rings before it is picked up (or given up), in TeleCMI seconds.
+pub const RING_SECS: f64 = 8.0;
+
+impl Outcome {
+    /// Whether this is one of the scenarios that follow TeleCMI's real timing (scaled).
+    pub fn is_timed(self) -> bool {
+        matches!(
+            self,
+            Self::LongTalk { .. }
+                | Self::SlowAnswer { .. }
+                | Self::LostFinal { .. }
+                | Self::HangupBeforeAnswer
+                | Self::Legacy { .. }
+        )
+    }
 }
 
 impl Outcome {
@@ -81,6 +120,8 @@ struct Inner {
     cdrs: Mutex<Vec<ListedCdr>>,
     /// Pause between webhooks of a call.
     step: Duration,
+    /// Real seconds per TeleCMI second in the timing scenarios.
+    scale: Mutex<f64>,
     http: reqwest::Client,
 }
 
@@ -106,6 +147,7 @@ impl Simulator {
             placed: Mutex::new(Vec::new()),
             cdrs: Mutex::new(Vec::new()),
             step,
+            scale: Mutex::new(1.0),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(std::io::Error::other)?,
         });
         let app = Router::new()
@@ -145,6 +187,23 @@ impl Simulator {
     pub fn add_cdr(&self, c: ListedCdr) {
         lock(&self.inner.cdrs).push(c);
     }
+
+    /// What the CDR lists hold now (finished calls only).
+    pub fn listed(&self) -> Vec<ListedCdr> {
+        lock(&self.inner.cdrs).clone()
+    }
+
+    /// Real seconds per TeleCMI second in the timing scenarios (1.0 = real time).
+    pub fn set_time_scale(&self, scale: f64) {
+        *lock(&self.inner.scale) = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
+    }
+}
+
+impl Inner {
+    /// `secs` TeleCMI seconds as real time.
+    fn scaled(&self, secs: f64) -> Duration {
+        Duration::from_secs_f64((secs * *lock(&self.scale)).max(0.0))
+    }
 }
 
 fn int_of(v: Option<&Value>) -> Option<u64> {
@@ -183,7 +242,11 @@ async fn click2call(State(sim): State<Arc<Inner>>, body: Json<Value>) -> (axum::
     let placed =
         PlacedCall { request_id: request_id.clone(), user_id, to, extra_params: extra, body: body.clone(), outcome };
     lock(&sim.placed).push(placed.clone());
+    // TeleCMI places the call whether or not its answer reaches the caller in time.
     tokio::spawn(play(sim.clone(), placed));
+    if let Outcome::SlowAnswer { answer_after_secs, .. } = outcome {
+        tokio::time::sleep(sim.scaled(f64::from(answer_after_secs))).await;
+    }
     (StatusCode::OK, Json(json!({"code": 200, "msg": "Call initiated", "request_id": request_id})))
 }
 
@@ -264,7 +327,124 @@ fn script(p: &PlacedCall, app_id: &str) -> Vec<Value> {
         ],
         Outcome::AgentNoAnswer => vec![event("a", "started"), event("a", "hangup"), cdr("a", false, 0, "recv_cancel")],
         Outcome::Silent | Outcome::AuthFailure | Outcome::InvalidUser | Outcome::Timeout => vec![],
+        Outcome::LongTalk { .. }
+        | Outcome::SlowAnswer { .. }
+        | Outcome::LostFinal { .. }
+        | Outcome::HangupBeforeAnswer
+        | Outcome::Legacy { .. } => {
+            timed_script(p, app_id).into_iter().map(|(_, v)| v).filter(|v| !v.is_null()).collect()
+        }
     }
+}
+
+/// One webhook of a timed scenario: sent `after` TeleCMI seconds after the previous one.
+type Timed = (f64, Value);
+
+/// The webhooks of a timing scenario with TeleCMI's real gaps (TeleCMI seconds).
+fn timed_script(p: &PlacedCall, app_id: &str) -> Vec<Timed> {
+    let extra = serde_json::to_string(&p.extra_params).unwrap_or_default();
+    let call_id = format!("sim-{}", &p.request_id[..12.min(p.request_id.len())]);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let app: i64 = app_id.parse().unwrap_or_default();
+    let event = |leg: &str, status: &str| {
+        json!({"call_id": call_id, "leg": leg, "type": "event", "user": p.user_id, "cmiuuid": format!("{call_id}-{leg}"),
+               "direction": "outbound", "callerid": "912240000000", "app_id": app, "time": now_ms,
+               "custom": "{\"crm\":\"true\"}", "extra_params": extra, "request_id": p.request_id, "status": status,
+               "to": p.to.to_string(), "conversation_uuid": format!("{call_id}-{leg}")})
+    };
+    let cdr = |leg: &str, answered: bool, secs: u32, reason: &str| {
+        let mut v = json!({"virtual_number": "912240000000", "call_id": call_id, "custom": "{\"crm\":\"true\"}", "leg": leg,
+               "type": "cdr", "appid": app, "to": p.to, "cmiuuid": format!("{call_id}-{leg}"),
+               "status": if answered { "answered" } else { "missed" }, "user": p.user_id, "time": now_ms,
+               "direction": "outbound", "hangup_reason": reason, "request_id": p.request_id, "extra_params": extra});
+        if answered {
+            v["answeredsec"] = json!(secs);
+        }
+        if leg == "b" && answered {
+            v["record"] = json!(true);
+            v["filename"] = json!(format!("{call_id}.mp3"));
+        }
+        v
+    };
+    // The old format: `cmiuid` per leg, no leg, no request_id, no call_id, `click_to_call`.
+    let legacy = |leg: &str, status: &str, answeredsec: Option<u32>, reason: Option<&str>| {
+        let mut v = json!({"cmiuid": format!("{call_id}-{leg}"), "status": status, "user": p.user_id,
+               "to": p.to.to_string(), "click_to_call": "true", "appid": app, "time": now_ms.to_string()});
+        if let Some(s) = answeredsec {
+            v["answeredsec"] = json!(s);
+        }
+        if let Some(r) = reason {
+            v["hangup_reason"] = json!(r);
+        }
+        v
+    };
+    let answered = |talk: u32| {
+        vec![
+            (1.0, event("a", "started")),
+            (RING_SECS, event("a", "answered")),
+            (0.5, event("b", "started")),
+            (RING_SECS, event("b", "answered")),
+            // The talk: nothing at all is sent.
+            (f64::from(talk), event("b", "hangup")),
+            (0.1, event("a", "hangup")),
+            (CDR_DELAY_SECS, cdr("b", true, talk, "recv_bye")),
+            (0.1, cdr("a", true, talk + 17, "sent_bye")),
+        ]
+    };
+    match p.outcome {
+        Outcome::LongTalk { talk_secs } => answered(talk_secs),
+        Outcome::SlowAnswer { events_after_secs, talk_secs, .. } => {
+            let mut v = answered(talk_secs);
+            if let Some(first) = v.first_mut() {
+                first.0 = f64::from(events_after_secs);
+            }
+            v
+        }
+        // The hangups and reports are lost on the way (`null`: nothing is sent), at their times.
+        Outcome::LostFinal { talk_secs } => answered(talk_secs)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (t, v))| (t, if i < 4 { v } else { Value::Null }))
+            .collect(),
+        Outcome::HangupBeforeAnswer => vec![
+            (1.0, event("a", "started")),
+            (RING_SECS, event("a", "answered")),
+            (0.5, event("b", "started")),
+            // The agent gives up while the driver's phone rings.
+            (RING_SECS / 2.0, event("a", "hangup")),
+            (0.1, event("b", "hangup")),
+            (CDR_DELAY_SECS, cdr("b", false, 0, "recv_cancel")),
+            (0.1, cdr("a", true, 9, "sent_bye")),
+        ],
+        Outcome::Legacy { talk_secs } => vec![
+            (1.0, legacy("a", "started", None, None)),
+            (RING_SECS, legacy("a", "answered", None, None)),
+            (0.5, legacy("b", "started", None, None)),
+            (RING_SECS, legacy("b", "answered", None, None)),
+            (f64::from(talk_secs), legacy("b", "hangup", None, None)),
+            (0.1, legacy("a", "hangup", None, None)),
+            (CDR_DELAY_SECS, legacy("a", "answered", Some(talk_secs + 17), Some("sent_bye"))),
+            (0.1, legacy("b", "answered", Some(talk_secs), Some("recv_bye"))),
+        ],
+        _ => vec![],
+    }
+}
+
+/// What the CDR lists show for a call once it finished (TeleCMI lists finished calls only).
+fn listing(p: &PlacedCall, placed_ms: i64) -> Option<ListedCdr> {
+    let (answered, duration) = match p.outcome {
+        Outcome::Answered { talk_secs }
+        | Outcome::LongTalk { talk_secs }
+        | Outcome::LostFinal { talk_secs }
+        | Outcome::Legacy { talk_secs }
+        | Outcome::SlowAnswer { talk_secs, .. } => (true, i64::from(talk_secs)),
+        Outcome::Duplicate | Outcome::OutOfOrder => (true, i64::from(talk_secs_of(p.outcome))),
+        Outcome::DriverNoAnswer | Outcome::Rejected | Outcome::AgentNoAnswer | Outcome::HangupBeforeAnswer => {
+            (false, 0)
+        }
+        Outcome::Silent | Outcome::AuthFailure | Outcome::InvalidUser | Outcome::Timeout => return None,
+    };
+    Some(ListedCdr { answered, agent: p.user_id.clone(), to: p.to, time_ms: placed_ms, duration })
 }
 
 fn talk_secs_of(o: Outcome) -> u32 {
@@ -275,7 +455,37 @@ fn talk_secs_of(o: Outcome) -> u32 {
 }
 
 async fn play(sim: Arc<Inner>, p: PlacedCall) {
-    let events = script(&p, &sim.app_id);
+    let placed_ms = chrono::Utc::now().timestamp_millis();
+    if p.outcome.is_timed() {
+        for (after, ev) in timed_script(&p, &sim.app_id) {
+            tokio::time::sleep(sim.scaled(after)).await;
+            if !ev.is_null() {
+                send(&sim, &ev).await;
+            }
+        }
+    } else {
+        play_stepped(&sim, &p).await;
+    }
+    // Only now, the call finished, do the CDR lists show it.
+    if let Some(l) = listing(&p, placed_ms) {
+        lock(&sim.cdrs).push(l);
+    }
+}
+
+async fn send(sim: &Inner, ev: &Value) {
+    let Some(url) = lock(&sim.webhook_url).clone() else {
+        tracing::warn!("simulator has no webhook URL; dropping event");
+        return;
+    };
+    match sim.http.post(&url).json(ev).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => tracing::warn!(status = r.status().as_u16(), "simulator webhook refused"),
+        Err(e) => tracing::warn!("simulator webhook failed: {}", e.without_url()),
+    }
+}
+
+async fn play_stepped(sim: &Inner, p: &PlacedCall) {
+    let events = script(p, &sim.app_id);
     let talk_pause = match p.outcome {
         Outcome::Answered { .. } => sim.step * 3,
         _ => sim.step,
@@ -284,15 +494,7 @@ async fn play(sim: Arc<Inner>, p: PlacedCall) {
         // The talk happens between leg B's answer and its hangup.
         let pause = if i == 4 && matches!(p.outcome, Outcome::Answered { .. }) { talk_pause } else { sim.step };
         tokio::time::sleep(pause).await;
-        let Some(url) = lock(&sim.webhook_url).clone() else {
-            tracing::warn!("simulator has no webhook URL; dropping event");
-            continue;
-        };
-        match sim.http.post(&url).json(&ev).send().await {
-            Ok(r) if r.status().is_success() => {}
-            Ok(r) => tracing::warn!(status = r.status().as_u16(), "simulator webhook refused"),
-            Err(e) => tracing::warn!("simulator webhook failed: {}", e.without_url()),
-        }
+        send(sim, &ev).await;
     }
 }
 

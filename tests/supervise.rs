@@ -56,6 +56,9 @@ fn supervisor_screen_snapshot() {
                 by_feedback: vec![FeedbackCount { feedback: "Not Interested".into(), count: 5 }],
                 total: 12,
                 avg_duration: Some(52.5),
+                talks: 9,
+                avg_talk: Some(70.0),
+                connected_outcomes: vec![FeedbackCount { feedback: "Not Interested".into(), count: 5 }],
             },
             week: Stats::default(),
             days: (0..7)
@@ -65,6 +68,7 @@ fn supervisor_screen_snapshot() {
                     completed: 4 + i / 2,
                     failed: 1,
                     avg_duration: Some(50.0),
+                    ..DayStats::default()
                 })
                 .collect(),
         },
@@ -79,6 +83,7 @@ fn supervisor_screen_snapshot() {
         viewer: "Meera (9)".into(),
         error: None,
         help: false,
+        catalog: Default::default(),
     };
     let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");

@@ -195,6 +195,12 @@ fn stats_view() {
         ],
         total: 18,
         avg_duration: Some(56.0),
+        talks: 12,
+        avg_talk: Some(84.0),
+        connected_outcomes: vec![
+            FeedbackCount { feedback: "Not Interested".into(), count: 7 },
+            FeedbackCount { feedback: "Interview Fixed".into(), count: 3 },
+        ],
     };
     let days = (0..7)
         .map(|i| DayStats {
@@ -202,7 +208,11 @@ fn stats_view() {
             total_calls: 20 + i,
             completed: 10 + i / 2,
             failed: i % 3,
+            missed: i % 4,
             avg_duration: Some(60.0 + i as f64),
+            talks: 10 + i / 2,
+            avg_talk: Some(90.0 + i as f64),
+            connected_outcomes: vec![FeedbackCount { feedback: "Interview Fixed".into(), count: 1 + i % 3 }],
         })
         .collect();
     a.stats = Some(StatsBundle { today: today.clone(), week: Stats { total: 120, ..today }, days });

@@ -162,6 +162,10 @@ pub const RINGING_BUSY: &str = "Ringing / Call Busy";
 /// The outcome of a call that never rang the driver.
 pub const NOT_CALLED: &str = "Driver Not Called";
 
+/// Outcomes the team counts as a win, for the conversion rate and the daily target.
+const POSITIVE: [&str; 4] =
+    ["Interview Fixed", "Ready for Interview", "Agree for Subscription (Today)", "Agree for Subscription (Tomorrow)"];
+
 const NOT_CONNECTED: [&str; 2] = [RINGING_BUSY, "Switched Off / Not Reachable / Disconnected"];
 
 /// The catalogue of outcomes, grouped, in display order.
@@ -169,6 +173,8 @@ const NOT_CONNECTED: [&str; 2] = [RINGING_BUSY, "Switched Off / Not Reachable / 
 pub struct FeedbackCatalog {
     options: Vec<FeedbackOption>,
     pub retry: RetryPolicy,
+    /// Labels of the outcomes counted as positive (conversions).
+    positive: Vec<String>,
 }
 
 fn hm(h: u32, m: u32) -> NaiveTime {
@@ -203,7 +209,8 @@ impl Default for FeedbackCatalog {
             label: NOT_CALLED.into(),
             effect: QueueEffect::NotCalled,
         });
-        Self { options, retry: RetryPolicy::default() }
+        let positive = POSITIVE.iter().map(|l| (*l).to_string()).collect();
+        Self { options, retry: RetryPolicy::default(), positive }
     }
 }
 
@@ -245,6 +252,22 @@ impl FeedbackCatalog {
     /// app's class of outcome), else — free text, as the old system did — the driver leaves.
     pub fn effect(&self, label: &str, fallback: Option<QueueEffect>) -> QueueEffect {
         self.find(label).map(|o| o.effect).or(fallback).unwrap_or(QueueEffect::Done)
+    }
+
+    /// The outcomes the team counts as positive.
+    pub fn positive(&self) -> impl Iterator<Item = &str> {
+        self.positive.iter().map(String::as_str)
+    }
+
+    /// Whether a stored outcome `label` is a positive one (same matching as [`Self::find`]).
+    pub fn is_positive(&self, label: &str) -> bool {
+        self.positive.iter().any(|p| p.eq_ignore_ascii_case(label.trim()))
+    }
+
+    /// The same catalogue counting `labels` as the positive outcomes.
+    pub fn with_positive<I: IntoIterator<Item = S>, S: Into<String>>(mut self, labels: I) -> Self {
+        self.positive = labels.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Where the driver goes after `label` is saved on their `attempts`-th call (counting this one).
@@ -335,6 +358,20 @@ mod tests {
             c.decide_effect(c.effect("Call Back", class("callBackLater")), 1, now),
             QueueDecision::Requeue { due_at: now + Duration::hours(2), callback: true }
         );
+    }
+
+    #[test]
+    fn positive_outcomes_are_data_and_default_to_interviews_and_subscriptions() {
+        let c = FeedbackCatalog::default();
+        let positive: Vec<&str> = c.positive().collect();
+        assert_eq!(positive.len(), 4);
+        for label in &positive {
+            assert_eq!(c.find(label).map(|o| o.group), Some(FeedbackGroup::Connected), "{label} is an outcome");
+        }
+        assert!(c.is_positive(" interview fixed "));
+        assert!(!c.is_positive("Not Interested"));
+        let c = c.with_positive(["Not Interested"]);
+        assert!(c.is_positive("Not Interested") && !c.is_positive("Interview Fixed"));
     }
 
     #[test]

@@ -1,9 +1,21 @@
-//! The day's numbers: the old system's monitoring queries, for the stats view and supervisors.
+//! The day's numbers: the old system's monitoring queries (counts by status, average duration,
+//! daily completed/failed), kept as its SQL defines them, and the figures built on top of them.
+//!
+//! Definitions, the same everywhere they are shown:
+//! - **connected** call: status `completed` (someone answered; the old system's "completed");
+//! - **connect rate**: connected calls ÷ all calls (the seed's completed ÷ total; not a success rate);
+//! - **conversion rate**: connected calls whose outcome the catalogue counts as positive
+//!   ([`FeedbackCatalog::positive`]) ÷ connected calls;
+//! - **average talk**: mean `call_duration` over *talks* — connected calls with `call_duration > 0`,
+//!   so a missed call's ringing time (a manual call logged as missed after 8 s) never counts, and a
+//!   connected call whose length never arrived does not drag the mean to zero;
+//! - **average duration**: the seed's `AVG(call_duration)` over every call, whatever its status.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{Result, Store, db_time, with_pool};
+use crate::domain::{CallStatus, FeedbackCatalog};
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StatusCount {
@@ -18,20 +30,47 @@ pub struct FeedbackCount {
     pub count: i64,
 }
 
+/// `n` as a percentage of `d`, or `None` when there is nothing to divide by.
+fn percent(n: i64, d: i64) -> Option<f64> {
+    (d > 0).then(|| n as f64 * 100.0 / d as f64)
+}
+
+fn positive_in(outcomes: &[FeedbackCount], catalog: &FeedbackCatalog) -> i64 {
+    outcomes.iter().filter(|f| catalog.is_positive(&f.feedback)).map(|f| f.count).sum()
+}
+
 /// One day's totals (days in the time zone given by `offset_minutes`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DayStats {
     pub date: NaiveDate,
     pub total_calls: i64,
+    /// Status `completed`: the connected calls.
     pub completed: i64,
     pub failed: i64,
+    pub missed: i64,
+    /// The seed's average duration over every call of the day.
     pub avg_duration: Option<f64>,
+    /// Connected calls with a duration (see the module docs).
+    pub talks: i64,
+    pub avg_talk: Option<f64>,
+    /// Outcomes saved on the day's connected calls.
+    pub connected_outcomes: Vec<FeedbackCount>,
 }
 
 impl DayStats {
-    /// Completed calls as a share of all calls, 0–100.
-    pub fn success_rate(&self) -> f64 {
-        if self.total_calls == 0 { 0.0 } else { self.completed as f64 * 100.0 / self.total_calls as f64 }
+    /// Connected (completed) calls as a share of all calls, 0–100 (0 on a day without calls).
+    pub fn connect_rate(&self) -> f64 {
+        percent(self.completed, self.total_calls).unwrap_or(0.0)
+    }
+
+    /// Connected calls with a positive outcome.
+    pub fn positive(&self, catalog: &FeedbackCatalog) -> i64 {
+        positive_in(&self.connected_outcomes, catalog)
+    }
+
+    /// Positive outcomes as a share of connected calls, 0–100; `None` without a connected call.
+    pub fn conversion_rate(&self, catalog: &FeedbackCatalog) -> Option<f64> {
+        percent(self.positive(catalog), self.completed)
     }
 }
 
@@ -41,7 +80,56 @@ pub struct Stats {
     pub by_status: Vec<StatusCount>,
     pub by_feedback: Vec<FeedbackCount>,
     pub total: i64,
+    /// The seed's average duration over every call, whatever its status.
     pub avg_duration: Option<f64>,
+    /// Connected calls with a duration (see the module docs).
+    pub talks: i64,
+    pub avg_talk: Option<f64>,
+    /// Outcomes saved on connected calls.
+    pub connected_outcomes: Vec<FeedbackCount>,
+}
+
+impl Stats {
+    /// Calls in `status`.
+    pub fn count(&self, status: CallStatus) -> i64 {
+        self.by_status.iter().filter(|s| s.status == status.as_str()).map(|s| s.count).sum()
+    }
+
+    /// Connected (completed) calls.
+    pub fn connected(&self) -> i64 {
+        self.count(CallStatus::Completed)
+    }
+
+    /// Connected calls as a share of all calls, 0–100; `None` without calls.
+    pub fn connect_rate(&self) -> Option<f64> {
+        percent(self.connected(), self.total)
+    }
+
+    /// Connected calls with a positive outcome.
+    pub fn positive(&self, catalog: &FeedbackCatalog) -> i64 {
+        positive_in(&self.connected_outcomes, catalog)
+    }
+
+    /// Positive outcomes as a share of connected calls, 0–100; `None` without a connected call.
+    pub fn conversion_rate(&self, catalog: &FeedbackCatalog) -> Option<f64> {
+        percent(self.positive(catalog), self.connected())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    status: String,
+    count: i64,
+    avg_duration: Option<f64>,
+    talks: i64,
+    avg_talk: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FeedbackRow {
+    feedback: String,
+    count: i64,
+    connected: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -50,29 +138,44 @@ struct DayRow {
     total_calls: i64,
     completed: i64,
     failed: i64,
+    missed: i64,
     avg_duration: Option<f64>,
+    talks: i64,
+    avg_talk: Option<f64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct DayOutcomeRow {
+    day: String,
+    feedback: String,
+    count: i64,
+}
+
+/// Columns of a talk (see the module docs), for a query grouped by status or by day.
+const TALKS: &str = "COUNT(CASE WHEN status = 'completed' AND call_duration > 0 THEN 1 END) AS talks, \
+     CAST(AVG(CASE WHEN status = 'completed' AND call_duration > 0 THEN call_duration END) AS DOUBLE) AS avg_talk";
+
 impl Store {
-    /// Counts and average duration by status, and counts by feedback, for calls created in
-    /// `[from, until)`, of one caller or everyone.
+    /// Counts and average duration by status, counts by feedback, and talks, for calls created in
+    /// `[from, until)`, of one caller or everyone (the `created_at` index bounds the scan).
     #[tracing::instrument(skip_all, err)]
     pub async fn stats(&self, caller: Option<i64>, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Stats> {
         let who = if caller.is_some() { " AND caller_id = ?" } else { "" };
         let status_sql = format!(
-            "SELECT COALESCE(status, 'initiated') AS status, COUNT(*) AS count, CAST(AVG(call_duration) AS DOUBLE) AS avg_duration \
-             FROM call_logs WHERE created_at >= ? AND created_at < ?{who} GROUP BY COALESCE(status, 'initiated') ORDER BY count DESC"
+            "SELECT COALESCE(status, 'initiated') AS status, COUNT(*) AS count, CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, \
+             {TALKS} FROM call_logs WHERE created_at >= ? AND created_at < ?{who} \
+             GROUP BY COALESCE(status, 'initiated') ORDER BY count DESC"
         );
         let fb_sql = format!(
-            "SELECT feedback, COUNT(*) AS count FROM call_logs WHERE created_at >= ? AND created_at < ? \
+            "SELECT feedback, COUNT(*) AS count, COUNT(CASE WHEN status = 'completed' THEN 1 END) AS connected \
+             FROM call_logs WHERE created_at >= ? AND created_at < ? \
              AND feedback IS NOT NULL AND feedback <> ''{who} GROUP BY feedback ORDER BY count DESC, feedback"
         );
         let (from, until) = (db_time(from), db_time(until));
-        let (by_status, by_feedback) = with_pool!(self, |p, d| {
+        let (statuses, feedback) = with_pool!(self, |p, d| {
             let mut q1 =
-                sqlx::query_as::<_, StatusCount>(sqlx::AssertSqlSafe(status_sql.as_str())).bind(from).bind(until);
-            let mut q2 =
-                sqlx::query_as::<_, FeedbackCount>(sqlx::AssertSqlSafe(fb_sql.as_str())).bind(from).bind(until);
+                sqlx::query_as::<_, StatusRow>(sqlx::AssertSqlSafe(status_sql.as_str())).bind(from).bind(until);
+            let mut q2 = sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(fb_sql.as_str())).bind(from).bind(until);
             if let Some(c) = caller {
                 q1 = q1.bind(c);
                 q2 = q2.bind(c);
@@ -81,14 +184,31 @@ impl Store {
             let b = q2.fetch_all(p).await?;
             Ok::<_, sqlx::Error>((a, b))
         })?;
-        let total = by_status.iter().map(|s| s.count).sum();
-        let weighted: f64 = by_status.iter().map(|s| s.avg_duration.unwrap_or(0.0) * s.count as f64).sum();
+        let total = statuses.iter().map(|s| s.count).sum();
+        let weighted: f64 = statuses.iter().map(|s| s.avg_duration.unwrap_or(0.0) * s.count as f64).sum();
         let avg_duration = (total > 0).then(|| weighted / total as f64);
-        Ok(Stats { by_status, by_feedback, total, avg_duration })
+        let (talks, avg_talk) = statuses
+            .iter()
+            .find(|s| s.status == CallStatus::Completed.as_str())
+            .map_or((0, None), |s| (s.talks, s.avg_talk));
+        let mut connected_outcomes: Vec<FeedbackCount> = feedback
+            .iter()
+            .filter(|f| f.connected > 0)
+            .map(|f| FeedbackCount { feedback: f.feedback.clone(), count: f.connected })
+            .collect();
+        connected_outcomes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.feedback.cmp(&b.feedback)));
+        let by_status = statuses
+            .into_iter()
+            .map(|s| StatusCount { status: s.status, count: s.count, avg_duration: s.avg_duration })
+            .collect();
+        let by_feedback =
+            feedback.into_iter().map(|f| FeedbackCount { feedback: f.feedback, count: f.count }).collect();
+        Ok(Stats { by_status, by_feedback, total, avg_duration, talks, avg_talk, connected_outcomes })
     }
 
-    /// Per-day totals, completed, failed and average duration from `from` on, newest day first;
-    /// days are local days `offset_minutes` ahead of UTC.
+    /// Per-day totals, completed, failed, missed, average duration and talks from `from` on,
+    /// newest day first, with each day's outcomes of connected calls; days are local days
+    /// `offset_minutes` ahead of UTC.
     #[tracing::instrument(skip_all, err)]
     pub async fn daily_stats(
         &self,
@@ -106,26 +226,47 @@ impl Store {
             "SELECT {day_expr} AS day, COUNT(*) AS total_calls, \
              COUNT(CASE WHEN status = 'completed' THEN 1 END) AS completed, \
              COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed, \
-             CAST(AVG(call_duration) AS DOUBLE) AS avg_duration \
+             COUNT(CASE WHEN status = 'missed' THEN 1 END) AS missed, \
+             CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, {TALKS} \
              FROM call_logs WHERE created_at >= ?{who} GROUP BY day ORDER BY day DESC"
         );
-        let rows = with_pool!(self, |p, d| {
-            let mut q =
-                sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(offset_minutes).bind(db_time(from));
+        let outcomes_sql = format!(
+            "SELECT {day_expr} AS day, feedback, COUNT(*) AS count FROM call_logs \
+             WHERE created_at >= ? AND status = 'completed' AND feedback IS NOT NULL AND feedback <> ''{who} \
+             GROUP BY day, feedback ORDER BY count DESC, feedback"
+        );
+        let from = db_time(from);
+        let (rows, outcomes) = with_pool!(self, |p, d| {
+            let mut q1 = sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(offset_minutes).bind(from);
+            let mut q2 = sqlx::query_as::<_, DayOutcomeRow>(sqlx::AssertSqlSafe(outcomes_sql.as_str()))
+                .bind(offset_minutes)
+                .bind(from);
             if let Some(c) = caller {
-                q = q.bind(c);
+                q1 = q1.bind(c);
+                q2 = q2.bind(c);
             }
-            q.fetch_all(p).await
+            let a = q1.fetch_all(p).await?;
+            let b = q2.fetch_all(p).await?;
+            Ok::<_, sqlx::Error>((a, b))
         })?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
+                let connected_outcomes = outcomes
+                    .iter()
+                    .filter(|o| o.day == r.day)
+                    .map(|o| FeedbackCount { feedback: o.feedback.clone(), count: o.count })
+                    .collect();
                 Some(DayStats {
                     date: NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?,
                     total_calls: r.total_calls,
                     completed: r.completed,
                     failed: r.failed,
+                    missed: r.missed,
                     avg_duration: r.avg_duration,
+                    talks: r.talks,
+                    avg_talk: r.avg_talk,
+                    connected_outcomes,
                 })
             })
             .collect())

@@ -36,6 +36,7 @@ async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewe
         viewer,
         error: None,
         help: false,
+        catalog: std::sync::Arc::new(crate::domain::FeedbackCatalog::default()),
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -1,16 +1,18 @@
 //! The supervisor's screen: agents and their state (coloured as time in it grows), live calls,
-//! today's numbers and the daily success rate.
+//! today's numbers and the daily connect rate. Every duration carries its units.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table};
 
 use super::snapshot::{AgentState, Snapshot};
 use crate::console::keys::{BINDINGS, Context, footer};
-use crate::console::views::{age, centered, clock, dim, stats, status_style};
+use crate::console::views::columns::{Column, fit, widest};
+use crate::console::views::{age, centered, dim, duration, stats, status_style};
+use crate::domain::FeedbackCatalog;
 use crate::domain::text::strip_controls;
 
 /// Everything the supervisor screen draws from.
@@ -23,6 +25,8 @@ pub struct SuperView {
     pub viewer: String,
     pub error: Option<String>,
     pub help: bool,
+    /// Which outcomes count as positive, for the conversion rate.
+    pub catalog: std::sync::Arc<FeedbackCatalog>,
 }
 
 /// Green while short, yellow past 2 minutes, red past 5 (idle or stuck in wrap-up costs calls).
@@ -98,44 +102,43 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
 }
 
 fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!(" Agents · {} ", v.snapshot.agents.len()),
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let cols = [
+        Column::flex("Agent", 12, None),
+        Column::whole("State", 9),
+        Column::whole("For", 7),
+        Column::flex("With", 10, Some(3)),
+        Column::fixed("Due", 4, 2),
+        Column::fixed("CB due", 6, 1),
+        Column::fixed("Queued", 6, 0),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
     let rows = v.snapshot.agents.iter().map(|a| {
         let secs = a.since.map_or(0, |s| (v.now - s).num_seconds());
         let state_style = match a.state {
             AgentState::OnCall => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
-            AgentState::WrapUp => Style::default().fg(Color::Yellow),
+            AgentState::WrapUp => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             AgentState::Idle => Style::default(),
         };
         let with = a.current.as_ref().and_then(|c| c.driver_name.as_deref()).map(strip_controls).unwrap_or_default();
-        Row::new(vec![
-            Cell::from(format!("{} ({})", strip_controls(&a.caller.name), a.caller.id)),
-            Cell::from(Span::styled(a.state.label(), state_style)),
-            Cell::from(Span::styled(
-                if a.since.is_some() { clock(secs) } else { "—".into() },
-                time_style(a.state, secs),
-            )),
-            Cell::from(with),
-            Cell::from(a.due.to_string()),
-            Cell::from(a.callbacks_due.to_string()),
-            Cell::from(a.queued.to_string()),
+        let time = if a.since.is_some() { duration(secs) } else { "—".into() };
+        fitted.row(vec![
+            format!("{} ({})", strip_controls(&a.caller.name), a.caller.id).into(),
+            Span::styled(a.state.label(), state_style).into(),
+            Span::styled(time, time_style(a.state, secs)).into(),
+            with.into(),
+            a.due.to_string().into(),
+            a.callbacks_due.to_string().into(),
+            a.queued.to_string().into(),
         ])
     });
-    let widths = [
-        Constraint::Min(14),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Min(12),
-        Constraint::Length(4),
-        Constraint::Length(9),
-        Constraint::Length(6),
-    ];
-    let header = Row::new(["Agent", "State", "For", "With", "Due", "CB due", "Queued"])
-        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let title =
-        Span::styled(format!(" Agents · {} ", v.snapshot.agents.len()), Style::default().add_modifier(Modifier::BOLD));
-    frame.render_widget(
-        Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(title)),
-        area,
-    );
+    let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), inner);
 }
 
 fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
@@ -145,46 +148,48 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
         format!(" Live calls · {} ", v.snapshot.live.len()),
         Style::default().add_modifier(Modifier::BOLD),
     ));
-    let visible = usize::from(area.height.saturating_sub(3));
-    let rows = v.snapshot.live.iter().take(visible).map(|c| {
+    if v.snapshot.live.is_empty() {
+        frame.render_widget(Paragraph::new("No call in progress.").style(dim()).block(block), area);
+        return;
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let visible = usize::from(inner.height.saturating_sub(1));
+    let shown = &v.snapshot.live[..visible.min(v.snapshot.live.len())];
+    let cols = [
+        Column::flex("Agent", 6, Some(2)),
+        Column::flex("Driver", 8, None),
+        // Never cut: a supervisor may read the number out to someone dialing by hand.
+        Column::whole("Mobile", widest(shown.iter().map(|c| c.driver_mobile.as_deref().unwrap_or("")))),
+        Column::fixed("Type", 6, 0),
+        Column::whole("Status", 9),
+        Column::fixed("Timer", 7, 1),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
+    let rows = shown.iter().map(|c| {
         let st = c.call_status();
         let agent = c
             .caller_id
             .and_then(|id| names.get(&id).copied())
             .map(strip_controls)
             .unwrap_or_else(|| c.caller_id.map(|i| i.to_string()).unwrap_or_default());
-        Row::new(vec![
-            Cell::from(agent),
-            Cell::from(strip_controls(c.driver_name.as_deref().unwrap_or(""))),
-            Cell::from(c.driver_mobile.clone().unwrap_or_default()),
-            Cell::from(c.call_type.clone().unwrap_or_default()),
-            Cell::from(Span::styled(st.as_str(), status_style(st))),
-            Cell::from(clock((v.now - c.created_at).num_seconds())),
+        fitted.row(vec![
+            agent.into(),
+            strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
+            c.driver_mobile.clone().unwrap_or_default().into(),
+            c.call_type.clone().unwrap_or_default().into(),
+            Span::styled(st.as_str(), status_style(st)).into(),
+            duration((v.now - c.created_at).num_seconds()).into(),
         ])
     });
-    let widths = [
-        Constraint::Min(10),
-        Constraint::Min(12),
-        Constraint::Length(13),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        Constraint::Length(7),
-    ];
-    let header = Row::new(["Agent", "Driver", "Mobile", "Type", "Status", "Timer"])
-        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    if v.snapshot.live.is_empty() {
-        frame.render_widget(Paragraph::new("No call in progress.").style(dim()).block(block), area);
-    } else {
-        frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
-    }
+    let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), inner);
 }
 
 fn today(v: &SuperView, frame: &mut Frame, area: Rect) {
-    let today = v.now.with_timezone(&v.tz).date_naive();
-    let rate = v.snapshot.stats.days.iter().find(|d| d.date == today).map_or(0.0, |d| d.success_rate());
-    stats::summary(frame, area, " Today, everyone ", &v.snapshot.stats.today, &format!(" · success {rate:.0}%"));
+    stats::summary(frame, area, " Today, everyone ", &v.snapshot.stats.today, &v.catalog);
 }
 
 fn chart(v: &SuperView, frame: &mut Frame, area: Rect) {
-    frame.render_widget(stats::success_chart(&v.snapshot.stats.days, " Success rate % · 7 days ", 3), area);
+    frame.render_widget(stats::connect_chart(&v.snapshot.stats.days, " Connect rate % · 7 days ", 3), area);
 }

@@ -1,12 +1,13 @@
 //! The call log: this caller's calls, newest first, filtered by status, outcome and dates.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::{clock, dim, selected_style, status_style, when};
+use super::columns::{Column, fit, widest};
+use super::{dim, duration, selected_style, status_style, when};
 use crate::console::state::App;
 use crate::domain::text::strip_controls;
 
@@ -34,31 +35,34 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let visible = usize::from(inner.height.saturating_sub(1));
     let start = v.offset.min(v.rows.len().saturating_sub(1));
     let end = (start + visible).min(v.rows.len());
-    let rows = v.rows[start..end].iter().enumerate().map(|(i, c)| {
+    let shown = &v.rows[start..end];
+    let at: Vec<String> = shown.iter().map(|c| when(c.created_at, app.now, app.tz)).collect();
+    let talk: Vec<String> = shown.iter().map(|c| duration(c.call_duration.unwrap_or(0))).collect();
+    let cols = [
+        Column::whole("When", widest(at.iter().map(String::as_str))),
+        Column::flex("Driver", 10, None),
+        Column::whole("Mobile", widest(shown.iter().map(|c| c.driver_mobile.as_deref().unwrap_or("")))),
+        Column::fixed("Type", 6, 1),
+        Column::whole("Status", 9),
+        Column::fixed("Talk", widest(talk.iter().map(String::as_str)), 3),
+        Column::flex("Outcome", 14, Some(2)),
+        Column::flex("Remarks", 10, Some(0)),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
+    let rows = shown.iter().zip(at.into_iter().zip(talk)).enumerate().map(|(i, (c, (at, talk)))| {
         let st = c.call_status();
-        let row = Row::new(vec![
-            Cell::from(when(c.created_at, app.now, app.tz)),
-            Cell::from(strip_controls(c.driver_name.as_deref().unwrap_or(""))),
-            Cell::from(c.driver_mobile.clone().unwrap_or_default()),
-            Cell::from(c.call_type.clone().unwrap_or_default()),
-            Cell::from(Span::styled(st.as_str(), status_style(st))),
-            Cell::from(clock(c.call_duration.unwrap_or(0))),
-            Cell::from(strip_controls(c.feedback.as_deref().unwrap_or("—"))),
-            Cell::from(strip_controls(c.remarks.as_deref().unwrap_or(""))),
+        let row = fitted.row(vec![
+            at.into(),
+            strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
+            c.driver_mobile.clone().unwrap_or_default().into(),
+            c.call_type.clone().unwrap_or_default().into(),
+            Span::styled(st.as_str(), status_style(st)).into(),
+            talk.into(),
+            strip_controls(c.feedback.as_deref().unwrap_or("—")).into(),
+            strip_controls(c.remarks.as_deref().unwrap_or("")).into(),
         ]);
         if start + i == v.selected { row.style(selected_style()) } else { row }
     });
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Min(12),
-        Constraint::Length(13),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        Constraint::Length(6),
-        Constraint::Min(14),
-        Constraint::Min(10),
-    ];
-    let header = Row::new(["When", "Driver", "Mobile", "Type", "Status", "Talk", "Outcome", "Remarks"])
-        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+    let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), inner);
 }

@@ -2,6 +2,7 @@
 
 mod call_dialog;
 mod call_log;
+pub mod columns;
 mod feedback;
 mod help;
 mod live;
@@ -121,6 +122,21 @@ pub fn clock(secs: i64) -> String {
     }
 }
 
+/// A length of time with its units: `45s`, `1m 12s`, `2m 05s`, `1h 02m`.
+pub fn duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A mean number of seconds with its units, or `—` when there is nothing to average.
+pub fn mean_duration(secs: Option<f64>) -> String {
+    secs.map_or_else(|| "—".to_string(), |s| duration(s.round() as i64))
+}
+
 /// `4s`, `3m`, `2h`, `5d`.
 pub fn age(secs: i64) -> String {
     let s = secs.max(0);
@@ -141,5 +157,10 @@ mod tests {
         assert_eq!(super::age(4), "4s");
         assert_eq!(super::age(190), "3m");
         assert_eq!(super::age(90_000), "1d");
+        assert_eq!(super::duration(8), "8s");
+        assert_eq!(super::duration(72), "1m 12s");
+        assert_eq!(super::duration(125), "2m 05s");
+        assert_eq!(super::duration(3725), "1h 02m");
+        assert_eq!(super::mean_duration(None), "—");
     }
 }

@@ -1,11 +1,12 @@
 //! The queue pane: the caller's due drivers, callbacks first. Only visible rows are drawn.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
+use super::columns::{Column, fit, widest};
 use super::{dim, selected_style, when};
 use crate::console::state::App;
 use crate::domain::text::strip_controls;
@@ -37,26 +38,33 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(msg).style(dim()).wrap(ratatui::widgets::Wrap { trim: true }), inner);
         return;
     }
-    let wide = inner.width >= 70;
     let visible = usize::from(inner.height.saturating_sub(1));
     let start = q.offset.min(q.rows.len().saturating_sub(1));
     let end = (start + visible).min(q.rows.len());
-    let rows = q.rows[start..end].iter().enumerate().map(|(i, e)| {
+    let shown = &q.rows[start..end];
+    let due: Vec<String> = shown.iter().map(|e| when(e.due_at.and_utc(), app.now, app.tz)).collect();
+    let cols = [
+        Column::flex("Name", 10, None),
+        // A cut number is a wrong number if dialed by hand: the mobile column is never narrowed.
+        Column::whole("Mobile", widest(shown.iter().map(|e| e.mobile.as_str()))),
+        Column::fixed("TMID", widest(shown.iter().map(|e| e.tmid.as_deref().unwrap_or(""))).min(12), 2),
+        Column::fixed("City", 10, 1),
+        Column::fixed("Try", 3, 3),
+        Column::whole("Due", widest(due.iter().map(String::as_str))),
+        Column::flex("Last outcome", 12, Some(0)),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
+    let rows = shown.iter().zip(due).enumerate().map(|(i, (e, due))| {
         let mark = if e.is_callback() { "↺ " } else { "" };
-        let mut cells = vec![
-            Cell::from(format!("{mark}{}", strip_controls(&e.name))),
-            Cell::from(e.mobile.clone()),
-            Cell::from(strip_controls(e.tmid.as_deref().unwrap_or(""))),
-        ];
-        if wide {
-            cells.push(Cell::from(strip_controls(e.city.as_deref().unwrap_or(""))));
-        }
-        cells.push(Cell::from(e.attempts.to_string()));
-        cells.push(Cell::from(when(e.due_at.and_utc(), app.now, app.tz)));
-        if wide {
-            cells.push(Cell::from(strip_controls(e.last_outcome.as_deref().unwrap_or(""))));
-        }
-        let mut row = Row::new(cells);
+        let mut row = fitted.row(vec![
+            format!("{mark}{}", strip_controls(&e.name)).into(),
+            e.mobile.clone().into(),
+            strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
+            strip_controls(e.city.as_deref().unwrap_or("")).into(),
+            e.attempts.to_string().into(),
+            due.into(),
+            strip_controls(e.last_outcome.as_deref().unwrap_or("")).into(),
+        ]);
         if e.is_callback() {
             row = row.style(Style::default().fg(Color::Yellow));
         }
@@ -65,33 +73,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         row
     });
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
-        (
-            vec!["Name", "Mobile", "TMID", "City", "Try", "Due", "Last outcome"],
-            vec![
-                Constraint::Min(14),
-                Constraint::Length(13),
-                Constraint::Length(9),
-                Constraint::Length(10),
-                Constraint::Length(3),
-                Constraint::Length(12),
-                Constraint::Min(10),
-            ],
-        )
-    } else {
-        (
-            vec!["Name", "Mobile", "TMID", "Try", "Due"],
-            vec![
-                Constraint::Min(10),
-                Constraint::Length(12),
-                Constraint::Length(8),
-                Constraint::Length(3),
-                Constraint::Length(5),
-            ],
-        )
-    };
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
+    let table = Table::new(rows, fitted.constraints())
+        .header(fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
         .column_spacing(1);
     frame.render_widget(table, inner);
 }

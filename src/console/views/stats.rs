@@ -1,16 +1,18 @@
-//! Statistics: today and the last 7 days by status and outcome, average talk time, and the daily
-//! success rate as a table and a bar chart.
+//! Statistics: today and the last 7 days — every status's count, connect rate, conversion rate,
+//! average talk — and each day's figures as a table and a connect-rate bar chart. The figures are
+//! defined once, in `store::stats`; the words on screen say which is which.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Row, Table};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Table, Wrap};
 
-use super::{clock, dim, status_style};
+use super::columns::{Column, fit};
+use super::{dim, mean_duration, status_style};
 use crate::console::state::App;
-use crate::domain::CallStatus;
 use crate::domain::text::strip_controls;
+use crate::domain::{CallStatus, FeedbackCatalog};
 use crate::store::{DayStats, Stats};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -25,46 +27,66 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let [today_a, week_a] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
-    summary(frame, today_a, " Today ", &s.today, "");
-    summary(frame, week_a, " Last 7 days ", &s.week, "");
-    let [table_a, chart_a] = Layout::vertical([Constraint::Length(10), Constraint::Min(5)]).areas(right);
-    let rows = s.days.iter().map(|d| {
-        Row::new(vec![
-            d.date.format("%a %d %b").to_string(),
-            d.total_calls.to_string(),
-            d.completed.to_string(),
-            d.failed.to_string(),
-            format!("{:.0}%", d.success_rate()),
-            clock(d.avg_duration.unwrap_or(0.0).round() as i64),
-        ])
-    });
-    let header = Row::new(["Day", "Calls", "Done", "Failed", "Success", "Avg"])
-        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let widths = [
-        Constraint::Length(11),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(6),
-    ];
-    frame.render_widget(
-        Table::new(rows, widths).header(header).block(Block::default().borders(Borders::ALL).title(" Daily ")),
-        table_a,
-    );
-    frame.render_widget(success_chart(&s.days, " Success rate % by day ", 4), chart_a);
+    summary(frame, today_a, " Today ", &s.today, &app.catalog);
+    summary(frame, week_a, " Last 7 days ", &s.week, &app.catalog);
+    let [table_a, chart_a] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(right);
+    daily_table(frame, table_a, &s.days, &app.catalog);
+    frame.render_widget(connect_chart(&s.days, " Connect rate % by day ", 4), chart_a);
 }
 
-/// The daily success rate, oldest day on the left (shared with the supervisor screen).
-pub fn success_chart<'a>(days: &[DayStats], title: &'a str, bar_width: u16) -> BarChart<'a> {
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_string(), |r| format!("{r:.0}%"))
+}
+
+/// One row per day: calls, each final status, connect and conversion rates, average talk.
+fn daily_table(frame: &mut Frame, area: Rect, days: &[DayStats], catalog: &FeedbackCatalog) {
+    let block = Block::default().borders(Borders::ALL).title(" Daily ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // Short headers when the full ones would push the rates off the table.
+    let short = inner.width < 53;
+    let cols = [
+        Column::whole("Day", 6),
+        Column::whole("Calls", 5),
+        Column::whole("Done", 4),
+        Column::whole(if short { "Miss" } else { "Missed" }, 4),
+        Column::whole(if short { "Fail" } else { "Failed" }, 4),
+        Column::whole(if short { "Conn" } else { "Conn%" }, 4),
+        Column::fixed(if short { "Conv" } else { "Conv%" }, 4, 1),
+        Column::fixed("Avg talk", 7, 0),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
+    let rows = days.iter().map(|d| {
+        fitted.row(vec![
+            d.date.format("%a %d").to_string().into(),
+            d.total_calls.to_string().into(),
+            d.completed.to_string().into(),
+            d.missed.to_string().into(),
+            d.failed.to_string().into(),
+            percent((d.total_calls > 0).then(|| d.connect_rate())).into(),
+            percent(d.conversion_rate(catalog)).into(),
+            mean_duration(d.avg_talk).into(),
+        ])
+    });
+    let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let [table_a, legend_a] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), table_a);
+    frame.render_widget(
+        Paragraph::new(format!("{}: done÷calls · {}: positive÷done", cols[5].header, cols[6].header)).style(dim()),
+        legend_a,
+    );
+}
+
+/// The daily connect rate, oldest day on the left (shared with the supervisor screen).
+pub fn connect_chart<'a>(days: &[DayStats], title: &'a str, bar_width: u16) -> BarChart<'a> {
     let bars: Vec<Bar> = days
         .iter()
         .rev()
         .map(|d| {
             Bar::default()
-                .value(d.success_rate().round() as u64)
+                .value(d.connect_rate().round() as u64)
                 .label(Line::from(d.date.format("%d").to_string()))
-                .text_value(format!("{:.0}", d.success_rate()))
+                .text_value(format!("{:.0}", d.connect_rate()))
         })
         .collect();
     BarChart::default()
@@ -76,35 +98,62 @@ pub fn success_chart<'a>(days: &[DayStats], title: &'a str, bar_width: u16) -> B
         .bar_style(Style::default().fg(Color::Green))
 }
 
-/// Calls, average talk, counts by status and by outcome (shared with the supervisor screen);
-/// `extra` is appended to the first line.
-pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, extra: &str) {
+/// Statuses shown even at zero: a missed call is never hidden behind "failed 0".
+const ALWAYS: [CallStatus; 3] = [CallStatus::Completed, CallStatus::Missed, CallStatus::Failed];
+
+/// Calls, connect and conversion rates, average talk, every status's count and the outcomes
+/// (positive ones marked `+`); shared with the supervisor screen.
+pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &FeedbackCatalog) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines = vec![Line::from(vec![
-        Span::styled(
-            format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }),
-            Style::default().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(" · avg talk {}{extra}", clock(s.avg_duration.unwrap_or(0.0).round() as i64))),
-    ])];
-    let statuses: Vec<Span> = s
-        .by_status
-        .iter()
-        .flat_map(|r| {
-            let st = r.status.parse::<CallStatus>().unwrap_or(CallStatus::Initiated);
-            [Span::styled(format!("{} {}", r.status, r.count), status_style(st)), Span::raw("  ")]
-        })
-        .collect();
-    lines.push(Line::from(statuses));
-    for f in s.by_feedback.iter().take(usize::from(inner.height.saturating_sub(2))) {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let connected = s.connected();
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }), bold),
+            Span::raw(" · connect rate "),
+            Span::styled(percent(s.connect_rate()), bold),
+            Span::styled(format!(" ({connected} connected)"), dim()),
+        ]),
+        Line::from(vec![
+            Span::raw("conversion "),
+            Span::styled(percent(s.conversion_rate(catalog)), bold),
+            Span::styled(format!(" ({} positive of {connected} connected)", s.positive(catalog)), dim()),
+        ]),
+        Line::from(vec![
+            Span::raw("avg talk "),
+            Span::styled(mean_duration(s.avg_talk), bold),
+            Span::styled(format!(" over {} talk{}", s.talks, if s.talks == 1 { "" } else { "s" }), dim()),
+        ]),
+        Line::styled(format!("avg duration {} over all {} calls", mean_duration(s.avg_duration), s.total), dim()),
+        status_line(s),
+    ];
+    let room = usize::from(inner.height).saturating_sub(lines.len());
+    for f in s.by_feedback.iter().take(room) {
+        let mark = if catalog.is_positive(&f.feedback) { "+" } else { " " };
         lines.push(Line::from(vec![
             Span::styled(format!("{:>4} ", f.count), Style::default().fg(Color::Yellow)),
+            Span::styled(mark, Style::default().fg(Color::Green).add_modifier(Modifier::BOLD)),
             Span::raw(strip_controls(&f.feedback)),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Every final status with its count (zero included), then any calls still in progress.
+fn status_line(s: &Stats) -> Line<'static> {
+    let in_progress = CallStatus::ALL.into_iter().filter(|st| !ALWAYS.contains(st) && s.count(*st) > 0);
+    let unknown: i64 = s.by_status.iter().filter(|r| r.status.parse::<CallStatus>().is_err()).map(|r| r.count).sum();
+    let mut spans: Vec<Span> = ALWAYS
+        .into_iter()
+        .chain(in_progress)
+        .flat_map(|st| [Span::styled(format!("{st} {}", s.count(st)), status_style(st)), Span::raw("  ")])
+        .collect();
+    if unknown > 0 {
+        spans.push(Span::raw(format!("other {unknown}")));
+    }
+    Line::from(spans)
 }

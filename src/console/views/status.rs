@@ -12,6 +12,26 @@ use crate::console::keys::{Context, footer};
 use crate::console::state::{App, Level, TelephonyMode};
 use crate::domain::text::strip_controls;
 
+/// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
+struct Part {
+    spans: Vec<Span<'static>>,
+    keep: u8,
+    /// A shorter form tried before the part is dropped.
+    short: Option<Vec<Span<'static>>>,
+}
+
+impl Part {
+    fn width(&self) -> usize {
+        self.spans.iter().map(Span::width).sum()
+    }
+}
+
+/// Wrap-ups waiting besides the one open on screen.
+pub fn pending_wrapups(app: &App) -> usize {
+    let open = app.form().map(|f| f.call.id);
+    app.wrapups.iter().filter(|(c, _)| Some(c.id) != open).count()
+}
+
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let mode_style = match app.me.mode {
         TelephonyMode::Telecmi => Style::default().fg(Color::Black).bg(Color::Green),
@@ -21,25 +41,64 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     let last = app
         .last_webhook
         .map_or_else(|| "none yet".to_string(), |t| format!("{} ago", age((app.now - t).num_seconds())));
-    let mut spans = vec![
-        Span::styled(
-            format!(" {} ({}) ", strip_controls(&app.me.caller_name), app.me.caller_id),
-            Style::default().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw("│"),
-        Span::styled(format!(" {} ", app.me.mode.label()), mode_style),
-        Span::raw("│ webhook "),
-        Span::raw(app.me.webhook_addr.clone()),
-        Span::styled(format!(" · last {last} "), dim()),
-        Span::raw("│ "),
-        Span::styled(app.me.database.clone(), dim()),
+    let mut parts = vec![
+        Part {
+            spans: vec![Span::styled(
+                format!(" {} ({}) ", strip_controls(&app.me.caller_name), app.me.caller_id),
+                Style::default().add_modifier(Modifier::BOLD),
+            )],
+            keep: 9,
+            short: None,
+        },
+        Part {
+            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", app.me.mode.label()), mode_style)],
+            keep: 8,
+            short: None,
+        },
     ];
-    if !app.wrapups.is_empty() && app.form().is_none() {
-        spans.push(Span::styled(
-            format!(" │ {} wrap-up(s) waiting: w ", app.wrapups.len()),
-            Style::default().fg(Color::Yellow),
-        ));
+    // A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
+    let pending = pending_wrapups(app);
+    if pending > 0 {
+        let more = if app.form().is_some() { " more" } else { "" };
+        let s = if pending == 1 { "" } else { "s" };
+        parts.push(Part {
+            spans: vec![
+                Span::raw("│"),
+                Span::styled(
+                    format!(" {pending}{more} wrap-up{s} waiting: w "),
+                    Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ),
+            ],
+            keep: 10,
+            short: None,
+        });
     }
+    parts.push(Part {
+        spans: vec![
+            Span::raw("│ webhook "),
+            Span::raw(app.me.webhook_addr.clone()),
+            Span::styled(format!(" · last {last} "), dim()),
+        ],
+        keep: 5,
+        short: Some(vec![Span::raw("│ webhook "), Span::styled(format!("{last} "), dim())]),
+    });
+    parts.push(Part {
+        spans: vec![Span::raw("│ "), Span::styled(app.me.database.clone(), dim())],
+        keep: 1,
+        short: None,
+    });
+    let width = usize::from(area.width);
+    while parts.iter().map(Part::width).sum::<usize>() > width {
+        let Some(pos) = parts.iter().enumerate().min_by_key(|(_, p)| p.keep).map(|(i, _)| i) else { break };
+        if parts[pos].keep >= 9 {
+            break;
+        }
+        match parts[pos].short.take() {
+            Some(short) => parts[pos].spans = short,
+            None => drop(parts.remove(pos)),
+        }
+    }
+    let spans: Vec<Span> = parts.into_iter().flat_map(|p| p.spans).collect();
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), area);
 }
 

@@ -1,0 +1,166 @@
+//! Narrow terminals: a phone number is never cut (other columns shrink or go first), and a
+//! pending wrap-up stays visible in the status bar down to 70 columns.
+
+mod common;
+
+use chrono::Duration;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use calldesk::console::action::Action;
+use calldesk::console::state::{App, FeedbackForm, Modal, Screen};
+use calldesk::console::update::update;
+use calldesk::console::views::render;
+use calldesk::domain::{CallStatus, FeedbackCatalog};
+use common::fixtures::{call, entry, identity, ist, now};
+
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(app, f)).expect("draw");
+    t.backend().to_string()
+}
+
+/// Drivers with the demo's 12-digit mobiles (`9190000000NN`), long names and cities.
+fn app(w: u16, h: u16) -> App {
+    let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    update(&mut app, Action::Resize { width: w, height: h });
+    app.queue.generation = 1;
+    let rows: Vec<_> = (0..30)
+        .map(|i| {
+            let mut e = entry(i);
+            e.mobile = format!("9190000000{i:02}");
+            e.name = format!("Ramesh Kumar Yadav {i}");
+            e.city = Some("Visakhapatnam".into());
+            e.tmid = Some(format!("TMID-{i:04}"));
+            e.last_outcome = (i % 3 == 0).then(|| "Call Tomorrow Morning".to_string());
+            e
+        })
+        .collect();
+    update(&mut app, Action::QueueLoaded { generation: 1, append: false, rows, due: 30, total: 30, limit: 200 });
+    app.last_webhook = Some(now() - Duration::seconds(12));
+    app
+}
+
+/// Every phone number on screen (a run of 8 or more digits starting `91`) is whole: 12 digits.
+/// `expected` numbers must be among them.
+fn assert_whole(screen: &str, min_seen: usize, what: &str) {
+    let runs: Vec<&str> =
+        screen.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() >= 8 && run.starts_with("91")).collect();
+    for run in &runs {
+        assert_eq!(run.len(), 12, "{what}: {run} is a cut number:\n{screen}");
+    }
+    assert!(runs.len() >= min_seen, "{what}: only {} numbers on screen:\n{screen}", runs.len());
+}
+
+#[test]
+fn queue_mobiles_are_whole_at_70x20_and_80x24() {
+    for (w, h) in [(70, 20), (80, 24)] {
+        let a = app(w, h);
+        let screen = draw(&a, w, h);
+        assert_whole(&screen, usize::from(h) - 6, &format!("queue {w}×{h}"));
+        insta::assert_snapshot!(format!("queue_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn queue_at_120_columns_keeps_every_column() {
+    let screen = draw(&app(120, 30), 120, 30);
+    for header in ["Name", "Mobile", "TMID", "City", "Try", "Due", "Last outcome"] {
+        assert!(screen.contains(header), "{header}:\n{screen}");
+    }
+}
+
+#[test]
+fn call_log_mobiles_are_whole_at_70x20() {
+    let mut a = app(70, 20);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('2'))));
+    let g = a.call_log.generation;
+    let rows: Vec<_> = (0..6)
+        .map(|i| {
+            let mut c = call(20 - i, i as usize, "telecmi", CallStatus::Completed);
+            c.driver_mobile = Some(format!("9190000000{i:02}"));
+            c.driver_name = Some("Ramesh Kumar Yadav".into());
+            c.feedback = Some("Will Subscribe when I need Job".into());
+            c.remarks = Some("asked about the salary and the route".into());
+            c.call_duration = Some(i * 37);
+            c.created_at = now() - Duration::minutes(i * 7);
+            c
+        })
+        .collect();
+    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 6 });
+    assert_eq!(a.screen, Screen::CallLog);
+    let screen = draw(&a, 70, 20);
+    assert_whole(&screen, 6, "call log 70×20");
+    assert!(screen.contains("1m 14s"), "talk time has units:\n{screen}");
+    insta::assert_snapshot!("call_log_70x20", screen);
+}
+
+fn status_bar(screen: &str) -> &str {
+    screen.lines().rev().nth(2).unwrap_or_default()
+}
+
+#[test]
+fn a_pending_wrap_up_survives_in_the_status_bar_at_70_80_and_120_columns() {
+    for w in [70, 80, 120] {
+        let mut a = app(w, 24);
+        a.wrapups.push_back((call(10, 1, "manual", CallStatus::Initiated), None));
+        let screen = draw(&a, w, 24);
+        let bar = status_bar(&screen);
+        assert!(bar.contains("1 wrap-up waiting: w"), "{w} columns: {bar}");
+        assert!(bar.contains("Pooja (3)"), "{w} columns: {bar}");
+        insta::assert_snapshot!(format!("status_bar_wrap_up_{w}"), bar);
+    }
+}
+
+#[test]
+fn the_status_bar_counts_wrap_ups_besides_the_open_one() {
+    let mut a = app(120, 48);
+    let open = call(10, 1, "manual", CallStatus::Initiated);
+    a.wrapups.push_back((open.clone(), None));
+    a.wrapups.push_back((call(11, 2, "telecmi", CallStatus::Missed), None));
+    a.modal = Some(Modal::Feedback(Box::new(FeedbackForm::new(open, None, &a.catalog, Some(30)))));
+    let screen = draw(&a, 120, 48);
+    assert!(status_bar(&screen).contains("1 more wrap-up waiting"), "{screen}");
+}
+
+#[test]
+fn supervisor_live_mobiles_are_whole_at_80x24() {
+    use calldesk::store::Caller;
+    use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
+    use calldesk::supervise::view::{SuperView, render};
+    let live: Vec<_> = (0..3)
+        .map(|i| {
+            let mut c = call(30 + i, i as usize, "telecmi", CallStatus::Connected);
+            c.driver_mobile = Some(format!("9190000000{i:02}"));
+            c.driver_name = Some("Ramesh Kumar Yadav".into());
+            c
+        })
+        .collect();
+    let agents = (0..3)
+        .map(|i| AgentRow {
+            caller: Caller { id: 3 + i, name: format!("Agent with a long name {i}"), role: "agent".into() },
+            state: AgentState::OnCall,
+            since: Some(now() - Duration::seconds(75)),
+            current: live.get(usize::try_from(i).unwrap_or(0)).cloned(),
+            due: 12,
+            callbacks_due: 2,
+            queued: 40,
+        })
+        .collect();
+    let v = SuperView {
+        snapshot: Snapshot { agents, live, taken_at: Some(now()), ..Snapshot::default() },
+        now: now(),
+        tz: ist(),
+        database: "sqlite calldesk.db".into(),
+        viewer: "Meera (9)".into(),
+        error: None,
+        help: false,
+        catalog: Default::default(),
+    };
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| render(&v, f)).expect("draw");
+    let screen = t.backend().to_string();
+    assert_whole(&screen, 3, "supervisor 80×24");
+    assert!(screen.contains("1m 15s"), "{screen}");
+    insta::assert_snapshot!("supervisor_80x24", screen);
+}

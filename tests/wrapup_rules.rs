@@ -132,8 +132,9 @@ fn enter_with_no_outcome_saves_nothing_and_says_so() {
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
     assert_eq!(a.form().and_then(|f| f.chosen), None, "nothing chosen until the facts or the agent say");
-    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
-    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    let saves = |fx: Vec<Effect>| fx.iter().any(|e| matches!(e, Effect::Submit { .. }));
+    assert!(!saves(update(&mut a, key(KeyCode::Enter))));
+    assert!(!saves(update(&mut a, key(KeyCode::Enter))));
     assert!(a.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("Pick an outcome")));
 }
 
@@ -277,4 +278,25 @@ fn the_same_stored_event_from_the_listener_and_the_feed_counts_once() {
     update(&mut a, Action::CallPlaced { call: call(20, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
     assert!(!update(&mut a, webhook(call(20, 0, "telecmi", CallStatus::Ringing), 7)).is_empty());
     assert!(update(&mut a, webhook(call(20, 0, "telecmi", CallStatus::Ringing), 7)).is_empty(), "seen already");
+}
+
+#[test]
+fn an_unconfirmed_dial_stays_live_and_n_marks_it_not_placed_after_a_minute() {
+    let mut a = app();
+    let mut c = call(30, 0, "telecmi", CallStatus::Initiated);
+    c.reference_id = None;
+    c.remarks = Some(format!("{} (timed out); the call may still ring", calldesk::domain::UNCONFIRMED_REMARK));
+    update(&mut a, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: c.clone() });
+    assert!(a.live.as_ref().is_some_and(|l| l.call.is_unconfirmed()));
+    // Enter on the queue is refused while it is unconfirmed (the call may still ring).
+    update(&mut a, key(KeyCode::Enter));
+    assert!(a.modal.is_none());
+    assert!(update(&mut a, key(KeyCode::Char('n'))).is_empty(), "not before a minute");
+    update(&mut a, Action::Tick(now() + chrono::Duration::seconds(61)));
+    assert_eq!(update(&mut a, key(KeyCode::Char('n'))), vec![Effect::MarkNotPlaced(30)]);
+    let mut marked = c;
+    marked.status = Some("failed".into());
+    update(&mut a, Action::MarkedNotPlaced(Ok(marked)));
+    assert!(a.live.is_none());
+    assert!(a.notice.as_ref().is_some_and(|n| n.text.contains("not placed")));
 }

@@ -55,6 +55,12 @@ pub async fn start_listener(
     Ok(Listener { addr, token })
 }
 
+/// The console's embedded listener: what it stores is announced on the console's own `bus`, so it
+/// reaches the screen in the next frame (the event feed repeats it; the console shows it once).
+pub async fn console_listener(store: &Store, config: &Config, bus: &Bus) -> anyhow::Result<Listener> {
+    start_listener(store, config, bus, None).await
+}
+
 /// Only a process that can ask TeleCMI reconciles: a manual-only console on a team database must
 /// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
 fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
@@ -96,7 +102,7 @@ async fn run_console(
     // Webhooks this console's own listener stores reach the screen at once, on the console's bus;
     // the event feed below brings those another process stored (and repeats ours, which the
     // console recognises by event id and shows once).
-    let listener = start_listener(&store, &config, &bus, None).await?;
+    let listener = console_listener(&store, &config, &bus).await?;
     if let Some(sim) = sim {
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));

@@ -46,6 +46,13 @@ pub enum Action {
         message: String,
         call: Option<CallLog>,
     },
+    /// TeleCMI's answer never came: the call may still ring; it stays live, unconfirmed.
+    DialUnconfirmed {
+        message: String,
+        call: CallLog,
+    },
+    /// The agent marked an unconfirmed call as not placed (or was told why not).
+    MarkedNotPlaced(Result<CallLog, String>),
     CallUpdated(Box<CallUpdate>),
     TimelineLoaded {
         call_id: i64,
@@ -93,6 +100,8 @@ pub enum Effect {
     },
     LoadTimeline(i64),
     LoadFacts(i64),
+    /// The agent says this unconfirmed call never rang.
+    MarkNotPlaced(i64),
     /// Read the live call and the waiting wrap-ups again.
     Resync,
     SaveDraft(FeedbackDraft),

@@ -17,7 +17,9 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
         Help | Quit | ConfirmQuit | Close => overlays(app, cmd),
-        OpenCallDialog | DialTelecmi | DialManual | Confirm | EndCall | ReopenWrapup => call_flow(app, cmd),
+        OpenCallDialog | DialTelecmi | DialManual | Confirm | EndCall | ReopenWrapup | MarkNotPlaced => {
+            call_flow(app, cmd)
+        }
         StartFilter | ClearFilter => filter(app, cmd),
         SaveFeedback | SaveAndCallNext | NextField | PrevField | PickHighlighted | ClearOutcome => {
             wrapup::on_form_command(app, cmd)
@@ -107,6 +109,7 @@ fn call_flow(app: &mut App, cmd: Command) -> Vec<Effect> {
             }
         },
         Command::EndCall => wrapup::end_call(app),
+        Command::MarkNotPlaced => mark_not_placed(app),
         _ => {
             if app.wrapups.is_empty() {
                 app.info("No wrap-up is waiting.");
@@ -150,4 +153,18 @@ fn call_log_filters(app: &mut App, cmd: Command) -> Vec<Effect> {
         _ => v.range = v.range.next(),
     }
     reload_call_log(app)
+}
+
+/// `n` on an unconfirmed call: only after a minute (TeleCMI may still ring before that).
+fn mark_not_placed(app: &mut App) -> Vec<Effect> {
+    let Some(call) = app.live.as_ref().map(|l| l.call.clone()).filter(|c| c.is_unconfirmed()) else {
+        app.info("No unconfirmed call: n marks a call TeleCMI never confirmed as not placed.");
+        return vec![];
+    };
+    let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - (app.now - call.created_at).num_seconds();
+    if wait > 0 {
+        app.info(format!("TeleCMI may still ring: n marks the call as not placed in {wait}s."));
+        return vec![];
+    }
+    vec![Effect::MarkNotPlaced(call.id)]
 }

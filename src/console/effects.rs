@@ -140,12 +140,16 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::Dial { driver_id, kind } => match ctx.dialer.place_call(me, &driver_id, None, kind).await {
             Ok(call) => Some(Action::CallPlaced { call, kind }),
             Err(DialError::Provider { message, call }) => Some(Action::DialFailed { message, call: Some(*call) }),
+            Err(DialError::Unconfirmed { message, call }) => Some(Action::DialUnconfirmed { message, call: *call }),
             Err(e) => Some(Action::DialFailed { message: e.to_string(), call: None }),
         },
         Effect::LoadTimeline(id) => match store.call_events(id).await {
             Ok(events) => Some(Action::TimelineLoaded { call_id: id, events }),
             Err(e) => failed("Could not load the call's timeline", e),
         },
+        Effect::MarkNotPlaced(id) => {
+            Some(Action::MarkedNotPlaced(ctx.dialer.mark_not_placed(me, id).await.map_err(|e| e.to_string())))
+        }
         Effect::LoadFacts(id) => {
             let call = match store.call(id).await {
                 Ok(Some(c)) => c,

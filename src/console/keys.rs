@@ -47,6 +47,7 @@ pub enum Command {
     ReopenWrapup,
     DialTelecmi,
     DialManual,
+    MarkNotPlaced,
     // Forms
     Confirm,
     Close,
@@ -106,6 +107,14 @@ pub const BINDINGS: &[Binding] = &[
     b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
     b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
     b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
+    b!(
+        Queue,
+        [(KeyCode::Char('n'), NONE)],
+        "n",
+        None,
+        "Mark an unconfirmed call (TeleCMI never answered) as not placed, after a minute",
+        MarkNotPlaced
+    ),
     // --- Call log screen --------------------------------------------------------------------
     b!(CallLog, [(KeyCode::Char('s'), NONE)], "s", Some("status"), "Cycle the status filter", CycleStatusFilter),
     b!(CallLog, [(KeyCode::Char('f'), NONE)], "f", Some("feedback"), "Cycle the feedback filter", CycleFeedbackFilter),

@@ -38,6 +38,26 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
             vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)]
         }
+        Action::DialUnconfirmed { message, call } => {
+            app.dialing = false;
+            app.error(message);
+            let id = call.id;
+            app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
+            vec![Effect::LoadTimeline(id)]
+        }
+        Action::MarkedNotPlaced(Ok(call)) => {
+            let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+            app.info(format!("Marked as not placed: {name} keeps their attempts and can be called again."));
+            if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
+                app.live = None;
+            }
+            app.remember(&call);
+            refresh_queue_in_place(app)
+        }
+        Action::MarkedNotPlaced(Err(why)) => {
+            app.error(why);
+            vec![]
+        }
         Action::TimelineLoaded { call_id, events } => {
             if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
                 l.events = events;

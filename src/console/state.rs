@@ -180,7 +180,9 @@ impl FeedbackForm {
             preselected: false,
             error: None,
             saving: false,
-            dirty: false,
+            // A form without a draft writes one at once: the wrap-up is on record (supervisors
+            // see "wrap-up", a restart reopens it) before the first key.
+            dirty: draft.is_none(),
         };
         form.learn(end, catalog);
         form

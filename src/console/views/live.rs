@@ -108,6 +108,19 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
         ]));
     }
+    if c.is_unconfirmed() {
+        let age = (app.now - c.created_at).num_seconds();
+        let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - age;
+        let text = if wait > 0 {
+            format!(
+                "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. n marks it not placed in {wait}s."
+            )
+        } else {
+            "UNCONFIRMED: TeleCMI never answered the request. If your phone did not ring, press n: not placed."
+                .to_string()
+        };
+        lines.push(Line::styled(text, Style::default().fg(ratatui::style::Color::Yellow).add_modifier(Modifier::BOLD)));
+    }
     if let Some(sentence) = l.end.sentence() {
         lines.push(Line::styled(sentence, status_style(st).add_modifier(Modifier::BOLD)));
     }

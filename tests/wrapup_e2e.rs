@@ -206,3 +206,25 @@ fn without_a_terminal_the_console_says_it_needs_one() {
     assert!(err.contains("needs a terminal"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn the_stats_count_missed_calls_and_not_interested_is_no_success() {
+    if !tmux::available() {
+        return;
+    }
+    let env = Env::new(DRIVERS).await;
+    let tm = console(&env, "").await;
+    telecmi_call(&tm, &env, Outcome::Answered { talk_secs: 40 }, "Ramesh Gupta").await;
+    tm.keys(&["l", "Enter"]);
+    tm.wait_text("Saved \"Not Interested\"", 5).await;
+    telecmi_call(&tm, &env, Outcome::Rejected, "Ganesh Singh").await;
+    tm.wait_text("The driver rejected the call.", 10).await;
+    tm.keys(&["Enter"]);
+    tm.wait_text("Saved \"Ringing / Call Busy\"", 5).await;
+    tm.keys(&["3"]);
+    let screen = tm.wait_text("connect rate", 5).await;
+    assert!(screen.contains("2 calls · connect rate 50% (1 connected)"), "{screen}");
+    assert!(screen.contains("conversion 0%"), "Not Interested is no success:\n{screen}");
+    assert!(screen.contains("missed 1"), "the missed call is counted as missed:\n{screen}");
+    assert!(screen.contains("avg talk 40s over 1 talk"), "{screen}");
+}

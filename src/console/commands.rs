@@ -6,7 +6,6 @@ use super::dialing::{dial, open_call_dialog};
 use super::keys::Command;
 use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
 use super::state::{App, Modal, Screen};
-use super::update::quit;
 use super::wrapup;
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
@@ -167,4 +166,33 @@ fn mark_not_placed(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     vec![Effect::MarkNotPlaced(call.id)]
+}
+
+/// Whether a quit now would leave something behind, and what.
+pub(super) fn quit_stakes(app: &App) -> Option<String> {
+    if let Some(l) = app.live.as_ref().filter(|l| l.call.call_status().is_live()) {
+        let name = crate::domain::text::strip_controls(l.call.driver_name.as_deref().unwrap_or("a driver"));
+        return Some(format!("A call to {name} is still in progress."));
+    }
+    app.form().map(|_| "A wrap-up is open (what you typed is kept as a draft).".to_string())
+}
+
+/// `Command::Quit`: asks first when a call is live or a wrap-up is open.
+pub(super) fn quit(app: &mut App, confirmed: bool) -> Vec<Effect> {
+    if !confirmed && let Some(stakes) = quit_stakes(app) {
+        let reopen_wrapup = app.form().is_some();
+        if let Some(Modal::Feedback(f)) = app.modal.take() {
+            // The form comes back if the agent stays; meanwhile it waits with the others.
+            let draft = f.draft(app.me.caller_id, &app.catalog);
+            wrapup::keep_aside(app, &f, draft);
+        }
+        app.modal = Some(Modal::ConfirmQuit(super::state::ConfirmQuit { stakes, reopen_wrapup }));
+        return vec![];
+    }
+    app.quit = true;
+    let caller = app.me.caller_id;
+    let catalog = app.catalog.clone();
+    let from_form = app.form().map(|f| f.draft(caller, &catalog));
+    let aside = app.wrapups.iter().filter_map(|(_, d)| d.clone());
+    from_form.into_iter().chain(aside).map(Effect::SaveDraft).collect()
 }

@@ -300,3 +300,42 @@ fn an_unconfirmed_dial_stays_live_and_n_marks_it_not_placed_after_a_minute() {
     assert!(a.live.is_none());
     assert!(a.notice.as_ref().is_some_and(|n| n.text.contains("not placed")));
 }
+
+#[test]
+fn a_resync_never_opens_the_wrap_up_of_a_manual_call_still_on_the_line() {
+    let mut a = app();
+    let c = call(21, 0, "manual", CallStatus::Initiated);
+    update(&mut a, Action::CallPlaced { call: c.clone(), kind: CallKind::Manual });
+    update(&mut a, Action::Resynced { live: Some(c.clone()), wrapups: vec![(c, None)] });
+    assert!(a.form().is_none(), "the agent is still on the phone");
+    update(&mut a, Action::Tick(now() + chrono::Duration::seconds(95)));
+    update(&mut a, key(KeyCode::Char('e')));
+    assert_eq!(a.form().map(|f| f.duration.value().to_string()), Some("95".into()));
+}
+
+#[test]
+fn an_unconfirmed_call_takes_no_outcome_until_telecmi_or_the_agent_settles_it() {
+    let mut a = app();
+    let mut c = call(31, 0, "telecmi", CallStatus::Initiated);
+    c.reference_id = None;
+    c.remarks = Some(format!("{} (timed out)", calldesk::domain::UNCONFIRMED_REMARK));
+    update(&mut a, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: c });
+    update(&mut a, key(KeyCode::Char('e')));
+    assert!(a.form().is_none(), "no wrap-up for a call that may still ring");
+    assert!(a.notice.as_ref().is_some_and(|n| n.text.contains("press n")), "{:?}", a.notice);
+}
+
+#[test]
+fn facts_that_change_their_mind_replace_only_their_own_pick() {
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Missed);
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::AgentMissed });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer });
+    let f = a.form().expect("form");
+    assert_eq!(f.chosen.and_then(|i| a.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Ringing / Call Busy"));
+    // Before the facts say who missed, "driver not called" is not taken.
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Missed);
+    chars(&mut a, "z");
+    assert_eq!(a.form().and_then(|f| f.chosen), None);
+}

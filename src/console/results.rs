@@ -163,7 +163,12 @@ fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Opti
         (None, _) => {}
     }
     let mut found_new = false;
+    let live_now = app.live.as_ref().filter(|l| l.call.call_status().is_live()).map(|l| l.call.id);
     for (call, draft) in wrapups {
+        if Some(call.id) == live_now && call.call_status().is_live() {
+            // A manual call still on the line: its wrap-up comes when the agent presses e.
+            continue;
+        }
         if Some(call.id) == on_screen {
             if let Some(f) = app.form_mut() {
                 f.call = call;

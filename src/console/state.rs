@@ -197,9 +197,13 @@ impl FeedbackForm {
     /// chosen one.
     pub fn learn(&mut self, end: CallEnd, catalog: &FeedbackCatalog) {
         self.end = end;
-        if self.chosen.is_none()
-            && let Some(i) = preselect(end).and_then(|l| catalog.all().iter().position(|o| o.label == l))
-        {
+        let replaceable = self.chosen.is_none() || self.preselected;
+        if self.preselected && preselect(end).is_none() {
+            // The facts that picked it changed their mind: the agent picks.
+            self.chosen = None;
+            self.preselected = false;
+        }
+        if replaceable && let Some(i) = preselect(end).and_then(|l| catalog.all().iter().position(|o| o.label == l)) {
             self.chosen = Some(i);
             self.cursor = i;
             self.preselected = true;

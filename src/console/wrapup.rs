@@ -173,6 +173,10 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
         app.info("That call's outcome is already saved.");
         return vec![];
     }
+    if live.call.is_unconfirmed() {
+        app.error(UNCONFIRMED_WAIT);
+        return vec![];
+    }
     let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
     let elapsed = (app.now - live.call.created_at).num_seconds().max(0);
     let id = live.call.id;
@@ -268,7 +272,13 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
 }
 
 /// The row to store, or why not and which field to fix.
+const UNCONFIRMED_WAIT: &str = "TeleCMI has not confirmed this call: its reports will settle it. If your phone \
+     did not ring, press n (after a minute) to mark it not placed.";
+
 fn checked(f: &FeedbackForm, catalog: &FeedbackCatalog) -> Result<SubmitFeedback, (String, Field)> {
+    if f.call.is_unconfirmed() {
+        return Err((UNCONFIRMED_WAIT.into(), f.focus));
+    }
     let Some((index, option)) = f.chosen.and_then(|i| catalog.all().get(i).map(|o| (i, o))) else {
         let why = format!("Pick an outcome first: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
         return Err((why, Field::Outcome));

@@ -96,6 +96,9 @@ pub fn refusal(option: &FeedbackOption, manual: bool, status: CallStatus, end: C
     if option.effect == QueueEffect::NotCalled && (talked || matches!(end, CallEnd::NoAnswer | CallEnd::Rejected)) {
         return Some("the driver's phone rang on this call");
     }
+    if option.effect == QueueEffect::NotCalled && !end.driver_not_rung() {
+        return Some("TeleCMI's reports have not said the driver was never rung");
+    }
     None
 }
 

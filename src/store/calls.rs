@@ -393,11 +393,12 @@ impl Store {
                         {
                             sqlx::query(
                                     "INSERT INTO call_queue (driver_id, caller_id, priority, due_at, attempts, last_outcome) \
-                                     VALUES (?, ?, ?, ?, 1, ?)",
+                                     VALUES (?, ?, ?, ?, ?, ?)",
                                 )
                                 .bind(&driver_id)
                                 .bind(caller)
                                 .bind(priority)
+                                .bind(if effect == QueueEffect::NotCalled { 0 } else { 1 })
                                 .bind(db_time(due_at))
                                 .bind(f.feedback.trim())
                                 .execute(&mut *tx)
@@ -407,6 +408,12 @@ impl Store {
                 }
             }
             sqlx::query("DELETE FROM feedback_drafts WHERE call_log_id = ?").bind(f.call_id).execute(&mut *tx).await?;
+            // An outcome saved on an unconfirmed dial settles it: a later report then moves the
+            // status on from what was saved, never back to "initiated".
+            sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ? AND state = 'unconfirmed'")
+                .bind(f.call_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok::<QueueDecision, StoreError>(decision)
         })?;

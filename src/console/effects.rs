@@ -156,10 +156,17 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Ok(None) => return None,
                 Err(e) => return failed("Could not read how the call ended", e),
             };
+            // A status calldesk set itself (the ceiling) says nothing of how the call went: read
+            // the one TeleCMI's reports had given it.
+            let status = match store.provisional(id).await {
+                Ok(Some(p)) => p.prior_status.parse().unwrap_or(call.call_status()),
+                Ok(None) => call.call_status(),
+                Err(e) => return failed("Could not read how the call ended", e),
+            };
             match store.leg_reports(id).await {
                 Ok(reports) => {
                     let manual = CallKind::of(&call) == CallKind::Manual;
-                    Some(Action::FactsLoaded { call_id: id, end: classify(call.call_status(), manual, &reports) })
+                    Some(Action::FactsLoaded { call_id: id, end: classify(status, manual, &reports) })
                 }
                 Err(e) => failed("Could not read how the call ended", e),
             }

@@ -89,7 +89,7 @@ pub fn refusal(option: &FeedbackOption, manual: bool, status: CallStatus, end: C
     if manual {
         return None;
     }
-    let talked = matches!(status, CallStatus::Connected | CallStatus::Completed);
+    let talked = matches!(status, CallStatus::Connected | CallStatus::Completed) || end == CallEnd::Talked;
     if option.group == FeedbackGroup::Connected && !talked {
         return Some("the driver never answered this call");
     }
@@ -160,6 +160,10 @@ mod tests {
         let not_called = c.find(super::super::feedback::NOT_CALLED).expect("outcome");
         assert!(refusal(interview, false, CallStatus::Missed, CallEnd::NoAnswer).is_some());
         assert!(refusal(interview, false, CallStatus::Completed, CallEnd::Talked).is_none());
+        assert!(
+            refusal(interview, false, CallStatus::Failed, CallEnd::Talked).is_none(),
+            "closed by calldesk at the ceiling after a real talk"
+        );
         assert!(refusal(interview, true, CallStatus::Missed, CallEnd::Unknown).is_none(), "manual: any");
         assert!(refusal(busy, false, CallStatus::Missed, CallEnd::Rejected).is_none());
         assert!(refusal(not_called, false, CallStatus::Missed, CallEnd::AgentMissed).is_none());

@@ -111,6 +111,12 @@ impl Store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 }
+            // Older payloads name no leg: worked out from the number they report (what the
+            // timeline and "who missed" read back), else as received.
+            let leg = match &found {
+                Some((_, _, mobile)) => ev.leg.effective(ev.number.as_deref(), mobile.as_deref()),
+                None => ev.leg,
+            };
             let sql = format!(
                 "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -122,7 +128,7 @@ impl Store {
                 .bind(found.as_ref().map(|(id, _, _)| *id))
                 .bind(ev.request_id.as_deref())
                 .bind(&ev.kind)
-                .bind(ev.leg.as_str())
+                .bind(leg.as_str())
                 .bind(&ev.provider_status)
                 .bind(&ev.payload)
                 .execute(&mut *tx)
@@ -132,7 +138,7 @@ impl Store {
                 return Ok::<_, StoreError>(Step::Duplicate);
             }
             let event_id = inserted.inserted_id();
-            let Some((id, status, mobile)) = found else {
+            let Some((id, status, _)) = found else {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(Step::Unmatched);
             };
@@ -153,7 +159,6 @@ impl Store {
                 Some((prior, _)) if ev.signal.is_some() => prior.parse::<CallStatus>().unwrap_or(before),
                 _ => before,
             };
-            let leg = ev.leg.effective(ev.number.as_deref(), mobile.as_deref());
             let after = ev.signal.map_or(before, |s| resolve(base, leg, s));
             let duration = if leg == Leg::B { ev.duration } else { None };
             sqlx::query("UPDATE call_logs SET status = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?")

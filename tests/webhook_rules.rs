@@ -190,7 +190,8 @@ async fn legless_reports_are_keyed_per_leg_and_only_leg_b_gives_the_talk_time() 
         assert_eq!(code, 200);
         let row = h.row(c2.id).await;
         assert_eq!((row.status.as_deref(), row.call_duration), (Some("completed"), Some(41)), "leg B, by its number");
-        let legs: Vec<String> = h.db.store.call_events(c2.id).await.expect("events").into_iter().map(|e| e.leg).collect();
+        let legs: Vec<String> =
+            h.db.store.call_events(c2.id).await.expect("events").into_iter().map(|e| e.leg).collect();
         assert_eq!(legs, ["a", "b"], "the leg worked out is what the timeline and \"who missed\" read back");
 
         // A report whose leg cannot be told (no `to`) proves nothing either.

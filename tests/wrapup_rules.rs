@@ -339,3 +339,69 @@ fn facts_that_change_their_mind_replace_only_their_own_pick() {
     chars(&mut a, "z");
     assert_eq!(a.form().and_then(|f| f.chosen), None);
 }
+
+#[test]
+fn a_capital_in_the_outcome_list_starts_the_remarks_instead_of_picking() {
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Completed);
+    chars(&mut a, "Driver busy, call later");
+    let f = a.form().expect("form");
+    assert_eq!((f.chosen, f.remarks.value(), f.focus), (None, "Driver busy, call later", Field::Remarks));
+    let fx = update(&mut a, key(KeyCode::Enter));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Submit { .. })), "no outcome yet: {fx:?}");
+}
+
+#[test]
+fn typing_a_duration_replaces_the_guess_and_a_too_long_one_is_questioned() {
+    let mut a = app();
+    update(&mut a, Action::Tick(now() + chrono::Duration::seconds(4)));
+    ended(&mut a, "manual", CallStatus::Initiated);
+    chars(&mut a, "n");
+    update(&mut a, key(KeyCode::Tab));
+    update(&mut a, key(KeyCode::Tab));
+    chars(&mut a, "180");
+    assert_eq!(a.form().map(|f| f.duration.value().to_string()), Some("180".into()), "not 4180");
+    let fx = update(&mut a, key(KeyCode::Enter));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Submit { .. })), "{fx:?}");
+    assert!(a.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("since you dialed")));
+    update(&mut a, Action::Tick(now() + chrono::Duration::seconds(200)));
+    let s = submitted(&update(&mut a, key(KeyCode::Enter))).clone();
+    assert_eq!(s.call_duration, Some(180));
+}
+
+#[test]
+fn save_and_call_next_calls_the_first_driver_whatever_row_was_selected() {
+    let mut a = app();
+    update(&mut a, key(KeyCode::Down));
+    update(&mut a, key(KeyCode::Down));
+    ended(&mut a, "telecmi", CallStatus::Completed);
+    chars(&mut a, "m");
+    update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)));
+    let mut saved = call(20, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    let fx = update(
+        &mut a,
+        Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: true },
+    );
+    let Some(Effect::LoadQueue { generation, .. }) = fx.iter().find(|e| matches!(e, Effect::LoadQueue { .. })) else {
+        panic!("{fx:?}")
+    };
+    let rows = vec![entry(1), entry(2)];
+    let fx = update(
+        &mut a,
+        Action::QueueLoaded { generation: *generation, append: false, rows, due: 2, total: 2, limit: 200 },
+    );
+    assert_eq!(fx, vec![Effect::Dial { driver_id: "D1".into(), kind: CallKind::Telecmi }]);
+}
+
+#[test]
+fn a_wrap_up_put_aside_keeps_the_call_as_last_reported() {
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Missed);
+    let mut later = call(20, 0, "telecmi", CallStatus::Completed);
+    later.call_duration = Some(24);
+    update(&mut a, webhook(later, 2));
+    update(&mut a, key(KeyCode::Esc));
+    update(&mut a, key(KeyCode::Char('w')));
+    assert_eq!(a.form().and_then(|f| f.call.call_duration), Some(24));
+}

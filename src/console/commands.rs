@@ -39,7 +39,8 @@ fn navigate(app: &mut App, cmd: Command) -> Vec<Effect> {
                 Command::PageUp => app.help_scroll.saturating_sub(10),
                 Command::First => 0,
                 _ => u16::MAX,
-            };
+            }
+            .min(super::views::help::max_scroll(app.size.0, app.size.1));
             vec![]
         }
         Some(Modal::Feedback(_)) => wrapup::move_highlight(app, cmd),
@@ -168,18 +169,9 @@ fn mark_not_placed(app: &mut App) -> Vec<Effect> {
     vec![Effect::MarkNotPlaced(call.id)]
 }
 
-/// Whether a quit now would leave something behind, and what.
-pub(super) fn quit_stakes(app: &App) -> Option<String> {
-    if let Some(l) = app.live.as_ref().filter(|l| l.call.call_status().is_live()) {
-        let name = crate::domain::text::strip_controls(l.call.driver_name.as_deref().unwrap_or("a driver"));
-        return Some(format!("A call to {name} is still in progress."));
-    }
-    app.form().map(|_| "A wrap-up is open (what you typed is kept as a draft).".to_string())
-}
-
 /// `Command::Quit`: asks first when a call is live or a wrap-up is open.
 pub(super) fn quit(app: &mut App, confirmed: bool) -> Vec<Effect> {
-    if !confirmed && let Some(stakes) = quit_stakes(app) {
+    if !confirmed && let Some(stakes) = app.quit_stakes() {
         let reopen_wrapup = app.form().is_some();
         if let Some(Modal::Feedback(f)) = app.modal.take() {
             // The form comes back if the agent stays; meanwhile it waits with the others.

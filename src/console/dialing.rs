@@ -77,6 +77,9 @@ pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
         app.info("Saved. The queue is empty: nobody else is due.");
         return vec![];
     }
+    // "Next" is the first driver due, whatever row the cursor happened to be on.
+    app.queue.selected = 0;
+    app.queue.offset = 0;
     if !try_open_call_dialog(app) {
         return vec![];
     }

@@ -212,7 +212,7 @@ pub const BINDINGS: &[Binding] = &[
         [(KeyCode::Char('n'), CTRL)],
         "Ctrl+N",
         Some("save & call next"),
-        "Save, then call the next driver the same way (if no call is in progress)",
+        "Save, then call the first driver in the queue the same way (if no call is in progress)",
         SaveAndCallNext
     ),
     b!(
@@ -270,6 +270,8 @@ pub const BINDINGS: &[Binding] = &[
     b!(Help, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Scroll up", SelectPrev),
     b!(Help, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "PgDn", None, "Scroll a page down", PageDown),
     b!(Help, [(KeyCode::PageUp, NONE)], "PgUp", None, "Scroll a page up", PageUp),
+    b!(Help, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", None, "Scroll to the top", First),
+    b!(Help, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT)], "End/G", None, "Scroll to the end", Last),
     // --- Quit question ----------------------------------------------------------------------
     b!(
         ConfirmQuit,

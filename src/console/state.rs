@@ -137,6 +137,9 @@ pub struct FeedbackForm {
     pub end: CallEnd,
     /// The outcome was chosen by the facts, not by the agent (shown as such).
     pub preselected: bool,
+    /// The duration still holds calldesk's guess (time since dialing): the first key typed there
+    /// replaces it instead of adding to it.
+    pub duration_guessed: bool,
     pub error: Option<String>,
     pub saving: bool,
     /// The draft differs from what was last saved.
@@ -178,6 +181,7 @@ impl FeedbackForm {
             focus: if chosen.is_some() { Field::Remarks } else { Field::Outcome },
             end: CallEnd::Unknown,
             preselected: false,
+            duration_guessed: manual && draft.and_then(|d| d.call_duration.as_ref()).is_none(),
             error: None,
             saving: false,
             // A form without a draft writes one at once: the wrap-up is on record (supervisors
@@ -358,6 +362,8 @@ pub struct App {
     pub pending_call_next: bool,
     /// First line of the help shown (help scrolls on small terminals).
     pub help_scroll: u16,
+    /// The terminal's size (columns, rows), from the last resize.
+    pub size: (u16, u16),
     /// Ids of stored webhook events already applied: the same event can arrive from this
     /// console's own listener and from the event feed, and is shown once.
     pub seen_events: SeenEvents,
@@ -412,6 +418,7 @@ impl App {
             dialing: false,
             pending_call_next: false,
             help_scroll: 0,
+            size: (80, 24),
             seen_events: SeenEvents::default(),
             quit: false,
         }
@@ -430,6 +437,20 @@ impl App {
 
     pub fn error(&mut self, text: impl Into<String>) {
         self.notice = Some(Notice { text: text.into(), level: Level::Error, at: self.now });
+    }
+
+    /// What a quit now would leave behind, in words, if anything.
+    pub fn quit_stakes(&self) -> Option<String> {
+        if let Some(l) = self.live.as_ref().filter(|l| l.call.call_status().is_live()) {
+            let name = crate::domain::text::strip_controls(l.call.driver_name.as_deref().unwrap_or("a driver"));
+            return Some(format!(
+                "A call to {name} is still in progress. It goes on at TeleCMI; its wrap-up waits for you next time."
+            ));
+        }
+        if self.form().is_some() || matches!(&self.modal, Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup) {
+            return Some("A wrap-up is open. What you typed is kept as a draft and reopens next time.".into());
+        }
+        None
     }
 
     pub fn form(&self) -> Option<&FeedbackForm> {

@@ -24,7 +24,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Key(key) => on_key(app, key),
         Action::Command(cmd) => on_command(app, cmd),
         Action::Tick(now) => on_tick(app, now),
-        Action::Resize { height, .. } => {
+        Action::Resize { width, height } => {
+            app.size = (width, height);
             app.page_rows = usize::from(height.saturating_sub(CHROME_ROWS).max(1));
             clamp_offsets(app);
             vec![]

@@ -35,7 +35,13 @@ pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let max = f.remarks_max();
             type_into(f, key, |f| &mut f.remarks, Some(max));
         }
-        Field::Duration => type_into(f, key, |f| &mut f.duration, None),
+        Field::Duration => {
+            if std::mem::take(&mut f.duration_guessed) && printable(&key).is_some() {
+                // Typing a number replaces calldesk's guess rather than adding digits to it.
+                f.duration = Input::default();
+            }
+            type_into(f, key, |f| &mut f.duration, None);
+        }
     }
     vec![]
 }
@@ -56,11 +62,17 @@ fn on_list_key(f: &mut FeedbackForm, catalog: &FeedbackCatalog, key: KeyEvent) {
         type_into(f, key, |f| &mut f.remarks, Some(max));
         return;
     }
-    if c.is_ascii_alphabetic() {
-        pick_by_key(f, catalog, c.to_ascii_lowercase());
-    } else if !c.is_whitespace() {
-        f.error = Some(format!("No outcome on key {c:?}; letters a–{} pick one.", last_key(catalog)));
+    if c.is_ascii_lowercase() {
+        pick_by_key(f, catalog, c);
+        return;
     }
+    // A capital, a digit or punctuation is the start of a sentence, not an outcome key: it goes
+    // to the remarks, and the save asks for an outcome.
+    f.focus = Field::Remarks;
+    let max = f.remarks_max();
+    type_into(f, key, |f| &mut f.remarks, Some(max));
+    f.error =
+        Some(format!("Typing in the remarks. Pick an outcome too: Shift+Tab, then a letter a–{}.", last_key(catalog)));
 }
 
 /// Edits one text field with `key`, keeping it within `max` characters.
@@ -153,7 +165,7 @@ pub(super) fn on_form_command(app: &mut App, cmd: Command) -> Vec<Effect> {
 /// Puts the form among the waiting wrap-ups (first), with what was typed.
 pub(super) fn keep_aside(app: &mut App, f: &FeedbackForm, draft: FeedbackDraft) {
     match app.wrapups.iter_mut().find(|(c, _)| c.id == f.call.id) {
-        Some(w) => w.1 = Some(draft),
+        Some(w) => *w = (f.call.clone(), Some(draft)),
         None => app.wrapups.push_front((f.call.clone(), Some(draft))),
     }
 }
@@ -257,8 +269,10 @@ fn wrapup_for_ended(app: &mut App, call: CallLog) -> Vec<Effect> {
 /// Checks the form and asks to store it; nothing is sent while anything is missing or wrong.
 pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     let catalog = app.catalog.clone();
+    let app_now = app.now;
     let Some(f) = app.form_mut().filter(|f| !f.saving) else { return vec![] };
-    let feedback = match checked(f, &catalog) {
+    let now = app_now;
+    let feedback = match checked(f, &catalog, now) {
         Ok(s) => s,
         Err((why, field)) => {
             f.error = Some(why);
@@ -275,7 +289,11 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
 const UNCONFIRMED_WAIT: &str = "TeleCMI has not confirmed this call: its reports will settle it. If your phone \
      did not ring, press n (after a minute) to mark it not placed.";
 
-fn checked(f: &FeedbackForm, catalog: &FeedbackCatalog) -> Result<SubmitFeedback, (String, Field)> {
+fn checked(
+    f: &FeedbackForm,
+    catalog: &FeedbackCatalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SubmitFeedback, (String, Field)> {
     if f.call.is_unconfirmed() {
         return Err((UNCONFIRMED_WAIT.into(), f.focus));
     }
@@ -288,6 +306,11 @@ fn checked(f: &FeedbackForm, catalog: &FeedbackCatalog) -> Result<SubmitFeedback
     }
     let duration = if f.manual {
         match f.duration.value().trim().parse::<i64>() {
+            Ok(d) if d > (now - f.call.created_at).num_seconds() + 60 => {
+                let since = (now - f.call.created_at).num_seconds().max(0);
+                let why = format!("{d} s is longer than the {since} s since you dialed: check the duration.");
+                return Err((why, Field::Duration));
+            }
             Ok(d) if (0..=86_400).contains(&d) => Some(d),
             _ => return Err(("Duration must be a number of seconds (0–86400).".into(), Field::Duration)),
         }

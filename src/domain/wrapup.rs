@@ -74,8 +74,12 @@ pub fn classify(status: CallStatus, manual: bool, reports: &[LegReport]) -> Call
     if leg_b.iter().any(|r| r.hangup_reason.as_deref() == Some("sent_reject") || r.status == "rejected") {
         return CallEnd::Rejected;
     }
-    if !leg_b.is_empty() {
+    if leg_b.iter().any(|r| r.kind == "cdr") {
         return CallEnd::NoAnswer;
+    }
+    if !leg_b.is_empty() {
+        // The driver's phone rang, but only leg B's report says whether they rejected it.
+        return CallEnd::Unknown;
     }
     let leg_a_answered = reports.iter().any(|r| r.leg == "a" && r.status == "answered" && r.kind == "event");
     let leg_a_ended = reports.iter().any(|r| r.leg == "a" && (r.status == "missed" || r.status == "hangup"));
@@ -91,7 +95,7 @@ pub fn refusal(option: &FeedbackOption, manual: bool, status: CallStatus, end: C
     }
     let talked = matches!(status, CallStatus::Connected | CallStatus::Completed) || end == CallEnd::Talked;
     if option.group == FeedbackGroup::Connected && !talked {
-        return Some("the driver never answered this call");
+        return Some(if status.is_live() { "the driver has not answered (yet)" } else { "the driver never answered" });
     }
     if option.effect == QueueEffect::NotCalled && (talked || matches!(end, CallEnd::NoAnswer | CallEnd::Rejected)) {
         return Some("the driver's phone rang on this call");
@@ -144,6 +148,9 @@ mod tests {
             r("b", "cdr", "missed", Some("recv_cancel")),
         ];
         assert_eq!(classify(CallStatus::Missed, false, &no_answer), CallEnd::NoAnswer);
+        let before_the_report =
+            [r("a", "event", "answered", None), r("b", "event", "started", None), r("b", "event", "hangup", None)];
+        assert_eq!(classify(CallStatus::Missed, false, &before_the_report), CallEnd::Unknown, "rejected or not: wait");
         let rejected = [r("a", "event", "answered", None), r("b", "cdr", "missed", Some("sent_reject"))];
         assert_eq!(classify(CallStatus::Missed, false, &rejected), CallEnd::Rejected);
         assert_eq!(classify(CallStatus::Completed, false, &[]), CallEnd::Talked);

@@ -20,10 +20,12 @@ const MIN_CELL: u16 = 21;
 pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
     let cells = cells(&app.catalog);
     let width = frame.area().width.min(120);
-    let cols = columns(width.saturating_sub(4), cells.len());
-    let list_rows = u16::try_from(cells.len().div_ceil(cols)).unwrap_or(u16::MAX);
     let facts = facts_line(app, f);
-    let height = 2 + u16::from(facts.is_some()) + list_rows + 2 + 3 + 2;
+    // Everything but the list: borders, facts, the list's own border, text fields, two lines.
+    let chrome = 2 + u16::from(facts.is_some()) + 2 + 3 + 2;
+    let cols = columns(width.saturating_sub(4), frame.area().height.saturating_sub(chrome), cells.len());
+    let list_rows = u16::try_from(cells.len().div_ceil(cols)).unwrap_or(u16::MAX);
+    let height = chrome + list_rows;
     let area = centered(frame.area(), width, height);
     frame.render_widget(Clear, area);
     let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(title(f));
@@ -72,7 +74,7 @@ fn facts_line(app: &App, f: &FeedbackForm) -> Option<Line<'static>> {
         spans.push(Span::styled(s, status_style(f.call.call_status()).add_modifier(Modifier::BOLD)));
     }
     if let Some(why) = connected_off {
-        spans.push(Span::styled(format!(" Connected outcomes are dimmed: {why}."), dim()));
+        spans.push(Span::styled(format!(" Connected outcomes off: {why}."), dim()));
     }
     (!spans.is_empty()).then(|| Line::from(spans))
 }
@@ -91,9 +93,10 @@ fn cells(catalog: &FeedbackCatalog) -> Vec<Cell> {
         .collect()
 }
 
-/// As many columns as fit, at most three.
-fn columns(width: u16, n: usize) -> usize {
-    usize::from((width / MIN_CELL).clamp(1, 3)).min(n.max(1))
+/// Two columns when they fit the height (full labels), else as many as fit the width, up to three.
+fn columns(width: u16, height: u16, n: usize) -> usize {
+    let widest = usize::from((width / MIN_CELL).clamp(1, 3)).min(n.max(1));
+    (2..=widest).find(|c| n.div_ceil(*c) <= usize::from(height)).unwrap_or(widest)
 }
 
 fn render_outcomes(app: &App, f: &FeedbackForm, cells: &[Cell], cols: usize, frame: &mut Frame, area: Rect) {

@@ -1,7 +1,7 @@
 //! Help, generated from the key table the dispatcher uses.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -20,10 +20,17 @@ const ORDER: [Context; 8] = [
     Context::Help,
 ];
 
-/// Draws the help from line `scroll` on when it is taller than the terminal.
-pub fn render(frame: &mut Frame, scroll: u16) {
-    let area = centered(frame.area(), 116, 60);
-    frame.render_widget(Clear, area);
+/// How far the help can scroll on a `width`×`height` terminal (0 when it fits).
+pub fn max_scroll(width: u16, height: u16) -> u16 {
+    let area = centered(Rect { x: 0, y: 0, width, height }, 116, 60);
+    let (lines, _) = help_lines();
+    let inner_width = usize::from(area.width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
+    u16::try_from(rows.saturating_sub(usize::from(area.height.saturating_sub(2)))).unwrap_or(u16::MAX)
+}
+
+/// Every help line, and where each context's section starts.
+fn help_lines() -> (Vec<Line<'static>>, Vec<usize>) {
     let mut lines = Vec::new();
     // Where each context's section starts, so two columns break between sections.
     let mut starts = Vec::new();
@@ -43,27 +50,47 @@ pub fn render(frame: &mut Frame, scroll: u16) {
             ]));
         }
     }
+    (lines, starts)
+}
+
+/// Draws the help from row `scroll` on when it is taller than the terminal.
+pub fn render(frame: &mut Frame, scroll: u16) {
+    let area = centered(frame.area(), 116, 60);
+    frame.render_widget(Clear, area);
+    let (mut lines, starts) = help_lines();
     let height = usize::from(area.height.saturating_sub(2));
+    let inner_width = usize::from(area.width.saturating_sub(2)).max(1);
     let half = lines.len().div_ceil(2);
     let cut = starts.iter().copied().filter(|s| *s > 0).min_by_key(|s| s.abs_diff(half)).unwrap_or(half);
-    let two_columns = lines.len() > height && area.width >= 100 && cut.max(lines.len() - cut) <= height;
-    let overflow = if lines.len() > height && !two_columns { lines.len() - height } else { 0 };
-    let scroll = usize::from(scroll).min(overflow);
-    let title = if overflow == 0 {
-        " Keys (Esc closes) ".to_string()
-    } else {
-        format!(" Keys — ↑↓ PgUp PgDn scroll ({}/{}) · Esc closes ", scroll + height.min(lines.len()), lines.len())
-    };
-    let block = Block::default().borders(Borders::ALL).title(title).border_style(Style::default().fg(Color::Cyan));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    // Two columns only where a column is wide enough to hold every line unwrapped.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let two_columns = lines.len() > height && widest <= inner_width / 2 && cut.max(lines.len() - cut) <= height;
     if two_columns {
+        let block = block(" Keys (Esc closes) ".to_string());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
         let right = lines.split_off(cut);
         frame.render_widget(Paragraph::new(lines), l);
         frame.render_widget(Paragraph::new(right), r);
-    } else {
-        let shown: Vec<Line> = lines.into_iter().skip(scroll).collect();
-        frame.render_widget(Paragraph::new(shown).wrap(Wrap { trim: false }), inner);
+        return;
     }
+    // One column, wrapped: count screen rows, not lines, so the last line can be scrolled to.
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner_width)).sum();
+    let overflow = rows.saturating_sub(height);
+    let scroll = usize::from(scroll).min(overflow);
+    let title = if overflow == 0 {
+        " Keys (Esc closes) ".to_string()
+    } else {
+        format!(" Keys — ↑↓ PgUp PgDn Home End scroll ({}/{rows}) · Esc closes ", scroll + height)
+    };
+    let block = block(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
+}
+
+fn block(title: String) -> Block<'static> {
+    Block::default().borders(Borders::ALL).title(title).border_style(Style::default().fg(Color::Cyan))
 }

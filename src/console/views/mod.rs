@@ -4,7 +4,7 @@ mod call_dialog;
 mod call_log;
 pub mod columns;
 mod feedback;
-mod help;
+pub mod help;
 mod live;
 mod queue;
 pub mod stats;
@@ -42,7 +42,9 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),
-        Some(Modal::ConfirmQuit(q)) => render_confirm_quit(&q.stakes, frame),
+        Some(Modal::ConfirmQuit(_)) => {
+            render_confirm_quit(&app.quit_stakes().unwrap_or_else(|| "Nothing is in progress now.".into()), frame)
+        }
         None => {}
     }
 }
@@ -50,7 +52,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     use ratatui::text::{Line, Span};
     use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-    let area = centered(frame.area(), 64, 6);
+    let area = centered(frame.area(), 72, 7);
     frame.render_widget(Clear, area);
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let block = Block::default()

@@ -10,7 +10,7 @@ use crate::bus::CallUpdate;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
 use crate::domain::{CallLog, QueueDecision};
-use crate::store::{CallFilter, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
+use crate::store::{CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -81,6 +81,24 @@ pub enum Action {
         total: i64,
     },
     StatsLoaded(Box<StatsBundle>),
+    SearchLoaded {
+        generation: u64,
+        hits: Vec<DriverHit>,
+    },
+    UpcomingLoaded {
+        generation: u64,
+        append: bool,
+        rows: Vec<DriverHit>,
+    },
+    CardLoaded {
+        driver_id: String,
+        hit: Option<DriverHit>,
+        calls: Vec<CallLog>,
+    },
+    LastCallLoaded {
+        driver_id: String,
+        call: Option<CallLog>,
+    },
     StoreFailed(String),
 }
 
@@ -115,4 +133,14 @@ pub enum Effect {
         before: Option<i64>,
     },
     LoadStats,
+    Search {
+        generation: u64,
+        query: String,
+    },
+    LoadUpcoming {
+        generation: u64,
+        after: Option<(chrono::NaiveDateTime, String)>,
+    },
+    LoadCard(String),
+    LoadLastCall(String),
 }

@@ -3,6 +3,7 @@
 
 use super::action::Effect;
 use super::dialing::{dial, open_call_dialog};
+use super::finder;
 use super::keys::Command;
 use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
 use super::state::{App, Modal, Screen};
@@ -15,6 +16,10 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     match cmd {
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
+        ShowUpcoming => finder::show_upcoming(app),
+        OpenSearch => finder::open_search(app),
+        BrowseResults => finder::browse_results(app),
+        ShowCard => finder::show_card(app),
         Help | Quit | ConfirmQuit | Close => overlays(app, cmd),
         OpenCallDialog | DialTelecmi | DialManual | Confirm | EndCall | ReopenWrapup | MarkNotPlaced => {
             call_flow(app, cmd)
@@ -44,6 +49,7 @@ fn navigate(app: &mut App, cmd: Command) -> Vec<Effect> {
             vec![]
         }
         Some(Modal::Feedback(_)) => wrapup::move_highlight(app, cmd),
+        Some(Modal::Card(_)) => finder::scroll_card(app, cmd),
         _ => move_selection(app, cmd),
     }
 }
@@ -62,6 +68,8 @@ fn screens(app: &mut App, cmd: Command) -> Vec<Effect> {
             app.screen = Screen::Stats;
             vec![Effect::LoadStats]
         }
+        (Command::Refresh, Screen::Upcoming) => finder::show_upcoming(app),
+        (Command::Refresh, Screen::Search) => finder::open_search(app),
         _ => refresh_queue_in_place(app),
     }
 }

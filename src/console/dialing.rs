@@ -5,6 +5,7 @@ use super::action::Effect;
 use super::state::{App, CallDialog, LiveCall, Modal};
 use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
+use crate::store::QueueEntry;
 
 fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
     app.live.as_ref().filter(|l| l.call.call_status().is_live())
@@ -21,25 +22,27 @@ pub(super) fn dial_guard(app: &App) -> Option<String> {
     })
 }
 
-/// Opens the call dialog for the selected driver, if the guards allow a call now. Returns whether
-/// it opened.
-pub(super) fn try_open_call_dialog(app: &mut App) -> bool {
+/// Opens the call dialog for `driver` (default: the driver in front of the agent) if the guards
+/// allow a call now, and asks for the driver's last call. Returns whether it opened.
+pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx: &mut Vec<Effect>) -> bool {
     if let Some(why) = dial_guard(app) {
         app.error(why);
         return false;
     }
-    let Some(driver) = app.queue.selected_entry().cloned() else {
+    let Some(driver) = driver.or_else(|| super::finder::driver_to_call(app)) else {
         app.info("The queue is empty: nobody is due to be called.");
         return false;
     };
     let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
-    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted }));
+    fx.push(Effect::LoadLastCall(driver.driver_id.clone()));
+    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted, last: None }));
     true
 }
 
 pub(super) fn open_call_dialog(app: &mut App) -> Vec<Effect> {
-    try_open_call_dialog(app);
-    vec![]
+    let mut fx = Vec::new();
+    try_open_call_dialog(app, None, &mut fx);
+    fx
 }
 
 /// Places the kind of call chosen in the open dialog.
@@ -80,9 +83,12 @@ pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
     // "Next" is the first driver due, whatever row the cursor happened to be on.
     app.queue.selected = 0;
     app.queue.offset = 0;
-    if !try_open_call_dialog(app) {
+    let first = app.queue.rows.first().cloned();
+    let mut fx = Vec::new();
+    if !try_open_call_dialog(app, first, &mut fx) {
         return vec![];
     }
     let kind = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
-    dial(app, kind)
+    fx.extend(dial(app, kind));
+    fx
 }

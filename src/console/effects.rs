@@ -217,6 +217,30 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
             }
         }
+        Effect::Search { generation, query } => {
+            match store.search_drivers(me, &query, super::finder::SEARCH_LIMIT).await {
+                Ok(hits) => Some(Action::SearchLoaded { generation, hits }),
+                Err(e) => failed("Search failed", e),
+            }
+        }
+        Effect::LoadUpcoming { generation, after } => {
+            let append = after.is_some();
+            match store.upcoming(me, Utc::now(), after, super::finder::UPCOMING_PAGE).await {
+                Ok(rows) => Some(Action::UpcomingLoaded { generation, append, rows }),
+                Err(e) => failed("Could not load the upcoming calls", e),
+            }
+        }
+        Effect::LoadCard(driver_id) => {
+            match (store.driver_hit(&driver_id).await, store.driver_calls(&driver_id, super::finder::CARD_CALLS).await)
+            {
+                (Ok(hit), Ok(calls)) => Some(Action::CardLoaded { driver_id, hit, calls }),
+                (Err(e), _) | (_, Err(e)) => failed("Could not load the driver card", e),
+            }
+        }
+        Effect::LoadLastCall(driver_id) => match store.driver_calls(&driver_id, 1).await {
+            Ok(calls) => Some(Action::LastCallLoaded { driver_id, call: calls.into_iter().next() }),
+            Err(e) => failed("Could not load the driver's last call", e),
+        },
         Effect::LoadStats => match load_stats(store, me, ctx.tz).await {
             Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
             Err(e) => failed("Could not load statistics", e),

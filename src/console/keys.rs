@@ -12,6 +12,12 @@ pub enum Context {
     CallLog,
     Filter,
     CallDialog,
+    /// Typing a search (find anyone).
+    SearchInput,
+    /// The search results have the keyboard.
+    Search,
+    /// The driver card.
+    Card,
     /// The wrap-up form, whatever field has focus.
     Feedback,
     /// The wrap-up form while its outcome list has focus.
@@ -36,6 +42,11 @@ pub enum Command {
     ShowQueue,
     ShowCallLog,
     ShowStats,
+    ShowUpcoming,
+    OpenSearch,
+    /// Find anyone: the results take the keyboard.
+    BrowseResults,
+    ShowCard,
     Help,
     Refresh,
     Quit,
@@ -96,14 +107,7 @@ pub const BINDINGS: &[Binding] = &[
         "Call the selected driver",
         OpenCallDialog
     ),
-    b!(
-        Queue,
-        [(KeyCode::Char('/'), NONE)],
-        "/",
-        Some("filter"),
-        "Filter the queue by name, mobile or TMID",
-        StartFilter
-    ),
+    b!(Queue, [(KeyCode::Char('f'), NONE)], "f", None, "Filter the due queue by name, mobile or TMID", StartFilter),
     b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
     b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
     b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
@@ -133,9 +137,33 @@ pub const BINDINGS: &[Binding] = &[
         "Last loaded row",
         Last
     ),
-    b!(Global, [(KeyCode::Char('1'), NONE)], "1", Some("queue"), "Queue", ShowQueue),
-    b!(Global, [(KeyCode::Char('2'), NONE)], "2", Some("log"), "Call log", ShowCallLog),
-    b!(Global, [(KeyCode::Char('3'), NONE)], "3", Some("stats"), "Statistics", ShowStats),
+    b!(
+        Global,
+        [(KeyCode::Char('1'), NONE)],
+        "1–4",
+        Some("screens"),
+        "Screens: 1 queue · 2 call log · 3 stats · 4 upcoming",
+        ShowQueue
+    ),
+    b!(Global, [(KeyCode::Char('2'), NONE)], "2", None, "Call log", ShowCallLog),
+    b!(Global, [(KeyCode::Char('3'), NONE)], "3", None, "Statistics", ShowStats),
+    b!(Global, [(KeyCode::Char('4'), NONE)], "4", None, "Upcoming callbacks and retries", ShowUpcoming),
+    b!(
+        Global,
+        [(KeyCode::Char('/'), NONE)],
+        "/",
+        Some("find"),
+        "Find anyone: name, TMID or number in any format, due or not",
+        OpenSearch
+    ),
+    b!(
+        Global,
+        [(KeyCode::Char('i'), NONE)],
+        "i",
+        Some("card"),
+        "The driver card: details and every earlier call with full remarks",
+        ShowCard
+    ),
     b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),
     b!(
         Global,
@@ -163,6 +191,46 @@ pub const BINDINGS: &[Binding] = &[
         Confirm
     ),
     b!(Filter, [(KeyCode::Esc, NONE)], "Esc", Some("clear"), "Clear the filter", ClearFilter),
+    // --- Find anyone ------------------------------------------------------------------------
+    b!(
+        SearchInput,
+        [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)],
+        "Enter/↓",
+        Some("to the results"),
+        "Go to the results",
+        BrowseResults
+    ),
+    b!(SearchInput, [(KeyCode::Esc, NONE)], "Esc", Some("back"), "Back to the queue", ShowQueue),
+    b!(
+        Search,
+        [(KeyCode::Enter, NONE), (KeyCode::Char('c'), NONE)],
+        "Enter",
+        Some("call"),
+        "Call this driver",
+        OpenCallDialog
+    ),
+    b!(Search, [(KeyCode::Esc, NONE)], "Esc", Some("back"), "Back to the queue", ShowQueue),
+    // --- Driver card ------------------------------------------------------------------------
+    b!(
+        Card,
+        [(KeyCode::Enter, NONE), (KeyCode::Char('c'), NONE)],
+        "Enter",
+        Some("call"),
+        "Call this driver",
+        OpenCallDialog
+    ),
+    b!(Card, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓", Some("scroll"), "Scroll down", SelectNext),
+    b!(Card, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑", None, "Scroll up", SelectPrev),
+    b!(Card, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "PgDn", None, "Scroll a page down", PageDown),
+    b!(Card, [(KeyCode::PageUp, NONE)], "PgUp", None, "Scroll a page up", PageUp),
+    b!(
+        Card,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('i'), NONE), (KeyCode::Char('q'), NONE)],
+        "Esc",
+        Some("close"),
+        "Close the card",
+        Close
+    ),
     // --- Call dialog ------------------------------------------------------------------------
     b!(
         CallDialog,
@@ -323,6 +391,9 @@ pub fn context_title(ctx: Context) -> &'static str {
         }
         Context::Help => "Help",
         Context::ConfirmQuit => "Quit?",
+        Context::SearchInput => "Typing a search",
+        Context::Search => "Search results",
+        Context::Card => "Driver card",
         Context::Supervise => "Supervisor console",
     }
 }

@@ -48,6 +48,8 @@ pub(super) fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
     let (len, selected) = match app.screen {
         Screen::Queue => (app.queue.rows.len(), &mut app.queue.selected),
         Screen::CallLog => (app.call_log.rows.len(), &mut app.call_log.selected),
+        Screen::Search => (app.search.hits.len(), &mut app.search.selected),
+        Screen::Upcoming => (app.upcoming.rows.len(), &mut app.upcoming.selected),
         Screen::Stats => return vec![],
     };
     if len == 0 {
@@ -69,9 +71,12 @@ pub(super) fn move_selection(app: &mut App, cmd: Command) -> Vec<Effect> {
 /// Keeps each list's selected row on screen.
 pub(super) fn clamp_offsets(app: &mut App) {
     let page = app.page_rows.max(1);
-    for (selected, offset) in
-        [(app.queue.selected, &mut app.queue.offset), (app.call_log.selected, &mut app.call_log.offset)]
-    {
+    for (selected, offset) in [
+        (app.queue.selected, &mut app.queue.offset),
+        (app.call_log.selected, &mut app.call_log.offset),
+        (app.search.selected, &mut app.search.offset),
+        (app.upcoming.selected, &mut app.upcoming.offset),
+    ] {
         if selected < *offset {
             *offset = selected;
         } else if selected >= *offset + page {
@@ -106,7 +111,8 @@ pub(super) fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
             let filter = call_log_filter(app);
             vec![Effect::LoadCallLog { generation: app.call_log.generation, filter, before }]
         }
-        Screen::Stats => vec![],
+        Screen::Upcoming => super::finder::upcoming_more(app),
+        Screen::Stats | Screen::Search => vec![],
     }
 }
 

@@ -5,6 +5,7 @@ pub mod action;
 mod commands;
 mod dialing;
 pub mod effects;
+mod finder;
 pub mod keys;
 pub mod lists;
 mod results;

@@ -95,6 +95,18 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             clamp_offsets(app);
             vec![]
         }
+        Action::SearchLoaded { generation, hits } => super::finder::on_search_loaded(app, generation, hits),
+        Action::UpcomingLoaded { generation, append, rows } => {
+            super::finder::on_upcoming_loaded(app, generation, append, rows)
+        }
+        Action::CardLoaded { driver_id, hit, calls } => {
+            super::finder::on_card_loaded(app, &driver_id, hit, calls);
+            vec![]
+        }
+        Action::LastCallLoaded { driver_id, call } => {
+            super::finder::on_last_call(app, &driver_id, call);
+            vec![]
+        }
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);
             vec![]

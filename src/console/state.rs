@@ -8,7 +8,7 @@ use tui_input::Input;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup};
-use crate::store::{DayStats, FeedbackDraft, QueueEntry, Stats, StoredEvent};
+use crate::store::{DayStats, DriverHit, FeedbackDraft, QueueEntry, Stats, StoredEvent};
 
 /// How calls are placed on this console, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,10 @@ pub enum Screen {
     Queue,
     CallLog,
     Stats,
+    /// Find anyone: all of the caller's drivers, due or not.
+    Search,
+    /// Scheduled callbacks and retries by due time.
+    Upcoming,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,16 +245,57 @@ impl FeedbackForm {
     }
 }
 
-/// Call dialog: which kind of call is highlighted.
+/// Call dialog: which kind of call is highlighted, and the driver's last call (remarks first).
 #[derive(Debug, Clone)]
 pub struct CallDialog {
     pub driver: QueueEntry,
     pub highlighted: CallKind,
+    /// `None` while loading; `Some(None)` when the driver was never called.
+    pub last: Option<Option<CallLog>>,
+}
+
+/// Find anyone: the query and the drivers it found.
+#[derive(Debug, Default)]
+pub struct SearchView {
+    pub input: Input,
+    /// The query has the keyboard (else the results do).
+    pub typing: bool,
+    pub hits: Vec<DriverHit>,
+    pub selected: usize,
+    pub offset: usize,
+    pub loading: bool,
+    /// Bumped on every query so late answers for an older one are dropped.
+    pub generation: u64,
+}
+
+/// Scheduled callbacks and retries, soonest first, paged.
+#[derive(Debug, Default)]
+pub struct UpcomingView {
+    pub rows: Vec<DriverHit>,
+    pub selected: usize,
+    pub offset: usize,
+    pub exhausted: bool,
+    pub loading: bool,
+    pub generation: u64,
+}
+
+/// The driver card: details, where they stand, and every call, newest first.
+#[derive(Debug, Clone)]
+pub struct CardView {
+    pub driver_id: String,
+    pub hit: Option<DriverHit>,
+    pub calls: Vec<CallLog>,
+    pub loading: bool,
+    /// First row shown (the card scrolls).
+    pub scroll: u16,
+    /// The call to show first (opened from a call-log row).
+    pub focus_call: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Modal {
     CallDialog(CallDialog),
+    Card(Box<CardView>),
     Feedback(Box<FeedbackForm>),
     Help,
     /// "Quit now?" while a call is live or a wrap-up is open.
@@ -348,6 +393,8 @@ pub struct App {
     pub live: Option<LiveCall>,
     pub recent: VecDeque<CallLog>,
     pub call_log: CallLogView,
+    pub search: SearchView,
+    pub upcoming: UpcomingView,
     pub stats: Option<StatsBundle>,
     /// Calls still waiting for an outcome (oldest first), with their drafts.
     pub wrapups: VecDeque<(CallLog, Option<FeedbackDraft>)>,
@@ -409,6 +456,8 @@ impl App {
             live: None,
             recent: VecDeque::new(),
             call_log: CallLogView::default(),
+            search: SearchView::default(),
+            upcoming: UpcomingView::default(),
             stats: None,
             wrapups: VecDeque::new(),
             last_webhook: None,

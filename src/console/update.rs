@@ -70,6 +70,7 @@ pub fn contexts(app: &App) -> Vec<Context> {
         Some(Modal::Help) => vec![Context::Help],
         Some(Modal::ConfirmQuit(_)) => vec![Context::ConfirmQuit],
         Some(Modal::CallDialog(_)) => vec![Context::CallDialog],
+        Some(Modal::Card(_)) => vec![Context::Card],
         Some(Modal::Feedback(f)) if f.focus == Field::Outcome => vec![Context::Feedback, Context::FeedbackList],
         Some(Modal::Feedback(_)) => vec![Context::Feedback],
         None if app.queue.filtering => vec![Context::Filter],
@@ -77,6 +78,8 @@ pub fn contexts(app: &App) -> Vec<Context> {
             Screen::Queue => vec![Context::Queue, Context::Global],
             Screen::CallLog => vec![Context::CallLog, Context::Global],
             Screen::Stats => vec![Context::Global],
+            Screen::Search if app.search.typing => vec![Context::SearchInput],
+            Screen::Search | Screen::Upcoming => vec![Context::Search, Context::Global],
         },
     }
 }
@@ -88,6 +91,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         match &app.modal {
             Some(Modal::Feedback(_)) => on_form_key(app, key),
             None if app.queue.filtering => super::lists::on_filter_key(app, key),
+            None if app.screen == Screen::Search && app.search.typing => super::finder::on_search_key(app, key),
             _ => vec![],
         }
     };

@@ -12,7 +12,8 @@ use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
-    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 };
+    let last = last_call_lines(app, d);
+    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16;
     let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
@@ -37,21 +38,22 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         ])
     };
     let telecmi_ok = app.me.telecmi_refusal.is_none();
-    let mut lines = vec![
-        Line::styled(
-            format!(
-                "{} · TMID {} · {} · tries {}{}",
-                e.mobile,
-                strip_controls(e.tmid.as_deref().unwrap_or("-")),
-                strip_controls(e.city.as_deref().unwrap_or("-")),
-                e.attempts,
-                e.last_outcome.as_deref().map(|o| format!(" · last: {}", strip_controls(o))).unwrap_or_default()
-            ),
-            dim(),
+    let mut lines = vec![Line::styled(
+        format!(
+            "{} · TMID {} · {} · tries {}{}",
+            e.mobile,
+            strip_controls(e.tmid.as_deref().unwrap_or("-")),
+            strip_controls(e.city.as_deref().unwrap_or("-")),
+            e.attempts,
+            e.last_outcome.as_deref().map(|o| format!(" · last: {}", strip_controls(o))).unwrap_or_default()
         ),
+        dim(),
+    )];
+    lines.extend(last);
+    lines.extend([
         Line::raw(""),
         option(CallKind::Telecmi, "t", "TeleCMI IVR", "rings your phone, then the driver", telecmi_ok),
-    ];
+    ]);
     if let Some(reason) = &app.me.telecmi_refusal {
         lines.push(Line::styled(format!("     unavailable: {reason}"), Style::default().fg(Color::Red)));
     }
@@ -66,4 +68,25 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         Span::raw(" cancel"),
     ]));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// The driver's last call, remarks in full, so the agent knows before dialing (two lines at most).
+fn last_call_lines(app: &App, d: &CallDialog) -> Vec<Line<'static>> {
+    match &d.last {
+        None => vec![Line::styled("Last call: loading…", dim())],
+        Some(None) => vec![Line::styled("Never called before.", dim())],
+        Some(Some(c)) => {
+            let head = format!(
+                "Last call {} · {} · {}",
+                super::when(c.created_at, app.now, app.tz),
+                c.call_status(),
+                strip_controls(c.feedback.as_deref().unwrap_or("no outcome"))
+            );
+            let mut v = vec![Line::styled(head, Style::default().add_modifier(Modifier::BOLD))];
+            if let Some(r) = c.remarks.as_deref().filter(|r| !r.trim().is_empty()) {
+                v.push(Line::raw(format!("“{}”", strip_controls(r))));
+            }
+            v
+        }
+    }
 }

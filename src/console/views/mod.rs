@@ -2,11 +2,13 @@
 
 mod call_dialog;
 mod call_log;
+mod card;
 pub mod columns;
 mod feedback;
 pub mod help;
 mod live;
 mod queue;
+mod search;
 pub mod stats;
 mod status;
 
@@ -34,12 +36,15 @@ pub fn render(app: &App, frame: &mut Frame) {
         }
         Screen::CallLog => call_log::render(app, frame, main),
         Screen::Stats => stats::render(app, frame, main),
+        Screen::Search => search::render(app, frame, main),
+        Screen::Upcoming => search::render_upcoming(app, frame, main),
     }
     status::render_status(app, frame, status_row);
     status::render_notice(app, frame, notice_row);
     status::render_footer(app, frame, footer_row);
     match &app.modal {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
+        Some(Modal::Card(c)) => card::render(app, c, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),
         Some(Modal::ConfirmQuit(_)) => {

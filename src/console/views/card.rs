@@ -1,0 +1,91 @@
+//! The driver card: who the driver is, where they stand, and every call to them, newest first,
+//! with full remarks (the call log's detail view too).
+
+use ratatui::Frame;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{centered, dim, status_style, when};
+use crate::console::state::{App, CardView};
+use crate::domain::CallLog;
+use crate::domain::text::strip_controls;
+
+pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
+    let area = centered(frame.area(), 100, frame.area().height.saturating_sub(2).max(10));
+    frame.render_widget(Clear, area);
+    let name = c.hit.as_ref().map_or(c.driver_id.clone(), |h| strip_controls(&h.name));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Cyan))
+        .title(Span::styled(format!(" {name} "), Style::default().add_modifier(Modifier::BOLD)))
+        .title_bottom(Line::styled(" ↑↓ PgUp PgDn scroll · Enter call · Esc close ", dim()));
+    let mut lines = header(app, c);
+    lines.push(Line::raw(""));
+    if c.loading {
+        lines.push(Line::styled("Loading…", dim()));
+    } else if c.calls.is_empty() {
+        lines.push(Line::styled("Never called.", dim()));
+    } else {
+        lines.push(Line::styled(
+            format!("{} call(s), newest first", c.calls.len()),
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
+        for call in &c.calls {
+            lines.extend(call_lines(app, call, c.focus_call == Some(call.id)));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
+}
+
+fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
+    let Some(h) = &c.hit else {
+        return vec![Line::styled(if c.loading { "" } else { "This driver is not in the database." }, dim())];
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(h.mobile.clone(), Style::default().add_modifier(Modifier::BOLD)),
+            Span::raw(format!(
+                " · TMID {} · {}, {} · id {}",
+                strip_controls(h.tmid.as_deref().unwrap_or("-")),
+                strip_controls(h.city.as_deref().unwrap_or("-")),
+                strip_controls(h.state.as_deref().unwrap_or("-")),
+                strip_controls(&h.driver_id),
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled("Standing: ", dim()),
+            Span::styled(super::search::standing_text(app, h), Style::default().fg(Color::Yellow)),
+            Span::raw(h.attempts.map(|a| format!(" · tries {a}")).unwrap_or_default()),
+        ]),
+    ]
+}
+
+fn call_lines(app: &App, call: &CallLog, focused: bool) -> Vec<Line<'static>> {
+    let st = call.call_status();
+    let talk = call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default();
+    let marker = if focused { "▶ " } else { "• " };
+    let mut v = vec![Line::from(vec![
+        Span::raw(marker),
+        Span::styled(when(call.created_at, app.now, app.tz), Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" · by {} · ", who(app, call.caller_id))),
+        Span::styled(st.as_str(), status_style(st)),
+        Span::raw(format!(
+            "{talk} · {} · {}",
+            call.provider.as_deref().unwrap_or("?"),
+            strip_controls(call.feedback.as_deref().unwrap_or("no outcome yet"))
+        )),
+    ])];
+    if let Some(r) = call.remarks.as_deref().filter(|r| !r.trim().is_empty()) {
+        v.push(Line::raw(format!("  “{}”", strip_controls(r))));
+    }
+    v
+}
+
+fn who(app: &App, caller: Option<i64>) -> String {
+    match caller {
+        Some(c) if c == app.me.caller_id => strip_controls(&app.me.caller_name),
+        Some(c) => format!("caller {c}"),
+        None => "?".into(),
+    }
+}

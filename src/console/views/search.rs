@@ -1,0 +1,117 @@
+//! Find anyone (`/`): the query and every matching driver with where they stand; and the upcoming
+//! callbacks and retries (`4`), soonest first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Table};
+
+use super::columns::{Column, fit, widest};
+use super::{dim, selected_style, when};
+use crate::console::state::App;
+use crate::domain::text::strip_controls;
+use crate::store::{DriverHit, Standing};
+
+/// "due", "Wed 11:30" (scheduled) or "done", for one driver.
+pub fn standing_text(app: &App, h: &DriverHit) -> String {
+    match h.standing(app.now) {
+        Standing::Due => "due now".into(),
+        Standing::Scheduled(t) => format!(
+            "{} {}",
+            if h.priority == Some(0) { "callback" } else { "retry" },
+            when(t.and_utc(), app.now, app.tz)
+        ),
+        Standing::Done => "done".into(),
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let s = &app.search;
+    let [input_area, list_area] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+    let (border, title) = if s.typing {
+        (Style::default().fg(Color::Cyan).add_modifier(Modifier::BOLD), " ▶ Find anyone: name, TMID or number ")
+    } else {
+        (dim(), " Find anyone (/ to edit) ")
+    };
+    let block = Block::default().borders(Borders::ALL).border_style(border).title(title);
+    let inner = block.inner(input_area);
+    frame.render_widget(block, input_area);
+    let width = usize::from(inner.width.saturating_sub(1).max(1));
+    let scroll = s.input.visual_scroll(width);
+    let shown: String = strip_controls(s.input.value()).chars().skip(scroll).take(width).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+    if s.typing {
+        let x = inner.x + u16::try_from(s.input.visual_cursor().saturating_sub(scroll)).unwrap_or(0);
+        frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), inner.y));
+    }
+    let title = format!(" {} found ", s.hits.len());
+    let empty = if s.loading {
+        "Searching…"
+    } else if s.input.value().trim().is_empty() {
+        "Type a name, a TMID or a number in any format (+91 90000-00012 works)."
+    } else {
+        "Nobody matches."
+    };
+    hit_table(app, frame, list_area, &title, &s.hits, s.selected, s.offset, empty);
+}
+
+pub fn render_upcoming(app: &App, frame: &mut Frame, area: Rect) {
+    let u = &app.upcoming;
+    let title = format!(" Upcoming · {}{} scheduled ", u.rows.len(), if u.exhausted { "" } else { "+" });
+    let empty = if u.loading { "Loading…" } else { "No callback or retry is scheduled." };
+    hit_table(app, frame, area, &title, &u.rows, u.selected, u.offset, empty);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn hit_table(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    hits: &[DriverHit],
+    selected: usize,
+    offset: usize,
+    empty: &str,
+) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if hits.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled(empty.to_string(), dim())), inner);
+        return;
+    }
+    let visible = usize::from(inner.height.saturating_sub(1));
+    let start = offset.min(hits.len().saturating_sub(1));
+    let shown = &hits[start..(start + visible).min(hits.len())];
+    let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
+    let cols = [
+        Column::flex("Name", 10, None),
+        Column::whole("Mobile", widest(shown.iter().map(|h| h.mobile.as_str()))),
+        Column::whole("Standing", widest(states.iter().map(String::as_str))),
+        Column::fixed("TMID", widest(shown.iter().map(|h| h.tmid.as_deref().unwrap_or(""))).min(12), 2),
+        Column::fixed("Try", 3, 3),
+        Column::flex("Last outcome", 12, Some(1)),
+    ];
+    let fitted = fit(&cols, inner.width, 1);
+    let rows = shown.iter().zip(states).enumerate().map(|(i, (h, state))| {
+        let mut row = fitted.row(vec![
+            strip_controls(&h.name).into(),
+            h.mobile.clone().into(),
+            state.into(),
+            strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
+            h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
+            strip_controls(h.last_outcome.as_deref().unwrap_or("")).into(),
+        ]);
+        if start + i == selected {
+            row = row.style(selected_style());
+        }
+        row
+    });
+    let table = Table::new(rows, fitted.constraints())
+        .header(fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
+        .column_spacing(1);
+    frame.render_widget(table, inner);
+}

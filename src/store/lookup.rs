@@ -1,0 +1,161 @@
+//! Finding drivers and their history: search over all of a caller's drivers (due or not), a
+//! driver's calls newest first, and the upcoming callbacks and retries.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use super::calls::CALL_COLUMNS;
+use super::queue::like_pattern;
+use super::{Result, Store, db_time, with_pool};
+use crate::domain::CallLog;
+
+/// A driver found by search, with their place in the queue if they have one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DriverHit {
+    pub driver_id: String,
+    pub name: String,
+    pub mobile: String,
+    pub tmid: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    /// `None`: not in the queue (done, or never queued).
+    pub due_at: Option<NaiveDateTime>,
+    pub priority: Option<i64>,
+    pub attempts: Option<i64>,
+    pub last_outcome: Option<String>,
+}
+
+/// Where a driver stands, for search hits and the driver card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Due,
+    Scheduled(NaiveDateTime),
+    Done,
+}
+
+impl DriverHit {
+    pub fn standing(&self, now: DateTime<Utc>) -> Standing {
+        match self.due_at {
+            None => Standing::Done,
+            Some(t) if t <= now.naive_utc() => Standing::Due,
+            Some(t) => Standing::Scheduled(t),
+        }
+    }
+
+    /// As a queue row (for the call dialog).
+    pub fn as_entry(&self) -> super::QueueEntry {
+        super::QueueEntry {
+            driver_id: self.driver_id.clone(),
+            name: self.name.clone(),
+            mobile: self.mobile.clone(),
+            tmid: self.tmid.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            priority: self.priority.unwrap_or(1),
+            due_at: self.due_at.unwrap_or_default(),
+            attempts: self.attempts.unwrap_or(0),
+            last_outcome: self.last_outcome.clone(),
+        }
+    }
+}
+
+/// The digits a number search looks for: any format (`+91 90000-00012`, `090000 00012`,
+/// `919000000012`) comes down to its last ten digits; shorter digit runs match anywhere.
+pub fn number_key(query: &str) -> Option<String> {
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    let letters = query.chars().any(char::is_alphabetic);
+    if digits.len() < 4 || letters {
+        return None;
+    }
+    Some(digits[digits.len().saturating_sub(10)..].to_string())
+}
+
+const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, q.due_at, q.priority, \
+     q.attempts, q.last_outcome FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id";
+
+impl Store {
+    /// Up to `limit` of `caller`'s drivers (due, scheduled or done) whose name or TMID contains
+    /// `query`, or whose number matches it in any format.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn search_drivers(&self, caller: i64, query: &str, limit: u32) -> Result<Vec<DriverHit>> {
+        let query = query.trim();
+        let text = like_pattern(query);
+        let number = number_key(query).map(|n| like_pattern(&n));
+        let sql = format!(
+            "{HIT_COLUMNS} WHERE d.assigned_to = ? AND (d.name LIKE ? ESCAPE '!' OR d.tmid LIKE ? ESCAPE '!' \
+             OR d.id = ? OR d.mobile LIKE ? ESCAPE '!') ORDER BY d.name, d.id LIMIT ?"
+        );
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, DriverHit>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(caller)
+                .bind(text.as_str())
+                .bind(text.as_str())
+                .bind(query)
+                .bind(number.as_deref().unwrap_or(text.as_str()))
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    /// One driver as a search hit (details and place in the queue).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn driver_hit(&self, driver_id: &str) -> Result<Option<DriverHit>> {
+        let sql = format!("{HIT_COLUMNS} WHERE d.id = ?");
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, DriverHit>(sqlx::AssertSqlSafe(sql.as_str())).bind(driver_id).fetch_optional(p).await
+        })?)
+    }
+
+    /// A driver's calls, newest first (index `idx_driver_id`), at most `limit`.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn driver_calls(&self, driver_id: &str, limit: u32) -> Result<Vec<CallLog>> {
+        let sql = format!("{CALL_COLUMNS} WHERE driver_id = ? ORDER BY id DESC LIMIT ?");
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(driver_id)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    /// `caller`'s drivers due after `now` (callbacks and retries), soonest first, the page after
+    /// `after` (due time, driver id).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn upcoming(
+        &self,
+        caller: i64,
+        now: DateTime<Utc>,
+        after: Option<(NaiveDateTime, String)>,
+        limit: u32,
+    ) -> Result<Vec<DriverHit>> {
+        let seek = if after.is_some() { " AND (q.due_at > ? OR (q.due_at = ? AND q.driver_id > ?))" } else { "" };
+        let sql = format!(
+            "{HIT_COLUMNS} WHERE q.caller_id = ? AND q.due_at > ?{seek} ORDER BY q.due_at, q.driver_id LIMIT ?"
+        );
+        let now = db_time(now);
+        Ok(with_pool!(self, |p, d| {
+            let mut q = sqlx::query_as::<_, DriverHit>(sqlx::AssertSqlSafe(sql.as_str())).bind(caller).bind(now);
+            if let Some((t, id)) = &after {
+                q = q.bind(*t).bind(*t).bind(id.as_str());
+            }
+            q.bind(i64::from(limit)).fetch_all(p).await
+        })?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_key;
+
+    #[test]
+    fn any_format_of_a_number_comes_down_to_its_last_ten_digits() {
+        for q in ["+91 90000-00012", "090000 00012", "919000000012", "9000000012"] {
+            assert_eq!(number_key(q).as_deref(), Some("9000000012"), "{q}");
+        }
+        assert_eq!(number_key("00012").as_deref(), Some("00012"));
+        assert_eq!(number_key("Ramesh"), None);
+        assert_eq!(number_key("TM12"), None);
+    }
+}

@@ -165,3 +165,78 @@ fn four_lists_the_upcoming_callbacks_and_retries() {
     let fx = update(&mut a, key(KeyCode::Char('i')));
     assert_eq!(fx, vec![Effect::LoadCard("D4".into())]);
 }
+
+#[test]
+fn fixing_mistakes_from_the_queue() {
+    let mut a = app();
+    // Skip: to the end of the queue.
+    let fx = update(&mut a, key(KeyCode::Char('s')));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Reschedule { driver_id, due_at, .. }] if driver_id == "D0" && *due_at == now())
+    );
+    // Snooze: a time is asked for, and a bad one keeps the prompt with the reason.
+    update(&mut a, key(KeyCode::Char('z')));
+    assert!(matches!(a.modal, Some(Modal::Prompt(_))));
+    for c in "soon".chars() {
+        update(&mut a, key(KeyCode::Char(c)));
+    }
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert!(matches!(&a.modal, Some(Modal::Prompt(p)) if p.error.as_deref().is_some_and(|e| e.contains("not a time"))));
+    update(&mut a, key(KeyCode::Esc));
+    // Edit: name and mobile, prefilled.
+    update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT)));
+    insta::assert_snapshot!("edit_driver_prompt", draw(&a, 100, 20));
+    for _ in 0..8 {
+        update(&mut a, key(KeyCode::Backspace));
+    }
+    for c in "Ramesh K".chars() {
+        update(&mut a, key(KeyCode::Char(c)));
+    }
+    update(&mut a, key(KeyCode::Tab));
+    let fx = update(&mut a, key(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::EditDriver { driver_id, name: Some(n), mobile: Some(m) }]
+            if driver_id == "D0" && n == "Ramesh K" && m == "919876543200"),
+        "{fx:?}"
+    );
+    update(&mut a, Action::PromptDone(Ok("Driver updated (name).".into())));
+    assert!(a.modal.is_none());
+    // Cancel: only a live call that has not connected.
+    update(
+        &mut a,
+        Action::CallPlaced {
+            call: call(40, 0, "manual", CallStatus::Initiated),
+            kind: calldesk::dialer::CallKind::Manual,
+        },
+    );
+    let fx = update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)));
+    assert_eq!(fx, vec![Effect::CancelDial(40)]);
+}
+
+#[tokio::test]
+async fn a_cancelled_dial_gives_the_attempt_back_and_edits_keep_the_old_values() {
+    common::each_backend(|db| async move {
+        let r = common::rig(db, 60_000).await;
+        let s = &r.db.store;
+        let before = s.queue_entry("D4").await.expect("q").expect("queued").attempts;
+        let c = r.dialer.place_call(3, "D4", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        assert_eq!(s.queue_entry("D4").await.expect("q").expect("queued").attempts, before + 1);
+        let cancelled = s.cancel_dial(c.id, 3, Utc::now()).await.expect("cancel").expect("cancelled");
+        assert_eq!(
+            (cancelled.status.as_deref(), cancelled.remarks.as_deref()),
+            (Some("failed"), Some(calldesk::store::CANCELLED))
+        );
+        assert_eq!(s.queue_entry("D4").await.expect("q").expect("queued").attempts, before);
+        assert!(s.cancel_dial(c.id, 3, Utc::now()).await.expect("again").is_none(), "only a live call");
+        let old = s.driver("D4").await.expect("d").expect("driver");
+        s.edit_driver("D4", "mobile", "919000000099", 3, Utc::now()).await.expect("edit");
+        assert_eq!(s.driver("D4").await.expect("d").expect("driver").mobile, "919000000099");
+        let edits = s.driver_edits("D4").await.expect("edits");
+        assert_eq!(edits[0].1.as_deref(), Some(old.mobile.as_str()));
+        assert_eq!(s.call(c.id).await.expect("c").expect("call").driver_mobile, Some(old.mobile), "history kept");
+        let later = Utc::now() + Duration::hours(2);
+        assert!(s.reschedule("D4", 3, later).await.expect("snooze"));
+        assert!(!s.reschedule("D4", 4, later).await.expect("not theirs"));
+    })
+    .await;
+}

@@ -99,6 +99,9 @@ pub enum Action {
         driver_id: String,
         call: Option<CallLog>,
     },
+    /// A prompt's change was stored (the message says what), or was refused (the prompt stays).
+    PromptDone(Result<String, String>),
+    DialCancelled(Result<CallLog, String>),
     StoreFailed(String),
 }
 
@@ -143,4 +146,15 @@ pub enum Effect {
     },
     LoadCard(String),
     LoadLastCall(String),
+    EditDriver {
+        driver_id: String,
+        name: Option<String>,
+        mobile: Option<String>,
+    },
+    Reschedule {
+        driver_id: String,
+        due_at: DateTime<Utc>,
+        what: String,
+    },
+    CancelDial(i64),
 }

@@ -13,7 +13,11 @@ use crate::domain::CallStatus;
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
+    if matches!(app.modal, Some(Modal::Prompt(_))) && matches!(cmd, Confirm | NextField | PrevField) {
+        return super::fixes::on_prompt_command(app, cmd);
+    }
     match cmd {
+        EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::fixes::on_fix_command(app, cmd),
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
         ShowUpcoming => finder::show_upcoming(app),

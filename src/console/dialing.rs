@@ -35,7 +35,7 @@ pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx
     };
     let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
     fx.push(Effect::LoadLastCall(driver.driver_id.clone()));
-    app.modal = Some(Modal::CallDialog(CallDialog { driver, highlighted, last: None }));
+    app.modal = Some(Modal::CallDialog(Box::new(CallDialog { driver, highlighted, last: None })));
     true
 }
 

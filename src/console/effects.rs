@@ -241,6 +241,27 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(calls) => Some(Action::LastCallLoaded { driver_id, call: calls.into_iter().next() }),
             Err(e) => failed("Could not load the driver's last call", e),
         },
+        Effect::EditDriver { driver_id, name, mobile } => {
+            Some(Action::PromptDone(edit_driver(ctx, &driver_id, name, mobile).await))
+        }
+        Effect::Reschedule { driver_id, due_at, what } => {
+            Some(Action::PromptDone(match store.reschedule(&driver_id, me, due_at).await {
+                Ok(true) => Ok(what),
+                Ok(false) => Err("That driver is no longer in your queue.".into()),
+                Err(e) => Err(format!("Not saved: {e}")),
+            }))
+        }
+        Effect::CancelDial(id) => Some(Action::DialCancelled(match store.cancel_dial(id, me, Utc::now()).await {
+            Ok(Some(call)) => {
+                publish(
+                    &ctx.dialer.bus,
+                    CallUpdate { call: call.clone(), source: "dial", leg: None, provider_status: None, event_id: None },
+                );
+                Ok(call)
+            }
+            Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),
+            Err(e) => Err(format!("Not cancelled: {e}")),
+        })),
         Effect::LoadStats => match load_stats(store, me, ctx.tz).await {
             Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
             Err(e) => failed("Could not load statistics", e),
@@ -272,4 +293,40 @@ pub async fn load_stats_for(
 
 async fn load_stats(store: &Store, me: i64, tz: chrono::FixedOffset) -> crate::store::Result<StatsBundle> {
     load_stats_for(store, Some(me), tz).await
+}
+
+/// Validates and stores a driver's corrected name and mobile (only what changed).
+async fn edit_driver(
+    ctx: &EffectCtx,
+    driver_id: &str,
+    name: Option<String>,
+    mobile: Option<String>,
+) -> Result<String, String> {
+    let store = &ctx.store;
+    let now = Utc::now();
+    let driver = match store.driver(driver_id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err(format!("Driver {driver_id} is gone.")),
+        Err(e) => return Err(format!("Not saved: {e}")),
+    };
+    let mobile = match mobile.filter(|m| !m.trim().is_empty()) {
+        Some(m) => Some(
+            crate::domain::Phone::parse_with(&m, &ctx.dialer.config.country_code)
+                .map_err(|e| format!("Mobile: {e}"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mut changed = Vec::new();
+    for (field, value, old) in [("name", name, &driver.name), ("mobile", mobile, &driver.mobile)] {
+        if let Some(v) = value.filter(|v| v != old) {
+            store.edit_driver(driver_id, field, &v, ctx.caller_id, now).await.map_err(|e| format!("Not saved: {e}"))?;
+            changed.push(field);
+        }
+    }
+    Ok(if changed.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
+        format!("Driver updated ({}); earlier calls keep the old details.", changed.join(", "))
+    })
 }

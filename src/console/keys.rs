@@ -18,6 +18,8 @@ pub enum Context {
     Search,
     /// The driver card.
     Card,
+    /// A small form (edit a driver, snooze one).
+    Prompt,
     /// The wrap-up form, whatever field has focus.
     Feedback,
     /// The wrap-up form while its outcome list has focus.
@@ -59,6 +61,10 @@ pub enum Command {
     DialTelecmi,
     DialManual,
     MarkNotPlaced,
+    EditDriver,
+    SkipDriver,
+    SnoozeDriver,
+    CancelDial,
     // Forms
     Confirm,
     Close,
@@ -111,6 +117,38 @@ pub const BINDINGS: &[Binding] = &[
     b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
     b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
     b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
+    b!(
+        Queue,
+        [(KeyCode::Char('s'), NONE)],
+        "s",
+        None,
+        "Skip: move the selected driver to the end of the queue",
+        SkipDriver
+    ),
+    b!(
+        Queue,
+        [(KeyCode::Char('z'), NONE)],
+        "z",
+        None,
+        "Snooze the selected driver until a time (30m, 2h, 18:00)",
+        SnoozeDriver
+    ),
+    b!(
+        Queue,
+        [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
+        "E",
+        None,
+        "Edit the selected driver's name or mobile (the old values are kept)",
+        EditDriver
+    ),
+    b!(
+        Queue,
+        [(KeyCode::Char('X'), SHIFT), (KeyCode::Char('X'), NONE)],
+        "X",
+        None,
+        "Cancel the call just started by mistake (the driver keeps their attempts)",
+        CancelDial
+    ),
     b!(
         Queue,
         [(KeyCode::Char('n'), NONE)],
@@ -231,6 +269,18 @@ pub const BINDINGS: &[Binding] = &[
         "Close the card",
         Close
     ),
+    // --- Prompt -----------------------------------------------------------------------------
+    b!(
+        Prompt,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("save"),
+        "Save (on the last field; else the next field)",
+        Confirm
+    ),
+    b!(Prompt, [(KeyCode::Tab, NONE)], "Tab", Some("next field"), "Next field", NextField),
+    b!(Prompt, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
+    b!(Prompt, [(KeyCode::Esc, NONE)], "Esc", Some("cancel"), "Close without saving", Close),
     // --- Call dialog ------------------------------------------------------------------------
     b!(
         CallDialog,
@@ -394,6 +444,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::SearchInput => "Typing a search",
         Context::Search => "Search results",
         Context::Card => "Driver card",
+        Context::Prompt => "Editing a driver / snoozing",
         Context::Supervise => "Supervisor console",
     }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod dialing;
 pub mod effects;
 mod finder;
+mod fixes;
 pub mod keys;
 pub mod lists;
 mod results;

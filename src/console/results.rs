@@ -107,6 +107,36 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             super::finder::on_last_call(app, &driver_id, call);
             vec![]
         }
+        Action::PromptDone(Ok(what)) => {
+            if matches!(app.modal, Some(super::state::Modal::Prompt(_))) {
+                app.modal = None;
+            }
+            app.info(what);
+            refresh_queue_in_place(app)
+        }
+        Action::PromptDone(Err(why)) => {
+            match &mut app.modal {
+                Some(super::state::Modal::Prompt(p)) => {
+                    p.saving = false;
+                    p.error = Some(why);
+                }
+                _ => app.error(why),
+            }
+            vec![]
+        }
+        Action::DialCancelled(Ok(call)) => {
+            let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+            app.info(format!("Call to {name} cancelled; they keep their attempts."));
+            if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
+                app.live = None;
+            }
+            app.remember(&call);
+            refresh_queue_in_place(app)
+        }
+        Action::DialCancelled(Err(why)) => {
+            app.error(why);
+            vec![]
+        }
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);
             vec![]

@@ -254,6 +254,26 @@ pub struct CallDialog {
     pub last: Option<Option<CallLog>>,
 }
 
+/// What a prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptFor {
+    /// Correct a driver's name and mobile.
+    EditDriver { driver_id: String },
+    /// Not now: the driver comes back at the time typed.
+    Snooze { driver_id: String },
+}
+
+/// A small form of one or more text fields (editing a driver, snoozing one).
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub purpose: PromptFor,
+    pub title: String,
+    pub fields: Vec<(&'static str, Input)>,
+    pub focus: usize,
+    pub error: Option<String>,
+    pub saving: bool,
+}
+
 /// Find anyone: the query and the drivers it found.
 #[derive(Debug, Default)]
 pub struct SearchView {
@@ -294,7 +314,8 @@ pub struct CardView {
 
 #[derive(Debug, Clone)]
 pub enum Modal {
-    CallDialog(CallDialog),
+    CallDialog(Box<CallDialog>),
+    Prompt(Box<Prompt>),
     Card(Box<CardView>),
     Feedback(Box<FeedbackForm>),
     Help,

@@ -71,6 +71,7 @@ pub fn contexts(app: &App) -> Vec<Context> {
         Some(Modal::ConfirmQuit(_)) => vec![Context::ConfirmQuit],
         Some(Modal::CallDialog(_)) => vec![Context::CallDialog],
         Some(Modal::Card(_)) => vec![Context::Card],
+        Some(Modal::Prompt(_)) => vec![Context::Prompt],
         Some(Modal::Feedback(f)) if f.focus == Field::Outcome => vec![Context::Feedback, Context::FeedbackList],
         Some(Modal::Feedback(_)) => vec![Context::Feedback],
         None if app.queue.filtering => vec![Context::Filter],
@@ -90,6 +91,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     } else {
         match &app.modal {
             Some(Modal::Feedback(_)) => on_form_key(app, key),
+            Some(Modal::Prompt(_)) => super::fixes::on_prompt_key(app, key),
             None if app.queue.filtering => super::lists::on_filter_key(app, key),
             None if app.screen == Screen::Search && app.search.typing => super::finder::on_search_key(app, key),
             _ => vec![],

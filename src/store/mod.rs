@@ -7,6 +7,7 @@
 mod calls;
 mod events;
 mod facts;
+mod fixes;
 mod lookup;
 mod people;
 mod provisional;
@@ -15,6 +16,7 @@ mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
+pub use fixes::CANCELLED;
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};

@@ -89,3 +89,43 @@ fn who(app: &App, caller: Option<i64>) -> String {
         None => "?".into(),
     }
 }
+
+/// A small form: each field on its line, the focused one marked and holding the cursor.
+pub fn render_prompt(p: &crate::console::state::Prompt, frame: &mut Frame) {
+    let height = 4 + p.fields.len() as u16;
+    let area = centered(frame.area(), 70, height);
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Cyan))
+        .title(Span::styled(strip_controls(&p.title), Style::default().add_modifier(Modifier::BOLD)))
+        .title_bottom(Line::styled(" Enter save · Tab next field · Esc cancel ", dim()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let label_w = p.fields.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 3;
+    for (i, (label, input)) in p.fields.iter().enumerate() {
+        let y = inner.y + i as u16;
+        let focused = i == p.focus;
+        let style = if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() };
+        let marker = if focused { "▶ " } else { "  " };
+        let line = Line::from(vec![
+            Span::styled(format!("{marker}{label:<w$}", w = label_w - 2), style),
+            Span::raw(strip_controls(input.value())),
+        ]);
+        frame.render_widget(Paragraph::new(line), ratatui::layout::Rect { y, height: 1, ..inner });
+        if focused {
+            let x = inner.x + label_w as u16 + input.visual_cursor() as u16;
+            frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), y));
+        }
+    }
+    let status = match (&p.error, p.saving) {
+        (_, true) => Line::styled("Saving…", Style::default().fg(Color::Cyan)),
+        (Some(e), _) => Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red)),
+        (None, _) => Line::raw(""),
+    };
+    let y = inner.y + p.fields.len() as u16 + 1;
+    frame.render_widget(
+        Paragraph::new(status),
+        ratatui::layout::Rect { y: y.min(inner.bottom().saturating_sub(1)), height: 1, ..inner },
+    );
+}

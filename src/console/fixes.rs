@@ -1,0 +1,159 @@
+//! Fixing mistakes from the queue: correct a driver's name or mobile, skip a driver to the end of
+//! the queue, snooze one until a time, and cancel a dial started by mistake.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use crossterm::event::KeyEvent;
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+use super::action::Effect;
+use super::keys::Command;
+use super::state::{App, Modal, Prompt, PromptFor};
+use crate::domain::text::strip_controls;
+
+fn selected(app: &mut App) -> Option<crate::store::QueueEntry> {
+    let e = app.queue.selected_entry().cloned();
+    if e.is_none() {
+        app.info("Select a driver in the queue first.");
+    }
+    e
+}
+
+pub(super) fn on_fix_command(app: &mut App, cmd: Command) -> Vec<Effect> {
+    match cmd {
+        Command::CancelDial => return cancel_dial(app),
+        Command::SkipDriver => {
+            let Some(e) = selected(app) else { return vec![] };
+            let what = format!("{} moved to the end of the queue.", strip_controls(&e.name));
+            return vec![Effect::Reschedule { driver_id: e.driver_id, due_at: app.now, what }];
+        }
+        _ => {}
+    }
+    let Some(e) = selected(app) else { return vec![] };
+    let name = strip_controls(&e.name);
+    let prompt = if cmd == Command::EditDriver {
+        Prompt {
+            purpose: PromptFor::EditDriver { driver_id: e.driver_id },
+            title: format!(" Edit {name} "),
+            fields: vec![("Name", Input::new(e.name.clone())), ("Mobile", Input::new(e.mobile.clone()))],
+            focus: 0,
+            error: None,
+            saving: false,
+        }
+    } else {
+        Prompt {
+            purpose: PromptFor::Snooze { driver_id: e.driver_id },
+            title: format!(" Snooze {name} until… "),
+            fields: vec![("Until (30m, 2h, 18:00)", Input::default())],
+            focus: 0,
+            error: None,
+            saving: false,
+        }
+    };
+    app.modal = Some(Modal::Prompt(Box::new(prompt)));
+    vec![]
+}
+
+/// A key typed into the prompt's focused field.
+pub(super) fn on_prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if let Some(Modal::Prompt(p)) = &mut app.modal
+        && let Some(req) = to_input_request(&crossterm::event::Event::Key(key))
+        && let Some((_, input)) = p.fields.get_mut(p.focus)
+    {
+        input.handle(req);
+        p.error = None;
+    }
+    vec![]
+}
+
+/// Tab / Shift+Tab / Enter in the prompt: Enter on the last field submits.
+pub(super) fn on_prompt_command(app: &mut App, cmd: Command) -> Vec<Effect> {
+    let (now, tz) = (app.now, app.tz);
+    let Some(Modal::Prompt(p)) = &mut app.modal else { return vec![] };
+    let n = p.fields.len().max(1);
+    match cmd {
+        Command::NextField => p.focus = (p.focus + 1) % n,
+        Command::PrevField => p.focus = (p.focus + n - 1) % n,
+        _ if p.focus + 1 < n => p.focus += 1,
+        _ if !p.saving => match submit(p, now, tz) {
+            Ok(effect) => {
+                p.saving = true;
+                return vec![effect];
+            }
+            Err(why) => p.error = Some(why),
+        },
+        _ => {}
+    }
+    vec![]
+}
+
+fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<Effect, String> {
+    let value = |i: usize| p.fields.get(i).map(|(_, v)| v.value().trim().to_string()).unwrap_or_default();
+    match &p.purpose {
+        PromptFor::EditDriver { driver_id } => {
+            let name = strip_controls(&value(0));
+            if name.is_empty() {
+                return Err("The name cannot be empty.".into());
+            }
+            Ok(Effect::EditDriver { driver_id: driver_id.clone(), name: Some(name), mobile: Some(value(1)) })
+        }
+        PromptFor::Snooze { driver_id } => {
+            let due_at = parse_until(&value(0), now, tz)?;
+            let when = due_at.with_timezone(&tz).format("%a %H:%M");
+            let what = format!("Snoozed until {when}.");
+            Ok(Effect::Reschedule { driver_id: driver_id.clone(), due_at, what })
+        }
+    }
+}
+
+/// `30m`, `2h`, `90` (minutes) or `18:00` (the next time it is 18:00 here).
+pub fn parse_until(s: &str, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<DateTime<Utc>, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let bad = || format!("\"{s}\" is not a time: try 30m, 2h or 18:00.");
+    if let Ok(t) = NaiveTime::parse_from_str(&s, "%H:%M") {
+        let local = now.with_timezone(&tz);
+        let today = tz.from_local_datetime(&local.date_naive().and_time(t)).single().ok_or_else(bad)?;
+        let at = if today > local { today } else { today + Duration::days(1) };
+        return Ok(at.with_timezone(&Utc));
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let d = match unit.trim() {
+        "" | "m" | "min" | "mins" => Duration::minutes(n),
+        "h" | "hr" | "hrs" => Duration::hours(n),
+        _ => return Err(bad()),
+    };
+    if n <= 0 || d > Duration::days(14) {
+        return Err("Snooze for between a minute and 14 days.".into());
+    }
+    Ok(now + d)
+}
+
+fn cancel_dial(app: &mut App) -> Vec<Effect> {
+    let Some(l) = app.live.as_ref().filter(|l| l.call.call_status().is_live()) else {
+        app.info("No call in progress to cancel.");
+        return vec![];
+    };
+    if l.call.call_status() == crate::domain::CallStatus::Connected {
+        app.error("The driver answered: this call cannot be cancelled. Press e when it ends.");
+        return vec![];
+    }
+    vec![Effect::CancelDial(l.call.id)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snooze_times() {
+        let tz = chrono::FixedOffset::east_opt(19_800).expect("tz");
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("now"); // 11:30 local
+        assert_eq!(parse_until("30m", now, tz), Ok(now + Duration::minutes(30)));
+        assert_eq!(parse_until("2h", now, tz), Ok(now + Duration::hours(2)));
+        assert_eq!(parse_until("18:00", now, tz), Ok(now + Duration::minutes(390)));
+        assert_eq!(parse_until("09:00", now, tz), Ok(now + Duration::hours(21) + Duration::minutes(30)));
+        assert!(parse_until("soon", now, tz).is_err());
+        assert!(parse_until("0m", now, tz).is_err());
+    }
+}

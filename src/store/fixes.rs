@@ -1,0 +1,146 @@
+//! Fixing mistakes: correcting a driver's name or mobile (the old value kept), moving a driver to
+//! the end of the queue or snoozing them, and cancelling a dial started by mistake.
+
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, StoreError, db_time, with_pool};
+use crate::domain::{CallLog, CallStatus};
+
+/// What a cancelled dial's row says.
+pub const CANCELLED: &str = "cancelled by agent";
+
+impl Store {
+    /// Sets `field` (`name` or `mobile`, already validated) of a driver and records the old value.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn edit_driver(
+        &self,
+        driver_id: &str,
+        field: &str,
+        value: &str,
+        by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let column = match field {
+            "name" => "name",
+            "mobile" => "mobile",
+            other => return Err(StoreError::Invalid(format!("cannot edit a driver's {other}"))),
+        };
+        let select = format!("SELECT {column} FROM drivers WHERE id = ?");
+        let update = format!("UPDATE drivers SET {column} = ? WHERE id = ?");
+        with_pool!(self, |p, d| {
+            async {
+                let mut tx = p.begin_with(d.begin_write).await?;
+                let old: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
+                    .bind(driver_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((old,)) = old else {
+                    return Err(StoreError::NotFound(format!("driver {driver_id} not found")));
+                };
+                sqlx::query(sqlx::AssertSqlSafe(update.as_str())).bind(value).bind(driver_id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO driver_edits (driver_id, field, old_value, new_value, edited_by, edited_at) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(driver_id)
+                .bind(column)
+                .bind(old)
+                .bind(value)
+                .bind(by)
+                .bind(db_time(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<(), StoreError>(())
+            }
+            .await
+        })
+    }
+
+    /// The corrections made to a driver, newest first: (field, old value, new value, when).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn driver_edits(
+        &self,
+        driver_id: &str,
+    ) -> Result<Vec<(String, Option<String>, Option<String>, chrono::NaiveDateTime)>> {
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as(
+                "SELECT field, old_value, new_value, edited_at FROM driver_edits WHERE driver_id = ? ORDER BY id DESC LIMIT 50",
+            )
+            .bind(driver_id)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// Moves `caller`'s queued driver to `due_at` (the end of today's queue when that is now, or a
+    /// snooze), as an ordinary entry (not a callback), releasing any claim. `false` if not queued.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn reschedule(&self, driver_id: &str, caller: i64, due_at: DateTime<Utc>) -> Result<bool> {
+        let r = with_pool!(self, |p, d| {
+            sqlx::query(
+                "UPDATE call_queue SET due_at = ?, priority = 1, claimed_by = NULL, claimed_until = NULL \
+                 WHERE driver_id = ? AND caller_id = ?",
+            )
+            .bind(db_time(due_at))
+            .bind(driver_id)
+            .bind(caller)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(r > 0)
+    }
+
+    /// Cancels `caller`'s live call started by mistake: the row becomes `failed` with remarks
+    /// "cancelled by agent" and that outcome (so no wrap-up waits), provisionally (TeleCMI's own
+    /// report, if the call did go out, still corrects the status); the driver gets the attempt back
+    /// and their claim is released. `None` if the call is not this caller's or not live.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn cancel_dial(&self, call_id: i64, caller: i64, now: DateTime<Utc>) -> Result<Option<CallLog>> {
+        let done = with_pool!(self, |p, d| {
+            async {
+                let mut tx = p.begin_with(d.begin_write).await?;
+                let sql = format!(
+                    "SELECT COALESCE(status, 'initiated'), driver_id FROM call_logs WHERE id = ? AND caller_id = ?{}",
+                    d.for_update
+                );
+                let row: Option<(String, Option<String>)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).bind(caller).fetch_optional(&mut *tx).await?;
+                let Some((status, driver_id)) = row else { return Ok::<bool, StoreError>(false) };
+                if !status.parse::<CallStatus>().is_ok_and(CallStatus::is_live) {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE call_logs SET status = 'failed', feedback = ?, remarks = ? WHERE id = ?")
+                    .bind("Cancelled by Agent")
+                    .bind(CANCELLED)
+                    .bind(call_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(call_id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO call_provisional (call_log_id, state, prior_status, reason, since) VALUES (?, 'provisional', ?, ?, ?)",
+                )
+                .bind(call_id)
+                .bind(&status)
+                .bind(CANCELLED)
+                .bind(db_time(now))
+                .execute(&mut *tx)
+                .await?;
+                if let Some(driver) = driver_id {
+                    sqlx::query(
+                        "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+                         claimed_by = NULL, claimed_until = NULL WHERE driver_id = ?",
+                    )
+                    .bind(driver)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+            .await
+        })?;
+        if done { self.call(call_id).await } else { Ok(None) }
+    }
+}

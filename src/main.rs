@@ -65,7 +65,17 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ImportWhat {
     /// Load or assign drivers from a CSV with header id,name,mobile,tmid,city,state,assigned_to
-    Drivers { file: std::path::PathBuf },
+    ///
+    /// Bad rows are reported by line and skipped (exit code 2); the good rows are loaded. A repeated
+    /// id or mobile in the file, or a mobile that belongs to another driver already, is a bad row.
+    /// Escape sequences and control characters are removed from every field.
+    Drivers {
+        file: std::path::PathBuf,
+        /// Queue again drivers whose saved outcome finished them (e.g. Interview Fixed, attempts
+        /// used up, a wrong number); without it they keep their outcome and stay out of the queue
+        #[arg(long)]
+        requeue: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,7 +177,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
         Command::Token { what } => token_cmd(what, &config).await,
-        Command::Import { what: ImportWhat::Drivers { file } } => import_drivers(&file, &config).await,
+        Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
+            import_drivers(&file, requeue, &config).await
+        }
         Command::Export { what: ExportWhat::Logs { format, caller } } => {
             let store = Store::open(&config.database_url).await?;
             let filter = CallFilter { caller_id: caller, ..CallFilter::default() };
@@ -226,24 +238,31 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import_drivers(file: &std::path::Path, config: &Config) -> anyhow::Result<ExitCode> {
+async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
+    let mut parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mobiles: Vec<String> = parsed.rows.iter().map(|r| r.driver.mobile.clone()).collect();
+    parsed.reject_taken_mobiles(&store.drivers_with_mobiles(&mobiles).await?);
     for e in &parsed.errors {
         eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
     }
-    let bar = indicatif::ProgressBar::new(parsed.drivers.len() as u64);
+    let drivers = parsed.drivers();
+    let bar = indicatif::ProgressBar::new(drivers.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} drivers {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = import::load(&store, &parsed.drivers, |n| bar.inc(n)).await?;
+    let outcome = import::load(&store, &drivers, requeue, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
+    let kept = match outcome.kept_finished {
+        0 => String::new(),
+        n => format!(", {n} finished left out of the queue (--requeue to queue them)"),
+    };
     println!(
-        "{} new, {} updated, {} queued; {} bad row(s) skipped",
+        "{} new, {} updated, {} queued{kept}; {} bad row(s) skipped",
         outcome.inserted,
         outcome.updated,
         outcome.queued,

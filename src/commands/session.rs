@@ -141,7 +141,7 @@ pub async fn demo(mut config: Config) -> anyhow::Result<()> {
     let callers = std::collections::HashSet::from([DEMO_CALLER]);
     let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers)
         .map_err(|e| anyhow::anyhow!(e))?;
-    crate::commands::import::load(&store, &parsed.drivers, |_| {}).await?;
+    crate::commands::import::load(&store, &parsed.drivers(), false, |_| {}).await?;
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
     config.database_url = url;

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use calldesk::commands::{export, import, session, tokens};
-use calldesk::config::{Config, RawSettings};
+use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
 
@@ -33,6 +33,9 @@ enum Command {
     /// The agent console with the webhook listener embedded (the default)
     Console,
     /// The console on a throwaway SQLite file with sample drivers and a simulated TeleCMI
+    ///
+    /// The demo never touches a real database: `--database-url` is refused, and a DATABASE_URL
+    /// from the environment or .env is ignored (with a note).
     Demo,
     /// Read-only supervisor console
     Supervise,
@@ -107,12 +110,19 @@ enum TokenCmd {
 
 #[derive(Debug, Subcommand)]
 enum ExportWhat {
-    /// Call logs, newest first
+    /// Call logs, newest first; times are ISO-8601 with their offset (2026-11-24T11:30:00+05:30)
     Logs {
+        /// csv (formula-like cells prefixed with '), json (one array) or ndjson (one object a line)
         #[arg(long, value_enum, default_value = "csv")]
         format: export::Format,
+        /// First day to include (YYYY-MM-DD, by the call's start, in the console's time zone)
+        #[arg(long, value_name = "DATE", value_parser = export::parse_day)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day to include (YYYY-MM-DD, inclusive)
+        #[arg(long, value_name = "DATE", value_parser = export::parse_day)]
+        to: Option<chrono::NaiveDate>,
         /// Only this caller's calls
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         caller: Option<i64>,
     },
 }
@@ -125,7 +135,9 @@ fn main() -> ExitCode {
         eprintln!("configuration error: .env: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let database_url_origin = Origin::of(&matches, "database_url");
     let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
         Ok(c) => c,
         Err(e) => {
@@ -153,7 +165,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config, database_url_origin)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -168,7 +180,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+async fn run(command: Command, config: Config, database_url_origin: Origin) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
             let store = Store::open(&config.database_url).await?;
@@ -180,15 +192,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
             import_drivers(&file, requeue, &config).await
         }
-        Command::Export { what: ExportWhat::Logs { format, caller } } => {
+        Command::Export { what: ExportWhat::Logs { format, from, to, caller } } => {
+            let zone = export::export_zone();
+            let (from, until) = export::day_range(from, to, zone).map_err(anyhow::Error::msg)?;
             let store = Store::open(&config.database_url).await?;
-            let filter = CallFilter { caller_id: caller, ..CallFilter::default() };
-            let n = export::write_logs(&store, &filter, format, std::io::stdout().lock()).await?;
+            let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
+            let n = export::write_logs(&store, &filter, format, zone, std::io::stdout().lock()).await?;
             eprintln!("{n} call logs exported");
             Ok(ExitCode::SUCCESS)
         }
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo => session::demo(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo => session::demo(config, database_url_origin).await.map(|()| ExitCode::SUCCESS),
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Supervise => session::supervise(config).await.map(|()| ExitCode::SUCCESS),
     }

@@ -107,10 +107,8 @@ async fn a_mobile_of_another_driver_is_refused_by_line() {
         let cli = Cli::on(&db);
         cli.ok(&["caller", "add", "3", "Pooja"]);
         cli.import("D1,Ramesh,9876543210,,,,3\n", &[]);
-        let (code, out, err) = cli.import(
-            "D2,Suresh,+91 98765-43210,,,,3\nD3,Mahesh,9876543212,,,,3\nD4,Dinesh,09876543212,,,,3\n",
-            &[],
-        );
+        let (code, out, err) =
+            cli.import("D2,Suresh,+91 98765-43210,,,,3\nD3,Mahesh,9876543212,,,,3\nD4,Dinesh,09876543212,,,,3\n", &[]);
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("drivers.csv:2: mobile 919876543210 already belongs to driver D1"), "{err}");
         assert!(err.contains("drivers.csv:4: mobile 919876543212 is also driver D3's (line 3)"), "{err}");
@@ -191,12 +189,14 @@ async fn json_is_one_array_ndjson_a_line_each_with_offset_times() {
     each_backend(|db| async move {
         let cli = Cli::on(&db);
         cli.ok(&["caller", "add", "3", "Pooja"]);
-        let empty: serde_json::Value = serde_json::from_str(&cli.ok(&["export", "logs", "--format", "json"])).expect("json");
+        let empty: serde_json::Value =
+            serde_json::from_str(&cli.ok(&["export", "logs", "--format", "json"])).expect("json");
         assert_eq!(empty, serde_json::json!([]));
         cli.import("D1,Ramesh,9876543210,,,,3\n", &[]);
         for i in 0..1005 {
             // One driver each: a second call to a driver with a live call would be refused.
-            call(&db.store, &format!("X{i}"), "Ramesh", at("2026-11-24T06:00:00Z") + chrono::Duration::seconds(i)).await;
+            call(&db.store, &format!("X{i}"), "Ramesh", at("2026-11-24T06:00:00Z") + chrono::Duration::seconds(i))
+                .await;
         }
         let text = cli.ok(&["export", "logs", "--format", "json"]);
         let all: Vec<serde_json::Value> = serde_json::from_str(&text).expect("one JSON array over two pages");
@@ -219,8 +219,9 @@ async fn from_and_to_keep_whole_days_and_a_bad_date_names_its_flag() {
         cli.ok(&["caller", "add", "3", "Pooja"]);
         cli.import("D1,Ramesh,9876543210,,,,3\n", &[]);
         // In India: 23rd 23:59, 24th 00:00, 24th 23:59, 25th 00:00.
-        for (i, t) in
-            ["2026-11-23T18:29:00Z", "2026-11-23T18:30:00Z", "2026-11-24T18:29:00Z", "2026-11-24T18:30:00Z"].iter().enumerate()
+        for (i, t) in ["2026-11-23T18:29:00Z", "2026-11-23T18:30:00Z", "2026-11-24T18:29:00Z", "2026-11-24T18:30:00Z"]
+            .iter()
+            .enumerate()
         {
             call(&db.store, &format!("X{i}"), "Ramesh", at(t)).await;
         }
@@ -249,7 +250,8 @@ async fn csv_cells_a_spreadsheet_would_run_are_neutralised() {
         cli.ok(&["caller", "add", "3", "Pooja"]);
         cli.import("D1,Ramesh,9876543210,,,,3\n", &[]);
         let id = call(&db.store, "D1", "=HYPERLINK(\"http://x\",\"y\")", Utc::now()).await;
-        let f = SubmitFeedback { call_id: id, feedback: "@SUM(A1)".into(), remarks: "+1 -2".into(), ..Default::default() };
+        let f =
+            SubmitFeedback { call_id: id, feedback: "@SUM(A1)".into(), remarks: "+1 -2".into(), ..Default::default() };
         db.store.submit_feedback(&f, &FeedbackCatalog::default(), Utc::now()).await.expect("fb");
         let text = cli.ok(&["export", "logs", "--format", "csv"]);
         let mut rdr = csv::Reader::from_reader(text.as_bytes());

@@ -47,15 +47,19 @@ const COLUMNS: [&str; 16] = [
 
 /// `YYYY-MM-DD`, for `--from` / `--to` (clap names the flag in its error).
 pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date like 2026-11-24 (YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date like 2026-11-24 (YYYY-MM-DD)"))
 }
+
+/// `[from, until)` as instants; `None` leaves that side open.
+pub type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The instants `[from, until)` covering the days `from..=to` in `zone`.
 pub fn day_range(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     zone: FixedOffset,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+) -> Result<Span, String> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
@@ -77,7 +81,11 @@ pub fn iso(t: &DateTime<Utc>, zone: FixedOffset) -> String {
 /// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return
 /// first) gets a leading `'`, so it is shown as text instead of run.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 /// One call log as exported: the `call_logs` columns, times with their offset.

@@ -52,7 +52,8 @@ impl Parsed {
                 .find(|(mobile, owner)| in_file.get(&id_key(owner)).is_none_or(|m| m == mobile))
                 .map(|(_, owner)| owner.clone())
         };
-        let (keep, taken): (Vec<Row>, Vec<Row>) = std::mem::take(&mut self.rows).into_iter().partition(|r| taken_by(r).is_none());
+        let (keep, taken): (Vec<Row>, Vec<Row>) =
+            std::mem::take(&mut self.rows).into_iter().partition(|r| taken_by(r).is_none());
         for row in taken {
             let owner = taken_by(&row).unwrap_or_default();
             self.errors.push(RowError {
@@ -220,7 +221,10 @@ mod tests {
         let p = parse(csv.as_bytes(), "91", &HashSet::new()).expect("header ok");
         assert_eq!(p.drivers().iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D7", "D8"]);
         assert_eq!(p.errors[0], RowError { line: 4, reason: "duplicate id d7 (first on line 2)".into() });
-        assert_eq!(p.errors[1], RowError { line: 5, reason: "mobile 919876543211 is also driver D8's (line 3)".into() });
+        assert_eq!(
+            p.errors[1],
+            RowError { line: 5, reason: "mobile 919876543211 is also driver D8's (line 3)".into() }
+        );
     }
 
     #[test]
@@ -231,10 +235,7 @@ mod tests {
                    D3,C,9876543212,,,,\n";
         let mut p = parse(csv.as_bytes(), "91", &HashSet::new()).expect("header ok");
         // D1's number is D9's in the database; D2's was D3's, but the file gives D3 a new one.
-        p.reject_taken_mobiles(&[
-            ("919876543210".into(), "D9".into()),
-            ("919876543211".into(), "D3".into()),
-        ]);
+        p.reject_taken_mobiles(&[("919876543210".into(), "D9".into()), ("919876543211".into(), "D3".into())]);
         assert_eq!(p.drivers().iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D2", "D3"]);
         assert_eq!(p.errors, [RowError { line: 2, reason: "mobile 919876543210 already belongs to driver D9".into() }]);
     }

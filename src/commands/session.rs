@@ -143,7 +143,9 @@ pub async fn demo(mut config: Config, database_url: Origin) -> anyhow::Result<()
         ),
         Origin::Env => {
             tracing::info!("DATABASE_URL ignored by the demo");
-            eprintln!("note: the demo ignores DATABASE_URL (from the environment or .env) and uses a throwaway SQLite file");
+            eprintln!(
+                "note: the demo ignores DATABASE_URL (from the environment or .env) and uses a throwaway SQLite file"
+            );
         }
         Origin::Default => {}
     }

@@ -196,8 +196,8 @@ impl Store {
                     Some((_, closed, finished_at)) => closed.is_some() || finished_at.is_some(),
                     None => false,
                 };
-                let reopen = existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some())
-                    && (requeue || !finished);
+                let reopen =
+                    existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some()) && (requeue || !finished);
                 if reopen {
                     sqlx::query(
                         "UPDATE drivers SET closed_reason = NULL, closed_at = NULL, finished_at = NULL, \

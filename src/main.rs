@@ -73,6 +73,7 @@ enum ImportWhat {
     /// id or mobile in the file, or a mobile that belongs to another driver already, is a bad row.
     /// Escape sequences and control characters are removed from every field.
     Drivers {
+        /// The CSV file (UTF-8, header line first)
         file: std::path::PathBuf,
         /// Queue again drivers whose saved outcome finished them (e.g. Interview Fixed, attempts
         /// used up, a wrong number); without it they keep their outcome and stay out of the queue

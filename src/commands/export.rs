@@ -55,11 +55,7 @@ pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
 pub type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The instants `[from, until)` covering the days `from..=to` in `zone`.
-pub fn day_range(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    zone: FixedOffset,
-) -> Result<Span, String> {
+pub fn day_range(from: Option<NaiveDate>, to: Option<NaiveDate>, zone: FixedOffset) -> Result<Span, String> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {

@@ -29,6 +29,36 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Where a setting came from: a command where a setting has no meaning (the demo's database)
+/// refuses an explicit flag but only notes an environment value, which may come from a `.env`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    #[default]
+    Default,
+    Env,
+    Flag,
+}
+
+impl Origin {
+    /// Where the argument `id` came from, looking in `matches` and in the chosen subcommand's
+    /// (a global flag may be given before or after the subcommand).
+    pub fn of(matches: &clap::ArgMatches, id: &str) -> Self {
+        let mut sources = vec![matches.value_source(id)];
+        let mut m = matches;
+        while let Some((_, sub)) = m.subcommand() {
+            sources.push(sub.try_get_raw(id).ok().flatten().and_then(|_| sub.value_source(id)));
+            m = sub;
+        }
+        if sources.contains(&Some(clap::parser::ValueSource::CommandLine)) {
+            Self::Flag
+        } else if sources.contains(&Some(clap::parser::ValueSource::EnvVariable)) {
+            Self::Env
+        } else {
+            Self::Default
+        }
+    }
+}
+
 /// The raw settings: each is a flag and an environment variable of the same meaning.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RawSettings {

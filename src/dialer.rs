@@ -37,11 +37,14 @@ impl CallKind {
 }
 
 /// Why a call was not placed. Each maps to one HTTP status for the API.
+/// The call dialog's reason when TeleCMI has no credentials here (short: it fits the dialog).
+pub const MISSING_CREDENTIALS: &str = "TeleCMI credentials missing (TELECMI_APP_ID/_SECRET)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
     #[error("You are not authorized to use TeleCMI calling.")]
     NotAuthorized,
-    #[error("TeleCMI is not configured (set TELECMI_APP_ID and TELECMI_APP_SECRET); use a manual call")]
+    #[error("TeleCMI credentials are missing (set TELECMI_APP_ID and TELECMI_APP_SECRET); use a manual call")]
     NotConfigured,
     #[error("Driver not found")]
     DriverNotFound,
@@ -116,11 +119,13 @@ impl Dialer {
     }
 
     /// Whether `caller` may place TeleCMI calls here, and if not, why (for a disabled menu entry).
+    /// Missing credentials come first: without them no caller may use TeleCMI, whatever
+    /// `TELECMI_AGENTS` says, and "not authorized" would send the agent to the wrong fix.
     pub fn telecmi_refusal(&self, caller: i64) -> Option<String> {
-        if self.config.telecmi_extension(caller).is_none() {
+        if self.client.is_none() {
+            Some(MISSING_CREDENTIALS.to_string())
+        } else if self.config.telecmi_extension(caller).is_none() {
             Some(DialError::NotAuthorized.to_string())
-        } else if self.client.is_none() {
-            Some(DialError::NotConfigured.to_string())
         } else {
             None
         }

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use calldesk::commands::{export, import, session, tokens};
-use calldesk::config::{Config, RawSettings};
+use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
 
@@ -33,6 +33,9 @@ enum Command {
     /// The agent console with the webhook listener embedded (the default)
     Console,
     /// The console on a throwaway SQLite file with sample drivers and a simulated TeleCMI
+    ///
+    /// The demo never touches a real database: `--database-url` is refused, and a DATABASE_URL
+    /// from the environment or .env is ignored (with a note).
     Demo,
     /// Read-only supervisor console
     Supervise,
@@ -65,7 +68,18 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ImportWhat {
     /// Load or assign drivers from a CSV with header id,name,mobile,tmid,city,state,assigned_to
-    Drivers { file: std::path::PathBuf },
+    ///
+    /// Bad rows are reported by line and skipped (exit code 2); the good rows are loaded. A repeated
+    /// id or mobile in the file, or a mobile that belongs to another driver already, is a bad row.
+    /// Escape sequences and control characters are removed from every field.
+    Drivers {
+        /// The CSV file (UTF-8, header line first)
+        file: std::path::PathBuf,
+        /// Queue again drivers whose saved outcome finished them (e.g. Interview Fixed, attempts
+        /// used up, a wrong number); without it they keep their outcome and stay out of the queue
+        #[arg(long)]
+        requeue: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,12 +111,19 @@ enum TokenCmd {
 
 #[derive(Debug, Subcommand)]
 enum ExportWhat {
-    /// Call logs, newest first
+    /// Call logs, newest first; times are ISO-8601 with their offset (2026-11-24T11:30:00+05:30)
     Logs {
+        /// csv (formula-like cells prefixed with '), json (one array) or ndjson (one object a line)
         #[arg(long, value_enum, default_value = "csv")]
         format: export::Format,
+        /// First day to include (YYYY-MM-DD, by the call's start, in the console's time zone)
+        #[arg(long, value_name = "DATE", value_parser = export::parse_day)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day to include (YYYY-MM-DD, inclusive)
+        #[arg(long, value_name = "DATE", value_parser = export::parse_day)]
+        to: Option<chrono::NaiveDate>,
         /// Only this caller's calls
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         caller: Option<i64>,
     },
 }
@@ -115,7 +136,9 @@ fn main() -> ExitCode {
         eprintln!("configuration error: .env: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let database_url_origin = Origin::of(&matches, "database_url");
     let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
         Ok(c) => c,
         Err(e) => {
@@ -143,7 +166,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config, database_url_origin)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -158,7 +181,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+async fn run(command: Command, config: Config, database_url_origin: Origin) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
             let store = Store::open(&config.database_url).await?;
@@ -167,16 +190,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
         Command::Token { what } => token_cmd(what, &config).await,
-        Command::Import { what: ImportWhat::Drivers { file } } => import_drivers(&file, &config).await,
-        Command::Export { what: ExportWhat::Logs { format, caller } } => {
+        Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
+            import_drivers(&file, requeue, &config).await
+        }
+        Command::Export { what: ExportWhat::Logs { format, from, to, caller } } => {
+            let zone = export::export_zone();
+            let (from, until) = export::day_range(from, to, zone).map_err(anyhow::Error::msg)?;
             let store = Store::open(&config.database_url).await?;
-            let filter = CallFilter { caller_id: caller, ..CallFilter::default() };
-            let n = export::write_logs(&store, &filter, format, std::io::stdout().lock()).await?;
+            let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
+            let n = export::write_logs(&store, &filter, format, zone, std::io::stdout().lock()).await?;
             eprintln!("{n} call logs exported");
             Ok(ExitCode::SUCCESS)
         }
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo => session::demo(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo => session::demo(config, database_url_origin).await.map(|()| ExitCode::SUCCESS),
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Supervise => session::supervise(config).await.map(|()| ExitCode::SUCCESS),
     }
@@ -226,24 +253,31 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import_drivers(file: &std::path::Path, config: &Config) -> anyhow::Result<ExitCode> {
+async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
+    let mut parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mobiles: Vec<String> = parsed.rows.iter().map(|r| r.driver.mobile.clone()).collect();
+    parsed.reject_taken_mobiles(&store.drivers_with_mobiles(&mobiles).await?);
     for e in &parsed.errors {
         eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
     }
-    let bar = indicatif::ProgressBar::new(parsed.drivers.len() as u64);
+    let drivers = parsed.drivers();
+    let bar = indicatif::ProgressBar::new(drivers.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} drivers {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = import::load(&store, &parsed.drivers, |n| bar.inc(n)).await?;
+    let outcome = import::load(&store, &drivers, requeue, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
+    let kept = match outcome.kept_finished {
+        0 => String::new(),
+        n => format!(", {n} finished left out of the queue (--requeue to queue them)"),
+    };
     println!(
-        "{} new, {} updated, {} queued; {} bad row(s) skipped",
+        "{} new, {} updated, {} queued{kept}; {} bad row(s) skipped",
         outcome.inserted,
         outcome.updated,
         outcome.queued,

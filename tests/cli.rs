@@ -92,7 +92,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
 }
 
 #[tokio::test]
-async fn export_writes_every_call_as_csv_or_json() {
+async fn export_writes_every_call_as_csv_json_or_ndjson() {
     let cli = Cli::new();
     let empty = cli.ok(&["export", "logs"]);
     assert!(empty.starts_with("id,reference_id,caller_id,driver_id"), "an empty export still has its header: {empty}");
@@ -136,8 +136,11 @@ async fn export_writes_every_call_as_csv_or_json() {
     assert_eq!(rdr.headers().expect("header").len(), 16);
     assert!(rows.iter().any(|r| r.get(5) == Some("Driver, \"7\"")), "quoting survives");
     let json_text = cli.ok(&["export", "logs", "--format", "json", "--caller", "3"]);
+    let all: Vec<serde_json::Value> = serde_json::from_str(&json_text).expect("one JSON array");
+    assert_eq!(all.len(), 1500);
+    assert_eq!(all[0]["provider"], serde_json::json!("manual"));
+    let ndjson_text = cli.ok(&["export", "logs", "--format", "ndjson", "--caller", "3"]);
     let lines: Vec<serde_json::Value> =
-        json_text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+        ndjson_text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
     assert_eq!(lines.len(), 1500);
-    assert_eq!(lines[0]["provider"], serde_json::json!("manual"));
 }

@@ -1,67 +1,259 @@
-//! `calldesk export logs`: every call log to stdout as CSV or JSON lines, keyset-paged.
+//! `calldesk export logs`: call logs to stdout as CSV, one JSON array, or JSON lines, keyset-paged
+//! so memory stays flat whatever the size. Times are ISO-8601 with their offset.
 
+use std::borrow::Cow;
 use std::io::Write;
 
+use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::domain::CallLog;
 use crate::store::{CallFilter, CallPage, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// A table with a header row; cells a spreadsheet would run as a formula start with `'`
     Csv,
+    /// One JSON array of objects
     Json,
+    /// One JSON object per line
+    Ndjson,
 }
 
-/// Writes all calls matching `filter`, newest first. JSON is one object per line.
-pub async fn write_logs(store: &Store, filter: &CallFilter, format: Format, out: impl Write) -> anyhow::Result<u64> {
-    let mut csv_out = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
-    let mut out = out;
+/// The zone export times are written in: the one the console shows times in. The single place
+/// to change when the zone becomes a setting.
+pub fn export_zone() -> FixedOffset {
+    crate::console::update::local_offset()
+}
+
+const COLUMNS: [&str; 16] = [
+    "id",
+    "reference_id",
+    "caller_id",
+    "driver_id",
+    "driver_mobile",
+    "driver_name",
+    "driver_tmid",
+    "call_type",
+    "status",
+    "provider",
+    "telecmi_user_id",
+    "feedback",
+    "remarks",
+    "call_duration",
+    "created_at",
+    "updated_at",
+];
+
+/// `YYYY-MM-DD`, for `--from` / `--to` (clap names the flag in its error).
+pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s:?} is not a date like 2026-11-24 (YYYY-MM-DD)"))
+}
+
+/// `[from, until)` as instants; `None` leaves that side open.
+pub type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The instants `[from, until)` covering the days `from..=to` in `zone`.
+pub fn day_range(from: Option<NaiveDate>, to: Option<NaiveDate>, zone: FixedOffset) -> Result<Span, String> {
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(format!("--from {f} is after --to {t}"));
+    }
+    let start = |d: NaiveDate| zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN)).single();
+    let from = from.map(|d| start(d).map(|t| t.with_timezone(&Utc)).ok_or(format!("--from {d} is out of range")));
+    let until = to.map(|d| {
+        d.succ_opt().and_then(start).map(|t| t.with_timezone(&Utc)).ok_or(format!("--to {d} is out of range"))
+    });
+    Ok((from.transpose()?, until.transpose()?))
+}
+
+/// ISO-8601 with the offset (`2026-11-24T11:30:00+05:30`, `Z` in UTC).
+pub fn iso(t: &DateTime<Utc>, zone: FixedOffset) -> String {
+    t.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, carriage return
+/// first) gets a leading `'`, so it is shown as text instead of run.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// One call log as exported: the `call_logs` columns, times with their offset.
+#[derive(Debug, Serialize)]
+struct Exported<'a> {
+    id: i64,
+    reference_id: Option<&'a str>,
+    caller_id: Option<i64>,
+    driver_id: Option<&'a str>,
+    driver_mobile: Option<&'a str>,
+    driver_name: Option<&'a str>,
+    driver_tmid: Option<&'a str>,
+    call_type: Option<&'a str>,
+    status: Option<&'a str>,
+    provider: Option<&'a str>,
+    telecmi_user_id: Option<&'a str>,
+    feedback: Option<&'a str>,
+    remarks: Option<&'a str>,
+    call_duration: Option<i64>,
+    created_at: String,
+    updated_at: Option<String>,
+}
+
+impl<'a> Exported<'a> {
+    fn new(c: &'a CallLog, zone: FixedOffset) -> Self {
+        Self {
+            id: c.id,
+            reference_id: c.reference_id.as_deref(),
+            caller_id: c.caller_id,
+            driver_id: c.driver_id.as_deref(),
+            driver_mobile: c.driver_mobile.as_deref(),
+            driver_name: c.driver_name.as_deref(),
+            driver_tmid: c.driver_tmid.as_deref(),
+            call_type: c.call_type.as_deref(),
+            status: c.status.as_deref(),
+            provider: c.provider.as_deref(),
+            telecmi_user_id: c.telecmi_user_id.as_deref(),
+            feedback: c.feedback.as_deref(),
+            remarks: c.remarks.as_deref(),
+            call_duration: c.call_duration,
+            created_at: iso(&c.created_at, zone),
+            updated_at: c.updated_at.as_ref().map(|t| iso(t, zone)),
+        }
+    }
+
+    fn csv_cells(&self) -> [String; 16] {
+        let s = |v: Option<&str>| neutralise(v.unwrap_or("")).into_owned();
+        let n = |v: Option<i64>| v.map(|n| neutralise(&n.to_string()).into_owned()).unwrap_or_default();
+        [
+            self.id.to_string(),
+            s(self.reference_id),
+            n(self.caller_id),
+            s(self.driver_id),
+            s(self.driver_mobile),
+            s(self.driver_name),
+            s(self.driver_tmid),
+            s(self.call_type),
+            s(self.status),
+            s(self.provider),
+            s(self.telecmi_user_id),
+            s(self.feedback),
+            s(self.remarks),
+            n(self.call_duration),
+            self.created_at.clone(),
+            self.updated_at.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+/// Writes all calls matching `filter`, newest first, with times in `zone`; returns how many.
+pub async fn write_logs(
+    store: &Store,
+    filter: &CallFilter,
+    format: Format,
+    zone: FixedOffset,
+    out: impl Write,
+) -> anyhow::Result<u64> {
+    let mut out = std::io::BufWriter::new(out);
+    let n = match format {
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
+            w.write_record(COLUMNS)?;
+            let n = each_page(store, filter, |page| {
+                for row in page {
+                    w.write_record(Exported::new(row, zone).csv_cells())?;
+                }
+                Ok(w.flush()?)
+            })
+            .await?;
+            w.flush()?;
+            n
+        }
+        Format::Json => {
+            out.write_all(b"[")?;
+            let mut first = true;
+            let n = each_page(store, filter, |page| {
+                for row in page {
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
+                    first = false;
+                    serde_json::to_writer(&mut out, &Exported::new(row, zone))?;
+                }
+                Ok(())
+            })
+            .await?;
+            out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+            n
+        }
+        Format::Ndjson => {
+            each_page(store, filter, |page| {
+                for row in page {
+                    serde_json::to_writer(&mut out, &Exported::new(row, zone))?;
+                    out.write_all(b"\n")?;
+                }
+                Ok(())
+            })
+            .await?
+        }
+    };
+    out.flush()?;
+    Ok(n)
+}
+
+/// Hands `write` the matching calls a page at a time (keyset paging, newest first), so memory
+/// stays one page whatever the export's size; returns how many there were.
+async fn each_page(
+    store: &Store,
+    filter: &CallFilter,
+    mut write: impl FnMut(&[CallLog]) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
     let mut before = None;
     let mut n = 0u64;
     loop {
         let page = store.list_calls(filter, CallPage { before_id: before, offset: None, limit: 1000 }).await?;
-        let Some(last) = page.last() else { break };
+        let Some(last) = page.last() else { return Ok(n) };
         before = Some(last.id);
-        for row in &page {
-            match csv_out.as_mut() {
-                Some(w) => w.serialize(row)?,
-                None => {
-                    serde_json::to_writer(&mut out, row)?;
-                    out.write_all(b"\n")?;
-                }
-            }
-            n += 1;
+        write(&page)?;
+        n += page.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept() {
+        for bad in ["=HYPERLINK(\"x\")", "+91 9876", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralise(bad), format!("'{bad}"), "{bad:?}");
         }
-        if let Some(w) = csv_out.take() {
-            let buf = w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
-            out.write_all(&buf)?;
-            // Later pages continue the same table, without a second header.
-            csv_out = Some(csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new()));
+        for good in ["Ramesh", "919876543210", "a=b", "", "'quoted"] {
+            assert_eq!(neutralise(good), good);
         }
     }
-    if n == 0
-        && let Some(w) = csv_out.as_mut()
-    {
-        // An empty export still says which columns it would have.
-        w.write_record([
-            "id",
-            "reference_id",
-            "caller_id",
-            "driver_id",
-            "driver_mobile",
-            "driver_name",
-            "driver_tmid",
-            "call_type",
-            "status",
-            "provider",
-            "telecmi_user_id",
-            "feedback",
-            "remarks",
-            "call_duration",
-            "created_at",
-            "updated_at",
-        ])?;
-        w.flush()?;
-        out.write_all(w.get_ref())?;
+
+    #[test]
+    fn days_parse_and_cover_whole_days_in_the_zone() {
+        let ist = FixedOffset::east_opt(5 * 3600 + 1800).expect("offset");
+        let d = |s: &str| parse_day(s).expect("date");
+        assert!(parse_day("24/11/2026").expect_err("bad").contains("YYYY-MM-DD"));
+        assert!(parse_day("2026-02-30").is_err());
+        let (from, until) = day_range(Some(d("2026-11-24")), Some(d("2026-11-24")), ist).expect("range");
+        assert_eq!(from.map(|t| t.to_rfc3339()), Some("2026-11-23T18:30:00+00:00".into()));
+        assert_eq!(until.map(|t| t.to_rfc3339()), Some("2026-11-24T18:30:00+00:00".into()));
+        assert!(day_range(Some(d("2026-11-25")), Some(d("2026-11-24")), ist).expect_err("reversed").contains("--from"));
+        assert_eq!(day_range(None, None, ist), Ok((None, None)));
     }
-    out.flush()?;
-    Ok(n)
+
+    #[test]
+    fn times_carry_their_offset() {
+        let t = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").expect("t").with_timezone(&Utc);
+        let ist = FixedOffset::east_opt(5 * 3600 + 1800).expect("offset");
+        assert_eq!(iso(&t, ist), "2026-11-24T11:30:00+05:30");
+        assert_eq!(iso(&t, FixedOffset::east_opt(0).expect("utc")), "2026-11-24T06:00:00Z");
+    }
 }

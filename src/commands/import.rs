@@ -1,11 +1,11 @@
 //! `calldesk import drivers FILE.csv`: every row checked, bad rows reported by line, good rows loaded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use chrono::Utc;
 
-use crate::domain::text::strip_controls;
+use crate::domain::text::clean_text;
 use crate::domain::{Driver, Phone};
 use crate::store::{ImportOutcome, Store};
 
@@ -19,15 +19,60 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// A good row and the line it came from.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: u64,
+    pub driver: Driver,
+}
+
 /// The rows of a drivers CSV, split into good drivers and bad rows.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    pub drivers: Vec<Driver>,
+    pub rows: Vec<Row>,
     pub errors: Vec<RowError>,
 }
 
+impl Parsed {
+    /// The drivers to load, in file order.
+    pub fn drivers(&self) -> Vec<Driver> {
+        self.rows.iter().map(|r| r.driver.clone()).collect()
+    }
+
+    /// Moves rows whose mobile already belongs to another driver in the database to the errors.
+    /// `owners` are `(mobile, driver id)` pairs from the database. A number is not taken when its
+    /// owner is in this file with another number (the file moves it).
+    pub fn reject_taken_mobiles(&mut self, owners: &[(String, String)]) {
+        let in_file: HashMap<String, String> =
+            self.rows.iter().map(|r| (id_key(&r.driver.id), r.driver.mobile.clone())).collect();
+        let taken_by = |row: &Row| {
+            owners
+                .iter()
+                .filter(|(mobile, owner)| *mobile == row.driver.mobile && id_key(owner) != id_key(&row.driver.id))
+                .find(|(mobile, owner)| in_file.get(&id_key(owner)).is_none_or(|m| m == mobile))
+                .map(|(_, owner)| owner.clone())
+        };
+        let (keep, taken): (Vec<Row>, Vec<Row>) =
+            std::mem::take(&mut self.rows).into_iter().partition(|r| taken_by(r).is_none());
+        for row in taken {
+            let owner = taken_by(&row).unwrap_or_default();
+            self.errors.push(RowError {
+                line: row.line,
+                reason: format!("mobile {} already belongs to driver {owner}", row.driver.mobile),
+            });
+        }
+        self.rows = keep;
+        self.errors.sort_by_key(|e| e.line);
+    }
+}
+
+/// Ids compare without case: MariaDB's default collation treats `d7` and `D7` as one id.
+fn id_key(id: &str) -> String {
+    id.to_lowercase()
+}
+
 fn opt(s: &str) -> Option<String> {
-    let t = strip_controls(s.trim());
+    let t = clean_text(s).trim().to_string();
     (!t.is_empty()).then_some(t)
 }
 
@@ -42,6 +87,9 @@ pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Re
         return Err(format!("the header must be exactly `{}` (found `{}`)", HEADER.join(","), names.join(",")));
     }
     let mut out = Parsed::default();
+    // First line of each id and of each mobile, so a repeat names both lines.
+    let mut ids: HashMap<String, u64> = HashMap::new();
+    let mut mobiles: HashMap<String, (u64, String)> = HashMap::new();
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
@@ -52,8 +100,21 @@ pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Re
             }
         };
         let line = rec.position().map_or(0, |p| p.line());
-        match row_to_driver(&rec, country_code, callers) {
-            Ok(d) => out.drivers.push(d),
+        let checked = row_to_driver(&rec, country_code, callers).and_then(|d| {
+            if let Some(first) = ids.get(&id_key(&d.id)) {
+                return Err(format!("duplicate id {} (first on line {first})", d.id));
+            }
+            if let Some((first, other)) = mobiles.get(&d.mobile) {
+                return Err(format!("mobile {} is also driver {other}'s (line {first})", d.mobile));
+            }
+            Ok(d)
+        });
+        match checked {
+            Ok(d) => {
+                ids.insert(id_key(&d.id), line);
+                mobiles.insert(d.mobile.clone(), (line, d.id.clone()));
+                out.rows.push(Row { line, driver: d });
+            }
             Err(reason) => out.errors.push(RowError { line, reason }),
         }
     }
@@ -73,7 +134,8 @@ fn row_to_driver(rec: &csv::StringRecord, country_code: &str, callers: &HashSet<
     if name.chars().count() > 255 {
         return Err("name is longer than 255 characters".into());
     }
-    let mobile = Phone::parse_with(field(2), country_code).map_err(|e| format!("mobile {:?}: {e}", field(2)))?;
+    let raw_mobile = clean_text(field(2));
+    let mobile = Phone::parse_with(&raw_mobile, country_code).map_err(|e| format!("mobile {raw_mobile:?}: {e}"))?;
     let assigned_to = match opt(field(6)) {
         None => None,
         Some(v) => {
@@ -101,18 +163,21 @@ fn row_to_driver(rec: &csv::StringRecord, country_code: &str, callers: &HashSet<
     })
 }
 
-/// Loads parsed drivers in batches, calling `progress` with the number of rows done.
+/// Loads parsed drivers in batches, calling `progress` with the number of rows done. Finished
+/// drivers are queued again only with `requeue`.
 pub async fn load(
     store: &Store,
     drivers: &[Driver],
+    requeue: bool,
     mut progress: impl FnMut(u64),
 ) -> crate::store::Result<ImportOutcome> {
     let mut total = ImportOutcome::default();
     for chunk in drivers.chunks(500) {
-        let o = store.import_drivers(chunk, Utc::now()).await?;
+        let o = store.import_drivers_with(chunk, requeue, Utc::now()).await?;
         total.inserted += o.inserted;
         total.updated += o.updated;
         total.queued += o.queued;
+        total.kept_finished += o.kept_finished;
         progress(chunk.len() as u64);
     }
     Ok(total)
@@ -133,16 +198,46 @@ mod tests {
                    D6,Too,Few\n";
         let callers = HashSet::from([3]);
         let p = parse(csv.as_bytes(), "91", &callers).expect("header ok");
-        assert_eq!(p.drivers.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D1", "D5"]);
-        assert_eq!(p.drivers[0].mobile, "919876543210");
-        assert_eq!(p.drivers[1].name, "Naresh [31mRed");
-        assert_eq!(p.drivers[1].assigned_to, None);
+        let drivers = p.drivers();
+        assert_eq!(drivers.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D1", "D5"]);
+        assert_eq!(drivers[0].mobile, "919876543210");
+        assert_eq!(drivers[1].name, "Naresh Red");
+        assert_eq!(drivers[1].assigned_to, None);
         let lines: Vec<u64> = p.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4, 5, 7]);
         assert!(p.errors[0].reason.contains("name is empty"));
         assert!(p.errors[1].reason.contains("10 to 15"), "{}", p.errors[1].reason);
         assert!(p.errors[2].reason.contains("not a registered caller"));
         assert!(p.errors[3].reason.contains("fields"));
+    }
+
+    #[test]
+    fn repeated_ids_and_mobiles_name_the_first_line() {
+        let csv = "id,name,mobile,tmid,city,state,assigned_to\n\
+                   D7,A,9876543210,,,,\n\
+                   D8,B,9876543211,,,,\n\
+                   d7,C,9876543212,,,,\n\
+                   D9,D,+91 98765 43211,,,,\n";
+        let p = parse(csv.as_bytes(), "91", &HashSet::new()).expect("header ok");
+        assert_eq!(p.drivers().iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D7", "D8"]);
+        assert_eq!(p.errors[0], RowError { line: 4, reason: "duplicate id d7 (first on line 2)".into() });
+        assert_eq!(
+            p.errors[1],
+            RowError { line: 5, reason: "mobile 919876543211 is also driver D8's (line 3)".into() }
+        );
+    }
+
+    #[test]
+    fn a_mobile_of_another_driver_in_the_database_is_refused_unless_the_file_moves_it() {
+        let csv = "id,name,mobile,tmid,city,state,assigned_to\n\
+                   D1,A,9876543210,,,,\n\
+                   D2,B,9876543211,,,,\n\
+                   D3,C,9876543212,,,,\n";
+        let mut p = parse(csv.as_bytes(), "91", &HashSet::new()).expect("header ok");
+        // D1's number is D9's in the database; D2's was D3's, but the file gives D3 a new one.
+        p.reject_taken_mobiles(&[("919876543210".into(), "D9".into()), ("919876543211".into(), "D3".into())]);
+        assert_eq!(p.drivers().iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["D2", "D3"]);
+        assert_eq!(p.errors, [RowError { line: 2, reason: "mobile 919876543210 already belongs to driver D9".into() }]);
     }
 
     #[test]

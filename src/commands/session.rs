@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::bus::{Bus, new_bus};
-use crate::config::{Config, Secret, TelecmiCreds};
+use crate::config::{Config, Origin, Secret, TelecmiCreds};
 use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
 use crate::console::update::local_offset;
@@ -132,7 +132,23 @@ async fn run_console(
 }
 
 /// `calldesk demo`: a throwaway SQLite file, the sample drivers, the simulator as TeleCMI.
-pub async fn demo(mut config: Config) -> anyhow::Result<()> {
+/// The demo's database is always its own: an explicit `--database-url` is refused (the user
+/// meant a real database and would lose their work in a throwaway one), an environment value
+/// (often from a `.env` kept for `calldesk console`) is ignored with a note.
+pub async fn demo(mut config: Config, database_url: Origin) -> anyhow::Result<()> {
+    match database_url {
+        Origin::Flag => anyhow::bail!(
+            "calldesk demo always runs on a throwaway SQLite file, so --database-url is refused; \
+             to work on that database run `calldesk console --database-url …`"
+        ),
+        Origin::Env => {
+            tracing::info!("DATABASE_URL ignored by the demo");
+            eprintln!(
+                "note: the demo ignores DATABASE_URL (from the environment or .env) and uses a throwaway SQLite file"
+            );
+        }
+        Origin::Default => {}
+    }
     crate::console::require_terminal()?;
     let dir = tempfile::Builder::new().prefix("calldesk-demo-").tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
@@ -141,7 +157,7 @@ pub async fn demo(mut config: Config) -> anyhow::Result<()> {
     let callers = std::collections::HashSet::from([DEMO_CALLER]);
     let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers)
         .map_err(|e| anyhow::anyhow!(e))?;
-    crate::commands::import::load(&store, &parsed.drivers, |_| {}).await?;
+    crate::commands::import::load(&store, &parsed.drivers(), false, |_| {}).await?;
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
     config.database_url = url;

@@ -14,6 +14,15 @@ pub fn strip_controls(s: &str) -> String {
         .collect()
 }
 
+/// Removes whole terminal escape sequences (`ESC [ 31 m`, OSC titles, …) and then any other
+/// control character, for text that is stored: a name imported as `\x1b[31mRED\x1b[0m` becomes
+/// `RED`, not `[31mRED[0m`.
+/// Tabs and line breaks become spaces, as in [`strip_controls`].
+pub fn clean_text(s: &str) -> String {
+    let spaced: String = s.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect();
+    strip_controls(&strip_ansi_escapes::strip_str(spaced))
+}
+
 /// The old system's timestamp text: `2025-11-13 10:30:00`.
 pub const DATETIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -42,5 +51,14 @@ mod tests {
         assert_eq!(strip_controls("Ra\u{1b}[2Jju\u{7}"), "Ra[2Jju");
         assert_eq!(strip_controls("a\tb\nc\u{9b}d\u{7f}"), "a b cd");
         assert_eq!(strip_controls("राजू Kumar"), "राजू Kumar");
+    }
+
+    #[test]
+    fn clean_text_drops_whole_escape_sequences() {
+        assert_eq!(clean_text("\u{1b}[31mRED\u{1b}[0m"), "RED");
+        assert_eq!(clean_text("Ra\u{1b}[2Jju\u{7}"), "Raju");
+        assert_eq!(clean_text("\u{1b}]0;pwned\u{7}Suresh"), "Suresh");
+        assert_eq!(clean_text("a\tb\u{1b}[1;32m c\u{7f}"), "a b c");
+        assert_eq!(clean_text("राजू Kumar"), "राजू Kumar");
     }
 }

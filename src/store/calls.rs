@@ -365,8 +365,19 @@ impl Store {
                             .bind(&driver_id)
                             .execute(&mut *tx)
                             .await?;
+                        // Finished: a later import of the same file does not queue them again.
+                        sqlx::query("UPDATE drivers SET finished_at = ?, finished_outcome = ? WHERE id = ?")
+                            .bind(db_time(now))
+                            .bind(f.feedback.trim())
+                            .bind(&driver_id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     QueueDecision::Requeue { due_at, callback } => {
+                        sqlx::query("UPDATE drivers SET finished_at = NULL, finished_outcome = NULL WHERE id = ?")
+                            .bind(&driver_id)
+                            .execute(&mut *tx)
+                            .await?;
                         if effect == QueueEffect::NotCalled {
                             // The driver was never rung: this attempt is not theirs.
                             sqlx::query(

@@ -1,6 +1,6 @@
 //! Callers, their API tokens, and drivers (with the import that queues them).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::{Result, Store, db_time, with_pool};
@@ -25,6 +25,9 @@ pub struct ImportOutcome {
     pub inserted: u64,
     pub updated: u64,
     pub queued: u64,
+    /// Assigned drivers left out of the queue because a saved outcome (or a wrong number)
+    /// finished them; `--requeue` queues them again.
+    pub kept_finished: u64,
 }
 
 const UPSERT_DRIVER_SQLITE: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at) \
@@ -141,33 +144,69 @@ impl Store {
         })?)
     }
 
+    /// The drivers (id) holding any of these mobiles, as `(mobile, id)` pairs.
+    #[tracing::instrument(skip_all, fields(mobiles = mobiles.len()), err)]
+    pub async fn drivers_with_mobiles(&self, mobiles: &[String]) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        for chunk in mobiles.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT mobile, id FROM drivers WHERE mobile IN ({marks})");
+            let rows: Vec<(String, String)> = with_pool!(self, |p, d| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for m in chunk {
+                    q = q.bind(m);
+                }
+                q.fetch_all(p).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// [`Store::import_drivers_with`] without `requeue`: finished drivers stay finished.
+    pub async fn import_drivers(&self, drivers: &[Driver], now: DateTime<Utc>) -> Result<ImportOutcome> {
+        self.import_drivers_with(drivers, false, now).await
+    }
+
     /// Inserts or updates drivers in one transaction; a driver assigned to a caller is queued for
     /// them (due now) unless already queued, and a re-assigned driver moves to the new caller's queue.
+    /// A driver a saved outcome finished (or whose number was marked wrong) is not queued again
+    /// unless `requeue` is set; a wrong number replaced by a new one reopens the driver.
     #[tracing::instrument(skip_all, fields(rows = drivers.len()), err)]
-    pub async fn import_drivers(&self, drivers: &[Driver], now: DateTime<Utc>) -> Result<ImportOutcome> {
+    pub async fn import_drivers_with(
+        &self,
+        drivers: &[Driver],
+        requeue: bool,
+        now: DateTime<Utc>,
+    ) -> Result<ImportOutcome> {
         let now = db_time(now);
         let mut out = ImportOutcome::default();
         with_pool!(self, |p, d| {
             let upsert = if self.is_mysql() { UPSERT_DRIVER_MYSQL } else { UPSERT_DRIVER_SQLITE };
             let mut tx = p.begin_with(d.begin_write).await?;
             for drv in drivers {
-                let existed: Option<(String, Option<String>)> =
-                    sqlx::query_as("SELECT mobile, closed_reason FROM drivers WHERE id = ?")
+                let existed: Option<(String, Option<String>, Option<NaiveDateTime>)> =
+                    sqlx::query_as("SELECT mobile, closed_reason, finished_at FROM drivers WHERE id = ?")
                         .bind(&drv.id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                // A number marked wrong is not queued again; a new number reopens the driver.
-                let wrong_number = match &existed {
-                    Some((mobile, Some(_))) if *mobile == drv.mobile => true,
-                    Some((_, Some(_))) => {
-                        sqlx::query("UPDATE drivers SET closed_reason = NULL, closed_at = NULL WHERE id = ?")
-                            .bind(&drv.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        false
-                    }
-                    _ => false,
+                let finished = match &existed {
+                    // A number marked wrong and now replaced: the driver can be called again.
+                    Some((mobile, Some(_), _)) if *mobile != drv.mobile => false,
+                    Some((_, closed, finished_at)) => closed.is_some() || finished_at.is_some(),
+                    None => false,
                 };
+                let reopen =
+                    existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some()) && (requeue || !finished);
+                if reopen {
+                    sqlx::query(
+                        "UPDATE drivers SET closed_reason = NULL, closed_at = NULL, finished_at = NULL, \
+                         finished_outcome = NULL WHERE id = ?",
+                    )
+                    .bind(&drv.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query(upsert)
                     .bind(&drv.id)
                     .bind(&drv.name)
@@ -184,27 +223,30 @@ impl Store {
                 } else {
                     out.inserted += 1;
                 }
-                if let Some(caller) = drv.assigned_to.filter(|_| !wrong_number) {
-                    let sql = format!(
-                        "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
-                        d.insert_ignore
-                    );
-                    let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let Some(caller) = drv.assigned_to else { continue };
+                if finished && !requeue {
+                    out.kept_finished += 1;
+                    continue;
+                }
+                let sql = format!(
+                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
+                    d.insert_ignore
+                );
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&drv.id)
+                    .bind(caller)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if q.rows_affected() > 0 {
+                    out.queued += 1;
+                } else {
+                    sqlx::query("UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND caller_id <> ?")
+                        .bind(caller)
                         .bind(&drv.id)
                         .bind(caller)
-                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                    if q.rows_affected() > 0 {
-                        out.queued += 1;
-                    } else {
-                        sqlx::query("UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND caller_id <> ?")
-                            .bind(caller)
-                            .bind(&drv.id)
-                            .bind(caller)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                 }
             }
             tx.commit().await

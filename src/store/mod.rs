@@ -8,6 +8,7 @@ mod calls;
 mod events;
 mod facts;
 mod people;
+mod presence;
 mod provisional;
 mod queue;
 mod stats;

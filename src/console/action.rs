@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::keys::Command;
-use super::state::StatsBundle;
+use super::state::{Progress, StatsBundle};
 use crate::bus::CallUpdate;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
-use crate::domain::{CallLog, QueueDecision};
+use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
 use crate::store::{CallFilter, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
 
 #[derive(Debug, Clone)]
@@ -81,6 +81,9 @@ pub enum Action {
         total: i64,
     },
     StatsLoaded(Box<StatsBundle>),
+    /// The agent's state as last stored (`None`: never stored).
+    PresenceLoaded(Option<PresenceChange>),
+    ProgressLoaded(Progress),
     StoreFailed(String),
 }
 
@@ -115,4 +118,13 @@ pub enum Effect {
         before: Option<i64>,
     },
     LoadStats,
+    /// Read the agent's stored state (a restart resumes a break).
+    LoadPresence,
+    /// Store a change of the agent's state.
+    SavePresence {
+        presence: Presence,
+        at: DateTime<Utc>,
+    },
+    /// Read today's calls, connects and positive outcomes and the daily target.
+    LoadProgress,
 }

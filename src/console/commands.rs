@@ -12,6 +12,9 @@ use crate::domain::CallStatus;
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
+    if matches!(app.modal, Some(Modal::Break(_))) {
+        return super::breaks::on_picker_command(app, cmd);
+    }
     match cmd {
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
@@ -24,6 +27,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
+        ToggleBreak => super::breaks::toggle(app),
     }
 }
 

@@ -1,9 +1,11 @@
 //! Drawing: a pure function of [`App`]. One file per pane or modal; modals draw `Clear` first.
 
+mod break_picker;
 mod call_dialog;
 mod call_log;
 pub mod columns;
 mod feedback;
+pub mod hints;
 pub mod help;
 mod live;
 mod queue;
@@ -40,6 +42,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     status::render_footer(app, frame, footer_row);
     match &app.modal {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
+        Some(Modal::Break(p)) => break_picker::render(*p, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),
         Some(Modal::ConfirmQuit(_)) => {

@@ -14,7 +14,7 @@ use crate::domain::presence::{BREAK_REASONS, reason_keys};
 
 pub fn render(p: BreakPicker, frame: &mut Frame) {
     let height = u16::try_from(BREAK_REASONS.len()).unwrap_or(8).saturating_add(5);
-    let area = centered(frame.area(), 44, height);
+    let area = centered(frame.area(), 50, height);
     frame.render_widget(Clear, area);
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let block = Block::default()

@@ -108,7 +108,10 @@ fn a_restart_resumes_the_stored_break_and_progress_follows_the_calls() {
     let p = Progress { calls: 12, connected: 5, positive: 3, target: Some(10) };
     update(&mut a, Action::ProgressLoaded(p));
     assert_eq!(a.progress, Some(p));
-    let fx = update(&mut a, Action::CallPlaced { call: call(10, 1, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    let fx = update(
+        &mut a,
+        Action::CallPlaced { call: call(10, 1, "manual", CallStatus::Initiated), kind: CallKind::Manual },
+    );
     assert!(fx.contains(&Effect::LoadProgress), "a new call re-reads the progress: {fx:?}");
 }
 

@@ -192,7 +192,14 @@ pub const BINDINGS: &[Binding] = &[
         "Dial by hand; calldesk logs the call",
         DialManual
     ),
-    b!(CallDialog, [(KeyCode::Enter, NONE)], "Enter", Some("place call"), "Place the highlighted kind of call", Confirm),
+    b!(
+        CallDialog,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("place call"),
+        "Place the highlighted kind of call",
+        Confirm
+    ),
     b!(CallDialog, [(KeyCode::Down, NONE), (KeyCode::Tab, NONE)], "↓", None, "Highlight the next option", SelectNext),
     b!(
         CallDialog,
@@ -211,9 +218,30 @@ pub const BINDINGS: &[Binding] = &[
         Close
     ),
     // --- Break picker (a letter picks a reason too) ------------------------------------------
-    b!(BreakPicker, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓", None, "Highlight the next reason", SelectNext),
-    b!(BreakPicker, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑", None, "Highlight the previous reason", SelectPrev),
-    b!(BreakPicker, [(KeyCode::Enter, NONE)], "Enter", Some("take break"), "Go on break for the highlighted reason", Confirm),
+    b!(
+        BreakPicker,
+        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "↓",
+        None,
+        "Highlight the next reason",
+        SelectNext
+    ),
+    b!(
+        BreakPicker,
+        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "↑",
+        None,
+        "Highlight the previous reason",
+        SelectPrev
+    ),
+    b!(
+        BreakPicker,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("take break"),
+        "Go on break for the highlighted reason",
+        Confirm
+    ),
     b!(
         BreakPicker,
         [(KeyCode::Esc, NONE), (KeyCode::Char('b'), NONE), (KeyCode::Char('q'), NONE)],

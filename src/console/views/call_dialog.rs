@@ -52,12 +52,24 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             dim(),
         ),
         Line::raw(""),
-        option(CallKind::Telecmi, shown(Context::CallDialog, &[Command::DialTelecmi]), "TeleCMI IVR", "rings your phone, then the driver", telecmi_ok),
+        option(
+            CallKind::Telecmi,
+            shown(Context::CallDialog, &[Command::DialTelecmi]),
+            "TeleCMI IVR",
+            "rings your phone, then the driver",
+            telecmi_ok,
+        ),
     ];
     if let Some(reason) = &app.me.telecmi_refusal {
         lines.push(Line::styled(format!("     unavailable: {reason}"), Style::default().fg(Color::Red)));
     }
-    lines.push(option(CallKind::Manual, shown(Context::CallDialog, &[Command::DialManual]), "Manual Call", "dial by hand; calldesk logs it", true));
+    lines.push(option(
+        CallKind::Manual,
+        shown(Context::CallDialog, &[Command::DialManual]),
+        "Manual Call",
+        "dial by hand; calldesk logs it",
+        true,
+    ));
     lines.push(Line::raw(""));
     lines.push(key_hints(&[
         (Context::CallDialog, &[Command::Confirm], None),

@@ -245,7 +245,11 @@ fn tab_line(f: &FeedbackForm, width: u16) -> Line<'static> {
     }
     let form = Context::Feedback;
     let keys = hint_spans(
-        &[(form, &[Command::SaveFeedback], None), (form, &[Command::SaveAndCallNext], None), (form, &[Command::Close], None)],
+        &[
+            (form, &[Command::SaveFeedback], None),
+            (form, &[Command::SaveAndCallNext], None),
+            (form, &[Command::Close], None),
+        ],
         true,
     );
     let len = |s: &[Span]| s.iter().map(|s| s.content.chars().count()).sum::<usize>();

@@ -32,4 +32,3 @@ pub fn hint_spans(hints: &[Hint<'_>], first_sep: bool) -> Vec<Span<'static>> {
 pub fn key_hints(hints: &[Hint<'_>]) -> Line<'static> {
     Line::from(hint_spans(hints, false))
 }
-

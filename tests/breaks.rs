@@ -177,3 +177,40 @@ fn stats_view_shows_progress_against_the_target() {
     assert!(screen.contains("Today: 12 calls · 5 connected · 3 positive of 10 target"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// The real console under tmux: a break taken at the keyboard refuses Enter, is stored, survives a
+/// restart, and `b` ends it; the daily target set on the command line shows in the status bar.
+#[tokio::test]
+async fn a_break_at_the_keyboard_is_stored_and_survives_a_restart() {
+    use common::e2e::Env;
+    use common::tmux::{self, Session};
+    if !tmux::available() {
+        return;
+    }
+    let env = Env::new(&[("D1", "Ramesh Kumar", "9876543211")]).await;
+    env.calldesk(&["caller", "target", "3", "5"]);
+    let script = env.console_script("");
+    let tm = Session::start(&script, 120, 30);
+    tm.wait_text("Ramesh Kumar", 10).await;
+    tm.wait_text("0/5 ✓", 10).await;
+    tm.keys(&["b"]);
+    tm.wait_text("Take a break", 5).await;
+    tm.keys(&["l"]);
+    tm.wait_text("BREAK lunch", 5).await;
+    tm.keys(&["Enter"]);
+    tm.wait_text("You are on break (lunch, since", 5).await;
+    let store = env.store().await;
+    let stored = store.presence(3).await.expect("read").expect("stored");
+    assert_eq!(stored.presence, Presence::Break("lunch".into()));
+    tm.keys(&["q"]);
+    tm.wait_for("the console to quit", 10, |s| !s.contains("BREAK lunch")).await;
+    drop(tm);
+
+    let tm = Session::start(&script, 120, 30);
+    tm.wait_text("BREAK lunch", 10).await;
+    tm.keys(&["b"]);
+    tm.wait_text("READY", 5).await;
+    let stored = store.presence(3).await.expect("read").expect("stored");
+    assert_eq!(stored.presence, Presence::Ready);
+    tm.keys(&["q"]);
+}

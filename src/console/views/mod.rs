@@ -57,7 +57,7 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
     let area = centered(frame.area(), 72, 7);
     frame.render_widget(Clear, area);
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    use super::keys::{Command, Context};
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Yellow))
@@ -65,13 +65,9 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     let text = vec![
         Line::raw(crate::domain::text::strip_controls(stakes)),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", key),
-            Span::raw(" quit now · "),
-            Span::styled("n", key),
-            Span::raw("/"),
-            Span::styled("Esc", key),
-            Span::raw(" stay"),
+        hints::key_hints(&[
+            (Context::ConfirmQuit, &[Command::ConfirmQuit], None),
+            (Context::ConfirmQuit, &[Command::Close], None),
         ]),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);

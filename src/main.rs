@@ -93,6 +93,8 @@ enum CallerCmd {
     },
     /// List callers
     List,
+    /// Set the caller's daily target: calls with a positive outcome
+    Target { id: i64, target: u32 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +220,10 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
             anyhow::ensure!(!name.is_empty(), "caller name is empty");
             store.add_caller(id, &name, role, Utc::now()).await?;
             println!("caller {id} {name:?} registered as {}", role.as_str());
+        }
+        CallerCmd::Target { id, target } => {
+            store.set_daily_target(id, target).await?;
+            println!("caller {id}: daily target {target} positive outcome(s)");
         }
         CallerCmd::List => {
             for c in store.callers().await? {

@@ -119,7 +119,7 @@ fn telecmi_call_from_queue_to_saved_outcome() {
         Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false },
     );
     assert!(app.modal.is_none() && app.live.is_none());
-    assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
+    assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }, Effect::LoadProgress]), "{fx:?}");
     assert_eq!(app.queue.selected, 1, "the next driver slides under the cursor");
     assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("left the queue")));
     assert_eq!(app.recent.front().map(|c| c.id), Some(10));
@@ -294,7 +294,7 @@ fn save_and_call_next_dials_the_next_driver_the_same_way() {
         &mut app,
         Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: true },
     );
-    let [Effect::LoadQueue { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let [Effect::LoadQueue { generation, .. }, Effect::LoadProgress] = fx.as_slice() else { panic!("{fx:?}") };
     let fx = update(
         &mut app,
         Action::QueueLoaded {

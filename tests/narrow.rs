@@ -145,6 +145,8 @@ fn supervisor_live_mobiles_are_whole_at_80x24() {
             due: 12,
             callbacks_due: 2,
             queued: 40,
+            break_reason: None,
+            break_secs: 0,
         })
         .collect();
     let v = SuperView {
@@ -156,6 +158,7 @@ fn supervisor_live_mobiles_are_whole_at_80x24() {
         error: None,
         help: false,
         catalog: Default::default(),
+        reads: Default::default(),
     };
     let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");

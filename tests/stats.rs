@@ -204,6 +204,8 @@ async fn the_supervisor_shows_wrap_up_and_units() {
         due: 3,
         callbacks_due: 1,
         queued: 9,
+        break_reason: None,
+        break_secs: 0,
     };
     let live = call(31, 4, "telecmi", CallStatus::Connected);
     let ended = call(30, 2, "manual", CallStatus::Completed);
@@ -226,6 +228,7 @@ async fn the_supervisor_shows_wrap_up_and_units() {
         error: None,
         help: false,
         catalog: Default::default(),
+        reads: Default::default(),
     };
     let mut t = Terminal::new(TestBackend::new(120, 28)).expect("terminal");
     t.draw(|f| calldesk::supervise::view::render(&v, f)).expect("draw");

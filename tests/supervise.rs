@@ -34,6 +34,8 @@ fn agent(
         due: 12,
         callbacks_due: 2,
         queued: 40,
+        break_reason: None,
+        break_secs: 0,
     }
 }
 
@@ -84,10 +86,35 @@ fn supervisor_screen_snapshot() {
         error: None,
         help: false,
         catalog: Default::default(),
+        reads: Default::default(),
     };
     let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");
     insta::assert_snapshot!(t.backend().to_string());
+}
+
+#[test]
+fn supervisor_shows_breaks_with_their_reason_and_todays_break_time() {
+    let mut on_break = agent(5, "Sana", AgentState::Break, 12 * 60, None);
+    on_break.break_reason = Some("lunch".into());
+    on_break.break_secs = 25 * 60;
+    let mut ready = agent(4, "Ravi", AgentState::Idle, 90, None);
+    ready.break_secs = 10 * 60;
+    let live = call(31, 4, "telecmi", CallStatus::Connected);
+    let snapshot = Snapshot {
+        agents: vec![agent(3, "Pooja", AgentState::OnCall, 95, Some(live.clone())), ready, on_break],
+        live: vec![live],
+        taken_at: Some(now()),
+        ..Snapshot::default()
+    };
+    let mut v = SuperView::new(now() + Duration::seconds(1), ist(), "sqlite calldesk.db".into(), "Meera (9)".into());
+    v.snapshot = snapshot;
+    let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
+    t.draw(|f| render(&v, f)).expect("draw");
+    let screen = t.backend().to_string();
+    let sana = screen.lines().find(|l| l.contains("Sana (5)")).unwrap_or_default();
+    assert!(sana.contains("break") && sana.contains("lunch") && sana.contains("25m 00s"), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[tokio::test]
@@ -175,6 +202,18 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     tm.wait_text("connected", 10).await;
     let screen = tm.wait_for("the call to end", 15, |s| s.contains("wrap-up") && s.contains("Live calls · 0")).await;
     assert!(screen.contains("completed 1"), "{screen}");
+
+    // The agent goes on a break (as their console stores it): the supervisor sees it, with the reason.
+    let store = calldesk::store::Store::open(&url).await.expect("open");
+    let lunch = calldesk::domain::Presence::Break("lunch".into());
+    store.set_presence(3, &lunch, chrono::Utc::now() - Duration::minutes(3)).await.expect("break");
+    let screen = tm
+        .wait_for("Pooja's break", 10, |s| {
+            s.lines().any(|l| l.contains("Pooja (3)") && l.contains("break") && l.contains("lunch"))
+        })
+        .await;
+    assert!(screen.contains("Breaks"), "{screen}");
+    assert!(screen.contains("3m 0") || screen.contains("3m 1"), "today's break time: {screen}");
     tm.keys(&["q"]);
     let _ = server.kill();
     let _ = server.wait();

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::keys::Command;
-use super::state::StatsBundle;
+use super::state::{Progress, StatsBundle};
 use crate::bus::CallUpdate;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
-use crate::domain::{CallLog, QueueDecision};
+use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
 use crate::store::{CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
 
 #[derive(Debug, Clone)]
@@ -102,6 +102,9 @@ pub enum Action {
     /// A prompt's change was stored (the message says what), or was refused (the prompt stays).
     PromptDone(Result<String, String>),
     DialCancelled(Result<CallLog, String>),
+    /// The agent's state as last stored (`None`: never stored).
+    PresenceLoaded(Option<PresenceChange>),
+    ProgressLoaded(Progress),
     StoreFailed(String),
 }
 
@@ -157,4 +160,13 @@ pub enum Effect {
         what: String,
     },
     CancelDial(i64),
+    /// Read the agent's stored state (a restart resumes a break).
+    LoadPresence,
+    /// Store a change of the agent's state.
+    SavePresence {
+        presence: Presence,
+        at: DateTime<Utc>,
+    },
+    /// Read today's calls, connects and positive outcomes and the daily target.
+    LoadProgress,
 }

@@ -16,6 +16,9 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     if matches!(app.modal, Some(Modal::Prompt(_))) && matches!(cmd, Confirm | NextField | PrevField) {
         return super::fixes::on_prompt_command(app, cmd);
     }
+    if matches!(app.modal, Some(Modal::Break(_))) {
+        return super::breaks::on_picker_command(app, cmd);
+    }
     match cmd {
         EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::fixes::on_fix_command(app, cmd),
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
@@ -33,6 +36,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
+        ToggleBreak => super::breaks::toggle(app),
     }
 }
 

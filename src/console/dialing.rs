@@ -11,8 +11,12 @@ fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
     app.live.as_ref().filter(|l| l.call.call_status().is_live())
 }
 
-/// Why no call may start now, if none may: one already being dialed, one still in progress.
+/// Why no call may start now, if none may: a break, one already being dialed, one still in
+/// progress.
 pub(super) fn dial_guard(app: &App) -> Option<String> {
+    if let Some(why) = super::breaks::refusal(app) {
+        return Some(why);
+    }
     if app.dialing {
         return Some("Already dialing…".into());
     }

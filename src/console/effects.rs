@@ -5,7 +5,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::{Action, Effect};
 use super::state::RECENT_CALLS;
-use super::state::StatsBundle;
+use super::state::{Progress, StatsBundle};
 use super::update::PAGE;
 use crate::bus::{CallUpdate, publish};
 use crate::dialer::{CallKind, DialError, Dialer};
@@ -266,7 +266,45 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
             Err(e) => failed("Could not load statistics", e),
         },
+        Effect::LoadPresence => match store.presence(me).await {
+            Ok(p) => Some(Action::PresenceLoaded(p)),
+            Err(e) => failed("Could not read your break state", e),
+        },
+        Effect::SavePresence { presence, at } => match store.set_presence(me, &presence, at).await {
+            Ok(()) => None,
+            Err(e) => failed("Could not store your break state", e),
+        },
+        Effect::LoadProgress => match load_progress(store, me, ctx.tz, &ctx.catalog).await {
+            Ok(p) => Some(Action::ProgressLoaded(p)),
+            Err(e) => failed("Could not read today's progress", e),
+        },
     }
+}
+
+/// The start of today in `tz`, in UTC.
+pub fn local_midnight(now: chrono::DateTime<Utc>, tz: chrono::FixedOffset) -> chrono::DateTime<Utc> {
+    now.with_timezone(&tz)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| tz.from_local_datetime(&m).earliest())
+        .map_or(now, |d| d.with_timezone(&Utc))
+}
+
+/// Today's (local) calls, connects and positive outcomes of one caller, with their target.
+pub async fn load_progress(
+    store: &Store,
+    me: i64,
+    tz: chrono::FixedOffset,
+    catalog: &FeedbackCatalog,
+) -> crate::store::Result<Progress> {
+    let now = Utc::now();
+    let today = store.stats(Some(me), local_midnight(now, tz), now + Duration::days(1)).await?;
+    Ok(Progress {
+        calls: today.total,
+        connected: today.connected(),
+        positive: today.positive(catalog),
+        target: store.daily_target(me).await?,
+    })
 }
 
 /// Today (local) and the last 7 local days for one caller, or everyone when `caller` is `None`.
@@ -276,12 +314,7 @@ pub async fn load_stats_for(
     tz: chrono::FixedOffset,
 ) -> crate::store::Result<StatsBundle> {
     let now = Utc::now();
-    let midnight = now
-        .with_timezone(&tz)
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|m| tz.from_local_datetime(&m).earliest())
-        .map_or(now, |d| d.with_timezone(&Utc));
+    let midnight = local_midnight(now, tz);
     let week_start = midnight - Duration::days(6);
     let end = now + Duration::days(1);
     Ok(StatsBundle {

@@ -20,6 +20,8 @@ pub enum Context {
     Card,
     /// A small form (edit a driver, snooze one).
     Prompt,
+    /// The break picker: a reason for the break.
+    BreakPicker,
     /// The wrap-up form, whatever field has focus.
     Feedback,
     /// The wrap-up form while its outcome list has focus.
@@ -65,6 +67,8 @@ pub enum Command {
     SkipDriver,
     SnoozeDriver,
     CancelDial,
+    // Breaks
+    ToggleBreak,
     // Forms
     Confirm,
     Close,
@@ -205,6 +209,14 @@ pub const BINDINGS: &[Binding] = &[
     b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),
     b!(
         Global,
+        [(KeyCode::Char('b'), NONE)],
+        "b",
+        None,
+        "Take a break (pick the reason); on a break, back to ready",
+        ToggleBreak
+    ),
+    b!(
+        Global,
         [(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT), (KeyCode::F(1), NONE)],
         "?",
         Some("help"),
@@ -298,7 +310,14 @@ pub const BINDINGS: &[Binding] = &[
         "Dial by hand; calldesk logs the call",
         DialManual
     ),
-    b!(CallDialog, [(KeyCode::Enter, NONE)], "Enter", Some("chosen"), "Place the highlighted kind of call", Confirm),
+    b!(
+        CallDialog,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("place call"),
+        "Place the highlighted kind of call",
+        Confirm
+    ),
     b!(CallDialog, [(KeyCode::Down, NONE), (KeyCode::Tab, NONE)], "↓", None, "Highlight the next option", SelectNext),
     b!(
         CallDialog,
@@ -314,6 +333,39 @@ pub const BINDINGS: &[Binding] = &[
         "Esc",
         Some("cancel"),
         "Close without calling",
+        Close
+    ),
+    // --- Break picker (a letter picks a reason too) ------------------------------------------
+    b!(
+        BreakPicker,
+        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "↓",
+        None,
+        "Highlight the next reason",
+        SelectNext
+    ),
+    b!(
+        BreakPicker,
+        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "↑",
+        None,
+        "Highlight the previous reason",
+        SelectPrev
+    ),
+    b!(
+        BreakPicker,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("take break"),
+        "Go on break for the highlighted reason",
+        Confirm
+    ),
+    b!(
+        BreakPicker,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('b'), NONE), (KeyCode::Char('q'), NONE)],
+        "Esc",
+        Some("stay ready"),
+        "Close without a break",
         Close
     ),
     // --- Feedback form (any field) -----------------------------------------------------------
@@ -428,6 +480,23 @@ pub fn footer(ctxs: &[Context]) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The binding of `cmd` in `ctx`, if it has one.
+pub fn binding(ctx: Context, cmd: Command) -> Option<&'static Binding> {
+    BINDINGS.iter().find(|b| b.ctx == ctx && b.cmd == cmd)
+}
+
+/// How the keys of `cmds` in `ctx` are written on screen, run together (`↑` and `↓` give `↑↓`),
+/// so a hint drawn anywhere names the keys the dispatcher really uses.
+pub fn shown(ctx: Context, cmds: &[Command]) -> String {
+    cmds.iter().filter_map(|c| binding(ctx, *c)).map(|b| b.shown).collect()
+}
+
+/// A key hint: the keys of `cmds` in `ctx` and the footer label of the first (or `label`).
+pub fn hint(ctx: Context, cmds: &[Command], label: Option<&'static str>) -> (String, &'static str) {
+    let label = label.or_else(|| cmds.first().and_then(|c| binding(ctx, *c)).and_then(|b| b.footer));
+    (shown(ctx, cmds), label.unwrap_or(""))
+}
+
 pub fn context_title(ctx: Context) -> &'static str {
     match ctx {
         Context::Global => "Everywhere",
@@ -435,6 +504,7 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::CallLog => "Call log",
         Context::Filter => "Typing a filter",
         Context::CallDialog => "Call dialog",
+        Context::BreakPicker => "Break reasons (the letter shown picks one)",
         Context::Feedback => "Wrap-up form (Alt+letter picks an outcome from any field)",
         Context::FeedbackList => {
             "Wrap-up outcome list (a letter picks while none is picked; then typing goes to remarks)"
@@ -478,7 +548,7 @@ mod tests {
             lookup(&[Context::CallLog, Context::Global], &key(KeyCode::Char('s'))),
             Some(Command::CycleStatusFilter)
         );
-        assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('s'))), None);
+        assert_eq!(lookup(&[Context::Queue, Context::Global], &key(KeyCode::Char('v'))), None);
         assert_eq!(
             lookup(&[Context::Global], &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Command::Quit)

@@ -2,6 +2,7 @@
 //! effects all become [`Action`]s; `update` changes the state; the views draw it.
 
 pub mod action;
+mod breaks;
 mod commands;
 mod dialing;
 pub mod effects;
@@ -89,7 +90,9 @@ async fn event_loop(
     let mut app = App::new(identity, ctx.catalog.clone(), Utc::now(), ctx.tz);
     let size = terminal.size()?;
     update::update(&mut app, Action::Resize { width: size.width, height: size.height });
-    effects::spawn(&ctx, Effect::LoadStartup, &tx);
+    for e in [Effect::LoadStartup, Effect::LoadPresence, Effect::LoadProgress] {
+        effects::spawn(&ctx, e, &tx);
+    }
     loop {
         terminal.draw(|f| views::render(&app, f))?;
         let first = tokio::select! {

@@ -153,7 +153,9 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Tick(_)
         | Action::Resize { .. }
         | Action::Signal(_)
-        | Action::CallUpdated(_) => vec![],
+        | Action::CallUpdated(_)
+        | Action::PresenceLoaded(_)
+        | Action::ProgressLoaded(_) => vec![],
     }
 }
 

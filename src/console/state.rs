@@ -7,7 +7,7 @@ use tui_input::Input;
 
 use crate::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
-use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup};
+use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup, Presence};
 use crate::store::{DayStats, DriverHit, FeedbackDraft, QueueEntry, Stats, StoredEvent};
 
 /// How calls are placed on this console, for the status bar.
@@ -312,11 +312,45 @@ pub struct CardView {
     pub focus_call: Option<i64>,
 }
 
+/// The agent's chosen state (ready, or a break with its reason) and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceNow {
+    pub presence: Presence,
+    pub since: DateTime<Utc>,
+}
+
+/// What the agent is doing, as the status bar says it: a live call and an owed wrap-up come
+/// from the calls, ready and break from the agent's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentStatus<'a> {
+    Ready(DateTime<Utc>),
+    Break(&'a str, DateTime<Utc>),
+    InCall,
+    WrapUp,
+}
+
+/// Today's calls, connects and positive outcomes, against the daily target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub calls: i64,
+    pub connected: i64,
+    pub positive: i64,
+    pub target: Option<i64>,
+}
+
+/// The break picker: which reason is highlighted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakPicker {
+    pub cursor: usize,
+}
+
 #[derive(Debug, Clone)]
 pub enum Modal {
     CallDialog(Box<CallDialog>),
     Prompt(Box<Prompt>),
     Card(Box<CardView>),
+    /// Pick a reason for a break.
+    Break(BreakPicker),
     Feedback(Box<FeedbackForm>),
     Help,
     /// "Quit now?" while a call is live or a wrap-up is open.
@@ -435,6 +469,10 @@ pub struct App {
     /// Ids of stored webhook events already applied: the same event can arrive from this
     /// console's own listener and from the event feed, and is shown once.
     pub seen_events: SeenEvents,
+    /// Ready or on a break (stored; a restart resumes it).
+    pub presence: PresenceNow,
+    /// Today's numbers against the target (`None` until first read).
+    pub progress: Option<Progress>,
     pub quit: bool,
 }
 
@@ -490,6 +528,8 @@ impl App {
             help_scroll: 0,
             size: (80, 24),
             seen_events: SeenEvents::default(),
+            presence: PresenceNow { presence: Presence::Ready, since: now },
+            progress: None,
             quit: false,
         }
     }
@@ -521,6 +561,21 @@ impl App {
             return Some("A wrap-up is open. What you typed is kept as a draft and reopens next time.".into());
         }
         None
+    }
+
+    /// In a call, on a break, in wrap-up, or ready — in that order: a break is the agent's word
+    /// even while an outcome is owed; a live call outranks everything.
+    pub fn status(&self) -> AgentStatus<'_> {
+        if self.live.as_ref().is_some_and(|l| l.call.call_status().is_live()) || self.dialing {
+            return AgentStatus::InCall;
+        }
+        if let Presence::Break(reason) = &self.presence.presence {
+            return AgentStatus::Break(reason, self.presence.since);
+        }
+        if self.form().is_some() || !self.wrapups.is_empty() {
+            return AgentStatus::WrapUp;
+        }
+        AgentStatus::Ready(self.presence.since)
     }
 
     pub fn form(&self) -> Option<&FeedbackForm> {

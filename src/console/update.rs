@@ -32,7 +32,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Signal(name) => on_signal(app, name),
         Action::CallUpdated(u) => on_call_updated(app, *u),
-        other => results::on_result(app, other),
+        Action::PresenceLoaded(stored) => super::breaks::on_loaded(app, stored),
+        Action::ProgressLoaded(p) => {
+            app.progress = Some(p);
+            vec![]
+        }
+        other => {
+            // A new call or a saved outcome moves today's numbers.
+            let progressed = matches!(other, Action::CallPlaced { .. } | Action::FeedbackSaved { .. });
+            let mut fx = results::on_result(app, other);
+            if progressed {
+                fx.push(Effect::LoadProgress);
+            }
+            fx
+        }
     }
 }
 
@@ -60,6 +73,7 @@ fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
     if now.timestamp() / 30 != before.timestamp() / 30 && !app.queue.filtering && app.modal.is_none() {
         fx.extend(super::lists::refresh_queue_in_place(app));
         fx.push(Effect::Resync);
+        fx.push(Effect::LoadProgress);
     }
     fx
 }
@@ -72,6 +86,7 @@ pub fn contexts(app: &App) -> Vec<Context> {
         Some(Modal::CallDialog(_)) => vec![Context::CallDialog],
         Some(Modal::Card(_)) => vec![Context::Card],
         Some(Modal::Prompt(_)) => vec![Context::Prompt],
+        Some(Modal::Break(_)) => vec![Context::BreakPicker],
         Some(Modal::Feedback(f)) if f.focus == Field::Outcome => vec![Context::Feedback, Context::FeedbackList],
         Some(Modal::Feedback(_)) => vec![Context::Feedback],
         None if app.queue.filtering => vec![Context::Filter],
@@ -92,6 +107,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         match &app.modal {
             Some(Modal::Feedback(_)) => on_form_key(app, key),
             Some(Modal::Prompt(_)) => super::fixes::on_prompt_key(app, key),
+            Some(Modal::Break(_)) => super::breaks::on_picker_key(app, key),
             None if app.queue.filtering => super::lists::on_filter_key(app, key),
             None if app.screen == Screen::Search && app.search.typing => super::finder::on_search_key(app, key),
             _ => vec![],

@@ -2,6 +2,7 @@
 
 pub mod feedback;
 pub mod phone;
+pub mod presence;
 pub mod status;
 pub mod text;
 pub mod wrapup;
@@ -11,6 +12,7 @@ pub use feedback::{
     WRONG_NUMBER_REASON,
 };
 pub use phone::{Phone, PhoneError};
+pub use presence::{Presence, PresenceChange};
 pub use status::{CallStatus, Leg, Signal};
 
 use chrono::{DateTime, Utc};

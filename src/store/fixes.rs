@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use super::{Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus};
 
+/// One correction: (field, old value, new value, when).
+pub type DriverEdit = (String, Option<String>, Option<String>, chrono::NaiveDateTime);
+
 /// What a cancelled dial's row says.
 pub const CANCELLED: &str = "cancelled by agent";
 
@@ -62,7 +65,7 @@ impl Store {
     pub async fn driver_edits(
         &self,
         driver_id: &str,
-    ) -> Result<Vec<(String, Option<String>, Option<String>, chrono::NaiveDateTime)>> {
+    ) -> Result<Vec<DriverEdit>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as(
                 "SELECT field, old_value, new_value, edited_at FROM driver_edits WHERE driver_id = ? ORDER BY id DESC LIMIT 50",

@@ -10,6 +10,7 @@ mod facts;
 mod fixes;
 mod lookup;
 mod people;
+mod presence;
 mod provisional;
 mod queue;
 mod stats;

@@ -1,17 +1,22 @@
 //! `calldesk supervise`: the read-only supervisor console. It reads a [`snapshot::Snapshot`] every
-//! second and whenever the shared event table shows a webhook; no key can place a call or change data.
+//! second and whenever the shared event table shows a webhook; no key can place a call or change
+//! data. Same shape as the agent console: events become [`update::Action`]s, [`update::update`]
+//! changes the [`SuperView`], reads run as spawned [`update::Effect`]s that report back.
 
 pub mod snapshot;
+pub mod update;
 pub mod view;
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{FixedOffset, Utc};
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::UnboundedSender;
 
-use crate::console::keys::{Command, Context, lookup};
 use crate::store::Store;
+use update::{Action, Effect};
 use view::SuperView;
 
 /// Runs the supervisor screen until `q`.
@@ -22,83 +27,46 @@ pub async fn run(store: Store, viewer: String) -> anyhow::Result<()> {
     result
 }
 
+/// Starts `effect`; its result comes back on `tx` as an action.
+fn spawn(store: &Store, tz: FixedOffset, effect: Effect, tx: &UnboundedSender<Action>) {
+    let (store, tx) = (store.clone(), tx.clone());
+    tokio::spawn(async move {
+        let Effect::LoadSnapshot { previous } = effect;
+        let result = snapshot::load(&store, Utc::now(), tz, &previous).await.map(Box::new).map_err(|e| e.to_string());
+        let _ = tx.send(Action::SnapshotLoaded { result, at: Utc::now() });
+    });
+}
+
 async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewer: String) -> anyhow::Result<()> {
     let tz = crate::console::update::local_offset();
     let bus = crate::bus::new_bus();
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut view = SuperView {
-        snapshot: Default::default(),
-        now: Utc::now(),
-        tz,
-        database: store.label().to_string(),
-        viewer,
-        error: None,
-        help: false,
-        catalog: std::sync::Arc::new(crate::domain::FeedbackCatalog::default()),
-    };
+    let mut view = SuperView::new(Utc::now(), tz, store.label().to_string(), viewer);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    // One read at a time. A webhook (or `r`) during a read is not dropped: it asks for a full
-    // read (totals included) as soon as the current one lands.
-    let mut loading = false;
-    let mut full_wanted = true;
-    let reload = |loading: &mut bool, full_wanted: &mut bool, current: &snapshot::Snapshot| {
-        if *loading {
-            return;
-        }
-        *loading = true;
-        // The current snapshot lends its totals while they are fresh; an empty one forces a full read.
-        let previous = if std::mem::take(full_wanted) { snapshot::Snapshot::default() } else { current.clone() };
-        let (store, tx) = (store.clone(), tx.clone());
-        tokio::spawn(async move {
-            let _ = tx.send(snapshot::load(&store, Utc::now(), tz, &previous).await);
-        });
-    };
     let result = loop {
         terminal.draw(|f| view::render(&view, f))?;
-        tokio::select! {
+        let action = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => match lookup(&[Context::Supervise], &k) {
-                    Some(Command::Quit) => break Ok(()),
-                    Some(Command::Help) => view.help = !view.help,
-                    Some(Command::Close) => view.help = false,
-                    Some(Command::Refresh) => {
-                        full_wanted = true;
-                        reload(&mut loading, &mut full_wanted, &view.snapshot);
-                    }
-                    _ => {}
-                },
-                Some(Ok(_)) => {}
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Some(Ok(_)) => continue,
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
-            _ = tick.tick() => {
-                view.now = Utc::now();
-                reload(&mut loading, &mut full_wanted, &view.snapshot);
-            }
-            u = updates.recv() => {
-                // A webhook changes the day's numbers: read everything.
-                if u.is_ok() {
-                    full_wanted = true;
-                    reload(&mut loading, &mut full_wanted, &view.snapshot);
-                }
-            }
-            Some(snap) = rx.recv() => {
-                loading = false;
-                match snap {
-                    Ok(s) => {
-                        view.snapshot = s;
-                        view.error = None;
-                    }
-                    Err(e) => view.error = Some(e.to_string()),
-                }
-                view.now = Utc::now();
-                if full_wanted {
-                    reload(&mut loading, &mut full_wanted, &view.snapshot);
-                }
-            }
+            _ = tick.tick() => Action::Tick(Utc::now()),
+            u = updates.recv() => match u {
+                Ok(_) | Err(RecvError::Lagged(_)) => Action::CallsChanged,
+                Err(RecvError::Closed) => continue,
+            },
+            Some(a) = rx.recv() => a,
+        };
+        for e in update::update(&mut view, action) {
+            spawn(&store, tz, e, &tx);
+        }
+        if view.reads.quit {
+            break Ok(());
         }
     };
     feed.abort();
@@ -143,6 +111,65 @@ mod tests {
         assert_eq!(agent_state(Some(&live), true).0, AgentState::WrapUp, "typing the outcome of a manual call");
         let done = call(CallStatus::Completed, Some("Interview Fixed"));
         assert_eq!(agent_state(Some(&done), false), (AgentState::Idle, done.updated_at));
+    }
+
+    #[test]
+    fn on_a_break_the_reason_shows_unless_a_call_is_live() {
+        use super::snapshot::with_presence;
+        use crate::domain::{Presence, PresenceChange};
+        let at = Utc::now() - Duration::minutes(7);
+        let lunch = PresenceChange { caller_id: 3, presence: Presence::Break("lunch".into()), since: at };
+        let idle = (AgentState::Idle, Some(at - Duration::hours(1)));
+        assert_eq!(with_presence(idle, Some(&lunch)), (AgentState::Break, Some(at), Some("lunch".into())));
+        let wrap = (AgentState::WrapUp, Some(at));
+        assert_eq!(with_presence(wrap, Some(&lunch)).0, AgentState::Break);
+        let on_call = (AgentState::OnCall, Some(at));
+        assert_eq!(with_presence(on_call, Some(&lunch)), (AgentState::OnCall, Some(at), None));
+        let ready = PresenceChange { presence: Presence::Ready, ..lunch };
+        assert_eq!(with_presence(idle, Some(&ready)), (AgentState::Idle, Some(at), None));
+    }
+
+    fn view() -> super::view::SuperView {
+        let tz = chrono::FixedOffset::east_opt(0).expect("tz");
+        super::view::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
+    }
+
+    #[test]
+    fn update_reads_one_at_a_time_and_keeps_a_webhook_that_came_meanwhile() {
+        use super::snapshot::Snapshot;
+        use super::update::{Action, Effect, update};
+        let mut v = view();
+        let fx = update(&mut v, Action::Tick(Utc::now()));
+        assert_eq!(fx, vec![Effect::LoadSnapshot { previous: Box::default() }], "the first read is a full one");
+        assert!(update(&mut v, Action::Tick(Utc::now())).is_empty(), "one read at a time");
+        assert!(update(&mut v, Action::CallsChanged).is_empty());
+        let mut snap = Snapshot::default();
+        snap.stats.today.total = 4;
+        let fx = update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(snap)), at: Utc::now() });
+        assert_eq!(v.snapshot.stats.today.total, 4);
+        assert_eq!(fx, vec![Effect::LoadSnapshot { previous: Box::default() }], "the webhook's full read follows");
+        let fx = update(&mut v, Action::SnapshotLoaded { result: Err("database unavailable".into()), at: Utc::now() });
+        assert!(fx.is_empty());
+        assert_eq!(v.error.as_deref(), Some("database unavailable"));
+        assert_eq!(v.snapshot.stats.today.total, 4, "a failed read keeps what was shown");
+        let fx = update(&mut v, Action::Tick(Utc::now()));
+        assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.stats.today.total == 4));
+    }
+
+    #[test]
+    fn update_takes_keys_from_the_table() {
+        use super::update::{Action, update};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        let mut v = view();
+        update(&mut v, key('?'));
+        assert!(v.help);
+        update(&mut v, Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(!v.help);
+        update(&mut v, key('b'));
+        assert!(!v.reads.quit, "no key but the table's does anything");
+        update(&mut v, key('q'));
+        assert!(v.reads.quit);
     }
 
     #[tokio::test]

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::console::effects::load_stats_for;
+use crate::console::effects::{load_stats_for, local_midnight};
 use crate::console::state::StatsBundle;
-use crate::domain::CallLog;
+use crate::domain::{CallLog, Presence, PresenceChange};
 use crate::store::{Caller, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub enum AgentState {
     Idle,
     OnCall,
     WrapUp,
+    /// On a break (the reason is on the row).
+    Break,
 }
 
 impl AgentState {
@@ -21,6 +23,7 @@ impl AgentState {
             Self::Idle => "idle",
             Self::OnCall => "on a call",
             Self::WrapUp => "wrap-up",
+            Self::Break => "break",
         }
     }
 }
@@ -35,6 +38,10 @@ pub struct AgentRow {
     pub due: i64,
     pub callbacks_due: i64,
     pub queued: i64,
+    /// Why the agent is on a break, while on one.
+    pub break_reason: Option<String>,
+    /// Seconds on break today (the app's time zone), the running break included.
+    pub break_secs: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,6 +74,21 @@ pub fn agent_state(latest: Option<&CallLog>, has_draft: bool) -> (AgentState, Op
     }
 }
 
+/// The state from the calls, then the agent's own choice: a live call outranks a break, a break
+/// outranks an owed wrap-up (the console says the same); ready keeps the later of the two times.
+pub fn with_presence(
+    (state, since): (AgentState, Option<DateTime<Utc>>),
+    stored: Option<&PresenceChange>,
+) -> (AgentState, Option<DateTime<Utc>>, Option<String>) {
+    match stored {
+        Some(PresenceChange { presence: Presence::Break(reason), since: at, .. }) if state != AgentState::OnCall => {
+            (AgentState::Break, Some(*at), Some(reason.clone()))
+        }
+        Some(c) if state == AgentState::Idle => (state, since.max(Some(c.since)), None),
+        _ => (state, since, None),
+    }
+}
+
 /// Reads a snapshot, taking the totals from `previous` while they are fresh enough.
 pub async fn load(
     store: &Store,
@@ -87,14 +109,18 @@ pub async fn load(
         .into_iter()
         .filter_map(|l| Some((l.call.caller_id?, (l.call, l.has_draft != 0))))
         .collect();
+    let presences = store.presences(now).await?;
+    let breaks = store.break_seconds(local_midnight(now, tz), now).await?;
     let mut agents = Vec::new();
     for caller in callers.into_iter().filter(|c| !c.is_supervisor()) {
         let (latest, has_draft) = latest.remove(&caller.id).map_or((None, false), |(c, d)| (Some(c), d));
-        let (state, since) = agent_state(latest.as_ref(), has_draft);
+        let stored = presences.iter().find(|p| p.caller_id == caller.id);
+        let (state, since, break_reason) = with_presence(agent_state(latest.as_ref(), has_draft), stored);
+        let break_secs = breaks.iter().find(|(id, _)| *id == caller.id).map_or(0, |(_, s)| *s);
         let (due, callbacks_due, queued) =
             sizes.iter().find(|(id, ..)| *id == caller.id).map_or((0, 0, 0), |(_, d, c, q)| (*d, *c, *q));
-        let current = latest.filter(|_| state != AgentState::Idle);
-        agents.push(AgentRow { caller, state, since, current, due, callbacks_due, queued });
+        let current = latest.filter(|_| matches!(state, AgentState::OnCall | AgentState::WrapUp));
+        agents.push(AgentRow { caller, state, since, current, due, callbacks_due, queued, break_reason, break_secs });
     }
     Ok(Snapshot {
         agents,

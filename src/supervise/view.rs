@@ -27,6 +27,25 @@ pub struct SuperView {
     pub help: bool,
     /// Which outcomes count as positive, for the conversion rate.
     pub catalog: std::sync::Arc<FeedbackCatalog>,
+    /// Reads in flight and wanted, and whether to quit.
+    pub reads: super::update::Reads,
+}
+
+impl SuperView {
+    /// A screen with nothing read yet.
+    pub fn new(now: DateTime<Utc>, tz: FixedOffset, database: String, viewer: String) -> Self {
+        Self {
+            snapshot: Snapshot::default(),
+            now,
+            tz,
+            database,
+            viewer,
+            error: None,
+            help: false,
+            catalog: std::sync::Arc::new(FeedbackCatalog::default()),
+            reads: super::update::Reads { full_wanted: true, ..Default::default() },
+        }
+    }
 }
 
 /// Green while short, yellow past 2 minutes, red past 5 (idle or stuck in wrap-up costs calls).
@@ -34,6 +53,7 @@ pub fn time_style(state: AgentState, secs: i64) -> Style {
     let (warn, bad) = match state {
         AgentState::OnCall => (600, 1200),
         AgentState::WrapUp | AgentState::Idle => (120, 300),
+        AgentState::Break => (900, 1800),
     };
     if secs >= bad {
         Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -112,6 +132,7 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
         Column::flex("Agent", 12, None),
         Column::whole("State", 9),
         Column::whole("For", 7),
+        Column::fixed("Breaks", 7, 1),
         Column::flex("With", 10, Some(3)),
         Column::fixed("Due", 4, 2),
         Column::fixed("CB due", 6, 1),
@@ -124,13 +145,22 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
             AgentState::OnCall => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
             AgentState::WrapUp => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             AgentState::Idle => Style::default(),
+            AgentState::Break => Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD),
         };
-        let with = a.current.as_ref().and_then(|c| c.driver_name.as_deref()).map(strip_controls).unwrap_or_default();
+        let breaks = if a.break_secs > 0 { duration(a.break_secs) } else { "—".into() };
+        // On a break, "with" is the break's reason.
+        let with = match &a.break_reason {
+            Some(reason) => Span::styled(strip_controls(reason), state_style),
+            None => Span::raw(
+                a.current.as_ref().and_then(|c| c.driver_name.as_deref()).map(strip_controls).unwrap_or_default(),
+            ),
+        };
         let time = if a.since.is_some() { duration(secs) } else { "—".into() };
         fitted.row(vec![
             format!("{} ({})", strip_controls(&a.caller.name), a.caller.id).into(),
             Span::styled(a.state.label(), state_style).into(),
             Span::styled(time, time_style(a.state, secs)).into(),
+            breaks.into(),
             with.into(),
             a.due.to_string().into(),
             a.callbacks_due.to_string().into(),

@@ -6,7 +6,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use super::hints::key_hints;
 use super::{centered, dim};
+use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
 use crate::dialer::CallKind;
 use crate::domain::text::strip_controls;
@@ -21,7 +23,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         Span::styled(format!(" Call {} ", strip_controls(&e.name)), Style::default().add_modifier(Modifier::BOLD)),
     );
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let option = |kind: CallKind, k: &'static str, name: &'static str, what: &'static str, enabled: bool| {
+    let option = |kind: CallKind, k: String, name: &'static str, what: &'static str, enabled: bool| {
         let marker = if d.highlighted == kind { "▶ " } else { "  " };
         let style = if !enabled {
             dim()
@@ -52,20 +54,29 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     lines.extend(last);
     lines.extend([
         Line::raw(""),
-        option(CallKind::Telecmi, "t", "TeleCMI IVR", "rings your phone, then the driver", telecmi_ok),
+        option(
+            CallKind::Telecmi,
+            shown(Context::CallDialog, &[Command::DialTelecmi]),
+            "TeleCMI IVR",
+            "rings your phone, then the driver",
+            telecmi_ok,
+        ),
     ]);
     if let Some(reason) = &app.me.telecmi_refusal {
         lines.push(Line::styled(format!("     unavailable: {reason}"), Style::default().fg(Color::Red)));
     }
-    lines.push(option(CallKind::Manual, "m", "Manual Call", "dial by hand; calldesk logs it", true));
+    lines.push(option(
+        CallKind::Manual,
+        shown(Context::CallDialog, &[Command::DialManual]),
+        "Manual Call",
+        "dial by hand; calldesk logs it",
+        true,
+    ));
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", key),
-        Span::raw(" place call · "),
-        Span::styled("↑↓", key),
-        Span::raw(" choose · "),
-        Span::styled("Esc", key),
-        Span::raw(" cancel"),
+    lines.push(key_hints(&[
+        (Context::CallDialog, &[Command::Confirm], None),
+        (Context::CallDialog, &[Command::SelectPrev, Command::SelectNext], Some("choose")),
+        (Context::CallDialog, &[Command::Close], None),
     ]));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }

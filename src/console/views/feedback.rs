@@ -8,7 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use tui_input::Input;
 
+use super::hints::hint_spans;
 use super::{centered, clock, dim, status_style};
+use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, FeedbackForm, Field};
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
@@ -101,14 +103,18 @@ fn columns(width: u16, height: u16, n: usize) -> usize {
 
 fn render_outcomes(app: &App, f: &FeedbackForm, cells: &[Cell], cols: usize, frame: &mut Frame, area: Rect) {
     let focused = f.focus == Field::Outcome;
+    let list = Context::FeedbackList;
+    let (arrows, pick) =
+        (shown(list, &[Command::SelectPrev, Command::SelectNext]), shown(list, &[Command::PickHighlighted]));
     let hint = if !focused {
-        "Shift+Tab here to change"
+        format!("{} here to change", shown(Context::Feedback, &[Command::PrevField]))
     } else if f.chosen.is_some() {
-        "typing goes to remarks · ↑↓ Space or Alt+letter change it · Del clears"
+        let clear = shown(list, &[Command::ClearOutcome]);
+        format!("typing goes to remarks · {arrows} {pick} or Alt+letter change it · {clear} clears")
     } else {
-        "press a letter · or ↑↓ and Space"
+        format!("press a letter · or {arrows} and {pick}")
     };
-    let block = field_block(Field::Outcome.label(), hint, focused);
+    let block = field_block(Field::Outcome.label(), &hint, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = cells.len().div_ceil(cols);
@@ -225,7 +231,7 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
 /// footer lists them too).
 fn tab_line(f: &FeedbackForm, width: u16) -> Line<'static> {
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let mut spans = vec![Span::styled("Tab", key), Span::raw(": ")];
+    let mut spans = vec![Span::styled(shown(Context::Feedback, &[Command::NextField]), key), Span::raw(": ")];
     for (n, field) in f.fields().iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(" › ", dim()));
@@ -237,12 +243,15 @@ fn tab_line(f: &FeedbackForm, width: u16) -> Line<'static> {
             spans.push(Span::styled(field.label(), dim()));
         }
     }
-    let mut keys = Vec::new();
-    for (k, what) in [("Enter", "save"), ("Ctrl+N", "save & call next"), ("Esc", "later")] {
-        keys.push(Span::raw(" · "));
-        keys.push(Span::styled(k, key));
-        keys.push(Span::raw(format!(" {what}")));
-    }
+    let form = Context::Feedback;
+    let keys = hint_spans(
+        &[
+            (form, &[Command::SaveFeedback], None),
+            (form, &[Command::SaveAndCallNext], None),
+            (form, &[Command::Close], None),
+        ],
+        true,
+    );
     let len = |s: &[Span]| s.iter().map(|s| s.content.chars().count()).sum::<usize>();
     if len(&spans) + len(&keys) <= usize::from(width) {
         spans.extend(keys);

@@ -9,10 +9,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::centered;
 use crate::console::keys::{BINDINGS, Context, context_title};
 
-const ORDER: [Context; 8] = [
+const ORDER: [Context; 9] = [
     Context::Queue,
     Context::Global,
     Context::CallDialog,
+    Context::BreakPicker,
     Context::Feedback,
     Context::FeedbackList,
     Context::CallLog,

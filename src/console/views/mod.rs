@@ -1,11 +1,13 @@
 //! Drawing: a pure function of [`App`]. One file per pane or modal; modals draw `Clear` first.
 
+mod break_picker;
 mod call_dialog;
 mod call_log;
 mod card;
 pub mod columns;
 mod feedback;
 pub mod help;
+pub mod hints;
 mod live;
 mod queue;
 mod search;
@@ -46,6 +48,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
         Some(Modal::Card(c)) => card::render(app, c, frame),
         Some(Modal::Prompt(p)) => card::render_prompt(p, frame),
+        Some(Modal::Break(p)) => break_picker::render(*p, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),
         Some(Modal::ConfirmQuit(_)) => {
@@ -60,7 +63,7 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
     let area = centered(frame.area(), 72, 7);
     frame.render_widget(Clear, area);
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    use super::keys::{Command, Context};
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Yellow))
@@ -68,13 +71,9 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     let text = vec![
         Line::raw(crate::domain::text::strip_controls(stakes)),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", key),
-            Span::raw(" quit now · "),
-            Span::styled("n", key),
-            Span::raw("/"),
-            Span::styled("Esc", key),
-            Span::raw(" stay"),
+        hints::key_hints(&[
+            (Context::ConfirmQuit, &[Command::ConfirmQuit], None),
+            (Context::ConfirmQuit, &[Command::Close], None),
         ]),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);

@@ -10,7 +10,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Table
 
 use super::columns::{Column, fit};
 use super::{dim, mean_duration, status_style};
-use crate::console::state::App;
+use crate::console::state::{App, Progress};
 use crate::domain::text::strip_controls;
 use crate::domain::{CallStatus, FeedbackCatalog};
 use crate::store::{DayStats, Stats};
@@ -25,6 +25,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     };
+    let area = match app.progress {
+        Some(p) => {
+            let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(4)]).areas(area);
+            frame.render_widget(Paragraph::new(progress_line(p)), line);
+            rest
+        }
+        None => area,
+    };
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let [today_a, week_a] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
     summary(frame, today_a, " Today ", &s.today, &app.catalog);
@@ -32,6 +40,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let [table_a, chart_a] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(right);
     daily_table(frame, table_a, &s.days, &app.catalog);
     frame.render_widget(connect_chart(&s.days, " Connect rate % by day ", 4), chart_a);
+}
+
+/// `Today: 12 calls · 5 connected · 3 positive of 10 target` (✓ once the target is reached).
+pub fn progress_line(p: Progress) -> Line<'static> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut spans = vec![
+        Span::styled(" Today: ", bold),
+        Span::raw(format!("{} call{} · {} connected · ", p.calls, if p.calls == 1 { "" } else { "s" }, p.connected)),
+        Span::styled(format!("{} positive", p.positive), bold),
+    ];
+    match p.target {
+        Some(t) if p.positive >= t => spans.push(Span::styled(
+            format!(" of {t} target ✓ reached"),
+            Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
+        )),
+        Some(t) => spans.push(Span::raw(format!(" of {t} target · {} to go", t - p.positive))),
+        None => spans.push(Span::styled(" · no daily target set (calldesk caller target)", dim())),
+    }
+    Line::from(spans)
 }
 
 fn percent(rate: Option<f64>) -> String {

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{age, dim};
 use crate::console::keys::{Context, footer};
-use crate::console::state::{App, Level, TelephonyMode};
+use crate::console::state::{AgentStatus, App, Level, Progress, TelephonyMode};
 use crate::domain::text::strip_controls;
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
@@ -73,6 +73,10 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             short: None,
         });
     }
+    parts.push(state_part(app));
+    if let Some(p) = app.progress {
+        parts.push(progress_part(p));
+    }
     parts.push(Part {
         spans: vec![
             Span::raw("│ webhook "),
@@ -100,6 +104,45 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     }
     let spans: Vec<Span> = parts.into_iter().flat_map(|p| p.spans).collect();
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), area);
+}
+
+/// Ready, on break (with the reason), in a call or in wrap-up, with the time in it where the
+/// agent chose it; outlives everything but the name and a waiting wrap-up.
+fn state_part(app: &App) -> Part {
+    let since = |t: chrono::DateTime<chrono::Utc>| age((app.now - t).num_seconds());
+    let black = Style::default().fg(Color::Black).add_modifier(Modifier::BOLD);
+    let (long, short, style) = match app.status() {
+        AgentStatus::Ready(t) => (format!(" READY {} ", since(t)), None, black.bg(Color::Green)),
+        AgentStatus::Break(reason, t) => {
+            let reason = strip_controls(reason);
+            (format!(" BREAK {reason} {} ", since(t)), Some(format!(" BREAK {} ", since(t))), black.bg(Color::Magenta))
+        }
+        AgentStatus::InCall => (" IN CALL ".to_string(), None, black.bg(Color::Cyan)),
+        AgentStatus::WrapUp => (" WRAP-UP ".to_string(), None, black.bg(Color::Yellow)),
+    };
+    Part {
+        spans: vec![Span::raw("│"), Span::styled(long, style)],
+        keep: 7,
+        short: short.map(|s| vec![Span::raw("│"), Span::styled(s, style)]),
+    }
+}
+
+/// Today's calls, connects and positive outcomes against the target: `12 calls · 5 conn · 3/10 ✓`,
+/// shortened to `3/10 ✓`.
+fn progress_part(p: Progress) -> Part {
+    let reached = p.target.is_some_and(|t| p.positive >= t);
+    let style = if reached { Style::default().fg(Color::Green).add_modifier(Modifier::BOLD) } else { Style::default() };
+    let positive = match p.target {
+        Some(t) => format!("{}/{t} ✓", p.positive),
+        None => format!("{} ✓", p.positive),
+    };
+    let long = vec![
+        Span::raw("│ "),
+        Span::styled(format!("{} calls · {} conn · ", p.calls, p.connected), dim()),
+        Span::styled(positive.clone(), style),
+        Span::raw(" "),
+    ];
+    Part { spans: long, keep: 6, short: Some(vec![Span::raw("│ "), Span::styled(positive, style), Span::raw(" ")]) }
 }
 
 pub fn render_notice(app: &App, frame: &mut Frame, area: Rect) {

@@ -240,3 +240,35 @@ async fn a_cancelled_dial_gives_the_attempt_back_and_edits_keep_the_old_values()
     })
     .await;
 }
+
+#[test]
+fn the_call_log_searches_by_name_or_number() {
+    let mut a = app();
+    update(&mut a, key(KeyCode::Char('2')));
+    update(&mut a, key(KeyCode::Char('t')));
+    for c in "+91 98765-43202".chars() {
+        update(&mut a, key(KeyCode::Char(c)));
+    }
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::LoadCallLog { filter, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(filter.text.as_deref(), Some("+91 98765-43202"));
+}
+
+#[tokio::test]
+async fn the_call_log_filter_matches_names_and_numbers_in_any_format() {
+    common::each_backend(|db| async move {
+        let r = common::rig(db, 60_000).await;
+        let c = r.dialer.place_call(3, "D5", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        r.dialer.place_call(3, "D6", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let mobile = c.driver_mobile.clone().expect("mobile");
+        let ten = &mobile[mobile.len() - 10..];
+        for text in [format!("+91 {}-{}", &ten[..5], &ten[5..]), "Driver 5".to_string(), format!("0{ten}")] {
+            let f = calldesk::store::CallFilter { caller_id: Some(3), text: Some(text.clone()), ..Default::default() };
+            let page = calldesk::store::CallPage { before_id: None, offset: None, limit: 10 };
+            let rows = r.db.store.list_calls(&f, page).await.expect("calls");
+            assert_eq!(rows.iter().map(|c| c.id).collect::<Vec<_>>(), [c.id], "{text}");
+            assert_eq!(r.db.store.count_calls(&f).await.expect("count"), 1);
+        }
+    })
+    .await;
+}

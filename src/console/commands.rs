@@ -36,6 +36,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
+        SearchCallLog => super::fixes::open_call_log_search(app),
         ToggleBreak => super::breaks::toggle(app),
     }
 }

@@ -54,6 +54,20 @@ pub(super) fn on_fix_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     vec![]
 }
 
+/// `t` on the call log: a name or number to look for (empty clears it).
+pub(super) fn open_call_log_search(app: &mut App) -> Vec<Effect> {
+    let current = app.call_log.text.clone().unwrap_or_default();
+    app.modal = Some(Modal::Prompt(Box::new(Prompt {
+        purpose: PromptFor::CallLogSearch,
+        title: " Search the call log ".into(),
+        fields: vec![("Name or number", Input::new(current))],
+        focus: 0,
+        error: None,
+        saving: false,
+    })));
+    vec![]
+}
+
 /// A key typed into the prompt's focused field.
 pub(super) fn on_prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if let Some(Modal::Prompt(p)) = &mut app.modal
@@ -69,6 +83,15 @@ pub(super) fn on_prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// Tab / Shift+Tab / Enter in the prompt: Enter on the last field submits.
 pub(super) fn on_prompt_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     let (now, tz) = (app.now, app.tz);
+    if cmd == Command::Confirm
+        && let Some(Modal::Prompt(p)) = &app.modal
+        && p.purpose == PromptFor::CallLogSearch
+    {
+        let text = p.fields.first().map(|(_, v)| v.value().trim().to_string()).filter(|t| !t.is_empty());
+        app.modal = None;
+        app.call_log.text = text;
+        return super::lists::reload_call_log(app);
+    }
     let Some(Modal::Prompt(p)) = &mut app.modal else { return vec![] };
     let n = p.fields.len().max(1);
     match cmd {
@@ -97,6 +120,7 @@ fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<Eff
             }
             Ok(Effect::EditDriver { driver_id: driver_id.clone(), name: Some(name), mobile: Some(value(1)) })
         }
+        PromptFor::CallLogSearch => Err("Press Enter to search.".into()),
         PromptFor::Snooze { driver_id } => {
             let due_at = parse_until(&value(0), now, tz)?;
             let when = due_at.with_timezone(&tz).format("%a %H:%M");

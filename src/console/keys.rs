@@ -83,6 +83,7 @@ pub enum Command {
     CycleStatusFilter,
     CycleFeedbackFilter,
     CycleDateFilter,
+    SearchCallLog,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +166,15 @@ pub const BINDINGS: &[Binding] = &[
     b!(CallLog, [(KeyCode::Char('s'), NONE)], "s", Some("status"), "Cycle the status filter", CycleStatusFilter),
     b!(CallLog, [(KeyCode::Char('f'), NONE)], "f", Some("feedback"), "Cycle the feedback filter", CycleFeedbackFilter),
     b!(CallLog, [(KeyCode::Char('d'), NONE)], "d", Some("dates"), "Cycle the date range", CycleDateFilter),
+    b!(
+        CallLog,
+        [(KeyCode::Char('t'), NONE)],
+        "t",
+        Some("search"),
+        "Search the log by name or number (empty clears)",
+        SearchCallLog
+    ),
+    b!(CallLog, [(KeyCode::Enter, NONE)], "Enter", None, "The call in full: its driver's card", ShowCard),
     // --- Everywhere on the main screens -----------------------------------------------------
     b!(Global, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", None, "Next row", SelectNext),
     b!(Global, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Previous row", SelectPrev),

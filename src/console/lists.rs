@@ -162,6 +162,7 @@ pub fn call_log_filter(app: &App) -> CallFilter {
         feedback: app.call_log.feedback.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.clone()),
         from,
         until: None,
+        text: app.call_log.text.clone(),
     }
 }
 

@@ -261,6 +261,8 @@ pub enum PromptFor {
     EditDriver { driver_id: String },
     /// Not now: the driver comes back at the time typed.
     Snooze { driver_id: String },
+    /// Search the call log by name or number.
+    CallLogSearch,
 }
 
 /// A small form of one or more text fields (editing a driver, snoozing one).
@@ -402,6 +404,8 @@ pub struct CallLogView {
     /// Index into the catalogue, or `None` for every outcome.
     pub feedback: Option<usize>,
     pub range: DateRange,
+    /// Name or number searched for (`t`), if any.
+    pub text: Option<String>,
     pub total: i64,
     pub exhausted: bool,
     pub loading: bool,
@@ -417,6 +421,7 @@ impl Default for CallLogView {
             status: None,
             feedback: None,
             range: DateRange::Week,
+            text: None,
             total: 0,
             exhausted: false,
             loading: false,

@@ -67,6 +67,8 @@ pub struct CallFilter {
     pub feedback: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// The driver's name contains it, or their number matches it in any format.
+    pub text: Option<String>,
 }
 
 /// Newest first. `before_id` (keyset) or `offset` (the old API's paging).
@@ -109,6 +111,16 @@ fn filter_sql(f: &CallFilter) -> (String, Vec<Arg>) {
     if let Some(t) = f.until {
         sql.push_str(" AND created_at < ?");
         args.push(Arg::T(db_time(t)));
+    }
+    if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let name = super::queue::like_pattern(text);
+        let number = super::lookup::number_key(text).map_or_else(|| name.clone(), |n| super::queue::like_pattern(&n));
+        sql.push_str(
+            " AND (driver_name LIKE ? ESCAPE '!' OR driver_mobile LIKE ? ESCAPE '!' OR driver_tmid LIKE ? ESCAPE '!')",
+        );
+        args.push(Arg::S(name.clone()));
+        args.push(Arg::S(number));
+        args.push(Arg::S(name));
     }
     (sql, args)
 }

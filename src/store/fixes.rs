@@ -62,10 +62,7 @@ impl Store {
 
     /// The corrections made to a driver, newest first: (field, old value, new value, when).
     #[tracing::instrument(skip_all, err)]
-    pub async fn driver_edits(
-        &self,
-        driver_id: &str,
-    ) -> Result<Vec<DriverEdit>> {
+    pub async fn driver_edits(&self, driver_id: &str) -> Result<Vec<DriverEdit>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as(
                 "SELECT field, old_value, new_value, edited_at FROM driver_edits WHERE driver_id = ? ORDER BY id DESC LIMIT 50",

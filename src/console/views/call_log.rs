@@ -23,12 +23,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             feedback,
             v.range.label()
         )),
+        Span::styled(
+            v.text.as_deref().map(|t| format!("· “{}” ", crate::domain::text::strip_controls(t))).unwrap_or_default(),
+            Style::default().fg(ratatui::style::Color::Yellow),
+        ),
     ]);
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if v.rows.is_empty() {
-        let msg = if v.loading { "Loading…" } else { "No calls match. s, f and d change the filters." };
+        let msg = if v.loading { "Loading…" } else { "No calls match. s, f, d and t change the filters." };
         frame.render_widget(Paragraph::new(msg).style(dim()), inner);
         return;
     }

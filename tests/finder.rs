@@ -272,3 +272,44 @@ async fn the_call_log_filter_matches_names_and_numbers_in_any_format() {
     })
     .await;
 }
+
+/// A finished driver called again from search and given a callback comes back into the queue
+/// whole (the row is inserted with its time where its time goes).
+#[tokio::test]
+async fn a_finished_driver_called_again_and_given_a_callback_is_queued_properly() {
+    common::each_backend(|db| async move {
+        let r = common::rig(db, 60_000).await;
+        let s = &r.db.store;
+        let cat = FeedbackCatalog::default();
+        let c = r.dialer.place_call(3, "D7", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let f = SubmitFeedback {
+            call_id: c.id,
+            status: Some(CallStatus::Completed),
+            feedback: "Interview Fixed".into(),
+            remarks: String::new(),
+            call_duration: Some(9),
+        };
+        s.submit_feedback(&f, &cat, Utc::now()).await.expect("save");
+        assert!(s.queue_entry("D7").await.expect("q").is_none());
+        // Past the redial gap.
+        common::set_created_at(&r.db, c.id, "2026-01-01 10:00:00").await;
+        let c = r.dialer.place_call(3, "D7", None, calldesk::dialer::CallKind::Manual).await.expect("call again");
+        let f = SubmitFeedback {
+            call_id: c.id,
+            status: None,
+            feedback: "Busy Right Now".into(),
+            remarks: String::new(),
+            call_duration: Some(9),
+        };
+        s.submit_feedback(&f, &cat, Utc::now()).await.expect("save the callback");
+        let q = s.queue_entry("D7").await.expect("readable").expect("queued again");
+        assert!(q.is_callback() && q.due_at > Utc::now().naive_utc(), "{q:?}");
+        assert_eq!(q.attempts, 1);
+        s.due_queue(3, Utc::now(), None, 50, None).await.expect("the queue still loads");
+        // A call someone answered is not "a dial started by mistake".
+        let c = r.dialer.place_call(3, "D8", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        common::set_status(&r.db, c.id, "connected").await;
+        assert!(s.cancel_dial(c.id, 3, Utc::now()).await.expect("cancel").is_none());
+    })
+    .await;
+}

@@ -30,7 +30,7 @@ const OLD_DDL: &str = "CREATE TABLE `call_logs` (
   KEY `idx_driver_id` (`driver_id`),
   KEY `idx_provider` (`provider`),
   KEY `idx_created_at` (`created_at`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
 
 type OldRow = (i64, Option<String>, Option<String>, Option<i32>);
 

@@ -213,26 +213,12 @@ fn with_id(id: i64, extra: Value) -> Value {
     e
 }
 
-/// Writes a status word calldesk does not use, as the old PHP system left in some rows.
-async fn set_legacy_status(db: &TestDb, id: i64, status: &str) {
-    let sql = "UPDATE call_logs SET status = ? WHERE id = ?";
-    if db.name == "sqlite" {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
-        sqlx::query(sql).bind(status).bind(id).execute(&pool).await.expect("update");
-        pool.close().await;
-    } else {
-        let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
-        sqlx::query(sql).bind(status).bind(id).execute(&pool).await.expect("update");
-        pool.close().await;
-    }
-}
-
 #[tokio::test]
 async fn a_status_word_we_do_not_know_is_left_as_it_is() {
     each_backend(|db| async move {
         let h = listener(db, true).await;
         let call = h.call("D1", "REQ-OLD").await;
-        set_legacy_status(&h.db, call.id, "busy").await;
+        common::set_status(&h.db, call.id, "busy").await;
         let (code, body) = h.post(&cdr_b("REQ-OLD", json!({"answeredsec": 50}))).await;
         assert_eq!((code, body["result"].clone()), (200, json!("kept")), "{body}");
         let row = h.row(call.id).await;

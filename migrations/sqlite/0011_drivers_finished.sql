@@ -3,11 +3,3 @@
 -- asked (`calldesk import drivers --requeue`). Cleared when an outcome puts them back in the queue.
 ALTER TABLE drivers ADD COLUMN finished_at TEXT DEFAULT NULL;
 ALTER TABLE drivers ADD COLUMN finished_outcome TEXT DEFAULT NULL;
--- Drivers already finished before this migration: out of the queue, with a saved outcome.
-UPDATE drivers SET
-  finished_at = (SELECT MAX(c.created_at) FROM call_logs c
-                 WHERE c.driver_id = drivers.id AND c.feedback IS NOT NULL AND c.feedback <> ''),
-  finished_outcome = (SELECT c.feedback FROM call_logs c
-                      WHERE c.driver_id = drivers.id AND c.feedback IS NOT NULL AND c.feedback <> ''
-                      ORDER BY c.id DESC LIMIT 1)
-WHERE NOT EXISTS (SELECT 1 FROM call_queue q WHERE q.driver_id = drivers.id);

@@ -350,6 +350,18 @@ async fn edit_driver(
         ),
         None => None,
     };
+    // Validated like import: a clean name of sensible length, a number nobody else has.
+    let name = name.map(|n| crate::domain::text::clean_text(&n)).filter(|n| !n.trim().is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 255) {
+        return Err("The name is longer than 255 characters.".into());
+    }
+    if let Some(m) = mobile.as_ref().filter(|m| **m != driver.mobile) {
+        let owners =
+            store.drivers_with_mobiles(std::slice::from_ref(m)).await.map_err(|e| format!("Not saved: {e}"))?;
+        if let Some((_, other)) = owners.iter().find(|(_, id)| id != driver_id) {
+            return Err(format!("Mobile {m} already belongs to driver {other}."));
+        }
+    }
     let mut changed = Vec::new();
     for (field, value, old) in [("name", name, &driver.name), ("mobile", mobile, &driver.mobile)] {
         if let Some(v) = value.filter(|v| v != old) {

@@ -126,7 +126,12 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::DialCancelled(Ok(call)) => {
             let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
-            app.info(format!("Call to {name} cancelled; they keep their attempts."));
+            let ringing = if call.provider.as_deref() == Some("telecmi") {
+                " If TeleCMI is already ringing, the phone may still ring: just don't answer."
+            } else {
+                ""
+            };
+            app.info(format!("Call to {name} cancelled; they keep their attempts.{ringing}"));
             if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
                 app.live = None;
             }

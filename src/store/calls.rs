@@ -421,8 +421,8 @@ impl Store {
                                 .bind(&driver_id)
                                 .bind(caller)
                                 .bind(priority)
-                                .bind(if effect == QueueEffect::NotCalled { 0 } else { 1 })
                                 .bind(db_time(due_at))
+                                .bind(if effect == QueueEffect::NotCalled { 0 } else { 1 })
                                 .bind(f.feedback.trim())
                                 .execute(&mut *tx)
                                 .await?;

@@ -95,7 +95,8 @@ impl Store {
     /// Cancels `caller`'s live call started by mistake: the row becomes `failed` with remarks
     /// "cancelled by agent" and that outcome (so no wrap-up waits), provisionally (TeleCMI's own
     /// report, if the call did go out, still corrects the status); the driver gets the attempt back
-    /// and their claim is released. `None` if the call is not this caller's or not live.
+    /// and this caller's claim is released. `None` unless the call is this caller's and nobody has
+    /// answered yet (initiated or ringing).
     #[tracing::instrument(skip_all, err)]
     pub async fn cancel_dial(&self, call_id: i64, caller: i64, now: DateTime<Utc>) -> Result<Option<CallLog>> {
         let done = with_pool!(self, |p, d| {
@@ -108,7 +109,8 @@ impl Store {
                 let row: Option<(String, Option<String>)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).bind(caller).fetch_optional(&mut *tx).await?;
                 let Some((status, driver_id)) = row else { return Ok::<bool, StoreError>(false) };
-                if !status.parse::<CallStatus>().is_ok_and(CallStatus::is_live) {
+                // Only before anyone answered: a connected call is a conversation, not a mistake.
+                if !matches!(status.parse::<CallStatus>(), Ok(CallStatus::Initiated | CallStatus::Ringing)) {
                     return Ok(false);
                 }
                 sqlx::query("UPDATE call_logs SET status = 'failed', feedback = ?, remarks = ? WHERE id = ?")
@@ -130,9 +132,10 @@ impl Store {
                 if let Some(driver) = driver_id {
                     sqlx::query(
                         "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
-                         claimed_by = NULL, claimed_until = NULL WHERE driver_id = ?",
+                         claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?",
                     )
                     .bind(driver)
+                    .bind(caller)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -173,3 +173,32 @@ pub async fn settle(store: &Store, call_id: i64) -> calldesk::domain::CallLog {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
+
+/// Writes `status` into a call row directly (a word the old PHP system left, or a state a test
+/// needs), bypassing the store's rules.
+pub async fn set_status(db: &TestDb, id: i64, status: &str) {
+    let sql = "UPDATE call_logs SET status = ? WHERE id = ?";
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        sqlx::query(sql).bind(status).bind(id).execute(&pool).await.expect("update");
+        pool.close().await;
+    } else {
+        let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
+        sqlx::query(sql).bind(status).bind(id).execute(&pool).await.expect("update");
+        pool.close().await;
+    }
+}
+
+/// Moves a call row's start back (a test's "a while ago").
+pub async fn set_created_at(db: &TestDb, id: i64, at: &str) {
+    let sql = "UPDATE call_logs SET created_at = ? WHERE id = ?";
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        sqlx::query(sql).bind(at).bind(id).execute(&pool).await.expect("update");
+        pool.close().await;
+    } else {
+        let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
+        sqlx::query(sql).bind(at).bind(id).execute(&pool).await.expect("update");
+        pool.close().await;
+    }
+}

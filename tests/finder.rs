@@ -211,6 +211,16 @@ fn fixing_mistakes_from_the_queue() {
     );
     let fx = update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)));
     assert_eq!(fx, vec![Effect::CancelDial(40)]);
+    // A TeleCMI call cannot be stopped from here: X says so and changes nothing.
+    update(
+        &mut a,
+        Action::CallPlaced {
+            call: call(41, 0, "telecmi", CallStatus::Ringing),
+            kind: calldesk::dialer::CallKind::Telecmi,
+        },
+    );
+    assert!(update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT))).is_empty());
+    assert!(a.notice.as_ref().is_some_and(|n| n.text.contains("cannot stop it")), "{:?}", a.notice);
 }
 
 #[tokio::test]

@@ -78,7 +78,7 @@ fn screens(app: &mut App, cmd: Command) -> Vec<Effect> {
             vec![Effect::LoadStats]
         }
         (Command::Refresh, Screen::Upcoming) => finder::show_upcoming(app),
-        (Command::Refresh, Screen::Search) => finder::open_search(app),
+        (Command::Refresh, Screen::Search) => finder::search_again(app),
         _ => refresh_queue_in_place(app),
     }
 }

@@ -34,7 +34,11 @@ pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx
         return false;
     }
     let Some(driver) = driver.or_else(|| super::finder::driver_to_call(app)) else {
-        app.info("The queue is empty: nobody is due to be called.");
+        if app.screen == super::state::Screen::Queue && app.modal.is_none() {
+            app.info("The queue is empty: nobody is due to be called.");
+        } else {
+            app.info("Select a driver to call first.");
+        }
         return false;
     };
     let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };

@@ -17,12 +17,17 @@ pub const CARD_CALLS: u32 = 200;
 /// Rows per page of the upcoming list.
 pub const UPCOMING_PAGE: u32 = 200;
 
+/// `/`: a fresh search (the last one's results stay until the first key).
 pub(super) fn open_search(app: &mut App) -> Vec<Effect> {
     app.screen = Screen::Search;
     app.search.typing = true;
-    if app.search.input.value().trim().is_empty() {
-        return vec![];
-    }
+    app.search.input.reset();
+    vec![]
+}
+
+/// `r` on the search screen: the same query again.
+pub(super) fn search_again(app: &mut App) -> Vec<Effect> {
+    app.screen = Screen::Search;
     search_now(app)
 }
 

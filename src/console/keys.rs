@@ -151,7 +151,7 @@ pub const BINDINGS: &[Binding] = &[
         [(KeyCode::Char('X'), SHIFT), (KeyCode::Char('X'), NONE)],
         "X",
         None,
-        "Cancel the call just started by mistake (the driver keeps their attempts)",
+        "Cancel a manual call logged by mistake (the driver keeps their attempts)",
         CancelDial
     ),
     b!(

@@ -99,7 +99,14 @@ pub fn render_prompt(p: &crate::console::state::Prompt, frame: &mut Frame) {
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Cyan))
         .title(Span::styled(strip_controls(&p.title), Style::default().add_modifier(Modifier::BOLD)))
-        .title_bottom(Line::styled(" Enter save · Tab next field · Esc cancel ", dim()));
+        .title_bottom(Line::styled(
+            if p.fields.len() > 1 {
+                " Enter save · Tab next field · Esc cancel "
+            } else {
+                " Enter save · Esc cancel "
+            },
+            dim(),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let label_w = p.fields.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 3;

@@ -17,83 +17,10 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
         Action::Resynced { live, wrapups } => on_resynced(app, live, wrapups),
         Action::QueueLoaded { generation, append, rows, due, total, limit } => {
-            if generation != app.queue.generation {
-                return vec![];
-            }
-            let q = &mut app.queue;
-            q.loading = false;
-            q.exhausted = take_page(&mut q.rows, rows, append, limit);
-            q.due = due;
-            q.total = total;
-            q.selected = q.selected.min(q.rows.len().saturating_sub(1));
-            clamp_offsets(app);
-            if append { vec![] } else { after_queue_loaded(app) }
-        }
-        Action::CallPlaced { call, kind } => on_placed(app, call, kind),
-        Action::DialFailed { message, call } => {
-            app.dialing = false;
-            app.error(message);
-            let Some(call) = call else { return vec![] };
-            let id = call.id;
-            app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
-            vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)]
-        }
-        Action::DialUnconfirmed { message, call } => {
-            app.dialing = false;
-            app.error(message);
-            let id = call.id;
-            app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
-            vec![Effect::LoadTimeline(id)]
-        }
-        Action::MarkedNotPlaced(Ok(call)) => {
-            let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
-            app.info(format!("Marked as not placed: {name} keeps their attempts and can be called again."));
-            if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
-                app.live = None;
-            }
-            app.remember(&call);
-            refresh_queue_in_place(app)
-        }
-        Action::MarkedNotPlaced(Err(why)) => {
-            app.error(why);
-            vec![]
-        }
-        Action::TimelineLoaded { call_id, events } => {
-            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
-                l.events = events;
-            }
-            vec![]
-        }
-        Action::FactsLoaded { call_id, end } => {
-            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
-                l.end = end;
-            }
-            let catalog = app.catalog.clone();
-            if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
-                f.learn(end, &catalog);
-            }
-            vec![]
-        }
-        Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
-        Action::FeedbackFailed(msg) => {
-            if let Some(f) = app.form_mut() {
-                f.saving = false;
-                f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
-            }
-            app.error(format!("Feedback not saved: {msg}"));
-            vec![]
+            on_queue_loaded(app, generation, append, rows, (due, total), limit)
         }
         Action::CallLogLoaded { generation, append, rows, total } => {
-            if generation != app.call_log.generation {
-                return vec![];
-            }
-            let v = &mut app.call_log;
-            v.loading = false;
-            v.exhausted = take_page(&mut v.rows, rows, append, PAGE);
-            v.total = total;
-            v.selected = v.selected.min(v.rows.len().saturating_sub(1));
-            clamp_offsets(app);
-            vec![]
+            on_call_log_loaded(app, generation, append, rows, total)
         }
         Action::SearchLoaded { generation, hits } => super::finder::on_search_loaded(app, generation, hits),
         Action::UpcomingLoaded { generation, append, rows } => {
@@ -107,41 +34,21 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             super::finder::on_last_call(app, &driver_id, call);
             vec![]
         }
-        Action::PromptDone(Ok(what)) => {
-            if matches!(app.modal, Some(super::state::Modal::Prompt(_))) {
-                app.modal = None;
-            }
-            app.info(what);
-            refresh_queue_in_place(app)
-        }
-        Action::PromptDone(Err(why)) => {
-            match &mut app.modal {
-                Some(super::state::Modal::Prompt(p)) => {
-                    p.saving = false;
-                    p.error = Some(why);
-                }
-                _ => app.error(why),
+        Action::CallPlaced { call, kind } => on_placed(app, call, kind),
+        Action::DialFailed { message, call } => on_not_placed(app, message, call, true),
+        Action::DialUnconfirmed { message, call } => on_not_placed(app, message, Some(call), false),
+        Action::MarkedNotPlaced(r) => settled(app, r, "Marked as not placed"),
+        Action::DialCancelled(r) => settled(app, r, "Call cancelled"),
+        Action::TimelineLoaded { call_id, events } => {
+            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+                l.events = events;
             }
             vec![]
         }
-        Action::DialCancelled(Ok(call)) => {
-            let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
-            let ringing = if call.provider.as_deref() == Some("telecmi") {
-                " If TeleCMI is already ringing, the phone may still ring: just don't answer."
-            } else {
-                ""
-            };
-            app.info(format!("Call to {name} cancelled; they keep their attempts.{ringing}"));
-            if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
-                app.live = None;
-            }
-            app.remember(&call);
-            refresh_queue_in_place(app)
-        }
-        Action::DialCancelled(Err(why)) => {
-            app.error(why);
-            vec![]
-        }
+        Action::FactsLoaded { call_id, end } => on_facts(app, call_id, end),
+        Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
+        Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
+        Action::PromptDone(r) => on_prompt_done(app, r),
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);
             vec![]
@@ -152,7 +59,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             app.error(msg);
             vec![]
         }
-        // Input and call updates are handled by `update` itself.
+        // Input, call updates, presence and progress are handled by `update` itself.
         Action::Key(_)
         | Action::Command(_)
         | Action::Tick(_)
@@ -161,6 +68,112 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::CallUpdated(_)
         | Action::PresenceLoaded(_)
         | Action::ProgressLoaded(_) => vec![],
+    }
+}
+
+fn on_queue_loaded(
+    app: &mut App,
+    generation: u64,
+    append: bool,
+    rows: Vec<crate::store::QueueEntry>,
+    (due, total): (i64, i64),
+    limit: u32,
+) -> Vec<Effect> {
+    if generation != app.queue.generation {
+        return vec![];
+    }
+    let q = &mut app.queue;
+    q.loading = false;
+    q.exhausted = take_page(&mut q.rows, rows, append, limit);
+    q.due = due;
+    q.total = total;
+    q.selected = q.selected.min(q.rows.len().saturating_sub(1));
+    clamp_offsets(app);
+    if append { vec![] } else { after_queue_loaded(app) }
+}
+
+fn on_call_log_loaded(app: &mut App, generation: u64, append: bool, rows: Vec<CallLog>, total: i64) -> Vec<Effect> {
+    if generation != app.call_log.generation {
+        return vec![];
+    }
+    let v = &mut app.call_log;
+    v.loading = false;
+    v.exhausted = take_page(&mut v.rows, rows, append, PAGE);
+    v.total = total;
+    v.selected = v.selected.min(v.rows.len().saturating_sub(1));
+    clamp_offsets(app);
+    vec![]
+}
+
+/// The dial did not go through as asked: refused (the row is failed), or unconfirmed (the call
+/// may still ring). Either way the row stays in the live pane.
+fn on_not_placed(app: &mut App, message: String, call: Option<CallLog>, refused: bool) -> Vec<Effect> {
+    app.dialing = false;
+    app.error(message);
+    let Some(call) = call else { return vec![] };
+    let id = call.id;
+    app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
+    if refused { vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)] } else { vec![Effect::LoadTimeline(id)] }
+}
+
+/// A call the agent settled without a wrap-up (marked not placed, cancelled): it leaves the live
+/// pane and the driver keeps their attempts.
+fn settled(app: &mut App, result: Result<CallLog, String>, what: &str) -> Vec<Effect> {
+    let call = match result {
+        Ok(c) => c,
+        Err(why) => {
+            app.error(why);
+            return vec![];
+        }
+    };
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
+    app.info(format!("{what}: {name} keeps their attempts and can be called again."));
+    if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
+        app.live = None;
+    }
+    app.remember(&call);
+    refresh_queue_in_place(app)
+}
+
+fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd) -> Vec<Effect> {
+    if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+        l.end = end;
+    }
+    let catalog = app.catalog.clone();
+    if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
+        f.learn(end, &catalog);
+    }
+    vec![]
+}
+
+fn on_feedback_failed(app: &mut App, msg: &str) -> Vec<Effect> {
+    if let Some(f) = app.form_mut() {
+        f.saving = false;
+        f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
+    }
+    app.error(format!("Feedback not saved: {msg}"));
+    vec![]
+}
+
+/// A prompt's change stored (the prompt closes) or refused (it stays, with the reason).
+fn on_prompt_done(app: &mut App, result: Result<String, String>) -> Vec<Effect> {
+    match (result, &mut app.modal) {
+        (Ok(what), _) => {
+            if matches!(app.modal, Some(super::state::Modal::Prompt(_))) {
+                app.modal = None;
+            }
+            app.info(what);
+            refresh_queue_in_place(app)
+        }
+        (Err(why), Some(super::state::Modal::Prompt(p))) => {
+            p.saving = false;
+            p.error = Some(why);
+            vec![]
+        }
+        (Err(why), _) => {
+            app.error(why);
+            vec![]
+        }
     }
 }
 

@@ -406,3 +406,21 @@ fn a_wrap_up_put_aside_keeps_the_call_as_last_reported() {
     update(&mut a, key(KeyCode::Char('w')));
     assert_eq!(a.form().and_then(|f| f.call.call_duration), Some(24));
 }
+
+#[test]
+fn ready_counts_from_the_last_saved_outcome_and_an_ended_call_rereads_todays_numbers() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(50, 0, "telecmi", CallStatus::Ringing), kind: CallKind::Telecmi });
+    let fx = update(&mut a, webhook(call(50, 0, "telecmi", CallStatus::Completed), 9));
+    assert!(fx.contains(&Effect::LoadProgress), "a connect counts as soon as the call ends: {fx:?}");
+    update(&mut a, Action::Tick(now() + chrono::Duration::minutes(5)));
+    chars(&mut a, "m");
+    update(&mut a, key(KeyCode::Enter));
+    let mut saved = call(50, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    update(&mut a, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
+    match a.status() {
+        calldesk::console::state::AgentStatus::Ready(since) => assert_eq!(since, now() + chrono::Duration::minutes(5)),
+        other => panic!("{other:?}"),
+    }
+}

@@ -469,6 +469,8 @@ pub struct App {
     pub pending_call_next: bool,
     /// First line of the help shown (help scrolls on small terminals).
     pub help_scroll: u16,
+    /// When the agent last finished a call's wrap-up (READY counts from then).
+    pub free_since: Option<DateTime<Utc>>,
     /// The terminal's size (columns, rows), from the last resize.
     pub size: (u16, u16),
     /// Ids of stored webhook events already applied: the same event can arrive from this
@@ -531,6 +533,7 @@ impl App {
             dialing: false,
             pending_call_next: false,
             help_scroll: 0,
+            free_since: None,
             size: (80, 24),
             seen_events: SeenEvents::default(),
             presence: PresenceNow { presence: Presence::Ready, since: now },
@@ -580,7 +583,8 @@ impl App {
         if self.form().is_some() || !self.wrapups.is_empty() {
             return AgentStatus::WrapUp;
         }
-        AgentStatus::Ready(self.presence.since)
+        // Ready since the last break ended or the last outcome was saved, whichever came later.
+        AgentStatus::Ready(self.free_since.map_or(self.presence.since, |t| t.max(self.presence.since)))
     }
 
     pub fn form(&self) -> Option<&FeedbackForm> {

@@ -31,7 +31,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Signal(name) => on_signal(app, name),
-        Action::CallUpdated(u) => on_call_updated(app, *u),
+        Action::CallUpdated(u) => {
+            // A call of ours that just ended moves today's numbers (a connect counts now).
+            let ended = u.call.caller_id == Some(app.me.caller_id) && u.call.call_status().is_final();
+            let mut fx = on_call_updated(app, *u);
+            if ended && !fx.is_empty() && !fx.contains(&Effect::LoadProgress) {
+                fx.push(Effect::LoadProgress);
+            }
+            fx
+        }
         Action::PresenceLoaded(stored) => super::breaks::on_loaded(app, stored),
         Action::ProgressLoaded(p) => {
             app.progress = Some(p);

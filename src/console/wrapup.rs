@@ -343,6 +343,7 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
         app.live = None;
     }
     app.remember(&call);
+    app.free_since = Some(app.now);
     app.info(saved_message(app, &call, decision));
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {

@@ -10,6 +10,7 @@ mod finder;
 mod fixes;
 pub mod keys;
 pub mod lists;
+mod lookup_state;
 mod results;
 pub mod state;
 pub mod update;

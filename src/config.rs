@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::domain::{CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
+
 /// A value that must never be printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -98,6 +100,18 @@ pub struct RawSettings {
     /// Hours after which a TeleCMI call that TeleCMI never reported as finished is closed
     #[arg(long, env = "CALL_CEILING_HOURS", global = true)]
     pub call_ceiling_hours: Option<String>,
+    /// IANA time zone of the team: "today", callback times and every time shown [default: Asia/Kolkata]
+    #[arg(long, env = "CALLDESK_TIMEZONE", global = true)]
+    pub timezone: Option<String>,
+    /// When drivers may be called, in the driver's local time [default: 09:00-21:00]
+    #[arg(long, env = "CALLING_HOURS", global = true)]
+    pub calling_hours: Option<String>,
+    /// Minutes before a driver who was not reached is tried again [default: 30]
+    #[arg(long, env = "RETRY_AFTER_MINUTES", global = true)]
+    pub retry_after_minutes: Option<String>,
+    /// Call attempts before a driver who is never reached leaves the queue [default: 3]
+    #[arg(long, env = "MAX_ATTEMPTS", global = true)]
+    pub max_attempts: Option<String>,
 }
 
 impl RawSettings {
@@ -136,6 +150,10 @@ pub struct Config {
     /// A live TeleCMI call with no final report this long after it was placed is closed
     /// (provisionally, with its own reason); before that silence never closes a call.
     pub call_ceiling_hours: u32,
+    /// The team's zone and calling window.
+    pub schedule: Schedule,
+    /// When and how often a driver who was not reached is tried again.
+    pub retry: RetryPolicy,
 }
 
 /// One line naming the key and what is wrong with it.
@@ -211,6 +229,24 @@ impl Config {
                 ),
             ));
         }
+        let zone = match non_empty(raw.timezone) {
+            None => crate::domain::hours::DEFAULT_ZONE,
+            Some(v) => crate::domain::hours::parse_zone(&v).map_err(|e| err("CALLDESK_TIMEZONE", e))?,
+        };
+        let hours = match non_empty(raw.calling_hours) {
+            None => CallingHours::default(),
+            Some(v) => CallingHours::parse(&v).map_err(|e| err("CALLING_HOURS", e))?,
+        };
+        let retry = RetryPolicy {
+            delay: chrono::Duration::minutes(i64::from(bounded(
+                raw.retry_after_minutes,
+                "RETRY_AFTER_MINUTES",
+                30,
+                1..=10_080,
+                "minutes",
+            )?)),
+            max_attempts: bounded(raw.max_attempts, "MAX_ATTEMPTS", 3, 1..=50, "attempts")?,
+        };
         Ok(Self {
             database_url,
             user_id,
@@ -223,7 +259,19 @@ impl Config {
             country_code,
             reconcile_after_minutes,
             call_ceiling_hours,
+            schedule: Schedule::new(zone, hours),
+            retry,
         })
+    }
+
+    /// The team's time zone.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.schedule.zone
+    }
+
+    /// The outcome catalogue with this team's retry rules and calling window.
+    pub fn catalog(&self) -> FeedbackCatalog {
+        FeedbackCatalog::default().with_rules(self.retry, self.schedule)
     }
 
     /// The TeleCMI extension of `caller`, if that caller may place TeleCMI calls.
@@ -235,6 +283,20 @@ impl Config {
     pub fn require_user(&self) -> Result<i64, ConfigError> {
         self.user_id.ok_or_else(|| err("CALLDESK_USER_ID", "is required: set it to the caller id this console acts as"))
     }
+}
+
+/// A whole number in `range`, or `default` when unset; the error names the key and the range.
+fn bounded(
+    v: Option<String>,
+    key: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    unit: &str,
+) -> Result<u32, ConfigError> {
+    let Some(v) = non_empty(v) else { return Ok(default) };
+    v.parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        err(key, format!("{v:?} must be a whole number of {unit} from {} to {}", range.start(), range.end()))
+    })
 }
 
 fn parse_database_url(v: Option<String>) -> Result<String, ConfigError> {
@@ -314,6 +376,10 @@ mod tests {
         assert!(c.telecmi.is_none());
         assert_eq!(c.country_code, "91");
         assert_eq!(c.call_ceiling_hours, 4);
+        assert_eq!(c.zone(), chrono_tz::Asia::Kolkata);
+        assert_eq!(c.schedule.hours, CallingHours::default());
+        assert_eq!(c.retry, RetryPolicy::default());
+        assert_eq!(c.catalog().retry.max_attempts, 3);
         assert!(c.require_user().is_err());
     }
 
@@ -334,6 +400,14 @@ mod tests {
             (RawSettings { reconcile_after_minutes: Some("0".into()), ..raw() }, "RECONCILE_AFTER_MINUTES"),
             (RawSettings { call_ceiling_hours: Some("0".into()), ..raw() }, "CALL_CEILING_HOURS"),
             (RawSettings { call_ceiling_hours: Some("4h".into()), ..raw() }, "CALL_CEILING_HOURS"),
+            (RawSettings { timezone: Some("India/Delhi".into()), ..raw() }, "CALLDESK_TIMEZONE"),
+            (RawSettings { timezone: Some("+05:30".into()), ..raw() }, "CALLDESK_TIMEZONE"),
+            (RawSettings { calling_hours: Some("21:00-09:00".into()), ..raw() }, "CALLING_HOURS"),
+            (RawSettings { calling_hours: Some("9am-9pm".into()), ..raw() }, "CALLING_HOURS"),
+            (RawSettings { retry_after_minutes: Some("0".into()), ..raw() }, "RETRY_AFTER_MINUTES"),
+            (RawSettings { retry_after_minutes: Some("half an hour".into()), ..raw() }, "RETRY_AFTER_MINUTES"),
+            (RawSettings { max_attempts: Some("0".into()), ..raw() }, "MAX_ATTEMPTS"),
+            (RawSettings { max_attempts: Some("-1".into()), ..raw() }, "MAX_ATTEMPTS"),
             (
                 RawSettings {
                     call_ceiling_hours: Some("2".into()),
@@ -348,6 +422,24 @@ mod tests {
             assert_eq!(e.key, key);
             assert!(e.to_string().starts_with(&format!("configuration error: {key}: ")), "{e}");
         }
+    }
+
+    #[test]
+    fn time_settings_parse() {
+        let c = Config::from_raw(RawSettings {
+            timezone: Some("Europe/London".into()),
+            calling_hours: Some("08:30-20:00".into()),
+            retry_after_minutes: Some("45".into()),
+            max_attempts: Some("5".into()),
+            ..raw()
+        })
+        .expect("config");
+        assert_eq!(c.zone(), chrono_tz::Europe::London);
+        assert_eq!(c.schedule.hours.to_string(), "08:30–20:00");
+        assert_eq!(c.retry, RetryPolicy { delay: chrono::Duration::minutes(45), max_attempts: 5 });
+        let catalog = c.catalog();
+        assert_eq!(catalog.retry.max_attempts, 5);
+        assert_eq!(catalog.schedule, c.schedule);
     }
 
     #[test]

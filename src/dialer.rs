@@ -52,6 +52,10 @@ pub enum DialError {
     InvalidPhone(String),
     #[error("{0}")]
     TooSoon(String),
+    /// The driver's calling window is closed (`CALLING_HOURS` in their zone); nothing was dialed.
+    /// HTTP 409, like [`Self::TooSoon`]: not now, later.
+    #[error("{message}")]
+    OutsideHours { message: String, opens_at: DateTime<Utc> },
     /// The row exists and is marked failed; the message says why in plain words.
     #[error("{message}")]
     Provider { message: String, call: Box<CallLog> },
@@ -78,7 +82,7 @@ impl DialError {
             Self::NotAuthorized => 403,
             Self::DriverNotFound => 404,
             Self::InvalidPhone(_) => 400,
-            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) => 409,
+            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) | Self::OutsideHours { .. } => 409,
             Self::CallNotFound => 404,
             Self::NotYourCall => 403,
             // 504 Gateway Timeout: the upstream (TeleCMI) did not answer; the outcome is unknown,
@@ -133,13 +137,25 @@ impl Dialer {
 
     /// Checks the rules, writes the `call_logs` row, and (for TeleCMI) asks TeleCMI to ring.
     /// `mobile` overrides the driver's stored number (the old API sends one).
-    #[tracing::instrument(skip_all, fields(caller, driver_id, ?kind), err)]
     pub async fn place_call(
         &self,
         caller: i64,
         driver_id: &str,
         mobile: Option<&str>,
         kind: CallKind,
+    ) -> Result<CallLog, DialError> {
+        self.place_call_at(caller, driver_id, mobile, kind, Utc::now()).await
+    }
+
+    /// [`Self::place_call`] as of `now` (the calling window is read at `now`; tests move it).
+    #[tracing::instrument(skip_all, fields(caller, driver_id, ?kind), err)]
+    pub async fn place_call_at(
+        &self,
+        caller: i64,
+        driver_id: &str,
+        mobile: Option<&str>,
+        kind: CallKind,
+        now: DateTime<Utc>,
     ) -> Result<CallLog, DialError> {
         let extension = match kind {
             CallKind::Telecmi => {
@@ -154,6 +170,10 @@ impl Dialer {
         let driver = self.store.driver(driver_id).await?.ok_or(DialError::DriverNotFound)?;
         let phone = Phone::parse_with(mobile.unwrap_or(&driver.mobile), &self.config.country_code)
             .map_err(|e| DialError::InvalidPhone(e.to_string()))?;
+        // Manual calls too: the window is about the driver's evening, not the telephony.
+        if let Err(closed) = self.config.schedule.check(now, driver.timezone.as_deref()) {
+            return Err(DialError::OutsideHours { message: closed.message(), opens_at: closed.opens_at });
+        }
         let (call_type, provider) = match kind {
             CallKind::Telecmi => (CallType::Ivr, Provider::Telecmi),
             CallKind::Manual => (CallType::Manual, Provider::Manual),
@@ -173,7 +193,7 @@ impl Dialer {
             telecmi_user_id,
             min_gap: Duration::seconds(MIN_REDIAL_GAP_SECS),
         };
-        let call = self.store.start_call(&new, Utc::now()).await.map_err(|e| match e {
+        let call = self.store.start_call(&new, now).await.map_err(|e| match e {
             StoreError::Invalid(m) => DialError::TooSoon(m),
             other => DialError::Store(other),
         })?;

@@ -141,6 +141,7 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let database_url_origin = Origin::of(&matches, "database_url");
+    let hours_origin = Origin::of(&matches, "calling_hours");
     let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
         Ok(c) => c,
         Err(e) => {
@@ -148,6 +149,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    calldesk::domain::text::set_team_zone(config.zone());
     let _log_guard = match calldesk::logging::init(&config.log_dir) {
         Ok(g) => g,
         Err(e) => {
@@ -168,7 +170,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config, database_url_origin)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Console), config, database_url_origin, hours_origin)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -183,7 +185,12 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config, database_url_origin: Origin) -> anyhow::Result<ExitCode> {
+async fn run(
+    command: Command,
+    config: Config,
+    database_url_origin: Origin,
+    hours_origin: Origin,
+) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
             let store = Store::open(&config.database_url).await?;
@@ -196,7 +203,7 @@ async fn run(command: Command, config: Config, database_url_origin: Origin) -> a
             import_drivers(&file, requeue, &config).await
         }
         Command::Export { what: ExportWhat::Logs { format, from, to, caller } } => {
-            let zone = export::export_zone();
+            let zone = config.zone();
             let (from, until) = export::day_range(from, to, zone).map_err(anyhow::Error::msg)?;
             let store = Store::open(&config.database_url).await?;
             let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
@@ -205,7 +212,7 @@ async fn run(command: Command, config: Config, database_url_origin: Origin) -> a
             Ok(ExitCode::SUCCESS)
         }
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo => session::demo(config, database_url_origin).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo => session::demo(config, database_url_origin, hours_origin).await.map(|()| ExitCode::SUCCESS),
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Supervise => session::supervise(config).await.map(|()| ExitCode::SUCCESS),
     }

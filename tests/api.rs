@@ -323,6 +323,7 @@ async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator
         telecmi_agents: Some("3:5003".into()),
         webhook_addr: Some("127.0.0.1:0".into()),
         webhook_token: Some(Secret::new("app-replay-webhook-token-0123")),
+        calling_hours: Some(common::ALL_DAY.into()),
         ..RawSettings::default()
     })
     .expect("config");

@@ -566,15 +566,16 @@ async fn statistics_match_the_old_monitoring_queries() {
             0
         );
 
-        let days = s.daily_stats(Some(3), t0() - Duration::days(7), 0).await.expect("daily");
+        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].date, t0().date_naive());
         assert_eq!((days[0].total_calls, days[0].completed, days[0].failed), (3, 2, 0));
         assert_eq!((days[1].total_calls, days[1].completed, days[1].failed), (2, 1, 1));
         assert!((days[0].connect_rate() - 66.666).abs() < 0.01);
-        // A +19h offset moves 06:00 UTC calls into the next local day.
-        let shifted = s.daily_stats(Some(3), t0() - Duration::days(7), 19 * 60).await.expect("daily");
-        assert_eq!(shifted[0].date, t0().date_naive() + Duration::days(1));
+        // In Los Angeles (UTC-8) 06:00 UTC calls fall on the previous local day.
+        let la = calldesk::domain::hours::local_days(t0(), chrono_tz::America::Los_Angeles, 8);
+        let shifted = s.daily_stats(Some(3), &la).await.expect("daily");
+        assert_eq!(shifted[0].date, t0().date_naive() - Duration::days(1));
     })
     .await;
 }

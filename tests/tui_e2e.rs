@@ -51,7 +51,7 @@ fn console_script(env: &Env) -> PathBuf {
     let script = format!(
         "export DATABASE_URL='{}' CALLDESK_USER_ID=3 TELECMI_APP_ID={APP_ID} TELECMI_APP_SECRET={SECRET} \
          TELECMI_BASE_URL='{}' TELECMI_AGENTS=3:5003 WEBHOOK_ADDR=127.0.0.1:{} WEBHOOK_TOKEN={TOKEN} \
-         CALLDESK_LOG_DIR='{}'\nexec {} console\n",
+         CALLDESK_LOG_DIR='{}' CALLING_HOURS=00:00-24:00\nexec {} console\n",
         env.url,
         env.sim.base_url(),
         env.port,

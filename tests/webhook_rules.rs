@@ -32,6 +32,7 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
         telecmi_app_secret: with_creds.then(|| Secret::new(SECRET)),
         webhook_addr: Some("127.0.0.1:0".into()),
         webhook_token: Some(Secret::new("rules-webhook-token-0123456789")),
+        calling_hours: Some(common::ALL_DAY.into()),
         ..RawSettings::default()
     })
     .expect("config");

@@ -157,7 +157,7 @@ fn a_call_that_never_connected_cannot_take_a_connected_outcome() {
 fn the_facts_preselect_ringing_busy_for_a_rejected_call_and_the_row_says_why() {
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::Rejected });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::Rejected, attempts: Some(1) });
     let f = a.form().expect("form");
     assert!(f.preselected);
     let fx = update(&mut a, key(KeyCode::Enter));
@@ -170,7 +170,7 @@ fn the_facts_preselect_ringing_busy_for_a_rejected_call_and_the_row_says_why() {
 fn an_agent_missed_call_is_not_the_drivers_attempt() {
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::AgentMissed });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::AgentMissed, attempts: Some(1) });
     let s = submitted(&update(&mut a, key(KeyCode::Enter))).clone();
     assert_eq!(
         (s.feedback.as_str(), s.remarks.as_str()),
@@ -179,7 +179,7 @@ fn an_agent_missed_call_is_not_the_drivers_attempt() {
     // Not for a call that rang the driver.
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer, attempts: Some(1) });
     update(&mut a, key(KeyCode::Delete));
     chars(&mut a, "z");
     assert!(a.form().and_then(|f| f.error.clone()).is_some_and(|e| e.contains("rang")));
@@ -190,7 +190,7 @@ fn the_agent_typing_first_keeps_their_choice_when_the_facts_arrive() {
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
     chars(&mut a, "u");
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::Rejected });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::Rejected, attempts: Some(1) });
     let f = a.form().expect("form");
     assert_eq!(
         f.chosen.and_then(|i| a.catalog.all().get(i)).map(|o| o.label.as_str()),
@@ -329,8 +329,8 @@ fn an_unconfirmed_call_takes_no_outcome_until_telecmi_or_the_agent_settles_it() 
 fn facts_that_change_their_mind_replace_only_their_own_pick() {
     let mut a = app();
     ended(&mut a, "telecmi", CallStatus::Missed);
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::AgentMissed });
-    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::AgentMissed, attempts: Some(1) });
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer, attempts: Some(1) });
     let f = a.form().expect("form");
     assert_eq!(f.chosen.and_then(|i| a.catalog.all().get(i)).map(|o| o.label.as_str()), Some("Ringing / Call Busy"));
     // Before the facts say who missed, "driver not called" is not taken.

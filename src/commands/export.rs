@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::io::Write;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::CallLog;
@@ -18,12 +19,6 @@ pub enum Format {
     Json,
     /// One JSON object per line
     Ndjson,
-}
-
-/// The zone export times are written in: the one the console shows times in. The single place
-/// to change when the zone becomes a setting.
-pub fn export_zone() -> FixedOffset {
-    crate::console::update::local_offset()
 }
 
 const COLUMNS: [&str; 16] = [
@@ -55,22 +50,20 @@ pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
 pub type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The instants `[from, until)` covering the days `from..=to` in `zone`.
-pub fn day_range(from: Option<NaiveDate>, to: Option<NaiveDate>, zone: FixedOffset) -> Result<Span, String> {
+pub fn day_range(from: Option<NaiveDate>, to: Option<NaiveDate>, zone: Tz) -> Result<Span, String> {
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
         return Err(format!("--from {f} is after --to {t}"));
     }
-    let start = |d: NaiveDate| zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN)).single();
-    let from = from.map(|d| start(d).map(|t| t.with_timezone(&Utc)).ok_or(format!("--from {d} is out of range")));
-    let until = to.map(|d| {
-        d.succ_opt().and_then(start).map(|t| t.with_timezone(&Utc)).ok_or(format!("--to {d} is out of range"))
-    });
-    Ok((from.transpose()?, until.transpose()?))
+    let start = |d: NaiveDate| crate::domain::hours::resolve(zone, d, chrono::NaiveTime::MIN);
+    let from = from.map(start);
+    let until = to.map(|d| d.succ_opt().map(start).ok_or(format!("--to {d} is out of range"))).transpose()?;
+    Ok((from, until))
 }
 
 /// ISO-8601 with the offset (`2026-11-24T11:30:00+05:30`, `Z` in UTC).
-pub fn iso(t: &DateTime<Utc>, zone: FixedOffset) -> String {
+pub fn iso(t: &DateTime<Utc>, zone: Tz) -> String {
     t.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -106,7 +99,7 @@ struct Exported<'a> {
 }
 
 impl<'a> Exported<'a> {
-    fn new(c: &'a CallLog, zone: FixedOffset) -> Self {
+    fn new(c: &'a CallLog, zone: Tz) -> Self {
         Self {
             id: c.id,
             reference_id: c.reference_id.as_deref(),
@@ -156,7 +149,7 @@ pub async fn write_logs(
     store: &Store,
     filter: &CallFilter,
     format: Format,
-    zone: FixedOffset,
+    zone: Tz,
     out: impl Write,
 ) -> anyhow::Result<u64> {
     let mut out = std::io::BufWriter::new(out);
@@ -238,7 +231,7 @@ mod tests {
 
     #[test]
     fn days_parse_and_cover_whole_days_in_the_zone() {
-        let ist = FixedOffset::east_opt(5 * 3600 + 1800).expect("offset");
+        let ist = chrono_tz::Asia::Kolkata;
         let d = |s: &str| parse_day(s).expect("date");
         assert!(parse_day("24/11/2026").expect_err("bad").contains("YYYY-MM-DD"));
         assert!(parse_day("2026-02-30").is_err());
@@ -252,8 +245,8 @@ mod tests {
     #[test]
     fn times_carry_their_offset() {
         let t = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").expect("t").with_timezone(&Utc);
-        let ist = FixedOffset::east_opt(5 * 3600 + 1800).expect("offset");
+        let ist = chrono_tz::Asia::Kolkata;
         assert_eq!(iso(&t, ist), "2026-11-24T11:30:00+05:30");
-        assert_eq!(iso(&t, FixedOffset::east_opt(0).expect("utc")), "2026-11-24T06:00:00Z");
+        assert_eq!(iso(&t, chrono_tz::UTC), "2026-11-24T06:00:00Z");
     }
 }

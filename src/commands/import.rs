@@ -11,6 +11,10 @@ use crate::store::{ImportOutcome, Store};
 
 pub const HEADER: [&str; 7] = ["id", "name", "mobile", "tmid", "city", "state", "assigned_to"];
 
+/// The optional last column: the driver's IANA time zone (calling hours are read in it; empty =
+/// the team's zone).
+pub const TIMEZONE_COLUMN: &str = "timezone";
+
 /// A row that was not loaded, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -83,9 +87,15 @@ pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Re
     let header = rdr.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
     let names: Vec<String> =
         header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
-    if names != HEADER {
-        return Err(format!("the header must be exactly `{}` (found `{}`)", HEADER.join(","), names.join(",")));
+    let with_zone = names.len() == HEADER.len() + 1 && names.last().is_some_and(|n| n == TIMEZONE_COLUMN);
+    if names[..names.len().min(HEADER.len())] != HEADER || !(names.len() == HEADER.len() || with_zone) {
+        return Err(format!(
+            "the header must be exactly `{}` (optionally followed by `,{TIMEZONE_COLUMN}`) (found `{}`)",
+            HEADER.join(","),
+            names.join(",")
+        ));
     }
+    let columns = names.len();
     let mut out = Parsed::default();
     // First line of each id and of each mobile, so a repeat names both lines.
     let mut ids: HashMap<String, u64> = HashMap::new();
@@ -100,7 +110,7 @@ pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Re
             }
         };
         let line = rec.position().map_or(0, |p| p.line());
-        let checked = row_to_driver(&rec, country_code, callers).and_then(|d| {
+        let checked = row_to_driver(&rec, columns, country_code, callers).and_then(|d| {
             if let Some(first) = ids.get(&id_key(&d.id)) {
                 return Err(format!("duplicate id {} (first on line {first})", d.id));
             }
@@ -121,9 +131,14 @@ pub fn parse(input: impl Read, country_code: &str, callers: &HashSet<i64>) -> Re
     Ok(out)
 }
 
-fn row_to_driver(rec: &csv::StringRecord, country_code: &str, callers: &HashSet<i64>) -> Result<Driver, String> {
-    if rec.len() != HEADER.len() {
-        return Err(format!("has {} fields; expected {}", rec.len(), HEADER.len()));
+fn row_to_driver(
+    rec: &csv::StringRecord,
+    columns: usize,
+    country_code: &str,
+    callers: &HashSet<i64>,
+) -> Result<Driver, String> {
+    if rec.len() != columns {
+        return Err(format!("has {} fields; expected {columns}", rec.len()));
     }
     let field = |i: usize| rec.get(i).unwrap_or("");
     let id = opt(field(0)).ok_or("id is empty")?;
@@ -160,6 +175,10 @@ fn row_to_driver(rec: &csv::StringRecord, country_code: &str, callers: &HashSet<
         city: limit(opt(field(4)), 100, "city")?,
         state: limit(opt(field(5)), 100, "state")?,
         assigned_to,
+        timezone: opt(field(HEADER.len()))
+            .map(|z| crate::domain::hours::parse_zone(&z).map(|tz| tz.name().to_string()))
+            .transpose()
+            .map_err(|e| format!("timezone {e}"))?,
     })
 }
 
@@ -186,6 +205,26 @@ pub async fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_optional_timezone_column_is_checked() {
+        let csv = "id,name,mobile,tmid,city,state,assigned_to,timezone\n\
+                   D1,Ramesh,9876543210,,,,3,Asia/Dubai\n\
+                   D2,Suresh,9876543211,,,,3,\n\
+                   D3,Mahesh,9876543212,,,,3,Dubai\n\
+                   D4,Naresh,9876543213,,,,3\n";
+        let p = parse(csv.as_bytes(), "91", &HashSet::from([3])).expect("header ok");
+        let zones: Vec<_> = p.rows.iter().map(|r| (r.driver.id.as_str(), r.driver.timezone.as_deref())).collect();
+        assert_eq!(zones, [("D1", Some("Asia/Dubai")), ("D2", None)]);
+        assert_eq!(p.errors.len(), 2, "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 4);
+        assert!(p.errors[0].reason.contains("timezone \"Dubai\" is not an IANA time zone"), "{:?}", p.errors);
+        assert_eq!(p.errors[1].line, 5);
+        assert!(p.errors[1].reason.contains("expected 8"), "{:?}", p.errors);
+        let e = parse("id,name,mobile,tmid,city,state,assigned_to,zone\n".as_bytes(), "91", &HashSet::new())
+            .expect_err("unknown column");
+        assert!(e.contains("optionally followed by `,timezone`"), "{e}");
+    }
 
     #[test]
     fn good_rows_load_and_bad_rows_say_why_by_line() {

@@ -11,9 +11,8 @@ use crate::bus::{Bus, new_bus};
 use crate::config::{Config, Origin, Secret, TelecmiCreds};
 use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
-use crate::console::update::local_offset;
 use crate::dialer::Dialer;
-use crate::domain::{FeedbackCatalog, Role};
+use crate::domain::Role;
 use crate::server::{self, AppState};
 use crate::store::Store;
 use crate::telecmi::simulator::Simulator;
@@ -121,9 +120,9 @@ async fn run_console(
     let ctx = EffectCtx {
         store: store.clone(),
         dialer,
-        catalog: FeedbackCatalog::default(),
+        catalog: config.catalog(),
         caller_id: me.id,
-        tz: local_offset(),
+        tz: config.zone(),
         drafts: crate::console::effects::DraftWriter::start(store.clone()),
     };
     let result = crate::console::run(identity, ctx).await;
@@ -135,7 +134,7 @@ async fn run_console(
 /// The demo's database is always its own: an explicit `--database-url` is refused (the user
 /// meant a real database and would lose their work in a throwaway one), an environment value
 /// (often from a `.env` kept for `calldesk console`) is ignored with a note.
-pub async fn demo(mut config: Config, database_url: Origin) -> anyhow::Result<()> {
+pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origin) -> anyhow::Result<()> {
     match database_url {
         Origin::Flag => anyhow::bail!(
             "calldesk demo always runs on a throwaway SQLite file, so --database-url is refused; \
@@ -150,6 +149,11 @@ pub async fn demo(mut config: Config, database_url: Origin) -> anyhow::Result<()
         Origin::Default => {}
     }
     crate::console::require_terminal()?;
+    if calling_hours == Origin::Default {
+        // A demo tried at night would refuse every call: it dials at any hour unless
+        // CALLING_HOURS is given (set it to see the calling window at work).
+        config.schedule.hours = crate::domain::CallingHours::ALWAYS;
+    }
     let dir = tempfile::Builder::new().prefix("calldesk-demo-").tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let store = Store::open(&url).await?;
@@ -201,7 +205,7 @@ pub async fn supervise(config: Config) -> anyhow::Result<()> {
         "caller {id} ({}) is an agent; the supervisor console needs a supervisor (`calldesk caller add {id} NAME --role supervisor`)",
         me.name
     );
-    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id)).await;
+    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone()).await;
     store.close().await;
     result
 }

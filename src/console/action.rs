@@ -62,6 +62,8 @@ pub enum Action {
     FactsLoaded {
         call_id: i64,
         end: CallEnd,
+        /// The driver's call attempts so far, this call included (`None`: not in the queue).
+        attempts: Option<u32>,
     },
     /// The live call and the waiting wrap-ups as stored (after the console may have missed events).
     Resynced {

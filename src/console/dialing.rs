@@ -4,8 +4,15 @@
 use super::action::Effect;
 use super::state::{App, CallDialog, LiveCall, Modal};
 use crate::dialer::CallKind;
+use crate::domain::Closed;
 use crate::domain::text::strip_controls;
 use crate::store::QueueEntry;
+
+/// Why `driver` may not be called now, if their calling window is closed (`CALLING_HOURS` in
+/// their zone, read at the console's clock). The dialer checks again before dialing.
+pub fn closed_for(app: &App, driver: &QueueEntry) -> Option<Closed> {
+    app.catalog.schedule.check(app.now, driver.timezone.as_deref()).err()
+}
 
 fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
     app.live.as_ref().filter(|l| l.call.call_status().is_live())
@@ -56,6 +63,11 @@ pub(super) fn open_call_dialog(app: &mut App) -> Vec<Effect> {
 /// Places the kind of call chosen in the open dialog.
 pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
+    if let Some(closed) = closed_for(app, &d.driver) {
+        // The dialog stays open and shows why; nothing is dialed, TeleCMI or by hand.
+        app.error(closed.message());
+        return vec![];
+    }
     if kind == CallKind::Telecmi
         && let Some(reason) = &app.me.telecmi_refusal
     {
@@ -88,10 +100,23 @@ pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
         app.info("Saved. The queue is empty: nobody else is due.");
         return vec![];
     }
-    // "Next" is the first driver due, whatever row the cursor happened to be on.
-    app.queue.selected = 0;
-    app.queue.offset = 0;
-    let first = app.queue.rows.first().cloned();
+    // "Next" is the first driver due whose calling window is open, whatever row the cursor
+    // happened to be on; drivers waiting for their hours are passed over.
+    let Some(index) = app.queue.rows.iter().position(|e| closed_for(app, e).is_none()) else {
+        let opening = app.queue.rows.iter().filter_map(|e| closed_for(app, e)).min_by_key(|c| c.opens_at);
+        app.info(match opening {
+            Some(c) => format!(
+                "Saved. Everyone due is outside calling hours ({}); the first window opens at {}.",
+                c.hours,
+                c.opening()
+            ),
+            None => "Saved. Nobody else can be called now.".into(),
+        });
+        return vec![];
+    };
+    app.queue.selected = index;
+    app.queue.offset = index.saturating_sub(2);
+    let first = app.queue.rows.get(index).cloned();
     let mut fx = Vec::new();
     if !try_open_call_dialog(app, first, &mut fx) {
         return vec![];

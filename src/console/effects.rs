@@ -1,6 +1,6 @@
 //! Runs [`Effect`]s off the UI path and reports each result back as an [`Action`].
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::{Action, Effect};
@@ -10,6 +10,7 @@ use super::update::PAGE;
 use crate::bus::{CallUpdate, publish};
 use crate::dialer::{CallKind, DialError, Dialer};
 use crate::domain::FeedbackCatalog;
+use crate::domain::hours::{local_days, start_of_day};
 use crate::domain::wrapup::classify;
 use crate::store::{CallFilter, CallPage, FeedbackDraft, Store};
 
@@ -20,7 +21,7 @@ pub struct EffectCtx {
     pub dialer: Dialer,
     pub catalog: FeedbackCatalog,
     pub caller_id: i64,
-    pub tz: chrono::FixedOffset,
+    pub tz: chrono_tz::Tz,
     /// The newest draft to write; one writer stores them in order, the latest winning.
     pub drafts: DraftWriter,
 }
@@ -163,10 +164,17 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Ok(None) => call.call_status(),
                 Err(e) => return failed("Could not read how the call ended", e),
             };
+            let attempts = match &call.driver_id {
+                Some(d) => match store.queue_attempts(d).await {
+                    Ok(a) => a.and_then(|a| u32::try_from(a).ok()),
+                    Err(e) => return failed("Could not read the driver's attempts", e),
+                },
+                None => None,
+            };
             match store.leg_reports(id).await {
                 Ok(reports) => {
                     let manual = CallKind::of(&call) == CallKind::Manual;
-                    Some(Action::FactsLoaded { call_id: id, end: classify(status, manual, &reports) })
+                    Some(Action::FactsLoaded { call_id: id, end: classify(status, manual, &reports), attempts })
                 }
                 Err(e) => failed("Could not read how the call ended", e),
             }
@@ -281,24 +289,15 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
     }
 }
 
-/// The start of today in `tz`, in UTC.
-pub fn local_midnight(now: chrono::DateTime<Utc>, tz: chrono::FixedOffset) -> chrono::DateTime<Utc> {
-    now.with_timezone(&tz)
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|m| tz.from_local_datetime(&m).earliest())
-        .map_or(now, |d| d.with_timezone(&Utc))
-}
-
 /// Today's (local) calls, connects and positive outcomes of one caller, with their target.
 pub async fn load_progress(
     store: &Store,
     me: i64,
-    tz: chrono::FixedOffset,
+    tz: chrono_tz::Tz,
     catalog: &FeedbackCatalog,
 ) -> crate::store::Result<Progress> {
     let now = Utc::now();
-    let today = store.stats(Some(me), local_midnight(now, tz), now + Duration::days(1)).await?;
+    let today = store.stats(Some(me), start_of_day(now, tz), now + Duration::days(1)).await?;
     Ok(Progress {
         calls: today.total,
         connected: today.connected(),
@@ -311,20 +310,22 @@ pub async fn load_progress(
 pub async fn load_stats_for(
     store: &Store,
     caller: Option<i64>,
-    tz: chrono::FixedOffset,
+    tz: chrono_tz::Tz,
 ) -> crate::store::Result<StatsBundle> {
     let now = Utc::now();
-    let midnight = local_midnight(now, tz);
-    let week_start = midnight - Duration::days(6);
+    // Seven local days, each from its own midnight (a day with a clock change is 23 or 25 hours).
+    let days = local_days(now, tz, 7);
+    let midnight = start_of_day(now, tz);
+    let week_start = days.last().map_or(midnight, |d| d.1);
     let end = now + Duration::days(1);
     Ok(StatsBundle {
         today: store.stats(caller, midnight, end).await?,
         week: store.stats(caller, week_start, end).await?,
-        days: store.daily_stats(caller, week_start, tz.local_minus_utc() / 60).await?,
+        days: store.daily_stats(caller, &days).await?,
     })
 }
 
-async fn load_stats(store: &Store, me: i64, tz: chrono::FixedOffset) -> crate::store::Result<StatsBundle> {
+async fn load_stats(store: &Store, me: i64, tz: chrono_tz::Tz) -> crate::store::Result<StatsBundle> {
     load_stats_for(store, Some(me), tz).await
 }
 

@@ -110,7 +110,7 @@ pub(super) fn on_prompt_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     vec![]
 }
 
-fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<Effect, String> {
+fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<Effect, String> {
     let value = |i: usize| p.fields.get(i).map(|(_, v)| v.value().trim().to_string()).unwrap_or_default();
     match &p.purpose {
         PromptFor::EditDriver { driver_id } => {
@@ -131,7 +131,7 @@ fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<Eff
 }
 
 /// `30m`, `2h`, `90` (minutes) or `18:00` (the next time it is 18:00 here).
-pub fn parse_until(s: &str, now: DateTime<Utc>, tz: chrono::FixedOffset) -> Result<DateTime<Utc>, String> {
+pub fn parse_until(s: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, String> {
     let s = s.trim().to_ascii_lowercase();
     let bad = || format!("\"{s}\" is not a time: try 30m, 2h or 18:00.");
     if let Ok(t) = NaiveTime::parse_from_str(&s, "%H:%M") {
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn snooze_times() {
-        let tz = chrono::FixedOffset::east_opt(19_800).expect("tz");
+        let tz = chrono_tz::Asia::Kolkata;
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("now"); // 11:30 local
         assert_eq!(parse_until("30m", now, tz), Ok(now + Duration::minutes(30)));
         assert_eq!(parse_until("2h", now, tz), Ok(now + Duration::hours(2)));

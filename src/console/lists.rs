@@ -1,7 +1,7 @@
 //! The two lists (queue and call log): moving the selection, keeping it on screen, and loading
 //! pages from the store as the agent nears the end.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Days, NaiveDate, NaiveTime};
 use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
@@ -9,6 +9,7 @@ use super::action::Effect;
 use super::keys::Command;
 use super::state::{App, DateRange, Modal, Screen};
 use crate::dialer::CallKind;
+use crate::domain::hours::{local_date, resolve};
 use crate::store::CallFilter;
 
 /// Rows fetched per page of the queue and the call log.
@@ -141,18 +142,14 @@ pub(super) fn load_queue_from_top(app: &mut App, limit: u32) -> Vec<Effect> {
 }
 
 pub fn call_log_filter(app: &App) -> CallFilter {
-    let local_midnight = app
-        .now
-        .with_timezone(&app.tz)
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|m| app.tz.from_local_datetime(&m).earliest())
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(app.now);
+    let days_back = |n: u64| {
+        let day = local_date(app.now, app.tz).checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN);
+        resolve(app.tz, day, NaiveTime::MIN)
+    };
     let from = match app.call_log.range {
-        DateRange::Today => Some(local_midnight),
-        DateRange::Week => Some(local_midnight - Duration::days(6)),
-        DateRange::Month => Some(local_midnight - Duration::days(29)),
+        DateRange::Today => Some(days_back(0)),
+        DateRange::Week => Some(days_back(6)),
+        DateRange::Month => Some(days_back(29)),
         DateRange::All => None,
     };
     CallFilter {

@@ -45,7 +45,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::FactsLoaded { call_id, end } => on_facts(app, call_id, end),
+        Action::FactsLoaded { call_id, end, attempts } => on_facts(app, call_id, end, attempts),
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
         Action::PromptDone(r) => on_prompt_done(app, r),
@@ -135,12 +135,13 @@ fn settled(app: &mut App, result: Result<CallLog, String>, what: &str) -> Vec<Ef
     refresh_queue_in_place(app)
 }
 
-fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd) -> Vec<Effect> {
+fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, attempts: Option<u32>) -> Vec<Effect> {
     if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
         l.end = end;
     }
     let catalog = app.catalog.clone();
     if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
+        f.attempts = attempts;
         f.learn(end, &catalog);
     }
     vec![]

@@ -2,7 +2,8 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use tui_input::Input;
 
 use crate::dialer::CallKind;
@@ -150,6 +151,8 @@ pub struct FeedbackForm {
     pub saving: bool,
     /// The draft differs from what was last saved.
     pub dirty: bool,
+    /// The driver's call attempts so far, this call included, once read (`MAX_ATTEMPTS` warning).
+    pub attempts: Option<u32>,
 }
 
 pub const REMARKS_MAX: usize = 500;
@@ -193,6 +196,7 @@ impl FeedbackForm {
             // A form without a draft writes one at once: the wrap-up is on record (supervisors
             // see "wrap-up", a restart reopens it) before the first key.
             dirty: draft.is_none(),
+            attempts: None,
         };
         form.learn(end, catalog);
         form
@@ -387,8 +391,8 @@ pub struct App {
     /// Shared, so handlers can hold it while they change the state.
     pub catalog: std::sync::Arc<FeedbackCatalog>,
     pub now: DateTime<Utc>,
-    /// Local time zone for display (fixed at start so rendering stays pure).
-    pub tz: FixedOffset,
+    /// The team's time zone (`CALLDESK_TIMEZONE`): "today" and every time shown.
+    pub tz: Tz,
     pub screen: Screen,
     pub modal: Option<Modal>,
     pub queue: QueueView,
@@ -426,7 +430,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(me: Identity, catalog: FeedbackCatalog, now: DateTime<Utc>, tz: FixedOffset) -> Self {
+    pub fn new(me: Identity, catalog: FeedbackCatalog, now: DateTime<Utc>, tz: Tz) -> Self {
         let last_kind = if me.telecmi_refusal.is_none() { CallKind::Telecmi } else { CallKind::Manual };
         Self {
             me,

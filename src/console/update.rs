@@ -135,7 +135,3 @@ fn draft_now(app: &mut App) -> Option<Effect> {
     Some(Effect::SaveDraft(f.draft(caller, &catalog)))
 }
 
-/// Local time zone offset now (fixed for the session).
-pub fn local_offset() -> chrono::FixedOffset {
-    *chrono::Local::now().offset()
-}

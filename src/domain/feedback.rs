@@ -1,6 +1,9 @@
 //! Feedback outcomes as data, and what each does to the driver's place in the queue.
 
-use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use super::hours::{Schedule, local_date, resolve};
 
 /// The three groups the old system offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -173,6 +176,8 @@ const NOT_CONNECTED: [&str; 2] = [RINGING_BUSY, "Switched Off / Not Reachable / 
 pub struct FeedbackCatalog {
     options: Vec<FeedbackOption>,
     pub retry: RetryPolicy,
+    /// The team zone (callback times) and the calling window every due time is moved into.
+    pub schedule: Schedule,
     /// Labels of the outcomes counted as positive (conversions).
     positive: Vec<String>,
 }
@@ -210,7 +215,7 @@ impl Default for FeedbackCatalog {
             effect: QueueEffect::NotCalled,
         });
         let positive = POSITIVE.iter().map(|l| (*l).to_string()).collect();
-        Self { options, retry: RetryPolicy::default(), positive }
+        Self { options, retry: RetryPolicy::default(), schedule: Schedule::default(), positive }
     }
 }
 
@@ -270,42 +275,68 @@ impl FeedbackCatalog {
         self
     }
 
+    /// The same catalogue with the team's retry rules and calling window.
+    pub fn with_rules(mut self, retry: RetryPolicy, schedule: Schedule) -> Self {
+        self.retry = retry;
+        self.schedule = schedule;
+        self
+    }
+
+    /// Whether saving `label` on the driver's `attempts`-th call takes a never-reached driver out
+    /// of the queue because the attempts ran out (the wrap-up says so before saving).
+    pub fn exhausts_attempts(&self, label: &str, attempts: u32) -> bool {
+        self.find(label).is_some_and(|o| o.effect == QueueEffect::Retry) && attempts >= self.retry.max_attempts
+    }
+
     /// Where the driver goes after `label` is saved on their `attempts`-th call (counting this one).
     /// Unknown labels (free text from the old API) remove the driver, as the old system did.
     pub fn decide(&self, label: &str, attempts: u32, now: DateTime<Utc>) -> QueueDecision {
         self.decide_effect(self.effect(label, None), attempts, now)
     }
 
-    /// Where the driver goes after an outcome with `effect` on their `attempts`-th call.
+    /// Where a driver in the team zone goes after an outcome with `effect` on their
+    /// `attempts`-th call.
     pub fn decide_effect(&self, effect: QueueEffect, attempts: u32, now: DateTime<Utc>) -> QueueDecision {
+        self.decide_for(effect, attempts, now, None)
+    }
+
+    /// Where the driver goes after an outcome with `effect` on their `attempts`-th call, reading
+    /// "morning"/"evening" in the driver's zone (`driver_zone`, an IANA name; the team's when
+    /// `None`). A callback or retry never falls due outside the calling window: it moves to the
+    /// window's next opening.
+    pub fn decide_for(
+        &self,
+        effect: QueueEffect,
+        attempts: u32,
+        now: DateTime<Utc>,
+        driver_zone: Option<&str>,
+    ) -> QueueDecision {
+        let zone = self.schedule.driver_zone(driver_zone);
+        let fit = |due| self.schedule.fit(due, driver_zone);
         match effect {
             QueueEffect::Done | QueueEffect::WrongNumber => QueueDecision::Remove,
             QueueEffect::Retry if attempts >= self.retry.max_attempts => QueueDecision::Remove,
-            QueueEffect::Retry => QueueDecision::Requeue { due_at: now + self.retry.delay, callback: false },
-            QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: callback_due(t, now), callback: true },
-            // Due at once, first in the queue (callbacks sort first).
-            QueueEffect::NotCalled => QueueDecision::Requeue { due_at: now, callback: true },
+            QueueEffect::Retry => QueueDecision::Requeue { due_at: fit(now + self.retry.delay), callback: false },
+            QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: fit(callback_due(t, now, zone)), callback: true },
+            // Due at once (or when the window opens), first in the queue (callbacks sort first).
+            QueueEffect::NotCalled => QueueDecision::Requeue { due_at: fit(now), callback: true },
         }
     }
 }
 
-fn local_at(date: chrono::NaiveDate, at: NaiveTime) -> Option<DateTime<Utc>> {
-    Local.from_local_datetime(&date.and_time(at)).earliest().map(|d| d.with_timezone(&Utc))
-}
-
-/// The moment a callback falls due, in UTC, reading "morning"/"evening" in local time.
-pub fn callback_due(t: CallbackTime, now: DateTime<Utc>) -> DateTime<Utc> {
-    let local_today = now.with_timezone(&Local).date_naive();
+/// The moment a callback falls due, in UTC, reading "morning"/"evening" in `zone`.
+pub fn callback_due(t: CallbackTime, now: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+    let today = local_date(now, zone);
+    let at = |date: chrono::NaiveDate, time: NaiveTime| resolve(zone, date, time);
     let due = match t {
         CallbackTime::After(d) => Some(now + d),
-        CallbackTime::NextAt(at) => local_at(local_today, at)
-            .filter(|d| *d > now)
-            .or_else(|| local_today.succ_opt().and_then(|tomorrow| local_at(tomorrow, at))),
-        CallbackTime::DaysAt { days, at } => {
-            local_today.checked_add_days(chrono::Days::new(u64::from(days))).and_then(|d| local_at(d, at))
+        CallbackTime::NextAt(time) => {
+            Some(at(today, time)).filter(|d| *d > now).or_else(|| today.succ_opt().map(|tomorrow| at(tomorrow, time)))
+        }
+        CallbackTime::DaysAt { days, at: time } => {
+            today.checked_add_days(chrono::Days::new(u64::from(days))).map(|d| at(d, time))
         }
     };
-    // A local time that cannot exist (DST gap) falls back to a plain delay.
     due.unwrap_or(now + Duration::hours(24))
 }
 
@@ -409,8 +440,89 @@ mod tests {
                 other => panic!("{label}: unexpected {other:?}"),
             }
         }
-        let morning = callback_due(CallbackTime::DaysAt { days: 1, at: hm(10, 0) }, now).with_timezone(&Local);
+        let zone = chrono_tz::Asia::Kolkata;
+        let morning = callback_due(CallbackTime::DaysAt { days: 1, at: hm(10, 0) }, now, zone).with_timezone(&zone);
         assert_eq!(morning.time(), hm(10, 0));
-        assert_eq!(morning.date_naive(), now.with_timezone(&Local).date_naive().succ_opt().unwrap_or_default());
+        assert_eq!(morning.date_naive(), now.with_timezone(&zone).date_naive().succ_opt().unwrap_or_default());
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    }
+
+    fn team_rules() -> FeedbackCatalog {
+        let hours = crate::domain::CallingHours::default();
+        FeedbackCatalog::default().with_rules(RetryPolicy::default(), Schedule::new(chrono_tz::Asia::Kolkata, hours))
+    }
+
+    #[test]
+    fn callbacks_read_the_team_zone_not_the_host() {
+        // Saved at 15:00 IST (09:30 UTC): "tomorrow morning" is 10:00 IST = 04:30 UTC, whatever
+        // zone the host is in.
+        let c = team_rules();
+        let now = utc("2026-11-25T09:30:00Z");
+        let due = |label| match c.decide(label, 1, now) {
+            QueueDecision::Requeue { due_at, .. } => due_at,
+            other => panic!("{label}: {other:?}"),
+        };
+        assert_eq!(due("Call Tomorrow Morning"), utc("2026-11-26T04:30:00Z"));
+        assert_eq!(due("Call in Evening"), utc("2026-11-25T12:30:00Z"));
+        assert_eq!(due("Call After 2 Days"), utc("2026-11-27T04:30:00Z"));
+        assert_eq!(due("Busy Right Now"), utc("2026-11-25T11:30:00Z"));
+    }
+
+    #[test]
+    fn callbacks_and_retries_move_into_calling_hours() {
+        let c = team_rules();
+        // "Busy Right Now" at 20:00 IST would fall due at 22:00: it waits for 09:00.
+        let at_eight_pm = utc("2026-11-25T14:30:00Z");
+        assert_eq!(
+            c.decide("Busy Right Now", 1, at_eight_pm),
+            QueueDecision::Requeue { due_at: utc("2026-11-26T03:30:00Z"), callback: true }
+        );
+        // A retry 30 minutes after 20:45 IST: 21:15 is closed → 09:00 next day.
+        assert_eq!(
+            c.decide(RINGING_BUSY, 1, utc("2026-11-25T15:15:00Z")),
+            QueueDecision::Requeue { due_at: utc("2026-11-26T03:30:00Z"), callback: false }
+        );
+        // Inside the window nothing moves.
+        assert_eq!(
+            c.decide(RINGING_BUSY, 1, utc("2026-11-25T06:00:00Z")),
+            QueueDecision::Requeue { due_at: utc("2026-11-25T06:30:00Z"), callback: false }
+        );
+        // "Call in Evening" for a driver in London is 18:00 London time (GMT in November).
+        assert_eq!(
+            c.decide_for(c.effect("Call in Evening", None), 1, utc("2026-11-25T09:30:00Z"), Some("Europe/London")),
+            QueueDecision::Requeue { due_at: utc("2026-11-25T18:00:00Z"), callback: true }
+        );
+    }
+
+    #[test]
+    fn a_callback_across_a_clock_change_keeps_its_local_time() {
+        let c = team_rules();
+        // Saved on Saturday 2026-10-24 12:00 in London (BST, UTC+1); "after 2 days" at 10:00 is
+        // Monday 10:00 GMT (UTC+0), after the clocks went back.
+        assert_eq!(
+            c.decide_for(c.effect("Call After 2 Days", None), 1, utc("2026-10-24T11:00:00Z"), Some("Europe/London")),
+            QueueDecision::Requeue { due_at: utc("2026-10-26T10:00:00Z"), callback: true }
+        );
+    }
+
+    #[test]
+    fn the_last_attempt_is_known_before_saving() {
+        let c = FeedbackCatalog::default().with_rules(
+            RetryPolicy { delay: Duration::minutes(45), max_attempts: 2 },
+            Schedule::default(),
+        );
+        assert!(!c.exhausts_attempts(RINGING_BUSY, 1));
+        assert!(c.exhausts_attempts(RINGING_BUSY, 2));
+        assert!(!c.exhausts_attempts("Busy Right Now", 9), "a callback is not a retry");
+        assert!(!c.exhausts_attempts("Interview Fixed", 9));
+        let now = utc("2026-11-25T06:00:00Z");
+        assert_eq!(
+            c.decide(RINGING_BUSY, 1, now),
+            QueueDecision::Requeue { due_at: now + Duration::minutes(45), callback: false }
+        );
+        assert_eq!(c.decide(RINGING_BUSY, 2, now), QueueDecision::Remove);
     }
 }

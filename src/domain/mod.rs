@@ -1,6 +1,7 @@
 //! Plain types and rules of the calling domain; no I/O here.
 
 pub mod feedback;
+pub mod hours;
 pub mod phone;
 pub mod presence;
 pub mod status;
@@ -11,6 +12,7 @@ pub use feedback::{
     Disposition, FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy,
     WRONG_NUMBER_REASON,
 };
+pub use hours::{CallingHours, Closed, Schedule};
 pub use phone::{Phone, PhoneError};
 pub use presence::{Presence, PresenceChange};
 pub use status::{CallStatus, Leg, Signal};
@@ -81,6 +83,8 @@ pub struct Driver {
     pub city: Option<String>,
     pub state: Option<String>,
     pub assigned_to: Option<i64>,
+    /// The driver's own IANA time zone, for calling hours (`None`: the team's).
+    pub timezone: Option<String>,
 }
 
 /// One row of `call_logs`, column for column. Timestamps are UTC (MySQL `TIMESTAMP`).

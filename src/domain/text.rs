@@ -26,9 +26,25 @@ pub fn clean_text(s: &str) -> String {
 /// The old system's timestamp text: `2025-11-13 10:30:00`.
 pub const DATETIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
 
-/// Formats a timestamp in the machine's local time, as the old API showed it.
+/// The team zone the old API's timestamps are written in (set once at start-up from
+/// `CALLDESK_TIMEZONE`; serde's field serializers take no arguments, hence a process setting).
+static TEAM_ZONE: std::sync::RwLock<Option<chrono_tz::Tz>> = std::sync::RwLock::new(None);
+
+/// Sets the zone [`fmt_datetime`] writes in.
+pub fn set_team_zone(zone: chrono_tz::Tz) {
+    if let Ok(mut z) = TEAM_ZONE.write() {
+        *z = Some(zone);
+    }
+}
+
+/// The team zone (the default zone until [`set_team_zone`] is called).
+pub fn team_zone() -> chrono_tz::Tz {
+    TEAM_ZONE.read().ok().and_then(|z| *z).unwrap_or(super::hours::DEFAULT_ZONE)
+}
+
+/// Formats a timestamp in the team's zone, as the old API showed it (never the host's zone).
 pub fn fmt_datetime(t: &DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::Local).format(DATETIME_FMT).to_string()
+    t.with_timezone(&team_zone()).format(DATETIME_FMT).to_string()
 }
 
 pub fn ser_datetime<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -361,8 +361,15 @@ impl Store {
                 let attempts: Option<(i64,)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&driver_id).fetch_optional(&mut *tx).await?;
                 let attempts = attempts.map_or(1, |(a,)| a.max(1));
+                // Callback times and the calling window are read in the driver's own zone.
+                let zone: Option<(Option<String>,)> = sqlx::query_as("SELECT timezone FROM drivers WHERE id = ?")
+                    .bind(&driver_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let zone = zone.and_then(|(z,)| z);
                 let effect = catalog.effect(&f.feedback, fallback);
-                decision = catalog.decide_effect(effect, u32::try_from(attempts).unwrap_or(u32::MAX), now);
+                let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+                decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
                 if effect == QueueEffect::WrongNumber {
                     sqlx::query("UPDATE drivers SET closed_reason = ?, closed_at = ? WHERE id = ?")
                         .bind(WRONG_NUMBER_REASON)

@@ -18,6 +18,8 @@ pub struct DriverHit {
     pub tmid: Option<String>,
     pub city: Option<String>,
     pub state: Option<String>,
+    /// The driver's own IANA zone (`None`: the team's).
+    pub timezone: Option<String>,
     /// `None`: not in the queue (done, or never queued).
     pub due_at: Option<NaiveDateTime>,
     pub priority: Option<i64>,
@@ -51,6 +53,7 @@ impl DriverHit {
             tmid: self.tmid.clone(),
             city: self.city.clone(),
             state: self.state.clone(),
+            timezone: self.timezone.clone(),
             priority: self.priority.unwrap_or(1),
             due_at: self.due_at.unwrap_or_default(),
             attempts: self.attempts.unwrap_or(0),
@@ -70,7 +73,7 @@ pub fn number_key(query: &str) -> Option<String> {
     Some(digits[digits.len().saturating_sub(10)..].to_string())
 }
 
-const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, q.due_at, q.priority, \
+const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.due_at, q.priority, \
      q.attempts, q.last_outcome FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id";
 
 impl Store {

@@ -30,12 +30,15 @@ pub struct ImportOutcome {
     pub kept_finished: u64,
 }
 
-const UPSERT_DRIVER_SQLITE: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, mobile = excluded.mobile, \
-     tmid = excluded.tmid, city = excluded.city, state = excluded.state, assigned_to = excluded.assigned_to";
-const UPSERT_DRIVER_MYSQL: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), mobile = VALUES(mobile), \
-     tmid = VALUES(tmid), city = VALUES(city), state = VALUES(state), assigned_to = VALUES(assigned_to)";
+// A row without a time zone keeps the driver's (a file without the column changes no zone).
+const UPSERT_DRIVER_SQLITE: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at, timezone) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, mobile = excluded.mobile, \
+     tmid = excluded.tmid, city = excluded.city, state = excluded.state, assigned_to = excluded.assigned_to, \
+     timezone = COALESCE(excluded.timezone, drivers.timezone)";
+const UPSERT_DRIVER_MYSQL: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at, timezone) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), mobile = VALUES(mobile), \
+     tmid = VALUES(tmid), city = VALUES(city), state = VALUES(state), assigned_to = VALUES(assigned_to), \
+     timezone = COALESCE(VALUES(timezone), timezone)";
 
 impl Store {
     /// Registers `id` as a caller, or renames / re-roles an existing one.
@@ -136,7 +139,7 @@ impl Store {
     pub async fn driver(&self, id: &str) -> Result<Option<Driver>> {
         Ok(with_pool!(self, |p, d| {
             sqlx::query_as::<_, Driver>(
-                "SELECT id, name, mobile, tmid, city, state, assigned_to FROM drivers WHERE id = ?",
+                "SELECT id, name, mobile, tmid, city, state, assigned_to, timezone FROM drivers WHERE id = ?",
             )
             .bind(id)
             .fetch_optional(p)
@@ -216,6 +219,7 @@ impl Store {
                     .bind(&drv.state)
                     .bind(drv.assigned_to)
                     .bind(now)
+                    .bind(&drv.timezone)
                     .execute(&mut *tx)
                     .await?;
                 if existed.is_some() {

@@ -14,6 +14,8 @@ pub struct QueueEntry {
     pub tmid: Option<String>,
     pub city: Option<String>,
     pub state: Option<String>,
+    /// The driver's own IANA zone for calling hours (`None`: the team's).
+    pub timezone: Option<String>,
     /// 0 = a callback the driver asked for (listed first), 1 = a fresh or retried driver.
     pub priority: i64,
     pub due_at: NaiveDateTime,
@@ -78,7 +80,7 @@ fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
     sql
 }
 
-const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, q.priority, q.due_at, \
+const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.priority, q.due_at, \
      q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
 impl Store {
@@ -122,6 +124,15 @@ impl Store {
             q.bind(i64::from(limit)).fetch_all(p).await
         })?;
         Ok(rows)
+    }
+
+    /// The driver's call attempts so far, if they are in the queue.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn queue_attempts(&self, driver_id: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT attempts FROM call_queue WHERE driver_id = ?").bind(driver_id).fetch_optional(p).await
+        })?;
+        Ok(row.map(|(a,)| a))
     }
 
     /// (due now, queued in all) for `caller`.
@@ -262,6 +273,7 @@ mod tests {
                 city: None,
                 state: None,
                 assigned_to: Some(3),
+                timezone: None,
             })
             .collect();
         for chunk in drivers.chunks(4000) {

@@ -206,41 +206,47 @@ impl Store {
         Ok(Stats { by_status, by_feedback, total, avg_duration, talks, avg_talk, connected_outcomes })
     }
 
-    /// Per-day totals, completed, failed, missed, average duration and talks from `from` on,
-    /// newest day first, with each day's outcomes of connected calls; days are local days
-    /// `offset_minutes` ahead of UTC.
+    /// Per-day totals, completed, failed, missed, average duration and talks, newest day first,
+    /// with each day's outcomes of connected calls. `days` are `(day, start, end)` in UTC, as the
+    /// team's zone draws them (`domain::hours::local_days`): the grouping is by those bounds, so a
+    /// day with a clock change keeps its own 23 or 25 hours. Days without calls are left out.
     #[tracing::instrument(skip_all, err)]
     pub async fn daily_stats(
         &self,
         caller: Option<i64>,
-        from: DateTime<Utc>,
-        offset_minutes: i32,
+        days: &[(NaiveDate, DateTime<Utc>, DateTime<Utc>)],
     ) -> Result<Vec<DayStats>> {
-        let who = if caller.is_some() { " AND caller_id = ?" } else { "" };
-        let day_expr = if self.is_mysql() {
-            "CAST(DATE(DATE_ADD(created_at, INTERVAL ? MINUTE)) AS CHAR)"
-        } else {
-            "date(created_at, printf('%+d minutes', ?))"
+        let (Some(first), Some(last)) = (days.iter().map(|d| d.1).min(), days.iter().map(|d| d.2).max()) else {
+            return Ok(Vec::new());
         };
+        let who = if caller.is_some() { " AND caller_id = ?" } else { "" };
+        let whens = " WHEN created_at >= ? AND created_at < ? THEN ?".repeat(days.len());
+        let day_expr = format!("CASE{whens} END");
         let sql = format!(
             "SELECT {day_expr} AS day, COUNT(*) AS total_calls, \
              COUNT(CASE WHEN status = 'completed' THEN 1 END) AS completed, \
              COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed, \
              COUNT(CASE WHEN status = 'missed' THEN 1 END) AS missed, \
              CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, {TALKS} \
-             FROM call_logs WHERE created_at >= ?{who} GROUP BY day ORDER BY day DESC"
+             FROM call_logs WHERE created_at >= ? AND created_at < ?{who} GROUP BY day ORDER BY day DESC"
         );
         let outcomes_sql = format!(
             "SELECT {day_expr} AS day, feedback, COUNT(*) AS count FROM call_logs \
-             WHERE created_at >= ? AND status = 'completed' AND feedback IS NOT NULL AND feedback <> ''{who} \
-             GROUP BY day, feedback ORDER BY count DESC, feedback"
+             WHERE created_at >= ? AND created_at < ? AND status = 'completed' AND feedback IS NOT NULL \
+             AND feedback <> ''{who} GROUP BY day, feedback ORDER BY count DESC, feedback"
         );
-        let from = db_time(from);
+        let bounds: Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime, String)> =
+            days.iter().map(|(d, a, b)| (db_time(*a), db_time(*b), d.to_string())).collect();
+        let (first, last) = (db_time(first), db_time(last));
         let (rows, outcomes) = with_pool!(self, |p, d| {
-            let mut q1 = sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(offset_minutes).bind(from);
-            let mut q2 = sqlx::query_as::<_, DayOutcomeRow>(sqlx::AssertSqlSafe(outcomes_sql.as_str()))
-                .bind(offset_minutes)
-                .bind(from);
+            let mut q1 = sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str()));
+            let mut q2 = sqlx::query_as::<_, DayOutcomeRow>(sqlx::AssertSqlSafe(outcomes_sql.as_str()));
+            for (a, b, day) in &bounds {
+                q1 = q1.bind(*a).bind(*b).bind(day.as_str());
+                q2 = q2.bind(*a).bind(*b).bind(day.as_str());
+            }
+            q1 = q1.bind(first).bind(last);
+            q2 = q2.bind(first).bind(last);
             if let Some(c) = caller {
                 q1 = q1.bind(c);
                 q2 = q2.bind(c);

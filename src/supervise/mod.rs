@@ -9,7 +9,8 @@ pub mod view;
 
 use std::time::Duration;
 
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
+use chrono_tz::Tz;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
@@ -20,15 +21,15 @@ use update::{Action, Effect};
 use view::SuperView;
 
 /// Runs the supervisor screen until `q`.
-pub async fn run(store: Store, viewer: String) -> anyhow::Result<()> {
+pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, store, viewer).await;
+    let result = event_loop(&mut terminal, store, viewer, tz).await;
     ratatui::restore();
     result
 }
 
 /// Starts `effect`; its result comes back on `tx` as an action.
-fn spawn(store: &Store, tz: FixedOffset, effect: Effect, tx: &UnboundedSender<Action>) {
+fn spawn(store: &Store, tz: Tz, effect: Effect, tx: &UnboundedSender<Action>) {
     let (store, tx) = (store.clone(), tx.clone());
     tokio::spawn(async move {
         let Effect::LoadSnapshot { previous } = effect;
@@ -37,8 +38,12 @@ fn spawn(store: &Store, tz: FixedOffset, effect: Effect, tx: &UnboundedSender<Ac
     });
 }
 
-async fn event_loop(terminal: &mut ratatui::DefaultTerminal, store: Store, viewer: String) -> anyhow::Result<()> {
-    let tz = crate::console::update::local_offset();
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    store: Store,
+    viewer: String,
+    tz: Tz,
+) -> anyhow::Result<()> {
     let bus = crate::bus::new_bus();
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
@@ -130,7 +135,7 @@ mod tests {
     }
 
     fn view() -> super::view::SuperView {
-        let tz = chrono::FixedOffset::east_opt(0).expect("tz");
+        let tz = chrono_tz::UTC;
         super::view::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
     }
 
@@ -176,7 +181,7 @@ mod tests {
     async fn totals_are_reread_only_when_stale() {
         use super::snapshot::{Snapshot, TOTALS_EVERY, load};
         let store = crate::store::Store::open("sqlite::memory:").await.expect("store");
-        let tz = chrono::FixedOffset::east_opt(0).expect("tz");
+        let tz = chrono_tz::UTC;
         let now = Utc::now();
         let mut previous = Snapshot { totals_at: Some(now), ..Snapshot::default() };
         previous.stats.today.total = 999;

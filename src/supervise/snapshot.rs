@@ -1,9 +1,11 @@
 //! What a supervisor sees, read in one go from the database: every agent's state and time in it,
 //! the live calls, today's numbers and the last 7 days.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
-use crate::console::effects::{load_stats_for, local_midnight};
+use crate::console::effects::load_stats_for;
+use crate::domain::hours::start_of_day;
 use crate::console::state::StatsBundle;
 use crate::domain::{CallLog, Presence, PresenceChange};
 use crate::store::{Caller, Store};
@@ -93,7 +95,7 @@ pub fn with_presence(
 pub async fn load(
     store: &Store,
     now: DateTime<Utc>,
-    tz: FixedOffset,
+    tz: Tz,
     previous: &Snapshot,
 ) -> crate::store::Result<Snapshot> {
     let fresh = previous.totals_at.is_some_and(|t| now - t < TOTALS_EVERY);
@@ -110,7 +112,7 @@ pub async fn load(
         .filter_map(|l| Some((l.call.caller_id?, (l.call, l.has_draft != 0))))
         .collect();
     let presences = store.presences(now).await?;
-    let breaks = store.break_seconds(local_midnight(now, tz), now).await?;
+    let breaks = store.break_seconds(start_of_day(now, tz), now).await?;
     let mut agents = Vec::new();
     for caller in callers.into_iter().filter(|c| !c.is_supervisor()) {
         let (latest, has_draft) = latest.remove(&caller.id).map_or((None, false), |(c, d)| (Some(c), d));

@@ -1,7 +1,8 @@
 //! The supervisor's screen: agents and their state (coloured as time in it grows), live calls,
 //! today's numbers and the daily connect rate. Every duration carries its units.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -20,7 +21,7 @@ use crate::domain::text::strip_controls;
 pub struct SuperView {
     pub snapshot: Snapshot,
     pub now: DateTime<Utc>,
-    pub tz: FixedOffset,
+    pub tz: Tz,
     pub database: String,
     pub viewer: String,
     pub error: Option<String>,
@@ -33,7 +34,7 @@ pub struct SuperView {
 
 impl SuperView {
     /// A screen with nothing read yet.
-    pub fn new(now: DateTime<Utc>, tz: FixedOffset, database: String, viewer: String) -> Self {
+    pub fn new(now: DateTime<Utc>, tz: Tz, database: String, viewer: String) -> Self {
         Self {
             snapshot: Snapshot::default(),
             now,

@@ -52,11 +52,17 @@ impl Env {
 
     /// A script that starts the console; `after` runs once it exits (to read the terminal's state).
     pub fn console_script(&self, after: &str) -> PathBuf {
+        self.console_script_with(after, "")
+    }
+
+    /// [`Self::console_script`] with more `KEY=value` settings (they override the defaults:
+    /// calling hours all day, so a test passes at any hour).
+    pub fn console_script_with(&self, after: &str, settings: &str) -> PathBuf {
         let path = self.dir.path().join("console.sh");
         let script = format!(
             "export DATABASE_URL='{}' CALLDESK_USER_ID=3 TELECMI_APP_ID={APP_ID} TELECMI_APP_SECRET={SECRET} \
              TELECMI_BASE_URL='{}' TELECMI_AGENTS=3:5003 WEBHOOK_ADDR=127.0.0.1:{} WEBHOOK_TOKEN={TOKEN} \
-             CALLDESK_LOG_DIR='{}'\n{} console\n{after}\n",
+             CALLDESK_LOG_DIR='{}' CALLING_HOURS=00:00-24:00 {settings}\n{} console\n{after}\n",
             self.url,
             self.sim.base_url(),
             self.port,

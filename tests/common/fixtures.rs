@@ -1,6 +1,7 @@
 //! Fixed data for console tests: a caller, drivers, calls, a fixed clock and time zone.
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use calldesk::console::state::{Identity, TelephonyMode};
 use calldesk::domain::{CallLog, CallStatus};
@@ -10,8 +11,8 @@ pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
 }
 
-pub fn ist() -> FixedOffset {
-    FixedOffset::east_opt(5 * 3600 + 1800).expect("offset")
+pub fn ist() -> Tz {
+    chrono_tz::Asia::Kolkata
 }
 
 pub fn identity(allowed: bool) -> Identity {

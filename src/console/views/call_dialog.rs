@@ -15,7 +15,10 @@ use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
-    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16;
+    let closed = crate::console::dialing::closed_for(app, &d.driver);
+    let refusal = closed.as_ref().map(|c| c.message());
+    let extra = u16::from(app.me.telecmi_refusal.is_some()) + if refusal.is_some() { 3 } else { 0 };
+    let height = 8 + extra + last.len() as u16;
     let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
@@ -39,7 +42,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             Span::styled(format!(" {what}"), dim()),
         ])
     };
-    let telecmi_ok = app.me.telecmi_refusal.is_none();
+    let telecmi_ok = app.me.telecmi_refusal.is_none() && refusal.is_none();
     let mut lines = vec![Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
@@ -52,6 +55,13 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         dim(),
     )];
     lines.extend(last);
+    if let Some(why) = &refusal {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!("⛔ Not now. {why}"),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
     lines.extend([
         Line::raw(""),
         option(
@@ -70,7 +80,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         shown(Context::CallDialog, &[Command::DialManual]),
         "Manual Call",
         "dial by hand; calldesk logs it",
-        true,
+        refusal.is_none(),
     ));
     lines.push(Line::raw(""));
     lines.push(key_hints(&[

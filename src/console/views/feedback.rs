@@ -215,11 +215,23 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
         return Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red));
     }
     match f.chosen.and_then(|i| app.catalog.all().get(i)) {
-        Some(o) => Line::from(vec![
-            Span::styled("Outcome: ", dim()),
-            Span::styled(format!("{} › {}", o.group.label(), o.label), Style::default().add_modifier(Modifier::BOLD)),
-            Span::styled(if f.preselected { "  (from the call's facts)" } else { "" }, dim()),
-        ]),
+        Some(o) => {
+            let mut spans = vec![
+                Span::styled("Outcome: ", dim()),
+                Span::styled(
+                    format!("{} › {}", o.group.label(), o.label),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(if f.preselected { "  (from the call's facts)" } else { "" }, dim()),
+            ];
+            if let Some(n) = f.attempts.filter(|n| app.catalog.exhausts_attempts(&o.label, *n)) {
+                spans.push(Span::styled(
+                    format!("  ⚠ attempt {n} of {}: saving takes the driver out of the queue", app.catalog.retry.max_attempts),
+                    Style::default().fg(Color::Black).bg(Color::Yellow),
+                ));
+            }
+            Line::from(spans)
+        }
         None => Line::from(vec![
             Span::styled("Outcome: ", dim()),
             Span::styled("none picked yet", Style::default().fg(Color::Yellow)),

@@ -14,7 +14,8 @@ mod search;
 pub mod stats;
 mod status;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -105,12 +106,12 @@ pub fn dim() -> Style {
     Style::default().fg(Color::DarkGray)
 }
 
-pub fn hhmmss(t: DateTime<Utc>, tz: FixedOffset) -> String {
+pub fn hhmmss(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%H:%M:%S").to_string()
 }
 
 /// `HH:MM` today, `24 Nov HH:MM` on another day.
-pub fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
+pub fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
     let (lt, ln) = (t.with_timezone(&tz), now.with_timezone(&tz));
     if lt.date_naive() == ln.date_naive() {
         lt.format("%H:%M").to_string()

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
 use super::{dim, selected_style, when};
+use crate::console::dialing::closed_for;
 use crate::console::state::App;
 use crate::domain::text::strip_controls;
 
@@ -17,6 +18,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(" Queue ", Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(format!("· {} due · {} queued ", q.due, q.total)),
     ];
+    if let Err(c) = app.catalog.schedule.check(app.now, None) {
+        title.push(Span::styled(
+            format!("· outside calling hours ({}), opens {} ", c.hours, c.opening()),
+            Style::default().fg(Color::Magenta),
+        ));
+    }
     if q.filtering || !q.filter.value().is_empty() {
         let cursor = if q.filtering { "▏" } else { "" };
         title.push(Span::styled(
@@ -42,7 +49,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let start = q.offset.min(q.rows.len().saturating_sub(1));
     let end = (start + visible).min(q.rows.len());
     let shown = &q.rows[start..end];
-    let due: Vec<String> = shown.iter().map(|e| when(e.due_at.and_utc(), app.now, app.tz)).collect();
+    // A driver outside their calling hours waits: the Due cell says when their window opens.
+    let waiting: Vec<bool> = shown.iter().map(|e| closed_for(app, e).is_some()).collect();
+    let due: Vec<String> = shown
+        .iter()
+        .map(|e| match closed_for(app, e) {
+            Some(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
+            None => when(e.due_at.and_utc(), app.now, app.tz),
+        })
+        .collect();
     let cols = [
         Column::flex("Name", 10, None),
         // A cut number is a wrong number if dialed by hand: the mobile column is never narrowed.
@@ -55,7 +70,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     ];
     let fitted = fit(&cols, inner.width, 1);
     let rows = shown.iter().zip(due).enumerate().map(|(i, (e, due))| {
-        let mark = if e.is_callback() { "↺ " } else { "" };
+        let mark = if waiting[i] {
+            "⏸ "
+        } else if e.is_callback() {
+            "↺ "
+        } else {
+            ""
+        };
         let mut row = fitted.row(vec![
             format!("{mark}{}", strip_controls(&e.name)).into(),
             e.mobile.clone().into(),
@@ -65,7 +86,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             due.into(),
             strip_controls(e.last_outcome.as_deref().unwrap_or("")).into(),
         ]);
-        if e.is_callback() {
+        if waiting[i] {
+            row = row.style(dim());
+        } else if e.is_callback() {
             row = row.style(Style::default().fg(Color::Yellow));
         }
         if start + i == q.selected {

@@ -343,6 +343,7 @@ async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     db.store.import_drivers(&drivers, now).await.expect("drivers");
@@ -447,6 +448,7 @@ async fn the_old_apps_own_requests_work_as_sent() {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         };
         let now = chrono::Utc::now();
         db.store.import_drivers(&[d6("919876543216")], now).await.expect("import");

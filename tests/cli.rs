@@ -107,6 +107,7 @@ async fn export_writes_every_call_as_csv_json_or_ndjson() {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     store.import_drivers(&drivers, chrono::Utc::now()).await.expect("drivers");

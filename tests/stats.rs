@@ -34,6 +34,7 @@ async fn a_day_of_calls(s: &Store) {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     s.import_drivers(&drivers, t0()).await.expect("import");

@@ -23,6 +23,7 @@ fn driver(id: &str, name: &str, mobile: &str, caller: Option<i64>) -> Driver {
         city: Some("Pune".into()),
         state: Some("MH".into()),
         assigned_to: caller,
+        timezone: None,
     }
 }
 

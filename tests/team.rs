@@ -25,6 +25,7 @@ async fn seed(store: &Store, n: usize) {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     store.import_drivers(&drivers, Utc::now()).await.expect("drivers");

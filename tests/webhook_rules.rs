@@ -48,6 +48,7 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     db.store.import_drivers(&drivers, now).await.expect("drivers");

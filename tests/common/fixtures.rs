@@ -34,6 +34,7 @@ pub fn entry(i: usize) -> QueueEntry {
         tmid: Some(format!("TM{i}")),
         city: Some("Pune".into()),
         state: Some("MH".into()),
+        timezone: None,
         priority: 1,
         due_at: now().naive_utc(),
         attempts: 0,

@@ -111,8 +111,13 @@ pub const APP_ID: &str = "33336628";
 pub const SECRET: &str = "sim-secret-Zq8xK2vL9";
 
 pub fn test_config(base_url: &str) -> calldesk::config::Config {
-    use calldesk::config::{Config, RawSettings, Secret};
-    Config::from_raw(RawSettings {
+    calldesk::config::Config::from_raw(test_settings(base_url)).expect("test config")
+}
+
+/// The settings of [`test_config`], for a test that changes some.
+pub fn test_settings(base_url: &str) -> calldesk::config::RawSettings {
+    use calldesk::config::{RawSettings, Secret};
+    RawSettings {
         user_id: Some("3".into()),
         telecmi_app_id: Some(APP_ID.into()),
         telecmi_app_secret: Some(Secret::new(SECRET)),
@@ -121,16 +126,22 @@ pub fn test_config(base_url: &str) -> calldesk::config::Config {
         // Tests run at any hour: only the calling-hours tests narrow the window.
         calling_hours: Some(ALL_DAY.into()),
         ..RawSettings::default()
-    })
-    .expect("test config")
+    }
 }
 
 pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
+    rig_with(db, step_ms, |_| {}).await
+}
+
+/// [`rig`] with some settings changed (`CALLING_HOURS`, …).
+pub async fn rig_with(db: TestDb, step_ms: u64, change: impl FnOnce(&mut calldesk::config::RawSettings)) -> Rig {
     use calldesk::domain::Role;
     let sim = calldesk::telecmi::simulator::Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(step_ms))
         .await
         .expect("simulator");
-    let config = std::sync::Arc::new(test_config(&sim.base_url()));
+    let mut settings = test_settings(&sim.base_url());
+    change(&mut settings);
+    let config = std::sync::Arc::new(calldesk::config::Config::from_raw(settings).expect("test config"));
     let bus = calldesk::bus::new_bus();
     let token = "test-webhook-token-0123456789".to_string();
     let state = calldesk::server::AppState::new(
@@ -157,6 +168,7 @@ pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
             city: None,
             state: None,
             assigned_to: Some(3),
+            timezone: None,
         })
         .collect();
     db.store.import_drivers(&drivers, now).await.expect("drivers");

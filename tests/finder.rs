@@ -35,6 +35,7 @@ fn hit(i: usize, due: Option<i64>, priority: i64) -> DriverHit {
         tmid: e.tmid,
         city: e.city,
         state: e.state,
+        timezone: None,
         due_at: due.map(|m| (now() + Duration::minutes(m)).naive_utc()),
         priority: due.map(|_| priority),
         attempts: due.map(|_| 1),

@@ -13,7 +13,7 @@ use calldesk::console::update::update;
 use calldesk::console::views::render;
 use calldesk::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
-use calldesk::domain::{CallStatus, FeedbackCatalog};
+use calldesk::domain::{CallStatus, CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
 use calldesk::store::{DayStats, FeedbackCount, Stats, StatusCount, StoredEvent};
 use common::fixtures::{call, entry, identity, ist, now};
 
@@ -106,6 +106,41 @@ fn call_dialog_telecmi_refused() {
     let mut a = app(false, 80, 24);
     update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
     insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
+/// The team calls 09:00–21:00 in Kolkata; drivers 1 and 2 live in New York.
+fn app_with_hours(w: u16, h: u16) -> App {
+    let mut a = app(true, w, h);
+    let hours = CallingHours::parse("09:00-21:00").expect("hours");
+    a.catalog = (*a.catalog).clone().with_rules(RetryPolicy::default(), Schedule::new(ist(), hours)).into();
+    for r in &mut a.queue.rows[1..3] {
+        r.timezone = Some("America/New_York".into());
+    }
+    a
+}
+
+#[test]
+fn queue_shows_drivers_outside_their_hours_as_waiting() {
+    // 11:30 in Kolkata is 01:00 in New York: drivers 1 and 2 wait for 09:00 their time.
+    let mut a = app_with_hours(100, 16);
+    a.queue.selected = 3;
+    let screen = draw(&a, 100, 16);
+    assert!(screen.contains("⏸ Driver 1") && screen.contains("waits 19:30"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn call_dialog_refused_outside_calling_hours() {
+    // 23:30 in Kolkata: the team's window is closed too; the title says when it opens.
+    let mut a = app_with_hours(80, 24);
+    a.now = now() + Duration::hours(12);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('m'))));
+    assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "the dialog stays open with the reason");
+    assert!(!a.dialing, "nothing was dialed");
+    let screen = draw(&a, 80, 24);
+    assert!(screen.contains("Outside calling hours"), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 fn form(a: &mut App, manual: bool) -> &mut FeedbackForm {

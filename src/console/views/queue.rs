@@ -19,10 +19,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::raw(format!("· {} due · {} queued ", q.due, q.total)),
     ];
     if let Err(c) = app.catalog.schedule.check(app.now, None) {
-        title.push(Span::styled(
-            format!("· outside calling hours ({}), opens {} ", c.hours, c.opening()),
-            Style::default().fg(Color::Magenta),
-        ));
+        // The team's own window is closed (rows in other zones may still be open).
+        let opens = c.opens_at.with_timezone(&app.tz).format("%H:%M");
+        let text = if area.width >= 90 {
+            format!("· ⏸ outside calling hours ({}) till {opens} ", c.hours)
+        } else {
+            format!("· ⏸ till {opens} ")
+        };
+        title.push(Span::styled(text, Style::default().fg(Color::Magenta)));
     }
     if q.filtering || !q.filter.value().is_empty() {
         let cursor = if q.filtering { "▏" } else { "" };

@@ -424,3 +424,29 @@ fn ready_counts_from_the_last_saved_outcome_and_an_ended_call_rereads_todays_num
         other => panic!("{other:?}"),
     }
 }
+
+fn screen(app: &App) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    t.draw(|f| calldesk::console::views::render(app, f)).expect("draw");
+    t.backend().to_string()
+}
+
+#[test]
+fn the_wrapup_says_when_a_not_connected_outcome_uses_the_last_attempt() {
+    // MAX_ATTEMPTS is 3 by default: the third unanswered call takes the driver out of the queue.
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Missed);
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer, attempts: Some(3) });
+    assert!(a.form().is_some_and(|f| f.preselected), "Ringing / Call Busy from the facts");
+    let s = screen(&a);
+    assert!(s.contains("⚠ last try (3/3): leaves queue"), "{s}");
+    // A callback is not a retry: no warning.
+    update(&mut a, key(KeyCode::Delete));
+    chars(&mut a, "v");
+    assert!(!screen(&a).contains("last try"));
+    // The second attempt leaves them in the queue: no warning either.
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Missed);
+    update(&mut a, Action::FactsLoaded { call_id: 20, end: CallEnd::NoAnswer, attempts: Some(2) });
+    assert!(!screen(&a).contains("last try"));
+}

@@ -222,14 +222,16 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
                     format!("{} › {}", o.group.label(), o.label),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(if f.preselected { "  (from the call's facts)" } else { "" }, dim()),
             ];
+            // First, so it shows at 80 columns: this outcome ends the driver's tries.
             if let Some(n) = f.attempts.filter(|n| app.catalog.exhausts_attempts(&o.label, *n)) {
+                spans.push(Span::raw("  "));
                 spans.push(Span::styled(
-                    format!("  ⚠ attempt {n} of {}: saving takes the driver out of the queue", app.catalog.retry.max_attempts),
+                    format!("⚠ last try ({n}/{}): leaves queue", app.catalog.retry.max_attempts),
                     Style::default().fg(Color::Black).bg(Color::Yellow),
                 ));
             }
+            spans.push(Span::styled(if f.preselected { "  (from the call's facts)" } else { "" }, dim()));
             Line::from(spans)
         }
         None => Line::from(vec![

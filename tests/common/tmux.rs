@@ -71,6 +71,15 @@ impl Session {
         self.wait_for(text, secs, |s| s.contains(text)).await
     }
 
+    /// Resizes the window, as a person dragging the terminal's edge.
+    pub fn resize(&self, w: u16, h: u16) {
+        let ok = Command::new("tmux")
+            .args(["resize-window", "-t", &self.name, "-x", &w.to_string(), "-y", &h.to_string()])
+            .status()
+            .expect("resize-window");
+        assert!(ok.success());
+    }
+
     pub fn kill(&self) {
         let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
     }

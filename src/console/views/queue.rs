@@ -21,8 +21,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Err(c) = app.catalog.schedule.check(app.now, None) {
         // The team's own window is closed (rows in other zones may still be open).
         let opens = c.opens_at.with_timezone(&app.tz).format("%H:%M");
-        let text = if area.width >= 90 {
-            format!("· ⏸ outside calling hours ({}) till {opens} ", c.hours)
+        let used: usize = title.iter().map(|s| s.content.chars().count()).sum();
+        let long = format!("· ⏸ outside hours {} till {opens} ", c.hours);
+        let text = if used + long.chars().count() + 2 <= usize::from(area.width) {
+            long
         } else {
             format!("· ⏸ till {opens} ")
         };

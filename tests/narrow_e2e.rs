@@ -37,7 +37,7 @@ async fn at_70x20_mobiles_are_whole_and_a_waiting_wrap_up_is_visible() {
     std::fs::write(
         &script,
         format!(
-            "export DATABASE_URL='{url}' CALLDESK_USER_ID=3 WEBHOOK_ADDR=127.0.0.1:0 CALLDESK_LOG_DIR='{}'\n\
+            "export DATABASE_URL='{url}' CALLDESK_USER_ID=3 WEBHOOK_ADDR=127.0.0.1:0 CALLDESK_LOG_DIR='{}' CALLING_HOURS=00:00-24:00\n\
              exec {bin} console\n",
             logs.display()
         ),

@@ -1,7 +1,7 @@
 //! Fixing mistakes from the queue: correct a driver's name or mobile, skip a driver to the end of
 //! the queue, snooze one until a time, and cancel a dial started by mistake.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use crossterm::event::KeyEvent;
 use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
@@ -135,10 +135,13 @@ pub fn parse_until(s: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<Dat
     let s = s.trim().to_ascii_lowercase();
     let bad = || format!("\"{s}\" is not a time: try 30m, 2h or 18:00.");
     if let Ok(t) = NaiveTime::parse_from_str(&s, "%H:%M") {
-        let local = now.with_timezone(&tz);
-        let today = tz.from_local_datetime(&local.date_naive().and_time(t)).single().ok_or_else(bad)?;
-        let at = if today > local { today } else { today + Duration::days(1) };
-        return Ok(at.with_timezone(&Utc));
+        // In the team zone; "tomorrow" is the next calendar day, so a clock change keeps 18:00.
+        let date = crate::domain::hours::local_date(now, tz);
+        let today = crate::domain::hours::resolve(tz, date, t);
+        if today > now {
+            return Ok(today);
+        }
+        return date.succ_opt().map(|d| crate::domain::hours::resolve(tz, d, t)).ok_or_else(bad);
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().map_err(|_| bad())?;

@@ -179,6 +179,7 @@ fn cancel_dial(app: &mut App) -> Vec<Effect> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn snooze_times() {

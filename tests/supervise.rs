@@ -158,6 +158,7 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
         .env("TELECMI_AGENTS", "3:5003")
         .env("WEBHOOK_ADDR", format!("127.0.0.1:{port}"))
         .env("WEBHOOK_TOKEN", wh)
+        .env("CALLING_HOURS", common::ALL_DAY)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -177,7 +177,9 @@ fn call_log_view() {
             c
         })
         .collect();
-    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5 });
+    // Calls 20 and 18 were recorded by TeleCMI.
+    let recorded = [20, 18].into();
+    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5, recorded });
     a.call_log.selected = 1;
     insta::assert_snapshot!(draw(&a, 110, 20));
 }

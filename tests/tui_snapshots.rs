@@ -182,6 +182,11 @@ fn call_log_view() {
     update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5, recorded });
     a.call_log.selected = 1;
     insta::assert_snapshot!(draw(&a, 110, 20));
+    // The mark stays at 80 columns: `rec` beside the talk time of calls 20 and 18 only.
+    let screen = draw(&a, 80, 24);
+    let marked: Vec<&str> = screen.lines().filter(|l| l.contains(" rec ")).collect();
+    assert_eq!(marked.len(), 2, "{screen}");
+    assert!(marked[0].contains("Driver 0") && marked[1].contains("Driver 2"), "{screen}");
 }
 
 #[test]

@@ -155,6 +155,7 @@ mod tests {
             provider_status: "started".into(),
             signal: None,
             duration: None,
+            recording: None,
             payload: "{}".into(),
         }
     }

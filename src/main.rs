@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{export, import, session, tokens};
+use calldesk::commands::{export, import, recording, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -60,6 +60,23 @@ enum Command {
     Export {
         #[command(subcommand)]
         what: ExportWhat,
+    },
+    /// Download a call's TeleCMI recording into a file
+    ///
+    /// The call log (2) and the driver card (i) mark recorded calls `rec`; the card shows the
+    /// call's id (`rec #42`). The file comes from TeleCMI's play endpoint, whose URL holds the
+    /// TeleCMI secret: it is never logged or shown. Needs TELECMI_APP_ID and TELECMI_APP_SECRET.
+    /// The file is written only once complete; an existing file is kept unless --force.
+    Recording {
+        /// The call's id (call_logs.id)
+        #[arg(value_name = "CALL_LOG_ID")]
+        call_log_id: i64,
+        /// Where to save the recording (e.g. call-42.mp3)
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: std::path::PathBuf,
+        /// Replace FILE if it exists
+        #[arg(long)]
+        force: bool,
     },
     /// Apply database migrations and exit
     Migrate,
@@ -209,6 +226,12 @@ async fn run(
             let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
             let n = export::write_logs(&store, &filter, format, zone, std::io::stdout().lock()).await?;
             eprintln!("{n} call logs exported");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recording { call_log_id, output, force } => {
+            let store = Store::open(&config.database_url).await?;
+            let saved = recording::download(&store, &config, call_log_id, &output, force).await?;
+            println!("call {call_log_id}: recording saved to {} ({} bytes)", output.display(), saved.bytes);
             Ok(ExitCode::SUCCESS)
         }
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),

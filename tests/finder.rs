@@ -139,7 +139,11 @@ fn i_opens_the_card_with_every_call_and_full_remarks() {
     c1.call_duration = Some(75);
     let mut c2 = call(8, 0, "manual", CallStatus::Missed);
     c2.feedback = Some("Ringing / Call Busy".into());
-    update(&mut a, Action::CardLoaded { driver_id: "D0".into(), hit: Some(hit(0, Some(0), 0)), calls: vec![c1, c2] });
+    let recorded = [9].into();
+    update(
+        &mut a,
+        Action::CardLoaded { driver_id: "D0".into(), hit: Some(hit(0, Some(0), 0)), calls: vec![c1, c2], recorded },
+    );
     let screen = draw(&a, 120, 30);
     assert!(screen.contains("salary details first"), "full remarks:\n{screen}");
     insta::assert_snapshot!("driver_card", screen);

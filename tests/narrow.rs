@@ -87,7 +87,8 @@ fn call_log_mobiles_are_whole_at_70x20() {
             c
         })
         .collect();
-    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 6 });
+    let recorded = [20].into();
+    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 6, recorded });
     assert_eq!(a.screen, Screen::CallLog);
     let screen = draw(&a, 70, 20);
     assert_whole(&screen, 6, "call log 70×20");

@@ -69,6 +69,7 @@ fn event(call: i64, leg: Leg, kind: &str, status: &str, signal: Signal, duration
         provider_status: status.into(),
         signal: Some(signal),
         duration,
+        recording: None,
         payload: "{}".into(),
     }
 }

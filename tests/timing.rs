@@ -545,6 +545,7 @@ async fn the_feed_sees_ids_committed_out_of_order() {
                 provider_status: "hangup".into(),
                 signal: None,
                 duration: None,
+                recording: None,
                 payload: "{}".into(),
             };
             let id = |o| match o {

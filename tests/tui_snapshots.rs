@@ -212,9 +212,16 @@ fn call_log_view() {
             c
         })
         .collect();
-    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5 });
+    // Calls 20 and 18 were recorded by TeleCMI.
+    let recorded = [20, 18].into();
+    update(&mut a, Action::CallLogLoaded { generation: g, append: false, rows, total: 5, recorded });
     a.call_log.selected = 1;
     insta::assert_snapshot!(draw(&a, 110, 20));
+    // The mark stays at 80 columns: `rec` beside the talk time of calls 20 and 18 only.
+    let screen = draw(&a, 80, 24);
+    let marked: Vec<&str> = screen.lines().filter(|l| l.contains(" rec ")).collect();
+    assert_eq!(marked.len(), 2, "{screen}");
+    assert!(marked[0].contains("Driver 0") && marked[1].contains("Driver 2"), "{screen}");
 }
 
 #[test]

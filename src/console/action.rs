@@ -1,6 +1,8 @@
 //! Everything that changes the console's state is an [`Action`]; slow work `update` asks for is an
 //! [`Effect`], run off the UI path, which reports back with another `Action`.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
@@ -81,6 +83,8 @@ pub enum Action {
         append: bool,
         rows: Vec<CallLog>,
         total: i64,
+        /// Which of `rows` TeleCMI recorded.
+        recorded: HashSet<i64>,
     },
     StatsLoaded(Box<StatsBundle>),
     SearchLoaded {
@@ -96,6 +100,8 @@ pub enum Action {
         driver_id: String,
         hit: Option<DriverHit>,
         calls: Vec<CallLog>,
+        /// Which of `calls` TeleCMI recorded.
+        recorded: HashSet<i64>,
     },
     LastCallLoaded {
         driver_id: String,

@@ -103,6 +103,10 @@ pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>) {
     });
 }
 
+fn ids(calls: &[crate::domain::CallLog]) -> Vec<i64> {
+    calls.iter().map(|c| c.id).collect()
+}
+
 /// Runs one effect to completion.
 pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
     let store = &ctx.store;
@@ -219,9 +223,12 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             let rows = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: PAGE }).await;
             let total = store.count_calls(&filter).await;
             match (rows, total) {
-                (Ok(rows), Ok(total)) => {
-                    Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total })
-                }
+                (Ok(rows), Ok(total)) => match store.recorded_among(&ids(&rows)).await {
+                    Ok(recorded) => {
+                        Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total, recorded })
+                    }
+                    Err(e) => failed("Could not load the call log", e),
+                },
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
             }
         }
@@ -241,7 +248,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::LoadCard(driver_id) => {
             match (store.driver_hit(&driver_id).await, store.driver_calls(&driver_id, super::finder::CARD_CALLS).await)
             {
-                (Ok(hit), Ok(calls)) => Some(Action::CardLoaded { driver_id, hit, calls }),
+                (Ok(hit), Ok(calls)) => match store.recorded_among(&ids(&calls)).await {
+                    Ok(recorded) => Some(Action::CardLoaded { driver_id, hit, calls, recorded }),
+                    Err(e) => failed("Could not load the driver card", e),
+                },
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the driver card", e),
             }
         }

@@ -124,6 +124,7 @@ pub(super) fn show_card(app: &mut App) -> Vec<Effect> {
         driver_id: driver_id.clone(),
         hit: None,
         calls: vec![],
+        recorded: Default::default(),
         loading: true,
         scroll: 0,
         focus_call,
@@ -131,12 +132,19 @@ pub(super) fn show_card(app: &mut App) -> Vec<Effect> {
     vec![Effect::LoadCard(driver_id)]
 }
 
-pub(super) fn on_card_loaded(app: &mut App, driver_id: &str, hit: Option<DriverHit>, calls: Vec<CallLog>) {
+pub(super) fn on_card_loaded(
+    app: &mut App,
+    driver_id: &str,
+    hit: Option<DriverHit>,
+    calls: Vec<CallLog>,
+    recorded: std::collections::HashSet<i64>,
+) {
     if let Some(Modal::Card(c)) = &mut app.modal
         && c.driver_id == driver_id
     {
         c.hit = hit;
         c.calls = calls;
+        c.recorded = recorded;
         c.loading = false;
     }
 }

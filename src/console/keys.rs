@@ -511,7 +511,7 @@ pub fn context_title(ctx: Context) -> &'static str {
     match ctx {
         Context::Global => "Everywhere",
         Context::Queue => "Queue",
-        Context::CallLog => "Call log",
+        Context::CallLog => "Call log (rec = recorded: calldesk recording ID -o FILE downloads it)",
         Context::Filter => "Typing a filter",
         Context::CallDialog => "Call dialog",
         Context::BreakPicker => "Break reasons (the letter shown picks one)",

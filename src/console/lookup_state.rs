@@ -61,6 +61,8 @@ pub struct CardView {
     pub driver_id: String,
     pub hit: Option<DriverHit>,
     pub calls: Vec<CallLog>,
+    /// Which of `calls` TeleCMI recorded.
+    pub recorded: std::collections::HashSet<i64>,
     pub loading: bool,
     /// First row shown (the card scrolls).
     pub scroll: u16,

@@ -1,6 +1,8 @@
 //! What the console does with the results of its effects: pages loaded, calls placed, facts read,
 //! outcomes saved, errors.
 
+use std::collections::HashSet;
+
 use super::action::{Action, Effect};
 use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
@@ -19,15 +21,15 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::QueueLoaded { generation, append, rows, due, total, limit } => {
             on_queue_loaded(app, generation, append, rows, (due, total), limit)
         }
-        Action::CallLogLoaded { generation, append, rows, total } => {
-            on_call_log_loaded(app, generation, append, rows, total)
+        Action::CallLogLoaded { generation, append, rows, total, recorded } => {
+            on_call_log_loaded(app, generation, append, (rows, recorded), total)
         }
         Action::SearchLoaded { generation, hits } => super::finder::on_search_loaded(app, generation, hits),
         Action::UpcomingLoaded { generation, append, rows } => {
             super::finder::on_upcoming_loaded(app, generation, append, rows)
         }
-        Action::CardLoaded { driver_id, hit, calls } => {
-            super::finder::on_card_loaded(app, &driver_id, hit, calls);
+        Action::CardLoaded { driver_id, hit, calls, recorded } => {
+            super::finder::on_card_loaded(app, &driver_id, hit, calls, recorded);
             vec![]
         }
         Action::LastCallLoaded { driver_id, call } => {
@@ -92,12 +94,22 @@ fn on_queue_loaded(
     if append { vec![] } else { after_queue_loaded(app) }
 }
 
-fn on_call_log_loaded(app: &mut App, generation: u64, append: bool, rows: Vec<CallLog>, total: i64) -> Vec<Effect> {
+fn on_call_log_loaded(
+    app: &mut App,
+    generation: u64,
+    append: bool,
+    (rows, recorded): (Vec<CallLog>, HashSet<i64>),
+    total: i64,
+) -> Vec<Effect> {
     if generation != app.call_log.generation {
         return vec![];
     }
     let v = &mut app.call_log;
     v.loading = false;
+    if !append {
+        v.recorded.clear();
+    }
+    v.recorded.extend(recorded);
     v.exhausted = take_page(&mut v.rows, rows, append, PAGE);
     v.total = total;
     v.selected = v.selected.min(v.rows.len().saturating_sub(1));

@@ -344,6 +344,8 @@ impl DateRange {
 #[derive(Debug)]
 pub struct CallLogView {
     pub rows: Vec<CallLog>,
+    /// Which of `rows` TeleCMI recorded.
+    pub recorded: std::collections::HashSet<i64>,
     pub selected: usize,
     pub offset: usize,
     pub status: Option<String>,
@@ -362,6 +364,7 @@ impl Default for CallLogView {
     fn default() -> Self {
         Self {
             rows: Vec::new(),
+            recorded: std::collections::HashSet::new(),
             selected: 0,
             offset: 0,
             status: None,

@@ -32,6 +32,9 @@ pub struct ProviderEvent {
     /// Talk time from a report (`answeredsec`, else `billedsec`, else `duration`); only leg B's
     /// is the call's.
     pub duration: Option<i64>,
+    /// The recording's file name, from a report that says the call was recorded (`record` and
+    /// `filename`, checked by `telecmi::webhook::recording_filename`); kept for leg B only.
+    pub recording: Option<String>,
     pub payload: String,
 }
 
@@ -138,6 +141,11 @@ impl Store {
                 return Ok::<_, StoreError>(Step::Duplicate);
             }
             let event_id = inserted.inserted_id();
+            // Leg B's report names the call's recording: kept with the event, once per call.
+            if let (Some((id, _, _)), Some(file), Leg::B) = (&found, &ev.recording, leg) {
+                let sql = format!("{} {}", d.insert_ignore, super::recordings::INSERT_TAIL);
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*id).bind(file).bind(now_db).execute(&mut *tx).await?;
+            }
             let Some((id, status, _)) = found else {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(Step::Unmatched);

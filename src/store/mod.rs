@@ -13,6 +13,7 @@ mod people;
 mod presence;
 mod provisional;
 mod queue;
+mod recordings;
 mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
@@ -22,6 +23,7 @@ pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{QueueCursor, QueueEntry};
+pub use recordings::Recording;
 pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
 
 use std::str::FromStr;

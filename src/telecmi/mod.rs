@@ -76,6 +76,8 @@ pub struct CdrRecord {
     pub time: Option<i64>,
     pub duration: Option<i64>,
     pub answered: bool,
+    /// The call's recording (`filename`), when the record names a usable one.
+    pub filename: Option<String>,
 }
 
 /// Talks to TeleCMI's REST API. Cheap to clone.
@@ -215,6 +217,7 @@ impl TelecmiClient {
                     .or_else(|| r.get("duration"))
                     .and_then(webhook::as_int),
                 answered,
+                filename: r.get("filename").and_then(webhook::recording_filename),
             })
             .collect())
     }

@@ -121,6 +121,8 @@ pub async fn reconcile_once(
                     provider_status: if rec.answered { "answered".into() } else { "missed".into() },
                     signal: Some(Signal::Report { answered: rec.answered }),
                     duration: Some(if rec.answered { rec.duration.unwrap_or(0) } else { 0 }),
+                    // The lists carry no `record` flag: a file name on an answered call is one.
+                    recording: rec.filename.clone().filter(|_| rec.answered),
                     payload: format!("{rec:?}"),
                 };
                 match store.apply_event(&ev, now).await? {

@@ -7,14 +7,21 @@
 //! hangup, the click-to-call answer can come late, and the CDR lists (`/v2/out_answered`,
 //! `/v2/out_missed`) list a call only once it finished. [`Simulator::set_time_scale`] compresses
 //! them (0.01 = a minute in 0.6 s) so tests never wait minutes.
+//!
+//! Leg B's report of an answered call names a recording (`record`, `filename`), which
+//! `GET /v2/play?appid=&secret=&file=` then serves ([`recording_bytes`]).
 
-use std::collections::VecDeque;
+mod recordings;
+
+pub use recordings::recording_bytes;
+
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -118,6 +125,8 @@ struct Inner {
     script: Mutex<VecDeque<Outcome>>,
     placed: Mutex<Vec<PlacedCall>>,
     cdrs: Mutex<Vec<ListedCdr>>,
+    /// Recording file names reported so far: what `/v2/play` serves.
+    recordings: Mutex<HashSet<String>>,
     /// Pause between webhooks of a call.
     step: Duration,
     /// Real seconds per TeleCMI second in the timing scenarios.
@@ -146,6 +155,7 @@ impl Simulator {
             script: Mutex::new(VecDeque::new()),
             placed: Mutex::new(Vec::new()),
             cdrs: Mutex::new(Vec::new()),
+            recordings: Mutex::new(HashSet::new()),
             step,
             scale: Mutex::new(1.0),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(std::io::Error::other)?,
@@ -155,6 +165,7 @@ impl Simulator {
             .route("/v2/ind/click2call", post(click2call))
             .route("/v2/out_answered", post(out_answered))
             .route("/v2/out_missed", post(out_missed))
+            .route("/v2/play", get(recordings::play))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -191,6 +202,13 @@ impl Simulator {
     /// What the CDR lists hold now (finished calls only).
     pub fn listed(&self) -> Vec<ListedCdr> {
         lock(&self.inner.cdrs).clone()
+    }
+
+    /// The recording file names reported so far (in webhooks or CDR lists), sorted.
+    pub fn recordings(&self) -> Vec<String> {
+        let mut v: Vec<String> = lock(&self.inner.recordings).iter().cloned().collect();
+        v.sort();
+        v
     }
 
     /// Real seconds per TeleCMI second in the timing scenarios (1.0 = real time).
@@ -473,6 +491,10 @@ async fn play(sim: Arc<Inner>, p: PlacedCall) {
 }
 
 async fn send(sim: &Inner, ev: &Value) {
+    // A report that names a recording makes the file exist (before the report is sent).
+    if let Some(file) = ev.get("filename").and_then(Value::as_str) {
+        lock(&sim.recordings).insert(file.to_string());
+    }
     let Some(url) = lock(&sim.webhook_url).clone() else {
         tracing::warn!("simulator has no webhook URL; dropping event");
         return;
@@ -510,9 +532,13 @@ async fn cdr_list(sim: &Inner, body: &Value, answered: bool) -> Json<Value> {
         .iter()
         .filter(|c| c.answered == answered && c.time_ms >= start && c.time_ms <= end)
         .map(|c| {
+            let filename = answered.then(|| format!("cdr-{}.mp3", c.time_ms));
+            if let Some(f) = &filename {
+                lock(&sim.recordings).insert(f.clone());
+            }
             json!({"cmiuid": format!("cdr-{}", c.time_ms), "duration": c.duration + 5, "billedsec": c.duration,
                    "answeredsec": if answered { Some(c.duration) } else { None }, "agent": c.agent, "from": 912240000000u64,
-                   "to": c.to, "time": c.time_ms, "filename": if answered { Some("rec.mp3") } else { None }})
+                   "to": c.to, "time": c.time_ms, "filename": filename})
         })
         .collect();
     let count = all.len();

@@ -72,7 +72,30 @@ fn extra_call_id(o: &Map<String, Value>) -> Option<i64> {
 /// Whether `record` says a recording exists (`true` or `"true"`).
 pub fn has_recording(o: &Map<String, Value>) -> bool {
     matches!(o.get("record"), Some(Value::Bool(true)))
-        || matches!(o.get("record"), Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
+        || matches!(o.get("record"), Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true"))
+}
+
+/// The longest recording file name believed; a longer one is a broken report.
+const MAX_FILENAME: usize = 200;
+
+/// A recording's file name as TeleCMI's play endpoint wants it back (`file=`), if it is one: a
+/// plain name, not a path (no `/` or `\`, not `.`/`..`), no control characters, at most 200
+/// characters. It travels URL-encoded; nothing here trusts it further.
+pub fn recording_filename(v: &Value) -> Option<String> {
+    let name = match v {
+        Value::String(_) | Value::Number(_) => as_text(v)?,
+        _ => return None,
+    };
+    let plain = name.chars().count() <= MAX_FILENAME
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+    plain.then_some(name)
+}
+
+/// The recording a leg's report names: `record` true and a usable `filename`.
+fn recording_of(o: &Map<String, Value>) -> Option<String> {
+    has_recording(o).then(|| o.get("filename").and_then(recording_filename)).flatten()
 }
 
 /// Parses one webhook body.
@@ -115,6 +138,7 @@ pub fn parse_with_app_id(body: &[u8]) -> Result<(ProviderEvent, Option<String>),
         None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
     };
     let duration = if kind == "cdr" { talk_time(o) } else { None };
+    let recording = if kind == "cdr" { recording_of(o) } else { None };
     let number =
         text(o, &["to"]).map(|t| t.chars().filter(char::is_ascii_digit).collect::<String>()).filter(|t| !t.is_empty());
     let event = ProviderEvent {
@@ -128,6 +152,7 @@ pub fn parse_with_app_id(body: &[u8]) -> Result<(ProviderEvent, Option<String>),
         provider_status: truncate(status, 50),
         signal,
         duration: if signal == Some(Signal::Report { answered: false }) { Some(0) } else { duration },
+        recording,
         payload: String::from_utf8_lossy(body).into_owned(),
     };
     Ok((event, text(o, &["appid", "app_id"])))
@@ -222,6 +247,41 @@ mod tests {
         assert!(has_recording(v.as_object().expect("obj")));
         let v: Value = serde_json::from_str(r#"{"record":true}"#).expect("json");
         assert!(has_recording(v.as_object().expect("obj")));
+    }
+
+    #[test]
+    fn leg_b_report_names_its_recording_with_record_as_bool_or_string() {
+        let cdr = |record: &str, filename: &str| {
+            let body = format!(
+                r#"{{"type":"cdr","leg":"b","status":"answered","answeredsec":42,"request_id":"R1"{record}{filename}}}"#
+            );
+            parse(body.as_bytes()).expect("parse").recording
+        };
+        assert_eq!(cdr(r#","record":true"#, r#","filename":"c-1.mp3""#).as_deref(), Some("c-1.mp3"));
+        assert_eq!(cdr(r#","record":"true""#, r#","filename":"c-1.mp3""#).as_deref(), Some("c-1.mp3"));
+        assert_eq!(cdr(r#","record":" TRUE ""#, r#","filename":" c-1.mp3 ""#).as_deref(), Some("c-1.mp3"));
+        assert_eq!(cdr(r#","record":true"#, ""), None, "no filename: nothing to fetch");
+        assert_eq!(cdr(r#","record":true"#, r#","filename":"""#), None, "an empty filename");
+        assert_eq!(cdr(r#","record":true"#, r#","filename":null"#), None);
+        assert_eq!(cdr(r#","record":false"#, r#","filename":"c-1.mp3""#), None, "not recorded");
+        assert_eq!(cdr(r#","record":"false""#, r#","filename":"c-1.mp3""#), None);
+        assert_eq!(cdr("", r#","filename":"c-1.mp3""#), None, "no `record`");
+        let live = br#"{"type":"event","leg":"b","status":"answered","record":true,"filename":"c-1.mp3"}"#;
+        assert_eq!(parse(live).expect("parse").recording, None, "only a report names a recording");
+    }
+
+    #[test]
+    fn recording_filenames_are_plain_names() {
+        let name = |v: Value| recording_filename(&v);
+        assert_eq!(name(Value::from("1650630551178_abc.mp3")).as_deref(), Some("1650630551178_abc.mp3"));
+        assert_eq!(name(Value::from("a b&c=d?.mp3")).as_deref(), Some("a b&c=d?.mp3"), "encoded on the way out");
+        assert_eq!(name(Value::from(12345)).as_deref(), Some("12345"));
+        for bad in ["../etc/passwd", "a/b.mp3", "a\\b.mp3", "..", ".", "x\u{1b}[31m.mp3", "x\n.mp3", "   "] {
+            assert_eq!(name(Value::from(bad)), None, "{bad:?}");
+        }
+        assert_eq!(name(Value::from("x".repeat(201))), None, "too long");
+        assert_eq!(name(Value::Bool(true)), None);
+        assert_eq!(name(serde_json::json!({"a": 1})), None);
     }
 
     #[test]

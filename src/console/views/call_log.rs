@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{dim, duration, selected_style, status_style, when};
+use super::{REC, dim, duration, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
 use crate::domain::text::strip_controls;
 
@@ -49,6 +49,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Column::fixed("Type", 6, 1),
         Column::whole("Status", 9),
         Column::fixed("Talk", widest(talk.iter().map(String::as_str)), 3),
+        // `rec`: TeleCMI recorded the call (`calldesk recording ID -o FILE` fetches it).
+        Column::fixed("Rec", 3, 1),
         Column::flex("Outcome", 14, Some(2)),
         Column::flex("Remarks", 10, Some(0)),
     ];
@@ -62,6 +64,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             c.call_type.clone().unwrap_or_default().into(),
             Span::styled(st.as_str(), status_style(st)).into(),
             talk.into(),
+            if v.recorded.contains(&c.id) { Span::styled(REC, rec_style()).into() } else { "".into() },
             strip_controls(c.feedback.as_deref().unwrap_or("—")).into(),
             strip_controls(c.remarks.as_deref().unwrap_or("")).into(),
         ]);

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{centered, dim, status_style, when};
+use super::{REC, centered, dim, rec_style, status_style, when};
 use crate::console::state::{App, CardView};
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
@@ -32,7 +32,7 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         ));
         for call in &c.calls {
-            lines.extend(call_lines(app, call, c.focus_call == Some(call.id)));
+            lines.extend(call_lines(app, call, c.focus_call == Some(call.id), c.recorded.contains(&call.id)));
         }
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
@@ -61,7 +61,7 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     ]
 }
 
-fn call_lines(app: &App, call: &CallLog, focused: bool) -> Vec<Line<'static>> {
+fn call_lines(app: &App, call: &CallLog, focused: bool, recorded: bool) -> Vec<Line<'static>> {
     let st = call.call_status();
     let talk = call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default();
     let marker = if focused { "▶ " } else { "• " };
@@ -70,11 +70,10 @@ fn call_lines(app: &App, call: &CallLog, focused: bool) -> Vec<Line<'static>> {
         Span::styled(when(call.created_at, app.now, app.tz), Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(format!(" · by {} · ", who(app, call.caller_id))),
         Span::styled(st.as_str(), status_style(st)),
-        Span::raw(format!(
-            "{talk} · {} · {}",
-            call.provider.as_deref().unwrap_or("?"),
-            strip_controls(call.feedback.as_deref().unwrap_or("no outcome yet"))
-        )),
+        Span::raw(format!("{talk} · {} · ", call.provider.as_deref().unwrap_or("?"))),
+        // The id is what `calldesk recording ID -o FILE` takes.
+        Span::styled(if recorded { format!("{REC} #{} · ", call.id) } else { String::new() }, rec_style()),
+        Span::raw(strip_controls(call.feedback.as_deref().unwrap_or("no outcome yet"))),
     ])];
     if let Some(r) = call.remarks.as_deref().filter(|r| !r.trim().is_empty()) {
         v.push(Line::raw(format!("  “{}”", strip_controls(r))));

@@ -98,6 +98,13 @@ pub fn status_style(s: CallStatus) -> Style {
     }
 }
 
+/// The mark of a call TeleCMI recorded (call log, driver card; explained in the help).
+pub const REC: &str = "rec";
+
+pub fn rec_style() -> Style {
+    Style::default().fg(Color::LightBlue)
+}
+
 pub fn selected_style() -> Style {
     Style::default().add_modifier(Modifier::REVERSED)
 }

@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{export, import, session, tokens};
+use calldesk::commands::{dnc, export, import, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -60,6 +60,11 @@ enum Command {
     Export {
         #[command(subcommand)]
         what: ExportWhat,
+    },
+    /// The do-not-call list: numbers no call may go to (add, remove, list, import)
+    Dnc {
+        #[command(subcommand)]
+        what: dnc::DncCmd,
     },
     /// Apply database migrations and exit
     Migrate,
@@ -191,6 +196,7 @@ async fn run(command: Command, config: Config, database_url_origin: Origin) -> a
             Ok(ExitCode::SUCCESS)
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
+        Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => token_cmd(what, &config).await,
         Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
             import_drivers(&file, requeue, &config).await

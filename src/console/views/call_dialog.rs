@@ -1,4 +1,5 @@
-//! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call.
+//! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call;
+//! neither for a number on the do-not-call list (the dialog says since when, by whom and why).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,7 +16,8 @@ use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
-    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16;
+    let refused = refusal_lines(app, d, 74);
+    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16 + refused.1;
     let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
@@ -39,7 +41,8 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             Span::styled(format!(" {what}"), dim()),
         ])
     };
-    let telecmi_ok = app.me.telecmi_refusal.is_none();
+    let listed = d.do_not_call.is_some();
+    let telecmi_ok = app.me.telecmi_refusal.is_none() && !listed;
     let mut lines = vec![Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
@@ -52,6 +55,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         dim(),
     )];
     lines.extend(last);
+    lines.extend(refused.0);
     lines.extend([
         Line::raw(""),
         option(
@@ -70,7 +74,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         shown(Context::CallDialog, &[Command::DialManual]),
         "Manual Call",
         "dial by hand; calldesk logs it",
-        true,
+        !listed,
     ));
     lines.push(Line::raw(""));
     lines.push(key_hints(&[
@@ -79,6 +83,23 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         (Context::CallDialog, &[Command::Close], None),
     ]));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// For a number on the do-not-call list: the refusal in red, and the rows it takes at `width`.
+fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>, u16) {
+    let Some(e) = &d.do_not_call else { return (vec![], 0) };
+    let red = Style::default().fg(Color::Red);
+    let why = e.reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
+    let detail = format!("Listed {}{why}", strip_controls(&e.since(app.tz)));
+    let rows = 1 + detail.chars().count().div_ceil(width.max(1));
+    let lines = vec![
+        Line::styled(
+            format!("✗ DO NOT CALL: {} is on the do-not-call list. No call can be placed.", e.number),
+            red.add_modifier(Modifier::BOLD),
+        ),
+        Line::styled(detail, red),
+    ];
+    (lines, u16::try_from(rows).unwrap_or(u16::MAX))
 }
 
 /// The driver's last call, remarks in full, so the agent knows before dialing (two lines at most).

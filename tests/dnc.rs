@@ -146,10 +146,7 @@ async fn asked_not_to_be_called_lists_the_number_and_closes_the_driver_in_one_sa
         assert!(s.queue_entry("D3").await.expect("q").is_none(), "the driver left the queue");
         let due = s.due_queue(3, chrono::Utc::now(), None, 50, None).await.expect("queue");
         assert!(due.iter().all(|q| q.driver_id != "D3"));
-        assert!(matches!(
-            r.dialer.place_call(3, "D3", None, CallKind::Manual).await,
-            Err(DialError::DoNotCall(_))
-        ));
+        assert!(matches!(r.dialer.place_call(3, "D3", None, CallKind::Manual).await, Err(DialError::DoNotCall(_))));
         // Removing the number does not reopen a driver who asked: re-importing stays closed too.
         s.dnc_remove(&Phone::parse("9876543213").expect("phone")).await.expect("remove");
         assert!(s.queue_entry("D3").await.expect("q").is_none());
@@ -160,7 +157,8 @@ async fn asked_not_to_be_called_lists_the_number_and_closes_the_driver_in_one_sa
         let call = settle(s, call.id).await;
         let token = tokens::generate();
         s.insert_token(3, &tokens::hash(&token), chrono::Utc::now()).await.expect("token");
-        let body = json!({"reference_id": call.reference_id, "status": "connected", "feedback": "Asked not to be called"});
+        let body =
+            json!({"reference_id": call.reference_id, "status": "connected", "feedback": "Asked not to be called"});
         let resp = reqwest::Client::new()
             .post(format!("http://{}/api/telecmi_production_api.php?action=update_feedback", r.addr))
             .bearer_auth(token)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::bus::{Bus, CallUpdate, publish};
 use crate::config::Config;
 use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
-use crate::store::{NewCall, Store, StoreError};
+use crate::store::{DncEntry, NewCall, Store, StoreError};
 use crate::telecmi::TelecmiClient;
 
 /// No second dial to the same driver within this long (a repeated key press, two consoles).
@@ -56,6 +56,10 @@ pub enum DialError {
     /// HTTP 409, like [`Self::TooSoon`]: not now, later.
     #[error("{message}")]
     OutsideHours { message: String, opens_at: DateTime<Utc> },
+    /// The number is on the do-not-call list: refused before any row is written or TeleCMI is
+    /// asked. The message says since when, by whom and why. HTTP 403.
+    #[error("{0}")]
+    DoNotCall(String),
     /// The row exists and is marked failed; the message says why in plain words.
     #[error("{message}")]
     Provider { message: String, call: Box<CallLog> },
@@ -79,7 +83,7 @@ pub enum DialError {
 impl DialError {
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::NotAuthorized => 403,
+            Self::NotAuthorized | Self::DoNotCall(_) => 403,
             Self::DriverNotFound => 404,
             Self::InvalidPhone(_) => 400,
             Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) | Self::OutsideHours { .. } => 409,
@@ -135,7 +139,18 @@ impl Dialer {
         }
     }
 
+    /// The do-not-call entry of `mobile` (in any format; parsed with the configured country
+    /// code), if it is listed. A number that does not parse is not listed (dialing it fails anyway).
+    pub async fn do_not_call(&self, mobile: &str) -> Result<Option<DncEntry>, StoreError> {
+        match Phone::parse_with(mobile, &self.config.country_code) {
+            Ok(phone) => self.store.dnc_entry(&phone).await,
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Checks the rules, writes the `call_logs` row, and (for TeleCMI) asks TeleCMI to ring.
+    /// A number on the do-not-call list is refused ([`DialError::DoNotCall`]) before anything is
+    /// written or dialed.
     /// `mobile` overrides the driver's stored number (the old API sends one).
     pub async fn place_call(
         &self,
@@ -170,6 +185,10 @@ impl Dialer {
         let driver = self.store.driver(driver_id).await?.ok_or(DialError::DriverNotFound)?;
         let phone = Phone::parse_with(mobile.unwrap_or(&driver.mobile), &self.config.country_code)
             .map_err(|e| DialError::InvalidPhone(e.to_string()))?;
+        if let Some(entry) = self.store.dnc_entry(&phone).await? {
+            tracing::info!(driver_id, "dial refused: the number is on the do-not-call list");
+            return Err(DialError::DoNotCall(entry.refusal(self.config.zone())));
+        }
         // Manual calls too: the window is about the driver's evening, not the telephony.
         if let Err(closed) = self.config.schedule.check(now, driver.timezone.as_deref()) {
             return Err(DialError::OutsideHours { message: closed.message(), opens_at: closed.opens_at });

@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{export, import, recording, session, tokens};
+use calldesk::commands::{dnc, export, import, recording, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -77,6 +77,11 @@ enum Command {
         /// Replace FILE if it exists
         #[arg(long)]
         force: bool,
+    },
+    /// The do-not-call list: numbers no call may go to (add, remove, list, import)
+    Dnc {
+        #[command(subcommand)]
+        what: dnc::DncCmd,
     },
     /// Apply database migrations and exit
     Migrate,
@@ -215,6 +220,7 @@ async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
+        Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => token_cmd(what, &config).await,
         Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
             import_drivers(&file, requeue, &config).await

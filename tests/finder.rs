@@ -40,6 +40,7 @@ fn hit(i: usize, due: Option<i64>, priority: i64) -> DriverHit {
         priority: due.map(|_| priority),
         attempts: due.map(|_| 1),
         last_outcome: Some("Ringing / Call Busy".into()),
+        ..Default::default()
     }
 }
 

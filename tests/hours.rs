@@ -143,10 +143,7 @@ async fn callbacks_and_retries_fall_due_inside_the_window_in_the_drivers_zone() 
         assert_eq!(decision, QueueDecision::Requeue { due_at: nine_am, callback: false });
 
         // "Call in Evening" for a driver in London is 18:00 London time (GMT in November).
-        store
-            .import_drivers(&[driver("LON", "919800000002", Some("Europe/London"))], late)
-            .await
-            .expect("import");
+        store.import_drivers(&[driver("LON", "919800000002", Some("Europe/London"))], late).await.expect("import");
         let noon_london = at("2026-11-26T12:00:00Z");
         let call = rig.dialer.place_call_at(3, "LON", None, CallKind::Manual, noon_london).await.expect("dial");
         let f = SubmitFeedback { call_id: call.id, feedback: "Call in Evening".into(), ..f };
@@ -180,10 +177,10 @@ async fn the_retry_settings_replace_the_constants() {
             async move { store.submit_feedback(&f, &catalog, now).await.expect("save").1 }
         };
         let first = rig.dialer.place_call_at(3, "D5", None, CallKind::Manual, t0).await.expect("dial");
-        assert_eq!(save(first.id, t0).await, QueueDecision::Requeue {
-            due_at: t0 + chrono::Duration::minutes(90),
-            callback: false
-        });
+        assert_eq!(
+            save(first.id, t0).await,
+            QueueDecision::Requeue { due_at: t0 + chrono::Duration::minutes(90), callback: false }
+        );
         assert_eq!(store.queue_attempts("D5").await.expect("attempts"), Some(1));
         let t1 = t0 + chrono::Duration::minutes(91);
         let second = rig.dialer.place_call_at(3, "D5", None, CallKind::Manual, t1).await.expect("dial");

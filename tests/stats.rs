@@ -103,7 +103,8 @@ async fn the_seeds_figures_stay_as_its_sql_defines_them() {
         assert_eq!(completed.avg_duration, Some(70.0));
         assert_eq!(t.avg_duration, Some(218.0 / 8.0), "AVG(call_duration) over every call");
         // DATE(created_at), COUNT(*), SUM(status = 'completed'), SUM(status = 'failed'), AVG(call_duration)
-        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
+        let days =
+            s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!(days.len(), 2);
         assert_eq!((days[0].total_calls, days[0].completed, days[0].failed), (8, 3, 1));
         assert_eq!(days[0].avg_duration, Some(218.0 / 8.0));
@@ -119,7 +120,8 @@ async fn missed_calls_are_counted_as_missed() {
         a_day_of_calls(s).await;
         let t = today(s).await;
         assert_eq!((t.count(CallStatus::Missed), t.count(CallStatus::Failed)), (4, 1));
-        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
+        let days =
+            s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!((days[0].missed, days[0].failed), (4, 1), "not \"failed 0\" beside four missed calls");
         assert_eq!(days[1].missed, 0);
     })
@@ -134,7 +136,8 @@ async fn average_talk_is_over_connected_calls_with_a_duration() {
         let t = today(s).await;
         // 120 + 60 + 30 over 3 talks: the missed manual call's 8 s of ringing is not talk.
         assert_eq!((t.talks, t.avg_talk), (3, Some(70.0)));
-        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
+        let days =
+            s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!((days[0].talks, days[0].avg_talk), (3, Some(70.0)));
         assert_eq!((days[1].talks, days[1].avg_talk), (1, Some(100.0)));
         let nobody = s.stats(Some(3), t0() + Duration::days(2), t0() + Duration::days(3)).await.expect("stats");
@@ -155,7 +158,8 @@ async fn connect_rate_is_not_a_success_and_conversion_counts_positive_outcomes()
         // Conversion: positive outcomes ÷ connected calls. "Not Interested" is not a success.
         assert_eq!(t.positive(&catalog), 2);
         assert_eq!(t.conversion_rate(&catalog), Some(2.0 * 100.0 / 3.0));
-        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
+        let days =
+            s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!(days[0].connect_rate(), 3.0 * 100.0 / 8.0);
         assert_eq!(days[0].conversion_rate(&catalog), Some(2.0 * 100.0 / 3.0));
         assert_eq!(days[1].conversion_rate(&catalog), Some(100.0), "Ready for Interview is positive");
@@ -174,7 +178,10 @@ async fn bundle() -> StatsBundle {
     StatsBundle {
         today: today(s).await,
         week: s.stats(Some(3), t0() - Duration::days(6), t0() + Duration::hours(1)).await.expect("week"),
-        days: s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 7)).await.expect("daily"),
+        days: s
+            .daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 7))
+            .await
+            .expect("daily"),
     }
 }
 

@@ -568,7 +568,8 @@ async fn statistics_match_the_old_monitoring_queries() {
             0
         );
 
-        let days = s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
+        let days =
+            s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].date, t0().date_naive());
         assert_eq!((days[0].total_calls, days[0].completed, days[0].failed), (3, 2, 0));

@@ -143,6 +143,28 @@ fn call_dialog_refused_outside_calling_hours() {
     insta::assert_snapshot!(screen);
 }
 
+/// A driver whose number is on the do-not-call list: the dialog says so, since when, by whom and
+/// why, both kinds of call are off, and t / m refuse with the same words.
+#[test]
+fn call_dialog_refused_for_a_number_on_the_do_not_call_list() {
+    let mut a = app(true, 80, 24);
+    update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
+    let entry = calldesk::store::DncEntry {
+        number: entry(0).mobile,
+        reason: Some("asked on call 7: works abroad now".into()),
+        added_by: Some(3),
+        added_by_name: "Pooja".into(),
+        added_at: now() - Duration::days(2),
+    };
+    update(&mut a, Action::DoNotCallChecked { driver_id: "D0".into(), entry: Some(entry) });
+    for key in ['t', 'm'] {
+        let fx = update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(key))));
+        assert!(fx.is_empty(), "{key}: nothing is dialed: {fx:?}");
+        assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "the dialog stays, with the reason");
+    }
+    insta::assert_snapshot!(draw(&a, 80, 24));
+}
+
 fn form(a: &mut App, manual: bool) -> &mut FeedbackForm {
     let mut c = call(
         10,

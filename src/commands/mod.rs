@@ -1,6 +1,7 @@
-//! The non-interactive subcommands: driver import, log export, callers, API tokens and call
-//! recordings.
+//! The non-interactive subcommands: driver import, log export, the do-not-call list, callers, API
+//! tokens and call recordings.
 
+pub mod dnc;
 pub mod export;
 pub mod import;
 pub mod recording;

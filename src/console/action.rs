@@ -107,6 +107,11 @@ pub enum Action {
         driver_id: String,
         call: Option<CallLog>,
     },
+    /// Whether the number of the driver in the call dialog is on the do-not-call list.
+    DoNotCallChecked {
+        driver_id: String,
+        entry: Option<crate::store::DncEntry>,
+    },
     /// A prompt's change was stored (the message says what), or was refused (the prompt stays).
     PromptDone(Result<String, String>),
     DialCancelled(Result<CallLog, String>),
@@ -157,6 +162,11 @@ pub enum Effect {
     },
     LoadCard(String),
     LoadLastCall(String),
+    /// Is this driver's number on the do-not-call list? (For the call dialog.)
+    CheckDoNotCall {
+        driver_id: String,
+        mobile: String,
+    },
     EditDriver {
         driver_id: String,
         name: Option<String>,

@@ -32,7 +32,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             call_flow(app, cmd)
         }
         StartFilter | ClearFilter => filter(app, cmd),
-        SaveFeedback | SaveAndCallNext | NextField | PrevField | PickHighlighted | ClearOutcome => {
+        SaveFeedback | SaveAndCallNext | NextField | PrevField | PickHighlighted | PickDoNotCall | ClearOutcome => {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),

@@ -50,7 +50,8 @@ pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx
     };
     let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
     fx.push(Effect::LoadLastCall(driver.driver_id.clone()));
-    app.modal = Some(Modal::CallDialog(Box::new(CallDialog { driver, highlighted, last: None })));
+    fx.push(Effect::CheckDoNotCall { driver_id: driver.driver_id.clone(), mobile: driver.mobile.clone() });
+    app.modal = Some(Modal::CallDialog(Box::new(CallDialog { driver, highlighted, last: None, do_not_call: None })));
     true
 }
 
@@ -63,6 +64,12 @@ pub(super) fn open_call_dialog(app: &mut App) -> Vec<Effect> {
 /// Places the kind of call chosen in the open dialog.
 pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     let Some(Modal::CallDialog(d)) = &app.modal else { return vec![] };
+    if let Some(entry) = &d.do_not_call {
+        // Known already: say so here. (Before the check arrives, the dialer refuses the same way.)
+        let why = entry.refusal(app.tz);
+        app.error(why);
+        return vec![];
+    }
     if let Some(closed) = closed_for(app, &d.driver) {
         // The dialog stays open and shows why; nothing is dialed, TeleCMI or by hand.
         app.error(closed.message());

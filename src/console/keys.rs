@@ -77,6 +77,8 @@ pub enum Command {
     NextField,
     PrevField,
     PickHighlighted,
+    /// Pick "Asked not to be called" (no letter of its own: a chord, so no stray key lists a number).
+    PickDoNotCall,
     ClearOutcome,
     ConfirmQuit,
     // Call log filters
@@ -404,6 +406,14 @@ pub const BINDINGS: &[Binding] = &[
         NextField
     ),
     b!(Feedback, [(KeyCode::BackTab, SHIFT), (KeyCode::BackTab, NONE)], "Shift+Tab", None, "Previous field", PrevField),
+    b!(
+        Feedback,
+        [(KeyCode::Char('d'), CTRL)],
+        "Ctrl+D",
+        None,
+        "Pick \"Asked not to be called\": saving puts the number on the do-not-call list and closes the driver",
+        PickDoNotCall
+    ),
     b!(Feedback, [(KeyCode::Esc, NONE)], "Esc", Some("later"), "Put the wrap-up aside (kept; w reopens it)", Close),
     b!(Feedback, [(KeyCode::Char('c'), CTRL)], "Ctrl+C", None, "Quit (asks first)", Quit),
     // --- Feedback form, outcome list focused ------------------------------------------------

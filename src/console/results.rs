@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::action::{Action, Effect};
 use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
-use super::state::{App, LiveCall, RECENT_CALLS};
+use super::state::{App, LiveCall, Modal, RECENT_CALLS};
 use super::wrapup::{on_saved, open_next_wrapup};
 use crate::dialer::CallKind;
 use crate::domain::CallLog;
@@ -34,6 +34,14 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::LastCallLoaded { driver_id, call } => {
             super::finder::on_last_call(app, &driver_id, call);
+            vec![]
+        }
+        Action::DoNotCallChecked { driver_id, entry } => {
+            if let Some(Modal::CallDialog(d)) = &mut app.modal
+                && d.driver.driver_id == driver_id
+            {
+                d.do_not_call = entry;
+            }
             vec![]
         }
         Action::CallPlaced { call, kind } => on_placed(app, call, kind),

@@ -134,4 +134,3 @@ fn draft_now(app: &mut App) -> Option<Effect> {
     f.dirty = false;
     Some(Effect::SaveDraft(f.draft(caller, &catalog)))
 }
-

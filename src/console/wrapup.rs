@@ -146,6 +146,13 @@ pub(super) fn on_form_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             choose(f, &catalog, i);
             vec![]
         }
+        Command::PickDoNotCall => {
+            match catalog.do_not_call() {
+                Some((i, _)) => choose(f, &catalog, i),
+                None => f.error = Some("There is no do-not-call outcome here.".into()),
+            }
+            vec![]
+        }
         Command::ClearOutcome => {
             f.chosen = None;
             f.preselected = false;
@@ -322,7 +329,7 @@ fn checked(
     } else {
         Some(match option.group {
             FeedbackGroup::NotConnected => CallStatus::Missed,
-            FeedbackGroup::Connected | FeedbackGroup::CallBackLater => CallStatus::Completed,
+            FeedbackGroup::Connected | FeedbackGroup::CallBackLater | FeedbackGroup::DoNotCall => CallStatus::Completed,
         })
     };
     Ok(SubmitFeedback {

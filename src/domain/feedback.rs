@@ -5,22 +5,25 @@ use chrono_tz::Tz;
 
 use super::hours::{Schedule, local_date, resolve};
 
-/// The three groups the old system offered.
+/// The three groups the old system offered, and the do-not-call request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FeedbackGroup {
     Connected,
     NotConnected,
     CallBackLater,
+    /// The driver asked not to be called again.
+    DoNotCall,
 }
 
 impl FeedbackGroup {
-    pub const ALL: [FeedbackGroup; 3] = [Self::Connected, Self::NotConnected, Self::CallBackLater];
+    pub const ALL: [FeedbackGroup; 4] = [Self::Connected, Self::NotConnected, Self::CallBackLater, Self::DoNotCall];
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Connected => "Connected",
             Self::NotConnected => "Not Connected",
             Self::CallBackLater => "Call Back Later",
+            Self::DoNotCall => "Do Not Call",
         }
     }
 }
@@ -50,10 +53,18 @@ pub enum QueueEffect {
     NotCalled,
     /// The number is wrong: the driver leaves the queue and is marked so (`drivers.closed_reason`).
     WrongNumber,
+    /// The driver asked not to be called: their number goes on the do-not-call list and they
+    /// leave the queue, closed like a wrong number (`drivers.closed_reason`).
+    DoNotCall,
 }
 
 /// What [`QueueEffect::WrongNumber`] records on the driver.
 pub const WRONG_NUMBER_REASON: &str = "invalid number";
+
+/// The outcome of a driver who asked not to be called again.
+pub const DO_NOT_CALL: &str = "Asked not to be called";
+/// What [`QueueEffect::DoNotCall`] records on the driver.
+pub const DO_NOT_CALL_REASON: &str = "asked not to be called";
 
 /// The old Flutter app's `CallStatus` names, sent as `status` to `update_feedback`: the agent's
 /// class of outcome, not the telephony status. It never moves the call's status; it picks the
@@ -214,13 +225,21 @@ impl Default for FeedbackCatalog {
             label: NOT_CALLED.into(),
             effect: QueueEffect::NotCalled,
         });
+        // After every lettered outcome: the letters a–z stay as they were; a chord picks it.
+        options.push(FeedbackOption {
+            group: FeedbackGroup::DoNotCall,
+            label: DO_NOT_CALL.into(),
+            effect: QueueEffect::DoNotCall,
+        });
         let positive = POSITIVE.iter().map(|l| (*l).to_string()).collect();
         Self { options, retry: RetryPolicy::default(), schedule: Schedule::default(), positive }
     }
 }
 
-/// The key that picks the `index`-th outcome of the catalogue: `a`, `b`, … `z`. Every default
-/// outcome (26 of them) has its own letter, so one key press picks group and outcome together.
+/// The key that picks the `index`-th outcome of the catalogue: `a`, `b`, … `z`. The first 26
+/// default outcomes have their own letter, so one key press picks group and outcome together;
+/// "Asked not to be called" (the 27th) has none: the console picks it with a chord (Ctrl+D), so
+/// no stray letter puts a number on the do-not-call list.
 pub fn outcome_key(index: usize) -> Option<char> {
     u8::try_from(index).ok().filter(|i| *i < 26).map(|i| char::from(b'a' + i))
 }
@@ -247,6 +266,11 @@ impl FeedbackCatalog {
     /// Options with their index in the catalogue, for one group.
     pub fn indexed(&self, group: FeedbackGroup) -> impl Iterator<Item = (usize, &FeedbackOption)> {
         self.options.iter().enumerate().filter(move |(_, o)| o.group == group)
+    }
+
+    /// The outcome that puts the number on the do-not-call list, with its index.
+    pub fn do_not_call(&self) -> Option<(usize, &FeedbackOption)> {
+        self.options.iter().enumerate().find(|(_, o)| o.effect == QueueEffect::DoNotCall)
     }
 
     pub fn find(&self, label: &str) -> Option<&FeedbackOption> {
@@ -314,10 +338,12 @@ impl FeedbackCatalog {
         let zone = self.schedule.driver_zone(driver_zone);
         let fit = |due| self.schedule.fit(due, driver_zone);
         match effect {
-            QueueEffect::Done | QueueEffect::WrongNumber => QueueDecision::Remove,
+            QueueEffect::Done | QueueEffect::WrongNumber | QueueEffect::DoNotCall => QueueDecision::Remove,
             QueueEffect::Retry if attempts >= self.retry.max_attempts => QueueDecision::Remove,
             QueueEffect::Retry => QueueDecision::Requeue { due_at: fit(now + self.retry.delay), callback: false },
-            QueueEffect::Callback(t) => QueueDecision::Requeue { due_at: fit(callback_due(t, now, zone)), callback: true },
+            QueueEffect::Callback(t) => {
+                QueueDecision::Requeue { due_at: fit(callback_due(t, now, zone)), callback: true }
+            }
             // Due at once (or when the window opens), first in the queue (callbacks sort first).
             QueueEffect::NotCalled => QueueDecision::Requeue { due_at: fit(now), callback: true },
         }
@@ -350,7 +376,8 @@ mod tests {
         assert_eq!(c.in_group(FeedbackGroup::Connected).count(), 19);
         assert_eq!(c.in_group(FeedbackGroup::NotConnected).count(), 3);
         assert_eq!(c.in_group(FeedbackGroup::CallBackLater).count(), 4);
-        assert_eq!(c.all().len(), 26);
+        assert_eq!(c.in_group(FeedbackGroup::DoNotCall).count(), 1);
+        assert_eq!(c.all().len(), 27);
         assert!(c.find("interview fixed").is_some());
         assert!(c.find("Agree for Subscription (Today)").is_some());
     }
@@ -360,10 +387,11 @@ mod tests {
         let c = FeedbackCatalog::default();
         let keys: std::collections::HashSet<char> = (0..c.all().len()).filter_map(outcome_key).collect();
         assert_eq!(keys.len(), 26);
-        for (i, o) in c.all().iter().enumerate() {
+        for (i, o) in c.all().iter().enumerate().filter(|(_, o)| o.effect != QueueEffect::DoNotCall) {
             let key = outcome_key(i).expect("a key");
             assert_eq!(c.by_key(key).map(|(_, x)| x), Some(o));
         }
+        assert_eq!(c.do_not_call().map(|(i, _)| outcome_key(i)), Some(None), "no letter: a chord picks it");
         assert_eq!(c.by_key('s').map(|(_, o)| o.label.as_str()), Some("Wants to Think"));
         assert_eq!(c.by_key('t').map(|(_, o)| o.group), Some(FeedbackGroup::NotConnected));
         assert_eq!(c.by_key('y').map(|(_, o)| o.label.as_str()), Some("Call After 2 Days"));
@@ -389,6 +417,24 @@ mod tests {
             c.decide_effect(c.effect("Call Back", class("callBackLater")), 1, now),
             QueueDecision::Requeue { due_at: now + Duration::hours(2), callback: true }
         );
+    }
+
+    #[test]
+    fn asked_not_to_be_called_closes_the_driver_and_is_not_a_win() {
+        let c = FeedbackCatalog::default();
+        let o = c.find(" asked NOT to be called ").expect("outcome");
+        assert_eq!((o.group, o.effect), (FeedbackGroup::DoNotCall, QueueEffect::DoNotCall));
+        assert_eq!(FeedbackGroup::DoNotCall.label(), "Do Not Call");
+        assert_eq!(
+            c.effect(DO_NOT_CALL, Disposition::parse("callBack").map(Disposition::effect)),
+            QueueEffect::DoNotCall
+        );
+        assert_eq!(c.decide(DO_NOT_CALL, 1, Utc::now()), QueueDecision::Remove);
+        assert!(!c.is_positive(DO_NOT_CALL));
+        assert_eq!(c.display_order().last().copied(), c.do_not_call().map(|(i, _)| i), "drawn last, in its group");
+        let letters: Vec<&str> =
+            (b'a'..=b'z').filter_map(|k| c.by_key(char::from(k))).map(|(_, o)| o.label.as_str()).collect();
+        assert!(!letters.contains(&DO_NOT_CALL), "no single letter picks it");
     }
 
     #[test]
@@ -510,10 +556,8 @@ mod tests {
 
     #[test]
     fn the_last_attempt_is_known_before_saving() {
-        let c = FeedbackCatalog::default().with_rules(
-            RetryPolicy { delay: Duration::minutes(45), max_attempts: 2 },
-            Schedule::default(),
-        );
+        let c = FeedbackCatalog::default()
+            .with_rules(RetryPolicy { delay: Duration::minutes(45), max_attempts: 2 }, Schedule::default());
         assert!(!c.exhausts_attempts(RINGING_BUSY, 1));
         assert!(c.exhausts_attempts(RINGING_BUSY, 2));
         assert!(!c.exhausts_attempts("Busy Right Now", 9), "a callback is not a retry");

@@ -9,8 +9,8 @@ pub mod text;
 pub mod wrapup;
 
 pub use feedback::{
-    Disposition, FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision, QueueEffect, RetryPolicy,
-    WRONG_NUMBER_REASON,
+    DO_NOT_CALL, DO_NOT_CALL_REASON, Disposition, FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision,
+    QueueEffect, RetryPolicy, WRONG_NUMBER_REASON,
 };
 pub use hours::{CallingHours, Closed, Schedule};
 pub use phone::{Phone, PhoneError};

@@ -87,14 +87,15 @@ pub fn classify(status: CallStatus, manual: bool, reports: &[LegReport]) -> Call
 }
 
 /// Why `option` cannot be saved for this call, or `None` when it fits. Manual calls take any
-/// outcome; a TeleCMI call that never connected cannot take a Connected outcome, and "driver not
-/// called" only fits a call that never rang the driver.
+/// outcome; a TeleCMI call that never connected cannot take a Connected outcome, nor "asked not to
+/// be called" (only a driver who talked can ask), and "driver not called" only fits a call that
+/// never rang the driver.
 pub fn refusal(option: &FeedbackOption, manual: bool, status: CallStatus, end: CallEnd) -> Option<&'static str> {
     if manual {
         return None;
     }
     let talked = matches!(status, CallStatus::Connected | CallStatus::Completed) || end == CallEnd::Talked;
-    if option.group == FeedbackGroup::Connected && !talked {
+    if matches!(option.group, FeedbackGroup::Connected | FeedbackGroup::DoNotCall) && !talked {
         return Some(if status.is_live() { "the driver has not answered (yet)" } else { "the driver never answered" });
     }
     if option.effect == QueueEffect::NotCalled && (talked || matches!(end, CallEnd::NoAnswer | CallEnd::Rejected)) {
@@ -176,6 +177,18 @@ mod tests {
         assert!(refusal(not_called, false, CallStatus::Missed, CallEnd::AgentMissed).is_none());
         assert!(refusal(not_called, false, CallStatus::Missed, CallEnd::Rejected).is_some());
         assert!(refusal(not_called, false, CallStatus::Completed, CallEnd::Talked).is_some());
+    }
+
+    #[test]
+    fn only_a_driver_who_talked_can_ask_not_to_be_called() {
+        let c = FeedbackCatalog::default();
+        let dnc = c.find(super::super::feedback::DO_NOT_CALL).expect("outcome");
+        assert!(refusal(dnc, false, CallStatus::Completed, CallEnd::Talked).is_none());
+        assert!(refusal(dnc, false, CallStatus::Connected, CallEnd::Unknown).is_none(), "talking now");
+        assert!(refusal(dnc, false, CallStatus::Missed, CallEnd::NoAnswer).is_some());
+        assert!(refusal(dnc, false, CallStatus::Missed, CallEnd::AgentMissed).is_some());
+        assert!(refusal(dnc, false, CallStatus::Ringing, CallEnd::Unknown).is_some());
+        assert!(refusal(dnc, true, CallStatus::Initiated, CallEnd::Unknown).is_none(), "manual: the agent knows");
     }
 
     #[test]

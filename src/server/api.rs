@@ -31,14 +31,11 @@ struct ApiState {
 
 /// The old API's route, served with `dialer` placing the calls.
 pub fn router(app: AppState, dialer: Dialer) -> Router {
-    Router::new()
-        .route(PATH, any(dispatch))
-        .layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY))
-        .with_state({
-            crate::domain::text::set_team_zone(dialer.config.zone());
-            let catalog = dialer.config.catalog();
-            ApiState { app, dialer, catalog }
-        })
+    Router::new().route(PATH, any(dispatch)).layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY)).with_state({
+        crate::domain::text::set_team_zone(dialer.config.zone());
+        let catalog = dialer.config.catalog();
+        ApiState { app, dialer, catalog }
+    })
 }
 
 /// `{success:false, message}` with `status`.

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{
-    CallLog, CallStatus, CallType, FeedbackCatalog, Provider, QueueDecision, QueueEffect, WRONG_NUMBER_REASON,
+    CallLog, CallStatus, CallType, DO_NOT_CALL_REASON, FeedbackCatalog, Provider, QueueDecision, QueueEffect,
+    WRONG_NUMBER_REASON,
 };
 
 pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, driver_id, driver_mobile, driver_name, \
@@ -311,7 +312,8 @@ impl Store {
 
     /// [`Store::submit_feedback`], with the queue effect to use when the feedback text is not in
     /// the catalogue (the old app's class of outcome). [`QueueEffect::WrongNumber`] also marks the
-    /// driver's number as wrong.
+    /// driver's number as wrong; [`QueueEffect::DoNotCall`] puts it on the do-not-call list and
+    /// closes the driver.
     #[tracing::instrument(skip_all, fields(call_id = f.call_id), err)]
     pub async fn submit_feedback_with(
         &self,
@@ -370,9 +372,15 @@ impl Store {
                 let effect = catalog.effect(&f.feedback, fallback);
                 let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
-                if effect == QueueEffect::WrongNumber {
+                if effect == QueueEffect::DoNotCall {
+                    // In this transaction: the outcome and the listing are saved together or not at all.
+                    super::dnc::list_asked_in_tx!(tx, d, f.call_id, &driver_id, caller_id, &f.remarks, now);
+                }
+                if matches!(effect, QueueEffect::WrongNumber | QueueEffect::DoNotCall) {
+                    let reason =
+                        if effect == QueueEffect::DoNotCall { DO_NOT_CALL_REASON } else { WRONG_NUMBER_REASON };
                     sqlx::query("UPDATE drivers SET closed_reason = ?, closed_at = ? WHERE id = ?")
-                        .bind(WRONG_NUMBER_REASON)
+                        .bind(reason)
                         .bind(db_time(now))
                         .bind(&driver_id)
                         .execute(&mut *tx)

@@ -10,7 +10,7 @@ use super::{Result, Store, db_time, with_pool};
 use crate::domain::CallLog;
 
 /// A driver found by search, with their place in the queue if they have one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct DriverHit {
     pub driver_id: String,
     pub name: String,
@@ -25,6 +25,10 @@ pub struct DriverHit {
     pub priority: Option<i64>,
     pub attempts: Option<i64>,
     pub last_outcome: Option<String>,
+    /// Since when their number is on the do-not-call list (`None`: it is not).
+    pub dnc_since: Option<NaiveDateTime>,
+    pub dnc_reason: Option<String>,
+    pub dnc_by: Option<String>,
 }
 
 /// Where a driver stands, for search hits and the driver card.
@@ -33,10 +37,15 @@ pub enum Standing {
     Due,
     Scheduled(NaiveDateTime),
     Done,
+    /// Their number is on the do-not-call list: out of the queue, whatever their queue row says.
+    DoNotCall,
 }
 
 impl DriverHit {
     pub fn standing(&self, now: DateTime<Utc>) -> Standing {
+        if self.dnc_since.is_some() {
+            return Standing::DoNotCall;
+        }
         match self.due_at {
             None => Standing::Done,
             Some(t) if t <= now.naive_utc() => Standing::Due,
@@ -74,7 +83,8 @@ pub fn number_key(query: &str) -> Option<String> {
 }
 
 const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.due_at, q.priority, \
-     q.attempts, q.last_outcome FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id";
+     q.attempts, q.last_outcome, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by \
+     FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id LEFT JOIN dnc_numbers n ON n.number = d.mobile";
 
 impl Store {
     /// Up to `limit` of `caller`'s drivers (due, scheduled or done) whose name or TMID contains
@@ -124,7 +134,7 @@ impl Store {
     }
 
     /// `caller`'s drivers due after `now` (callbacks and retries), soonest first, the page after
-    /// `after` (due time, driver id).
+    /// `after` (due time, driver id). Drivers on the do-not-call list are left out.
     #[tracing::instrument(skip_all, err)]
     pub async fn upcoming(
         &self,
@@ -135,7 +145,8 @@ impl Store {
     ) -> Result<Vec<DriverHit>> {
         let seek = if after.is_some() { " AND (q.due_at > ? OR (q.due_at = ? AND q.driver_id > ?))" } else { "" };
         let sql = format!(
-            "{HIT_COLUMNS} WHERE q.caller_id = ? AND q.due_at > ?{seek} ORDER BY q.due_at, q.driver_id LIMIT ?"
+            "{HIT_COLUMNS} WHERE q.caller_id = ? AND q.due_at > ?{seek} AND n.number IS NULL \
+             ORDER BY q.due_at, q.driver_id LIMIT ?"
         );
         let now = db_time(now);
         Ok(with_pool!(self, |p, d| {

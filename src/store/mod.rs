@@ -5,6 +5,7 @@
 //! Every query is parameterised. All timestamps are UTC.
 
 mod calls;
+pub(crate) mod dnc;
 mod events;
 mod facts;
 mod fixes;
@@ -17,6 +18,7 @@ mod recordings;
 mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
+pub use dnc::{DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, dnc_reason};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use fixes::CANCELLED;
 pub use lookup::{DriverHit, Standing, number_key};

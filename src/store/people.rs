@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::{Result, Store, db_time, with_pool};
-use crate::domain::{Driver, Role};
+use crate::domain::{Driver, Role, WRONG_NUMBER_REASON};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Caller {
@@ -194,8 +194,9 @@ impl Store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let finished = match &existed {
-                    // A number marked wrong and now replaced: the driver can be called again.
-                    Some((mobile, Some(_), _)) if *mobile != drv.mobile => false,
+                    // A number marked wrong and now replaced: the driver can be called again (one who
+                    // asked not to be called stays closed, whatever their number).
+                    Some((mobile, Some(r), _)) if r == WRONG_NUMBER_REASON && *mobile != drv.mobile => false,
                     Some((_, closed, finished_at)) => closed.is_some() || finished_at.is_some(),
                     None => false,
                 };

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use super::dnc::{D_NOT_LISTED, Q_NOT_LISTED};
 use super::{Result, Store, db_time, with_pool};
 
 /// One due driver, with what the agent needs to see before dialing.
@@ -62,9 +63,11 @@ fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
     // index on due time alone would need a sort here).
     let hint = if mysql { "call_queue q FORCE INDEX (idx_queue_due)" } else { "call_queue q INDEXED BY idx_queue_due" };
     let columns = QUEUE_COLUMNS.replacen("call_queue q", hint, 1);
+    // A driver whose number is on the do-not-call list is skipped: one primary-key probe per row
+    // read off the index, and removing the number brings them back.
     let mut sql = format!(
         "{columns} WHERE q.caller_id = ? AND q.due_at <= ? \
-         AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?)"
+         AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?) AND {D_NOT_LISTED}"
     );
     if after && mysql {
         sql.push_str(
@@ -130,23 +133,24 @@ impl Store {
     #[tracing::instrument(skip_all, err)]
     pub async fn queue_attempts(&self, driver_id: &str) -> Result<Option<i64>> {
         let row: Option<(i64,)> = with_pool!(self, |p, d| {
-            sqlx::query_as("SELECT attempts FROM call_queue WHERE driver_id = ?").bind(driver_id).fetch_optional(p).await
+            sqlx::query_as("SELECT attempts FROM call_queue WHERE driver_id = ?")
+                .bind(driver_id)
+                .fetch_optional(p)
+                .await
         })?;
         Ok(row.map(|(a,)| a))
     }
 
-    /// (due now, queued in all) for `caller`.
+    /// (due now, queued in all) for `caller`; drivers on the do-not-call list are not counted.
     #[tracing::instrument(skip_all, err)]
     pub async fn queue_counts(&self, caller: i64, now: DateTime<Utc>) -> Result<(i64, i64)> {
         let now = db_time(now);
+        let sql = format!(
+            "SELECT COUNT(CASE WHEN q.due_at <= ? THEN 1 END), COUNT(*) FROM call_queue q WHERE q.caller_id = ? \
+             AND {Q_NOT_LISTED}"
+        );
         let row: (i64, i64) = with_pool!(self, |p, d| {
-            sqlx::query_as(
-                "SELECT COUNT(CASE WHEN due_at <= ? THEN 1 END), COUNT(*) FROM call_queue WHERE caller_id = ?",
-            )
-            .bind(now)
-            .bind(caller)
-            .fetch_one(p)
-            .await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(caller).fetch_one(p).await
         })?;
         Ok(row)
     }
@@ -162,7 +166,8 @@ impl Store {
 
     /// Claims `driver_id` for `caller` until `until`, atomically: only one caller holds a driver
     /// at a time, and a claim left by a crashed console lapses at `until`. Returns whether
-    /// `caller` holds the claim now.
+    /// `caller` holds the claim now. A driver whose number is on the do-not-call list is never
+    /// claimed.
     #[tracing::instrument(skip_all, fields(driver_id, caller), err)]
     pub async fn claim(&self, driver_id: &str, caller: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
         let (until, now) = (db_time(until), db_time(now));
@@ -170,13 +175,16 @@ impl Store {
             let mut tx = p.begin_with(d.begin_write).await?;
             sqlx::query(
                 "UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ? \
-                 AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)",
+                 AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?) \
+                 AND NOT EXISTS (SELECT 1 FROM drivers dd JOIN dnc_numbers n ON n.number = dd.mobile \
+                 WHERE dd.id = ?)",
             )
             .bind(caller)
             .bind(until)
             .bind(driver_id)
             .bind(caller)
             .bind(now)
+            .bind(driver_id)
             .execute(&mut *tx)
             .await?;
             // MySQL counts only changed rows, so read back who holds it rather than trust the count.
@@ -206,20 +214,18 @@ impl Store {
         Ok(())
     }
 
-    /// Per caller: (caller id, due now, callbacks due now, queued in all).
+    /// Per caller: (caller id, due now, callbacks due now, queued in all), without the drivers on
+    /// the do-not-call list.
     #[tracing::instrument(skip_all, err)]
     pub async fn queue_sizes(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64, i64)>> {
         let now = db_time(now);
+        let sql = format!(
+            "SELECT q.caller_id, COUNT(CASE WHEN q.due_at <= ? THEN 1 END), \
+             COUNT(CASE WHEN q.due_at <= ? AND q.priority = 0 THEN 1 END), COUNT(*) \
+             FROM call_queue q WHERE {Q_NOT_LISTED} GROUP BY q.caller_id ORDER BY q.caller_id"
+        );
         Ok(with_pool!(self, |p, d| {
-            sqlx::query_as(
-                "SELECT caller_id, COUNT(CASE WHEN due_at <= ? THEN 1 END), \
-                 COUNT(CASE WHEN due_at <= ? AND priority = 0 THEN 1 END), COUNT(*) \
-                 FROM call_queue GROUP BY caller_id ORDER BY caller_id",
-            )
-            .bind(now)
-            .bind(now)
-            .fetch_all(p)
-            .await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(now).fetch_all(p).await
         })?)
     }
 }

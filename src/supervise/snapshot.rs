@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::console::effects::load_stats_for;
-use crate::domain::hours::start_of_day;
 use crate::console::state::StatsBundle;
+use crate::domain::hours::start_of_day;
 use crate::domain::{CallLog, Presence, PresenceChange};
 use crate::store::{Caller, Store};
 
@@ -92,12 +92,7 @@ pub fn with_presence(
 }
 
 /// Reads a snapshot, taking the totals from `previous` while they are fresh enough.
-pub async fn load(
-    store: &Store,
-    now: DateTime<Utc>,
-    tz: Tz,
-    previous: &Snapshot,
-) -> crate::store::Result<Snapshot> {
+pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot) -> crate::store::Result<Snapshot> {
     let fresh = previous.totals_at.is_some_and(|t| now - t < TOTALS_EVERY);
     let (stats, sizes, totals_at) = if fresh {
         (previous.stats.clone(), previous.queue_sizes.clone(), previous.totals_at)

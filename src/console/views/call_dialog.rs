@@ -1,4 +1,5 @@
-//! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call.
+//! The call dialog: TeleCMI IVR (disabled, with the reason, when not allowed) or a manual call;
+//! neither for a number on the do-not-call list (the dialog says since when, by whom and why).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,10 +16,9 @@ use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
-    let closed = crate::console::dialing::closed_for(app, &d.driver);
-    let refusal = closed.as_ref().map(|c| c.message());
-    let extra = u16::from(app.me.telecmi_refusal.is_some()) + if refusal.is_some() { 3 } else { 0 };
-    let height = 8 + extra + last.len() as u16;
+    let refused = refusal_lines(app, d, 74);
+    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16 + refused.1;
+    let blocked = refused.1 > 0;
     let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
     let e = &d.driver;
@@ -42,7 +42,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             Span::styled(format!(" {what}"), dim()),
         ])
     };
-    let telecmi_ok = app.me.telecmi_refusal.is_none() && refusal.is_none();
+    let telecmi_ok = app.me.telecmi_refusal.is_none() && !blocked;
     let mut lines = vec![Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
@@ -55,13 +55,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         dim(),
     )];
     lines.extend(last);
-    if let Some(why) = &refusal {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!("⛔ Not now. {why}"),
-            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ));
-    }
+    lines.extend(refused.0);
     lines.extend([
         Line::raw(""),
         option(
@@ -80,7 +74,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         shown(Context::CallDialog, &[Command::DialManual]),
         "Manual Call",
         "dial by hand; calldesk logs it",
-        refusal.is_none(),
+        !blocked,
     ));
     lines.push(Line::raw(""));
     lines.push(key_hints(&[
@@ -89,6 +83,32 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         (Context::CallDialog, &[Command::Close], None),
     ]));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// Why no call can be placed now, in red, and the rows it takes at `width`: the number is on the
+/// do-not-call list, or the driver's calling window is closed.
+fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>, u16) {
+    if d.do_not_call.is_none() {
+        let Some(closed) = crate::console::dialing::closed_for(app, &d.driver) else { return (vec![], 0) };
+        // One column more for the wide sign.
+        let text = format!("⛔ Not now. {}", closed.message());
+        let rows = 1 + (text.chars().count() + 1).div_ceil(width.max(1));
+        let style = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+        return (vec![Line::raw(""), Line::styled(text, style)], u16::try_from(rows).unwrap_or(u16::MAX));
+    }
+    let Some(e) = &d.do_not_call else { return (vec![], 0) };
+    let red = Style::default().fg(Color::Red);
+    let why = e.reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
+    let detail = format!("Listed {}{why}", strip_controls(&e.since(app.tz)));
+    let rows = 1 + detail.chars().count().div_ceil(width.max(1));
+    let lines = vec![
+        Line::styled(
+            format!("✗ DO NOT CALL: {} is on the do-not-call list. No call can be placed.", e.number),
+            red.add_modifier(Modifier::BOLD),
+        ),
+        Line::styled(detail, red),
+    ];
+    (lines, u16::try_from(rows).unwrap_or(u16::MAX))
 }
 
 /// The driver's last call, remarks in full, so the agent knows before dialing (two lines at most).

@@ -42,7 +42,7 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     let Some(h) = &c.hit else {
         return vec![Line::styled(if c.loading { "" } else { "This driver is not in the database." }, dim())];
     };
-    vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled(h.mobile.clone(), Style::default().add_modifier(Modifier::BOLD)),
             Span::raw(format!(
@@ -58,7 +58,12 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
             Span::styled(super::search::standing_text(app, h), Style::default().fg(Color::Yellow)),
             Span::raw(h.attempts.map(|a| format!(" · tries {a}")).unwrap_or_default()),
         ]),
-    ]
+    ];
+    if let Some(text) = super::search::do_not_call_text(app, h) {
+        let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
+        lines.push(Line::styled(format!("✗ DO NOT CALL: {text}"), red));
+    }
+    lines
 }
 
 fn call_lines(app: &App, call: &CallLog, focused: bool, recorded: bool) -> Vec<Line<'static>> {

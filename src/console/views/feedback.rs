@@ -151,11 +151,19 @@ fn cell_line(app: &App, f: &FeedbackForm, cell: Cell, width: usize) -> Line<'sta
     if f.focus == Field::Outcome && f.cursor == i {
         style = style.add_modifier(Modifier::REVERSED);
     }
-    let key = outcome_key(i).map_or("  ".to_string(), |k| format!("{k} "));
+    let key = match outcome_key(i) {
+        Some(k) => format!("{k} "),
+        // The one outcome without a letter is picked by its chord, shown from the key table.
+        None if app.catalog.do_not_call().is_some_and(|(d, _)| d == i) => {
+            format!("{} ", shown(Context::Feedback, &[Command::PickDoNotCall]))
+        }
+        None => "  ".to_string(),
+    };
+    let room = width.saturating_sub(key.chars().count() + 2);
     let key_style = if refused { dim() } else { Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD) };
     Line::from(vec![
         Span::styled(key, key_style),
-        Span::styled(format!("{mark}{}", ellipsize_middle(label, width.saturating_sub(4))), style),
+        Span::styled(format!("{mark}{}", ellipsize_middle(label, room)), style),
     ])
 }
 

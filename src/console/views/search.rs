@@ -23,7 +23,16 @@ pub fn standing_text(app: &App, h: &DriverHit) -> String {
             when(t.and_utc(), app.now, app.tz)
         ),
         Standing::Done => "done".into(),
+        Standing::DoNotCall => "DO NOT CALL".into(),
     }
+}
+
+/// For a driver on the do-not-call list: since when, by whom and why, in one line.
+pub fn do_not_call_text(app: &App, h: &DriverHit) -> Option<String> {
+    let since = h.dnc_since?.and_utc().with_timezone(&app.tz).format(crate::store::DNC_TIME_FMT);
+    let by = strip_controls(h.dnc_by.as_deref().unwrap_or("?"));
+    let why = h.dnc_reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
+    Some(format!("on the do-not-call list since {since}, added by {by}{why}"))
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -96,14 +105,24 @@ fn hit_table(
         Column::flex("Last outcome", 12, Some(1)),
     ];
     let fitted = fit(&cols, inner.width, 1);
+    let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let rows = shown.iter().zip(states).enumerate().map(|(i, (h, state))| {
+        // A driver on the do-not-call list: the standing in red, and why where the last outcome
+        // would be.
+        let (state, last) = match h.dnc_since {
+            Some(_) => (
+                Line::styled(state, red),
+                format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
+            ),
+            None => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
+        };
         let mut row = fitted.row(vec![
             strip_controls(&h.name).into(),
             h.mobile.clone().into(),
             state.into(),
             strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
             h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
-            strip_controls(h.last_outcome.as_deref().unwrap_or("")).into(),
+            last.into(),
         ]);
         if start + i == selected {
             row = row.style(selected_style());

@@ -1,0 +1,107 @@
+//! The do-not-call list at the keyboard, in a real console under tmux (SQLite and MariaDB): a
+//! listed driver is out of the queue, search and the card say DO NOT CALL with the reason, the
+//! call dialog refuses both kinds of call, and "save and call next" (Ctrl+N) skips a driver listed
+//! while the wrap-up was open.
+
+mod common;
+
+use calldesk::store::Store;
+use calldesk::telecmi::simulator::Simulator;
+use common::e2e::{Env, TOKEN};
+use common::tmux::{self, Session};
+use common::{APP_ID, SECRET};
+
+/// [`Env::new`] on `url` (a fresh MariaDB database) or, when `None`, a SQLite file.
+async fn env_on(url: Option<String>, drivers: &[(&str, &str, &str)]) -> Env {
+    let Some(url) = url else { return Env::new(drivers).await };
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(250)).await.expect("simulator");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook/telecmi/{TOKEN}"));
+    let env = Env { dir, url, sim, port };
+    env.calldesk(&["caller", "add", "3", "Pooja"]);
+    let mut csv = String::from("id,name,mobile,tmid,city,state,assigned_to\n");
+    for (id, name, mobile) in drivers {
+        csv.push_str(&format!("{id},{name},{mobile},TM{id},Pune,MH,3\n"));
+    }
+    let path = env.dir.path().join("drivers.csv");
+    std::fs::write(&path, csv).expect("csv");
+    env.calldesk(&["import", "drivers", path.to_str().expect("path")]);
+    env
+}
+
+async fn calls_to(store: &Store, driver: &str) -> usize {
+    store.driver_calls(driver, 10).await.expect("calls").len()
+}
+
+#[tokio::test]
+async fn a_listed_driver_found_by_search_cannot_be_called_and_shows_why() {
+    if !tmux::available() {
+        return;
+    }
+    dialog_refuses(None).await;
+    if let Some(url) = common::mysql_url().await {
+        dialog_refuses(Some(url)).await;
+    }
+}
+
+async fn dialog_refuses(url: Option<String>) {
+    let env = env_on(url, &[("D1", "Ramesh Gupta", "9000000012"), ("D2", "Ganesh Singh", "9000000013")]).await;
+    env.calldesk(&["dnc", "add", "+91 90000 00012", "--reason", "asked by SMS"]);
+    let tm = Session::start(&env.console_script(""), 120, 40);
+    let screen = tm.wait_text("1 due", 15).await;
+    assert!(!screen.contains("Ramesh Gupta"), "the listed driver is out of the queue:\n{screen}");
+
+    tm.keys(&["/"]);
+    tm.type_text("Ramesh");
+    let screen = tm.wait_text("1 found", 5).await;
+    assert!(screen.contains("DO NOT CALL") && screen.contains("do not call: asked by SMS"), "{screen}");
+    tm.keys(&["Enter", "Enter"]);
+    let screen = tm.wait_text("DO NOT CALL: 919000000012 is on the do-not-call list", 5).await;
+    assert!(screen.contains("added by cli") && screen.contains("asked by SMS"), "{screen}");
+    for key in ["t", "m", "Enter"] {
+        tm.keys(&[key]);
+        tm.wait_text("✗ 919000000012 is on the do-not-call list (since", 5).await;
+    }
+    tm.keys(&["Escape", "i"]);
+    let screen = tm.wait_text("✗ DO NOT CALL: on the do-not-call list since", 5).await;
+    assert!(screen.contains("asked by SMS"), "{screen}");
+    tm.keys(&["Escape", "q"]);
+
+    let store = env.store().await;
+    assert_eq!(calls_to(&store, "D1").await, 0, "no call_logs row");
+    assert!(env.sim.placed().is_empty(), "TeleCMI was never asked");
+}
+
+#[tokio::test]
+async fn save_and_call_next_skips_a_driver_listed_during_the_wrap_up() {
+    if !tmux::available() {
+        return;
+    }
+    let env = Env::new(&[
+        ("D1", "Ramesh Gupta", "9000000012"),
+        ("D2", "Ganesh Singh", "9000000013"),
+        ("D3", "Suresh Yadav", "9000000014"),
+    ])
+    .await;
+    let tm = Session::start(&env.console_script(""), 120, 40);
+    tm.wait_text("3 due", 15).await;
+    tm.keys(&["Enter"]);
+    tm.wait_text("Manual Call", 5).await;
+    tm.keys(&["m"]);
+    tm.wait_text("Manual call: dial", 5).await;
+    tm.keys(&["e"]);
+    tm.wait_text("Wrap-up: Ramesh Gupta", 5).await;
+    // Meanwhile the next driver in line asks (through the office) not to be called.
+    env.calldesk(&["dnc", "add", "09000000013", "--reason", "asked by email"]);
+    tm.keys(&["l", "C-n"]);
+    let store = env.store().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while calls_to(&store, "D3").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the next driver was never called:\n{}", tm.screen());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let screen = tm.wait_text("Suresh Yadav now", 5).await;
+    assert!(screen.contains("1 due · 1 queued"), "the listed driver is not counted:\n{screen}");
+    assert_eq!(calls_to(&store, "D2").await, 0, "the listed driver was not called:\n{screen}");
+}

@@ -249,8 +249,9 @@ impl Dialer {
                 let message = e.to_string();
                 tracing::warn!(call_id = call.id, "click-to-call failed: {message}");
                 let failed = self.store.mark_failed(call.id, &message).await?.unwrap_or(call);
-                // Nobody was rung: the driver is free for any agent again.
+                // Nobody was rung: the driver is free for any agent again, attempt given back.
                 self.store.release(&driver.id, caller).await?;
+                self.store.give_back_attempt(&driver.id).await?;
                 self.announce(&failed, "dial");
                 Err(DialError::Provider { message, call: Box::new(failed) })
             }

@@ -93,7 +93,9 @@ enum ImportWhat {
     ///
     /// Bad rows are reported by line and skipped (exit code 2); the good rows are loaded. A repeated
     /// id or mobile in the file, or a mobile that belongs to another driver already, is a bad row.
-    /// Escape sequences and control characters are removed from every field.
+    /// Escape sequences and control characters are removed from every field. An optional last
+    /// column `timezone` gives a driver's own IANA zone (e.g. Asia/Dubai): their calling hours
+    /// (CALLING_HOURS) are read in it; empty = the team's zone (CALLDESK_TIMEZONE).
     Drivers {
         /// The CSV file (UTF-8, header line first)
         file: std::path::PathBuf,

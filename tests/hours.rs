@@ -213,6 +213,8 @@ async fn the_hosts_zone_changes_nothing() {
             .env("CALLDESK_LOG_DIR", dir.path().join("logs"))
             .env("TZ", tz)
             .env_remove("CALLDESK_TIMEZONE")
+            // No developer's `.env` decides the answer.
+            .current_dir(dir.path())
             .output()
             .expect("run");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -31,7 +31,7 @@ async fn a_closed_window_refuses_the_dial_and_a_driver_in_an_open_zone_can_be_ca
     let script = env.console_script_with("", &format!("CALLDESK_TIMEZONE=UTC CALLING_HOURS={hours}"));
     let tm = Session::start(&script, 120, 40);
     let screen = tm.wait_text("3 due", 15).await;
-    assert!(screen.contains(&format!("outside hours {start:02}:00–")), "{screen}");
+    assert!(screen.contains(&format!("till {start:02}:00")), "{screen}");
     assert!(screen.contains("⏸ Ramesh") && screen.contains("⏸ Ganesh"), "{screen}");
     assert!(!screen.contains("⏸ Rakesh"), "Rakesh's window is open: {screen}");
 
@@ -40,8 +40,12 @@ async fn a_closed_window_refuses_the_dial_and_a_driver_in_an_open_zone_can_be_ca
     let dialog = tm.wait_text("Outside calling hours", 5).await;
     assert!(dialog.contains("The window opens at"), "{dialog}");
     tm.keys(&["m"]);
+    // The status line says it only once a key asked to dial (the dialog said it before).
+    tm.wait_text("✗ Outside calling hours", 3).await;
     tm.keys(&["t"]);
-    tm.wait_text("Not now.", 3).await;
+    tm.keys(&["Enter"]);
+    tm.wait_for("the dialog still open after t and Enter", 3, |s| s.contains("Not now.") && s.contains("✗ Outside"))
+        .await;
     assert!(env.store().await.driver_calls("D1", 5).await.expect("calls").is_empty(), "nothing was dialed");
     assert!(env.sim.placed().is_empty(), "TeleCMI was never asked");
     tm.keys(&["Escape"]);
@@ -58,6 +62,8 @@ async fn a_closed_window_refuses_the_dial_and_a_driver_in_an_open_zone_can_be_ca
     tm.wait_text("Manual call: dial", 5).await;
     let calls = env.store().await.driver_calls("D3", 5).await.expect("calls");
     assert_eq!(calls.len(), 1, "the open driver was called");
+    // Every key pressed at Ramesh was handled before this call: none of them dialed him.
+    assert!(env.store().await.driver_calls("D1", 5).await.expect("calls").is_empty(), "Ramesh was never dialed");
 
     // A resize keeps the waiting rows readable.
     tm.resize(80, 24);

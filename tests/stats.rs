@@ -247,3 +247,57 @@ async fn the_supervisor_shows_wrap_up_and_units() {
     assert!(!screen.to_lowercase().contains("success"), "{screen}");
     insta::assert_snapshot!("supervisor_numbers", screen);
 }
+
+/// Calls are counted on the team's days: the same calls fall on other days in London (where 25 Oct
+/// 2026 is 25 hours long) than in Kolkata, on both backends.
+#[tokio::test]
+async fn days_are_the_teams_days_even_across_a_clock_change() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).expect("time").with_timezone(&Utc);
+        s.add_caller(3, "Pooja", Role::Agent, at("2026-10-20T00:00:00Z")).await.expect("caller");
+        let times = ["2026-10-24T23:30:00Z", "2026-10-25T23:30:00Z", "2026-10-26T00:10:00Z"];
+        for (i, t) in times.iter().enumerate() {
+            let d = Driver {
+                id: format!("L{i}"),
+                name: format!("Driver L{i}"),
+                mobile: format!("9198000000{i:02}"),
+                tmid: None,
+                city: None,
+                state: None,
+                assigned_to: Some(3),
+                timezone: None,
+            };
+            s.import_drivers(std::slice::from_ref(&d), at("2026-10-20T00:00:00Z")).await.expect("import");
+            let new = NewCall {
+                caller_id: 3,
+                driver_id: d.id.clone(),
+                driver_mobile: d.mobile.clone(),
+                driver_name: d.name.clone(),
+                driver_tmid: None,
+                call_type: CallType::Manual,
+                provider: Provider::Manual,
+                telecmi_user_id: None,
+                min_gap: Duration::seconds(0),
+            };
+            s.start_call(&new, at(t)).await.expect("call");
+        }
+        let now = at("2026-10-26T12:00:00Z");
+        let per_day = |days: Vec<calldesk::store::DayStats>| {
+            days.into_iter().map(|d| (d.date.to_string(), d.total_calls)).collect::<Vec<_>>()
+        };
+        // London: 00:30 BST on the 25th, 23:30 GMT on the 25th, 00:10 GMT on the 26th.
+        let london = calldesk::domain::hours::local_days(now, chrono_tz::Europe::London, 3);
+        assert_eq!(
+            per_day(s.daily_stats(Some(3), &london).await.expect("daily")),
+            [("2026-10-26".to_string(), 1), ("2026-10-25".to_string(), 2)]
+        );
+        // Kolkata: 05:00 on the 25th, 05:00 and 05:40 on the 26th.
+        let kolkata = calldesk::domain::hours::local_days(now, chrono_tz::Asia::Kolkata, 3);
+        assert_eq!(
+            per_day(s.daily_stats(Some(3), &kolkata).await.expect("daily")),
+            [("2026-10-26".to_string(), 2), ("2026-10-25".to_string(), 1)]
+        );
+    })
+    .await;
+}

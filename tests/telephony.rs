@@ -63,6 +63,8 @@ async fn refused_calls_are_marked_failed_and_timed_out_calls_unconfirmed() {
         let e = r.dialer.place_call(3, "D2", None, CallKind::Telecmi).await.expect_err("404");
         assert!(e.to_string().contains("code 404"), "{e}");
         assert_eq!(e.http_status(), 500);
+        // Nobody was rung: the refused dial does not use up one of the driver's attempts.
+        assert_eq!(r.db.store.queue_attempts("D2").await.expect("attempts"), Some(0));
 
         r.sim.push_outcome(Outcome::Timeout);
         let started = std::time::Instant::now();

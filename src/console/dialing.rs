@@ -94,6 +94,15 @@ pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     vec![Effect::Dial { driver_id, kind }]
 }
 
+/// The "Saved …" line on screen (what became of the driver just saved), to keep in front of what
+/// "save and call next" says next.
+fn saved_notice(app: &App) -> String {
+    app.notice.as_ref().map(|n| n.text.clone()).filter(|t| t.starts_with("Saved")).unwrap_or_else(|| "Saved.".into())
+}
+
+/// How far down the queue "save and call next" looks for a driver whose window is open.
+const CALL_NEXT_LOOKAHEAD: usize = 2_000;
+
 /// After the queue reloads following "save and call next", call the driver now selected, the
 /// same way as last time, through the same guards as a call started by hand.
 pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
@@ -104,20 +113,34 @@ pub(super) fn after_queue_loaded(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     if app.queue.rows.is_empty() {
-        app.info("Saved. The queue is empty: nobody else is due.");
+        let saved = saved_notice(app);
+        app.info(format!("{saved} The queue is empty: nobody else is due."));
         return vec![];
     }
     // "Next" is the first driver due whose calling window is open, whatever row the cursor
     // happened to be on; drivers waiting for their hours are passed over.
     let Some(index) = app.queue.rows.iter().position(|e| closed_for(app, e).is_none()) else {
+        let q = &mut app.queue;
+        if !q.exhausted && !q.loading && q.rows.len() < CALL_NEXT_LOOKAHEAD {
+            // Everyone loaded is waiting for their hours: look further down the queue.
+            app.pending_call_next = true;
+            q.loading = true;
+            return vec![Effect::LoadQueue {
+                generation: q.generation,
+                after: q.rows.last().map(|r| r.cursor()),
+                filter: q.filter_text(),
+                limit: super::lists::PAGE,
+            }];
+        }
         let opening = app.queue.rows.iter().filter_map(|e| closed_for(app, e)).min_by_key(|c| c.opens_at);
+        let saved = saved_notice(app);
         app.info(match opening {
             Some(c) => format!(
-                "Saved. Everyone due is outside calling hours ({}); the first window opens at {}.",
+                "{saved} Nobody due can be called now: outside calling hours ({}); the first window opens at {}.",
                 c.hours,
                 c.opening()
             ),
-            None => "Saved. Nobody else can be called now.".into(),
+            None => format!("{saved} Nobody else can be called now."),
         });
         return vec![];
     };

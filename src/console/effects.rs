@@ -107,6 +107,14 @@ fn ids(calls: &[crate::domain::CallLog]) -> Vec<i64> {
     calls.iter().map(|c| c.id).collect()
 }
 
+/// Which of `calls` were recorded; a failed read shows none marked rather than no screen.
+async fn recorded_or_none(store: &Store, calls: &[crate::domain::CallLog]) -> std::collections::HashSet<i64> {
+    store.recorded_among(&ids(calls)).await.unwrap_or_else(|e| {
+        tracing::warn!("could not read which calls were recorded: {e}");
+        std::collections::HashSet::new()
+    })
+}
+
 /// Runs one effect to completion.
 pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
     let store = &ctx.store;
@@ -168,10 +176,15 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 Ok(None) => call.call_status(),
                 Err(e) => return failed("Could not read how the call ended", e),
             };
+            // As the save counts them: a driver no longer queued is on their first attempt. A
+            // failed read only loses the warning, never the facts.
             let attempts = match &call.driver_id {
                 Some(d) => match store.queue_attempts(d).await {
-                    Ok(a) => a.and_then(|a| u32::try_from(a).ok()),
-                    Err(e) => return failed("Could not read the driver's attempts", e),
+                    Ok(a) => u32::try_from(a.map_or(1, |a| a.max(1))).ok(),
+                    Err(e) => {
+                        tracing::warn!("could not read the driver's attempts: {e}");
+                        None
+                    }
                 },
                 None => None,
             };
@@ -223,12 +236,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             let rows = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: PAGE }).await;
             let total = store.count_calls(&filter).await;
             match (rows, total) {
-                (Ok(rows), Ok(total)) => match store.recorded_among(&ids(&rows)).await {
-                    Ok(recorded) => {
-                        Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total, recorded })
-                    }
-                    Err(e) => failed("Could not load the call log", e),
-                },
+                (Ok(rows), Ok(total)) => {
+                    let recorded = recorded_or_none(store, &rows).await;
+                    Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total, recorded })
+                }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
             }
         }
@@ -248,10 +259,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::LoadCard(driver_id) => {
             match (store.driver_hit(&driver_id).await, store.driver_calls(&driver_id, super::finder::CARD_CALLS).await)
             {
-                (Ok(hit), Ok(calls)) => match store.recorded_among(&ids(&calls)).await {
-                    Ok(recorded) => Some(Action::CardLoaded { driver_id, hit, calls, recorded }),
-                    Err(e) => failed("Could not load the driver card", e),
-                },
+                (Ok(hit), Ok(calls)) => {
+                    let recorded = recorded_or_none(store, &calls).await;
+                    Some(Action::CardLoaded { driver_id, hit, calls, recorded })
+                }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the driver card", e),
             }
         }

@@ -99,7 +99,7 @@ fn on_queue_loaded(
     q.total = total;
     q.selected = q.selected.min(q.rows.len().saturating_sub(1));
     clamp_offsets(app);
-    if append { vec![] } else { after_queue_loaded(app) }
+    after_queue_loaded(app)
 }
 
 fn on_call_log_loaded(

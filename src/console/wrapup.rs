@@ -377,8 +377,21 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
             format!("{name} stays first in the queue")
         }
         QueueDecision::Requeue { due_at, callback } => {
-            let when = due_at.with_timezone(&app.tz).format("%a %H:%M");
-            if callback { format!("callback for {name} due {when}") } else { format!("{name} will be retried {when}") }
+            let when = super::views::when(due_at, app.now, app.tz);
+            let when = if when.len() == 5 { format!("today {when}") } else { when };
+            // A time the calling window moved (it opens then, and was closed a moment before).
+            let zone = app.queue.rows.iter().find(|e| Some(&e.driver_id) == call.driver_id.as_ref());
+            let zone = zone.and_then(|e| e.timezone.as_deref());
+            let schedule = &app.catalog.schedule;
+            let moved = !schedule.hours.is_always()
+                && schedule.check(due_at - chrono::Duration::seconds(1), zone).is_err()
+                && schedule.check(due_at, zone).is_ok();
+            let why = if moved { " (when their calling window opens)" } else { "" };
+            if callback {
+                format!("callback for {name} due {when}{why}")
+            } else {
+                format!("{name} will be retried {when}{why}")
+            }
         }
     };
     format!("Saved \"{feedback}\": {effect}.")

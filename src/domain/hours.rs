@@ -13,10 +13,22 @@ use chrono_tz::Tz;
 /// The team zone when `CALLDESK_TIMEZONE` is not set.
 pub const DEFAULT_ZONE: Tz = chrono_tz::Asia::Kolkata;
 
-/// Parses an IANA zone name (`Asia/Kolkata`, `Europe/London`), with a message naming it.
+/// Parses an IANA zone name (`Asia/Kolkata`, `Europe/London`; case does not matter), with a
+/// message naming it and, for a city alone (`Dubai`), the zone it probably meant.
 pub fn parse_zone(name: &str) -> Result<Tz, String> {
     let name = name.trim();
-    name.parse::<Tz>().map_err(|_| format!("{name:?} is not an IANA time zone name (like Asia/Kolkata)"))
+    if let Ok(tz) = name.parse::<Tz>() {
+        return Ok(tz);
+    }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS.iter().find(|z| z.name().eq_ignore_ascii_case(name)) {
+        return Ok(*tz);
+    }
+    let city = name.replace(' ', "_");
+    let guess = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|z| z.name().rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(&city)));
+    let hint = guess.map(|z| format!("; did you mean {}?", z.name())).unwrap_or_default();
+    Err(format!("{name:?} is not an IANA time zone name (like Asia/Kolkata){hint}"))
 }
 
 /// The UTC moment of the local `date` + `time` in `zone`: the earlier of two readings, and the
@@ -264,6 +276,9 @@ mod tests {
         assert_eq!(parse_zone(" Europe/London "), Ok(chrono_tz::Europe::London));
         assert!(parse_zone("Asia/Bombay Beach").unwrap_err().contains("IANA"));
         assert!(parse_zone("IST").is_err());
+        assert_eq!(parse_zone("asia/kolkata"), Ok(chrono_tz::Asia::Kolkata), "any case");
+        assert!(parse_zone("Dubai").unwrap_err().ends_with("did you mean Asia/Dubai?"));
+        assert!(parse_zone("new york").unwrap_err().ends_with("did you mean America/New_York?"));
     }
 
     #[test]

@@ -214,6 +214,21 @@ impl Store {
         Ok(())
     }
 
+    /// Gives back the attempt a call counted when it never rang anyone (TeleCMI refused it).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn give_back_attempt(&self, driver_id: &str) -> Result<()> {
+        with_pool!(self, |p, d| {
+            sqlx::query(
+                "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE driver_id = ?",
+            )
+            .bind(driver_id)
+            .execute(p)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
     /// Per caller: (caller id, due now, callbacks due now, queued in all), without the drivers on
     /// the do-not-call list.
     #[tracing::instrument(skip_all, err)]

@@ -27,7 +27,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     );
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let option = |kind: CallKind, k: String, name: &'static str, what: &'static str, enabled: bool| {
-        let marker = if d.highlighted == kind { "▶ " } else { "  " };
+        let marker = if d.highlighted == kind && enabled { "▶ " } else { "  " };
         let style = if !enabled {
             dim()
         } else if d.highlighted == kind {
@@ -77,11 +77,16 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
         !blocked,
     ));
     lines.push(Line::raw(""));
-    lines.push(key_hints(&[
-        (Context::CallDialog, &[Command::Confirm], None),
-        (Context::CallDialog, &[Command::SelectPrev, Command::SelectNext], Some("choose")),
-        (Context::CallDialog, &[Command::Close], None),
-    ]));
+    if blocked {
+        // Nothing here can be placed: the only way on is out.
+        lines.push(key_hints(&[(Context::CallDialog, &[Command::Close], Some("close"))]));
+    } else {
+        lines.push(key_hints(&[
+            (Context::CallDialog, &[Command::Confirm], None),
+            (Context::CallDialog, &[Command::SelectPrev, Command::SelectNext], Some("choose")),
+            (Context::CallDialog, &[Command::Close], None),
+        ]));
+    }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
@@ -92,7 +97,7 @@ fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>
         let Some(closed) = crate::console::dialing::closed_for(app, &d.driver) else { return (vec![], 0) };
         // One column more for the wide sign.
         let text = format!("⛔ Not now. {}", closed.message());
-        let rows = 1 + (text.chars().count() + 1).div_ceil(width.max(1));
+        let rows = 1 + wrapped_rows(&format!(" {text}"), width);
         let style = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
         return (vec![Line::raw(""), Line::styled(text, style)], u16::try_from(rows).unwrap_or(u16::MAX));
     }
@@ -100,15 +105,28 @@ fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>
     let red = Style::default().fg(Color::Red);
     let why = e.reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
     let detail = format!("Listed {}{why}", strip_controls(&e.since(app.tz)));
-    let rows = 1 + detail.chars().count().div_ceil(width.max(1));
-    let lines = vec![
-        Line::styled(
-            format!("✗ DO NOT CALL: {} is on the do-not-call list. No call can be placed.", e.number),
-            red.add_modifier(Modifier::BOLD),
-        ),
-        Line::styled(detail, red),
-    ];
+    let head = format!("✗ DO NOT CALL: {} is on the do-not-call list. No call can be placed.", e.number);
+    let rows = wrapped_rows(&head, width) + wrapped_rows(&detail, width);
+    let lines = vec![Line::styled(head, red.add_modifier(Modifier::BOLD)), Line::styled(detail, red)];
     (lines, u16::try_from(rows).unwrap_or(u16::MAX))
+}
+
+/// Rows `text` takes when wrapped at word boundaries to `width` columns (as the dialog wraps it).
+fn wrapped_rows(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut rows = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            rows += 1 + w.saturating_sub(1) / width;
+            used = if w % width == 0 && w > 0 { width } else { w % width };
+        }
+    }
+    rows
 }
 
 /// The driver's last call, remarks in full, so the agent knows before dialing (two lines at most).

@@ -59,6 +59,17 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
             Span::raw(h.attempts.map(|a| format!(" · tries {a}")).unwrap_or_default()),
         ]),
     ];
+    // Their own clock, when it is not the team's: why they can or cannot be called now.
+    let schedule = &app.catalog.schedule;
+    let zone = schedule.driver_zone(h.timezone.as_deref());
+    if zone != app.tz {
+        let local = app.now.with_timezone(&zone).format("%H:%M");
+        let window = if schedule.hours.is_always() { String::new() } else { format!(" · calls {}", schedule.hours) };
+        lines.push(Line::from(vec![
+            Span::styled("Their time: ", dim()),
+            Span::raw(format!("{local} ({}){window}", zone.name())),
+        ]));
+    }
     if let Some(text) = super::search::do_not_call_text(app, h) {
         let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
         lines.push(Line::styled(format!("✗ DO NOT CALL: {text}"), red));

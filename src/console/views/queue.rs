@@ -20,15 +20,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     ];
     if let Err(c) = app.catalog.schedule.check(app.now, None) {
         // The team's own window is closed (rows in other zones may still be open).
-        let opens = c.opens_at.with_timezone(&app.tz).format("%H:%M");
+        let opens = when(c.opens_at, app.now, app.tz);
         let used: usize = title.iter().map(|s| s.content.chars().count()).sum();
         let long = format!("· ⏸ outside hours {} till {opens} ", c.hours);
         let text = if used + long.chars().count() + 2 <= usize::from(area.width) {
             long
         } else {
-            format!("· ⏸ till {opens} ")
+            // The next such time (the long form gives the day).
+            format!("· ⏸ till {} ", c.opens_at.with_timezone(&app.tz).format("%H:%M"))
         };
         title.push(Span::styled(text, Style::default().fg(Color::Magenta)));
+    }
+    // Of the rows on screen (only those: drawing never walks the whole list), how many wait for
+    // their calling hours — they count as due.
+    let on_screen = usize::from(area.height.saturating_sub(3));
+    let from = q.offset.min(q.rows.len());
+    let waiting = q.rows[from..(from + on_screen).min(q.rows.len())].iter().filter(|e| closed_for(app, e).is_some());
+    let waiting = waiting.count();
+    let used: usize = title.iter().map(|s| s.content.chars().count()).sum();
+    let text = format!("· {waiting} here waiting ");
+    if waiting > 0 && used + text.chars().count() + 2 <= usize::from(area.width) {
+        title.push(Span::styled(text, dim()));
     }
     if q.filtering || !q.filter.value().is_empty() {
         let cursor = if q.filtering { "▏" } else { "" };
@@ -43,6 +55,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if q.rows.is_empty() {
         let msg = if q.loading {
             "Loading…"
+        } else if q.filter.value().is_empty() && q.total > 0 {
+            "Nobody is due right now; the rest of the queue is scheduled for later (4 shows when)."
         } else if q.filter.value().is_empty() {
             "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`."
         } else {

@@ -16,7 +16,11 @@ use crate::store::{DriverHit, Standing};
 /// "due", "Wed 11:30" (scheduled) or "done", for one driver.
 pub fn standing_text(app: &App, h: &DriverHit) -> String {
     match h.standing(app.now) {
-        Standing::Due => "due now".into(),
+        // Due, but their calling window is closed: when it opens.
+        Standing::Due => match app.catalog.schedule.check(app.now, h.timezone.as_deref()) {
+            Ok(()) => "due now".into(),
+            Err(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
+        },
         Standing::Scheduled(t) => format!(
             "{} {}",
             if h.priority == Some(0) { "callback" } else { "retry" },

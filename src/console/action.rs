@@ -36,8 +36,16 @@ pub enum Action {
         generation: u64,
         append: bool,
         rows: Vec<QueueEntry>,
+        /// Counted up to [`crate::store::COUNT_CAP`] + 1.
         due: i64,
         total: i64,
+        limit: u32,
+    },
+    /// The next page of the queue, appended; the counts are not taken again (paging deep into a
+    /// huge queue costs one index seek, never a count).
+    QueuePage {
+        generation: u64,
+        rows: Vec<QueueEntry>,
         limit: u32,
     },
     CallPlaced {

@@ -142,10 +142,16 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::LoadQueue { generation, after, filter, limit } => {
             let now = Utc::now();
             let rows = store.due_queue(me, now, after.as_ref(), limit, filter.as_deref()).await;
+            if after.is_some() {
+                return match rows {
+                    Ok(rows) => Some(Action::QueuePage { generation, rows, limit }),
+                    Err(e) => failed("Could not load the queue", e),
+                };
+            }
             let counts = store.queue_counts(me, now).await;
             match (rows, counts) {
                 (Ok(rows), Ok((due, total))) => {
-                    Some(Action::QueueLoaded { generation, append: after.is_some(), rows, due, total, limit })
+                    Some(Action::QueueLoaded { generation, append: false, rows, due, total, limit })
                 }
                 (Err(e), _) | (_, Err(e)) => failed("Could not load the queue", e),
             }

@@ -19,8 +19,9 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
         Action::Resynced { live, wrapups } => on_resynced(app, live, wrapups),
         Action::QueueLoaded { generation, append, rows, due, total, limit } => {
-            on_queue_loaded(app, generation, append, rows, (due, total), limit)
+            on_queue_loaded(app, generation, append, rows, Some((due, total)), limit)
         }
+        Action::QueuePage { generation, rows, limit } => on_queue_loaded(app, generation, true, rows, None, limit),
         Action::CallLogLoaded { generation, append, rows, total, recorded } => {
             on_call_log_loaded(app, generation, append, (rows, recorded), total)
         }
@@ -86,7 +87,7 @@ fn on_queue_loaded(
     generation: u64,
     append: bool,
     rows: Vec<crate::store::QueueEntry>,
-    (due, total): (i64, i64),
+    counts: Option<(i64, i64)>,
     limit: u32,
 ) -> Vec<Effect> {
     if generation != app.queue.generation {
@@ -95,8 +96,10 @@ fn on_queue_loaded(
     let q = &mut app.queue;
     q.loading = false;
     q.exhausted = take_page(&mut q.rows, rows, append, limit);
-    q.due = due;
-    q.total = total;
+    if let Some((due, total)) = counts {
+        q.due = due;
+        q.total = total;
+    }
     q.selected = q.selected.min(q.rows.len().saturating_sub(1));
     clamp_offsets(app);
     after_queue_loaded(app)

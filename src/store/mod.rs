@@ -24,7 +24,7 @@ pub use fixes::CANCELLED;
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
-pub use queue::{QueueCursor, QueueEntry};
+pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
 pub use recordings::Recording;
 pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
 

@@ -83,6 +83,10 @@ fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
     sql
 }
 
+/// Queue counts stop here: past it the console shows "10000+" (an exact count of a huge queue
+/// would cost a scan on every reload).
+pub const COUNT_CAP: i64 = 10_000;
+
 const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.priority, q.due_at, \
      q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
@@ -141,16 +145,20 @@ impl Store {
         Ok(row.map(|(a,)| a))
     }
 
-    /// (due now, queued in all) for `caller`; drivers on the do-not-call list are not counted.
+    /// (due now, queued in all) for `caller`, each counted up to [`COUNT_CAP`] + 1 (shown as
+    /// "10000+"); drivers on the do-not-call list are not counted.
     #[tracing::instrument(skip_all, err)]
     pub async fn queue_counts(&self, caller: i64, now: DateTime<Utc>) -> Result<(i64, i64)> {
         let now = db_time(now);
+        // Each count stops at COUNT_CAP + 1 rows: its cost is bounded whatever the queue's size.
+        let cap = COUNT_CAP + 1;
         let sql = format!(
-            "SELECT COUNT(CASE WHEN q.due_at <= ? THEN 1 END), COUNT(*) FROM call_queue q WHERE q.caller_id = ? \
-             AND {Q_NOT_LISTED}"
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id = ? AND q.due_at <= ? \
+             AND {Q_NOT_LISTED} LIMIT {cap}) due_rows), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id = ? AND {Q_NOT_LISTED} LIMIT {cap}) all_rows)"
         );
         let row: (i64, i64) = with_pool!(self, |p, d| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(caller).fetch_one(p).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(caller).bind(now).bind(caller).fetch_one(p).await
         })?;
         Ok(row)
     }
@@ -247,6 +255,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::COUNT_CAP;
     use chrono::{Duration, Utc};
 
     use crate::domain::Driver;
@@ -300,6 +309,8 @@ mod tests {
         for chunk in drivers.chunks(4000) {
             store.import_drivers(chunk, now - Duration::minutes(1)).await.expect("import");
         }
+        // 20,000 queued: the counts stop just past the cap (the console shows "10000+").
+        assert_eq!(store.queue_counts(3, now).await.expect("counts"), (COUNT_CAP + 1, COUNT_CAP + 1));
         let time = |after: Option<crate::store::QueueCursor>| {
             let store = store.clone();
             async move {

@@ -11,12 +11,18 @@ use super::{dim, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
 use crate::domain::text::strip_controls;
+use crate::store::COUNT_CAP;
+
+/// A count the store stopped at [`COUNT_CAP`]: `10000+`.
+fn capped(n: i64) -> String {
+    if n > COUNT_CAP { format!("{COUNT_CAP}+") } else { n.to_string() }
+}
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let q = &app.queue;
     let mut title = vec![
         Span::styled(" Queue ", Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(format!("· {} due · {} queued ", q.due, q.total)),
+        Span::raw(format!("· {} due · {} queued ", capped(q.due), capped(q.total))),
     ];
     if let Err(c) = app.catalog.schedule.check(app.now, None) {
         // The team's own window is closed (rows in other zones may still be open).

@@ -193,7 +193,7 @@ fn identity() -> Identity {
     Identity {
         caller_id: 3,
         caller_name: "Pooja".into(),
-        mode: TelephonyMode::Manual,
+        mode: TelephonyMode::ManualOnly,
         telecmi_refusal: Some("bench".into()),
         webhook_addr: "127.0.0.1:0".into(),
         database: "bench".into(),

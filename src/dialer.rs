@@ -237,7 +237,7 @@ impl Dialer {
         let driver = self.store.driver(driver_id).await?.ok_or(DialError::DriverNotFound)?;
         let phone = Phone::parse_with(mobile.unwrap_or(&driver.mobile), &self.config.country_code)
             .map_err(|e| DialError::InvalidPhone(e.to_string()))?;
-        // The number's entry, else the driver having asked (a new or unlisted number changes nothing).
+        // The driver having asked (a new or unlisted number changes nothing), else the number's entry.
         if let Some(block) = self.store.do_not_call(&driver.id, Some(&phone)).await? {
             return Err(DialError::DoNotCall(block.refusal(self.config.zone())));
         }

@@ -340,16 +340,17 @@ impl Store {
         }))
     }
 
-    /// Why no call may go to driver `driver_id` on `number`: the number's entry on the list,
-    /// else the driver having asked not to be called.
+    /// Why no call may go to driver `driver_id` on `number`: the driver having asked not to be
+    /// called (first: it holds whatever the number, and names the call), else the number's entry.
     #[tracing::instrument(skip_all, err)]
     pub async fn do_not_call(&self, driver_id: &str, number: Option<&Phone>) -> Result<Option<DoNotCall>> {
-        if let Some(number) = number
-            && let Some(e) = self.dnc_entry(number).await?
-        {
-            return Ok(Some(DoNotCall::Listed(e)));
+        if let Some(asked) = self.driver_asked(driver_id).await? {
+            return Ok(Some(DoNotCall::Asked(asked)));
         }
-        Ok(self.driver_asked(driver_id).await?.map(DoNotCall::Asked))
+        Ok(match number {
+            Some(n) => self.dnc_entry(n).await?.map(DoNotCall::Listed),
+            None => None,
+        })
     }
 
     /// The ids of drivers whose number is `number` (what a listing keeps out of the queue).

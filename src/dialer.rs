@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::bus::{Bus, CallUpdate, publish};
 use crate::config::Config;
 use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
-use crate::store::{DncEntry, NewCall, Store, StoreError};
+use crate::store::{DoNotCall, NewCall, Store, StoreError};
 use crate::telecmi::TelecmiClient;
 
 /// No second dial to the same driver within this long (a repeated key press, two consoles).
@@ -56,8 +56,9 @@ pub enum DialError {
     /// HTTP 409, like [`Self::TooSoon`]: not now, later.
     #[error("{message}")]
     OutsideHours { message: String, opens_at: DateTime<Utc> },
-    /// The number is on the do-not-call list: refused before any row is written or TeleCMI is
-    /// asked. The message says since when, by whom and why. HTTP 403.
+    /// The number is on the do-not-call list, or the driver asked not to be called (whatever
+    /// the number): refused before any row is written or TeleCMI is asked. The message says
+    /// since when, by whom and why (or on which call the driver asked). HTTP 403.
     #[error("{0}")]
     DoNotCall(String),
     /// The row exists and is marked failed; the message says why in plain words.
@@ -81,6 +82,30 @@ pub enum DialError {
 }
 
 impl DialError {
+    /// Refused by the rules before anything was written or dialed (not a failure).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::DoNotCall(_) | Self::OutsideHours { .. } | Self::TooSoon(_))
+    }
+
+    /// The kind of error, for logs (no message).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotAuthorized => "not_authorized",
+            Self::NotConfigured => "not_configured",
+            Self::DriverNotFound => "driver_not_found",
+            Self::InvalidPhone(_) => "invalid_phone",
+            Self::TooSoon(_) => "too_soon",
+            Self::OutsideHours { .. } => "outside_hours",
+            Self::DoNotCall(_) => "do_not_call",
+            Self::Provider { .. } => "provider",
+            Self::Unconfirmed { .. } => "unconfirmed",
+            Self::CallNotFound => "call_not_found",
+            Self::NotYourCall => "not_your_call",
+            Self::CannotMarkNotPlaced(_) => "cannot_mark_not_placed",
+            Self::Store(_) => "store",
+        }
+    }
+
     pub fn http_status(&self) -> u16 {
         match self {
             Self::NotAuthorized | Self::DoNotCall(_) => 403,
@@ -139,18 +164,18 @@ impl Dialer {
         }
     }
 
-    /// The do-not-call entry of `mobile` (in any format; parsed with the configured country
-    /// code), if it is listed. A number that does not parse is not listed (dialing it fails anyway).
-    pub async fn do_not_call(&self, mobile: &str) -> Result<Option<DncEntry>, StoreError> {
-        match Phone::parse_with(mobile, &self.config.country_code) {
-            Ok(phone) => self.store.dnc_entry(&phone).await,
-            Err(_) => Ok(None),
-        }
+    /// Why no call may go to driver `driver_id` on `mobile` (in any format; parsed with the
+    /// configured country code), if none may: the number's entry on the do-not-call list, else
+    /// the driver having asked not to be called (whatever the number). A number that does not
+    /// parse is not listed (dialing it fails anyway).
+    pub async fn do_not_call(&self, driver_id: &str, mobile: &str) -> Result<Option<DoNotCall>, StoreError> {
+        let phone = Phone::parse_with(mobile, &self.config.country_code).ok();
+        self.store.do_not_call(driver_id, phone.as_ref()).await
     }
 
     /// Checks the rules, writes the `call_logs` row, and (for TeleCMI) asks TeleCMI to ring.
-    /// A number on the do-not-call list is refused ([`DialError::DoNotCall`]) before anything is
-    /// written or dialed.
+    /// A number on the do-not-call list, or a driver who asked not to be called, is refused
+    /// ([`DialError::DoNotCall`]) before anything is written or dialed.
     /// `mobile` overrides the driver's stored number (the old API sends one).
     pub async fn place_call(
         &self,
@@ -163,8 +188,35 @@ impl Dialer {
     }
 
     /// [`Self::place_call`] as of `now` (the calling window is read at `now`; tests move it).
-    #[tracing::instrument(skip_all, fields(caller, driver_id, ?kind), err)]
+    /// A refusal by the rules ([`DialError::is_refusal`]) is logged at info and a refusal for
+    /// bad input or permissions at warn, by kind only (not the message, which may carry what the
+    /// driver said); a real failure (TeleCMI, the store) at error.
+    #[tracing::instrument(skip_all, fields(caller, driver_id, ?kind))]
     pub async fn place_call_at(
+        &self,
+        caller: i64,
+        driver_id: &str,
+        mobile: Option<&str>,
+        kind: CallKind,
+        now: DateTime<Utc>,
+    ) -> Result<CallLog, DialError> {
+        let placed = self.try_place_call(caller, driver_id, mobile, kind, now).await;
+        match &placed {
+            Err(e) if e.is_refusal() => tracing::info!(refusal = e.kind(), "dial refused"),
+            // Not allowed or bad input: the caller is told; nothing broke.
+            Err(
+                e @ (DialError::NotAuthorized
+                | DialError::NotConfigured
+                | DialError::DriverNotFound
+                | DialError::InvalidPhone(_)),
+            ) => tracing::warn!(refusal = e.kind(), "dial refused"),
+            Err(e) => tracing::error!(error = %e, "dial failed"),
+            Ok(_) => {}
+        }
+        placed
+    }
+
+    async fn try_place_call(
         &self,
         caller: i64,
         driver_id: &str,
@@ -185,9 +237,9 @@ impl Dialer {
         let driver = self.store.driver(driver_id).await?.ok_or(DialError::DriverNotFound)?;
         let phone = Phone::parse_with(mobile.unwrap_or(&driver.mobile), &self.config.country_code)
             .map_err(|e| DialError::InvalidPhone(e.to_string()))?;
-        if let Some(entry) = self.store.dnc_entry(&phone).await? {
-            tracing::info!(driver_id, "dial refused: the number is on the do-not-call list");
-            return Err(DialError::DoNotCall(entry.refusal(self.config.zone())));
+        // The driver having asked (a new or unlisted number changes nothing), else the number's entry.
+        if let Some(block) = self.store.do_not_call(&driver.id, Some(&phone)).await? {
+            return Err(DialError::DoNotCall(block.refusal(self.config.zone())));
         }
         // Manual calls too: the window is about the driver's evening, not the telephony.
         if let Err(closed) = self.config.schedule.check(now, driver.timezone.as_deref()) {

@@ -320,6 +320,10 @@ async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) 
         0 => String::new(),
         n => format!(", {n} finished left out of the queue (--requeue to queue them)"),
     };
+    let kept = match outcome.kept_do_not_call {
+        0 => kept,
+        n => format!("{kept}, {n} who asked not to be called stay closed"),
+    };
     println!(
         "{} new, {} updated, {} queued{kept}; {} bad row(s) skipped",
         outcome.inserted,

@@ -170,6 +170,34 @@ async fn a_wrong_number_stays_closed_on_reimport_and_a_new_number_reopens() {
 }
 
 #[tokio::test]
+async fn a_driver_who_asked_not_to_be_called_stays_closed_on_reimport_requeue_or_not() {
+    each_backend(|db| async move {
+        let cli = Cli::on(&db);
+        cli.ok(&["caller", "add", "3", "Pooja"]);
+        cli.import("D1,Ramesh,9876543210,,,,3\n", &[]);
+        let id = call(&db.store, "D1", "Ramesh", Utc::now()).await;
+        outcome(&db.store, id, calldesk::domain::DO_NOT_CALL).await;
+        let out = cli.ok(&["dnc", "remove", "9876543210"]);
+        assert!(out.contains("removed from the do-not-call list"), "{out}");
+        assert!(out.contains("Driver D1 stays closed and cannot be called on any number"), "{out}");
+        assert!(!out.contains("--requeue` queues"), "no promise an import reopens them: {out}");
+        for (mobile, extra) in [("9876543219", &[][..]), ("9876543218", &["--requeue"][..])] {
+            let (code, out, err) = cli.import(&format!("D1,Ramesh,{mobile},,,,3\n"), extra);
+            assert_eq!(code, Some(0), "{err}");
+            assert!(out.contains("0 queued, 1 who asked not to be called stay closed;"), "{extra:?}: {out}");
+            assert!(db.store.queue_entry("D1").await.expect("q").is_none(), "{extra:?}");
+            let phone = calldesk::domain::Phone::parse(mobile).expect("phone");
+            assert!(db.store.dnc_entry(&phone).await.expect("entry").is_some(), "the new number {mobile} is listed");
+        }
+        assert_eq!(
+            db.store.driver_closed_reason("D1").await.expect("reason").as_deref(),
+            Some(calldesk::domain::DO_NOT_CALL_REASON)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn whole_escape_sequences_are_stripped_from_every_field() {
     each_backend(|db| async move {
         let cli = Cli::on(&db);

@@ -147,9 +147,20 @@ async fn asked_not_to_be_called_lists_the_number_and_closes_the_driver_in_one_sa
         let due = s.due_queue(3, chrono::Utc::now(), None, 50, None).await.expect("queue");
         assert!(due.iter().all(|q| q.driver_id != "D3"));
         assert!(matches!(r.dialer.place_call(3, "D3", None, CallKind::Manual).await, Err(DialError::DoNotCall(_))));
-        // Removing the number does not reopen a driver who asked: re-importing stays closed too.
+        // Removing the number does not reopen a driver who asked, nor does re-importing them,
+        // with their old number or a new one, --requeue or not.
         s.dnc_remove(&Phone::parse("9876543213").expect("phone")).await.expect("remove");
         assert!(s.queue_entry("D3").await.expect("q").is_none());
+        let mut d3 = s.driver("D3").await.expect("d").expect("D3");
+        for (mobile, requeue) in [("919876543213", false), ("919876543213", true), ("919000000313", true)] {
+            d3.mobile = mobile.into();
+            let o =
+                s.import_drivers_with(std::slice::from_ref(&d3), requeue, chrono::Utc::now()).await.expect("import");
+            assert_eq!((o.queued, o.kept_do_not_call), (0, 1), "{mobile} requeue {requeue}: {o:?}");
+            assert_eq!(s.driver_closed_reason("D3").await.expect("reason").as_deref(), Some(DO_NOT_CALL_REASON));
+            assert!(s.queue_entry("D3").await.expect("q").is_none(), "{mobile} requeue {requeue}");
+            assert!(matches!(r.dialer.place_call(3, "D3", None, CallKind::Manual).await, Err(DialError::DoNotCall(_))));
+        }
 
         // The old API's update_feedback with the same text does the same.
         r.sim.push_outcome(Outcome::Answered { talk_secs: 4 });

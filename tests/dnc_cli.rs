@@ -131,6 +131,30 @@ async fn import_loads_good_rows_and_reports_bad_ones_by_line() {
         let (code, _, err) = cli.out(&["dnc", "import", bad_header.to_str().expect("path")], None);
         assert_eq!(code, Some(1));
         assert!(err.contains("number,reason"), "{err}");
+        // The drivers the file takes out of the queue are named, compactly.
+        let many: String = (0..12).map(|i| format!("90000001{i:02}\n")).collect();
+        let drivers: Vec<calldesk::domain::Driver> = (0..12)
+            .map(|i| calldesk::domain::Driver {
+                id: format!("M{i:02}"),
+                name: format!("Driver {i}"),
+                mobile: format!("9190000001{i:02}"),
+                tmid: None,
+                city: None,
+                state: None,
+                assigned_to: None,
+                timezone: None,
+            })
+            .collect();
+        db.store.import_drivers(&drivers, chrono::Utc::now()).await.expect("drivers");
+        let many_csv = cli.dir.path().join("many.csv");
+        std::fs::write(&many_csv, format!("number\n{many}")).expect("csv");
+        let out = cli.ok(&["dnc", "import", many_csv.to_str().expect("path")], None);
+        assert_eq!(
+            out,
+            "12 added to the do-not-call list, 0 already listed; 0 bad row(s) skipped\n\
+             Out of the queue (their number is listed): 12 drivers: M00, M01, M02, M03, M04, M05, M06, M07, \
+             M08, M09 and 2 more.\n"
+        );
     })
     .await;
 }

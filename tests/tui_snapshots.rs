@@ -156,7 +156,10 @@ fn call_dialog_refused_for_a_number_on_the_do_not_call_list() {
         added_by_name: "Pooja".into(),
         added_at: now() - Duration::days(2),
     };
-    update(&mut a, Action::DoNotCallChecked { driver_id: "D0".into(), entry: Some(entry) });
+    update(
+        &mut a,
+        Action::DoNotCallChecked { driver_id: "D0".into(), entry: Some(calldesk::store::DoNotCall::Listed(entry)) },
+    );
     for key in ['t', 'm'] {
         let fx = update(&mut a, Action::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(key))));
         assert!(fx.is_empty(), "{key}: nothing is dialed: {fx:?}");

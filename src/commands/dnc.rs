@@ -33,7 +33,8 @@ pub enum DncCmd {
     /// Take a number off the do-not-call list (says so if it was not listed)
     ///
     /// Its drivers come back to the queue where they were, except a driver who was closed with
-    /// the outcome "Asked not to be called" (`import drivers --requeue` queues them again).
+    /// the outcome "Asked not to be called": no call goes to them on any number, and no import
+    /// (not even `--requeue`) reopens them.
     Remove {
         /// The phone number, in any format
         number: String,
@@ -85,8 +86,8 @@ pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
                         if store.driver_closed_reason(&id).await?.as_deref() == Some(DO_NOT_CALL_REASON) {
                             writeln!(
                                 out,
-                                "Driver {id} stays closed: they asked not to be called. \
-                                 `calldesk import drivers FILE --requeue` queues them again."
+                                "Driver {id} stays closed and cannot be called on any number: they asked not to \
+                                 be called. No import reopens them (not even --requeue)."
                             )?;
                         }
                     }
@@ -97,6 +98,15 @@ pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
         DncCmd::Import { file } => return import(&store, &file, config).await,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "driver D1, D2 and 3 more" (at most `first` ids, then how many more).
+fn drivers_line(ids: &[String], first: usize) -> String {
+    let shown = ids.iter().take(first).map(|id| strip_controls(id)).collect::<Vec<_>>().join(", ");
+    match ids.len().saturating_sub(first) {
+        0 => format!("driver {shown}"),
+        more => format!("{} drivers: {shown} and {more} more", ids.len()),
+    }
 }
 
 /// "since 24 Nov 2026 11:30, added by Pooja: moved away".
@@ -200,10 +210,13 @@ async fn import(store: &Store, file: &std::path::Path, config: &Config) -> anyho
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (mut added, mut already) = (0, 0);
+    let mut left = Vec::new();
     for chunk in parsed.rows.chunks(500) {
         let rows: Vec<(Phone, Option<String>)> = chunk.iter().map(|(_, p, r)| (p.clone(), r.clone())).collect();
         let (a, b) = store.dnc_add_many(&rows, &by, Utc::now()).await?;
         (added, already) = (added + a, already + b);
+        let numbers: Vec<String> = rows.iter().map(|(p, _)| p.to_string()).collect();
+        left.extend(store.drivers_with_mobiles(&numbers).await?.into_iter().map(|(_, id)| id));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -211,6 +224,11 @@ async fn import(store: &Store, file: &std::path::Path, config: &Config) -> anyho
         "{added} added to the do-not-call list, {already} already listed; {} bad row(s) skipped",
         parsed.errors.len()
     );
+    left.sort_unstable();
+    left.dedup();
+    if !left.is_empty() {
+        println!("Out of the queue (their number is listed): {}.", drivers_line(&left, 10));
+    }
     Ok(if parsed.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
@@ -253,6 +271,13 @@ mod tests {
         assert_eq!(p.rows.len(), 1);
         let e = parse("phone,why\n9000000012,x\n".as_bytes(), "91").expect_err("bad header");
         assert!(e.contains("number,reason"), "{e}");
+    }
+
+    #[test]
+    fn drivers_are_named_compactly() {
+        let ids: Vec<String> = (1..=13).map(|i| format!("D{i}")).collect();
+        assert_eq!(drivers_line(&ids[..2], 10), "driver D1, D2");
+        assert_eq!(drivers_line(&ids, 10), "13 drivers: D1, D2, D3, D4, D5, D6, D7, D8, D9, D10 and 3 more");
     }
 
     #[test]

@@ -197,6 +197,7 @@ pub async fn load(
         total.updated += o.updated;
         total.queued += o.queued;
         total.kept_finished += o.kept_finished;
+        total.kept_do_not_call += o.kept_do_not_call;
         progress(chunk.len() as u64);
     }
     Ok(total)

@@ -115,10 +115,10 @@ pub enum Action {
         driver_id: String,
         call: Option<CallLog>,
     },
-    /// Whether the number of the driver in the call dialog is on the do-not-call list.
+    /// Whether the driver in the call dialog may not be called (number listed, or they asked).
     DoNotCallChecked {
         driver_id: String,
-        entry: Option<crate::store::DncEntry>,
+        entry: Option<crate::store::DoNotCall>,
     },
     /// A prompt's change was stored (the message says what), or was refused (the prompt stays).
     PromptDone(Result<String, String>),
@@ -170,7 +170,8 @@ pub enum Effect {
     },
     LoadCard(String),
     LoadLastCall(String),
-    /// Is this driver's number on the do-not-call list? (For the call dialog.)
+    /// Is this driver's number on the do-not-call list, or did they ask not to be called? (For
+    /// the call dialog.)
     CheckDoNotCall {
         driver_id: String,
         mobile: String,

@@ -276,7 +276,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(calls) => Some(Action::LastCallLoaded { driver_id, call: calls.into_iter().next() }),
             Err(e) => failed("Could not load the driver's last call", e),
         },
-        Effect::CheckDoNotCall { driver_id, mobile } => match ctx.dialer.do_not_call(&mobile).await {
+        Effect::CheckDoNotCall { driver_id, mobile } => match ctx.dialer.do_not_call(&driver_id, &mobile).await {
             Ok(entry) => Some(Action::DoNotCallChecked { driver_id, entry }),
             Err(e) => failed("Could not check the do-not-call list", e),
         },

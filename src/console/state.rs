@@ -258,8 +258,9 @@ pub struct CallDialog {
     pub highlighted: CallKind,
     /// `None` while loading; `Some(None)` when the driver was never called.
     pub last: Option<Option<CallLog>>,
-    /// The driver's number is on the do-not-call list (checked when the dialog opens): no call.
-    pub do_not_call: Option<crate::store::DncEntry>,
+    /// The driver's number is on the do-not-call list, or the driver asked not to be called
+    /// (checked when the dialog opens): no call.
+    pub do_not_call: Option<crate::store::DoNotCall>,
 }
 
 /// The agent's chosen state (ready, or a break with its reason) and since when.

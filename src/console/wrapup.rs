@@ -371,6 +371,12 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
 fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
     let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
     let feedback = call.feedback.clone().unwrap_or_default();
+    if app.catalog.effect(&feedback, None) == crate::domain::QueueEffect::DoNotCall {
+        let number = call.driver_mobile.as_deref().map(|m| format!(" ({})", strip_controls(m))).unwrap_or_default();
+        return format!(
+            "Saved \"{feedback}\": {name}'s number{number} is on the do-not-call list and {name} left the queue for good."
+        );
+    }
     let effect = match decision {
         QueueDecision::Remove => format!("{name} left the queue"),
         QueueDecision::Requeue { due_at, .. } if (due_at - app.now).num_seconds() < 60 => {

@@ -358,6 +358,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let mut decision = QueueDecision::Remove;
+            let effect = catalog.effect(&f.feedback, fallback);
+            if driver_id.is_none() && effect == QueueEffect::DoNotCall {
+                // An old row with no driver: the number it dialed goes on the list, in this
+                // transaction; with no number that can be listed, nothing is saved.
+                let listed = super::dnc::list_asked_in_tx!(tx, d, f.call_id, None, caller_id, &f.remarks, now);
+                if listed == 0 {
+                    return Err(StoreError::Invalid(format!(
+                        "call {} has no driver and no number in full international form, so \"{}\" cannot \
+                         put anyone on the do-not-call list: add the number with `calldesk dnc add NUMBER`",
+                        f.call_id,
+                        f.feedback.trim()
+                    )));
+                }
+            }
             if let Some(driver_id) = driver_id {
                 let sql = format!("SELECT attempts FROM call_queue WHERE driver_id = ?{}", d.for_update);
                 let attempts: Option<(i64,)> =
@@ -369,12 +383,19 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                 let zone = zone.and_then(|(z,)| z);
-                let effect = catalog.effect(&f.feedback, fallback);
                 let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
                 if effect == QueueEffect::DoNotCall {
                     // In this transaction: the outcome and the listing are saved together or not at all.
-                    super::dnc::list_asked_in_tx!(tx, d, f.call_id, &driver_id, caller_id, &f.remarks, now);
+                    super::dnc::list_asked_in_tx!(
+                        tx,
+                        d,
+                        f.call_id,
+                        Some(driver_id.as_str()),
+                        caller_id,
+                        &f.remarks,
+                        now
+                    );
                 }
                 if matches!(effect, QueueEffect::WrongNumber | QueueEffect::DoNotCall) {
                     let reason =

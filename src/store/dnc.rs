@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, db_time, with_pool};
-use crate::domain::Phone;
-use crate::domain::text::clean_text;
+use crate::domain::text::{clean_text, strip_controls};
+use crate::domain::{DO_NOT_CALL_REASON, Phone};
 
 /// Longest reason kept (the MySQL column's size).
 pub const DNC_REASON_MAX: usize = 500;
@@ -52,6 +52,72 @@ impl DncEntry {
     }
 }
 
+/// A driver who asked not to be called (`drivers.closed_reason` is [`DO_NOT_CALL_REASON`]): no
+/// call goes to them whatever their number is, listed or not, old or new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AskedNotToCall {
+    pub driver_id: String,
+    pub name: String,
+    /// When the outcome closed them.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The call they asked on (the last one saved with the outcome that closed them), if known.
+    pub call_id: Option<i64>,
+}
+
+impl AskedNotToCall {
+    /// "on call 57, 24 Nov 2026 11:30", as much as is known.
+    pub fn when(&self, tz: Tz) -> String {
+        let at = self.closed_at.map(|t| t.with_timezone(&tz).format(DNC_TIME_FMT).to_string());
+        match (self.call_id, at) {
+            (Some(c), Some(at)) => format!(" on call {c}, {at}"),
+            (Some(c), None) => format!(" on call {c}"),
+            (None, Some(at)) => format!(" on {at}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// Why no call may go to a driver: their number is on the list, or they asked not to be called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum DoNotCall {
+    Listed(DncEntry),
+    Asked(AskedNotToCall),
+}
+
+impl DoNotCall {
+    /// Why a call is refused, in one sentence.
+    pub fn refusal(&self, tz: Tz) -> String {
+        match self {
+            Self::Listed(e) => e.refusal(tz),
+            Self::Asked(a) => format!(
+                "{} ({}) asked not to be called{}: no call goes to them, whatever their number. No call was placed.",
+                strip_controls(&a.name),
+                a.driver_id,
+                a.when(tz)
+            ),
+        }
+    }
+
+    /// The refusal's first line in the call dialog.
+    pub fn headline(&self) -> String {
+        match self {
+            Self::Listed(e) => format!("{} is on the do-not-call list. No call can be placed.", e.number),
+            Self::Asked(a) => format!("{} asked not to be called. No call can be placed.", strip_controls(&a.name)),
+        }
+    }
+
+    /// The refusal's detail in the call dialog: since when, by whom and why.
+    pub fn detail(&self, tz: Tz) -> String {
+        match self {
+            Self::Listed(e) => {
+                let why = e.reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
+                format!("Listed {}{why}", strip_controls(&e.since(tz)))
+            }
+            Self::Asked(a) => format!("They asked{}; a new or unlisted number does not change that.", a.when(tz)),
+        }
+    }
+}
+
 /// Who puts numbers on the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DncAdder {
@@ -87,15 +153,57 @@ pub fn asked_reason(call_id: i64, remarks: &str) -> String {
     if remarks.is_empty() { format!("asked on call {call_id}") } else { format!("asked on call {call_id}: {remarks}") }
 }
 
+/// Inside a `with_pool!` transaction `$tx` (dialect `$d`): puts `$number` on the list (a number
+/// already listed keeps its first entry), added by `$by` (`Option<i64>`) named `$name`, at `$at`
+/// (as stored: [`db_time`]).
+macro_rules! insert_listed_in_tx {
+    ($tx:ident, $d:ident, $number:expr, $reason:expr, $by:expr, $name:expr, $at:expr) => {{
+        let sql = format!(
+            "{} INTO dnc_numbers (number, reason, added_by, added_by_name, added_at) VALUES (?, ?, ?, ?, ?)",
+            $d.insert_ignore
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind($number)
+            .bind($crate::store::dnc_reason($reason))
+            .bind($by)
+            .bind($name)
+            .bind($at)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use insert_listed_in_tx;
+
+/// Inside a `with_pool!` transaction `$tx`: the name a caller is shown by in a list entry (their name, else `caller N`, else `agent`).
+macro_rules! adder_name_in_tx {
+    ($tx:ident, $caller:expr) => {{
+        let caller: Option<i64> = $caller;
+        let name: Option<(String,)> = match caller {
+            Some(c) => {
+                sqlx::query_as("SELECT name FROM callers WHERE id = ?").bind(c).fetch_optional(&mut *$tx).await?
+            }
+            None => None,
+        };
+        name.map_or_else(|| caller.map_or("agent".to_string(), |c| format!("caller {c}")), |(n,)| n)
+    }};
+}
+pub(crate) use adder_name_in_tx;
+
 /// Inside a `with_pool!` transaction `$tx` (dialect `$d`): puts the numbers of driver `$driver`
-/// and of call `$call` on the list, added by the call's caller, for [`asked_reason`]. The call's
-/// number counts only when it is already in the normalised form (as the dialer writes it).
+/// (`Option<&str>`: an old call row may have none) and of call `$call` on the list, added by the
+/// call's caller, for [`asked_reason`]; evaluates to how many numbers that is. The call's number
+/// counts only when it is already in the normalised form (as the dialer writes it).
 macro_rules! list_asked_in_tx {
     ($tx:ident, $d:ident, $call:expr, $driver:expr, $caller:expr, $remarks:expr, $now:expr) => {{
         let mut numbers: Vec<String> = Vec::new();
-        let own: Option<(String,)> =
-            sqlx::query_as("SELECT mobile FROM drivers WHERE id = ?").bind($driver).fetch_optional(&mut *$tx).await?;
-        numbers.extend(own.map(|(m,)| m));
+        let driver: Option<&str> = $driver;
+        if let Some(driver) = driver {
+            let own: Option<(String,)> = sqlx::query_as("SELECT mobile FROM drivers WHERE id = ?")
+                .bind(driver)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            numbers.extend(own.map(|(m,)| m));
+        }
         let dialed: Option<(Option<String>,)> = sqlx::query_as("SELECT driver_mobile FROM call_logs WHERE id = ?")
             .bind($call)
             .fetch_optional(&mut *$tx)
@@ -106,28 +214,13 @@ macro_rules! list_asked_in_tx {
         {
             numbers.push(m);
         }
-        let name: Option<(String,)> = match $caller {
-            Some(c) => {
-                sqlx::query_as("SELECT name FROM callers WHERE id = ?").bind(c).fetch_optional(&mut *$tx).await?
-            }
-            None => None,
-        };
-        let name = name.map_or_else(|| $caller.map_or("agent".to_string(), |c| format!("caller {c}")), |(n,)| n);
-        let reason = $crate::store::dnc_reason(Some(&$crate::store::dnc::asked_reason($call, $remarks)));
-        let sql = format!(
-            "{} INTO dnc_numbers (number, reason, added_by, added_by_name, added_at) VALUES (?, ?, ?, ?, ?)",
-            $d.insert_ignore
-        );
+        let name = $crate::store::dnc::adder_name_in_tx!($tx, $caller);
+        let reason = $crate::store::dnc::asked_reason($call, $remarks);
+        let at = $crate::store::db_time($now);
         for number in &numbers {
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(number)
-                .bind(&reason)
-                .bind($caller)
-                .bind(&name)
-                .bind($crate::store::db_time($now))
-                .execute(&mut *$tx)
-                .await?;
+            $crate::store::dnc::insert_listed_in_tx!($tx, $d, number, Some(reason.as_str()), $caller, &name, at);
         }
+        numbers.len()
     }};
 }
 pub(crate) use list_asked_in_tx;
@@ -215,6 +308,49 @@ impl Store {
         let rows: Vec<Row> =
             with_pool!(self, |p, d| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
         Ok(rows.into_iter().map(DncEntry::from).collect())
+    }
+
+    /// Whether driver `driver_id` asked not to be called: when, and on which call.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn driver_asked(&self, driver_id: &str) -> Result<Option<AskedNotToCall>> {
+        let row: Option<(String, Option<NaiveDateTime>, Option<String>)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT name, closed_at, finished_outcome FROM drivers WHERE id = ? AND closed_reason = ?")
+                .bind(driver_id)
+                .bind(DO_NOT_CALL_REASON)
+                .fetch_optional(p)
+                .await
+        })?;
+        let Some((name, closed_at, outcome)) = row else { return Ok(None) };
+        // Two queries, no join: the old system's call_logs may have another collation.
+        let call: Option<(i64,)> = match &outcome {
+            Some(outcome) => with_pool!(self, |p, d| {
+                sqlx::query_as("SELECT id FROM call_logs WHERE driver_id = ? AND feedback = ? ORDER BY id DESC LIMIT 1")
+                    .bind(driver_id)
+                    .bind(outcome)
+                    .fetch_optional(p)
+                    .await
+            })?,
+            None => None,
+        };
+        Ok(Some(AskedNotToCall {
+            driver_id: driver_id.to_string(),
+            name,
+            closed_at: closed_at.map(|t| t.and_utc()),
+            call_id: call.map(|(c,)| c),
+        }))
+    }
+
+    /// Why no call may go to driver `driver_id` on `number`: the driver having asked not to be
+    /// called (first: it holds whatever the number, and names the call), else the number's entry.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn do_not_call(&self, driver_id: &str, number: Option<&Phone>) -> Result<Option<DoNotCall>> {
+        if let Some(asked) = self.driver_asked(driver_id).await? {
+            return Ok(Some(DoNotCall::Asked(asked)));
+        }
+        Ok(match number {
+            Some(n) => self.dnc_entry(n).await?.map(DoNotCall::Listed),
+            None => None,
+        })
     }
 
     /// The ids of drivers whose number is `number` (what a listing keeps out of the queue).

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, db_time, with_pool};
-use crate::domain::{CallLog, CallStatus};
+use crate::domain::{CallLog, CallStatus, DO_NOT_CALL_REASON};
 
 /// One correction: (field, old value, new value, when).
 pub type DriverEdit = (String, Option<String>, Option<String>, chrono::NaiveDateTime);
@@ -14,6 +14,7 @@ pub const CANCELLED: &str = "cancelled by agent";
 
 impl Store {
     /// Sets `field` (`name` or `mobile`, already validated) of a driver and records the old value.
+    /// A new mobile of a driver who asked not to be called goes on the do-not-call list too.
     #[tracing::instrument(skip_all, err)]
     pub async fn edit_driver(
         &self,
@@ -41,6 +42,27 @@ impl Store {
                     return Err(StoreError::NotFound(format!("driver {driver_id} not found")));
                 };
                 sqlx::query(sqlx::AssertSqlSafe(update.as_str())).bind(value).bind(driver_id).execute(&mut *tx).await?;
+                if column == "mobile" && old != value {
+                    // A driver who asked not to be called: their new number is listed too.
+                    let closed: Option<(Option<String>,)> =
+                        sqlx::query_as("SELECT closed_reason FROM drivers WHERE id = ?")
+                            .bind(driver_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if closed.and_then(|(r,)| r).as_deref() == Some(DO_NOT_CALL_REASON) {
+                        let name = super::dnc::adder_name_in_tx!(tx, Some(by));
+                        let why = format!("driver {driver_id} asked not to be called; number changed from {old}");
+                        super::dnc::insert_listed_in_tx!(
+                            tx,
+                            d,
+                            value,
+                            Some(why.as_str()),
+                            Some(by),
+                            &name,
+                            db_time(now)
+                        );
+                    }
+                }
                 sqlx::query(
                     "INSERT INTO driver_edits (driver_id, field, old_value, new_value, edited_by, edited_at) \
                      VALUES (?, ?, ?, ?, ?, ?)",

@@ -29,6 +29,9 @@ pub struct DriverHit {
     pub dnc_since: Option<NaiveDateTime>,
     pub dnc_reason: Option<String>,
     pub dnc_by: Option<String>,
+    /// Why the driver was closed for good (a wrong number, or they asked not to be called).
+    pub closed_reason: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
 }
 
 /// Where a driver stands, for search hits and the driver card.
@@ -37,13 +40,14 @@ pub enum Standing {
     Due,
     Scheduled(NaiveDateTime),
     Done,
-    /// Their number is on the do-not-call list: out of the queue, whatever their queue row says.
+    /// Their number is on the do-not-call list, or they asked not to be called (whatever their
+    /// number): out of the queue, whatever their queue row says.
     DoNotCall,
 }
 
 impl DriverHit {
     pub fn standing(&self, now: DateTime<Utc>) -> Standing {
-        if self.dnc_since.is_some() {
+        if self.dnc_since.is_some() || self.asked_not_to_be_called() {
             return Standing::DoNotCall;
         }
         match self.due_at {
@@ -51,6 +55,11 @@ impl DriverHit {
             Some(t) if t <= now.naive_utc() => Standing::Due,
             Some(t) => Standing::Scheduled(t),
         }
+    }
+
+    /// Whether the driver asked not to be called (closed for good, whatever their number).
+    pub fn asked_not_to_be_called(&self) -> bool {
+        self.closed_reason.as_deref() == Some(crate::domain::DO_NOT_CALL_REASON)
     }
 
     /// As a queue row (for the call dialog).
@@ -83,8 +92,8 @@ pub fn number_key(query: &str) -> Option<String> {
 }
 
 const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.due_at, q.priority, \
-     q.attempts, q.last_outcome, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by \
-     FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id LEFT JOIN dnc_numbers n ON n.number = d.mobile";
+     q.attempts, q.last_outcome, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by, \
+     d.closed_reason, d.closed_at FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id LEFT JOIN dnc_numbers n ON n.number = d.mobile";
 
 impl Store {
     /// Up to `limit` of `caller`'s drivers (due, scheduled or done) whose name or TMID contains

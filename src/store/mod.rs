@@ -18,7 +18,7 @@ mod recordings;
 mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
-pub use dnc::{DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, dnc_reason};
+pub use dnc::{AskedNotToCall, DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, DoNotCall, dnc_reason};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use fixes::CANCELLED;
 pub use lookup::{DriverHit, Standing, number_key};

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::{Result, Store, db_time, with_pool};
-use crate::domain::{Driver, Role, WRONG_NUMBER_REASON};
+use crate::domain::{DO_NOT_CALL_REASON, Driver, Role, WRONG_NUMBER_REASON};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Caller {
@@ -28,6 +28,9 @@ pub struct ImportOutcome {
     /// Assigned drivers left out of the queue because a saved outcome (or a wrong number)
     /// finished them; `--requeue` queues them again.
     pub kept_finished: u64,
+    /// Drivers who asked not to be called: they stay closed, `--requeue` or not, and a new number
+    /// of theirs goes on the do-not-call list.
+    pub kept_do_not_call: u64,
 }
 
 // A row without a time zone keeps the driver's (a file without the column changes no zone).
@@ -174,7 +177,8 @@ impl Store {
     /// Inserts or updates drivers in one transaction; a driver assigned to a caller is queued for
     /// them (due now) unless already queued, and a re-assigned driver moves to the new caller's queue.
     /// A driver a saved outcome finished (or whose number was marked wrong) is not queued again
-    /// unless `requeue` is set; a wrong number replaced by a new one reopens the driver.
+    /// unless `requeue` is set; a wrong number replaced by a new one reopens the driver. A driver
+    /// who asked not to be called is never reopened nor queued, and a new number of theirs is listed.
     #[tracing::instrument(skip_all, fields(rows = drivers.len()), err)]
     pub async fn import_drivers_with(
         &self,
@@ -200,8 +204,26 @@ impl Store {
                     Some((_, closed, finished_at)) => closed.is_some() || finished_at.is_some(),
                     None => false,
                 };
-                let reopen =
-                    existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some()) && (requeue || !finished);
+                // Asked not to be called: closed for good here, whatever the file or `--requeue` says.
+                let asked = existed.as_ref().is_some_and(|(_, c, _)| c.as_deref() == Some(DO_NOT_CALL_REASON));
+                if let Some((mobile, _, _)) = existed.as_ref().filter(|_| asked) {
+                    out.kept_do_not_call += 1;
+                    if *mobile != drv.mobile {
+                        let why = format!("driver {} asked not to be called; number from an import", drv.id);
+                        super::dnc::insert_listed_in_tx!(
+                            tx,
+                            d,
+                            &drv.mobile,
+                            Some(why.as_str()),
+                            None::<i64>,
+                            "import",
+                            now
+                        );
+                    }
+                }
+                let reopen = !asked
+                    && existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some())
+                    && (requeue || !finished);
                 if reopen {
                     sqlx::query(
                         "UPDATE drivers SET closed_reason = NULL, closed_at = NULL, finished_at = NULL, \
@@ -229,6 +251,9 @@ impl Store {
                     out.inserted += 1;
                 }
                 let Some(caller) = drv.assigned_to else { continue };
+                if asked {
+                    continue;
+                }
                 if finished && !requeue {
                     out.kept_finished += 1;
                     continue;

@@ -103,9 +103,8 @@ fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>
     }
     let Some(e) = &d.do_not_call else { return (vec![], 0) };
     let red = Style::default().fg(Color::Red);
-    let why = e.reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
-    let detail = format!("Listed {}{why}", strip_controls(&e.since(app.tz)));
-    let head = format!("✗ DO NOT CALL: {} is on the do-not-call list. No call can be placed.", e.number);
+    let detail = e.detail(app.tz);
+    let head = format!("✗ DO NOT CALL: {}", e.headline());
     let rows = wrapped_rows(&head, width) + wrapped_rows(&detail, width);
     let lines = vec![Line::styled(head, red.add_modifier(Modifier::BOLD)), Line::styled(detail, red)];
     (lines, u16::try_from(rows).unwrap_or(u16::MAX))

@@ -31,12 +31,19 @@ pub fn standing_text(app: &App, h: &DriverHit) -> String {
     }
 }
 
-/// For a driver on the do-not-call list: since when, by whom and why, in one line.
+/// For a driver on the do-not-call list: since when, by whom and why, in one line; for a driver
+/// who asked not to be called and whose number is not listed, that they asked, and when.
 pub fn do_not_call_text(app: &App, h: &DriverHit) -> Option<String> {
-    let since = h.dnc_since?.and_utc().with_timezone(&app.tz).format(crate::store::DNC_TIME_FMT);
+    let fmt = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&app.tz).format(crate::store::DNC_TIME_FMT);
+    let Some(since) = h.dnc_since else {
+        let when = h.closed_at.map(|t| format!(" on {}", fmt(t))).unwrap_or_default();
+        return h
+            .asked_not_to_be_called()
+            .then(|| format!("asked not to be called{when} (their number {} is not on the list)", h.mobile));
+    };
     let by = strip_controls(h.dnc_by.as_deref().unwrap_or("?"));
     let why = h.dnc_reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
-    Some(format!("on the do-not-call list since {since}, added by {by}{why}"))
+    Some(format!("on the do-not-call list since {}, added by {by}{why}", fmt(since)))
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -113,12 +120,13 @@ fn hit_table(
     let rows = shown.iter().zip(states).enumerate().map(|(i, (h, state))| {
         // A driver on the do-not-call list: the standing in red, and why where the last outcome
         // would be.
-        let (state, last) = match h.dnc_since {
-            Some(_) => (
+        let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
+            (Some(_), _) => (
                 Line::styled(state, red),
                 format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
             ),
-            None => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
+            (None, true) => (Line::styled(state, red), "do not call: asked not to be called".into()),
+            (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
         };
         let mut row = fitted.row(vec![
             strip_controls(&h.name).into(),

@@ -159,6 +159,12 @@ async fn every_acknowledged_webhook_survives_kill_9_mid_burst() {
         assert!(acked.len() >= at_kill, "acknowledged before the kill: {at_kill}");
 
         let stored = stored_keys(&db).await;
+        eprintln!(
+            "[{}] {total} sent, {at_kill} acknowledged at the kill, {} in all, {} stored",
+            db.name,
+            acked.len(),
+            stored.len()
+        );
         let lost: Vec<String> = acked
             .iter()
             .map(|&i| webhook::parse(bodies[i].as_bytes()).expect("parse").dedup_key)

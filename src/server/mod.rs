@@ -1,6 +1,7 @@
 //! The HTTP side (axum): TeleCMI webhooks, health, and server-sent call events.
-//! The webhook handler writes to the store first and only then tells anyone; `/events` and the
-//! old API share one bearer-token check ([`bearer_caller`]).
+//! The webhook handler writes to the store first and only then tells anyone (webhooks arriving
+//! together share one transaction: [`ingest`]); `/events` and the old API share one bearer-token
+//! check ([`bearer_caller`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -20,13 +21,16 @@ use subtle::ConstantTimeEq;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::bus::{Bus, CallUpdate, publish};
+use crate::bus::Bus;
 use crate::commands::tokens;
 use crate::config::Secret;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
 
 pub mod api;
+pub mod ingest;
+
+use ingest::Ingest;
 
 /// Webhook bodies above this are refused with 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -40,11 +44,15 @@ pub struct AppState {
     /// Our `TELECMI_APP_ID`: webhooks naming another app are refused. `None` when this process has
     /// no TeleCMI credentials (a manual-only console on a team database): nothing to compare with.
     pub app_id: Option<Arc<str>>,
+    /// The one writer that stores this listener's webhooks (group commit).
+    pub ingest: Ingest,
 }
 
 impl AppState {
+    /// Starts the webhook writer, so needs a Tokio runtime.
     pub fn new(store: Store, bus: Bus, webhook_token: Secret, app_id: Option<&str>) -> Self {
-        Self { store, bus, webhook_token: Arc::new(webhook_token), app_id: app_id.map(Arc::from) }
+        let ingest = Ingest::start(store.clone(), bus.clone());
+        Self { store, bus, webhook_token: Arc::new(webhook_token), app_id: app_id.map(Arc::from), ingest }
     }
 }
 
@@ -162,28 +170,21 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
         tracing::warn!(app_id = ?app_id, key = %ev.dedup_key, status = %ev.provider_status, "webhook for another TeleCMI app refused");
         return reply(StatusCode::FORBIDDEN, json!({"ok": false, "error": "webhook is for another TeleCMI app"}));
     }
-    match st.store.apply_event(&ev, Utc::now()).await {
-        Ok(ApplyOutcome::Applied { call, before, event_id }) => {
-            tracing::info!(call_id = call.id, leg = ev.leg.as_str(), status = %ev.provider_status, %before, after = ?call.status, "webhook applied");
-            publish(
-                &st.bus,
-                CallUpdate {
-                    call: *call,
-                    source: "webhook",
-                    leg: Some(ev.leg.as_str().to_string()),
-                    provider_status: Some(ev.provider_status.clone()),
-                    event_id: Some(event_id),
-                },
-            );
+    // Answered only once the transaction holding the event has committed; the writer has told
+    // the UI by then.
+    let (key, leg, status) = (ev.dedup_key.clone(), ev.leg, ev.provider_status.clone());
+    match st.ingest.submit(ev, Utc::now()).await {
+        Ok(ApplyOutcome::Applied { call, before, .. }) => {
+            tracing::info!(call_id = call.id, leg = leg.as_str(), %status, %before, after = ?call.status, "webhook applied");
             reply(StatusCode::OK, json!({"ok": true, "result": "applied"}))
         }
         Ok(ApplyOutcome::Duplicate) => reply(StatusCode::OK, json!({"ok": true, "result": "duplicate"})),
         Ok(ApplyOutcome::Kept { call_id }) => {
-            tracing::info!(call_id, key = %ev.dedup_key, "webhook kept for audit; the call's status is not one of ours");
+            tracing::info!(call_id, %key, "webhook kept for audit; the call's status is not one of ours");
             reply(StatusCode::OK, json!({"ok": true, "result": "kept"}))
         }
         Ok(ApplyOutcome::Unmatched) => {
-            tracing::warn!(key = %ev.dedup_key, "webhook for no known call kept for audit");
+            tracing::warn!(%key, "webhook for no known call kept for audit");
             reply(StatusCode::OK, json!({"ok": true, "result": "unmatched"}))
         }
         Err(e) => {

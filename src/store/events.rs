@@ -4,12 +4,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
-use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
-use crate::domain::status::resolve;
+use super::{Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus, Leg, Signal};
 
 /// How far back a leg-less report (no ids) may match a call that already finished.
-const LEGACY_REPORT_WINDOW: chrono::Duration = chrono::Duration::hours(6);
+pub(super) const LEGACY_REPORT_WINDOW: chrono::Duration = chrono::Duration::hours(6);
 
 /// One parsed webhook, ready to store and apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,145 +66,10 @@ pub struct StoredEvent {
 impl Store {
     /// Stores `ev` and applies it to its call in one transaction. A duplicate changes nothing; an
     /// event for no known call is kept for audit. The status only moves forward; the duration is
-    /// taken from leg B's report.
+    /// taken from leg B's report. (A batch of one: see [`Store::apply_events`].)
     #[tracing::instrument(skip_all, fields(key = %ev.dedup_key), err)]
     pub async fn apply_event(&self, ev: &ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome> {
-        let now_db = db_time(now);
-        let outcome = with_pool!(self, |p, d| {
-            async {
-            let mut tx = p.begin_with(d.begin_write).await?;
-            let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM webhook_events WHERE dedup_key = ?")
-                .bind(&ev.dedup_key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if seen.is_some() {
-                return Ok::<_, StoreError>(Step::Duplicate);
-            }
-            // Find the call: our own id, else TeleCMI's request id, else the newest live call
-            // of this TeleCMI user to this number (older payloads carry neither).
-            let mut found: Option<(i64, String, Option<String>)> = None;
-            if let Some(id) = ev.call_log_id {
-                let sql = format!("SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE id = ?{}", d.for_update);
-                found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await?;
-            }
-            if found.is_none()
-                && let Some(rid) = &ev.request_id {
-                    let sql = format!(
-                        "SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE reference_id = ? ORDER BY id DESC LIMIT 1{}",
-                        d.for_update
-                    );
-                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(rid).fetch_optional(&mut *tx).await?;
-                }
-            if found.is_none() && ev.call_log_id.is_none() && ev.request_id.is_none()
-                && let (Some(user), Some(number)) = (&ev.telecmi_user, &ev.number) {
-                    // A report (CDR) comes after the hangup ended the call: it may match a call that
-                    // just finished, so its talk time is not lost.
-                    let sql = format!(
-                        "SELECT id, COALESCE(status, 'initiated'), driver_mobile FROM call_logs WHERE provider = 'telecmi' \
-                         AND telecmi_user_id = ? AND driver_mobile = ? AND (status IN ('initiated', 'ringing', 'connected') \
-                         OR (? AND created_at >= ?)) ORDER BY id DESC LIMIT 1{}",
-                        d.for_update
-                    );
-                    found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(user)
-                        .bind(number)
-                        .bind(ev.kind == "cdr")
-                        .bind(db_time(now - LEGACY_REPORT_WINDOW))
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                }
-            // Older payloads name no leg: worked out from the number they report (what the
-            // timeline and "who missed" read back), else as received.
-            let leg = match &found {
-                Some((_, _, mobile)) => ev.leg.effective(ev.number.as_deref(), mobile.as_deref()),
-                None => ev.leg,
-            };
-            let sql = format!(
-                "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                d.insert_ignore
-            );
-            let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(now_db)
-                .bind(&ev.dedup_key)
-                .bind(found.as_ref().map(|(id, _, _)| *id))
-                .bind(ev.request_id.as_deref())
-                .bind(&ev.kind)
-                .bind(leg.as_str())
-                .bind(&ev.provider_status)
-                .bind(&ev.payload)
-                .execute(&mut *tx)
-                .await?;
-            if inserted.rows_affected() == 0 {
-                // Another delivery of the same event won the race.
-                return Ok::<_, StoreError>(Step::Duplicate);
-            }
-            let event_id = inserted.inserted_id();
-            // Leg B's report names the call's recording: kept with the event, once per call.
-            if let (Some((id, _, _)), Some(file), Leg::B) = (&found, &ev.recording, leg) {
-                let sql = format!("{} {}", d.insert_ignore, super::recordings::INSERT_TAIL);
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*id).bind(file).bind(now_db).execute(&mut *tx).await?;
-            }
-            let Some((id, status, _)) = found else {
-                tx.commit().await?;
-                return Ok::<_, StoreError>(Step::Unmatched);
-            };
-            let Ok(before) = status.parse::<CallStatus>() else {
-                // A word the old system wrote: no rule says what follows it, so it stays.
-                tx.commit().await?;
-                return Ok::<_, StoreError>(Step::Kept(id));
-            };
-            // A status calldesk set without TeleCMI's word (unconfirmed dial, call ceiling, "not
-            // placed") gives way to TeleCMI's report: the one move out of `failed`. The event is
-            // applied to the status the call had before calldesk decided, and the mark goes.
-            let mark: Option<(String, String)> =
-                sqlx::query_as("SELECT prior_status, reason FROM call_provisional WHERE call_log_id = ?")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let base = match &mark {
-                Some((prior, _)) if ev.signal.is_some() => prior.parse::<CallStatus>().unwrap_or(before),
-                _ => before,
-            };
-            let after = ev.signal.map_or(before, |s| resolve(base, leg, s));
-            let duration = if leg == Leg::B { ev.duration } else { None };
-            sqlx::query("UPDATE call_logs SET status = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?")
-                .bind(after.as_str())
-                .bind(duration)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if let Some((_, reason)) = mark.as_ref().filter(|_| ev.signal.is_some()) {
-                sqlx::query("UPDATE call_logs SET remarks = NULL WHERE id = ? AND remarks = ?")
-                    .bind(id)
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(id).execute(&mut *tx).await?;
-            }
-            if let Some(rid) = &ev.request_id {
-                // A dial whose answer never came learns TeleCMI's request id from its webhooks.
-                sqlx::query("UPDATE call_logs SET reference_id = ? WHERE id = ? AND (reference_id IS NULL OR reference_id = '')")
-                    .bind(rid)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, StoreError>(Step::Applied(id, before, event_id))
-        }
-        .await
-        })?;
-        // Read the committed row back so what is reported is exactly what is stored.
-        match outcome {
-            Step::Applied(id, before, event_id) => {
-                let call = self.call(id).await?.ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
-                Ok(ApplyOutcome::Applied { call: Box::new(call), before, event_id })
-            }
-            Step::Duplicate => Ok(ApplyOutcome::Duplicate),
-            Step::Unmatched => Ok(ApplyOutcome::Unmatched),
-            Step::Kept(call_id) => Ok(ApplyOutcome::Kept { call_id }),
-        }
+        self.apply_events(&[(ev, now)]).await.pop().unwrap_or_else(|| Err(StoreError::NotFound("no outcome".into())))
     }
 
     /// The stored events of a call, oldest first.
@@ -244,13 +108,6 @@ impl Store {
         })?;
         Ok(row.map(|(t,)| t))
     }
-}
-
-enum Step {
-    Applied(i64, CallStatus, i64),
-    Duplicate,
-    Unmatched,
-    Kept(i64),
 }
 
 impl Store {

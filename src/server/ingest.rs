@@ -1,0 +1,72 @@
+//! Group commit for webhook ingest: one writer task per listener stores the webhooks that arrive
+//! together in one shared transaction.
+//!
+//! Each request hands its parsed event to the writer and waits. The writer takes everything
+//! queued (up to [`MAX_BATCH`]), stores and applies it in one transaction
+//! ([`Store::apply_events`]), and only once that committed tells the UI (the bus, in batch order)
+//! and answers each request with its own outcome. No timer: while one batch commits the next one
+//! gathers, so a lone webhook is stored at once and a burst shares its commits.
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::bus::{Bus, CallUpdate, publish};
+use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, Store, StoreError};
+
+/// A webhook waiting for its commit.
+struct Job {
+    ev: ProviderEvent,
+    now: DateTime<Utc>,
+    done: oneshot::Sender<Result<ApplyOutcome, StoreError>>,
+}
+
+/// The writer's door. Cheap to clone; the writer stops when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Ingest {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Ingest {
+    /// Starts the writer for `store`; what it applies is announced on `bus`. Needs a Tokio runtime.
+    pub fn start(store: Store, bus: Bus) -> Self {
+        let (jobs, rx) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(write(store, bus, rx));
+        Self { jobs }
+    }
+
+    /// Stores `ev` (received at `now`) and returns what it did, once the transaction holding it
+    /// has committed.
+    pub async fn submit(&self, ev: ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the webhook writer stopped".into());
+        self.jobs.send(Job { ev, now, done }).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write(store: Store, bus: Bus, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch: Vec<_> = jobs.iter().map(|j| (&j.ev, j.now)).collect();
+        // Returns once committed: nothing below runs before the events are stored.
+        let outcomes = store.apply_events(&batch).await;
+        drop(batch);
+        tracing::debug!(events = jobs.len(), "webhook batch committed");
+        for (job, outcome) in jobs.drain(..).zip(outcomes) {
+            if let Ok(ApplyOutcome::Applied { call, event_id, .. }) = &outcome {
+                publish(
+                    &bus,
+                    CallUpdate {
+                        call: (**call).clone(),
+                        source: "webhook",
+                        leg: Some(job.ev.leg.as_str().to_string()),
+                        provider_status: Some(job.ev.provider_status.clone()),
+                        event_id: Some(*event_id),
+                    },
+                );
+            }
+            // The request may have gone (client hung up): its event is stored all the same.
+            let _ = job.done.send(outcome);
+        }
+    }
+}

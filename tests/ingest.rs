@@ -1,0 +1,423 @@
+//! Group commit of webhooks: a batch applies each event exactly as it would alone (duplicates,
+//! out-of-order events of one call, provisional marks, request ids learnt on the way), a bad event
+//! fails alone, and the listener answers a webhook only once the transaction holding it committed.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::{TestDb, each_backend};
+
+use calldesk::domain::{CallLog, CallStatus, CallType, Leg, Provider, Signal};
+use calldesk::store::{ApplyOutcome, NewCall, ProviderEvent, Store};
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
+}
+
+const USER: &str = "5003_33336628";
+
+/// A TeleCMI call to driver `n` (no driver row needed: the call row is what webhooks touch).
+async fn call(s: &Store, n: usize) -> CallLog {
+    let c = NewCall {
+        caller_id: 3,
+        driver_id: format!("D{n:03}"),
+        driver_mobile: format!("9198700{n:05}"),
+        driver_name: format!("Driver {n}"),
+        driver_tmid: None,
+        call_type: CallType::Ivr,
+        provider: Provider::Telecmi,
+        telecmi_user_id: Some(USER.into()),
+        min_gap: Duration::seconds(30),
+    };
+    s.start_call(&c, t0()).await.expect("start call")
+}
+
+fn event(call: i64, leg: Leg, kind: &str, status: &str, signal: Signal, duration: Option<i64>) -> ProviderEvent {
+    ProviderEvent {
+        dedup_key: format!("c{call}|{}|{kind}|{status}", leg.as_str()),
+        call_log_id: Some(call),
+        request_id: None,
+        telecmi_user: None,
+        number: None,
+        kind: kind.into(),
+        leg,
+        provider_status: status.into(),
+        signal: Some(signal),
+        duration,
+        recording: None,
+        payload: "{}".into(),
+    }
+}
+
+/// What an outcome says, without the event ids (which differ between two runs).
+fn summary(o: &ApplyOutcome) -> String {
+    match o {
+        ApplyOutcome::Applied { call, before, .. } => format!(
+            "applied {before} -> {} dur={:?} remarks={:?} ref={:?}",
+            call.status.as_deref().unwrap_or("-"),
+            call.call_duration,
+            call.remarks,
+            call.reference_id
+        ),
+        other => format!("{other:?}").replace(char::is_numeric, ""),
+    }
+}
+
+/// The call's stored state that webhooks change, and its events (leg, status).
+async fn state(s: &Store, id: i64) -> String {
+    let c = s.call(id).await.expect("call").expect("exists");
+    let events: Vec<String> = s
+        .call_events(id)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| format!("{}:{}:{}", e.kind, e.leg, e.status))
+        .collect();
+    let mark = s.provisional(id).await.expect("mark").map(|p| p.state);
+    let rec = s.recording(id).await.expect("rec").map(|r| r.filename);
+    format!(
+        "{} dur={:?} remarks={:?} ref={:?} mark={mark:?} rec={rec:?} events={events:?}",
+        c.status.as_deref().unwrap_or("-"),
+        c.call_duration,
+        c.remarks,
+        c.reference_id
+    )
+}
+
+/// The same events, for the call `to` instead of `from` (keys and ids rewritten).
+fn retarget(evs: &[ProviderEvent], from: i64, to: i64) -> Vec<ProviderEvent> {
+    evs.iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.dedup_key =
+                e.dedup_key.replace(&format!("c{from}|"), &format!("c{to}|")).replace("REQ-X", &format!("REQ-{to}"));
+            if e.call_log_id == Some(from) {
+                e.call_log_id = Some(to);
+            }
+            e.request_id = e.request_id.map(|r| r.replace("REQ-X", &format!("REQ-{to}")));
+            e
+        })
+        .collect()
+}
+
+/// Applies `evs` one by one to one fresh call and as ONE batch to another: the outcomes and the
+/// stored calls must be the same.
+async fn batch_matches_one_by_one(
+    s: &Store,
+    n: usize,
+    evs: Vec<ProviderEvent>,
+    prepare: impl AsyncFn(&Store, &CallLog),
+) {
+    let (alone, together) = (call(s, n).await, call(s, n + 1).await);
+    prepare(s, &alone).await;
+    prepare(s, &together).await;
+    let one_by_one = retarget(&evs, 0, alone.id);
+    let mut want = vec![];
+    for ev in &one_by_one {
+        want.push(summary(&s.apply_event(ev, t0()).await.expect("apply")));
+    }
+    let batched = retarget(&evs, 0, together.id);
+    let received: Vec<_> = batched.iter().map(|e| (e, t0())).collect();
+    let got: Vec<String> =
+        s.apply_events(&received).await.into_iter().map(|r| summary(&r.expect("batch apply"))).collect();
+    let unref = |x: String, id: i64| x.replace(&format!("REQ-{id}"), "REQ");
+    assert_eq!(
+        got.into_iter().map(|x| unref(x, together.id)).collect::<Vec<_>>(),
+        want.into_iter().map(|x| unref(x, alone.id)).collect::<Vec<_>>(),
+        "outcomes"
+    );
+    assert_eq!(
+        unref(state(s, together.id).await, together.id),
+        unref(state(s, alone.id).await, alone.id),
+        "stored call"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_holding_a_duplicate_stores_it_once() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let c = call(s, 1).await;
+        let started = event(c.id, Leg::A, "event", "started", Signal::Started, None);
+        let answered = event(c.id, Leg::B, "event", "answered", Signal::Answered, None);
+        let batch = [(&started, t0()), (&started, t0()), (&answered, t0()), (&started, t0())];
+        let got: Vec<_> = s.apply_events(&batch).await.into_iter().map(|r| r.expect("apply")).collect();
+        assert!(matches!(&got[0], ApplyOutcome::Applied { call, .. } if call.status.as_deref() == Some("ringing")));
+        assert_eq!(got[1], ApplyOutcome::Duplicate);
+        assert!(matches!(&got[2], ApplyOutcome::Applied { call, .. } if call.status.as_deref() == Some("connected")));
+        assert_eq!(got[3], ApplyOutcome::Duplicate);
+        assert_eq!(s.call_events(c.id).await.expect("events").len(), 2);
+        // And a key stored by an earlier batch is a duplicate in a later one.
+        let again = s.apply_events(&[(&answered, t0())]).await;
+        assert_eq!(again.into_iter().map(|r| r.expect("apply")).collect::<Vec<_>>(), vec![ApplyOutcome::Duplicate]);
+        batch_matches_one_by_one(s, 10, vec![started.clone(), started.clone(), answered.clone()], async |_, _| {})
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_events_of_one_call_out_of_order_in_one_batch() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let c = call(s, 1).await;
+        // The report first, then the live events it overtook: the status never moves back.
+        let report = event(c.id, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(42));
+        let answered = event(c.id, Leg::B, "event", "answered", Signal::Answered, None);
+        let started = event(c.id, Leg::A, "event", "started", Signal::Started, None);
+        let batch = [(&report, t0()), (&answered, t0()), (&started, t0())];
+        let got: Vec<_> = s.apply_events(&batch).await.into_iter().map(|r| r.expect("apply")).collect();
+        let status = |o: &ApplyOutcome| match o {
+            ApplyOutcome::Applied { call, before, .. } => (*before, call.status.clone().unwrap_or_default()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(status(&got[0]), (CallStatus::Initiated, "completed".into()));
+        assert_eq!(status(&got[1]), (CallStatus::Completed, "completed".into()));
+        assert_eq!(status(&got[2]), (CallStatus::Completed, "completed".into()));
+        let stored = s.call(c.id).await.expect("call").expect("exists");
+        assert_eq!((stored.status.as_deref(), stored.call_duration), (Some("completed"), Some(42)));
+
+        // Each event of a batch reports the call as it was right after it.
+        let c2 = call(s, 2).await;
+        let steps = [
+            event(c2.id, Leg::A, "event", "started", Signal::Started, None),
+            event(c2.id, Leg::B, "event", "answered", Signal::Answered, None),
+            event(c2.id, Leg::B, "event", "hangup", Signal::Hangup, None),
+        ];
+        let batch: Vec<_> = steps.iter().map(|e| (e, t0())).collect();
+        let got: Vec<_> = s.apply_events(&batch).await.into_iter().map(|r| status(&r.expect("apply")).1).collect();
+        assert_eq!(got, ["ringing", "connected", "completed"]);
+
+        // Whatever the order, a batch ends where the same events one by one end.
+        let z = 0;
+        let script = [
+            event(z, Leg::B, "cdr", "missed", Signal::Report { answered: false }, None),
+            event(z, Leg::A, "event", "started", Signal::Started, None),
+            event(z, Leg::B, "event", "hangup", Signal::Hangup, None),
+            event(z, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(17)),
+            event(z, Leg::A, "cdr", "answered", Signal::Report { answered: true }, Some(99)),
+        ];
+        batch_matches_one_by_one(s, 20, script.to_vec(), async |_, _| {}).await;
+        let mut rev = script.to_vec();
+        rev.reverse();
+        batch_matches_one_by_one(s, 30, rev, async |_, _| {}).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_batch_clears_marks_and_learns_request_ids_as_one_by_one_would() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        // An unconfirmed dial: the first event with a signal clears the mark and our remark; the
+        // request id learnt from the first event finds the call for the next (which has no id).
+        let mut first = event(0, Leg::A, "event", "started", Signal::Started, None);
+        first.request_id = Some("REQ-X".into());
+        let mut by_ref = event(0, Leg::B, "event", "answered", Signal::Answered, None);
+        by_ref.call_log_id = None;
+        by_ref.request_id = Some("REQ-X".into());
+        by_ref.dedup_key = "REQ-X|b|event|answered".into();
+        let mut report = event(0, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(30));
+        report.recording = Some("rec-1.mp3".into());
+        let unconfirmed = async |s: &Store, c: &CallLog| {
+            let (_, marked) = s.mark_unconfirmed(c.id, calldesk::domain::UNCONFIRMED_REMARK, t0()).await.expect("mark");
+            assert!(marked);
+        };
+        batch_matches_one_by_one(s, 1, vec![first.clone(), by_ref.clone(), report.clone()], unconfirmed).await;
+        // A call closed provisionally: TeleCMI's report corrects it, from the status before.
+        let closed = async |s: &Store, c: &CallLog| {
+            s.close_provisionally(c.id, "no word from TeleCMI", t0()).await.expect("close").expect("closed");
+        };
+        batch_matches_one_by_one(s, 3, vec![report.clone(), first.clone()], closed).await;
+        // Older payloads (no ids) find the newest live call of the user to the number.
+        let legacy = |status: &str, signal: Signal| {
+            let mut e = event(0, Leg::Unknown, "event", status, signal, None);
+            e.call_log_id = None;
+            e.telecmi_user = Some(USER.into());
+            e.dedup_key = format!("legacy|{status}|REQ-X");
+            e
+        };
+        let alone = call(s, 5).await;
+        let mut evs = vec![legacy("hangup", Signal::Hangup), legacy("started", Signal::Started)];
+        for e in &mut evs {
+            e.number = alone.driver_mobile.clone();
+            e.dedup_key = e.dedup_key.replace("REQ-X", &alone.id.to_string());
+        }
+        let got: Vec<_> = s
+            .apply_events(&evs.iter().map(|e| (e, t0())).collect::<Vec<_>>())
+            .await
+            .into_iter()
+            .map(|r| summary(&r.expect("apply")))
+            .collect();
+        assert_eq!(got[0], "applied initiated -> missed dur=Some(0) remarks=None ref=None");
+        // The call the first event closed is no longer live: the second finds none (as it would
+        // had the first been stored on its own).
+        assert_eq!(got[1], "Unmatched");
+    })
+    .await;
+}
+
+/// Makes the database refuse (at insert) any event whose key starts with `poison`.
+async fn poison_inserts(db: &TestDb) {
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        sqlx::query(
+            "CREATE TRIGGER poison BEFORE INSERT ON webhook_events WHEN NEW.dedup_key LIKE 'poison%' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned event'); END",
+        )
+        .execute(&pool)
+        .await
+        .expect("trigger");
+        pool.close().await;
+    } else {
+        let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
+        sqlx::query(
+            "CREATE TRIGGER poison BEFORE INSERT ON webhook_events FOR EACH ROW BEGIN \
+             IF NEW.dedup_key LIKE 'poison%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned event'; END IF; END",
+        )
+        .execute(&pool)
+        .await
+        .expect("trigger");
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_event_in_a_batch_fails_alone() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        poison_inserts(&db).await;
+        let c = call(s, 1).await;
+        let started = event(c.id, Leg::A, "event", "started", Signal::Started, None);
+        let mut bad = event(c.id, Leg::B, "event", "answered", Signal::Answered, None);
+        bad.dedup_key = "poison-1".into();
+        let hangup = event(c.id, Leg::A, "event", "hangup", Signal::Hangup, None);
+        let got = s.apply_events(&[(&started, t0()), (&bad, t0()), (&hangup, t0())]).await;
+        assert!(matches!(&got[0], Ok(ApplyOutcome::Applied { .. })), "{:?}", got[0]);
+        assert!(got[1].as_ref().is_err_and(|e| e.to_string().contains("poisoned")), "{:?}", got[1]);
+        assert!(matches!(&got[2], Ok(ApplyOutcome::Applied { call, .. }) if call.status.as_deref() == Some("missed")));
+        let stored = s.call_events(c.id).await.expect("events");
+        assert_eq!(stored.iter().map(|e| e.status.as_str()).collect::<Vec<_>>(), ["started", "hangup"]);
+        // Nobody answered (the bad event was never applied): the hangup made it missed.
+        assert_eq!(s.call(c.id).await.expect("call").expect("exists").status.as_deref(), Some("missed"));
+    })
+    .await;
+}
+
+/// calldesk's webhook route on `db` (as `calldesk serve` mounts it), its bus, and its URL.
+async fn listener(db: &TestDb) -> (calldesk::bus::Bus, String) {
+    let bus = calldesk::bus::new_bus();
+    let token = "ingest-test-token-0123456789";
+    let state = calldesk::server::AppState::new(
+        db.store.clone(),
+        bus.clone(),
+        calldesk::config::Secret::new(token.to_string()),
+        Some(common::APP_ID),
+    );
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = tcp.local_addr().expect("addr");
+    tokio::spawn(calldesk::server::serve(tcp, calldesk::server::router(state), std::future::pending()));
+    (bus, format!("http://{addr}/webhook/telecmi/{token}"))
+}
+
+/// A live event of our call `id` in TeleCMI's format, under TeleCMI's request id `rid`.
+fn body(id: i64, rid: &str, leg: &str, status: &str) -> String {
+    serde_json::json!({"type": "event", "leg": leg, "status": status, "request_id": rid, "user": USER,
+        "extra_params": serde_json::json!({"calldesk_call_id": id.to_string()}).to_string(), "app_id": common::APP_ID})
+    .to_string()
+}
+
+/// Posts every body at once; the HTTP status of each, in order.
+async fn post_all(url: &str, bodies: &[String]) -> Vec<u16> {
+    let http = reqwest::Client::new();
+    let sends = bodies.iter().map(|b| {
+        let req = http.post(url).header("content-type", "application/json").body(b.clone());
+        async move { req.send().await.expect("post").status().as_u16() }
+    });
+    futures::future::join_all(sends).await
+}
+
+#[tokio::test]
+async fn a_burst_is_stored_once_each_and_told_in_order() {
+    each_backend(|db| async move {
+        let (bus, url) = listener(&db).await;
+        let mut rx = bus.subscribe();
+        let mut bodies = vec![];
+        for n in 0..40 {
+            let c = call(&db.store, n).await;
+            for (leg, status) in [("a", "started"), ("b", "answered"), ("b", "hangup")] {
+                bodies.push(body(c.id, &format!("R{n}"), leg, status));
+            }
+            bodies.push(body(c.id, &format!("R{n}"), "a", "started")); // resent
+        }
+        let statuses = post_all(&url, &bodies).await;
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        let stored = db.store.events_after(0, 1000).await.expect("events");
+        assert_eq!(stored.len(), 120, "three per call, the resent one once");
+        // Told once each, after storing, in the order the events were stored.
+        let mut told = vec![];
+        while let Ok(u) = rx.try_recv() {
+            told.push(u.event_id.expect("event id"));
+        }
+        assert_eq!(told, stored.iter().map(|e| e.id).collect::<Vec<_>>());
+        for n in 0..40 {
+            let c = db.store.call_by_reference(&format!("R{n}")).await.expect("call").expect("learnt its request id");
+            assert_eq!(c.status.as_deref(), Some("completed"), "call {n}");
+        }
+    })
+    .await;
+}
+
+/// Answered only after the commit: an event whose commit fails (SQLite checks deferred foreign
+/// keys at COMMIT; MariaDB has no such check, so this is SQLite only) is answered 503 and not
+/// stored, and the webhooks batched with it are stored and answered 200. A listener answering
+/// before its commit would have said 200 for the lost event.
+#[tokio::test]
+async fn a_webhook_is_answered_only_after_its_commit() {
+    let db = common::sqlite_db().await;
+    let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+    for ddl in [
+        "CREATE TABLE poison (call_log_id INTEGER REFERENCES call_logs (id) DEFERRABLE INITIALLY DEFERRED)",
+        "CREATE TRIGGER poison AFTER INSERT ON webhook_events WHEN NEW.dedup_key LIKE 'poison%' \
+         BEGIN INSERT INTO poison VALUES (-1); END",
+    ] {
+        sqlx::query(ddl).execute(&pool).await.expect("poison at commit");
+    }
+    pool.close().await;
+    let (bus, url) = listener(&db).await;
+    let mut rx = bus.subscribe();
+    let mut bodies = vec![];
+    for n in 0..30 {
+        let c = call(&db.store, n).await;
+        let rid = if n % 10 == 3 { format!("poison-{n}") } else { format!("R{n}") };
+        bodies.push(body(c.id, &rid, "a", "started"));
+        bodies.push(body(c.id, &format!("R{n}"), "b", "answered"));
+    }
+    let statuses = post_all(&url, &bodies).await;
+    let stored: HashSet<String> = db
+        .store
+        .events_after(0, 1000)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| format!("{}:{}", e.call_log_id.unwrap_or_default(), e.leg))
+        .collect();
+    for (b, status) in bodies.iter().zip(&statuses) {
+        let ev = calldesk::telecmi::webhook::parse(b.as_bytes()).expect("parse");
+        let key = format!("{}:{}", ev.call_log_id.unwrap_or_default(), ev.leg.as_str());
+        if ev.dedup_key.starts_with("poison") {
+            assert_eq!(*status, 503, "a webhook whose commit failed was answered {status}");
+            assert!(!stored.contains(&key), "{key}");
+        } else {
+            assert_eq!(*status, 200, "{}", ev.dedup_key);
+            assert!(stored.contains(&key), "{key} acknowledged but not stored");
+        }
+    }
+    let mut told = 0;
+    while rx.try_recv().is_ok() {
+        told += 1;
+    }
+    assert_eq!(told, 57, "only what was stored is told");
+}

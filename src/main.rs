@@ -313,7 +313,7 @@ async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) 
         done.set_message("read; checking against the database and loading");
         done.enable_steady_tick(std::time::Duration::from_millis(200));
     };
-    // Refused lines come after the commit, in line order: the bar has nothing left to show.
+    // Refused lines come at the end, in line order: the bar has nothing left to show.
     let mut err = std::io::BufWriter::new(std::io::stderr());
     let outcome = import::import(&store, rows, requeue, file_read, |line, reason| {
         if !bar.is_finished() {

@@ -99,7 +99,7 @@ const BATCH_ROWS: usize = ROWS_PER_INSERT;
 /// Imports `rows` into the store: the file is read on a blocking thread while the store stages
 /// the rows read so far (a couple of batches in flight, so memory stays flat), then everything
 /// is merged in one transaction. `file_read` runs once the last row has been read; `on_refused`
-/// gets every refused line, in line order, once the import has committed.
+/// gets every refused line, in line order, at the end (an error after it still loads nothing).
 pub async fn import<R: Read + Send + 'static>(
     store: &Store,
     rows: Rows<R>,

@@ -176,7 +176,7 @@ impl Store {
     /// inserted or updated; an assigned driver joins their caller's queue (due `now`) or moves to
     /// it; a finished or closed driver stays out of the queue unless `requeue` — except a wrong
     /// number replaced by a new one, which reopens. All of it commits at once or not at all.
-    /// `on_refused` then gets every refused line, in line order.
+    /// `on_refused` gets every refused line, in line order, just before the commit.
     #[tracing::instrument(skip_all, err)]
     pub async fn import_driver_batches(
         &self,
@@ -299,19 +299,20 @@ impl Store {
                 );
                 out.queued = sqlx::query(AssertSqlSafe(queue)).bind(now).execute(&mut *tx).await?.rows_affected();
                 sqlx::query(sql.reassign).execute(&mut *tx).await?;
-                tx.commit().await?;
                 let count = |n: i64| u64::try_from(n).unwrap_or_default();
                 out.inserted = count(total - existed);
                 out.updated = count(existed);
                 out.kept_finished = count(kept);
-
+                // Listed before the commit, so that any error of the import means nothing loaded.
                 let mut errors =
                     sqlx::query_as::<_, (i64, String)>("SELECT line, reason FROM cd_import_errors ORDER BY line")
-                        .fetch(&mut *conn);
+                        .fetch(&mut *tx);
                 while let Some((line, reason)) = errors.try_next().await? {
                     out.refused += 1;
                     on_refused(count(line), &reason);
                 }
+                drop(errors);
+                tx.commit().await?;
                 Ok::<_, sqlx::Error>(out)
             }
             .await;

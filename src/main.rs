@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -301,35 +301,33 @@ async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) 
     let store = Store::open(&config.database_url).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let mut parsed = import::parse(std::io::BufReader::new(f), &config.country_code, &callers)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let mobiles: Vec<String> = parsed.rows.iter().map(|r| r.driver.mobile.clone()).collect();
-    parsed.reject_taken_mobiles(&store.drivers_with_mobiles(&mobiles).await?);
-    for e in &parsed.errors {
-        eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
-    }
-    let drivers = parsed.drivers();
-    let bar = indicatif::ProgressBar::new(drivers.len() as u64);
+    // Progress by bytes read: known up front, and memory stays flat whatever the file's size.
+    let bar = indicatif::ProgressBar::new(f.metadata().map(|m| m.len()).unwrap_or(0));
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} drivers {elapsed}")
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = import::load(&store, &drivers, requeue, |n| bar.inc(n)).await?;
+    let input = std::io::BufReader::with_capacity(1 << 16, bar.wrap_read(f));
+    let rows = import::Rows::new(input, &config.country_code, callers)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let done = bar.clone();
+    let file_read = move || {
+        done.set_message("read; checking against the database and loading");
+        done.enable_steady_tick(std::time::Duration::from_millis(200));
+    };
+    // Refused lines come at the end, in line order: the bar has nothing left to show.
+    let mut err = std::io::BufWriter::new(std::io::stderr());
+    let outcome = import::import(&store, rows, requeue, file_read, |line, reason| {
+        if !bar.is_finished() {
+            bar.finish_and_clear();
+        }
+        let _ = writeln!(err, "{}:{line}: {reason}", file.display());
+    })
+    .await;
     bar.finish_and_clear();
-    let kept = match outcome.kept_finished {
-        0 => String::new(),
-        n => format!(", {n} finished left out of the queue (--requeue to queue them)"),
-    };
-    let kept = match outcome.kept_do_not_call {
-        0 => kept,
-        n => format!("{kept}, {n} who asked not to be called stay closed"),
-    };
-    println!(
-        "{} new, {} updated, {} queued{kept}; {} bad row(s) skipped",
-        outcome.inserted,
-        outcome.updated,
-        outcome.queued,
-        parsed.errors.len()
-    );
-    Ok(if parsed.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    err.flush()?;
+    drop(err);
+    let outcome = outcome.context("nothing was imported")?;
+    println!("{}", import::summary(&outcome));
+    Ok(if outcome.refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

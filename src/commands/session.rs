@@ -159,9 +159,9 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
     let store = Store::open(&url).await?;
     store.add_caller(DEMO_CALLER, "Pooja (demo)", Role::Agent, Utc::now()).await?;
     let callers = std::collections::HashSet::from([DEMO_CALLER]);
-    let parsed = crate::commands::import::parse(DEMO_DRIVERS.as_bytes(), &config.country_code, &callers)
+    let rows = crate::commands::import::Rows::new(DEMO_DRIVERS.as_bytes(), &config.country_code, callers)
         .map_err(|e| anyhow::anyhow!(e))?;
-    crate::commands::import::load(&store, &parsed.drivers(), false, |_| {}).await?;
+    crate::commands::import::import(&store, rows, false, || {}, |_, _| {}).await?;
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
     config.database_url = url;

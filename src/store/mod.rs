@@ -9,6 +9,7 @@ pub(crate) mod dnc;
 mod events;
 mod facts;
 mod fixes;
+mod import;
 mod ingest;
 mod lookup;
 mod people;
@@ -22,6 +23,7 @@ pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft,
 pub use dnc::{AskedNotToCall, DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, DoNotCall, dnc_reason};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use fixes::CANCELLED;
+pub use import::{ImportBatch, ROWS_PER_INSERT};
 pub use ingest::{MAX_BATCH, Received};
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};

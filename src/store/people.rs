@@ -1,10 +1,10 @@
 //! Callers, their API tokens, and drivers (with the import that queues them).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Result, Store, db_time, with_pool};
-use crate::domain::{DO_NOT_CALL_REASON, Driver, Role, WRONG_NUMBER_REASON};
+use crate::domain::{Driver, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Caller {
@@ -19,7 +19,7 @@ impl Caller {
     }
 }
 
-/// What one import batch did.
+/// What an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportOutcome {
     pub inserted: u64,
@@ -31,17 +31,9 @@ pub struct ImportOutcome {
     /// Drivers who asked not to be called: they stay closed, `--requeue` or not, and a new number
     /// of theirs goes on the do-not-call list.
     pub kept_do_not_call: u64,
+    /// Rows refused (a repeat in the file, a mobile of another driver, or a bad row).
+    pub refused: u64,
 }
-
-// A row without a time zone keeps the driver's (a file without the column changes no zone).
-const UPSERT_DRIVER_SQLITE: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at, timezone) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, mobile = excluded.mobile, \
-     tmid = excluded.tmid, city = excluded.city, state = excluded.state, assigned_to = excluded.assigned_to, \
-     timezone = COALESCE(excluded.timezone, drivers.timezone)";
-const UPSERT_DRIVER_MYSQL: &str = "INSERT INTO drivers (id, name, mobile, tmid, city, state, assigned_to, created_at, timezone) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), mobile = VALUES(mobile), \
-     tmid = VALUES(tmid), city = VALUES(city), state = VALUES(state), assigned_to = VALUES(assigned_to), \
-     timezone = COALESCE(VALUES(timezone), timezone)";
 
 impl Store {
     /// Registers `id` as a caller, or renames / re-roles an existing one.
@@ -174,113 +166,19 @@ impl Store {
         self.import_drivers_with(drivers, false, now).await
     }
 
-    /// Inserts or updates drivers in one transaction; a driver assigned to a caller is queued for
-    /// them (due now) unless already queued, and a re-assigned driver moves to the new caller's queue.
-    /// A driver a saved outcome finished (or whose number was marked wrong) is not queued again
-    /// unless `requeue` is set; a wrong number replaced by a new one reopens the driver. A driver
-    /// who asked not to be called is never reopened nor queued, and a new number of theirs is listed.
-    #[tracing::instrument(skip_all, fields(rows = drivers.len()), err)]
+    /// Imports `drivers` as the rows of one file (line 1 is the first driver) under the rules of
+    /// [`Store::import_driver_batches`]; refused rows are only counted (`refused`).
     pub async fn import_drivers_with(
         &self,
         drivers: &[Driver],
         requeue: bool,
         now: DateTime<Utc>,
     ) -> Result<ImportOutcome> {
-        let now = db_time(now);
-        let mut out = ImportOutcome::default();
-        with_pool!(self, |p, d| {
-            let upsert = if self.is_mysql() { UPSERT_DRIVER_MYSQL } else { UPSERT_DRIVER_SQLITE };
-            let mut tx = p.begin_with(d.begin_write).await?;
-            for drv in drivers {
-                let existed: Option<(String, Option<String>, Option<NaiveDateTime>)> =
-                    sqlx::query_as("SELECT mobile, closed_reason, finished_at FROM drivers WHERE id = ?")
-                        .bind(&drv.id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let finished = match &existed {
-                    // A number marked wrong and now replaced: the driver can be called again (one who
-                    // asked not to be called stays closed, whatever their number).
-                    Some((mobile, Some(r), _)) if r == WRONG_NUMBER_REASON && *mobile != drv.mobile => false,
-                    Some((_, closed, finished_at)) => closed.is_some() || finished_at.is_some(),
-                    None => false,
-                };
-                // Asked not to be called: closed for good here, whatever the file or `--requeue` says.
-                let asked = existed.as_ref().is_some_and(|(_, c, _)| c.as_deref() == Some(DO_NOT_CALL_REASON));
-                if let Some((mobile, _, _)) = existed.as_ref().filter(|_| asked) {
-                    out.kept_do_not_call += 1;
-                    if *mobile != drv.mobile {
-                        let why = format!("driver {} asked not to be called; number from an import", drv.id);
-                        super::dnc::insert_listed_in_tx!(
-                            tx,
-                            d,
-                            &drv.mobile,
-                            Some(why.as_str()),
-                            None::<i64>,
-                            "import",
-                            now
-                        );
-                    }
-                }
-                let reopen = !asked
-                    && existed.as_ref().is_some_and(|(_, c, f)| c.is_some() || f.is_some())
-                    && (requeue || !finished);
-                if reopen {
-                    sqlx::query(
-                        "UPDATE drivers SET closed_reason = NULL, closed_at = NULL, finished_at = NULL, \
-                         finished_outcome = NULL WHERE id = ?",
-                    )
-                    .bind(&drv.id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query(upsert)
-                    .bind(&drv.id)
-                    .bind(&drv.name)
-                    .bind(&drv.mobile)
-                    .bind(&drv.tmid)
-                    .bind(&drv.city)
-                    .bind(&drv.state)
-                    .bind(drv.assigned_to)
-                    .bind(now)
-                    .bind(&drv.timezone)
-                    .execute(&mut *tx)
-                    .await?;
-                if existed.is_some() {
-                    out.updated += 1;
-                } else {
-                    out.inserted += 1;
-                }
-                let Some(caller) = drv.assigned_to else { continue };
-                if asked {
-                    continue;
-                }
-                if finished && !requeue {
-                    out.kept_finished += 1;
-                    continue;
-                }
-                let sql = format!(
-                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) VALUES (?, ?, 1, ?, 0)",
-                    d.insert_ignore
-                );
-                let q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&drv.id)
-                    .bind(caller)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                if q.rows_affected() > 0 {
-                    out.queued += 1;
-                } else {
-                    sqlx::query("UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND caller_id <> ?")
-                        .bind(caller)
-                        .bind(&drv.id)
-                        .bind(caller)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            tx.commit().await
-        })?;
-        Ok(out)
+        let rows = drivers.iter().cloned().enumerate().map(|(i, d)| (i as u64 + 1, d)).collect();
+        let batch = super::ImportBatch { rows, refused: Vec::new() };
+        self.import_driver_batches(futures::stream::iter([batch]), requeue, now, |line, reason| {
+            tracing::warn!(line, reason, "import row refused");
+        })
+        .await
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod dnc;
 mod events;
 mod facts;
 mod fixes;
+mod loadtest;
 mod lookup;
 mod people;
 mod presence;
@@ -21,6 +22,7 @@ pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft,
 pub use dnc::{DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, dnc_reason};
 pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
 pub use fixes::CANCELLED;
+pub use loadtest::LoadtestCall;
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};

@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{dnc, export, import, recording, session, tokens};
+use calldesk::commands::{dnc, export, import, loadtest, recording, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -85,6 +85,34 @@ enum Command {
     },
     /// Apply database migrations and exit
     Migrate,
+    /// A team on one database: N simulated agents against one `serve` and the TeleCMI simulator
+    ///
+    /// In one process: the TeleCMI simulator (webhooks over loopback HTTP), the listener + API of
+    /// `calldesk serve`, N agents each with its own connection pool (a console each) and a
+    /// supervisor with its own pool. Each agent reads its due queue (every other turn its
+    /// neighbour's, so agents race for drivers), claims a driver, dials through the API's
+    /// click_to_call, follows the call until TeleCMI's webhooks end it, saves an outcome through
+    /// update_feedback and thinks. Then it prints calls placed, outcomes saved, double claims,
+    /// lost and duplicated outcomes, supervisor lag p50/p99 and queries per second per console.
+    /// Exit code 1 when a goal is missed (0 double claims, 0 lost or duplicated, p99 < 1 s).
+    ///
+    /// It writes callers 9001.. (names `lt-…`), their API tokens and drivers `lt-000000…`, so it
+    /// refuses a database that holds any caller, driver or call: give it an empty one
+    /// (DATABASE_URL / --database-url, e.g. a new MariaDB database or sqlite file).
+    Loadtest {
+        /// Simulated agents, each with its own connection pool
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        /// How long the agents keep taking new drivers (fractions allowed: 0.2 = 12 s)
+        #[arg(long, default_value_t = 1.0)]
+        minutes: f64,
+        /// An agent's pause after each outcome (a human's pace, compressed)
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        think_ms: u64,
+        /// The simulator's pause between two webhooks of a call
+        #[arg(long, value_name = "MS", default_value_t = 200)]
+        step_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +269,18 @@ async fn run(
             let saved = recording::download(&store, &config, call_log_id, &output, force).await?;
             println!("call {call_log_id}: recording saved to {} ({} bytes)", output.display(), saved.bytes);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Loadtest { agents, minutes, think_ms, step_ms } => {
+            anyhow::ensure!(minutes.is_finite() && minutes > 0.0, "--minutes must be a positive number");
+            let plan = loadtest::Plan {
+                agents,
+                duration: std::time::Duration::from_secs_f64(minutes * 60.0),
+                think: std::time::Duration::from_millis(think_ms),
+                step: std::time::Duration::from_millis(step_ms),
+            };
+            let report = loadtest::run(config, plan).await?;
+            println!("{report}");
+            Ok(if report.misses().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => session::demo(config, database_url_origin, hours_origin).await.map(|()| ExitCode::SUCCESS),

@@ -4,6 +4,7 @@
 pub mod dnc;
 pub mod export;
 pub mod import;
+pub mod loadtest;
 pub mod recording;
 pub mod session;
 pub mod tokens;

@@ -1,0 +1,343 @@
+//! The load test's supervisor (its lag probe) and its verdict from the agents' records and the
+//! database.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{Ledger, lock};
+use crate::bus::Bus;
+use crate::domain::CallStatus;
+use crate::store::{LoadtestCall, Store};
+use crate::supervise::snapshot::{self, Snapshot};
+
+/// The supervisor must see a change within this.
+pub const LAG_GOAL: Duration = Duration::from_secs(1);
+
+fn rank(s: CallStatus) -> u8 {
+    match s {
+        CallStatus::Initiated => 0,
+        CallStatus::Ringing => 1,
+        CallStatus::Connected => 2,
+        _ => 3,
+    }
+}
+
+/// A webhook's change of a call, as the server committed it.
+struct Change {
+    call_id: i64,
+    rank: u8,
+    at: Instant,
+}
+
+/// Hears the server's bus: every call change a webhook committed, with the moment it did.
+#[derive(Clone)]
+pub struct LagProbe {
+    pending: Arc<Mutex<Vec<Change>>>,
+    /// Changes the probe missed (bus overrun) and changes the supervisor never saw.
+    missed: Arc<AtomicU64>,
+}
+
+impl LagProbe {
+    pub fn start(bus: &Bus) -> Self {
+        let probe = Self { pending: Arc::default(), missed: Arc::default() };
+        let mut rx = super::subscribe(bus);
+        let p = probe.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(u) if u.source == "webhook" => {
+                        let c = Change { call_id: u.call.id, rank: rank(u.call.call_status()), at: Instant::now() };
+                        lock(&p.pending).push(c);
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(n)) => {
+                        p.missed.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+        probe
+    }
+
+    /// Changes the supervisor never saw (or the probe could not time).
+    pub fn unseen(&self) -> u64 {
+        self.missed.load(Ordering::Relaxed) + lock(&self.pending).len() as u64
+    }
+
+    /// Settles every change committed before `started` that `snap` shows: the call is live at
+    /// that status or later, or no longer live (it ended). Returns their lags to `seen`.
+    fn settle(&self, snap: &Snapshot, started: Instant, seen: Instant, lags: &mut Vec<Duration>) {
+        let live: HashMap<i64, u8> = snap.live.iter().map(|c| (c.id, rank(c.call_status()))).collect();
+        lock(&self.pending).retain(|c| {
+            let shown = c.at <= started && live.get(&c.call_id).is_none_or(|r| *r >= c.rank);
+            if shown {
+                lags.push(seen.saturating_duration_since(c.at));
+            }
+            !shown
+        });
+    }
+}
+
+/// The supervisor console's reading loop on its own pool: follow the event feed, reload the
+/// snapshot on every change (and every second), as `calldesk supervise` does. Runs until `stop`
+/// and then until every change is seen (at most 5 s more). Returns the lags.
+pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Duration>> {
+    let bus = crate::bus::new_bus();
+    let mut updates = bus.subscribe();
+    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut snap = Snapshot::default();
+    let mut lags = Vec::new();
+    let mut stopped_at: Option<Instant> = None;
+    loop {
+        let full = tokio::select! {
+            _ = tick.tick() => false,
+            u = updates.recv() => !matches!(u, Err(RecvError::Closed)),
+        };
+        // Changes heard while the last snapshot loaded are all covered by this one reload.
+        while updates.try_recv().is_ok() {}
+        let previous = if full { Snapshot::default() } else { snap.clone() };
+        let started = Instant::now();
+        snap = snapshot::load(&store, Utc::now(), tz, &previous).await?;
+        probe.settle(&snap, started, Instant::now(), &mut lags);
+        if stop.load(Ordering::Relaxed) {
+            let at = *stopped_at.get_or_insert_with(Instant::now);
+            if lock(&probe.pending).is_empty() || at.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+    }
+    feed.abort();
+    store.close().await;
+    Ok(lags)
+}
+
+/// What [`judge`] weighs.
+pub struct Inputs {
+    pub agents: usize,
+    pub elapsed: Duration,
+    pub ledger: Ledger,
+    pub rows: Vec<LoadtestCall>,
+    pub lags: Vec<Duration>,
+    pub unseen: u64,
+    /// MariaDB's `Questions` delta over the run (all clients).
+    pub questions: Option<i64>,
+    pub backend: String,
+}
+
+/// The verdict of a run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub backend: String,
+    pub agents: usize,
+    pub seconds: f64,
+    pub placed: u64,
+    pub saved: u64,
+    pub call_rows: usize,
+    pub claims_lost: u64,
+    pub dial_refused: u64,
+    pub unfinished: u64,
+    pub errors: BTreeMap<String, u64>,
+    /// Two agents holding one driver at once, from the agents' own records.
+    pub double_claims_agents: u64,
+    /// Calls to one driver by different agents overlapping in `call_logs`.
+    pub double_claims_db: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub lag_samples: usize,
+    pub lag_unseen: u64,
+    pub lag_p50: Duration,
+    pub lag_p99: Duration,
+    pub lag_max: Duration,
+    pub store_calls_per_agent_s: f64,
+    pub questions_per_agent_s: Option<f64>,
+}
+
+impl Report {
+    pub fn double_claims(&self) -> u64 {
+        self.double_claims_agents + self.double_claims_db
+    }
+
+    /// The goals: no double claim, nothing lost or duplicated, supervisor p99 under 1 s
+    /// (and the run did place calls and the supervisor did see changes).
+    pub fn misses(&self) -> Vec<String> {
+        let mut m = Vec::new();
+        if self.placed == 0 {
+            m.push("no call was placed".into());
+        }
+        if self.double_claims() > 0 {
+            m.push(format!("{} double claim(s)", self.double_claims()));
+        }
+        if self.lost > 0 {
+            m.push(format!("{} lost outcome(s)", self.lost));
+        }
+        if self.duplicated > 0 {
+            m.push(format!("{} duplicated outcome(s)", self.duplicated));
+        }
+        if self.lag_samples == 0 {
+            m.push("the supervisor saw no change".into());
+        } else if self.lag_p99 >= LAG_GOAL {
+            m.push(format!("supervisor lag p99 {} ≥ {}", ms(self.lag_p99), ms(LAG_GOAL)));
+        }
+        m
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "loadtest on {}: {} agents for {:.1} s", self.backend, self.agents, self.seconds)?;
+        writeln!(f, "  calls placed            {}", self.placed)?;
+        writeln!(f, "  outcomes saved          {}", self.saved)?;
+        writeln!(f, "  call_logs rows          {}", self.call_rows)?;
+        writeln!(f, "  claims lost to another  {} (the claim refused: correct)", self.claims_lost)?;
+        writeln!(f, "  dials refused by API    {}", self.dial_refused)?;
+        writeln!(f, "  calls never ended       {}", self.unfinished)?;
+        writeln!(
+            f,
+            "  double claims           {} (agents' records {}, overlapping calls in call_logs {})",
+            self.double_claims(),
+            self.double_claims_agents,
+            self.double_claims_db
+        )?;
+        writeln!(f, "  lost outcomes           {}", self.lost)?;
+        writeln!(f, "  duplicated outcomes     {}", self.duplicated)?;
+        writeln!(
+            f,
+            "  supervisor lag          p50 {}  p99 {}  max {}  ({} changes, {} unseen)",
+            ms(self.lag_p50),
+            ms(self.lag_p99),
+            ms(self.lag_max),
+            self.lag_samples,
+            self.lag_unseen
+        )?;
+        writeln!(f, "  store calls/s per agent {:.1} (counted in each agent's console)", self.store_calls_per_agent_s)?;
+        match self.questions_per_agent_s {
+            Some(q) => writeln!(
+                f,
+                "  queries/s per console   {q:.1} (MariaDB Questions delta, all clients incl. serve and supervisor, / agents / s)"
+            )?,
+            None => writeln!(f, "  queries/s per console   n/a (MariaDB only)")?,
+        }
+        for (e, n) in &self.errors {
+            writeln!(f, "  error ×{n}: {e}")?;
+        }
+        let misses = self.misses();
+        if misses.is_empty() {
+            write!(f, "PASS: 0 double claims, 0 lost, 0 duplicated, supervisor p99 < {}", ms(LAG_GOAL))
+        } else {
+            write!(f, "FAIL: {}", misses.join("; "))
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// Two agents' holds of one driver that overlap in time.
+fn overlapping_holds(ledger: &Ledger) -> u64 {
+    let mut by_driver: HashMap<&str, Vec<&super::Hold>> = HashMap::new();
+    for h in &ledger.holds {
+        by_driver.entry(h.driver.as_str()).or_default().push(h);
+    }
+    let mut n = 0;
+    for holds in by_driver.values() {
+        for (i, a) in holds.iter().enumerate() {
+            for b in &holds[i + 1..] {
+                if a.agent != b.agent && a.from < b.until && b.from < a.until {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Calls to one driver by different callers where the later one began before the earlier one's
+/// last change (its outcome): both were being worked at once.
+fn overlapping_calls(rows: &[LoadtestCall]) -> u64 {
+    let mut n = 0;
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.driver_id == b.driver_id
+            && a.caller_id != b.caller_id
+            && b.created_at < a.updated_at.unwrap_or(a.created_at)
+        {
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn judge(i: Inputs) -> Report {
+    let secs = i.elapsed.as_secs_f64().max(0.001);
+    let by_ref: HashMap<&str, Vec<&LoadtestCall>> = i.rows.iter().fold(HashMap::new(), |mut m, r| {
+        if let Some(rf) = r.reference_id.as_deref() {
+            m.entry(rf).or_default().push(r);
+        }
+        m
+    });
+    let mut lost = 0;
+    let mut duplicated = 0;
+    let mut saved_refs = HashSet::new();
+    for s in &i.ledger.saved {
+        if !saved_refs.insert(s.reference.as_str()) {
+            duplicated += 1;
+        }
+        let stored = by_ref.get(s.reference.as_str()).map_or(&[][..], Vec::as_slice);
+        let agent_ok =
+            stored.iter().any(|r| r.caller_id == Some(s.agent) && r.feedback.as_deref() == Some(&s.feedback));
+        if !agent_ok {
+            lost += 1;
+        }
+    }
+    // One reference on two rows, or an outcome in the database no agent saved.
+    duplicated += by_ref.values().map(|v| v.len().saturating_sub(1) as u64).sum::<u64>();
+    duplicated += i
+        .rows
+        .iter()
+        .filter(|r| r.feedback.as_deref().is_some_and(|f| !f.is_empty()))
+        .filter(|r| !r.reference_id.as_deref().is_some_and(|rf| saved_refs.contains(rf)))
+        .count() as u64;
+    let mut lags = i.lags;
+    lags.sort();
+    Report {
+        backend: i.backend,
+        agents: i.agents,
+        seconds: secs,
+        placed: i.ledger.placed,
+        saved: i.ledger.saved.len() as u64,
+        call_rows: i.rows.len(),
+        claims_lost: i.ledger.claims_lost,
+        dial_refused: i.ledger.dial_refused,
+        unfinished: i.ledger.unfinished,
+        double_claims_agents: overlapping_holds(&i.ledger),
+        double_claims_db: overlapping_calls(&i.rows),
+        lost,
+        duplicated,
+        lag_samples: lags.len(),
+        lag_unseen: i.unseen,
+        lag_p50: percentile(&lags, 0.50),
+        lag_p99: percentile(&lags, 0.99),
+        lag_max: lags.last().copied().unwrap_or_default(),
+        store_calls_per_agent_s: i.ledger.store_calls as f64 / i.agents as f64 / secs,
+        questions_per_agent_s: i.questions.map(|q| q as f64 / i.agents as f64 / secs),
+        errors: i.ledger.errors,
+    }
+}

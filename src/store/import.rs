@@ -99,14 +99,15 @@ const SQLITE_IMPORT: ImportSql = ImportSql {
 const MYSQL_IMPORT: ImportSql = ImportSql {
     setup: &[
         "DROP TEMPORARY TABLE IF EXISTS cd_import_rows, cd_import_errors, cd_import_owners",
-        "CREATE TEMPORARY TABLE cd_import_rows (line BIGINT NOT NULL PRIMARY KEY, id_key VARCHAR(100) NOT NULL, \
-         id VARCHAR(50) NOT NULL, name VARCHAR(255) NOT NULL, mobile VARCHAR(20) NOT NULL, tmid VARCHAR(50), \
+        "CREATE TEMPORARY TABLE cd_import_rows (line BIGINT NOT NULL PRIMARY KEY, \
+         id_key VARCHAR(100){ID_COLL} NOT NULL, id VARCHAR(50){ID_COLL} NOT NULL, name VARCHAR(255) NOT NULL, \
+         mobile VARCHAR(20){MOBILE_COLL} NOT NULL, tmid VARCHAR(50), \
          city VARCHAR(100), state VARCHAR(100), assigned_to INT, timezone VARCHAR(64), prior INT, \
          UNIQUE KEY (id_key), UNIQUE KEY (mobile)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         "CREATE TEMPORARY TABLE cd_import_errors (line BIGINT NOT NULL PRIMARY KEY, reason TEXT NOT NULL) \
          ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-        "CREATE TEMPORARY TABLE cd_import_owners (line BIGINT NOT NULL, mobile VARCHAR(20) NOT NULL, \
-         owner VARCHAR(50) NOT NULL, owner_key VARCHAR(100) NOT NULL, KEY (owner_key), KEY (line)) \
+        "CREATE TEMPORARY TABLE cd_import_owners (line BIGINT NOT NULL, mobile VARCHAR(20){MOBILE_COLL} NOT NULL, \
+         owner VARCHAR(50){ID_COLL} NOT NULL, owner_key VARCHAR(100){ID_COLL} NOT NULL, KEY (owner_key), KEY (line)) \
          ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     ],
     teardown: &["DROP TEMPORARY TABLE IF EXISTS cd_import_rows, cd_import_errors, cd_import_owners"],
@@ -201,8 +202,31 @@ impl Store {
         let out = with_pool!(self, |p, d| {
             let mut conn = p.acquire().await?;
             let result = async {
+                // The staging tables compare with `drivers` in every statement: on MySQL their text
+                // columns take drivers.id's and drivers.mobile's own collations (a database from
+                // another server version may have other ones than today's default).
+                let (id_coll, mobile_coll) = if mysql {
+                    let c: Vec<(String, Option<String>)> = sqlx::query_as(
+                        "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+                         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'drivers' AND COLUMN_NAME IN ('id', 'mobile')",
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let of = |name: &str| {
+                        c.iter()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                            .and_then(|(_, coll)| coll.clone())
+                            .filter(|coll| coll.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                            .map(|coll| format!(" COLLATE {coll}"))
+                            .unwrap_or_default()
+                    };
+                    (of("id"), of("mobile"))
+                } else {
+                    (String::new(), String::new())
+                };
                 for s in sql.setup {
-                    sqlx::query(*s).execute(&mut *conn).await?;
+                    let s = s.replace("{ID_COLL}", &id_coll).replace("{MOBILE_COLL}", &mobile_coll);
+                    sqlx::query(AssertSqlSafe(s)).execute(&mut *conn).await?;
                 }
                 let mut out = ImportOutcome::default();
 

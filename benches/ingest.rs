@@ -43,7 +43,7 @@ async fn run() {
     let bare = serve(bare_router()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
-    let bodies = bodies(&sqlite, requests).await;
+    let bodies = make_bodies(&sqlite, requests).await;
 
     let base = drive(&format!("http://{bare}/webhook/telecmi/{TOKEN}"), &bodies).await;
     base.print("bare handler (parse JSON, answer 200)");
@@ -61,7 +61,7 @@ async fn run() {
             .await
             .expect("create bench database");
         let mysql = Store::open(&format!("{base_url}/{name}")).await.expect("mysql");
-        let bodies = bodies(&mysql, requests).await;
+        let bodies = make_bodies(&mysql, requests).await;
         let base = drive(&format!("http://{bare}/webhook/telecmi/{TOKEN}"), &bodies).await;
         base.print("bare handler (again, for MariaDB)");
         let real = drive(&ingest_url(&mysql).await, &bodies).await;
@@ -109,7 +109,7 @@ async fn ingest_url(store: &Store) -> String {
 /// `n` webhooks: the eight of each call (live events, then both legs' reports) for n/8 calls
 /// started in `store`, round by round so a burst holds many calls at every stage; every
 /// [`RESEND_EVERY`]th request resends an earlier one.
-async fn bodies(store: &Store, n: usize) -> Vec<String> {
+async fn make_bodies(store: &Store, n: usize) -> Vec<String> {
     let calls = n.div_ceil(8);
     let mut scripts = Vec::with_capacity(calls);
     for i in 0..calls {

@@ -191,8 +191,10 @@ fn row_to_driver(
 mod tests {
     use super::*;
 
+    type Split = (Vec<(u64, Driver)>, Vec<RowError>);
+
     /// The good rows and the bad ones of `csv`.
-    fn parse(csv: &str, callers: &[i64]) -> Result<(Vec<(u64, Driver)>, Vec<RowError>), String> {
+    fn parse(csv: &str, callers: &[i64]) -> Result<Split, String> {
         let rows = Rows::new(csv.as_bytes(), "91", callers.iter().copied().collect())?;
         let (good, bad): (Vec<_>, Vec<_>) = rows.partition(Result::is_ok);
         Ok((good.into_iter().flatten().collect(), bad.into_iter().filter_map(Result::err).collect()))
@@ -213,7 +215,7 @@ mod tests {
         assert!(errors[0].reason.contains("timezone \"Dubai\" is not an IANA time zone"), "{errors:?}");
         assert_eq!(errors[1].line, 5);
         assert!(errors[1].reason.contains("expected 8"), "{errors:?}");
-        let e = parse("id,name,mobile,tmid,city,state,assigned_to,zone\n", &[]).err().expect("unknown column");
+        let e = parse("id,name,mobile,tmid,city,state,assigned_to,zone\n", &[]).expect_err("unknown column");
         assert!(e.contains("optionally followed by `,timezone`"), "{e}");
     }
 
@@ -257,7 +259,7 @@ mod tests {
 
     #[test]
     fn wrong_header_is_refused() {
-        let e = parse("name,id\nx,y\n", &[]).err().expect("bad header");
+        let e = parse("name,id\nx,y\n", &[]).expect_err("bad header");
         assert!(e.contains("id,name,mobile,tmid,city,state,assigned_to"));
     }
 }

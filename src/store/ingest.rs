@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
-use super::{ApplyOutcome, InsertedId, ProviderEvent, Result, Store, StoreError, db_time, with_pool};
+use super::{ApplyOutcome, ProviderEvent, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::status::resolve;
 use crate::domain::{CallLog, CallStatus, Leg};
 
@@ -68,6 +68,15 @@ enum Done {
     Duplicate,
     Unmatched,
     Kept(i64),
+}
+
+/// An event's row in `webhook_events`, as the batch worked it out.
+struct EventRow {
+    /// Its place in the batch.
+    index: usize,
+    at: chrono::NaiveDateTime,
+    call: Option<i64>,
+    leg: Leg,
 }
 
 #[derive(Default)]
@@ -155,27 +164,55 @@ fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Writes the calls changed in memory (and drops the marks that went).
+/// Writes the calls changed in memory in one statement (and drops the marks that went).
 macro_rules! flush {
-    ($tx:ident, $batch:ident) => {
-        for (id, h) in $batch.calls.iter_mut().filter(|(_, h)| h.dirty) {
-            sqlx::query(
-                "UPDATE call_logs SET status = ?, call_duration = ?, remarks = ?, reference_id = ? WHERE id = ?",
-            )
-            .bind(h.call.status.as_deref())
-            .bind(h.call.call_duration)
-            .bind(h.call.remarks.as_deref())
-            .bind(h.call.reference_id.as_deref())
-            .bind(*id)
-            .execute(&mut *$tx)
-            .await?;
-            if h.drop_mark {
-                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(*id).execute(&mut *$tx).await?;
-                h.drop_mark = false;
+    ($tx:ident, $batch:ident, $mysql:expr) => {{
+        let dirty: Vec<&Held> = $batch.calls.values().filter(|h| h.dirty).collect();
+        if !dirty.is_empty() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls($mysql, dirty.len())));
+            for h in &dirty {
+                q = q
+                    .bind(h.call.id)
+                    .bind(h.call.status.as_deref())
+                    .bind(h.call.call_duration)
+                    .bind(h.call.remarks.as_deref())
+                    .bind(h.call.reference_id.as_deref());
             }
-            h.dirty = false;
+            q.execute(&mut *$tx).await?;
         }
-    };
+        let unmarked: Vec<i64> = $batch.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect();
+        if !unmarked.is_empty() {
+            let sql = format!("DELETE FROM call_provisional WHERE call_log_id IN ({})", marks(unmarked.len()));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in &unmarked {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+        for h in $batch.calls.values_mut() {
+            h.dirty = false;
+            h.drop_mark = false;
+        }
+    }};
+}
+
+/// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement; binds
+/// id, status, duration, remarks, reference per call.
+fn update_calls(mysql: bool, n: usize) -> String {
+    if mysql {
+        let first = "SELECT ? AS id, ? AS status, ? AS dur, ? AS remarks, ? AS ref";
+        let more = " UNION ALL SELECT ?, ?, ?, ?, ?".repeat(n - 1);
+        format!(
+            "UPDATE call_logs c JOIN ({first}{more}) v ON c.id = v.id \
+             SET c.status = v.status, c.call_duration = v.dur, c.remarks = v.remarks, c.reference_id = v.ref"
+        )
+    } else {
+        let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+        format!(
+            "UPDATE call_logs SET status = v.column2, call_duration = v.column3, remarks = v.column4, \
+             reference_id = v.column5 FROM (VALUES {values}) AS v WHERE call_logs.id = v.column1"
+        )
+    }
 }
 
 /// Reads the marks of `ids` into the batch.
@@ -225,9 +262,12 @@ impl Store {
         out
     }
 
-    /// One transaction for all of `events` (at most [`MAX_BATCH`]): all stored or none.
+    /// One transaction for all of `events` (at most [`MAX_BATCH`]): all stored or none. A few
+    /// statements per batch, whatever its size: the reads, one insert of the events, one update
+    /// of the calls, the read-back.
     async fn apply_batch(&self, events: &[Received<'_>]) -> Result<Vec<ApplyOutcome>> {
         let mut b = Batch::default();
+        let mysql = self.is_mysql();
         let (done, rows) = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
@@ -241,7 +281,8 @@ impl Store {
                 b.seen.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(k,)| k));
 
                 // Every call an id or a request id names, locked: by id, and all with the reference.
-                let ids: Vec<i64> = events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect();
+                let ids: Vec<i64> =
+                    events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect();
                 if !ids.is_empty() {
                     let sql = format!("{CALL_COLUMNS} WHERE id IN ({}){}", marks(ids.len()), d.for_update);
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
@@ -257,8 +298,11 @@ impl Store {
                     .into_iter()
                     .collect();
                 if !rids.is_empty() {
-                    let sql =
-                        format!("{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}", marks(rids.len()), d.for_update);
+                    let sql = format!(
+                        "{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}",
+                        marks(rids.len()),
+                        d.for_update
+                    );
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
                     for r in &rids {
                         q = q.bind(*r);
@@ -267,16 +311,11 @@ impl Store {
                 }
                 load_marks!(tx, b, b.calls.keys().copied().collect());
 
-                let insert = format!(
-                    "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    d.insert_ignore
-                );
-                let recording = format!("{} {}", d.insert_ignore, super::recordings::INSERT_TAIL);
+                // In memory, in order: what each event finds and does. Its row is written below.
                 let mut done = Vec::with_capacity(events.len());
-                for (ev, now) in events {
-                    let now_db = db_time(*now);
-                    if b.seen.contains(&ev.dedup_key) {
+                let mut rows: Vec<EventRow> = Vec::with_capacity(events.len());
+                for (i, (ev, now)) in events.iter().enumerate() {
+                    if !b.seen.insert(ev.dedup_key.clone()) {
                         done.push(Done::Duplicate);
                         continue;
                     }
@@ -288,7 +327,7 @@ impl Store {
                             // carry no ids); a report (CDR) comes after the hangup ended the call: it
                             // may match a call that just finished, so its talk time is not lost. Read
                             // from the table, so what the batch changed so far is written first.
-                            flush!(tx, b);
+                            flush!(tx, b, mysql);
                             let sql = format!(
                                 "{CALL_COLUMNS} WHERE provider = 'telecmi' AND telecmi_user_id = ? AND driver_mobile = ? \
                                  AND (status IN ('initiated', 'ringing', 'connected') OR (? AND created_at >= ?)) \
@@ -320,38 +359,93 @@ impl Store {
                         Some(h) => ev.leg.effective(ev.number.as_deref(), h.call.driver_mobile.as_deref()),
                         None => ev.leg,
                     };
-                    let inserted = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-                        .bind(now_db)
-                        .bind(&ev.dedup_key)
-                        .bind(found)
-                        .bind(ev.request_id.as_deref())
-                        .bind(&ev.kind)
-                        .bind(leg.as_str())
-                        .bind(&ev.provider_status)
-                        .bind(&ev.payload)
-                        .execute(&mut *tx)
-                        .await?;
-                    if inserted.rows_affected() == 0 {
-                        // Another process stored the same event since the batch looked.
-                        done.push(Done::Duplicate);
-                        continue;
-                    }
-                    b.seen.insert(ev.dedup_key.clone());
-                    // Leg B's report names the call's recording: kept with the event, once per call.
-                    if let (Some(id), Some(file), Leg::B) = (found, &ev.recording, leg) {
-                        sqlx::query(sqlx::AssertSqlSafe(recording.as_str()))
-                            .bind(id)
-                            .bind(file)
-                            .bind(now_db)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
                     done.push(match found {
-                        Some(id) => b.apply(id, ev, leg, inserted.inserted_id()),
+                        Some(id) => b.apply(id, ev, leg, 0),
                         None => Done::Unmatched,
                     });
                 }
-                flush!(tx, b);
+
+                // The events' rows, then their ids.
+                let mut inserted = 0;
+                let mut start = 0;
+                while start < rows.len() {
+                    // Statements of at most ~1 MB (MySQL's packet limit is larger; payloads are small).
+                    let mut end = start;
+                    let mut bytes = 0;
+                    while end < rows.len() && (end == start || bytes < 1 << 20) {
+                        bytes += events[rows[end].index].0.payload.len();
+                        end += 1;
+                    }
+                    let part = &rows[start..end];
+                    let sql = format!(
+                        "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
+                         VALUES {}",
+                        d.insert_ignore,
+                        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; part.len()].join(", ")
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in part {
+                        let ev = events[r.index].0;
+                        q = q
+                            .bind(r.at)
+                            .bind(&ev.dedup_key)
+                            .bind(r.call)
+                            .bind(ev.request_id.as_deref())
+                            .bind(&ev.kind)
+                            .bind(r.leg.as_str())
+                            .bind(&ev.provider_status)
+                            .bind(&ev.payload);
+                    }
+                    inserted += q.execute(&mut *tx).await?.rows_affected();
+                    start = end;
+                }
+                if inserted < rows.len() as u64 {
+                    // Another process stored one of these events since the batch looked.
+                    if events.len() == 1 {
+                        return Ok::<_, StoreError>((vec![Done::Duplicate], vec![]));
+                    }
+                    return Err(StoreError::Invalid("an event of the batch was stored meanwhile".into()));
+                }
+                let mut event_ids = std::collections::HashMap::new();
+                if !rows.is_empty() {
+                    let sql = format!("SELECT dedup_key, id FROM webhook_events WHERE dedup_key IN ({})", marks(rows.len()));
+                    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                    for r in &rows {
+                        q = q.bind(&events[r.index].0.dedup_key);
+                    }
+                    event_ids.extend(q.fetch_all(&mut *tx).await?);
+                }
+                for r in &rows {
+                    if let Done::Applied { event_id, .. } = &mut done[r.index] {
+                        *event_id = event_ids.get(&events[r.index].0.dedup_key).copied().ok_or_else(|| {
+                            StoreError::NotFound(format!("event {} vanished", events[r.index].0.dedup_key))
+                        })?;
+                    }
+                }
+                // Leg B's report names the call's recording: kept with the event, once per call (the
+                // first report wins: rows go in batch order).
+                let recordings: Vec<_> = rows
+                    .iter()
+                    .filter_map(|r| match (r.call, &events[r.index].0.recording, r.leg) {
+                        (Some(id), Some(file), Leg::B) => Some((id, file, r.at)),
+                        _ => None,
+                    })
+                    .collect();
+                if !recordings.is_empty() {
+                    let sql = format!(
+                        "{} {}{}",
+                        d.insert_ignore,
+                        super::recordings::INSERT_TAIL,
+                        ", (?, ?, ?)".repeat(recordings.len() - 1)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (id, file, at) in recordings {
+                        q = q.bind(id).bind(file).bind(at);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                flush!(tx, b, mysql);
                 // Read the calls back so what is reported is exactly what is stored.
                 let touched: Vec<i64> = done
                     .iter()
@@ -359,17 +453,17 @@ impl Store {
                     .collect::<HashSet<_>>()
                     .into_iter()
                     .collect();
-                let mut rows = Vec::new();
+                let mut calls = Vec::new();
                 if !touched.is_empty() {
                     let sql = format!("{CALL_COLUMNS} WHERE id IN ({})", marks(touched.len()));
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
                     for id in &touched {
                         q = q.bind(*id);
                     }
-                    rows = q.fetch_all(&mut *tx).await?;
+                    calls = q.fetch_all(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok::<_, StoreError>((done, rows))
+                Ok::<_, StoreError>((done, calls))
             }
             .await
         })?;

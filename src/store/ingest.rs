@@ -166,17 +166,24 @@ fn marks(n: usize) -> String {
 
 /// Writes the calls changed in memory in one statement (and drops the marks that went).
 macro_rules! flush {
-    ($tx:ident, $batch:ident, $mysql:expr) => {{
+    ($tx:ident, $batch:ident) => {{
         let dirty: Vec<&Held> = $batch.calls.values().filter(|h| h.dirty).collect();
         if !dirty.is_empty() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls($mysql, dirty.len())));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls(dirty.len())));
             for h in &dirty {
-                q = q
-                    .bind(h.call.id)
-                    .bind(h.call.status.as_deref())
-                    .bind(h.call.call_duration)
-                    .bind(h.call.remarks.as_deref())
-                    .bind(h.call.reference_id.as_deref());
+                q = q.bind(h.call.id).bind(h.call.status.as_deref());
+            }
+            for h in &dirty {
+                q = q.bind(h.call.id).bind(h.call.call_duration);
+            }
+            for h in &dirty {
+                q = q.bind(h.call.id).bind(h.call.remarks.as_deref());
+            }
+            for h in &dirty {
+                q = q.bind(h.call.id).bind(h.call.reference_id.as_deref());
+            }
+            for h in &dirty {
+                q = q.bind(h.call.id);
             }
             q.execute(&mut *$tx).await?;
         }
@@ -196,23 +203,19 @@ macro_rules! flush {
     }};
 }
 
-/// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement; binds
-/// id, status, duration, remarks, reference per call.
-fn update_calls(mysql: bool, n: usize) -> String {
-    if mysql {
-        let first = "SELECT ? AS id, ? AS status, ? AS dur, ? AS remarks, ? AS ref";
-        let more = " UNION ALL SELECT ?, ?, ?, ?, ?".repeat(n - 1);
-        format!(
-            "UPDATE call_logs c JOIN ({first}{more}) v ON c.id = v.id \
-             SET c.status = v.status, c.call_duration = v.dur, c.remarks = v.remarks, c.reference_id = v.ref"
-        )
-    } else {
-        let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
-        format!(
-            "UPDATE call_logs SET status = v.column2, call_duration = v.column3, remarks = v.column4, \
-             reference_id = v.column5 FROM (VALUES {values}) AS v WHERE call_logs.id = v.column1"
-        )
-    }
+/// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement that finds
+/// each row by its primary key on either backend (a join with a derived table makes MariaDB scan
+/// and lock the whole table). Binds (id, value) pairs per column, then the ids.
+fn update_calls(n: usize) -> String {
+    let case = |col: &str| format!("{col} = CASE id{} END", " WHEN ? THEN ?".repeat(n));
+    format!(
+        "UPDATE call_logs SET {}, {}, {}, {} WHERE id IN ({})",
+        case("status"),
+        case("call_duration"),
+        case("remarks"),
+        case("reference_id"),
+        marks(n)
+    )
 }
 
 /// Reads the marks of `ids` into the batch.
@@ -267,7 +270,6 @@ impl Store {
     /// of the calls, the read-back.
     async fn apply_batch(&self, events: &[Received<'_>]) -> Result<Vec<ApplyOutcome>> {
         let mut b = Batch::default();
-        let mysql = self.is_mysql();
         let (done, rows) = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
@@ -327,7 +329,7 @@ impl Store {
                             // carry no ids); a report (CDR) comes after the hangup ended the call: it
                             // may match a call that just finished, so its talk time is not lost. Read
                             // from the table, so what the batch changed so far is written first.
-                            flush!(tx, b, mysql);
+                            flush!(tx, b);
                             let sql = format!(
                                 "{CALL_COLUMNS} WHERE provider = 'telecmi' AND telecmi_user_id = ? AND driver_mobile = ? \
                                  AND (status IN ('initiated', 'ringing', 'connected') OR (? AND created_at >= ?)) \
@@ -445,7 +447,7 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                 }
-                flush!(tx, b, mysql);
+                flush!(tx, b);
                 // Read the calls back so what is reported is exactly what is stored.
                 let touched: Vec<i64> = done
                     .iter()

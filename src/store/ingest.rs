@@ -160,6 +160,19 @@ impl Batch {
     }
 }
 
+/// Statement sizes: every list is padded up to one of these (repeating its last value, which
+/// changes nothing in an `IN` list or a `CASE`), so a few statement shapes serve every batch and
+/// stay in the connection's prepared-statement cache.
+const SIZES: [usize; 6] = [1, 4, 16, 64, 128, MAX_BATCH];
+
+fn padded<T: Clone>(mut v: Vec<T>) -> Vec<T> {
+    let size = SIZES.iter().copied().find(|s| *s >= v.len()).unwrap_or(v.len());
+    if let Some(last) = v.last().cloned() {
+        v.resize(size, last);
+    }
+    v
+}
+
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
@@ -167,7 +180,7 @@ fn marks(n: usize) -> String {
 /// Writes the calls changed in memory in one statement (and drops the marks that went).
 macro_rules! flush {
     ($tx:ident, $batch:ident) => {{
-        let dirty: Vec<&Held> = $batch.calls.values().filter(|h| h.dirty).collect();
+        let dirty: Vec<&Held> = padded($batch.calls.values().filter(|h| h.dirty).collect());
         if !dirty.is_empty() {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls(dirty.len())));
             for h in &dirty {
@@ -187,7 +200,7 @@ macro_rules! flush {
             }
             q.execute(&mut *$tx).await?;
         }
-        let unmarked: Vec<i64> = $batch.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect();
+        let unmarked: Vec<i64> = padded($batch.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
         if !unmarked.is_empty() {
             let sql = format!("DELETE FROM call_provisional WHERE call_log_id IN ({})", marks(unmarked.len()));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -221,7 +234,7 @@ fn update_calls(n: usize) -> String {
 /// Reads the marks of `ids` into the batch.
 macro_rules! load_marks {
     ($tx:ident, $batch:ident, $ids:expr) => {{
-        let ids: Vec<i64> = $ids;
+        let ids: Vec<i64> = padded($ids);
         if !ids.is_empty() {
             let sql = format!(
                 "SELECT call_log_id, prior_status, reason FROM call_provisional WHERE call_log_id IN ({})",
@@ -273,8 +286,9 @@ impl Store {
         let (done, rows) = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
-                let keys: Vec<&str> =
-                    events.iter().map(|(e, _)| e.dedup_key.as_str()).collect::<HashSet<_>>().into_iter().collect();
+                let keys: Vec<&str> = padded(
+                    events.iter().map(|(e, _)| e.dedup_key.as_str()).collect::<HashSet<_>>().into_iter().collect(),
+                );
                 let sql = format!("SELECT dedup_key FROM webhook_events WHERE dedup_key IN ({})", marks(keys.len()));
                 let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
                 for k in &keys {
@@ -284,7 +298,7 @@ impl Store {
 
                 // Every call an id or a request id names, locked: by id, and all with the reference.
                 let ids: Vec<i64> =
-                    events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect();
+                    padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
                 if !ids.is_empty() {
                     let sql = format!("{CALL_COLUMNS} WHERE id IN ({}){}", marks(ids.len()), d.for_update);
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
@@ -293,12 +307,9 @@ impl Store {
                     }
                     q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
                 }
-                let rids: Vec<&str> = events
-                    .iter()
-                    .filter_map(|(e, _)| e.request_id.as_deref())
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
+                let rids: Vec<&str> = padded(
+                    events.iter().filter_map(|(e, _)| e.request_id.as_deref()).collect::<HashSet<_>>().into_iter().collect(),
+                );
                 if !rids.is_empty() {
                     let sql = format!(
                         "{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}",
@@ -372,13 +383,11 @@ impl Store {
                 let mut inserted = 0;
                 let mut start = 0;
                 while start < rows.len() {
-                    // Statements of at most ~1 MB (MySQL's packet limit is larger; payloads are small).
-                    let mut end = start;
-                    let mut bytes = 0;
-                    while end < rows.len() && (end == start || bytes < 1 << 20) {
-                        bytes += events[rows[end].index].0.payload.len();
-                        end += 1;
-                    }
+                    // Rows in statements of the listed sizes, largest first (a few shapes; at most
+                    // 64 payloads of at most 64 KiB each, well within MySQL's packet limit).
+                    let left = rows.len() - start;
+                    let size = SIZES.iter().copied().filter(|s| *s <= left.min(64)).max().unwrap_or(1);
+                    let end = start + size;
                     let part = &rows[start..end];
                     let sql = format!(
                         "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
@@ -411,10 +420,11 @@ impl Store {
                 }
                 let mut event_ids = std::collections::HashMap::new();
                 if !rows.is_empty() {
-                    let sql = format!("SELECT dedup_key, id FROM webhook_events WHERE dedup_key IN ({})", marks(rows.len()));
+                    let stored: Vec<&str> = padded(rows.iter().map(|r| events[r.index].0.dedup_key.as_str()).collect());
+                    let sql = format!("SELECT dedup_key, id FROM webhook_events WHERE dedup_key IN ({})", marks(stored.len()));
                     let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
-                    for r in &rows {
-                        q = q.bind(&events[r.index].0.dedup_key);
+                    for k in stored {
+                        q = q.bind(k);
                     }
                     event_ids.extend(q.fetch_all(&mut *tx).await?);
                 }
@@ -434,27 +444,19 @@ impl Store {
                         _ => None,
                     })
                     .collect();
-                if !recordings.is_empty() {
-                    let sql = format!(
-                        "{} {}{}",
-                        d.insert_ignore,
-                        super::recordings::INSERT_TAIL,
-                        ", (?, ?, ?)".repeat(recordings.len() - 1)
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (id, file, at) in recordings {
-                        q = q.bind(id).bind(file).bind(at);
-                    }
-                    q.execute(&mut *tx).await?;
+                let sql = format!("{} {}", d.insert_ignore, super::recordings::INSERT_TAIL);
+                for (id, file, at) in recordings {
+                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(file).bind(at).execute(&mut *tx).await?;
                 }
                 flush!(tx, b);
                 // Read the calls back so what is reported is exactly what is stored.
-                let touched: Vec<i64> = done
-                    .iter()
-                    .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
-                    .collect::<HashSet<_>>()
-                    .into_iter()
-                    .collect();
+                let touched: Vec<i64> = padded(
+                    done.iter()
+                        .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect(),
+                );
                 let mut calls = Vec::new();
                 if !touched.is_empty() {
                     let sql = format!("{CALL_COLUMNS} WHERE id IN ({})", marks(touched.len()));

@@ -113,6 +113,89 @@ async fn a_driver_being_called_is_not_offered_to_another_agent() {
     .await;
 }
 
+/// One agent claims a driver from a search while another dials the same driver from their queue,
+/// and a third saves an outcome: every store call ends in an answer (won, lost, refused), never in
+/// a database error such as MariaDB's deadlock 1213. The dial and the save lock the driver before
+/// its queue row; a claim that took them the other way round deadlocked against the dial.
+#[tokio::test]
+async fn claims_racing_dials_and_saves_of_the_same_drivers_never_fail() {
+    each_backend(|db| async move {
+        const DRIVERS: usize = 4;
+        const ROUNDS: usize = 40;
+        const CLAIMERS: i64 = 4;
+        seed(&db.store, DRIVERS).await;
+        for id in (4..7).chain(100..100 + CLAIMERS) {
+            db.store.add_caller(id, &format!("Agent {id}"), Role::Agent, Utc::now()).await.expect("caller");
+        }
+        let catalog = calldesk::domain::FeedbackCatalog::default();
+        let mut handles = Vec::new();
+        for who in 0..CLAIMERS + 3 {
+            let store = Store::connect(&db.url).await.expect("connect");
+            let catalog = catalog.clone();
+            handles.push(tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for round in 0..ROUNDS {
+                    for i in 0..DRIVERS {
+                        // Each agent walks the drivers from its own end, so pairs meet everywhere.
+                        let d = if who % 2 == 1 { DRIVERS - 1 - i } else { (i + round + who as usize) % DRIVERS };
+                        let driver = store.driver(&format!("R{d}")).await.expect("read").expect("driver");
+                        let now = Utc::now();
+                        match who {
+                            _ if who < CLAIMERS => {
+                                if let Err(e) =
+                                    store.claim(&driver.id, 100 + who, now + chrono::Duration::minutes(5), now).await
+                                {
+                                    failures.push(format!("claim R{d}: {e}"));
+                                }
+                                let _ = store.release(&driver.id, 100 + who).await;
+                            }
+                            _ => {
+                                let call = NewCall {
+                                    caller_id: who - CLAIMERS + 4,
+                                    driver_id: driver.id.clone(),
+                                    driver_mobile: driver.mobile.clone(),
+                                    driver_name: driver.name.clone(),
+                                    driver_tmid: None,
+                                    call_type: CallType::Manual,
+                                    provider: Provider::Manual,
+                                    telecmi_user_id: None,
+                                    min_gap: chrono::Duration::seconds(0),
+                                };
+                                match store.start_call(&call, now).await {
+                                    Ok(c) => {
+                                        let save = calldesk::store::SubmitFeedback {
+                                            call_id: c.id,
+                                            feedback: calldesk::domain::feedback::RINGING_BUSY.into(),
+                                            remarks: "race".into(),
+                                            status: Some(calldesk::domain::CallStatus::Completed),
+                                            ..Default::default()
+                                        };
+                                        if let Err(e) = store.submit_feedback(&save, &catalog, now).await {
+                                            failures.push(format!("save R{d}: {e}"));
+                                        }
+                                    }
+                                    // Refusals are answers: another agent holds the driver, or
+                                    // their call to it is live.
+                                    Err(calldesk::store::StoreError::Invalid(_)) => {}
+                                    Err(e) => failures.push(format!("dial R{d}: {e}")),
+                                }
+                            }
+                        }
+                    }
+                }
+                store.close().await;
+                failures
+            }));
+        }
+        let mut failures = Vec::new();
+        for h in handles {
+            failures.extend(h.await.expect("task"));
+        }
+        assert!(failures.is_empty(), "{} store call(s) failed under the race: {failures:#?}", failures.len());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn webhooks_received_by_the_server_reach_another_console_within_a_second() {
     each_backend(|db| async move {

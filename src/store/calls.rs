@@ -373,16 +373,16 @@ impl Store {
                 }
             }
             if let Some(driver_id) = driver_id {
+                // The driver's row, then its queue row: the order a dial and a claim take them.
+                // Callback times and the calling window are read in the driver's own zone.
+                let sql = format!("SELECT timezone FROM drivers WHERE id = ?{}", d.for_update);
+                let zone: Option<(Option<String>,)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&driver_id).fetch_optional(&mut *tx).await?;
+                let zone = zone.and_then(|(z,)| z);
                 let sql = format!("SELECT attempts FROM call_queue WHERE driver_id = ?{}", d.for_update);
                 let attempts: Option<(i64,)> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&driver_id).fetch_optional(&mut *tx).await?;
                 let attempts = attempts.map_or(1, |(a,)| a.max(1));
-                // Callback times and the calling window are read in the driver's own zone.
-                let zone: Option<(Option<String>,)> = sqlx::query_as("SELECT timezone FROM drivers WHERE id = ?")
-                    .bind(&driver_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let zone = zone.and_then(|(z,)| z);
                 let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
                 if effect == QueueEffect::DoNotCall {

@@ -181,6 +181,11 @@ impl Store {
         let (until, now) = (db_time(until), db_time(now));
         let held: Option<(Option<i64>, Option<NaiveDateTime>)> = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
+            // The driver's row first, then its queue row: the order a dial and a save take them,
+            // so a claim racing another agent's dial waits instead of deadlocking against it.
+            let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
+            let _: Option<(String,)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(driver_id).fetch_optional(&mut *tx).await?;
             sqlx::query(
                 "UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ? \
                  AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?) \

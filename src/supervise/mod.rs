@@ -152,13 +152,51 @@ mod tests {
         snap.stats.today.total = 4;
         let fx = update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(snap)), at: Utc::now() });
         assert_eq!(v.snapshot.stats.today.total, 4);
-        assert_eq!(fx, vec![Effect::LoadSnapshot { previous: Box::default() }], "the webhook's full read follows");
+        assert!(
+            matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at.is_none()),
+            "the webhook's read follows, totals included: {fx:?}"
+        );
         let fx = update(&mut v, Action::SnapshotLoaded { result: Err("database unavailable".into()), at: Utc::now() });
-        assert!(fx.is_empty());
+        assert!(fx.is_empty(), "nothing more was asked for");
         assert_eq!(v.error.as_deref(), Some("database unavailable"));
         assert_eq!(v.snapshot.stats.today.total, 4, "a failed read keeps what was shown");
         let fx = update(&mut v, Action::Tick(Utc::now()));
         assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.stats.today.total == 4));
+    }
+
+    /// A team's webhooks come every few milliseconds: each one's read brings the live board and
+    /// lends the totals while they are younger than TOTALS_AFTER_CHANGE; the change is still
+    /// counted in the totals by the next tick after that.
+    #[test]
+    fn a_webhook_reads_the_live_board_and_the_totals_follow_within_seconds() {
+        use super::snapshot::Snapshot;
+        use super::update::{Action, Effect, TOTALS_AFTER_CHANGE, update};
+        let t0 = Utc::now();
+        let mut v = view();
+        update(&mut v, Action::Tick(t0));
+        let fresh = Snapshot { totals_at: Some(t0), ..Snapshot::default() };
+        assert!(update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(fresh.clone())), at: t0 }).is_empty());
+        let fx = update(&mut v, Action::CallsChanged);
+        assert!(
+            matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at == Some(t0)),
+            "fresh totals are lent to the webhook's read: {fx:?}"
+        );
+        let t1 = t0 + Duration::milliseconds(300);
+        assert!(update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(fresh.clone())), at: t1 }).is_empty());
+        // A tick before TOTALS_AFTER_CHANGE still lends them; the first one after reads them.
+        let fx = update(&mut v, Action::Tick(t0 + Duration::seconds(1)));
+        assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at == Some(t0)), "{fx:?}");
+        update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(fresh.clone())), at: t0 + Duration::seconds(1) });
+        let fx = update(&mut v, Action::Tick(t0 + TOTALS_AFTER_CHANGE));
+        assert!(
+            matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at.is_none()),
+            "the change is owed to the totals: {fx:?}"
+        );
+        // Read: nothing is owed any more, so ticks lend them again.
+        let read = Snapshot { totals_at: Some(t0 + TOTALS_AFTER_CHANGE), ..Snapshot::default() };
+        update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(read)), at: t0 + TOTALS_AFTER_CHANGE });
+        let fx = update(&mut v, Action::Tick(t0 + Duration::seconds(4)));
+        assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at.is_some()), "{fx:?}");
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub struct Snapshot {
     /// Per caller: (caller id, due now, callbacks due now, queued in all).
     pub queue_sizes: Vec<(i64, i64, i64, i64)>,
     /// When `stats` and `queue_sizes` were read: they scan whole tables, so the once-a-second
-    /// refresh reads them at most every [`TOTALS_EVERY`] (a webhook still reads them at once).
+    /// refresh reads them at most every [`TOTALS_EVERY`], a webhook's read at most every
+    /// [`super::update::TOTALS_AFTER_CHANGE`]. `None`: to be read.
     pub totals_at: Option<DateTime<Utc>>,
 }
 

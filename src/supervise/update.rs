@@ -26,19 +26,33 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Read a snapshot; `previous` lends its totals while they are fresh (an empty one forces a
-    /// full read).
+    /// Read a snapshot; `previous` lends its totals while they are fresh (`totals_at: None`
+    /// forces them to be read).
     LoadSnapshot { previous: Box<Snapshot> },
 }
 
-/// Where the reads are: one at a time, and a webhook (or `r`) during a read is not dropped — it
-/// asks for a full read (totals included) as soon as the current one lands.
+/// Where the reads are: one at a time; a webhook (or `r`) during a read is not dropped, it asks
+/// for another read as soon as the current one lands.
+///
+/// A webhook's read is quick: agents and live calls are read at once, while the day's totals
+/// (which scan whole tables) are read again only when they are older than
+/// [`TOTALS_AFTER_CHANGE`]; a change they have not covered yet is read at the next tick. So with a
+/// whole team's webhooks arriving every few milliseconds the live board stays within a poll of the
+/// truth, and the numbers within a couple of seconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reads {
     pub loading: bool,
+    /// Another read is wanted once the current one lands.
+    pub again: bool,
+    /// The next read re-reads the totals whatever their age (the first read, `r`).
     pub full_wanted: bool,
+    /// A webhook changed calls since the totals shown were read.
+    pub totals_owed: bool,
     pub quit: bool,
 }
+
+/// After a webhook, totals older than this are read again with the live board.
+pub const TOTALS_AFTER_CHANGE: chrono::Duration = chrono::Duration::seconds(2);
 
 /// Applies `action` to the view, returning the reads to start.
 pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
@@ -56,13 +70,20 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             v.help = false;
             vec![]
         }
-        Action::Command(Command::Refresh) | Action::CallsChanged => {
+        Action::Command(Command::Refresh) => {
             v.reads.full_wanted = true;
+            v.reads.again = true;
+            reload(v)
+        }
+        Action::CallsChanged => {
+            v.reads.totals_owed = true;
+            v.reads.again = true;
             reload(v)
         }
         Action::Command(_) => vec![],
         Action::Tick(now) => {
             v.now = now;
+            v.reads.again = true;
             reload(v)
         }
         Action::SnapshotLoaded { result, at } => {
@@ -75,16 +96,24 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
                 Err(e) => v.error = Some(e),
             }
             v.now = at;
-            if v.reads.full_wanted { reload(v) } else { vec![] }
+            reload(v)
         }
     }
 }
 
+/// Starts the read that is wanted, unless one is running.
 fn reload(v: &mut SuperView) -> Vec<Effect> {
-    if v.reads.loading {
+    if v.reads.loading || !v.reads.again {
         return vec![];
     }
+    v.reads.again = false;
     v.reads.loading = true;
-    let previous = if std::mem::take(&mut v.reads.full_wanted) { Snapshot::default() } else { v.snapshot.clone() };
+    let stale = v.snapshot.totals_at.is_none_or(|t| v.now - t >= TOTALS_AFTER_CHANGE);
+    let totals = std::mem::take(&mut v.reads.full_wanted) || (v.reads.totals_owed && stale);
+    let mut previous = v.snapshot.clone();
+    if totals {
+        v.reads.totals_owed = false;
+        previous.totals_at = None;
+    }
     vec![Effect::LoadSnapshot { previous: Box::new(previous) }]
 }

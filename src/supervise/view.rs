@@ -44,7 +44,7 @@ impl SuperView {
             error: None,
             help: false,
             catalog: std::sync::Arc::new(FeedbackCatalog::default()),
-            reads: super::update::Reads { full_wanted: true, ..Default::default() },
+            reads: super::update::Reads { full_wanted: true, again: true, ..Default::default() },
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::bus::Bus;
 use crate::domain::CallStatus;
 use crate::store::{LoadtestCall, Store};
 use crate::supervise::snapshot::{self, Snapshot};
+use crate::supervise::update::{self, Action, Effect};
+use crate::supervise::view::SuperView;
 
 /// The supervisor must see a change within this.
 pub const LAG_GOAL: Duration = Duration::from_secs(1);
@@ -86,29 +88,46 @@ impl LagProbe {
     }
 }
 
-/// The supervisor console's reading loop on its own pool: follow the event feed, reload the
-/// snapshot on every change (and every second), as `calldesk supervise` does. Runs until `stop`
-/// and then until every change is seen (at most 5 s more). Returns the lags.
+/// The supervisor console on its own pool, with the console's own read rules
+/// ([`update::update`]): it follows the event feed, reads on every change and every second, one
+/// read at a time. Reads run inline here (the console spawns them), so the changes heard during a
+/// read are taken together after it, as the console's one follow-up read would. Runs until
+/// `stop` and then until every change is seen (at most 5 s more). Returns the lags.
 pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Duration>> {
     let bus = crate::bus::new_bus();
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut snap = Snapshot::default();
+    let mut view = SuperView::new(Utc::now(), tz, store.label().to_string(), "loadtest".into());
+    let mut reads: Vec<Effect> = Vec::new();
     let mut lags = Vec::new();
     let mut stopped_at: Option<Instant> = None;
     loop {
-        let full = tokio::select! {
-            _ = tick.tick() => false,
-            u = updates.recv() => !matches!(u, Err(RecvError::Closed)),
+        let action = if let Some(Effect::LoadSnapshot { previous }) = reads.pop() {
+            let started = Instant::now();
+            let result = snapshot::load(&store, Utc::now(), tz, &previous).await;
+            if let Ok(snap) = &result {
+                probe.settle(snap, started, Instant::now(), &mut lags);
+            }
+            Action::SnapshotLoaded { result: result.map(Box::new).map_err(|e| e.to_string()), at: Utc::now() }
+        } else {
+            tokio::select! {
+                _ = tick.tick() => Action::Tick(Utc::now()),
+                u = updates.recv() => {
+                    if matches!(u, Err(RecvError::Closed)) {
+                        continue;
+                    }
+                    // Heard together: the console's one read covers them all.
+                    while updates.try_recv().is_ok() {}
+                    Action::CallsChanged
+                }
+            }
         };
-        // Changes heard while the last snapshot loaded are all covered by this one reload.
-        while updates.try_recv().is_ok() {}
-        let previous = if full { Snapshot::default() } else { snap.clone() };
-        let started = Instant::now();
-        snap = snapshot::load(&store, Utc::now(), tz, &previous).await?;
-        probe.settle(&snap, started, Instant::now(), &mut lags);
-        if stop.load(Ordering::Relaxed) {
+        if let Action::SnapshotLoaded { result: Err(e), .. } = &action {
+            anyhow::bail!("the supervisor's read failed: {e}");
+        }
+        reads.extend(update::update(&mut view, action));
+        if stop.load(Ordering::Relaxed) && reads.is_empty() {
             let at = *stopped_at.get_or_insert_with(Instant::now);
             if lock(&probe.pending).is_empty() || at.elapsed() > Duration::from_secs(5) {
                 break;

@@ -219,7 +219,7 @@ async fn first_frame(url: &str) -> Duration {
     r.spawn(vec![Effect::LoadStartup, Effect::LoadPresence, Effect::LoadProgress]);
     loop {
         draw(&app, &mut term);
-        if app.queue.rows.first().is_some() && screen(&term).contains("Driver ") {
+        if !app.queue.rows.is_empty() && screen(&term).contains("Driver ") {
             let took = t0.elapsed();
             // Let the rest finish before the next round opens a store.
             r.settle(&mut app, &mut term).await;

@@ -230,7 +230,7 @@ impl Agent {
             turn += 1;
             // Every other turn the neighbour's queue, as a driver found by search: two agents
             // then race for the same drivers, which is what the claim must settle.
-            let whose = if turn % 2 == 0 { self.neighbour } else { self.id };
+            let whose = if turn.is_multiple_of(2) { self.neighbour } else { self.id };
             if let Err(e) = self.turn(whose).await {
                 lock(&self.ledger).error(e);
             }

@@ -358,10 +358,18 @@ async fn a_burst_is_stored_once_each_and_told_in_order() {
         assert_eq!(stored.len(), 120, "three per call, the resent one once");
         // Told once each, after storing, in the order the events were stored.
         let mut told = vec![];
+        let mut last_told = std::collections::BTreeMap::new();
         while let Ok(u) = rx.try_recv() {
             told.push(u.event_id.expect("event id"));
+            last_told.insert(u.call.id, u.call);
         }
         assert_eq!(told, stored.iter().map(|e| e.id).collect::<Vec<_>>());
+        // What was told of each call last is the row as stored, every column (updated_at too).
+        for (id, call) in last_told {
+            let row = db.store.call(id).await.expect("read").expect("call");
+            assert_eq!(call, row, "call {id} as told and as stored");
+            assert!(row.updated_at.is_some(), "a webhook's change stamps updated_at");
+        }
         for n in 0..40 {
             let c = db.store.call_by_reference(&format!("R{n}")).await.expect("call").expect("learnt its request id");
             assert_eq!(c.status.as_deref(), Some("completed"), "call {n}");

@@ -3,8 +3,10 @@
 //! status, provisional marks, recordings), as if applied one after the other in batch order.
 //!
 //! The batch reads what it needs up front (keys already stored, the calls and their marks, under
-//! lock), applies the events in memory in order, writes one row per event and one update per call
-//! touched, reads the calls back and commits once. Should anything fail, the batch is rolled back
+//! lock), applies the events in memory in order, then writes with a few statements whatever its
+//! size: one multi-row insert of the events (and one of the recordings), one update of every call
+//! it touched (`updated_at` included, so the calls as reported are the calls as written and need
+//! no reading back), and commits once. Should anything fail, the batch is rolled back
 //! and each event is tried again in a transaction of its own, so one bad event fails alone.
 
 use std::collections::{BTreeMap, HashSet};
@@ -13,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
-use super::{ApplyOutcome, ProviderEvent, Result, Store, StoreError, db_time, with_pool};
+use super::{ApplyOutcome, InsertedId, ProviderEvent, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::status::resolve;
 use crate::domain::{CallLog, CallStatus, Leg};
 
@@ -32,6 +34,13 @@ struct Held {
     dirty: bool,
     /// The mark went: its row is to be deleted.
     drop_mark: bool,
+}
+
+/// The time a batch writes as a changed call's `updated_at`, kept in memory as written, so the
+/// calls need no reading back (and SQLite's `updated_at` trigger, which fires only when the column
+/// is left alone, does not run a second update per row).
+fn stamped(c: &mut CallLog, now: DateTime<Utc>) {
+    c.updated_at = Some(db_time(now).and_utc());
 }
 
 /// The fields an event changes, as they were right after it.
@@ -120,7 +129,7 @@ impl Batch {
     }
 
     /// Applies a stored event to its call in memory: the rules of [`Store::apply_event`].
-    fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg, event_id: i64) -> Done {
+    fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg, now: DateTime<Utc>) -> Done {
         let Some(held) = self.calls.get_mut(&id) else { return Done::Unmatched };
         let Ok(before) = held.call.status.as_deref().unwrap_or("initiated").parse::<CallStatus>() else {
             // A word the old system wrote: no rule says what follows it, so it stays.
@@ -155,8 +164,9 @@ impl Batch {
             // A dial whose answer never came learns TeleCMI's request id from its webhooks.
             c.reference_id = Some(rid.clone());
         }
+        stamped(c, now);
         held.dirty = true;
-        Done::Applied { id, before, event_id, after: Snapshot::of(c) }
+        Done::Applied { id, before, event_id: 0, after: Snapshot::of(c) }
     }
 }
 
@@ -196,6 +206,9 @@ macro_rules! flush {
                 q = q.bind(h.call.id).bind(h.call.reference_id.as_deref());
             }
             for h in &dirty {
+                q = q.bind(h.call.id).bind(h.call.updated_at.map(|t| t.naive_utc()));
+            }
+            for h in &dirty {
                 q = q.bind(h.call.id);
             }
             q.execute(&mut *$tx).await?;
@@ -216,17 +229,18 @@ macro_rules! flush {
     }};
 }
 
-/// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement that finds
+/// Sets (status, call_duration, remarks, reference_id, updated_at) of `n` calls in one statement that finds
 /// each row by its primary key on either backend (a join with a derived table makes MariaDB scan
 /// and lock the whole table). Binds (id, value) pairs per column, then the ids.
 fn update_calls(n: usize) -> String {
     let case = |col: &str| format!("{col} = CASE id{} END", " WHEN ? THEN ?".repeat(n));
     format!(
-        "UPDATE call_logs SET {}, {}, {}, {} WHERE id IN ({})",
+        "UPDATE call_logs SET {}, {}, {}, {}, {} WHERE id IN ({})",
         case("status"),
         case("call_duration"),
         case("remarks"),
         case("reference_id"),
+        case("updated_at"),
         marks(n)
     )
 }
@@ -283,7 +297,7 @@ impl Store {
     /// of the calls, the read-back.
     async fn apply_batch(&self, events: &[Received<'_>]) -> Result<Vec<ApplyOutcome>> {
         let mut b = Batch::default();
-        let (done, rows) = with_pool!(self, |p, d| {
+        let done = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
                 let keys: Vec<&str> = padded(
@@ -297,28 +311,33 @@ impl Store {
                 b.seen.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(k,)| k));
 
                 // Every call an id or a request id names, locked: by id, and all with the reference.
+                // SQLite (one writer: the transaction holds the database) reads both in one
+                // statement; MariaDB one each, so each stays an index lookup under its row locks.
                 let ids: Vec<i64> =
                     padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
-                if !ids.is_empty() {
-                    let sql = format!("{CALL_COLUMNS} WHERE id IN ({}){}", marks(ids.len()), d.for_update);
-                    let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
-                    for id in &ids {
-                        q = q.bind(*id);
-                    }
-                    q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
-                }
                 let rids: Vec<&str> = padded(
                     events.iter().filter_map(|(e, _)| e.request_id.as_deref()).collect::<HashSet<_>>().into_iter().collect(),
                 );
-                if !rids.is_empty() {
-                    let sql = format!(
-                        "{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}",
-                        marks(rids.len()),
-                        d.for_update
-                    );
+                let by_id = (!ids.is_empty()).then(|| format!("id IN ({})", marks(ids.len())));
+                let by_ref = (!rids.is_empty()).then(|| format!("reference_id IN ({})", marks(rids.len())));
+                let reads: Vec<(String, bool, bool)> = if d.for_update.is_empty() {
+                    let both: Vec<String> = [by_id, by_ref].into_iter().flatten().collect();
+                    if both.is_empty() { vec![] } else { vec![(both.join(" OR "), !ids.is_empty(), !rids.is_empty())] }
+                } else {
+                    [by_id.map(|w| (w, true, false)), by_ref.map(|w| (w, false, true))].into_iter().flatten().collect()
+                };
+                for (filter, with_ids, with_rids) in reads {
+                    let sql = format!("{CALL_COLUMNS} WHERE {filter} ORDER BY id{}", d.for_update);
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
-                    for r in &rids {
-                        q = q.bind(*r);
+                    if with_ids {
+                        for id in &ids {
+                            q = q.bind(*id);
+                        }
+                    }
+                    if with_rids {
+                        for r in &rids {
+                            q = q.bind(*r);
+                        }
                     }
                     q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
                 }
@@ -374,21 +393,16 @@ impl Store {
                     };
                     rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
                     done.push(match found {
-                        Some(id) => b.apply(id, ev, leg, 0),
+                        Some(id) => b.apply(id, ev, leg, *now),
                         None => Done::Unmatched,
                     });
                 }
 
-                // The events' rows, then their ids.
+                // The events' rows, up to 64 to a statement (at most 64 payloads of at most 64 KiB
+                // each, well within MySQL's packet limit), then their ids.
                 let mut inserted = 0;
-                let mut start = 0;
-                while start < rows.len() {
-                    // Rows in statements of the listed sizes, largest first (a few shapes; at most
-                    // 64 payloads of at most 64 KiB each, well within MySQL's packet limit).
-                    let left = rows.len() - start;
-                    let size = SIZES.iter().copied().filter(|s| *s <= left.min(64)).max().unwrap_or(1);
-                    let end = start + size;
-                    let part = &rows[start..end];
+                let mut event_ids = std::collections::HashMap::new();
+                for part in rows.chunks(64) {
                     let sql = format!(
                         "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
                          VALUES {}",
@@ -408,29 +422,41 @@ impl Store {
                             .bind(&ev.provider_status)
                             .bind(&ev.payload);
                     }
-                    inserted += q.execute(&mut *tx).await?.rows_affected();
-                    start = end;
+                    let result = q.execute(&mut *tx).await?;
+                    inserted += result.rows_affected();
+                    if d.for_update.is_empty() && result.rows_affected() == part.len() as u64 {
+                        // SQLite gives one statement's rows consecutive rowids in order (one
+                        // writer holds the database), and reports the last.
+                        let first = result.inserted_id() - part.len() as i64 + 1;
+                        for (n, r) in part.iter().enumerate() {
+                            event_ids.insert(events[r.index].0.dedup_key.as_str(), first + n as i64);
+                        }
+                    }
                 }
                 if inserted < rows.len() as u64 {
                     // Another process stored one of these events since the batch looked.
                     if events.len() == 1 {
-                        return Ok::<_, StoreError>((vec![Done::Duplicate], vec![]));
+                        return Ok::<_, StoreError>(vec![Done::Duplicate]);
                     }
                     return Err(StoreError::Invalid("an event of the batch was stored meanwhile".into()));
                 }
-                let mut event_ids = std::collections::HashMap::new();
-                if !rows.is_empty() {
+                if event_ids.len() < rows.len() {
+                    // MariaDB: ids of a multi-row insert are not promised to be consecutive.
                     let stored: Vec<&str> = padded(rows.iter().map(|r| events[r.index].0.dedup_key.as_str()).collect());
                     let sql = format!("SELECT dedup_key, id FROM webhook_events WHERE dedup_key IN ({})", marks(stored.len()));
                     let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
-                    for k in stored {
-                        q = q.bind(k);
+                    for k in &stored {
+                        q = q.bind(*k);
                     }
-                    event_ids.extend(q.fetch_all(&mut *tx).await?);
+                    for (key, id) in q.fetch_all(&mut *tx).await? {
+                        if let Some(k) = stored.iter().find(|k| **k == key) {
+                            event_ids.insert(k, id);
+                        }
+                    }
                 }
                 for r in &rows {
                     if let Done::Applied { event_id, .. } = &mut done[r.index] {
-                        *event_id = event_ids.get(&events[r.index].0.dedup_key).copied().ok_or_else(|| {
+                        *event_id = event_ids.get(events[r.index].0.dedup_key.as_str()).copied().ok_or_else(|| {
                             StoreError::NotFound(format!("event {} vanished", events[r.index].0.dedup_key))
                         })?;
                     }
@@ -444,39 +470,31 @@ impl Store {
                         _ => None,
                     })
                     .collect();
-                let sql = format!("{} {}", d.insert_ignore, super::recordings::INSERT_TAIL);
-                for (id, file, at) in recordings {
-                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(file).bind(at).execute(&mut *tx).await?;
+                for part in recordings.chunks(64) {
+                    let values = format!(", {}", super::recordings::VALUES).repeat(part.len() - 1);
+                    let sql = format!("{} {}{values}", d.insert_ignore, super::recordings::INSERT_TAIL);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (id, file, at) in part {
+                        q = q.bind(*id).bind(*file).bind(*at);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 flush!(tx, b);
-                // Read the calls back so what is reported is exactly what is stored.
-                let touched: Vec<i64> = padded(
-                    done.iter()
-                        .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
-                        .collect::<HashSet<_>>()
-                        .into_iter()
-                        .collect(),
-                );
-                let mut calls = Vec::new();
-                if !touched.is_empty() {
-                    let sql = format!("{CALL_COLUMNS} WHERE id IN ({})", marks(touched.len()));
-                    let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
-                    for id in &touched {
-                        q = q.bind(*id);
-                    }
-                    calls = q.fetch_all(&mut *tx).await?;
-                }
                 tx.commit().await?;
-                Ok::<_, StoreError>((done, calls))
+                Ok::<_, StoreError>(done)
             }
             .await
         })?;
-        let rows: BTreeMap<i64, CallLog> = rows.into_iter().map(|c| (c.id, c)).collect();
+        // The calls as written: every column a batch changes (updated_at included) is kept in
+        // memory exactly as bound, and the rows were locked from the read to the commit.
+        let calls = b.calls;
         done.into_iter()
             .map(|d| match d {
                 Done::Applied { id, before, event_id, after } => {
-                    let call =
-                        rows.get(&id).cloned().ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
+                    let call = calls
+                        .get(&id)
+                        .map(|h| h.call.clone())
+                        .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
                     // A call two events of the batch touched: each reports the call as it was
                     // right after it (the last one, as stored).
                     Ok(ApplyOutcome::Applied { call: Box::new(after.onto(call)), before, event_id })

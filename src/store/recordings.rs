@@ -20,6 +20,8 @@ pub struct Recording {
 /// Stores a call's recording once, after `INSERT IGNORE`/`INSERT OR IGNORE`: the first report
 /// wins and a resent one changes nothing. Binds: call id, file name, time.
 pub(super) const INSERT_TAIL: &str = "INTO call_recordings (call_log_id, filename, received_at) VALUES (?, ?, ?)";
+/// One more row for [`INSERT_TAIL`] (rows are taken in order: the first for a call wins).
+pub(super) const VALUES: &str = "(?, ?, ?)";
 
 impl Store {
     /// The call's recording, if TeleCMI reported one.

@@ -203,7 +203,7 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     tm.wait_text("connected", 10).await;
     tm.wait_for("the call to end", 15, |s| s.contains("wrap-up") && s.contains("Live calls · 0")).await;
     // The day's numbers follow the live board within TOTALS_AFTER_CHANGE and a tick.
-    tm.wait_text("completed 1", 4).await;
+    tm.wait_text("completed 1", 8).await;
 
     // The agent goes on a break (as their console stores it): the supervisor sees it, with the reason.
     let store = calldesk::store::Store::open(&url).await.expect("open");

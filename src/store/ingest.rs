@@ -4,9 +4,9 @@
 //!
 //! The batch reads what it needs up front (keys already stored, the calls and their marks, under
 //! lock), applies the events in memory in order, then writes with a few statements whatever its
-//! size: one multi-row insert of the events (and one of the recordings), one update of every call
-//! it touched (`updated_at` included, so the calls as reported are the calls as written and need
-//! no reading back), and commits once. Should anything fail, the batch is rolled back
+//! size: multi-row inserts of the events (and of the recordings), one update of every call it
+//! touched; it reads the calls back (so `updated_at` is the database's) and commits once. Should
+//! anything fail, the batch is rolled back
 //! and each event is tried again in a transaction of its own, so one bad event fails alone.
 
 use std::collections::{BTreeMap, HashSet};
@@ -34,13 +34,6 @@ struct Held {
     dirty: bool,
     /// The mark went: its row is to be deleted.
     drop_mark: bool,
-}
-
-/// The time a batch writes as a changed call's `updated_at`, kept in memory as written, so the
-/// calls need no reading back (and SQLite's `updated_at` trigger, which fires only when the column
-/// is left alone, does not run a second update per row).
-fn stamped(c: &mut CallLog, now: DateTime<Utc>) {
-    c.updated_at = Some(db_time(now).and_utc());
 }
 
 /// The fields an event changes, as they were right after it.
@@ -129,7 +122,7 @@ impl Batch {
     }
 
     /// Applies a stored event to its call in memory: the rules of [`Store::apply_event`].
-    fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg, now: DateTime<Utc>) -> Done {
+    fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg) -> Done {
         let Some(held) = self.calls.get_mut(&id) else { return Done::Unmatched };
         let Ok(before) = held.call.status.as_deref().unwrap_or("initiated").parse::<CallStatus>() else {
             // A word the old system wrote: no rule says what follows it, so it stays.
@@ -164,7 +157,6 @@ impl Batch {
             // A dial whose answer never came learns TeleCMI's request id from its webhooks.
             c.reference_id = Some(rid.clone());
         }
-        stamped(c, now);
         held.dirty = true;
         Done::Applied { id, before, event_id: 0, after: Snapshot::of(c) }
     }
@@ -206,9 +198,6 @@ macro_rules! flush {
                 q = q.bind(h.call.id).bind(h.call.reference_id.as_deref());
             }
             for h in &dirty {
-                q = q.bind(h.call.id).bind(h.call.updated_at.map(|t| t.naive_utc()));
-            }
-            for h in &dirty {
                 q = q.bind(h.call.id);
             }
             q.execute(&mut *$tx).await?;
@@ -229,18 +218,17 @@ macro_rules! flush {
     }};
 }
 
-/// Sets (status, call_duration, remarks, reference_id, updated_at) of `n` calls in one statement that finds
+/// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement that finds
 /// each row by its primary key on either backend (a join with a derived table makes MariaDB scan
 /// and lock the whole table). Binds (id, value) pairs per column, then the ids.
 fn update_calls(n: usize) -> String {
     let case = |col: &str| format!("{col} = CASE id{} END", " WHEN ? THEN ?".repeat(n));
     format!(
-        "UPDATE call_logs SET {}, {}, {}, {}, {} WHERE id IN ({})",
+        "UPDATE call_logs SET {}, {}, {}, {} WHERE id IN ({})",
         case("status"),
         case("call_duration"),
         case("remarks"),
         case("reference_id"),
-        case("updated_at"),
         marks(n)
     )
 }
@@ -293,11 +281,11 @@ impl Store {
     }
 
     /// One transaction for all of `events` (at most [`MAX_BATCH`]): all stored or none. A few
-    /// statements per batch, whatever its size: the reads, one insert of the events, one update
-    /// of the calls, the read-back.
+    /// statements per batch, whatever its size: the reads, the inserts of the events (32 to a
+    /// statement), one update of the calls, the read-back.
     async fn apply_batch(&self, events: &[Received<'_>]) -> Result<Vec<ApplyOutcome>> {
         let mut b = Batch::default();
-        let done = with_pool!(self, |p, d| {
+        let (done, calls) = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
                 let keys: Vec<&str> = padded(
@@ -393,16 +381,16 @@ impl Store {
                     };
                     rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
                     done.push(match found {
-                        Some(id) => b.apply(id, ev, leg, *now),
+                        Some(id) => b.apply(id, ev, leg),
                         None => Done::Unmatched,
                     });
                 }
 
-                // The events' rows, up to 64 to a statement (at most 64 payloads of at most 64 KiB
-                // each, well within MySQL's packet limit), then their ids.
+                // The events' rows, up to 32 to a statement (at most 32 payloads of at most 64 KiB
+                // each: 2 MiB, within even MySQL 5.7's default 4 MiB packet), then their ids.
                 let mut inserted = 0;
                 let mut event_ids = std::collections::HashMap::new();
-                for part in rows.chunks(64) {
+                for part in rows.chunks(32) {
                     let sql = format!(
                         "{} INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
                          VALUES {}",
@@ -436,7 +424,7 @@ impl Store {
                 if inserted < rows.len() as u64 {
                     // Another process stored one of these events since the batch looked.
                     if events.len() == 1 {
-                        return Ok::<_, StoreError>(vec![Done::Duplicate]);
+                        return Ok::<_, StoreError>((vec![Done::Duplicate], vec![]));
                     }
                     return Err(StoreError::Invalid("an event of the batch was stored meanwhile".into()));
                 }
@@ -470,7 +458,7 @@ impl Store {
                         _ => None,
                     })
                     .collect();
-                for part in recordings.chunks(64) {
+                for part in recordings.chunks(32) {
                     let values = format!(", {}", super::recordings::VALUES).repeat(part.len() - 1);
                     let sql = format!("{} {}{values}", d.insert_ignore, super::recordings::INSERT_TAIL);
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -480,21 +468,35 @@ impl Store {
                     q.execute(&mut *tx).await?;
                 }
                 flush!(tx, b);
+                // Read the calls back so what is reported is exactly what is stored (`updated_at`
+                // is the database's: its trigger or ON UPDATE sets it).
+                let touched: Vec<i64> = padded(
+                    done.iter()
+                        .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect(),
+                );
+                let mut calls = Vec::new();
+                if !touched.is_empty() {
+                    let sql = format!("{CALL_COLUMNS} WHERE id IN ({})", marks(touched.len()));
+                    let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
+                    for id in &touched {
+                        q = q.bind(*id);
+                    }
+                    calls = q.fetch_all(&mut *tx).await?;
+                }
                 tx.commit().await?;
-                Ok::<_, StoreError>(done)
+                Ok::<_, StoreError>((done, calls))
             }
             .await
         })?;
-        // The calls as written: every column a batch changes (updated_at included) is kept in
-        // memory exactly as bound, and the rows were locked from the read to the commit.
-        let calls = b.calls;
+        let calls: BTreeMap<i64, CallLog> = calls.into_iter().map(|c| (c.id, c)).collect();
         done.into_iter()
             .map(|d| match d {
                 Done::Applied { id, before, event_id, after } => {
-                    let call = calls
-                        .get(&id)
-                        .map(|h| h.call.clone())
-                        .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
+                    let call =
+                        calls.get(&id).cloned().ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
                     // A call two events of the batch touched: each reports the call as it was
                     // right after it (the last one, as stored).
                     Ok(ApplyOutcome::Applied { call: Box::new(after.onto(call)), before, event_id })

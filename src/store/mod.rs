@@ -153,7 +153,10 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // The webhook writer's multi-row statements come in a few dozen shapes: room for
+                // them beside every other statement, so none is prepared again and again.
+                .statement_cache_capacity(256);
             let label = format!("sqlite {}", opts.get_filename().display());
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = SqlitePoolOptions::new()

@@ -161,7 +161,13 @@ mod tests {
         assert_eq!(v.error.as_deref(), Some("database unavailable"));
         assert_eq!(v.snapshot.stats.today.total, 4, "a failed read keeps what was shown");
         let fx = update(&mut v, Action::Tick(Utc::now()));
-        assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.stats.today.total == 4));
+        assert!(
+            matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.stats.today.total == 4 && previous.totals_at.is_none()),
+            "the totals the failed read was to bring are read again: {fx:?}"
+        );
+        assert!(update(&mut v, Action::Tick(Utc::now())).is_empty(), "a tick during a read is dropped");
+        update(&mut v, Action::SnapshotLoaded { result: Ok(Box::default()), at: Utc::now() });
+        assert!(!v.reads.loading && !v.reads.again, "no read queued behind the tick");
     }
 
     /// A team's webhooks come every few milliseconds: each one's read brings the live board and

@@ -48,6 +48,8 @@ pub struct Reads {
     pub full_wanted: bool,
     /// A webhook changed calls since the totals shown were read.
     pub totals_owed: bool,
+    /// The read under way re-reads the totals.
+    pub reading_totals: bool,
     pub quit: bool,
 }
 
@@ -83,7 +85,11 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
         Action::Command(_) => vec![],
         Action::Tick(now) => {
             v.now = now;
-            v.reads.again = true;
+            // A tick during a read is dropped: a slow database gets one read at a time, not a
+            // queue of them.
+            if !v.reads.loading {
+                v.reads.again = true;
+            }
             reload(v)
         }
         Action::SnapshotLoaded { result, at } => {
@@ -93,8 +99,15 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
                     v.snapshot = *s;
                     v.error = None;
                 }
-                Err(e) => v.error = Some(e),
+                Err(e) => {
+                    v.error = Some(e);
+                    // What the failed read was to bring is still owed: the next read tries again.
+                    if std::mem::take(&mut v.reads.reading_totals) {
+                        v.reads.full_wanted = true;
+                    }
+                }
             }
+            v.reads.reading_totals = false;
             v.now = at;
             reload(v)
         }
@@ -115,5 +128,6 @@ fn reload(v: &mut SuperView) -> Vec<Effect> {
         v.reads.totals_owed = false;
         previous.totals_at = None;
     }
+    v.reads.reading_totals = totals;
     vec![Effect::LoadSnapshot { previous: Box::new(previous) }]
 }

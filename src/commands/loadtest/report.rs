@@ -98,6 +98,8 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Reads run inline here: ticks missed meanwhile are skipped, as the console drops them.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut view = SuperView::new(Utc::now(), tz, store.label().to_string(), "loadtest".into());
     let mut reads: Vec<Effect> = Vec::new();
     let mut lags = Vec::new();
@@ -124,6 +126,7 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
             }
         };
         if let Action::SnapshotLoaded { result: Err(e), .. } = &action {
+            feed.abort();
             anyhow::bail!("the supervisor's read failed: {e}");
         }
         reads.extend(update::update(&mut view, action));

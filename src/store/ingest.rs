@@ -5,7 +5,7 @@
 //! The batch reads what it needs up front (keys already stored, the calls and their marks, under
 //! lock), applies the events in memory in order, then writes with a few statements whatever its
 //! size: multi-row inserts of the events (and of the recordings), one update of every call it
-//! touched; it reads the calls back (so `updated_at` is the database's) and commits once. Should
+//! touched; it reads back the `updated_at` the database set and commits once. Should
 //! anything fail, the batch is rolled back
 //! and each event is tried again in a transaction of its own, so one bad event fails alone.
 
@@ -282,10 +282,10 @@ impl Store {
 
     /// One transaction for all of `events` (at most [`MAX_BATCH`]): all stored or none. A few
     /// statements per batch, whatever its size: the reads, the inserts of the events (32 to a
-    /// statement), one update of the calls, the read-back.
+    /// statement), one update of the calls, the read-back of their `updated_at`.
     async fn apply_batch(&self, events: &[Received<'_>]) -> Result<Vec<ApplyOutcome>> {
         let mut b = Batch::default();
-        let (done, calls) = with_pool!(self, |p, d| {
+        let done = with_pool!(self, |p, d| {
             async {
                 let mut tx = p.begin_with(d.begin_write).await?;
                 let keys: Vec<&str> = padded(
@@ -424,7 +424,7 @@ impl Store {
                 if inserted < rows.len() as u64 {
                     // Another process stored one of these events since the batch looked.
                     if events.len() == 1 {
-                        return Ok::<_, StoreError>((vec![Done::Duplicate], vec![]));
+                        return Ok::<_, StoreError>(vec![Done::Duplicate]);
                     }
                     return Err(StoreError::Invalid("an event of the batch was stored meanwhile".into()));
                 }
@@ -468,8 +468,8 @@ impl Store {
                     q.execute(&mut *tx).await?;
                 }
                 flush!(tx, b);
-                // Read the calls back so what is reported is exactly what is stored (`updated_at`
-                // is the database's: its trigger or ON UPDATE sets it).
+                // What the database set itself: `updated_at` (its trigger or ON UPDATE). Every
+                // other column is as the batch bound it, on rows locked since they were read.
                 let touched: Vec<i64> = padded(
                     done.iter()
                         .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
@@ -477,26 +477,31 @@ impl Store {
                         .into_iter()
                         .collect(),
                 );
-                let mut calls = Vec::new();
                 if !touched.is_empty() {
-                    let sql = format!("{CALL_COLUMNS} WHERE id IN ({})", marks(touched.len()));
-                    let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
+                    let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
+                    let mut q = sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(sql));
                     for id in &touched {
                         q = q.bind(*id);
                     }
-                    calls = q.fetch_all(&mut *tx).await?;
+                    for (id, at) in q.fetch_all(&mut *tx).await? {
+                        if let Some(h) = b.calls.get_mut(&id) {
+                            h.call.updated_at = at;
+                        }
+                    }
                 }
                 tx.commit().await?;
-                Ok::<_, StoreError>((done, calls))
+                Ok::<_, StoreError>(done)
             }
             .await
         })?;
-        let calls: BTreeMap<i64, CallLog> = calls.into_iter().map(|c| (c.id, c)).collect();
+        let calls = b.calls;
         done.into_iter()
             .map(|d| match d {
                 Done::Applied { id, before, event_id, after } => {
-                    let call =
-                        calls.get(&id).cloned().ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
+                    let call = calls
+                        .get(&id)
+                        .map(|h| h.call.clone())
+                        .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
                     // A call two events of the batch touched: each reports the call as it was
                     // right after it (the last one, as stored).
                     Ok(ApplyOutcome::Applied { call: Box::new(after.onto(call)), before, event_id })

@@ -243,3 +243,41 @@ async fn webhooks_received_by_the_server_reach_another_console_within_a_second()
     })
     .await;
 }
+
+/// MariaDB's own deadlock error (two transactions taking two rows in opposite orders) is the one
+/// the store runs a transaction again for.
+#[tokio::test]
+async fn a_real_mariadb_deadlock_is_recognised() {
+    each_backend(|db| async move {
+        if !db.url.starts_with("mysql:") {
+            return; // SQLite has one writer: no deadlock to break.
+        }
+        use sqlx::Connection;
+        let mut setup = sqlx::MySqlConnection::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql("CREATE TABLE dl (id INT PRIMARY KEY); INSERT INTO dl VALUES (1), (2)")
+            .execute(&mut setup)
+            .await
+            .expect("table");
+        let (mut a, mut b) = (
+            sqlx::MySqlConnection::connect(&db.url).await.expect("a"),
+            sqlx::MySqlConnection::connect(&db.url).await.expect("b"),
+        );
+        sqlx::query("BEGIN").execute(&mut a).await.expect("begin a");
+        sqlx::query("BEGIN").execute(&mut b).await.expect("begin b");
+        sqlx::query("SELECT id FROM dl WHERE id = 1 FOR UPDATE").execute(&mut a).await.expect("a takes 1");
+        sqlx::query("SELECT id FROM dl WHERE id = 2 FOR UPDATE").execute(&mut b).await.expect("b takes 2");
+        let a_wants_2 = tokio::spawn(async move {
+            let r = sqlx::query("SELECT id FROM dl WHERE id = 2 FOR UPDATE").execute(&mut a).await.map(|_| ());
+            drop(sqlx::query("ROLLBACK").execute(&mut a).await);
+            r
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let b_wants_1 = sqlx::query("SELECT id FROM dl WHERE id = 1 FOR UPDATE").execute(&mut b).await.map(|_| ());
+        drop(sqlx::query("ROLLBACK").execute(&mut b).await);
+        let a_result = a_wants_2.await.expect("task");
+        let victim = [b_wants_1, a_result].into_iter().find_map(Result::err).expect("MariaDB broke the deadlock");
+        let e = calldesk::store::StoreError::from(victim);
+        assert!(e.is_deadlock(), "{e}");
+    })
+    .await;
+}

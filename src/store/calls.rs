@@ -146,6 +146,10 @@ impl Store {
     /// Refuses a second dial to the same driver while a call is live or within `min_gap`.
     #[tracing::instrument(skip_all, fields(driver = %c.driver_id), err)]
     pub async fn start_call(&self, c: &NewCall, now: DateTime<Utc>) -> Result<CallLog> {
+        super::retrying("start call", || self.start_call_once(c, now)).await
+    }
+
+    async fn start_call_once(&self, c: &NewCall, now: DateTime<Utc>) -> Result<CallLog> {
         let now_db = db_time(now);
         let id = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
@@ -316,6 +320,16 @@ impl Store {
     /// closes the driver.
     #[tracing::instrument(skip_all, fields(call_id = f.call_id), err)]
     pub async fn submit_feedback_with(
+        &self,
+        f: &SubmitFeedback,
+        fallback: Option<QueueEffect>,
+        catalog: &FeedbackCatalog,
+        now: DateTime<Utc>,
+    ) -> Result<(CallLog, QueueDecision)> {
+        super::retrying("save outcome", || self.submit_feedback_once(f, fallback, catalog, now)).await
+    }
+
+    async fn submit_feedback_once(
         &self,
         f: &SubmitFeedback,
         fallback: Option<QueueEffect>,

@@ -267,11 +267,18 @@ impl Store {
         for chunk in events.chunks(MAX_BATCH) {
             match self.apply_batch(chunk).await {
                 Ok(done) => out.extend(done.into_iter().map(Ok)),
+                Err(e) if chunk.len() == 1 && e.is_deadlock() => {
+                    out.push(
+                        super::retrying("store webhook", || self.apply_batch(chunk))
+                            .await
+                            .and_then(|mut v| v.pop().ok_or_else(|| StoreError::NotFound("no outcome".into()))),
+                    );
+                }
                 Err(e) if chunk.len() == 1 => out.push(Err(e)),
                 Err(e) => {
                     tracing::warn!(events = chunk.len(), "batch rolled back ({e}); storing its events one by one");
                     for one in chunk {
-                        let r = self.apply_batch(std::slice::from_ref(one)).await;
+                        let r = super::retrying("store webhook", || self.apply_batch(std::slice::from_ref(one))).await;
                         out.push(r.and_then(|mut v| v.pop().ok_or_else(|| StoreError::NotFound("no outcome".into()))));
                     }
                 }

@@ -58,6 +58,43 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
+    /// was written, and running it again is the documented answer.
+    pub fn is_deadlock(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(e)) => {
+                e.code().as_deref() == Some("40001") || e.message().starts_with("Deadlock found")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How many times a transaction MariaDB chose as a deadlock's victim is run again.
+const DEADLOCK_RETRIES: u32 = 3;
+
+/// Runs `tx` (one whole transaction) again when MariaDB broke a deadlock by rolling it back, a
+/// few times with a short pause, so the agent's save, dial or claim goes through instead of
+/// failing on a clash it had no part in.
+pub(crate) async fn retrying<T, F, Fut>(what: &str, mut tx: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match tx().await {
+            Err(e) if e.is_deadlock() && tries < DEADLOCK_RETRIES => {
+                tries += 1;
+                tracing::info!(what, tries, "deadlock broken by the database; running the transaction again");
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
+            }
+            r => return r,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     Sqlite(SqlitePool),
@@ -226,5 +263,82 @@ fn redact_url_err(e: &dyn std::fmt::Display) -> String {
     match (s.find("://"), s.find('@')) {
         (Some(a), Some(b)) if b > a => format!("{}://***{}", &s[..a], &s[b..]),
         _ => s,
+    }
+}
+
+#[cfg(test)]
+mod deadlock_tests {
+    use std::borrow::Cow;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::{StoreError, retrying};
+
+    /// A database error as MariaDB reports a deadlock (or any other code).
+    #[derive(Debug)]
+    struct Fake(&'static str, &'static str);
+
+    impl std::fmt::Display for Fake {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+    impl std::error::Error for Fake {}
+    impl sqlx::error::DatabaseError for Fake {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn err(code: &'static str, msg: &'static str) -> StoreError {
+        StoreError::Database(sqlx::Error::Database(Box::new(Fake(code, msg))))
+    }
+
+    #[tokio::test]
+    async fn a_deadlock_victim_is_run_again_and_other_errors_are_not() {
+        let deadlock = || err("40001", "Deadlock found when trying to get lock; try restarting transaction");
+        assert!(deadlock().is_deadlock());
+        assert!(!err("23000", "Duplicate entry").is_deadlock());
+        assert!(!StoreError::Invalid("Deadlock found".into()).is_deadlock(), "only the database's word counts");
+
+        let runs = AtomicU32::new(0);
+        let r = retrying("test", || async {
+            if runs.fetch_add(1, Ordering::SeqCst) < 2 { Err(deadlock()) } else { Ok(7) }
+        })
+        .await;
+        assert_eq!(r.expect("third run goes through"), 7);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+
+        let runs = AtomicU32::new(0);
+        let r: super::Result<()> = retrying("test", || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Err(err("23000", "Duplicate entry"))
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "not a deadlock: not run again");
+
+        let runs = AtomicU32::new(0);
+        let r: super::Result<()> = retrying("test", || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Err(deadlock())
+        })
+        .await;
+        assert!(r.expect_err("gives up").is_deadlock());
+        assert_eq!(runs.load(Ordering::SeqCst), 1 + super::DEADLOCK_RETRIES, "a few times, then the error");
     }
 }

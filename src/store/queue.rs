@@ -178,6 +178,10 @@ impl Store {
     /// claimed.
     #[tracing::instrument(skip_all, fields(driver_id, caller), err)]
     pub async fn claim(&self, driver_id: &str, caller: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+        super::retrying("claim", || self.claim_once(driver_id, caller, until, now)).await
+    }
+
+    async fn claim_once(&self, driver_id: &str, caller: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
         let (until, now) = (db_time(until), db_time(now));
         let held: Option<(Option<i64>, Option<NaiveDateTime>)> = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;

@@ -413,3 +413,27 @@ fn a_periodic_refresh_keeps_an_agent_who_scrolled_far_down_where_they_were() {
     );
     assert_eq!(app.queue.selected, selected);
 }
+
+/// Another console of this agent saved the call's outcome first: this console's form closes, the
+/// wrap-up goes, and the agent reads what stands, in red.
+#[test]
+fn an_outcome_saved_from_another_console_closes_this_wrap_up() {
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, Action::CallPlaced { call: call(14, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut app, key(KeyCode::Char('e')));
+    update(&mut app, key(KeyCode::Char('m')));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.form().is_some_and(|f| f.saving));
+    let mut saved: CallLog = call(14, 0, "manual", CallStatus::Completed);
+    saved.feedback = Some("Busy Right Now".into());
+    update(&mut app, Action::FeedbackAlreadySaved(Box::new(saved)));
+    assert!(app.form().is_none(), "the form closes");
+    assert!(app.wrapups.iter().all(|(c, _)| c.id != 14), "nothing owed for that call");
+    let n = app.notice.as_ref().expect("told");
+    assert_eq!(n.level, Level::Error);
+    assert!(
+        n.text.contains("already has the outcome \"Busy Right Now\"") && n.text.contains("stays as saved"),
+        "{}",
+        n.text
+    );
+}

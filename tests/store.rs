@@ -7,7 +7,7 @@ use common::each_backend;
 
 use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, QueueDecision, Role, Signal};
 use calldesk::store::{
-    ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, ProviderEvent, Store, SubmitFeedback,
+    ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, ProviderEvent, Store, StoreError, SubmitFeedback,
 };
 
 fn t0() -> chrono::DateTime<Utc> {
@@ -624,6 +624,43 @@ async fn latest_calls_gives_each_callers_newest_call_and_its_draft() {
             .collect();
         got.sort();
         assert_eq!(got, vec![(3, newest[&3], 0), (4, newest[&4], 1)]);
+    })
+    .await;
+}
+
+/// Two consoles of one agent hold a wrap-up for the same call: the first save stands, the second
+/// is refused with the call as saved, and nothing of the first (outcome, remarks, queue) changes.
+/// The old API's update_feedback may still change an outcome.
+#[tokio::test]
+async fn a_second_consoles_wrap_up_never_overwrites_a_saved_outcome() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        seed(s).await;
+        let d = s.driver("D01").await.expect("get").expect("driver");
+        let c = s.start_call(&new_call(&d, Provider::Manual), t0()).await.expect("start");
+        let catalog = FeedbackCatalog::default();
+        let first = SubmitFeedback {
+            call_id: c.id,
+            feedback: "Busy Right Now".into(),
+            remarks: "Driving, Call after 6PM".into(),
+            ..Default::default()
+        };
+        let (saved, _) = s.submit_first_feedback(&first, &catalog, t0()).await.expect("first console saves");
+        let queue_before = s.queue_entry("D01").await.expect("q");
+        let second = SubmitFeedback { call_id: c.id, feedback: "Interview Fixed".into(), ..Default::default() };
+        match s.submit_first_feedback(&second, &catalog, t0() + Duration::seconds(5)).await {
+            Err(StoreError::AlreadySaved(call)) => {
+                assert_eq!(call.feedback.as_deref(), Some("Busy Right Now"));
+                assert_eq!(call.remarks.as_deref(), Some("Driving, Call after 6PM"));
+            }
+            other => panic!("the second console's save must be refused, got {other:?}"),
+        }
+        let row = s.call(c.id).await.expect("read").expect("call");
+        assert_eq!(row, saved, "the saved outcome is untouched");
+        assert_eq!(s.queue_entry("D01").await.expect("q"), queue_before, "the callback stands");
+        // The old API's update is an update.
+        let (updated, _) = s.submit_feedback(&second, &catalog, t0() + Duration::seconds(9)).await.expect("api update");
+        assert_eq!(updated.feedback.as_deref(), Some("Interview Fixed"));
     })
     .await;
 }

@@ -86,6 +86,9 @@ pub enum Action {
         call_next: bool,
     },
     FeedbackFailed(String),
+    /// The call's outcome was saved meanwhile by another console of this agent: the form's was
+    /// not. Holds the call as saved.
+    FeedbackAlreadySaved(Box<CallLog>),
     CallLogLoaded {
         generation: u64,
         append: bool,

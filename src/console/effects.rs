@@ -221,7 +221,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             None
         }
         Effect::Submit { feedback, call_next } => {
-            match store.submit_feedback(&feedback, &ctx.catalog, Utc::now()).await {
+            match store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
                 Ok((call, decision)) => {
                     publish(
                         &ctx.dialer.bus,
@@ -235,6 +235,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                     );
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }
+                Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
                 Err(e) => Some(Action::FeedbackFailed(e.to_string())),
             }
         }

@@ -59,6 +59,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FactsLoaded { call_id, end, attempts } => on_facts(app, call_id, end, attempts),
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
+        Action::FeedbackAlreadySaved(call) => super::wrapup::on_already_saved(app, *call),
         Action::PromptDone(r) => on_prompt_done(app, r),
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);

@@ -368,6 +368,29 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
     fx
 }
 
+/// The form's outcome was refused because another console of this agent saved the call's
+/// outcome first: the form and the wrap-up go, and the agent is told what stands.
+pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
+    if app.form().is_some_and(|f| f.call.id == call.id) {
+        app.modal = None;
+    }
+    app.wrapups.retain(|(c, _)| c.id != call.id);
+    if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
+        app.live = None;
+    }
+    app.remember(&call);
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
+    let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
+    app.error(format!(
+        "Not saved: the call to {name} already has the outcome \"{saved}\", saved from another console. It stays as saved."
+    ));
+    let mut fx = refresh_queue_in_place(app);
+    if !app.wrapups.is_empty() {
+        fx.extend(open_next_wrapup(app));
+    }
+    fx
+}
+
 fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
     let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
     let feedback = call.feedback.clone().unwrap_or_default();

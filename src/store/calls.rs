@@ -326,7 +326,21 @@ impl Store {
         catalog: &FeedbackCatalog,
         now: DateTime<Utc>,
     ) -> Result<(CallLog, QueueDecision)> {
-        super::retrying("save outcome", || self.submit_feedback_once(f, fallback, catalog, now)).await
+        super::retrying("save outcome", || self.submit_feedback_once(f, fallback, catalog, now, false)).await
+    }
+
+    /// [`Store::submit_feedback`] for a wrap-up: the first outcome of a call. If the call already
+    /// has one (the same agent's other console saved it meanwhile), nothing changes and the
+    /// answer is [`StoreError::AlreadySaved`] with the call as saved, so one console's form never
+    /// overwrites what another saved. (The old API's `update_feedback` may still change an outcome.)
+    #[tracing::instrument(skip_all, fields(call_id = f.call_id), err(level = "info"))]
+    pub async fn submit_first_feedback(
+        &self,
+        f: &SubmitFeedback,
+        catalog: &FeedbackCatalog,
+        now: DateTime<Utc>,
+    ) -> Result<(CallLog, QueueDecision)> {
+        super::retrying("save outcome", || self.submit_feedback_once(f, None, catalog, now, true)).await
     }
 
     async fn submit_feedback_once(
@@ -335,6 +349,7 @@ impl Store {
         fallback: Option<QueueEffect>,
         catalog: &FeedbackCatalog,
         now: DateTime<Utc>,
+        first: bool,
     ) -> Result<(CallLog, QueueDecision)> {
         if f.feedback.trim().is_empty() {
             return Err(StoreError::Invalid("choose an outcome before saving".into()));
@@ -348,14 +363,22 @@ impl Store {
         let decision = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
             let sql = format!(
-                "SELECT COALESCE(status, 'initiated'), driver_id, caller_id FROM call_logs WHERE id = ?{}",
+                "SELECT COALESCE(status, 'initiated'), driver_id, caller_id, feedback FROM call_logs WHERE id = ?{}",
                 d.for_update
             );
-            let row: Option<(String, Option<String>, Option<i64>)> =
+            let row: Option<(String, Option<String>, Option<i64>, Option<String>)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(f.call_id).fetch_optional(&mut *tx).await?;
-            let Some((status, driver_id, caller_id)) = row else {
+            let Some((status, driver_id, caller_id, saved)) = row else {
                 return Err(StoreError::NotFound(format!("call {} not found", f.call_id)));
             };
+            if first && saved.is_some_and(|s| !s.trim().is_empty()) {
+                // Read under the row's lock: a save racing this one is either seen here or waits.
+                let call: CallLog = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CALL_COLUMNS} WHERE id = ?")))
+                    .bind(f.call_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                return Err(StoreError::AlreadySaved(Box::new(call)));
+            }
             // A status word the old system wrote (not one of ours) has no forward rule: it stays.
             let next = match status.parse::<CallStatus>() {
                 Ok(current) => f.status.map_or(current, |s| current.advance(s)).as_str().to_string(),

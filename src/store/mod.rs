@@ -54,6 +54,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// A wrap-up for a call whose outcome is already saved (another console of the same agent
+    /// saved it first): nothing changed. Holds the call as saved.
+    #[error("that call's outcome was already saved")]
+    AlreadySaved(Box<crate::domain::CallLog>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -366,7 +366,9 @@ impl Store {
                 "SELECT COALESCE(status, 'initiated'), driver_id, caller_id, feedback FROM call_logs WHERE id = ?{}",
                 d.for_update
             );
-            let row: Option<(String, Option<String>, Option<i64>, Option<String>)> =
+            // (status, driver_id, caller_id, feedback)
+            type Row = (String, Option<String>, Option<i64>, Option<String>);
+            let row: Option<Row> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(f.call_id).fetch_optional(&mut *tx).await?;
             let Some((status, driver_id, caller_id, saved)) = row else {
                 return Err(StoreError::NotFound(format!("call {} not found", f.call_id)));

@@ -220,3 +220,104 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// SIGTERM (or SIGHUP, SIGINT) closes the supervisor screen like `q`: exit 0, the terminal back in
+/// cooked mode and off the alternate screen. Before, it died with 143 and left the shell invisible.
+#[tokio::test]
+async fn sigterm_closes_the_supervisor_and_restores_the_terminal() {
+    if !tmux::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("team.db").display());
+    let logs = dir.path().join("logs");
+    let bin = env!("CARGO_BIN_EXE_calldesk");
+    let out = Command::new(bin)
+        .args(["caller", "add", "9", "Meera", "--role", "supervisor"])
+        .env("DATABASE_URL", &url)
+        .env("CALLDESK_LOG_DIR", &logs)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = dir.path().join("sup.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "export DATABASE_URL='{url}' CALLDESK_USER_ID=9 CALLDESK_LOG_DIR='{}'\n{bin} supervise\n\
+             echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60\n",
+            logs.display()
+        ),
+    )
+    .expect("script");
+    let tm = Session::start(&script, 100, 30);
+    tm.wait_text("SUPERVISOR", 10).await;
+    // The calldesk process under the pane's shell.
+    let pane = Command::new("tmux").args(["display", "-p", "-t", &tm.name, "#{pane_pid}"]).output().expect("tmux");
+    let pane = String::from_utf8_lossy(&pane.stdout).trim().to_string();
+    let child = Command::new("pgrep").args(["-P", &pane]).output().expect("pgrep");
+    let pid = String::from_utf8_lossy(&child.stdout).lines().next().expect("calldesk runs").trim().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let screen = tm.wait_text("EXIT=", 10).await;
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.lines().any(|l| l.trim() == "icanon"), "the terminal is back in cooked mode:\n{screen}");
+    assert!(!screen.contains("SUPERVISOR"), "the alternate screen is gone:\n{screen}");
+}
+
+#[test]
+fn without_a_terminal_the_supervisor_says_it_needs_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let added = Command::new(env!("CARGO_BIN_EXE_calldesk"))
+        .args(["caller", "add", "9", "Meera", "--role", "supervisor"])
+        .env("DATABASE_URL", &url)
+        .env("CALLDESK_LOG_DIR", dir.path().join("logs"))
+        .output()
+        .expect("run");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_calldesk"))
+        .arg("supervise")
+        .env("DATABASE_URL", &url)
+        .env("CALLDESK_USER_ID", "9")
+        .env("CALLDESK_LOG_DIR", dir.path().join("logs"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+}
+
+/// An outcome saved (the agent goes from wrap-up to idle) reaches the day's numbers within
+/// seconds although no webhook tells of it: a change on the board owes the totals a read.
+#[test]
+fn a_saved_outcome_on_the_board_owes_the_totals_a_read() {
+    use calldesk::supervise::update::{Action, Effect, TOTALS_AFTER_CHANGE, update};
+    let t0 = now();
+    let mut v = SuperView::new(t0, ist(), "sqlite x".into(), "Meera".into());
+    update(&mut v, Action::Tick(t0));
+    let wrapping = Snapshot {
+        agents: vec![agent(3, "Pooja", AgentState::WrapUp, 20, Some(call(7, 3, "telecmi", CallStatus::Completed)))],
+        taken_at: Some(t0),
+        totals_at: Some(t0),
+        ..Snapshot::default()
+    };
+    update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(wrapping.clone())), at: t0 });
+    assert!(!v.reads.totals_owed);
+    // The next second's read: same board, nothing owed.
+    let t1 = t0 + Duration::seconds(1);
+    update(&mut v, Action::Tick(t1));
+    update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(wrapping.clone())), at: t1 });
+    assert!(!v.reads.totals_owed, "an unchanged board owes nothing");
+    // Then Pooja saves: idle on the board.
+    let t2 = t0 + Duration::seconds(2);
+    update(&mut v, Action::Tick(t2));
+    let idle = Snapshot { agents: vec![agent(3, "Pooja", AgentState::Idle, 0, None)], ..wrapping };
+    update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(idle)), at: t2 });
+    assert!(v.reads.totals_owed, "the save is owed to the totals");
+    let fx = update(&mut v, Action::Tick(t0 + TOTALS_AFTER_CHANGE + Duration::seconds(1)));
+    assert!(
+        matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at.is_none()),
+        "the next tick reads them: {fx:?}"
+    );
+}

@@ -20,10 +20,13 @@ use crate::store::Store;
 use update::{Action, Effect};
 use view::SuperView;
 
-/// Runs the supervisor screen until `q`.
+/// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
+/// restored on every way out. Without a terminal it says so instead of starting.
 pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
+    crate::console::require_terminal()?;
+    let signals = crate::console::Signals::new()?;
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, store, viewer, tz).await;
+    let result = event_loop(&mut terminal, store, viewer, tz, signals).await;
     ratatui::restore();
     result
 }
@@ -43,6 +46,7 @@ async fn event_loop(
     store: Store,
     viewer: String,
     tz: Tz,
+    mut signals: crate::console::Signals,
 ) -> anyhow::Result<()> {
     let bus = crate::bus::new_bus();
     let mut updates = bus.subscribe();
@@ -61,6 +65,10 @@ async fn event_loop(
                 None => break Ok(()),
             },
             _ = tick.tick() => Action::Tick(Utc::now()),
+            name = signals.next() => {
+                tracing::info!("{name}: the supervisor screen closes");
+                break Ok(());
+            }
             u = updates.recv() => match u {
                 Ok(_) | Err(RecvError::Lagged(_)) => Action::CallsChanged,
                 Err(RecvError::Closed) => continue,

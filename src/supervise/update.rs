@@ -96,6 +96,11 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             v.reads.loading = false;
             match result {
                 Ok(s) => {
+                    // An outcome saved or a call started shows on the board before any webhook
+                    // says so: the totals owe it too.
+                    if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
+                        v.reads.totals_owed = true;
+                    }
                     v.snapshot = *s;
                     v.error = None;
                 }
@@ -112,6 +117,14 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             reload(v)
         }
     }
+}
+
+/// Who is in which state on which call, and the live calls' states: what moves the totals.
+fn board(s: &Snapshot) -> (Vec<(i64, super::snapshot::AgentState, Option<i64>)>, Vec<(i64, Option<&str>)>) {
+    (
+        s.agents.iter().map(|a| (a.caller.id, a.state, a.current.as_ref().map(|c| c.id))).collect(),
+        s.live.iter().map(|c| (c.id, c.status.as_deref())).collect(),
+    )
 }
 
 /// Starts the read that is wanted, unless one is running.

@@ -102,11 +102,12 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), footer_row);
     if v.help {
-        let area = centered(frame.area(), 64, 10);
+        let area = centered(frame.area(), 64, 11);
         frame.render_widget(Clear, area);
         let mut lines = vec![
             Line::raw("This screen is read-only: no key places a call or changes data."),
-            Line::raw("It refreshes every second and whenever a webhook arrives."),
+            Line::raw("Agents and live calls refresh every second and on every webhook;"),
+            Line::raw("today's numbers follow within a few seconds (r: at once)."),
             Line::raw(""),
         ];
         lines.extend(

@@ -120,7 +120,9 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
 }
 
 /// Who is in which state on which call, and the live calls' states: what moves the totals.
-fn board(s: &Snapshot) -> (Vec<(i64, super::snapshot::AgentState, Option<i64>)>, Vec<(i64, Option<&str>)>) {
+type Board<'a> = (Vec<(i64, super::snapshot::AgentState, Option<i64>)>, Vec<(i64, Option<&'a str>)>);
+
+fn board(s: &Snapshot) -> Board<'_> {
     (
         s.agents.iter().map(|a| (a.caller.id, a.state, a.current.as_ref().map(|c| c.id))).collect(),
         s.live.iter().map(|c| (c.id, c.status.as_deref())).collect(),

@@ -77,6 +77,8 @@ pub(crate) struct Ledger {
     pub placed: u64,
     pub claims_lost: u64,
     pub dial_refused: u64,
+    /// Why the API refused dials: HTTP status → (count, one message as the API gave it).
+    pub refusals: BTreeMap<u16, (u64, String)>,
     pub unfinished: u64,
     pub errors: BTreeMap<String, u64>,
     /// Store calls each agent made (each is one or a few SQL statements).
@@ -273,6 +275,11 @@ impl Agent {
                 l.error(format!("click_to_call {status}: {}", reply["message"]));
             } else {
                 l.dial_refused += 1;
+                let why = l
+                    .refusals
+                    .entry(status)
+                    .or_insert_with(|| (0, reply["message"].as_str().unwrap_or("").to_string()));
+                why.0 += 1;
             }
             return released.map_err(|e| format!("release: {e}"));
         }

@@ -166,6 +166,7 @@ pub struct Report {
     pub call_rows: usize,
     pub claims_lost: u64,
     pub dial_refused: u64,
+    pub refusals: BTreeMap<u16, (u64, String)>,
     pub unfinished: u64,
     pub errors: BTreeMap<String, u64>,
     /// Two agents holding one driver at once, from the agents' own records.
@@ -223,8 +224,15 @@ impl fmt::Display for Report {
         writeln!(f, "  calls placed            {}", self.placed)?;
         writeln!(f, "  outcomes saved          {}", self.saved)?;
         writeln!(f, "  call_logs rows          {}", self.call_rows)?;
-        writeln!(f, "  claims lost to another  {} (the claim refused: correct)", self.claims_lost)?;
-        writeln!(f, "  dials refused by API    {}", self.dial_refused)?;
+        writeln!(f, "  claims refused          {} (another agent held the driver: as it should be)", self.claims_lost)?;
+        writeln!(
+            f,
+            "  dials refused by API    {} (an answer, not a failure: e.g. the driver was dialed moments ago)",
+            self.dial_refused
+        )?;
+        for (status, (n, example)) in &self.refusals {
+            writeln!(f, "    HTTP {status} ×{n}, e.g. \"{example}\"")?;
+        }
         writeln!(f, "  calls never ended       {}", self.unfinished)?;
         writeln!(
             f,
@@ -348,6 +356,7 @@ pub fn judge(i: Inputs) -> Report {
         call_rows: i.rows.len(),
         claims_lost: i.ledger.claims_lost,
         dial_refused: i.ledger.dial_refused,
+        refusals: i.ledger.refusals.clone(),
         unfinished: i.ledger.unfinished,
         double_claims_agents: overlapping_holds(&i.ledger),
         double_claims_db: overlapping_calls(&i.rows),

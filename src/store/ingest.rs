@@ -8,6 +8,10 @@
 //! touched; it reads back the `updated_at` the database set and commits once. Should
 //! anything fail, the batch is rolled back
 //! and each event is tried again in a transaction of its own, so one bad event fails alone.
+//!
+//! On a SQLite file the same batch runs on a thread of its own with a plain SQLite connection
+//! ([`super::ingest_sqlite`]): the same [`Batch`] rules and statements, without sqlx's two thread
+//! switches per statement. MariaDB and in-memory SQLite use the code below.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,19 +30,19 @@ pub const MAX_BATCH: usize = 256;
 pub type Received<'a> = (&'a ProviderEvent, DateTime<Utc>);
 
 /// A call as this batch sees it: the row read under lock, with the batch's changes so far.
-struct Held {
-    call: CallLog,
+pub(super) struct Held {
+    pub(super) call: CallLog,
     /// `call_provisional` (prior_status, reason), while it stands.
-    mark: Option<(String, String)>,
+    pub(super) mark: Option<(String, String)>,
     /// Changed in memory, not yet written.
-    dirty: bool,
+    pub(super) dirty: bool,
     /// The mark went: its row is to be deleted.
-    drop_mark: bool,
+    pub(super) drop_mark: bool,
 }
 
 /// The fields an event changes, as they were right after it.
 #[derive(Clone)]
-struct Snapshot {
+pub(super) struct Snapshot {
     status: Option<String>,
     call_duration: Option<i64>,
     remarks: Option<String>,
@@ -65,7 +69,7 @@ impl Snapshot {
 }
 
 /// What one event did, before the commit.
-enum Done {
+pub(super) enum Done {
     Applied { id: i64, before: CallStatus, event_id: i64, after: Snapshot },
     Duplicate,
     Unmatched,
@@ -73,23 +77,23 @@ enum Done {
 }
 
 /// An event's row in `webhook_events`, as the batch worked it out.
-struct EventRow {
+pub(super) struct EventRow {
     /// Its place in the batch.
-    index: usize,
-    at: chrono::NaiveDateTime,
-    call: Option<i64>,
-    leg: Leg,
+    pub(super) index: usize,
+    pub(super) at: chrono::NaiveDateTime,
+    pub(super) call: Option<i64>,
+    pub(super) leg: Leg,
 }
 
 #[derive(Default)]
-struct Batch {
+pub(super) struct Batch {
     /// Keys stored before the batch or by an earlier event in it.
-    seen: HashSet<String>,
-    calls: BTreeMap<i64, Held>,
+    pub(super) seen: HashSet<String>,
+    pub(super) calls: BTreeMap<i64, Held>,
 }
 
 /// Where an event's call is to be found.
-enum Lookup {
+pub(super) enum Lookup {
     Held(i64),
     /// Neither id matched (or none given): an older payload, matched by user and number.
     Legacy,
@@ -97,13 +101,13 @@ enum Lookup {
 }
 
 impl Batch {
-    fn hold(&mut self, call: CallLog) {
+    pub(super) fn hold(&mut self, call: CallLog) {
         self.calls.entry(call.id).or_insert(Held { call, mark: None, dirty: false, drop_mark: false });
     }
 
     /// Our own id, else the newest call with TeleCMI's request id (as the batch has it: an earlier
     /// event may have taught a call its request id), else the legacy match.
-    fn lookup(&self, ev: &ProviderEvent) -> Lookup {
+    pub(super) fn lookup(&self, ev: &ProviderEvent) -> Lookup {
         if let Some(id) = ev.call_log_id
             && self.calls.contains_key(&id)
         {
@@ -122,7 +126,7 @@ impl Batch {
     }
 
     /// Applies a stored event to its call in memory: the rules of [`Store::apply_event`].
-    fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg) -> Done {
+    pub(super) fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg) -> Done {
         let Some(held) = self.calls.get_mut(&id) else { return Done::Unmatched };
         let Ok(before) = held.call.status.as_deref().unwrap_or("initiated").parse::<CallStatus>() else {
             // A word the old system wrote: no rule says what follows it, so it stays.
@@ -167,7 +171,7 @@ impl Batch {
 /// stay in the connection's prepared-statement cache.
 const SIZES: [usize; 6] = [1, 4, 16, 64, 128, MAX_BATCH];
 
-fn padded<T: Clone>(mut v: Vec<T>) -> Vec<T> {
+pub(super) fn padded<T: Clone>(mut v: Vec<T>) -> Vec<T> {
     let size = SIZES.iter().copied().find(|s| *s >= v.len()).unwrap_or(v.len());
     if let Some(last) = v.last().cloned() {
         v.resize(size, last);
@@ -175,7 +179,7 @@ fn padded<T: Clone>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-fn marks(n: usize) -> String {
+pub(super) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
@@ -221,7 +225,7 @@ macro_rules! flush {
 /// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement that finds
 /// each row by its primary key on either backend (a join with a derived table makes MariaDB scan
 /// and lock the whole table). Binds (id, value) pairs per column, then the ids.
-fn update_calls(n: usize) -> String {
+pub(super) fn update_calls(n: usize) -> String {
     let case = |col: &str| format!("{col} = CASE id{} END", " WHEN ? THEN ?".repeat(n));
     format!(
         "UPDATE call_logs SET {}, {}, {}, {} WHERE id IN ({})",
@@ -263,6 +267,9 @@ impl Store {
     /// again alone, so only the events that cannot be stored fail.
     #[tracing::instrument(skip_all, fields(events = events.len()))]
     pub async fn apply_events(&self, events: &[Received<'_>]) -> Vec<Result<ApplyOutcome>> {
+        if let Some(w) = &self.sqlite_writer {
+            return w.get().apply_events(events.iter().map(|(e, at)| ((*e).clone(), *at)).collect()).await;
+        }
         let mut out = Vec::with_capacity(events.len());
         for chunk in events.chunks(MAX_BATCH) {
             match self.apply_batch(chunk).await {
@@ -501,22 +508,25 @@ impl Store {
             }
             .await
         })?;
-        let calls = b.calls;
-        done.into_iter()
-            .map(|d| match d {
-                Done::Applied { id, before, event_id, after } => {
-                    let call = calls
-                        .get(&id)
-                        .map(|h| h.call.clone())
-                        .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
-                    // A call two events of the batch touched: each reports the call as it was
-                    // right after it (the last one, as stored).
-                    Ok(ApplyOutcome::Applied { call: Box::new(after.onto(call)), before, event_id })
-                }
-                Done::Duplicate => Ok(ApplyOutcome::Duplicate),
-                Done::Unmatched => Ok(ApplyOutcome::Unmatched),
-                Done::Kept(call_id) => Ok(ApplyOutcome::Kept { call_id }),
-            })
-            .collect()
+        finish(done, b.calls)
     }
+}
+
+/// What each event did, as reported: a call two events of the batch touched is reported to each
+/// as it was right after it (the last one, as stored).
+pub(super) fn finish(done: Vec<Done>, calls: BTreeMap<i64, Held>) -> Result<Vec<ApplyOutcome>> {
+    done.into_iter()
+        .map(|d| match d {
+            Done::Applied { id, before, event_id, after } => {
+                let call = calls
+                    .get(&id)
+                    .map(|h| h.call.clone())
+                    .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished")))?;
+                Ok(ApplyOutcome::Applied { call: Box::new(after.onto(call)), before, event_id })
+            }
+            Done::Duplicate => Ok(ApplyOutcome::Duplicate),
+            Done::Unmatched => Ok(ApplyOutcome::Unmatched),
+            Done::Kept(call_id) => Ok(ApplyOutcome::Kept { call_id }),
+        })
+        .collect()
 }

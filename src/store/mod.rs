@@ -11,6 +11,7 @@ mod facts;
 mod fixes;
 mod import;
 mod ingest;
+mod ingest_sqlite;
 mod loadtest;
 mod lookup;
 mod people;
@@ -157,6 +158,9 @@ impl InsertedId for sqlx::mysql::MySqlQueryResult {
 pub struct Store {
     pub(crate) backend: Backend,
     label: String,
+    /// SQLite file: the thread that stores webhook batches ([`ingest_sqlite`]), started by the
+    /// first batch and shared by every clone.
+    sqlite_writer: Option<std::sync::Arc<ingest_sqlite::Lazy>>,
 }
 
 /// Timestamps are stored to the second, in UTC.
@@ -186,7 +190,7 @@ impl Store {
                 .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("{label}: {}", redact_url_err(&e))))?;
-            Ok(Self { backend: Backend::MySql(pool), label })
+            Ok(Self { backend: Backend::MySql(pool), label, sqlite_writer: None })
         } else {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
@@ -200,13 +204,15 @@ impl Store {
                 .statement_cache_capacity(256);
             let label = format!("sqlite {}", opts.get_filename().display());
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let file = ingest_sqlite::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("{label}: {e}")))?;
-            Ok(Self { backend: Backend::Sqlite(pool), label })
+            let sqlite_writer = file.map(|f| std::sync::Arc::new(ingest_sqlite::Lazy::new(f)));
+            Ok(Self { backend: Backend::Sqlite(pool), label, sqlite_writer })
         }
     }
 

@@ -1,0 +1,416 @@
+//! Group commit on a SQLite file, without sqlx's per-statement thread hand-offs: one thread owns
+//! a plain SQLite connection (rusqlite, on the same `libsqlite3-sys` sqlx links) and runs each
+//! batch's statements itself. The rules are those of [`super::ingest`] — the same in-memory
+//! [`Batch`], the same statements in the same order — only the driver differs: sqlx's SQLite
+//! driver sends every statement to a worker thread and waits for it, two thread switches per
+//! statement, which on a busy machine cost far more than SQLite's own work.
+//!
+//! Used for file databases only (`:memory:` has no second connection to the same data).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use tokio::sync::oneshot;
+
+use super::calls::CALL_COLUMNS;
+use super::events::LEGACY_REPORT_WINDOW;
+use super::ingest::{Batch, Done, EventRow, Held, Lookup, finish, marks, padded, update_calls};
+use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError, db_time};
+use crate::domain::{CallLog, Leg};
+
+type Job = (Vec<(ProviderEvent, DateTime<Utc>)>, oneshot::Sender<Vec<Result<ApplyOutcome>>>);
+
+/// A writer for a file, started by the first batch.
+#[derive(Debug)]
+pub(crate) struct Lazy {
+    path: PathBuf,
+    writer: std::sync::OnceLock<SqliteWriter>,
+}
+
+impl Lazy {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self { path, writer: std::sync::OnceLock::new() }
+    }
+
+    pub(crate) fn get(&self) -> &SqliteWriter {
+        self.writer.get_or_init(|| SqliteWriter::start(&self.path))
+    }
+}
+
+/// The writer thread's door; the thread ends when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub(crate) struct SqliteWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteWriter {
+    /// Starts the thread on the database file at `path`.
+    pub(crate) fn start(path: &Path) -> Self {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let path = path.to_path_buf();
+        let spawned = std::thread::Builder::new().name("calldesk-sqlite-ingest".into()).spawn(move || run(&path, &rx));
+        if let Err(e) = spawned {
+            tracing::error!("the webhook writer thread could not start: {e}");
+        }
+        Self { jobs }
+    }
+
+    /// Stores and applies `events` as [`super::Store::apply_events`] says.
+    pub(crate) async fn apply_events(&self, events: Vec<(ProviderEvent, DateTime<Utc>)>) -> Vec<Result<ApplyOutcome>> {
+        let n = events.len();
+        let stopped = || (0..n).map(|_| Err(StoreError::Unavailable("the webhook writer stopped".into()))).collect();
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send((events, tx)).is_err() {
+            return stopped();
+        }
+        rx.await.unwrap_or_else(|_| stopped())
+    }
+}
+
+fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
+    let mut conn = match open(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!("the webhook writer could not open {}: {e}", path.display());
+            None
+        }
+    };
+    while let Ok((events, done)) = rx.recv() {
+        let out = match conn.as_mut() {
+            Some(c) => apply_events(c, &events),
+            None => events
+                .iter()
+                .map(|_| Err(StoreError::Unavailable("the webhook writer has no database".into())))
+                .collect(),
+        };
+        let _ = done.send(out);
+    }
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn db_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+/// The same chunking and fallback as [`super::Store::apply_events`].
+fn apply_events(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]) -> Vec<Result<ApplyOutcome>> {
+    let mut out = Vec::with_capacity(events.len());
+    for chunk in events.chunks(MAX_BATCH) {
+        match apply_batch(conn, chunk) {
+            Ok(done) => out.extend(done.into_iter().map(Ok)),
+            Err(e) if chunk.len() == 1 => out.push(Err(e)),
+            Err(e) => {
+                tracing::warn!(events = chunk.len(), "batch rolled back ({e}); storing its events one by one");
+                for one in chunk {
+                    let r = apply_batch(conn, std::slice::from_ref(one));
+                    out.push(r.and_then(|mut v| v.pop().ok_or_else(|| StoreError::NotFound("no outcome".into()))));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn text(t: NaiveDateTime) -> Value {
+    // As sqlx writes a `NaiveDateTime` (whole seconds: `db_time`).
+    Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn opt_text(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| Value::Text(s.to_string()))
+}
+
+fn opt_int(i: Option<i64>) -> Value {
+    i.map_or(Value::Null, Value::Integer)
+}
+
+/// A stored time as sqlx reads it into `DateTime<Utc>`: `YYYY-MM-DD HH:MM:SS` (or with `T`, a
+/// fraction, an offset), UTC.
+fn time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%#z"]
+        .iter()
+        .find_map(|f| {
+            NaiveDateTime::parse_from_str(s, f)
+                .map(|n| n.and_utc())
+                .ok()
+                .or_else(|| DateTime::parse_from_str(s, f).ok().map(|t| t.with_timezone(&Utc)))
+        })
+}
+
+fn call(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallLog> {
+    let at = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(row.get::<_, Option<String>>(i)?.as_deref().and_then(time))
+    };
+    Ok(CallLog {
+        id: row.get(0)?,
+        reference_id: row.get(1)?,
+        caller_id: row.get(2)?,
+        driver_id: row.get(3)?,
+        driver_mobile: row.get(4)?,
+        driver_name: row.get(5)?,
+        driver_tmid: row.get(6)?,
+        call_type: row.get(7)?,
+        status: row.get(8)?,
+        provider: row.get(9)?,
+        telecmi_user_id: row.get(10)?,
+        feedback: row.get(11)?,
+        remarks: row.get(12)?,
+        call_duration: row.get(13)?,
+        created_at: at(14)?
+            .ok_or_else(|| rusqlite::Error::InvalidColumnType(14, "created_at".into(), rusqlite::types::Type::Text))?,
+        updated_at: at(15)?,
+    })
+}
+
+fn calls_where(tx: &rusqlite::Transaction<'_>, filter: &str, args: Vec<Value>) -> rusqlite::Result<Vec<CallLog>> {
+    let sql = format!("{CALL_COLUMNS} WHERE {filter}");
+    let mut st = tx.prepare_cached(&sql)?;
+    st.query_map(params_from_iter(args), call)?.collect()
+}
+
+fn load_marks(tx: &rusqlite::Transaction<'_>, b: &mut Batch, ids: Vec<i64>) -> rusqlite::Result<()> {
+    let ids = padded(ids);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT call_log_id, prior_status, reason FROM call_provisional WHERE call_log_id IN ({})",
+        marks(ids.len())
+    );
+    let mut st = tx.prepare_cached(&sql)?;
+    let rows = st.query_map(params_from_iter(ids), |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    for row in rows {
+        let (id, prior, reason) = row?;
+        if let Some(h) = b.calls.get_mut(&id) {
+            h.mark = Some((prior, reason));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the calls changed in memory in one statement (and drops the marks that went).
+fn flush(tx: &rusqlite::Transaction<'_>, b: &mut Batch) -> rusqlite::Result<()> {
+    let dirty: Vec<&Held> = padded(b.calls.values().filter(|h| h.dirty).collect());
+    if !dirty.is_empty() {
+        let mut args = Vec::with_capacity(dirty.len() * 9);
+        for h in &dirty {
+            args.extend([Value::Integer(h.call.id), opt_text(h.call.status.as_deref())]);
+        }
+        for h in &dirty {
+            args.extend([Value::Integer(h.call.id), opt_int(h.call.call_duration)]);
+        }
+        for h in &dirty {
+            args.extend([Value::Integer(h.call.id), opt_text(h.call.remarks.as_deref())]);
+        }
+        for h in &dirty {
+            args.extend([Value::Integer(h.call.id), opt_text(h.call.reference_id.as_deref())]);
+        }
+        args.extend(dirty.iter().map(|h| Value::Integer(h.call.id)));
+        tx.prepare_cached(&update_calls(dirty.len()))?.execute(params_from_iter(args))?;
+    }
+    let unmarked: Vec<i64> = padded(b.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
+    if !unmarked.is_empty() {
+        let sql = format!("DELETE FROM call_provisional WHERE call_log_id IN ({})", marks(unmarked.len()));
+        tx.prepare_cached(&sql)?.execute(params_from_iter(unmarked))?;
+    }
+    for h in b.calls.values_mut() {
+        h.dirty = false;
+        h.drop_mark = false;
+    }
+    Ok(())
+}
+
+/// One transaction for all of `events`: the statements of [`super::Store::apply_events`]'s
+/// batch, in the same order.
+fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]) -> Result<Vec<ApplyOutcome>> {
+    let mut b = Batch::default();
+    let done = (|| -> rusqlite::Result<Option<Vec<Done>>> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let keys: Vec<&str> =
+            padded(events.iter().map(|(e, _)| e.dedup_key.as_str()).collect::<HashSet<_>>().into_iter().collect());
+        {
+            let sql = format!("SELECT dedup_key FROM webhook_events WHERE dedup_key IN ({})", marks(keys.len()));
+            let mut st = tx.prepare_cached(&sql)?;
+            for k in st.query_map(params_from_iter(&keys), |r| r.get::<_, String>(0))? {
+                b.seen.insert(k?);
+            }
+        }
+        // Every call an id or a request id names: by id, and all with the reference.
+        let ids: Vec<i64> =
+            padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
+        let rids: Vec<&str> = padded(
+            events.iter().filter_map(|(e, _)| e.request_id.as_deref()).collect::<HashSet<_>>().into_iter().collect(),
+        );
+        let mut filters = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if !ids.is_empty() {
+            filters.push(format!("id IN ({})", marks(ids.len())));
+            args.extend(ids.iter().map(|i| Value::Integer(*i)));
+        }
+        if !rids.is_empty() {
+            filters.push(format!("reference_id IN ({})", marks(rids.len())));
+            args.extend(rids.iter().map(|r| Value::Text((*r).to_string())));
+        }
+        if !filters.is_empty() {
+            for c in calls_where(&tx, &format!("{} ORDER BY id", filters.join(" OR ")), args)? {
+                b.hold(c);
+            }
+        }
+        let held: Vec<i64> = b.calls.keys().copied().collect();
+        load_marks(&tx, &mut b, held)?;
+
+        // In memory, in order: what each event finds and does. Its row is written below.
+        let mut done = Vec::with_capacity(events.len());
+        let mut rows: Vec<EventRow> = Vec::with_capacity(events.len());
+        for (i, (ev, now)) in events.iter().enumerate() {
+            if !b.seen.insert(ev.dedup_key.clone()) {
+                done.push(Done::Duplicate);
+                continue;
+            }
+            let found = match b.lookup(ev) {
+                Lookup::Held(id) => Some(id),
+                Lookup::None => None,
+                Lookup::Legacy => {
+                    // As in the sqlx batch: the newest live call of this user to this number (a
+                    // report may match one that just ended), read after what the batch changed.
+                    flush(&tx, &mut b)?;
+                    let filter = "provider = 'telecmi' AND telecmi_user_id = ? AND driver_mobile = ? \
+                         AND (status IN ('initiated', 'ringing', 'connected') OR (? AND created_at >= ?)) \
+                         ORDER BY id DESC LIMIT 1";
+                    let args = vec![
+                        opt_text(ev.telecmi_user.as_deref()),
+                        opt_text(ev.number.as_deref()),
+                        Value::Integer(i64::from(ev.kind == "cdr")),
+                        text(db_time(*now - LEGACY_REPORT_WINDOW)),
+                    ];
+                    match calls_where(&tx, filter, args)?.into_iter().next() {
+                        Some(c) if b.calls.contains_key(&c.id) => Some(c.id),
+                        Some(c) => {
+                            let id = c.id;
+                            b.hold(c);
+                            load_marks(&tx, &mut b, vec![id])?;
+                            Some(id)
+                        }
+                        None => None,
+                    }
+                }
+            };
+            let leg = match found.and_then(|id| b.calls.get(&id)) {
+                Some(h) => ev.leg.effective(ev.number.as_deref(), h.call.driver_mobile.as_deref()),
+                None => ev.leg,
+            };
+            rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
+            done.push(match found {
+                Some(id) => b.apply(id, ev, leg),
+                None => Done::Unmatched,
+            });
+        }
+
+        // The events' rows, 32 to a statement, and their ids: one statement's rows get
+        // consecutive rowids in order (this connection holds the write lock).
+        let mut event_ids: HashMap<&str, i64> = HashMap::new();
+        for part in rows.chunks(32) {
+            let sql = format!(
+                "INSERT OR IGNORE INTO webhook_events (received_at, dedup_key, call_log_id, reference, kind, leg, status, payload) \
+                 VALUES {}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; part.len()].join(", ")
+            );
+            let mut args = Vec::with_capacity(part.len() * 8);
+            for r in part {
+                let ev = &events[r.index].0;
+                args.extend([
+                    text(r.at),
+                    Value::Text(ev.dedup_key.clone()),
+                    opt_int(r.call),
+                    opt_text(ev.request_id.as_deref()),
+                    Value::Text(ev.kind.clone()),
+                    Value::Text(r.leg.as_str().to_string()),
+                    Value::Text(ev.provider_status.clone()),
+                    Value::Text(ev.payload.clone()),
+                ]);
+            }
+            let inserted = tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;
+            if inserted < part.len() {
+                // Another connection stored one of these events since the batch looked.
+                return Ok(None);
+            }
+            let first = tx.last_insert_rowid() - part.len() as i64 + 1;
+            for (n, r) in part.iter().enumerate() {
+                event_ids.insert(events[r.index].0.dedup_key.as_str(), first + n as i64);
+            }
+        }
+        for r in &rows {
+            if let Done::Applied { event_id, .. } = &mut done[r.index] {
+                *event_id = event_ids[events[r.index].0.dedup_key.as_str()];
+            }
+        }
+        // Leg B's report names the call's recording: once per call, the first report wins.
+        let recordings: Vec<(i64, &String, NaiveDateTime)> = rows
+            .iter()
+            .filter_map(|r| match (r.call, &events[r.index].0.recording, r.leg) {
+                (Some(id), Some(file), Leg::B) => Some((id, file, r.at)),
+                _ => None,
+            })
+            .collect();
+        for part in recordings.chunks(32) {
+            let values = format!(", {}", super::recordings::VALUES).repeat(part.len() - 1);
+            let sql = format!("INSERT OR IGNORE {}{values}", super::recordings::INSERT_TAIL);
+            let args: Vec<Value> =
+                part.iter().flat_map(|(id, file, at)| [Value::Integer(*id), Value::Text((*file).clone()), text(*at)]).collect();
+            tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;
+        }
+        flush(&tx, &mut b)?;
+        // What the database set itself: `updated_at` (its trigger).
+        let touched: Vec<i64> = padded(
+            done.iter()
+                .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect(),
+        );
+        if !touched.is_empty() {
+            let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
+            let mut st = tx.prepare_cached(&sql)?;
+            let rows = st.query_map(params_from_iter(touched), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            for row in rows {
+                let (id, at) = row?;
+                if let Some(h) = b.calls.get_mut(&id) {
+                    h.call.updated_at = at.as_deref().and_then(time);
+                }
+            }
+            drop(st);
+        }
+        tx.commit()?;
+        Ok(Some(done))
+    })()
+    .map_err(db_error)?;
+    match done {
+        Some(done) => finish(done, b.calls),
+        None if events.len() == 1 => Ok(vec![ApplyOutcome::Duplicate]),
+        None => Err(StoreError::Invalid("an event of the batch was stored meanwhile".into())),
+    }
+}
+
+/// The file behind a `sqlite://` URL, unless it is an in-memory database.
+pub(crate) fn file_of(url: &str, filename: &Path) -> Option<PathBuf> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory") || filename.as_os_str().is_empty();
+    (!memory).then(|| filename.to_path_buf())
+}

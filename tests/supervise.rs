@@ -257,7 +257,12 @@ async fn sigterm_closes_the_supervisor_and_restores_the_terminal() {
     let child = Command::new("pgrep").args(["-P", &pane]).output().expect("pgrep");
     let pid = String::from_utf8_lossy(&child.stdout).lines().next().expect("calldesk runs").trim().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    let screen = tm.wait_text("EXIT=", 10).await;
+    // Waits for stty's line too: it prints just after EXIT=.
+    let screen = tm
+        .wait_for("the exit and stty's word", 10, |s| {
+            s.contains("EXIT=") && s.lines().any(|l| l.trim().ends_with("icanon"))
+        })
+        .await;
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "the terminal is back in cooked mode:\n{screen}");
     assert!(!screen.contains("SUPERVISOR"), "the alternate screen is gone:\n{screen}");

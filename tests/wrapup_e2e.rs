@@ -140,7 +140,12 @@ async fn sigterm_restores_the_terminal_and_keeps_the_draft() {
     tm.type_text("call back about the Pune route");
     tm.wait_text("call back about the Pune route", 3).await;
     Command::new("kill").args(["-TERM", &console_pid(&tm)]).status().expect("kill");
-    let screen = tm.wait_text("EXIT=", 10).await;
+    // Waits for stty's line too: it prints just after EXIT=.
+    let screen = tm
+        .wait_for("the exit and stty's word", 10, |s| {
+            s.contains("EXIT=") && s.lines().any(|l| l.trim().ends_with("icanon"))
+        })
+        .await;
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(screen.lines().any(|l| l.trim() == "icanon"), "the terminal is back in cooked mode:\n{screen}");
     assert!(!screen.contains("Wrap-up"), "the alternate screen is gone:\n{screen}");

@@ -71,21 +71,36 @@ impl SqliteWriter {
     }
 }
 
+/// How long the writer keeps one connection: as the sqlx pool recycles its own, so a database
+/// file replaced under a running server is written again within minutes.
+const REOPEN_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
-    let mut conn = match open(path) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::error!("the webhook writer could not open {}: {e}", path.display());
-            None
-        }
-    };
+    let mut conn: Option<Connection> = None;
+    let mut opened = std::time::Instant::now();
     while let Ok((events, done)) = rx.recv() {
+        if opened.elapsed() >= REOPEN_AFTER {
+            conn = None;
+        }
+        if conn.is_none() {
+            opened = std::time::Instant::now();
+            // Opened for the first batch, and again after a failure to open or a panic.
+            conn = open(path)
+                .map_err(|e| tracing::error!("the webhook writer could not open {}: {e}", path.display()))
+                .ok();
+        }
+        let failed = |why: &str| events.iter().map(|_| Err(StoreError::Unavailable(why.to_string()))).collect();
         let out = match conn.as_mut() {
-            Some(c) => apply_events(c, &events),
-            None => events
-                .iter()
-                .map(|_| Err(StoreError::Unavailable("the webhook writer has no database".into())))
-                .collect(),
+            Some(c) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, &events))) {
+                Ok(out) => out,
+                Err(_) => {
+                    // Nothing of the batch was committed (the transaction rolls back when the
+                    // connection goes); the next batch gets a fresh connection.
+                    conn = None;
+                    failed("the webhook writer failed; try again")
+                }
+            },
+            None => failed("the webhook writer cannot open the database"),
         };
         let _ = done.send(out);
     }
@@ -143,20 +158,25 @@ fn time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%#z"]
+    let with_offset = ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"];
+    let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+    with_offset
         .iter()
-        .find_map(|f| {
-            NaiveDateTime::parse_from_str(s, f)
-                .map(|n| n.and_utc())
-                .ok()
-                .or_else(|| DateTime::parse_from_str(s, f).ok().map(|t| t.with_timezone(&Utc)))
-        })
+        .find_map(|f| DateTime::parse_from_str(s, f).ok().map(|t| t.with_timezone(&Utc)))
+        .or_else(|| naive.iter().find_map(|f| NaiveDateTime::parse_from_str(s, f).ok().map(|n| n.and_utc())))
+}
+
+/// A stored time in any form SQLite holds it: text (see [`time`]) or unix seconds.
+fn stored_time(v: Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::Text(s) => time(&s),
+        Value::Integer(secs) => DateTime::from_timestamp(secs, 0),
+        _ => None,
+    }
 }
 
 fn call(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallLog> {
-    let at = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(row.get::<_, Option<String>>(i)?.as_deref().and_then(time))
-    };
+    let at = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> { Ok(stored_time(row.get::<_, Value>(i)?)) };
     Ok(CallLog {
         id: row.get(0)?,
         reference_id: row.get(1)?,
@@ -359,7 +379,7 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         }
         for r in &rows {
             if let Done::Applied { event_id, .. } = &mut done[r.index] {
-                *event_id = event_ids[events[r.index].0.dedup_key.as_str()];
+                *event_id = event_ids.get(events[r.index].0.dedup_key.as_str()).copied().unwrap_or_default();
             }
         }
         // Leg B's report names the call's recording: once per call, the first report wins.
@@ -389,11 +409,11 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         if !touched.is_empty() {
             let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
             let mut st = tx.prepare_cached(&sql)?;
-            let rows = st.query_map(params_from_iter(touched), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            let rows = st.query_map(params_from_iter(touched), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Value>(1)?)))?;
             for row in rows {
                 let (id, at) = row?;
                 if let Some(h) = b.calls.get_mut(&id) {
-                    h.call.updated_at = at.as_deref().and_then(time);
+                    h.call.updated_at = stored_time(at);
                 }
             }
             drop(st);
@@ -413,4 +433,24 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
 pub(crate) fn file_of(url: &str, filename: &Path) -> Option<PathBuf> {
     let memory = url.contains(":memory:") || url.contains("mode=memory") || filename.as_os_str().is_empty();
     (!memory).then(|| filename.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{stored_time, time};
+    use rusqlite::types::Value;
+
+    #[test]
+    fn stored_times_read_as_sqlx_reads_them() {
+        let t = |s: &str| time(s).map(|t| t.to_rfc3339());
+        let want = Some("2026-11-25T09:30:05+00:00".to_string());
+        assert_eq!(t("2026-11-25 09:30:05"), want, "db_time and CURRENT_TIMESTAMP");
+        assert_eq!(t("2026-11-25T09:30:05"), want);
+        assert_eq!(t("2026-11-25 09:30:05.000"), want);
+        assert_eq!(t("2026-11-25T09:30:05Z"), want);
+        assert_eq!(t("2026-11-25 15:00:05+05:30"), want, "an offset is honoured, not dropped");
+        assert_eq!(t("2026-11-25 09:30"), Some("2026-11-25T09:30:00+00:00".to_string()));
+        assert_eq!(t("yesterday"), None);
+        assert_eq!(stored_time(Value::Integer(1_795_599_005)).map(|t| t.to_rfc3339()), want);
+    }
 }

@@ -435,7 +435,7 @@ async fn a_webhook_is_answered_only_after_its_commit() {
 /// and the log stays far below. A writer that left the log to grow (a checkpoint deferred to look
 /// fast) fails this.
 #[tokio::test]
-async fn the_sqlite_log_is_checkpointed_beside_the_writer() {
+async fn the_sqlite_log_stays_short_under_a_steady_stream() {
     each_backend(|db| async move {
         let Some(dir) = db.dir.clone() else { return }; // MariaDB has no such log
         let c = call(&db.store, 1).await;

@@ -341,7 +341,8 @@ fn checked(
     })
 }
 
-pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
+/// The call's outcome stands in the database: its form, wrap-up and live pane go.
+fn settle_wrapup(app: &mut App, call: &CallLog) {
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }
@@ -349,7 +350,11 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
     if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
         app.live = None;
     }
-    app.remember(&call);
+    app.remember(call);
+}
+
+pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
+    settle_wrapup(app, &call);
     app.free_since = Some(app.now);
     app.info(saved_message(app, &call, decision));
     let mut fx = refresh_queue_in_place(app);
@@ -371,14 +376,7 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
 /// The form's outcome was refused because another console of this agent saved the call's
 /// outcome first: the form and the wrap-up go, and the agent is told what stands.
 pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
-    if app.form().is_some_and(|f| f.call.id == call.id) {
-        app.modal = None;
-    }
-    app.wrapups.retain(|(c, _)| c.id != call.id);
-    if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
-        app.live = None;
-    }
-    app.remember(&call);
+    settle_wrapup(app, &call);
     let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
     let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
     app.error(format!(

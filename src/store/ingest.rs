@@ -125,6 +125,27 @@ impl Batch {
         Lookup::None
     }
 
+    /// Event `index` of the batch (received at `now`) found call `found`: its row to write and
+    /// what it did. Older payloads name no leg: worked out from the number they report (what the
+    /// timeline and "who missed" read back), else as received.
+    pub(super) fn record(
+        &mut self,
+        index: usize,
+        ev: &ProviderEvent,
+        now: DateTime<Utc>,
+        found: Option<i64>,
+    ) -> (EventRow, Done) {
+        let leg = match found.and_then(|id| self.calls.get(&id)) {
+            Some(h) => ev.leg.effective(ev.number.as_deref(), h.call.driver_mobile.as_deref()),
+            None => ev.leg,
+        };
+        let done = match found {
+            Some(id) => self.apply(id, ev, leg),
+            None => Done::Unmatched,
+        };
+        (EventRow { index, at: db_time(now), call: found, leg }, done)
+    }
+
     /// Applies a stored event to its call in memory: the rules of [`Store::apply_event`].
     pub(super) fn apply(&mut self, id: i64, ev: &ProviderEvent, leg: Leg) -> Done {
         let Some(held) = self.calls.get_mut(&id) else { return Done::Unmatched };
@@ -387,17 +408,9 @@ impl Store {
                             }
                         }
                     };
-                    // Older payloads name no leg: worked out from the number they report (what the
-                    // timeline and "who missed" read back), else as received.
-                    let leg = match found.and_then(|id| b.calls.get(&id)) {
-                        Some(h) => ev.leg.effective(ev.number.as_deref(), h.call.driver_mobile.as_deref()),
-                        None => ev.leg,
-                    };
-                    rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
-                    done.push(match found {
-                        Some(id) => b.apply(id, ev, leg),
-                        None => Done::Unmatched,
-                    });
+                    let (row, did) = b.record(i, ev, *now, found);
+                    rows.push(row);
+                    done.push(did);
                 }
 
                 // The events' rows, up to 32 to a statement (at most 32 payloads of at most 64 KiB
@@ -484,13 +497,7 @@ impl Store {
                 flush!(tx, b);
                 // What the database set itself: `updated_at` (its trigger or ON UPDATE). Every
                 // other column is as the batch bound it, on rows locked since they were read.
-                let touched: Vec<i64> = padded(
-                    done.iter()
-                        .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
-                        .collect::<HashSet<_>>()
-                        .into_iter()
-                        .collect(),
-                );
+                let touched = touched(&done);
                 if !touched.is_empty() {
                     let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
                     let mut q = sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(sql));
@@ -510,6 +517,17 @@ impl Store {
         })?;
         finish(done, b.calls)
     }
+}
+
+/// The calls the batch's events were applied to (padded, for the read-back of `updated_at`).
+pub(super) fn touched(done: &[Done]) -> Vec<i64> {
+    padded(
+        done.iter()
+            .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// What each event did, as reported: a call two events of the batch touched is reported to each

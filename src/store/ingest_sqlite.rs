@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
-use super::ingest::{Batch, Done, EventRow, Held, Lookup, finish, marks, padded, update_calls};
+use super::ingest::{Batch, Done, EventRow, Held, Lookup, finish, marks, padded, touched, update_calls};
 use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError, db_time};
 use crate::domain::{CallLog, Leg};
 
@@ -333,15 +333,9 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
                     }
                 }
             };
-            let leg = match found.and_then(|id| b.calls.get(&id)) {
-                Some(h) => ev.leg.effective(ev.number.as_deref(), h.call.driver_mobile.as_deref()),
-                None => ev.leg,
-            };
-            rows.push(EventRow { index: i, at: db_time(*now), call: found, leg });
-            done.push(match found {
-                Some(id) => b.apply(id, ev, leg),
-                None => Done::Unmatched,
-            });
+            let (row, did) = b.record(i, ev, *now, found);
+            rows.push(row);
+            done.push(did);
         }
 
         // The events' rows, 32 to a statement, and their ids: one statement's rows get
@@ -399,13 +393,7 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         }
         flush(&tx, &mut b)?;
         // What the database set itself: `updated_at` (its trigger).
-        let touched: Vec<i64> = padded(
-            done.iter()
-                .filter_map(|d| if let Done::Applied { id, .. } = d { Some(*id) } else { None })
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect(),
-        );
+        let touched = touched(&done);
         if !touched.is_empty() {
             let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
             let mut st = tx.prepare_cached(&sql)?;

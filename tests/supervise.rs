@@ -19,6 +19,19 @@ use common::fixtures::{call, ist, now};
 use common::tmux::{self, Session};
 use common::{APP_ID, SECRET};
 
+/// Runs `calldesk ARGS` on the database at `url` (logs under `logs`), which must succeed; its
+/// standard output, trimmed.
+fn calldesk_ok(url: &str, logs: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_calldesk"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("CALLDESK_LOG_DIR", logs)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn agent(
     id: i64,
     name: &str,
@@ -126,16 +139,7 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     let url = format!("sqlite://{}", dir.path().join("team.db").display());
     let logs = dir.path().join("logs");
     let bin = env!("CARGO_BIN_EXE_calldesk");
-    let run = |args: &[&str]| {
-        let out = Command::new(bin)
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .env("CALLDESK_LOG_DIR", &logs)
-            .output()
-            .expect("run");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let run = |args: &[&str]| calldesk_ok(&url, &logs, args);
     run(&["caller", "add", "3", "Pooja"]);
     run(&["caller", "add", "9", "Meera", "--role", "supervisor"]);
     let csv = dir.path().join("d.csv");
@@ -232,13 +236,7 @@ async fn sigterm_closes_the_supervisor_and_restores_the_terminal() {
     let url = format!("sqlite://{}", dir.path().join("team.db").display());
     let logs = dir.path().join("logs");
     let bin = env!("CARGO_BIN_EXE_calldesk");
-    let out = Command::new(bin)
-        .args(["caller", "add", "9", "Meera", "--role", "supervisor"])
-        .env("DATABASE_URL", &url)
-        .env("CALLDESK_LOG_DIR", &logs)
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    calldesk_ok(&url, &logs, &["caller", "add", "9", "Meera", "--role", "supervisor"]);
     let script = dir.path().join("sup.sh");
     std::fs::write(
         &script,
@@ -272,13 +270,7 @@ async fn sigterm_closes_the_supervisor_and_restores_the_terminal() {
 fn without_a_terminal_the_supervisor_says_it_needs_one() {
     let dir = tempfile::tempdir().expect("tmp");
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let added = Command::new(env!("CARGO_BIN_EXE_calldesk"))
-        .args(["caller", "add", "9", "Meera", "--role", "supervisor"])
-        .env("DATABASE_URL", &url)
-        .env("CALLDESK_LOG_DIR", dir.path().join("logs"))
-        .output()
-        .expect("run");
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    calldesk_ok(&url, &dir.path().join("logs"), &["caller", "add", "9", "Meera", "--role", "supervisor"]);
     let out = Command::new(env!("CARGO_BIN_EXE_calldesk"))
         .arg("supervise")
         .env("DATABASE_URL", &url)

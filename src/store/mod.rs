@@ -14,6 +14,7 @@ mod ingest;
 mod ingest_sqlite;
 mod loadtest;
 mod lookup;
+mod outcome;
 mod people;
 mod presence;
 mod provisional;

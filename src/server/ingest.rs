@@ -1,17 +1,21 @@
-//! Group commit for webhook ingest: one writer task per listener stores the webhooks that arrive
+//! Group commit for webhook ingest: one writer per listener stores the webhooks that arrive
 //! together in one shared transaction.
 //!
 //! Each request hands its parsed event to the writer and waits. The writer takes everything
-//! queued (up to [`MAX_BATCH`]), stores and applies it in one transaction
-//! ([`Store::apply_events`]), and only once that committed tells the UI (the bus, in batch order)
-//! and answers each request with its own outcome. No timer: while one batch commits the next one
-//! gathers, so a lone webhook is stored at once and a burst shares its commits.
+//! queued (up to [`MAX_BATCH`]), stores and applies it in one transaction, and only once that
+//! committed tells the UI (the bus, in batch order) and answers each request with its own
+//! outcome. No timer: while one batch commits the next one gathers, so a lone webhook is stored at
+//! once and a burst shares its commits.
+//!
+//! On a SQLite file the writer is the store's own thread ([`Store::webhook_writer`]): requests go
+//! to it straight, and it answers them itself. Elsewhere (MariaDB, in-memory SQLite) a task
+//! drains a channel into [`Store::apply_events`].
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::{Bus, CallUpdate, publish};
-use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, Store, StoreError};
+use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, SqliteWriter, Store, StoreError};
 
 /// A webhook waiting for its commit.
 struct Job {
@@ -20,18 +24,30 @@ struct Job {
     done: oneshot::Sender<Result<ApplyOutcome, StoreError>>,
 }
 
+#[derive(Clone, Debug)]
+enum Door {
+    /// The writer task's channel.
+    Task(mpsc::Sender<Job>),
+    /// The SQLite file's writer thread.
+    Thread(SqliteWriter),
+}
+
 /// The writer's door. Cheap to clone; the writer stops when the last clone is dropped.
 #[derive(Clone, Debug)]
 pub struct Ingest {
-    jobs: mpsc::Sender<Job>,
+    door: Door,
+    bus: Bus,
 }
 
 impl Ingest {
     /// Starts the writer for `store`; what it applies is announced on `bus`. Needs a Tokio runtime.
     pub fn start(store: Store, bus: Bus) -> Self {
+        if let Some(thread) = store.webhook_writer() {
+            return Self { door: Door::Thread(thread.clone()), bus };
+        }
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(write(store, bus, rx));
-        Self { jobs }
+        tokio::spawn(write(store, bus.clone(), rx));
+        Self { door: Door::Task(jobs), bus }
     }
 
     /// Stores `ev` (received at `now`) and returns what it did, once the transaction holding it
@@ -39,8 +55,37 @@ impl Ingest {
     pub async fn submit(&self, ev: ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome, StoreError> {
         let (done, outcome) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the webhook writer stopped".into());
-        self.jobs.send(Job { ev, now, done }).await.map_err(|_| stopped())?;
+        match &self.door {
+            Door::Task(jobs) => jobs.send(Job { ev, now, done }).await.map_err(|_| stopped())?,
+            Door::Thread(thread) => {
+                let bus = self.bus.clone();
+                thread.submit(
+                    ev,
+                    now,
+                    Box::new(move |ev, outcome| {
+                        announce(&bus, ev, &outcome);
+                        let _ = done.send(outcome);
+                    }),
+                );
+            }
+        }
         outcome.await.map_err(|_| stopped())?
+    }
+}
+
+/// Tells the UI of an applied event (after its commit).
+fn announce(bus: &Bus, ev: &ProviderEvent, outcome: &Result<ApplyOutcome, StoreError>) {
+    if let Ok(ApplyOutcome::Applied { call, event_id, .. }) = outcome {
+        publish(
+            bus,
+            CallUpdate {
+                call: (**call).clone(),
+                source: "webhook",
+                leg: Some(ev.leg.as_str().to_string()),
+                provider_status: Some(ev.provider_status.clone()),
+                event_id: Some(*event_id),
+            },
+        );
     }
 }
 
@@ -53,18 +98,7 @@ async fn write(store: Store, bus: Bus, mut rx: mpsc::Receiver<Job>) {
         drop(batch);
         tracing::debug!(events = jobs.len(), "webhook batch committed");
         for (job, outcome) in jobs.drain(..).zip(outcomes) {
-            if let Ok(ApplyOutcome::Applied { call, event_id, .. }) = &outcome {
-                publish(
-                    &bus,
-                    CallUpdate {
-                        call: (**call).clone(),
-                        source: "webhook",
-                        leg: Some(job.ev.leg.as_str().to_string()),
-                        provider_status: Some(job.ev.provider_status.clone()),
-                        event_id: Some(*event_id),
-                    },
-                );
-            }
+            announce(&bus, &job.ev, &outcome);
             // The request may have gone (client hung up): its event is stored all the same.
             let _ = job.done.send(outcome);
         }

@@ -209,7 +209,7 @@ macro_rules! flush {
     ($tx:ident, $batch:ident) => {{
         let dirty: Vec<&Held> = padded($batch.calls.values().filter(|h| h.dirty).collect());
         if !dirty.is_empty() {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls(dirty.len())));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls(dirty.len(), "")));
             for h in &dirty {
                 q = q.bind(h.call.id).bind(h.call.status.as_deref());
             }
@@ -245,11 +245,12 @@ macro_rules! flush {
 
 /// Sets (status, call_duration, remarks, reference_id) of `n` calls in one statement that finds
 /// each row by its primary key on either backend (a join with a derived table makes MariaDB scan
-/// and lock the whole table). Binds (id, value) pairs per column, then the ids.
-pub(super) fn update_calls(n: usize) -> String {
+/// and lock the whole table). Binds (id, value) pairs per column, then the ids. `also` is set
+/// too (`, column = expression`, or nothing).
+pub(super) fn update_calls(n: usize, also: &str) -> String {
     let case = |col: &str| format!("{col} = CASE id{} END", " WHEN ? THEN ?".repeat(n));
     format!(
-        "UPDATE call_logs SET {}, {}, {}, {} WHERE id IN ({})",
+        "UPDATE call_logs SET {}, {}, {}, {}{also} WHERE id IN ({})",
         case("status"),
         case("call_duration"),
         case("remarks"),
@@ -281,6 +282,13 @@ macro_rules! load_marks {
 }
 
 impl Store {
+    /// The thread that stores webhooks on a SQLite file, for a listener to hand them to directly
+    /// ([`super::SqliteWriter::submit`]); `None` on MariaDB and in-memory SQLite, where
+    /// [`Store::apply_events`] is the way in.
+    pub(crate) fn webhook_writer(&self) -> Option<&super::SqliteWriter> {
+        self.sqlite_writer.as_ref().map(|w| w.get())
+    }
+
     /// Stores and applies `events` in order, in one transaction per [`MAX_BATCH`] events, with the
     /// rules of [`Store::apply_event`] for each: the same key twice is a duplicate the second time,
     /// two events of one call apply one after the other. One result per event, in order; every

@@ -13,16 +13,28 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 use tokio::sync::oneshot;
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
-use super::ingest::{Batch, Done, EventRow, Held, Lookup, finish, marks, padded, touched, update_calls};
+use super::ingest::{Batch, Done, EventRow, Held, Lookup, finish, marks, padded, update_calls};
+use super::wal::Wal;
 use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError, db_time};
 use crate::domain::{CallLog, Leg};
 
-type Job = (Vec<(ProviderEvent, DateTime<Utc>)>, oneshot::Sender<Vec<Result<ApplyOutcome>>>);
+/// What a webhook's submitter does with its outcome, on the writer thread, right after the
+/// commit that holds the event (in batch order): tell the UI, answer the request.
+pub(crate) type Then = Box<dyn FnOnce(&ProviderEvent, Result<ApplyOutcome>) + Send>;
+
+// `One` is the hot path: boxing it would cost an allocation per webhook.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    /// A batch from [`super::Store::apply_events`], answered as a whole.
+    Batch(Vec<(ProviderEvent, DateTime<Utc>)>, oneshot::Sender<Vec<Result<ApplyOutcome>>>),
+    /// One webhook from a listener. Those queued together share a transaction.
+    One(ProviderEvent, DateTime<Utc>, Then),
+}
 
 /// A writer for a file, started by the first batch.
 #[derive(Debug)]
@@ -47,6 +59,10 @@ pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
 }
 
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the webhook writer stopped".into())
+}
+
 impl SqliteWriter {
     /// Starts the thread on the database file at `path`.
     pub(crate) fn start(path: &Path) -> Self {
@@ -62,12 +78,19 @@ impl SqliteWriter {
     /// Stores and applies `events` as [`super::Store::apply_events`] says.
     pub(crate) async fn apply_events(&self, events: Vec<(ProviderEvent, DateTime<Utc>)>) -> Vec<Result<ApplyOutcome>> {
         let n = events.len();
-        let stopped = || (0..n).map(|_| Err(StoreError::Unavailable("the webhook writer stopped".into()))).collect();
         let (tx, rx) = oneshot::channel();
-        if self.jobs.send((events, tx)).is_err() {
-            return stopped();
+        if self.jobs.send(Job::Batch(events, tx)).is_err() {
+            return (0..n).map(|_| Err(stopped())).collect();
         }
-        rx.await.unwrap_or_else(|_| stopped())
+        rx.await.unwrap_or_else(|_| (0..n).map(|_| Err(stopped())).collect())
+    }
+
+    /// Queues one webhook: stored with whatever else is queued, then `then` runs on the writer
+    /// thread with its outcome (at once, with an error, if the writer has stopped).
+    pub(crate) fn submit(&self, ev: ProviderEvent, now: DateTime<Utc>, then: Then) {
+        if let Err(mpsc::SendError(Job::One(ev, _, then))) = self.jobs.send(Job::One(ev, now, then)) {
+            then(&ev, Err(stopped()));
+        }
     }
 }
 
@@ -75,34 +98,88 @@ impl SqliteWriter {
 /// file replaced under a running server is written again within minutes.
 const REOPEN_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
-fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
-    let mut conn: Option<Connection> = None;
-    let mut opened = std::time::Instant::now();
-    while let Ok((events, done)) = rx.recv() {
-        if opened.elapsed() >= REOPEN_AFTER {
-            conn = None;
+/// The writer's connection: opened for the first batch, and again after a failure to open, a
+/// panic, or [`REOPEN_AFTER`].
+struct Conn<'a> {
+    path: &'a Path,
+    conn: Option<Connection>,
+    opened: std::time::Instant,
+    wal: Wal,
+}
+
+impl Conn<'_> {
+    /// Between batches, once their requests are answered: keeps the log short ([`Wal`]).
+    fn tidy(&mut self) {
+        if let Some(c) = &self.conn {
+            self.wal.after_commit(c);
         }
-        if conn.is_none() {
-            opened = std::time::Instant::now();
-            // Opened for the first batch, and again after a failure to open or a panic.
-            conn = open(path)
-                .map_err(|e| tracing::error!("the webhook writer could not open {}: {e}", path.display()))
+    }
+
+    fn apply(&mut self, events: &[(ProviderEvent, DateTime<Utc>)]) -> Vec<Result<ApplyOutcome>> {
+        if self.opened.elapsed() >= REOPEN_AFTER {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.opened = std::time::Instant::now();
+            self.conn = open(self.path)
+                .map_err(|e| tracing::error!("the webhook writer could not open {}: {e}", self.path.display()))
                 .ok();
         }
         let failed = |why: &str| events.iter().map(|_| Err(StoreError::Unavailable(why.to_string()))).collect();
-        let out = match conn.as_mut() {
-            Some(c) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, &events))) {
-                Ok(out) => out,
-                Err(_) => {
-                    // Nothing of the batch was committed (the transaction rolls back when the
-                    // connection goes); the next batch gets a fresh connection.
-                    conn = None;
-                    failed("the webhook writer failed; try again")
-                }
+        let Some(c) = self.conn.as_mut() else { return failed("the webhook writer cannot open the database") };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, events))) {
+            Ok(out) => out,
+            Err(_) => {
+                // Nothing of the batch was committed (the transaction rolls back when the
+                // connection goes); the next batch gets a fresh connection.
+                self.conn = None;
+                failed("the webhook writer failed; try again")
+            }
+        }
+    }
+}
+
+fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
+    let mut conn = Conn { path, conn: None, opened: std::time::Instant::now(), wal: Wal::new(path) };
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => return,
             },
-            None => failed("the webhook writer cannot open the database"),
         };
-        let _ = done.send(out);
+        match job {
+            Job::Batch(events, done) => {
+                let _ = done.send(conn.apply(&events));
+                conn.tidy();
+            }
+            Job::One(ev, now, then) => {
+                // Everything queued meanwhile joins this transaction (no timer: a lone webhook
+                // is stored at once).
+                let (mut events, mut thens) = (vec![(ev, now)], vec![then]);
+                while events.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(Job::One(ev, now, then)) => {
+                            events.push((ev, now));
+                            thens.push(then);
+                        }
+                        Ok(batch) => {
+                            next = Some(batch);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let outcomes = conn.apply(&events);
+                tracing::debug!(events = events.len(), "webhook batch committed");
+                for (((ev, _), then), outcome) in events.iter().zip(thens).zip(outcomes) {
+                    then(ev, outcome);
+                }
+                conn.tidy();
+            }
+        }
     }
 }
 
@@ -113,6 +190,8 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(256);
+    // The log is checkpointed off the commit path (see `super::wal`).
+    Wal::watch(&conn);
     Ok(conn)
 }
 
@@ -140,8 +219,30 @@ fn apply_events(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]
 }
 
 fn text(t: NaiveDateTime) -> Value {
-    // As sqlx writes a `NaiveDateTime` (whole seconds: `db_time`).
-    Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+    use chrono::{Datelike, Timelike};
+    // As sqlx writes a `NaiveDateTime` (whole seconds: `db_time`), without parsing a format
+    // string for every time written.
+    let (y, mo, d, h, mi, s) = (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second());
+    if (0..=9999).contains(&y) {
+        Value::Text(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+    } else {
+        Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string())
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (or with `T`), the form this writer and `CURRENT_TIMESTAMP` store, read
+/// without trying formats one after another.
+fn plain_time(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
+    Some(date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?.and_utc())
 }
 
 fn opt_text(s: Option<&str>) -> Value {
@@ -155,6 +256,9 @@ fn opt_int(i: Option<i64>) -> Value {
 /// A stored time as sqlx reads it into `DateTime<Utc>`: `YYYY-MM-DD HH:MM:SS` (or with `T`, a
 /// fraction, an offset), UTC.
 fn time(s: &str) -> Option<DateTime<Utc>> {
+    if let Some(t) = plain_time(s) {
+        return Some(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
@@ -198,13 +302,13 @@ fn call(row: &rusqlite::Row<'_>) -> rusqlite::Result<CallLog> {
     })
 }
 
-fn calls_where(tx: &rusqlite::Transaction<'_>, filter: &str, args: Vec<Value>) -> rusqlite::Result<Vec<CallLog>> {
+fn calls_where(tx: &Connection, filter: &str, args: Vec<Value>) -> rusqlite::Result<Vec<CallLog>> {
     let sql = format!("{CALL_COLUMNS} WHERE {filter}");
     let mut st = tx.prepare_cached(&sql)?;
     st.query_map(params_from_iter(args), call)?.collect()
 }
 
-fn load_marks(tx: &rusqlite::Transaction<'_>, b: &mut Batch, ids: Vec<i64>) -> rusqlite::Result<()> {
+fn load_marks(tx: &Connection, b: &mut Batch, ids: Vec<i64>) -> rusqlite::Result<()> {
     let ids = padded(ids);
     if ids.is_empty() {
         return Ok(());
@@ -227,7 +331,7 @@ fn load_marks(tx: &rusqlite::Transaction<'_>, b: &mut Batch, ids: Vec<i64>) -> r
 }
 
 /// Writes the calls changed in memory in one statement (and drops the marks that went).
-fn flush(tx: &rusqlite::Transaction<'_>, b: &mut Batch) -> rusqlite::Result<()> {
+fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
     let dirty: Vec<&Held> = padded(b.calls.values().filter(|h| h.dirty).collect());
     if !dirty.is_empty() {
         let mut args = Vec::with_capacity(dirty.len() * 9);
@@ -244,7 +348,22 @@ fn flush(tx: &rusqlite::Transaction<'_>, b: &mut Batch) -> rusqlite::Result<()> 
             args.extend([Value::Integer(h.call.id), opt_text(h.call.reference_id.as_deref())]);
         }
         args.extend(dirty.iter().map(|h| Value::Integer(h.call.id)));
-        tx.prepare_cached(&update_calls(dirty.len()))?.execute(params_from_iter(args))?;
+        // The time is set here, so the `updated_at` trigger stays out of it (it bumps only a row
+        // whose update left the time as it was), and read back at once.
+        let sql = format!("{} RETURNING id, updated_at", update_calls(dirty.len(), ", updated_at = CURRENT_TIMESTAMP"));
+        let mut st = tx.prepare_cached(&sql)?;
+        let mut rows = st.query(params_from_iter(args))?;
+        let mut stamped = Vec::with_capacity(dirty.len());
+        while let Some(r) = rows.next()? {
+            stamped.push((r.get::<_, i64>(0)?, r.get::<_, Value>(1)?));
+        }
+        drop(rows);
+        drop(st);
+        for (id, at) in stamped {
+            if let Some(h) = b.calls.get_mut(&id) {
+                h.call.updated_at = stored_time(at);
+            }
+        }
     }
     let unmarked: Vec<i64> = padded(b.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
     if !unmarked.is_empty() {
@@ -258,12 +377,34 @@ fn flush(tx: &rusqlite::Transaction<'_>, b: &mut Batch) -> rusqlite::Result<()> 
     Ok(())
 }
 
+/// Runs `work` in a write transaction (`BEGIN IMMEDIATE`: the write lock first, so no reader
+/// upgrade can fail half-way): committed when it returns `Some`, rolled back on `None` or an
+/// error. The two statements stay prepared (a transaction of rusqlite's parses them each time).
+fn in_transaction<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<Option<T>>,
+) -> rusqlite::Result<Option<T>> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let done = work(conn).and_then(|done| {
+        if done.is_some() {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+        }
+        Ok(done)
+    });
+    if !conn.is_autocommit() {
+        // Not committed (nothing to keep, an error, or a failed commit): nothing of it stays.
+        if let Err(e) = conn.prepare_cached("ROLLBACK").and_then(|mut st| st.execute([])) {
+            tracing::warn!("the webhook writer could not roll back: {e}");
+        }
+    }
+    done
+}
+
 /// One transaction for all of `events`: the statements of [`super::Store::apply_events`]'s
 /// batch, in the same order.
 fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]) -> Result<Vec<ApplyOutcome>> {
     let mut b = Batch::default();
-    let done = (|| -> rusqlite::Result<Option<Vec<Done>>> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done = in_transaction(conn, |tx| -> rusqlite::Result<Option<Vec<Done>>> {
         let keys: Vec<&str> =
             padded(events.iter().map(|(e, _)| e.dedup_key.as_str()).collect::<HashSet<_>>().into_iter().collect());
         {
@@ -290,12 +431,12 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
             args.extend(rids.iter().map(|r| Value::Text((*r).to_string())));
         }
         if !filters.is_empty() {
-            for c in calls_where(&tx, &format!("{} ORDER BY id", filters.join(" OR ")), args)? {
+            for c in calls_where(tx, &format!("{} ORDER BY id", filters.join(" OR ")), args)? {
                 b.hold(c);
             }
         }
         let held: Vec<i64> = b.calls.keys().copied().collect();
-        load_marks(&tx, &mut b, held)?;
+        load_marks(tx, &mut b, held)?;
 
         // In memory, in order: what each event finds and does. Its row is written below.
         let mut done = Vec::with_capacity(events.len());
@@ -311,7 +452,7 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
                 Lookup::Legacy => {
                     // As in the sqlx batch: the newest live call of this user to this number (a
                     // report may match one that just ended), read after what the batch changed.
-                    flush(&tx, &mut b)?;
+                    flush(tx, &mut b)?;
                     let filter = "provider = 'telecmi' AND telecmi_user_id = ? AND driver_mobile = ? \
                          AND (status IN ('initiated', 'ringing', 'connected') OR (? AND created_at >= ?)) \
                          ORDER BY id DESC LIMIT 1";
@@ -321,12 +462,12 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
                         Value::Integer(i64::from(ev.kind == "cdr")),
                         text(db_time(*now - LEGACY_REPORT_WINDOW)),
                     ];
-                    match calls_where(&tx, filter, args)?.into_iter().next() {
+                    match calls_where(tx, filter, args)?.into_iter().next() {
                         Some(c) if b.calls.contains_key(&c.id) => Some(c.id),
                         Some(c) => {
                             let id = c.id;
                             b.hold(c);
-                            load_marks(&tx, &mut b, vec![id])?;
+                            load_marks(tx, &mut b, vec![id])?;
                             Some(id)
                         }
                         None => None,
@@ -391,24 +532,9 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
                 part.iter().flat_map(|(id, file, at)| [Value::Integer(*id), Value::Text((*file).clone()), text(*at)]).collect();
             tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;
         }
-        flush(&tx, &mut b)?;
-        // What the database set itself: `updated_at` (its trigger).
-        let touched = touched(&done);
-        if !touched.is_empty() {
-            let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
-            let mut st = tx.prepare_cached(&sql)?;
-            let rows = st.query_map(params_from_iter(touched), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Value>(1)?)))?;
-            for row in rows {
-                let (id, at) = row?;
-                if let Some(h) = b.calls.get_mut(&id) {
-                    h.call.updated_at = stored_time(at);
-                }
-            }
-            drop(st);
-        }
-        tx.commit()?;
+        flush(tx, &mut b)?;
         Ok(Some(done))
-    })()
+    })
     .map_err(db_error)?;
     match done {
         Some(done) => finish(done, b.calls),
@@ -425,7 +551,7 @@ pub(crate) fn file_of(url: &str, filename: &Path) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{stored_time, time};
+    use super::{stored_time, text, time};
     use rusqlite::types::Value;
 
     #[test]
@@ -439,6 +565,20 @@ mod tests {
         assert_eq!(t("2026-11-25 15:00:05+05:30"), want, "an offset is honoured, not dropped");
         assert_eq!(t("2026-11-25 09:30"), Some("2026-11-25T09:30:00+00:00".to_string()));
         assert_eq!(t("yesterday"), None);
+        assert_eq!(t("2026-13-25 09:30:05"), None, "no 13th month");
+        assert_eq!(t("2026-11-25 09:30:0x"), None);
+        assert_eq!(t("0999-01-02 03:04:05"), Some("0999-01-02T03:04:05+00:00".to_string()));
+        let back = |y: i32| {
+            let n = chrono::NaiveDate::from_ymd_opt(y, 2, 3).and_then(|d| d.and_hms_opt(4, 5, 6)).expect("time");
+            match text(n) {
+                Value::Text(s) => (s, n.format("%Y-%m-%d %H:%M:%S").to_string()),
+                other => panic!("{other:?}"),
+            }
+        };
+        for y in [2026, 999, 10_000, -5] {
+            let (ours, chrono) = back(y);
+            assert_eq!(ours, chrono, "year {y} written as chrono writes it");
+        }
         assert_eq!(stored_time(Value::Integer(1_795_599_005)).map(|t| t.to_rfc3339()), want);
     }
 }

@@ -12,6 +12,8 @@ mod fixes;
 mod import;
 mod ingest;
 mod ingest_sqlite;
+mod wal;
+pub(crate) use ingest_sqlite::SqliteWriter;
 mod loadtest;
 mod lookup;
 mod outcome;

@@ -1,0 +1,186 @@
+//! Keeping the write-ahead log of a SQLite file short without stalling the webhook writer.
+//!
+//! SQLite's own rule (`wal_autocheckpoint`) checkpoints inside the commit that passes 1,000
+//! pages: that commit copies 4 MiB into the database and waits for two `fsync`s, and every
+//! webhook queued behind it waits too — the slowest answers of a burst. Here the writer's
+//! connection leaves that rule off ([`Wal::watch`]) and the copy runs on a thread of its own with
+//! its own connection (a PASSIVE checkpoint: it never blocks the writer, which keeps committing
+//! meanwhile). What the writer committed during the copy is left; once the copy is done the writer
+//! checkpoints that short tail itself, between two batches, which lets its next transaction start
+//! the log over from the beginning. The log so stays near [`START_AT`] pages, as with SQLite's own
+//! rule; if the copying thread fails or falls behind, the writer checkpoints everything itself at
+//! [`WRITER_AT`] pages.
+
+use std::cell::Cell;
+use std::ffi::c_int;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+
+/// Pages in the log at which a copy starts (SQLite's own default threshold).
+pub(super) const START_AT: i32 = 1000;
+/// Pages at which the writer checkpoints whatever the copying thread is doing.
+pub(super) const WRITER_AT: i32 = 1600;
+
+const IDLE: u8 = 0;
+const COPYING: u8 = 1;
+const COPIED: u8 = 2;
+
+thread_local! {
+    /// Pages in the log after this thread's last commit (set by the connection's WAL hook).
+    static PAGES: Cell<i32> = const { Cell::new(0) };
+}
+
+fn note_pages(_: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
+    PAGES.with(|p| p.set(pages));
+    Ok(())
+}
+
+/// The writer's side: when to ask for a copy and when to finish one.
+pub(super) struct Wal {
+    path: PathBuf,
+    state: Arc<AtomicU8>,
+    /// Started on the first copy asked for; gone if the thread could not start.
+    copier: Option<mpsc::Sender<()>>,
+}
+
+impl Wal {
+    pub(super) fn new(path: &Path) -> Self {
+        Self { path: path.to_path_buf(), state: Arc::new(AtomicU8::new(IDLE)), copier: None }
+    }
+
+    /// Turns SQLite's checkpoint-in-commit off on the writer's `conn` and counts its log pages
+    /// instead (for [`Wal::after_commit`], on this thread).
+    pub(super) fn watch(conn: &Connection) {
+        conn.wal_hook(Some(note_pages));
+    }
+
+    /// Called by the writer between batches, with no transaction open on `conn`.
+    pub(super) fn after_commit(&mut self, conn: &Connection) {
+        let pages = PAGES.with(Cell::get);
+        match self.state.load(Ordering::Acquire) {
+            COPIED => {
+                // The bulk is in the database: the tail is short, and once it is copied too the
+                // next transaction starts the log over.
+                self.state.store(IDLE, Ordering::Release);
+                checkpoint(conn, "the writer (after the copy)");
+            }
+            // Asks for a copy; the writer copies itself only if no thread can.
+            IDLE if pages >= START_AT && !self.ask_for_copy() => checkpoint(conn, "the writer (no copying thread)"),
+            COPYING if pages >= WRITER_AT => checkpoint(conn, "the writer (the copy fell behind)"),
+            _ => {}
+        }
+    }
+
+    /// Asks the copying thread for a copy (starting it the first time); false if it cannot.
+    fn ask_for_copy(&mut self) -> bool {
+        if self.copier.is_none() {
+            let (tx, rx) = mpsc::channel::<()>();
+            let (path, state) = (self.path.clone(), self.state.clone());
+            let spawned = std::thread::Builder::new()
+                .name("calldesk-sqlite-checkpoint".into())
+                .spawn(move || copy(&path, &state, &rx));
+            match spawned {
+                Ok(_) => self.copier = Some(tx),
+                Err(e) => {
+                    tracing::error!("the checkpoint thread could not start: {e}");
+                    return false;
+                }
+            }
+        }
+        self.state.store(COPYING, Ordering::Release);
+        if self.copier.as_ref().is_some_and(|c| c.send(()).is_ok()) {
+            return true;
+        }
+        self.copier = None;
+        self.state.store(IDLE, Ordering::Release);
+        false
+    }
+}
+
+/// A PASSIVE checkpoint on `conn`: copies what it can without waiting for anyone.
+fn checkpoint(conn: &Connection, who: &str) {
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    });
+    match done {
+        Ok((busy, log, copied)) => tracing::debug!(busy, log, copied, "checkpoint by {who}"),
+        Err(e) => tracing::warn!("checkpoint by {who} failed: {e}"),
+    }
+}
+
+/// The copying thread: one checkpoint per request, then [`COPIED`] (also after a failure, so the
+/// writer checkpoints itself). Ends with the writer.
+fn copy(path: &Path, state: &AtomicU8, rx: &mpsc::Receiver<()>) {
+    let mut conn: Option<Connection> = None;
+    while rx.recv().is_ok() {
+        if conn.is_none() {
+            conn = Connection::open(path)
+                .and_then(|c| c.busy_timeout(std::time::Duration::from_secs(5)).map(|()| c))
+                .map_err(|e| tracing::warn!("the checkpoint thread could not open {}: {e}", path.display()))
+                .ok();
+        }
+        if let Some(c) = &conn {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checkpoint(c, "the checkpoint thread")));
+            if ran.is_err() {
+                conn = None;
+            }
+        }
+        state.store(COPIED, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit_pages(conn: &Connection, rows: usize) -> i32 {
+        let pad = "x".repeat(3000);
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        for _ in 0..rows {
+            conn.execute("INSERT INTO t (pad) VALUES (?1)", [&pad]).expect("insert");
+        }
+        conn.execute_batch("COMMIT").expect("commit");
+        PAGES.with(Cell::get)
+    }
+
+    /// The copy runs on its own thread, the writer finishes the tail, and the log then starts
+    /// over: it never grows past the writer's own threshold.
+    #[test]
+    fn the_log_is_copied_off_the_writer_and_starts_over() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("wal.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)").expect("table");
+        Wal::watch(&conn);
+        let mut wal = Wal::new(&path);
+        let mut most = 0;
+        let mut copies = 0;
+        let mut restarted = false;
+        for _ in 0..400 {
+            let before = PAGES.with(Cell::get);
+            let pages = commit_pages(&conn, 20);
+            most = most.max(pages);
+            if pages < before {
+                restarted = true;
+            }
+            if wal.state.load(Ordering::Acquire) == COPYING {
+                copies += 1;
+                // Give the copying thread its turn, as a busy writer would by committing.
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            wal.after_commit(&conn);
+        }
+        assert!(wal.copier.is_some(), "the copying thread started");
+        assert!(copies > 0, "copies were asked for");
+        assert!(restarted, "the log started over after a copy");
+        assert!(most < WRITER_AT + 50, "the log grew to {most} pages");
+        // Without `after_commit`, SQLite's own rule is off: the log just grows.
+        let more: i32 = (0..80).map(|_| commit_pages(&conn, 20)).last().unwrap_or(0);
+        assert!(more > START_AT, "the connection checkpointed by itself ({more} pages)");
+    }
+}

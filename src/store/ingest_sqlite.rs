@@ -108,10 +108,16 @@ struct Conn<'a> {
 }
 
 impl Conn<'_> {
-    /// Between batches, once their requests are answered: keeps the log short ([`Wal`]).
-    fn tidy(&mut self) {
+    /// Between batches, once their requests are answered: keeps the log short ([`Wal`]). Looks
+    /// whether a job is waiting (keeping it in `next`).
+    fn tidy(&mut self, rx: &mpsc::Receiver<Job>, next: &mut Option<Job>) {
+        if next.is_none()
+            && let Ok(job) = rx.try_recv()
+        {
+            *next = Some(job);
+        }
         if let Some(c) = &self.conn {
-            self.wal.after_commit(c);
+            self.wal.after_commit(c, next.is_none());
         }
     }
 
@@ -153,7 +159,7 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
         match job {
             Job::Batch(events, done) => {
                 let _ = done.send(conn.apply(&events));
-                conn.tidy();
+                conn.tidy(rx, &mut next);
             }
             Job::One(ev, now, then) => {
                 // Everything queued meanwhile joins this transaction (no timer: a lone webhook
@@ -177,7 +183,7 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
                 for (((ev, _), then), outcome) in events.iter().zip(thens).zip(outcomes) {
                     then(ev, outcome);
                 }
-                conn.tidy();
+                conn.tidy(rx, &mut next);
             }
         }
     }

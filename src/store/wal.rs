@@ -6,8 +6,8 @@
 //! connection leaves that rule off ([`Wal::watch`]) and the copy runs on a thread of its own with
 //! its own connection (a PASSIVE checkpoint: it never blocks the writer, which keeps committing
 //! meanwhile). What the writer committed during the copy is left; once the copy is done the writer
-//! checkpoints that short tail itself, between two batches, which lets its next transaction start
-//! the log over from the beginning. The log so stays near [`START_AT`] pages, as with SQLite's own
+//! checkpoints that short tail itself, between two batches when no webhook waits for it (at the
+//! latest at [`WRITER_AT`] pages), which lets its next transaction start the log over. The log so stays near [`START_AT`] pages, as with SQLite's own
 //! rule; if the copying thread fails or falls behind, the writer checkpoints everything itself at
 //! [`WRITER_AT`] pages.
 
@@ -58,11 +58,14 @@ impl Wal {
         conn.wal_hook(Some(note_pages));
     }
 
-    /// Called by the writer between batches, with no transaction open on `conn`.
-    pub(super) fn after_commit(&mut self, conn: &Connection) {
+    /// Called by the writer between batches, with no transaction open on `conn`; `idle` when
+    /// no webhook is waiting for it.
+    pub(super) fn after_commit(&mut self, conn: &Connection, idle: bool) {
         let pages = PAGES.with(Cell::get);
         match self.state.load(Ordering::Acquire) {
-            COPIED => {
+            // The tail waits for a moment when nobody waits for the writer (its `fsync`s would
+            // hold up the next batch), but not past `WRITER_AT`.
+            COPIED if idle || pages >= WRITER_AT => {
                 // The bulk is in the database: the tail is short, and once it is copied too the
                 // next transaction starts the log over.
                 self.state.store(IDLE, Ordering::Release);
@@ -173,7 +176,7 @@ mod tests {
                 // Give the copying thread its turn, as a busy writer would by committing.
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
-            wal.after_commit(&conn);
+            wal.after_commit(&conn, true);
         }
         assert!(wal.copier.is_some(), "the copying thread started");
         assert!(copies > 0, "copies were asked for");

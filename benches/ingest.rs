@@ -4,9 +4,10 @@
 //! calldesk's real webhook route (real router, real store on a SQLite file, group commit), each
 //! request answered only after the commit holding its event. Both take the same realistic TeleCMI
 //! events (live events and reports of many calls, a few resent) from 32 keep-alive connections.
-//! The two take turns in five rounds on the same slices of the webhooks, and the figure is the
-//! median of the rounds' ratios: a shared machine changes speed within seconds, and a baseline
-//! measured once before the route would carry that noise into the ratio.
+//! The two take turns in five rounds on the same slices of the webhooks (each slice a fifth of the
+//! calls, all their webhooks), which one goes first alternating; the figure is the route's rate
+//! over its five rounds against the bare handler's over its five. A shared machine changes speed
+//! within seconds, and a baseline measured once before the route would carry that into the ratio.
 //! With `CALLDESK_TEST_MYSQL_URL` set, the route is measured on a fresh MariaDB database too.
 //!
 //! `cargo bench --bench ingest` (50k requests each) or `-- --quick` (5k).
@@ -47,11 +48,11 @@ async fn run() {
     let bare_url = format!("http://{bare}/webhook/telecmi/{TOKEN}");
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
-    let bodies = make_bodies(&sqlite, requests).await;
-    let (ratio, base, real) = compare(&bare_url, &ingest_url(&sqlite).await, &bodies).await;
+    let rounds = make_bodies(&sqlite, requests).await;
+    let (ratio, base, real) = compare(&bare_url, &ingest_url(&sqlite).await, &rounds).await;
     base.print("bare handler (parse JSON, answer 200)");
     real.print("webhook route, SQLite (group commit)");
-    check_stored(&sqlite, &bodies).await;
+    check_stored(&sqlite, &rounds.concat()).await;
     report.figure("ingest SQLite / bare handler", ratio, "×", 0.5, Better::Higher);
     report.figure("ingest SQLite p99", support::ms(real.p99), "ms", 10.0, Better::Lower);
 
@@ -63,11 +64,11 @@ async fn run() {
             .await
             .expect("create bench database");
         let mysql = Store::open(&format!("{base_url}/{name}")).await.expect("mysql");
-        let bodies = make_bodies(&mysql, requests).await;
-        let (ratio, base, real) = compare(&bare_url, &ingest_url(&mysql).await, &bodies).await;
+        let rounds = make_bodies(&mysql, requests).await;
+        let (ratio, base, real) = compare(&bare_url, &ingest_url(&mysql).await, &rounds).await;
         base.print("bare handler (again, for MariaDB)");
         real.print("webhook route, MariaDB (group commit)");
-        check_stored(&mysql, &bodies).await;
+        check_stored(&mysql, &rounds.concat()).await;
         report.info("ingest MariaDB / bare handler", ratio, "×");
         report.info("ingest MariaDB p99", support::ms(real.p99), "ms");
         mysql.close().await;
@@ -107,10 +108,11 @@ async fn ingest_url(store: &Store) -> String {
     format!("http://{addr}/webhook/telecmi/{TOKEN}")
 }
 
-/// `n` webhooks: the eight of each call (live events, then both legs' reports) for n/8 calls
-/// started in `store`, round by round so a burst holds many calls at every stage; every
+/// `n` webhooks in [`ROUNDS`] slices: the eight of each call (live events, then both legs'
+/// reports) for n/8 calls started in `store`, every call in one slice (the same mix of work in
+/// every slice), stage by stage so a burst holds many calls at every stage; every
 /// [`RESEND_EVERY`]th request resends an earlier one.
-async fn make_bodies(store: &Store, n: usize) -> Vec<String> {
+async fn make_bodies(store: &Store, n: usize) -> Vec<Vec<String>> {
     let calls = n.div_ceil(8);
     let mut scripts = Vec::with_capacity(calls);
     for i in 0..calls {
@@ -128,21 +130,26 @@ async fn make_bodies(store: &Store, n: usize) -> Vec<String> {
         let call = store.start_call(&c, chrono::Utc::now()).await.expect("start call");
         scripts.push(script(call.id, &c.driver_mobile));
     }
-    let mut out: Vec<String> = Vec::with_capacity(n);
-    'rounds: for round in 0..8 {
-        for s in &scripts {
-            if out.len() == n {
-                break 'rounds;
+    let per_round = n.div_ceil(ROUNDS);
+    (0..ROUNDS)
+        .map(|round| {
+            let mut out: Vec<String> = Vec::with_capacity(per_round);
+            'stages: for stage in 0..8 {
+                for s in scripts.iter().skip(round).step_by(ROUNDS) {
+                    if out.len() == per_round {
+                        break 'stages;
+                    }
+                    if out.len() % RESEND_EVERY == RESEND_EVERY - 1 {
+                        let again = out[out.len() / 2].clone();
+                        out.push(again);
+                    } else {
+                        out.push(s[stage].clone());
+                    }
+                }
             }
-            if out.len() % RESEND_EVERY == RESEND_EVERY - 1 {
-                let again = out[out.len() / 2].clone();
-                out.push(again);
-            } else {
-                out.push(s[round].clone());
-            }
-        }
-    }
-    out
+            out
+        })
+        .collect()
 }
 
 /// One call's webhooks in TeleCMI's wire format (`to` a string in events, a number in reports).
@@ -185,23 +192,37 @@ fn script(call_id: i64, mobile: &str) -> Vec<String> {
 const ROUNDS: usize = 5;
 
 /// The bare handler and the route take turns, round by round, each on the same slice of the
-/// webhooks: a shared machine that speeds up or slows down during the run weighs on both alike.
-/// Returns the median of the rounds' ratios (route / bare) and each side's figures over all its
-/// rounds.
-async fn compare(bare_url: &str, route_url: &str, bodies: &[String]) -> (f64, Run, Run) {
-    let (mut bare, mut route, mut ratios) = (Timed::default(), Timed::default(), Vec::with_capacity(ROUNDS));
-    let per_round = bodies.len().div_ceil(ROUNDS);
-    for (i, slice) in bodies.chunks(per_round).enumerate() {
-        let b = drive(bare_url, slice).await;
-        let r = drive(route_url, slice).await;
-        let ratio = r.rate() / b.rate();
-        println!("  round {}: bare {:.0} req/s, route {:.0} req/s: {ratio:.3}×", i + 1, b.rate(), r.rate());
-        ratios.push(ratio);
+/// webhooks, which goes first alternating (a shared machine that speeds up or slows down during
+/// the run weighs on both alike, and neither always runs in the wake of the other), with a pause
+/// before each. Returns the route's rate over all its rounds against the bare handler's over all
+/// its rounds, and each side's figures.
+async fn compare(bare_url: &str, route_url: &str, rounds: &[Vec<String>]) -> (f64, Run, Run) {
+    let (mut bare, mut route) = (Timed::default(), Timed::default());
+    let pause = || tokio::time::sleep(Duration::from_millis(200));
+    for (i, slice) in rounds.iter().enumerate() {
+        let (b, r) = if i % 2 == 0 {
+            pause().await;
+            let b = drive(bare_url, slice).await;
+            pause().await;
+            (b, drive(route_url, slice).await)
+        } else {
+            pause().await;
+            let r = drive(route_url, slice).await;
+            pause().await;
+            (drive(bare_url, slice).await, r)
+        };
+        println!(
+            "  round {}: bare {:.0} req/s, route {:.0} req/s: {:.3}×",
+            i + 1,
+            b.rate(),
+            r.rate(),
+            r.rate() / b.rate()
+        );
         bare.add(b);
         route.add(r);
     }
-    ratios.sort_by(f64::total_cmp);
-    (ratios[ratios.len() / 2], bare.run(), route.run())
+    let ratio = route.rate() / bare.rate();
+    (ratio, bare.run(), route.run())
 }
 
 /// One side's requests: how long each took, and the time they all took together.

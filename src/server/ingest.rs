@@ -32,7 +32,8 @@ enum Door {
     Thread(SqliteWriter),
 }
 
-/// The writer's door. Cheap to clone; the writer stops when the last clone is dropped.
+/// The writer's door. Cheap to clone. The writer task stops when the last clone is dropped; the
+/// SQLite writer thread is the store's, and stops with it.
 #[derive(Clone, Debug)]
 pub struct Ingest {
     door: Door,

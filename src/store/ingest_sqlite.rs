@@ -127,6 +127,9 @@ impl Conn<'_> {
         }
         if self.conn.is_none() {
             self.opened = std::time::Instant::now();
+            // A fresh copying thread too, with its own fresh connection (the file may have been
+            // replaced); the old one ends.
+            self.wal = Wal::new(self.path);
             self.conn = open(self.path)
                 .map_err(|e| tracing::error!("the webhook writer could not open {}: {e}", self.path.display()))
                 .ok();
@@ -134,7 +137,14 @@ impl Conn<'_> {
         let failed = |why: &str| events.iter().map(|_| Err(StoreError::Unavailable(why.to_string()))).collect();
         let Some(c) = self.conn.as_mut() else { return failed("the webhook writer cannot open the database") };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, events))) {
-            Ok(out) => out,
+            Ok(out) => {
+                if !c.is_autocommit() {
+                    // A transaction left open (its rollback failed): nothing more could be
+                    // written on this connection.
+                    self.conn = None;
+                }
+                out
+            }
             Err(_) => {
                 // Nothing of the batch was committed (the transaction rolls back when the
                 // connection goes); the next batch gets a fresh connection.
@@ -151,6 +161,15 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
     loop {
         let job = match next.take() {
             Some(job) => job,
+            // While a checkpoint waits for the writer, it comes back even if no webhook does.
+            None if conn.wal.pending() => match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    conn.tidy(rx, &mut next);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
             None => match rx.recv() {
                 Ok(job) => job,
                 Err(_) => return,
@@ -181,7 +200,11 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
                 let outcomes = conn.apply(&events);
                 tracing::debug!(events = events.len(), "webhook batch committed");
                 for (((ev, _), then), outcome) in events.iter().zip(thens).zip(outcomes) {
-                    then(ev, outcome);
+                    // A callback that panics loses its own answer (its request gets an error),
+                    // not the writer.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| then(ev, outcome))).is_err() {
+                        tracing::error!(key = %ev.dedup_key, "answering a stored webhook failed");
+                    }
                 }
                 conn.tidy(rx, &mut next);
             }

@@ -5,11 +5,13 @@
 //! webhook queued behind it waits too — the slowest answers of a burst. Here the writer's
 //! connection leaves that rule off ([`Wal::watch`]) and the copy runs on a thread of its own with
 //! its own connection (a PASSIVE checkpoint: it never blocks the writer, which keeps committing
-//! meanwhile). What the writer committed during the copy is left; once the copy is done the writer
-//! checkpoints that short tail itself, between two batches when no webhook waits for it (at the
-//! latest at [`WRITER_AT`] pages), which lets its next transaction start the log over. The log so stays near [`START_AT`] pages, as with SQLite's own
-//! rule; if the copying thread fails or falls behind, the writer checkpoints everything itself at
-//! [`WRITER_AT`] pages.
+//! meanwhile, and copies again while much is left). What the writer committed during the copy is
+//! left; once the copy is done the writer checkpoints that short tail itself, between two batches
+//! when no webhook waits for it (at the latest at [`TAIL_BY`] pages), which lets its next
+//! transaction start the log over. The copy starts at [`START_AT`] pages, half SQLite's own
+//! threshold, which the pool's connections keep. If the copying thread fails or falls behind, the
+//! writer waits for it and checkpoints everything itself at [`WRITER_AT`] pages. While a copy is
+//! under way the writer comes back every 20 ms even if no webhook arrives.
 
 use std::cell::Cell;
 use std::ffi::c_int;
@@ -20,10 +22,20 @@ use std::sync::mpsc;
 
 use rusqlite::Connection;
 
-/// Pages in the log at which a copy starts (SQLite's own default threshold).
-pub(super) const START_AT: i32 = 1000;
-/// Pages at which the writer checkpoints whatever the copying thread is doing.
+/// Pages in the log at which a copy starts: half SQLite's own threshold (1,000), which the other
+/// connections (the pool: dials, saved outcomes) keep, so the log seldom reaches it and they
+/// seldom pay a checkpoint in their commits.
+pub(super) const START_AT: i32 = 500;
+/// The copying thread copies again while more than this is left (the writer kept committing).
+const CLOSE_ENOUGH: i64 = 100;
+/// Pages at which the writer finishes a copy that is done even with webhooks waiting (below the
+/// pool's 1,000).
+const TAIL_BY: i32 = 900;
+/// Pages at which the writer finishes the checkpoint itself, waiting for the copying thread if
+/// it is still at work.
 pub(super) const WRITER_AT: i32 = 1600;
+/// How long the writer waits for a copy still running at [`WRITER_AT`].
+const WAIT_FOR_COPY: std::time::Duration = std::time::Duration::from_secs(2);
 
 const IDLE: u8 = 0;
 const COPYING: u8 = 1;
@@ -58,23 +70,44 @@ impl Wal {
         conn.wal_hook(Some(note_pages));
     }
 
+    /// Whether a copy is under way or waits for the writer to finish it (the writer should come
+    /// back soon even if no webhook arrives).
+    pub(super) fn pending(&self) -> bool {
+        self.state.load(Ordering::Acquire) != IDLE
+    }
+
     /// Called by the writer between batches, with no transaction open on `conn`; `idle` when
     /// no webhook is waiting for it.
     pub(super) fn after_commit(&mut self, conn: &Connection, idle: bool) {
         let pages = PAGES.with(Cell::get);
         match self.state.load(Ordering::Acquire) {
             // The tail waits for a moment when nobody waits for the writer (its `fsync`s would
-            // hold up the next batch), but not past `WRITER_AT`.
-            COPIED if idle || pages >= WRITER_AT => {
-                // The bulk is in the database: the tail is short, and once it is copied too the
-                // next transaction starts the log over.
-                self.state.store(IDLE, Ordering::Release);
-                checkpoint(conn, "the writer (after the copy)");
-            }
+            // hold up the next batch), but not past `TAIL_BY`.
+            COPIED if idle || pages >= TAIL_BY => self.finish(conn, "the writer (after the copy)"),
             // Asks for a copy; the writer copies itself only if no thread can.
-            IDLE if pages >= START_AT && !self.ask_for_copy() => checkpoint(conn, "the writer (no copying thread)"),
-            COPYING if pages >= WRITER_AT => checkpoint(conn, "the writer (the copy fell behind)"),
+            IDLE if pages >= START_AT && !self.ask_for_copy() => self.finish(conn, "the writer (no copying thread)"),
+            COPYING if pages >= WRITER_AT => {
+                // The copy fell behind: only one connection checkpoints at a time, so wait for
+                // it (a while), then finish here, so the log cannot grow without end.
+                let since = std::time::Instant::now();
+                while self.state.load(Ordering::Acquire) == COPYING && since.elapsed() < WAIT_FOR_COPY {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                self.finish(conn, "the writer (the copy fell behind)");
+            }
             _ => {}
+        }
+    }
+
+    /// Checkpoints what is left on the writer's `conn`; once all is copied the next transaction
+    /// starts the log over.
+    fn finish(&mut self, conn: &Connection, who: &str) {
+        self.state.store(IDLE, Ordering::Release);
+        if let Some((busy, log, copied)) = checkpoint(conn, who) {
+            // Counted again from the checkpoint, not the last commit: a batch that wrote nothing
+            // (all duplicates) leaves the hook's count as it was.
+            let left = if busy == 0 && copied >= log { 0 } else { log };
+            PAGES.with(|p| p.set(i32::try_from(left).unwrap_or(i32::MAX)));
         }
     }
 
@@ -104,19 +137,37 @@ impl Wal {
     }
 }
 
-/// A PASSIVE checkpoint on `conn`: copies what it can without waiting for anyone.
-fn checkpoint(conn: &Connection, who: &str) {
+/// A PASSIVE checkpoint on `conn`: copies what it can without waiting for anyone. (busy, pages
+/// in the log, pages copied), as `PRAGMA wal_checkpoint` says.
+fn checkpoint(conn: &Connection, who: &str) -> Option<(i64, i64, i64)> {
     let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
     });
     match done {
-        Ok((busy, log, copied)) => tracing::debug!(busy, log, copied, "checkpoint by {who}"),
-        Err(e) => tracing::warn!("checkpoint by {who} failed: {e}"),
+        Ok((busy, log, copied)) => {
+            tracing::debug!(busy, log, copied, "checkpoint by {who}");
+            Some((busy, log, copied))
+        }
+        Err(e) => {
+            tracing::warn!("checkpoint by {who} failed: {e}");
+            None
+        }
     }
 }
 
-/// The copying thread: one checkpoint per request, then [`COPIED`] (also after a failure, so the
-/// writer checkpoints itself). Ends with the writer.
+/// Copies until what is left is short ([`CLOSE_ENOUGH`]; three passes at most: the writer keeps
+/// committing meanwhile).
+fn copy_most(conn: &Connection) {
+    for _ in 0..3 {
+        match checkpoint(conn, "the checkpoint thread") {
+            Some((0, log, copied)) if log - copied > CLOSE_ENOUGH => {}
+            _ => return,
+        }
+    }
+}
+
+/// The copying thread: copies on request, then [`COPIED`] (also after a failure, so the writer
+/// checkpoints itself). Ends with the writer's [`Wal`].
 fn copy(path: &Path, state: &AtomicU8, rx: &mpsc::Receiver<()>) {
     let mut conn: Option<Connection> = None;
     while rx.recv().is_ok() {
@@ -127,7 +178,7 @@ fn copy(path: &Path, state: &AtomicU8, rx: &mpsc::Receiver<()>) {
                 .ok();
         }
         if let Some(c) = &conn {
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checkpoint(c, "the checkpoint thread")));
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| copy_most(c)));
             if ran.is_err() {
                 conn = None;
             }
@@ -164,13 +215,14 @@ mod tests {
         let mut most = 0;
         let mut copies = 0;
         let mut restarted = false;
+        let mut before = 0;
         for _ in 0..400 {
-            let before = PAGES.with(Cell::get);
             let pages = commit_pages(&conn, 20);
             most = most.max(pages);
             if pages < before {
                 restarted = true;
             }
+            before = pages;
             if wal.state.load(Ordering::Acquire) == COPYING {
                 copies += 1;
                 // Give the copying thread its turn, as a busy writer would by committing.

@@ -139,9 +139,15 @@ fn foreign_app(given: Option<&str>, ours: Option<&str>) -> bool {
     match (given, ours) {
         (Some(g), Some(o)) => {
             let (g, o) = (g.trim(), o.trim());
-            // `appid` arrives as a number or a string: 033336628 and 33336628 are the same app.
-            match (g.parse::<u64>(), o.parse::<u64>()) {
-                (Ok(a), Ok(b)) => a != b,
+            // `appid` arrives as a number or a string: 033336628, 33336628 and 33336628.0 are
+            // the same app.
+            let number = |s: &str| {
+                s.parse::<u64>().ok().or_else(|| {
+                    s.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| f as u64)
+                })
+            };
+            match (number(g), number(o)) {
+                (Some(a), Some(b)) => a != b,
                 _ => g != o,
             }
         }
@@ -264,4 +270,22 @@ pub async fn webhook_token(store: &Store, configured: Option<&Secret>) -> crate:
     }
     let generated = crate::commands::tokens::generate_webhook_token();
     Ok(Secret::new(store.setting_or_insert("webhook_token", &generated).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreign_app;
+
+    #[test]
+    fn an_app_id_is_the_same_app_however_it_is_written() {
+        let ours = Some("33336628");
+        for same in ["33336628", "033336628", " 33336628 ", "33336628.0"] {
+            assert!(!foreign_app(Some(same), ours), "{same:?} is our app");
+        }
+        for other in ["33336629", "33336628.5", "abc", "-33336628"] {
+            assert!(foreign_app(Some(other), ours), "{other:?} is another app");
+        }
+        assert!(!foreign_app(None, ours), "no app id named: nothing to compare");
+        assert!(!foreign_app(Some("1"), None), "no app id of ours: nothing to compare");
+    }
 }

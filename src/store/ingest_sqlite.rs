@@ -212,12 +212,18 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
     }
 }
 
+/// Bytes the write-ahead log file keeps once it starts over (4 MiB: SQLite's own 1,000 pages).
+const JOURNAL_SIZE_LIMIT: i64 = 4 << 20;
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A log that a burst (or a reader holding it) made long is cut back to this when it starts
+    // over, rather than kept at its longest.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(256);
     // The log is checkpointed off the commit path (see `super::wal`).
     Wal::watch(&conn);

@@ -27,6 +27,8 @@ pub const MAX_GAPS: usize = 4096;
 
 /// New events read per poll.
 const BATCH: u32 = 500;
+/// Pages read one after the other in one tick when behind.
+const PAGES_A_TICK: usize = 8;
 
 /// Where a follower is in the event table: the highest id delivered, and the lower ids not yet
 /// seen (with when they were first missed).
@@ -143,8 +145,9 @@ pub async fn follow(store: Store, bus: Bus, every: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        // A burst beyond one page is read page after page, not a page a tick.
-        loop {
+        // A burst beyond one page is read page after page, not a page a tick (up to
+        // `PAGES_A_TICK`: listeners of the bus get a moment between).
+        for _ in 0..PAGES_A_TICK {
             match follower.poll_updates(&store, Instant::now()).await {
                 Ok(updates) => updates.into_iter().for_each(|u| publish(&bus, u)),
                 Err(e) => {

@@ -162,14 +162,16 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
         let job = match next.take() {
             Some(job) => job,
             // While a checkpoint waits for the writer, it comes back even if no webhook does.
-            None if conn.wal.pending() => match rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(job) => job,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    conn.tidy(rx, &mut next);
-                    continue;
+            None if conn.wal.pending() && conn.conn.is_some() => {
+                match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                    Ok(job) => job,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        conn.tidy(rx, &mut next);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            },
+            }
             None => match rx.recv() {
                 Ok(job) => job,
                 Err(_) => return,

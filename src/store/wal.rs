@@ -275,7 +275,8 @@ mod tests {
         assert!(wal.copied_by_thread.load(Ordering::Relaxed) > 0, "the copying thread copied");
         assert!(copies > 0, "copies were asked for");
         assert!(restarted, "the log started over after a copy");
-        assert!(most < WRITER_AT + 50, "the log grew to {most} pages");
+        // Bounded: at most a slow copy past the writer's own threshold (a loaded disk).
+        assert!(most < 2 * WRITER_AT, "the log grew to {most} pages");
         // Without `after_commit`, SQLite's own rule is off: the log just grows.
         let more: i32 = (0..80).map(|_| commit_pages(&conn, 20)).last().unwrap_or(0);
         assert!(more > START_AT, "the connection checkpointed by itself ({more} pages)");

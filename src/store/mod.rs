@@ -12,8 +12,9 @@ mod fixes;
 mod import;
 mod ingest;
 mod ingest_sqlite;
+mod sqlite_writer;
 mod wal;
-pub(crate) use ingest_sqlite::SqliteWriter;
+pub(crate) use sqlite_writer::SqliteWriter;
 mod loadtest;
 mod lookup;
 mod outcome;
@@ -163,7 +164,7 @@ pub struct Store {
     label: String,
     /// SQLite file: the thread that stores webhook batches ([`ingest_sqlite`]), started by the
     /// first batch and shared by every clone.
-    sqlite_writer: Option<std::sync::Arc<ingest_sqlite::Lazy>>,
+    sqlite_writer: Option<std::sync::Arc<sqlite_writer::Lazy>>,
 }
 
 /// Timestamps are stored to the second, in UTC.
@@ -207,14 +208,14 @@ impl Store {
                 .statement_cache_capacity(256);
             let label = format!("sqlite {}", opts.get_filename().display());
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let file = ingest_sqlite::file_of(url, opts.get_filename());
+            let file = sqlite_writer::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("{label}: {e}")))?;
-            let sqlite_writer = file.map(|f| std::sync::Arc::new(ingest_sqlite::Lazy::new(f)));
+            let sqlite_writer = file.map(|f| std::sync::Arc::new(sqlite_writer::Lazy::new(f)));
             Ok(Self { backend: Backend::Sqlite(pool), label, sqlite_writer })
         }
     }

@@ -259,6 +259,91 @@ async fn a_batch_clears_marks_and_learns_request_ids_as_one_by_one_would() {
     .await;
 }
 
+#[tokio::test]
+async fn a_batch_finds_calls_by_id_first_and_by_request_id_only_where_the_id_finds_none() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let (a, b) = (call(s, 1).await, call(s, 2).await);
+        // Call b learns TeleCMI's request id from a webhook of its own.
+        let mut learn = event(b.id, Leg::A, "event", "started", Signal::Started, None);
+        learn.request_id = Some("REQ-B".into());
+        s.apply_event(&learn, t0()).await.expect("learn");
+
+        // Our id wins over a request id that names another call.
+        let mut by_id = event(a.id, Leg::A, "event", "started", Signal::Started, None);
+        by_id.request_id = Some("REQ-B".into());
+        // No id: the request id finds b.
+        let mut by_ref = event(b.id, Leg::B, "event", "answered", Signal::Answered, None);
+        by_ref.call_log_id = None;
+        by_ref.request_id = Some("REQ-B".into());
+        // An id that names no call: the request id still finds b.
+        let mut stale_id = event(b.id, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(61));
+        stale_id.call_log_id = Some(b.id + 1_000_000);
+        stale_id.request_id = Some("REQ-B".into());
+        let batch = [(&by_id, t0()), (&by_ref, t0()), (&stale_id, t0())];
+        let got: Vec<_> = s.apply_events(&batch).await.into_iter().map(|r| r.expect("apply")).collect();
+        let on = |o: &ApplyOutcome| match o {
+            ApplyOutcome::Applied { call, .. } => (call.id, call.status.clone().unwrap_or_default()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(on(&got[0]), (a.id, "ringing".into()));
+        assert_eq!(on(&got[1]), (b.id, "connected".into()));
+        assert_eq!(on(&got[2]), (b.id, "completed".into()));
+        let stored = s.call(b.id).await.expect("call").expect("exists");
+        assert_eq!((stored.status.as_deref(), stored.call_duration), (Some("completed"), Some(61)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_webhook_that_changes_nothing_leaves_the_row_as_it_was() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let c = call(s, 1).await;
+        let answered = event(c.id, Leg::B, "event", "answered", Signal::Answered, None);
+        s.apply_event(&answered, t0()).await.expect("answered");
+        // Long ago, as far as the row knows.
+        let old = "2020-01-02 03:04:05";
+        if db.name == "sqlite" {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+            sqlx::query("UPDATE call_logs SET updated_at = ? WHERE id = ?")
+                .bind(old)
+                .bind(c.id)
+                .execute(&pool)
+                .await
+                .expect("set");
+            pool.close().await;
+        } else {
+            let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
+            sqlx::query("UPDATE call_logs SET updated_at = ? WHERE id = ?")
+                .bind(old)
+                .bind(c.id)
+                .execute(&pool)
+                .await
+                .expect("set");
+            pool.close().await;
+        }
+        // The same news again under another key: stored for audit, the call stays as it was,
+        // and so does its `updated_at` (as MariaDB's ON UPDATE does it).
+        let mut again = answered.clone();
+        again.dedup_key.push_str("|again");
+        let got = s.apply_events(&[(&again, t0())]).await.pop().expect("one").expect("apply");
+        assert!(
+            matches!(&got, ApplyOutcome::Applied { call, .. } if call.status.as_deref() == Some("connected")),
+            "{got:?}"
+        );
+        let stored = s.call(c.id).await.expect("call").expect("exists");
+        assert_eq!(stored.updated_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).as_deref(), Some(old));
+        assert_eq!(s.call_events(c.id).await.expect("events").len(), 2);
+        // A change still stamps it.
+        let hangup = event(c.id, Leg::B, "event", "hangup", Signal::Hangup, None);
+        s.apply_events(&[(&hangup, t0())]).await.pop().expect("one").expect("apply");
+        let stored = s.call(c.id).await.expect("call").expect("exists");
+        assert!(stored.updated_at.is_some_and(|t| t > Utc::now() - Duration::minutes(5)), "{:?}", stored.updated_at);
+    })
+    .await;
+}
+
 /// Makes the database refuse (at insert) any event whose key starts with `poison`.
 async fn poison_inserts(db: &TestDb) {
     if db.name == "sqlite" {

@@ -34,14 +34,14 @@ pub(super) struct Held {
     pub(super) call: CallLog,
     /// `call_provisional` (prior_status, reason), while it stands.
     pub(super) mark: Option<(String, String)>,
-    /// Changed in memory, not yet written.
-    pub(super) dirty: bool,
+    /// The changing fields as the table has them: what differs is written at the flush.
+    pub(super) stored: Snapshot,
     /// The mark went: its row is to be deleted.
     pub(super) drop_mark: bool,
 }
 
 /// The fields an event changes, as they were right after it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub(super) struct Snapshot {
     status: Option<String>,
     call_duration: Option<i64>,
@@ -50,7 +50,7 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(c: &CallLog) -> Self {
+    pub(super) fn of(c: &CallLog) -> Self {
         Self {
             status: c.status.clone(),
             call_duration: c.call_duration,
@@ -100,9 +100,32 @@ pub(super) enum Lookup {
     None,
 }
 
+impl Held {
+    /// Changed in memory, not yet written.
+    pub(super) fn changed(&self) -> bool {
+        self.changes().contains(&true)
+    }
+
+    /// Which of status, call_duration, remarks and reference_id differ from the table.
+    pub(super) fn changes(&self) -> [bool; 4] {
+        let (s, c) = (&self.stored, &self.call);
+        [
+            s.status != c.status,
+            s.call_duration != c.call_duration,
+            s.remarks != c.remarks,
+            s.reference_id != c.reference_id,
+        ]
+    }
+}
+
 impl Batch {
     pub(super) fn hold(&mut self, call: CallLog) {
-        self.calls.entry(call.id).or_insert(Held { call, mark: None, dirty: false, drop_mark: false });
+        self.calls.entry(call.id).or_insert_with(|| Held {
+            stored: Snapshot::of(&call),
+            call,
+            mark: None,
+            drop_mark: false,
+        });
     }
 
     /// Our own id, else the newest call with TeleCMI's request id (as the batch has it: an earlier
@@ -182,7 +205,6 @@ impl Batch {
             // A dial whose answer never came learns TeleCMI's request id from its webhooks.
             c.reference_id = Some(rid.clone());
         }
-        held.dirty = true;
         Done::Applied { id, before, event_id: 0, after: Snapshot::of(c) }
     }
 }
@@ -207,7 +229,7 @@ pub(super) fn marks(n: usize) -> String {
 /// Writes the calls changed in memory in one statement (and drops the marks that went).
 macro_rules! flush {
     ($tx:ident, $batch:ident) => {{
-        let dirty: Vec<&Held> = padded($batch.calls.values().filter(|h| h.dirty).collect());
+        let dirty: Vec<&Held> = padded($batch.calls.values().filter(|h| h.changed()).collect());
         if !dirty.is_empty() {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(update_calls(dirty.len(), "")));
             for h in &dirty {
@@ -237,7 +259,7 @@ macro_rules! flush {
             q.execute(&mut *$tx).await?;
         }
         for h in $batch.calls.values_mut() {
-            h.dirty = false;
+            h.stored = Snapshot::of(&h.call);
             h.drop_mark = false;
         }
     }};
@@ -341,34 +363,34 @@ impl Store {
                 }
                 b.seen.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(k,)| k));
 
-                // Every call an id or a request id names, locked: by id, and all with the reference.
-                // SQLite (one writer: the transaction holds the database) reads both in one
-                // statement; MariaDB one each, so each stays an index lookup under its row locks.
+                // Every call an event names by our id, locked; then, for the events that named
+                // none we hold, every call with their request id (the newest is theirs). Each
+                // an index lookup under its row locks.
                 let ids: Vec<i64> =
                     padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
-                let rids: Vec<&str> = padded(
-                    events.iter().filter_map(|(e, _)| e.request_id.as_deref()).collect::<HashSet<_>>().into_iter().collect(),
-                );
-                let by_id = (!ids.is_empty()).then(|| format!("id IN ({})", marks(ids.len())));
-                let by_ref = (!rids.is_empty()).then(|| format!("reference_id IN ({})", marks(rids.len())));
-                let reads: Vec<(String, bool, bool)> = if d.for_update.is_empty() {
-                    let both: Vec<String> = [by_id, by_ref].into_iter().flatten().collect();
-                    if both.is_empty() { vec![] } else { vec![(both.join(" OR "), !ids.is_empty(), !rids.is_empty())] }
-                } else {
-                    [by_id.map(|w| (w, true, false)), by_ref.map(|w| (w, false, true))].into_iter().flatten().collect()
-                };
-                for (filter, with_ids, with_rids) in reads {
-                    let sql = format!("{CALL_COLUMNS} WHERE {filter} ORDER BY id{}", d.for_update);
+                if !ids.is_empty() {
+                    let sql = format!("{CALL_COLUMNS} WHERE id IN ({}) ORDER BY id{}", marks(ids.len()), d.for_update);
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
-                    if with_ids {
-                        for id in &ids {
-                            q = q.bind(*id);
-                        }
+                    for id in &ids {
+                        q = q.bind(*id);
                     }
-                    if with_rids {
-                        for r in &rids {
-                            q = q.bind(*r);
-                        }
+                    q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
+                }
+                let rids: Vec<&str> = padded(
+                    events
+                        .iter()
+                        .filter(|(e, _)| e.call_log_id.is_none_or(|id| !b.calls.contains_key(&id)))
+                        .filter_map(|(e, _)| e.request_id.as_deref())
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect(),
+                );
+                if !rids.is_empty() {
+                    let sql =
+                        format!("{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}", marks(rids.len()), d.for_update);
+                    let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
+                    for r in &rids {
+                        q = q.bind(*r);
                     }
                     q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
                 }

@@ -276,10 +276,15 @@ async fn a_batch_finds_calls_by_id_first_and_by_request_id_only_where_the_id_fin
         let mut by_ref = event(b.id, Leg::B, "event", "answered", Signal::Answered, None);
         by_ref.call_log_id = None;
         by_ref.request_id = Some("REQ-B".into());
-        // An id that names no call: the request id still finds b.
-        let mut stale_id = event(b.id, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(61));
-        stale_id.call_log_id = Some(b.id + 1_000_000);
-        stale_id.request_id = Some("REQ-B".into());
+        // An id that names no call: the request id still finds its call (a request id no event
+        // without an id in the batch carries).
+        let c = call(s, 3).await;
+        let mut learn_c = event(c.id, Leg::A, "event", "started", Signal::Started, None);
+        learn_c.request_id = Some("REQ-C".into());
+        s.apply_event(&learn_c, t0()).await.expect("learn");
+        let mut stale_id = event(c.id, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(61));
+        stale_id.call_log_id = Some(c.id + 1_000_000);
+        stale_id.request_id = Some("REQ-C".into());
         let batch = [(&by_id, t0()), (&by_ref, t0()), (&stale_id, t0())];
         let got: Vec<_> = s.apply_events(&batch).await.into_iter().map(|r| r.expect("apply")).collect();
         let on = |o: &ApplyOutcome| match o {
@@ -288,8 +293,8 @@ async fn a_batch_finds_calls_by_id_first_and_by_request_id_only_where_the_id_fin
         };
         assert_eq!(on(&got[0]), (a.id, "ringing".into()));
         assert_eq!(on(&got[1]), (b.id, "connected".into()));
-        assert_eq!(on(&got[2]), (b.id, "completed".into()));
-        let stored = s.call(b.id).await.expect("call").expect("exists");
+        assert_eq!(on(&got[2]), (c.id, "completed".into()));
+        let stored = s.call(c.id).await.expect("call").expect("exists");
         assert_eq!((stored.status.as_deref(), stored.call_duration), (Some("completed"), Some(61)));
     })
     .await;
@@ -340,6 +345,41 @@ async fn a_webhook_that_changes_nothing_leaves_the_row_as_it_was() {
         s.apply_events(&[(&hangup, t0())]).await.pop().expect("one").expect("apply");
         let stored = s.call(c.id).await.expect("call").expect("exists");
         assert!(stored.updated_at.is_some_and(|t| t > Utc::now() - Duration::minutes(5)), "{:?}", stored.updated_at);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_late_report_of_no_talk_does_not_erase_the_talk_time() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let c = call(s, 1).await;
+        let answered = event(c.id, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(30));
+        let missed = event(c.id, Leg::B, "cdr", "missed", Signal::Report { answered: false }, Some(0));
+        s.apply_event(&answered, t0()).await.expect("answered");
+        let got = s.apply_event(&missed, t0()).await.expect("missed");
+        assert!(
+            matches!(&got, ApplyOutcome::Applied { call, .. } if call.call_duration == Some(30)),
+            "told as stored: {got:?}"
+        );
+        let stored = s.call(c.id).await.expect("call").expect("exists");
+        assert_eq!((stored.status.as_deref(), stored.call_duration), (Some("completed"), Some(30)));
+        // In one batch, and the other way round (the report of talk comes second), the same.
+        let z = 0;
+        let late = [
+            event(z, Leg::B, "cdr", "answered", Signal::Report { answered: true }, Some(30)),
+            event(z, Leg::B, "cdr", "missed", Signal::Report { answered: false }, Some(0)),
+        ];
+        batch_matches_one_by_one(s, 10, late.to_vec(), async |_, _| {}).await;
+        let mut early = late.to_vec();
+        early.reverse();
+        batch_matches_one_by_one(s, 20, early, async |_, _| {}).await;
+        let c2 = call(s, 30).await;
+        for e in retarget(&late.iter().rev().cloned().collect::<Vec<_>>(), 0, c2.id) {
+            s.apply_event(&e, t0()).await.expect("apply");
+        }
+        let stored = s.call(c2.id).await.expect("call").expect("exists");
+        assert_eq!(stored.call_duration, Some(30), "the report of talk, coming last, gives its time");
     })
     .await;
 }

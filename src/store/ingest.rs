@@ -5,13 +5,14 @@
 //! The batch reads what it needs up front (keys already stored, the calls and their marks, under
 //! lock), applies the events in memory in order, then writes with a few statements whatever its
 //! size: multi-row inserts of the events (and of the recordings), one update of every call it
-//! touched; it reads back the `updated_at` the database set and commits once. Should
-//! anything fail, the batch is rolled back
-//! and each event is tried again in a transaction of its own, so one bad event fails alone.
+//! changed; it reads back the `updated_at` the database set and commits once. Should anything
+//! fail, the batch is rolled back and each event is tried again in a transaction of its own, so
+//! one bad event fails alone.
 //!
-//! On a SQLite file the same batch runs on a thread of its own with a plain SQLite connection
-//! ([`super::ingest_sqlite`]): the same [`Batch`] rules and statements, without sqlx's two thread
-//! switches per statement. MariaDB and in-memory SQLite use the code below.
+//! On a SQLite file the batch runs on a thread of its own with a plain SQLite connection
+//! ([`super::ingest_sqlite`]): the same [`Batch`] rules, without sqlx's two thread switches per
+//! statement, and statements shaped for SQLite (one update per changed call, only its changed
+//! columns). MariaDB and in-memory SQLite use the code below.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -186,8 +187,11 @@ impl Batch {
         let after = ev.signal.map_or(before, |s| resolve(base, leg, s));
         let c = &mut held.call;
         c.status = Some(after.as_str().to_string());
+        // Leg B's report gives the talk time; a later report of no talk (a contradictory "missed"
+        // after "answered", which cannot move the status back either) does not erase one.
         if leg == Leg::B
             && let Some(d) = ev.duration
+            && (d > 0 || c.call_duration.unwrap_or(0) <= 0)
         {
             c.call_duration = Some(d);
         }
@@ -281,14 +285,17 @@ pub(super) fn update_calls(n: usize, also: &str) -> String {
     )
 }
 
-/// Reads the marks of `ids` into the batch.
+/// Reads the marks of `ids` into the batch, with `lock` (on MariaDB a locking read: it sees the
+/// marks as committed now, as the locking read of the calls does, not as the transaction's first
+/// read saw them).
 macro_rules! load_marks {
-    ($tx:ident, $batch:ident, $ids:expr) => {{
+    ($tx:ident, $batch:ident, $ids:expr, $lock:expr) => {{
         let ids: Vec<i64> = padded($ids);
         if !ids.is_empty() {
             let sql = format!(
-                "SELECT call_log_id, prior_status, reason FROM call_provisional WHERE call_log_id IN ({})",
-                marks(ids.len())
+                "SELECT call_log_id, prior_status, reason FROM call_provisional WHERE call_log_id IN ({}){}",
+                marks(ids.len()),
+                $lock
             );
             let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql));
             for id in &ids {
@@ -394,7 +401,7 @@ impl Store {
                     }
                     q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
                 }
-                load_marks!(tx, b, b.calls.keys().copied().collect());
+                load_marks!(tx, b, b.calls.keys().copied().collect(), d.for_update);
 
                 // In memory, in order: what each event finds and does. Its row is written below.
                 let mut done = Vec::with_capacity(events.len());
@@ -431,7 +438,7 @@ impl Store {
                                 Some(c) => {
                                     let id = c.id;
                                     b.hold(c);
-                                    load_marks!(tx, b, vec![id]);
+                                    load_marks!(tx, b, vec![id], d.for_update);
                                     Some(id)
                                 }
                                 None => None,
@@ -529,7 +536,10 @@ impl Store {
                 // other column is as the batch bound it, on rows locked since they were read.
                 let touched = touched(&done);
                 if !touched.is_empty() {
-                    let sql = format!("SELECT id, updated_at FROM call_logs WHERE id IN ({})", marks(touched.len()));
+                    // A locking read (on MariaDB): the rows as they are, not as the transaction's
+                    // first read saw them.
+                    let sql =
+                        format!("SELECT id, updated_at FROM call_logs WHERE id IN ({}){}", marks(touched.len()), d.for_update);
                     let mut q = sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(sql));
                     for id in &touched {
                         q = q.bind(*id);

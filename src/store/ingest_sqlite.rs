@@ -241,8 +241,8 @@ fn in_transaction<T>(
     done
 }
 
-/// One transaction for all of `events`: the statements of [`super::Store::apply_events`]'s
-/// batch, in the same order.
+/// One transaction for all of `events`: the reads and inserts of [`super::Store::apply_events`]'s
+/// batch, in the same order, then an update of each changed call.
 fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]) -> Result<Vec<ApplyOutcome>> {
     let mut b = Batch::default();
     let done = in_transaction(conn, |tx| -> rusqlite::Result<Option<Vec<Done>>> {

@@ -5,6 +5,7 @@
 pub mod e2e;
 pub mod fixtures;
 pub mod tmux;
+pub mod webhooks;
 
 use std::future::Future;
 use std::io::Write;

@@ -4,11 +4,10 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::each_backend;
+use common::webhooks::event;
 
 use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, QueueDecision, Role, Signal};
-use calldesk::store::{
-    ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, ProviderEvent, Store, StoreError, SubmitFeedback,
-};
+use calldesk::store::{ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, Store, StoreError, SubmitFeedback};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
@@ -54,23 +53,6 @@ fn new_call(d: &Driver, provider: Provider) -> NewCall {
         provider,
         telecmi_user_id: (provider == Provider::Telecmi).then(|| "5003_33336628".to_string()),
         min_gap: Duration::seconds(30),
-    }
-}
-
-fn event(call: i64, leg: Leg, kind: &str, status: &str, signal: Signal, duration: Option<i64>) -> ProviderEvent {
-    ProviderEvent {
-        dedup_key: format!("c{call}|{}|{kind}|{status}", leg.as_str()),
-        call_log_id: Some(call),
-        request_id: None,
-        telecmi_user: None,
-        number: None,
-        kind: kind.into(),
-        leg,
-        provider_status: status.into(),
-        signal: Some(signal),
-        duration,
-        recording: None,
-        payload: "{}".into(),
     }
 }
 

@@ -129,6 +129,24 @@ impl Batch {
         });
     }
 
+    /// The calls `events` name by our id (padded): read first.
+    pub(super) fn ids<'e>(events: impl Iterator<Item = &'e ProviderEvent>) -> Vec<i64> {
+        padded(events.filter_map(|e| e.call_log_id).collect::<HashSet<_>>().into_iter().collect())
+    }
+
+    /// The request ids of the `events` whose own id names no call held (padded): the calls
+    /// with them are read next, as [`Batch::lookup`] looks there only for those events.
+    pub(super) fn request_ids<'e>(&self, events: impl Iterator<Item = &'e ProviderEvent>) -> Vec<&'e str> {
+        padded(
+            events
+                .filter(|e| e.call_log_id.is_none_or(|id| !self.calls.contains_key(&id)))
+                .filter_map(|e| e.request_id.as_deref())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect(),
+        )
+    }
+
     /// Our own id, else the newest call with TeleCMI's request id (as the batch has it: an earlier
     /// event may have taught a call its request id), else the legacy match.
     pub(super) fn lookup(&self, ev: &ProviderEvent) -> Lookup {
@@ -373,8 +391,7 @@ impl Store {
                 // Every call an event names by our id, locked; then, for the events that named
                 // none we hold, every call with their request id (the newest is theirs). Each
                 // an index lookup under its row locks.
-                let ids: Vec<i64> =
-                    padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
+                let ids = Batch::ids(events.iter().map(|(e, _)| *e));
                 if !ids.is_empty() {
                     let sql = format!("{CALL_COLUMNS} WHERE id IN ({}) ORDER BY id{}", marks(ids.len()), d.for_update);
                     let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql));
@@ -383,15 +400,7 @@ impl Store {
                     }
                     q.fetch_all(&mut *tx).await?.into_iter().for_each(|c| b.hold(c));
                 }
-                let rids: Vec<&str> = padded(
-                    events
-                        .iter()
-                        .filter(|(e, _)| e.call_log_id.is_none_or(|id| !b.calls.contains_key(&id)))
-                        .filter_map(|(e, _)| e.request_id.as_deref())
-                        .collect::<HashSet<_>>()
-                        .into_iter()
-                        .collect(),
-                );
+                let rids = b.request_ids(events.iter().map(|(e, _)| *e));
                 if !rids.is_empty() {
                     let sql =
                         format!("{CALL_COLUMNS} WHERE reference_id IN ({}) ORDER BY id{}", marks(rids.len()), d.for_update);

@@ -257,23 +257,14 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         }
         // Every call an event names by our id; then, for the events that named none we hold,
         // every call with their request id (the newest is theirs).
-        let ids: Vec<i64> =
-            padded(events.iter().filter_map(|(e, _)| e.call_log_id).collect::<HashSet<_>>().into_iter().collect());
+        let ids = Batch::ids(events.iter().map(|(e, _)| e));
         if !ids.is_empty() {
             let args = ids.iter().map(|i| Value::Integer(*i)).collect();
             for c in calls_where(tx, &format!("id IN ({})", marks(ids.len())), args)? {
                 b.hold(c);
             }
         }
-        let rids: Vec<&str> = padded(
-            events
-                .iter()
-                .filter(|(e, _)| e.call_log_id.is_none_or(|id| !b.calls.contains_key(&id)))
-                .filter_map(|(e, _)| e.request_id.as_deref())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect(),
-        );
+        let rids = b.request_ids(events.iter().map(|(e, _)| e));
         if !rids.is_empty() {
             let args = rids.iter().map(|r| Value::Text((*r).to_string())).collect();
             for c in calls_where(tx, &format!("reference_id IN ({})", marks(rids.len())), args)? {

@@ -8,7 +8,10 @@
 //! calls, all their webhooks), which one goes first alternating; the figure is the route's rate
 //! over its five rounds against the bare handler's over its five. A shared machine changes speed
 //! within seconds, and a baseline measured once before the route would carry that into the ratio.
-//! With `CALLDESK_TEST_MYSQL_URL` set, the route is measured on a fresh MariaDB database too.
+//! Each side's CPU per request and how many cores it kept busy are printed too, and, where there
+//! is a RAM disk (`/dev/shm`), the route again with the database file there: what the disk under
+//! the file costs, apart from the code (context, without a goal). With `CALLDESK_TEST_MYSQL_URL`
+//! set, the route is measured on a fresh MariaDB database too.
 //!
 //! `cargo bench --bench ingest` (50k requests each) or `-- --quick` (5k).
 
@@ -55,6 +58,23 @@ async fn run() {
     check_stored(&sqlite, &rounds.concat()).await;
     report.figure("ingest SQLite / bare handler", ratio, "×", 0.5, Better::Higher);
     report.figure("ingest SQLite p99", support::ms(real.p99), "ms", 10.0, Better::Lower);
+    if let (Some(route), Some(bare)) = (real.cpu_per_request, base.cpu_per_request) {
+        report.info("ingest SQLite CPU per webhook / bare handler's", route / bare, "×");
+    }
+    drop(sqlite);
+
+    // The same route with the database file in memory (a RAM disk, where there is one): what the
+    // disk under the file costs, apart from the code. Context only: the goal is on a disk.
+    if let Some(ram) = ram_disk() {
+        let dir = tempfile::tempdir_in(ram).expect("tempdir on the RAM disk");
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
+        let rounds = make_bodies(&store, requests).await;
+        let (ratio, base, real) = compare(&bare_url, &ingest_url(&store).await, &rounds).await;
+        base.print("bare handler (again, for the RAM disk)");
+        real.print("webhook route, SQLite on a RAM disk");
+        check_stored(&store, &rounds.concat()).await;
+        report.info("ingest SQLite on a RAM disk / bare handler", ratio, "×");
+    }
 
     if let Some(base_url) = support::mysql_base() {
         let name = format!("cd_bench_{}", &calldesk::commands::tokens::generate()[3..15]);
@@ -75,6 +95,12 @@ async fn run() {
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`"))).execute(&admin).await;
     }
     report.finish();
+}
+
+/// A writable RAM disk (`/dev/shm` on Linux), if there is one.
+fn ram_disk() -> Option<&'static std::path::Path> {
+    let shm = std::path::Path::new("/dev/shm");
+    tempfile::tempdir_in(shm).is_ok().then_some(shm)
 }
 
 /// The baseline: parse the body as JSON, answer 200.
@@ -230,6 +256,8 @@ async fn compare(bare_url: &str, route_url: &str, rounds: &[Vec<String>]) -> (f6
 struct Timed {
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU the whole process used meanwhile (client, server, writer), where it can be read.
+    cpu: Option<Duration>,
 }
 
 impl Timed {
@@ -238,15 +266,23 @@ impl Timed {
     }
 
     fn add(&mut self, other: Timed) {
+        self.cpu = match (self.latencies.is_empty(), self.cpu, other.cpu) {
+            (true, _, cpu) => cpu,
+            (false, Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
         self.latencies.extend(other.latencies);
         self.elapsed += other.elapsed;
     }
 
     fn run(mut self) -> Run {
         let rate = self.rate();
+        let requests = self.latencies.len().max(1) as f64;
+        let cpu_per_request = self.cpu.map(|c| c.as_secs_f64() * 1e6 / requests);
+        let busy = self.cpu.map(|c| c.as_secs_f64() / self.elapsed.as_secs_f64());
         let p50 = support::percentile(&mut self.latencies, 50.0);
         let p99 = support::percentile(&mut self.latencies, 99.0);
-        Run { rate, p50, p99, elapsed: self.elapsed }
+        Run { rate, p50, p99, elapsed: self.elapsed, cpu_per_request, busy }
     }
 }
 
@@ -255,6 +291,10 @@ struct Run {
     p50: Duration,
     p99: Duration,
     elapsed: Duration,
+    /// µs of CPU per request, all threads of the process.
+    cpu_per_request: Option<f64>,
+    /// Cores kept busy on average (CPU time ÷ wall time).
+    busy: Option<f64>,
 }
 
 impl Run {
@@ -266,6 +306,9 @@ impl Run {
             support::ms(self.p99),
             self.elapsed.as_secs_f64()
         );
+        if let (Some(cpu), Some(busy)) = (self.cpu_per_request, self.busy) {
+            println!("    CPU {cpu:.0} µs per request, {busy:.2} cores busy on average");
+        }
     }
 }
 
@@ -285,6 +328,7 @@ async fn drive(url: &str, bodies: &[String]) -> Timed {
     }
     let bodies: Arc<Vec<Bytes>> = Arc::new(bodies.iter().map(|b| Bytes::from(b.clone())).collect());
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = support::cpu_time();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
@@ -314,7 +358,9 @@ async fn drive(url: &str, bodies: &[String]) -> Timed {
     for t in tasks {
         latencies.extend(t.await.expect("client task"));
     }
-    Timed { latencies, elapsed: started.elapsed() }
+    let elapsed = started.elapsed();
+    let cpu = support::cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+    Timed { latencies, elapsed, cpu }
 }
 
 /// The measured route really stored what it acknowledged: one event per distinct webhook.

@@ -291,7 +291,7 @@ struct Run {
     p50: Duration,
     p99: Duration,
     elapsed: Duration,
-    /// µs of CPU per request, all threads of the process.
+    /// µs of CPU per request, all threads of this process (not a database server's).
     cpu_per_request: Option<f64>,
     /// Cores kept busy on average (CPU time ÷ wall time).
     busy: Option<f64>,
@@ -307,7 +307,7 @@ impl Run {
             self.elapsed.as_secs_f64()
         );
         if let (Some(cpu), Some(busy)) = (self.cpu_per_request, self.busy) {
-            println!("    CPU {cpu:.0} µs per request, {busy:.2} cores busy on average");
+            println!("    this process: CPU {cpu:.0} µs per request, {busy:.2} cores busy on average");
         }
     }
 }

@@ -97,10 +97,35 @@ async fn run() {
     report.finish();
 }
 
-/// A writable RAM disk (`/dev/shm` on Linux), if there is one.
+/// A writable RAM disk (`/dev/shm` on Linux) with room for the run (at least 1 GiB by its mount
+/// options and in free memory; a container's is often 64 MiB), if there is one.
 fn ram_disk() -> Option<&'static std::path::Path> {
+    const ROOM_KIB: u64 = 1 << 20;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let options = mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(1) == Some(&"/dev/shm") && f.get(2) == Some(&"tmpfs")).then(|| f.get(3).copied().unwrap_or_default())
+    })?;
+    // `size=` in KiB (`k`), MiB, GiB or bytes; without it, tmpfs takes half the memory.
+    let size_kib = options.split(',').find_map(|o| o.strip_prefix("size=")).map(|v| {
+        let (n, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+        let n: u64 = n.parse().unwrap_or(0);
+        match unit {
+            "k" | "K" => n,
+            "m" | "M" => n << 10,
+            "g" | "G" => n << 20,
+            _ => n >> 10,
+        }
+    });
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())?;
     let shm = std::path::Path::new("/dev/shm");
-    tempfile::tempdir_in(shm).is_ok().then_some(shm)
+    (size_kib.unwrap_or(available_kib / 2) >= ROOM_KIB && available_kib >= 2 * ROOM_KIB && tempfile::tempdir_in(shm).is_ok())
+        .then_some(shm)
 }
 
 /// The baseline: parse the body as JSON, answer 200.

@@ -84,15 +84,10 @@ impl Report {
     }
 }
 
-/// CPU time this process has used so far (all its threads, living and ended), from
-/// `/proc/self/stat` (Linux; in clock ticks of 10 ms, so only runs of a second or more mean much).
+/// CPU time this process has used so far (all its threads, living and ended): its CPU clock.
 pub fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Some(Duration::new(u64::try_from(t.tv_sec).ok()?, u32::try_from(t.tv_nsec).ok()?))
 }
 
 /// Peak resident memory (VmHWM) of process `pid` in MiB, from /proc (Linux).

@@ -52,11 +52,14 @@ async fn run() {
     // Under the build's target directory, on the project's disk (`/tmp` may be a RAM disk).
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     let sqlite = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
-    let rounds = make_bodies(&sqlite, requests).await;
-    let (ratio, base, real) = compare(&bare_url, &ingest_url(&sqlite).await, &rounds).await;
-    base.print("bare handler (parse JSON, answer 200)");
-    real.print("webhook route, SQLite (group commit)");
-    check_stored(&sqlite, &rounds.concat()).await;
+    let (ratio, base, real) = measure(
+        &sqlite,
+        &bare_url,
+        requests,
+        "bare handler (parse JSON, answer 200)",
+        "webhook route, SQLite (group commit)",
+    )
+    .await;
     report.figure("ingest SQLite / bare handler", ratio, "×", 0.5, Better::Higher);
     report.figure("ingest SQLite p99", support::ms(real.p99), "ms", 10.0, Better::Lower);
     if let (Some(route), Some(bare)) = (real.cpu_per_request, base.cpu_per_request) {
@@ -72,11 +75,14 @@ async fn run() {
     if let Some(ram) = ram_disk() {
         let dir = tempfile::tempdir_in(ram).expect("tempdir on the RAM disk");
         let store = Store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.expect("sqlite");
-        let rounds = make_bodies(&store, requests).await;
-        let (ratio, base, real) = compare(&bare_url, &ingest_url(&store).await, &rounds).await;
-        base.print("bare handler (again, for the RAM disk)");
-        real.print("webhook route, SQLite on a RAM disk");
-        check_stored(&store, &rounds.concat()).await;
+        let (ratio, ..) = measure(
+            &store,
+            &bare_url,
+            requests,
+            "bare handler (again, for the RAM disk)",
+            "webhook route, SQLite on a RAM disk",
+        )
+        .await;
         report.info("ingest SQLite on a RAM disk / bare handler", ratio, "×");
     }
 
@@ -88,17 +94,31 @@ async fn run() {
             .await
             .expect("create bench database");
         let mysql = Store::open(&format!("{base_url}/{name}")).await.expect("mysql");
-        let rounds = make_bodies(&mysql, requests).await;
-        let (ratio, base, real) = compare(&bare_url, &ingest_url(&mysql).await, &rounds).await;
-        base.print("bare handler (again, for MariaDB)");
-        real.print("webhook route, MariaDB (group commit)");
-        check_stored(&mysql, &rounds.concat()).await;
+        let (ratio, _, real) = measure(
+            &mysql,
+            &bare_url,
+            requests,
+            "bare handler (again, for MariaDB)",
+            "webhook route, MariaDB (group commit)",
+        )
+        .await;
         report.info("ingest MariaDB / bare handler", ratio, "×");
         report.info("ingest MariaDB p99", support::ms(real.p99), "ms");
         mysql.close().await;
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`"))).execute(&admin).await;
     }
     report.finish();
+}
+
+/// The route on `store` against the bare handler (`requests` webhooks each, in alternating
+/// rounds), both sides printed under their names, and everything acknowledged found stored.
+async fn measure(store: &Store, bare_url: &str, requests: usize, bare_name: &str, route_name: &str) -> (f64, Run, Run) {
+    let rounds = make_bodies(store, requests).await;
+    let (ratio, base, real) = compare(bare_url, &ingest_url(store).await, &rounds).await;
+    base.print(bare_name);
+    real.print(route_name);
+    check_stored(store, &rounds.concat()).await;
+    (ratio, base, real)
 }
 
 /// A RAM disk (`/dev/shm`, a tmpfs) with room for the run (a full run's file reaches about

@@ -437,3 +437,35 @@ fn an_outcome_saved_from_another_console_closes_this_wrap_up() {
         n.text
     );
 }
+
+#[test]
+fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own() {
+    let mut app = app_with_queue(true, 2);
+    assert!(app.live.is_none());
+    // Placed for this agent by another of their consoles (or the old app through the API): its
+    // first webhook reaches this console through the feed.
+    let fx = update(&mut app, webhook(call(40, 7, "telecmi", CallStatus::Ringing)));
+    assert_eq!(app.live.as_ref().map(|l| (l.call.id, l.kind)), Some((40, CallKind::Telecmi)), "shown at once");
+    assert!(fx.contains(&Effect::LoadTimeline(40)) && fx.contains(&Effect::LoadFacts(40)), "{fx:?}");
+    update(&mut app, webhook(call(40, 7, "telecmi", CallStatus::Connected)));
+    assert_eq!(app.live.as_ref().and_then(|l| l.call.status.clone()).as_deref(), Some("connected"));
+    // It ends: its wrap-up opens here as for a call placed here.
+    update(&mut app, webhook(call(40, 7, "telecmi", CallStatus::Completed)));
+    assert_eq!(app.form().map(|f| f.call.id), Some(40));
+
+    // Another agent's call is not this one's.
+    let mut app = app_with_queue(true, 2);
+    let mut theirs = call(41, 1, "telecmi", CallStatus::Ringing);
+    theirs.caller_id = Some(9);
+    update(&mut app, webhook(theirs));
+    assert!(app.live.is_none(), "another agent's call");
+    // A call that already ended is not shown as live (its wrap-up opens instead).
+    update(&mut app, webhook(call(42, 1, "telecmi", CallStatus::Missed)));
+    assert!(app.live.is_none(), "an ended call is not live");
+
+    // A call this console placed and still shows stays on screen whatever else rings.
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, Action::CallPlaced { call: call(43, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut app, webhook(call(44, 1, "telecmi", CallStatus::Ringing)));
+    assert_eq!(app.live.as_ref().map(|l| l.call.id), Some(43), "this console's own call stays");
+}

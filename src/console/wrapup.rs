@@ -14,7 +14,8 @@ use super::action::Effect;
 use super::dialing::dial_guard;
 use super::keys::Command;
 use super::lists::refresh_queue_in_place;
-use super::state::{App, FeedbackForm, Field, Modal, Screen};
+use super::state::{App, FeedbackForm, Field, LiveCall, Modal, Screen};
+use crate::dialer::CallKind;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
 use crate::domain::wrapup::stored_remarks;
@@ -233,6 +234,12 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     let mut fx = Vec::new();
     if let Some(l) = app.live.as_mut().filter(|l| l.call.id == u.call.id) {
         l.call = u.call.clone();
+        fx.push(Effect::LoadTimeline(u.call.id));
+        fx.push(Effect::LoadFacts(u.call.id));
+    } else if u.call.call_status().is_live() && app.live.as_ref().is_none_or(|l| !l.call.call_status().is_live()) {
+        // A call of this agent's that this console did not place (another console of theirs, the
+        // old app through the API): shown as their live call at once, not at the next refresh.
+        app.live = Some(LiveCall::new(u.call.clone(), CallKind::of(&u.call)));
         fx.push(Effect::LoadTimeline(u.call.id));
         fx.push(Effect::LoadFacts(u.call.id));
     }

@@ -463,9 +463,47 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
     update(&mut app, webhook(call(42, 1, "telecmi", CallStatus::Missed)));
     assert!(app.live.is_none(), "an ended call is not live");
 
+    // A call left live for hours (abandoned; a late event revived it) is not adopted, as the
+    // refresh would not.
+    let mut stale = call(45, 1, "telecmi", CallStatus::Ringing);
+    stale.created_at = now() - Duration::hours(3);
+    update(&mut app, webhook(stale));
+    assert!(app.live.is_none(), "an abandoned call");
+
     // A call this console placed and still shows stays on screen whatever else rings.
     let mut app = app_with_queue(true, 2);
     update(&mut app, Action::CallPlaced { call: call(43, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
     update(&mut app, webhook(call(44, 1, "telecmi", CallStatus::Ringing)));
     assert_eq!(app.live.as_ref().map(|l| l.call.id), Some(43), "this console's own call stays");
+
+    // While this console dials, neither its dialer's early announcement of the row nor a fast
+    // webhook takes the live pane: the dial's outcome does (here: not confirmed by TeleCMI, so
+    // `e` keeps refusing a wrap-up for a call that may still ring).
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Char('t')));
+    assert!(app.dialing);
+    let mut early = webhook(call(46, 0, "telecmi", CallStatus::Initiated));
+    if let Action::CallUpdated(u) = &mut early {
+        u.source = "dial";
+    }
+    update(&mut app, early);
+    update(&mut app, webhook(call(46, 0, "telecmi", CallStatus::Ringing)));
+    assert!(app.live.is_none(), "the dial decides");
+    let mut unconfirmed = call(46, 0, "telecmi", CallStatus::Initiated);
+    unconfirmed.reference_id = None;
+    unconfirmed.remarks = Some(format!("{} (timed out)", calldesk::domain::UNCONFIRMED_REMARK));
+    update(&mut app, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: unconfirmed });
+    update(&mut app, key(KeyCode::Char('e')));
+    assert!(app.form().is_none(), "no wrap-up for a call that may still ring");
+
+    // With a dialog or form open, the refresh's rule: it waits until it is closed.
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.modal.is_some());
+    update(&mut app, webhook(call(47, 1, "telecmi", CallStatus::Ringing)));
+    assert!(app.live.is_none(), "not under an open dialog");
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, webhook(call(47, 1, "telecmi", CallStatus::Connected)));
+    assert_eq!(app.live.as_ref().map(|l| l.call.id), Some(47));
 }

@@ -236,9 +236,10 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         l.call = u.call.clone();
         fx.push(Effect::LoadTimeline(u.call.id));
         fx.push(Effect::LoadFacts(u.call.id));
-    } else if u.call.call_status().is_live() && app.live.as_ref().is_none_or(|l| !l.call.call_status().is_live()) {
-        // A call of this agent's that this console did not place (another console of theirs, the
-        // old app through the API): shown as their live call at once, not at the next refresh.
+    } else if adopts(app, &u) {
+        // A TeleCMI call of this agent's placed elsewhere (another console of theirs, the old app
+        // through the API): its first webhook shows it as their live call, as the refresh would
+        // (which waits up to 30 s).
         app.live = Some(LiveCall::new(u.call.clone(), CallKind::of(&u.call)));
         fx.push(Effect::LoadTimeline(u.call.id));
         fx.push(Effect::LoadFacts(u.call.id));
@@ -252,6 +253,19 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         fx.extend(wrapup_for_ended(app, u.call));
     }
     fx
+}
+
+/// Whether `u` shows a live call of this agent's that this console does not show: under the
+/// refresh's own rules (no dialog or form open, not abandoned), and never while this console
+/// dials (its dialer announces the row before TeleCMI has taken the call, and a fast webhook may
+/// beat the dial's answer: the dial's outcome decides what the live pane shows).
+fn adopts(app: &App, u: &crate::bus::CallUpdate) -> bool {
+    u.source != "dial"
+        && !app.dialing
+        && app.modal.is_none()
+        && u.call.call_status().is_live()
+        && app.now - u.call.created_at < crate::store::ABANDONED_AFTER
+        && app.live.as_ref().is_none_or(|l| !l.call.call_status().is_live())
 }
 
 /// A call ended without an outcome: update its form or waiting wrap-up, or open one.

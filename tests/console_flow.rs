@@ -497,13 +497,25 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
     update(&mut app, key(KeyCode::Char('e')));
     assert!(app.form().is_none(), "no wrap-up for a call that may still ring");
 
-    // With a dialog or form open, the refresh's rule: it waits until it is closed.
+    // With a dialog or form open, the refresh's rule: it waits until that is closed, and shows at
+    // the next tick (not only at the call's next webhook), as it is then.
     let mut app = app_with_queue(true, 2);
     update(&mut app, key(KeyCode::Enter));
     assert!(app.modal.is_some());
     update(&mut app, webhook(call(47, 1, "telecmi", CallStatus::Ringing)));
+    update(&mut app, webhook(call(47, 1, "telecmi", CallStatus::Connected)));
+    update(&mut app, Action::Tick(now() + Duration::seconds(1)));
     assert!(app.live.is_none(), "not under an open dialog");
     update(&mut app, key(KeyCode::Esc));
-    update(&mut app, webhook(call(47, 1, "telecmi", CallStatus::Connected)));
-    assert_eq!(app.live.as_ref().map(|l| l.call.id), Some(47));
+    let fx = update(&mut app, Action::Tick(now() + Duration::seconds(2)));
+    assert_eq!(app.live.as_ref().and_then(|l| l.call.status.clone()).as_deref(), Some("connected"));
+    assert!(fx.contains(&Effect::LoadTimeline(47)), "{fx:?}");
+    // One that ended while the dialog was open is not shown as live afterwards.
+    let mut app = app_with_queue(true, 2);
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, webhook(call(48, 1, "telecmi", CallStatus::Ringing)));
+    update(&mut app, webhook(call(48, 1, "telecmi", CallStatus::Missed)));
+    update(&mut app, key(KeyCode::Esc));
+    update(&mut app, Action::Tick(now() + Duration::seconds(2)));
+    assert!(app.live.is_none(), "it ended meanwhile");
 }

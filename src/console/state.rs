@@ -428,6 +428,9 @@ pub struct App {
     /// Ids of stored webhook events already applied: the same event can arrive from this
     /// console's own listener and from the event feed, and is shown once.
     pub seen_events: SeenEvents,
+    /// A live call of this agent's placed elsewhere whose update came while a dialog or form was
+    /// open: the live pane shows it once that closes (at the next tick), if it is still live.
+    pub elsewhere: Option<CallLog>,
     /// Ready or on a break (stored; a restart resumes it).
     pub presence: PresenceNow,
     /// Today's numbers against the target (`None` until first read).
@@ -463,6 +466,7 @@ impl App {
             free_since: None,
             size: (80, 24),
             seen_events: SeenEvents::default(),
+            elsewhere: None,
             presence: PresenceNow { presence: Presence::Ready, since: now },
             progress: None,
             quit: false,

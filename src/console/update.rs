@@ -76,6 +76,14 @@ fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
         f.dirty = false;
         fx.push(Effect::SaveDraft(f.draft(caller, &catalog)));
     }
+    // A call placed elsewhere that came while a dialog was open, now that it is closed.
+    if app.modal.is_none()
+        && !app.dialing
+        && let Some(call) = app.elsewhere.take()
+        && super::wrapup::shows_elsewhere(app, &call)
+    {
+        fx.extend(super::wrapup::adopt(app, call));
+    }
     // Callbacks fall due as time passes, and a console that missed an event (a lagging feed, a
     // database that was away) catches up: look again every half minute.
     if now.timestamp() / 30 != before.timestamp() / 30 && !app.queue.filtering && app.modal.is_none() {

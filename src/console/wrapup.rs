@@ -231,18 +231,26 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     if u.call.caller_id != Some(app.me.caller_id) {
         return vec![];
     }
+    if app.elsewhere.as_ref().is_some_and(|c| c.id == u.call.id) {
+        // Waiting for a dialog to close: kept as it is now (ended, it is not shown as live).
+        app.elsewhere = Some(u.call.clone());
+    }
     let mut fx = Vec::new();
     if let Some(l) = app.live.as_mut().filter(|l| l.call.id == u.call.id) {
         l.call = u.call.clone();
         fx.push(Effect::LoadTimeline(u.call.id));
         fx.push(Effect::LoadFacts(u.call.id));
-    } else if adopts(app, &u) {
+    } else if u.source != "dial" && !app.dialing && shows_elsewhere(app, &u.call) {
         // A TeleCMI call of this agent's placed elsewhere (another console of theirs, the old app
         // through the API): its first webhook shows it as their live call, as the refresh would
-        // (which waits up to 30 s).
-        app.live = Some(LiveCall::new(u.call.clone(), CallKind::of(&u.call)));
-        fx.push(Effect::LoadTimeline(u.call.id));
-        fx.push(Effect::LoadFacts(u.call.id));
+        // (which waits up to 30 s). Never while this console dials: its dialer announces the row
+        // before TeleCMI has taken the call, and a fast webhook may beat the dial's answer; the
+        // dial's outcome decides what the live pane shows.
+        if app.modal.is_none() {
+            fx.extend(adopt(app, u.call.clone()));
+        } else {
+            app.elsewhere = Some(u.call.clone());
+        }
     }
     let ended = u.call.call_status().is_final();
     let needs_feedback = u.call.feedback.as_deref().is_none_or(str::is_empty);
@@ -255,17 +263,20 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     fx
 }
 
-/// Whether `u` shows a live call of this agent's that this console does not show: under the
-/// refresh's own rules (no dialog or form open, not abandoned), and never while this console
-/// dials (its dialer announces the row before TeleCMI has taken the call, and a fast webhook may
-/// beat the dial's answer: the dial's outcome decides what the live pane shows).
-fn adopts(app: &App, u: &crate::bus::CallUpdate) -> bool {
-    u.source != "dial"
-        && !app.dialing
-        && app.modal.is_none()
-        && u.call.call_status().is_live()
-        && app.now - u.call.created_at < crate::store::ABANDONED_AFTER
+/// Whether `call` (this agent's) is live and to be shown as their live call: this console shows
+/// none, and it is not abandoned (older than the refresh's 2 hours).
+pub(super) fn shows_elsewhere(app: &App, call: &CallLog) -> bool {
+    call.call_status().is_live()
+        && app.now - call.created_at < crate::store::ABANDONED_AFTER
         && app.live.as_ref().is_none_or(|l| !l.call.call_status().is_live())
+}
+
+/// Shows `call` as the agent's live call.
+pub(super) fn adopt(app: &mut App, call: CallLog) -> Vec<Effect> {
+    let id = call.id;
+    app.elsewhere = None;
+    app.live = Some(LiveCall::new(call.clone(), CallKind::of(&call)));
+    vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)]
 }
 
 /// A call ended without an outcome: update its form or waiting wrap-up, or open one.

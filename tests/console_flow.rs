@@ -472,7 +472,10 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
 
     // A call this console placed and still shows stays on screen whatever else rings.
     let mut app = app_with_queue(true, 2);
-    update(&mut app, Action::CallPlaced { call: call(43, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(
+        &mut app,
+        Action::CallPlaced { call: call(43, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi },
+    );
     update(&mut app, webhook(call(44, 1, "telecmi", CallStatus::Ringing)));
     assert_eq!(app.live.as_ref().map(|l| l.call.id), Some(43), "this console's own call stays");
 

@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::Duration;
-use common::fixtures::{call, entry, identity, ist, now};
+use common::fixtures::{call, entry, identity, ist, now, unconfirmed_call};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use calldesk::bus::CallUpdate;
@@ -493,10 +493,10 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
     update(&mut app, early);
     update(&mut app, webhook(call(46, 0, "telecmi", CallStatus::Ringing)));
     assert!(app.live.is_none(), "the dial decides");
-    let mut unconfirmed = call(46, 0, "telecmi", CallStatus::Initiated);
-    unconfirmed.reference_id = None;
-    unconfirmed.remarks = Some(format!("{} (timed out)", calldesk::domain::UNCONFIRMED_REMARK));
-    update(&mut app, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: unconfirmed });
+    update(
+        &mut app,
+        Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: unconfirmed_call(46, 0) },
+    );
     update(&mut app, key(KeyCode::Char('e')));
     assert!(app.form().is_none(), "no wrap-up for a call that may still ring");
 

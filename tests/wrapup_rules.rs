@@ -13,7 +13,7 @@ use calldesk::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::SubmitFeedback;
-use common::fixtures::{call, entry, identity, ist, now};
+use common::fixtures::{call, entry, identity, ist, now, unconfirmed_call};
 
 fn key(c: KeyCode) -> Action {
     Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -316,10 +316,7 @@ fn a_resync_never_opens_the_wrap_up_of_a_manual_call_still_on_the_line() {
 #[test]
 fn an_unconfirmed_call_takes_no_outcome_until_telecmi_or_the_agent_settles_it() {
     let mut a = app();
-    let mut c = call(31, 0, "telecmi", CallStatus::Initiated);
-    c.reference_id = None;
-    c.remarks = Some(format!("{} (timed out)", calldesk::domain::UNCONFIRMED_REMARK));
-    update(&mut a, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: c });
+    update(&mut a, Action::DialUnconfirmed { message: "TeleCMI did not answer".into(), call: unconfirmed_call(31, 0) });
     update(&mut a, key(KeyCode::Char('e')));
     assert!(a.form().is_none(), "no wrap-up for a call that may still ring");
     assert!(a.notice.as_ref().is_some_and(|n| n.text.contains("press n")), "{:?}", a.notice);

@@ -62,3 +62,12 @@ pub fn call(id: i64, driver: usize, provider: &str, status: CallStatus) -> CallL
         updated_at: None,
     }
 }
+
+/// A TeleCMI call whose click-to-call TeleCMI never answered (timed out): no request id, the
+/// unconfirmed remark, still initiated.
+pub fn unconfirmed_call(id: i64, driver: usize) -> CallLog {
+    let mut c = call(id, driver, "telecmi", CallStatus::Initiated);
+    c.reference_id = None;
+    c.remarks = Some(format!("{} (timed out)", calldesk::domain::UNCONFIRMED_REMARK));
+    c
+}

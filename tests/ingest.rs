@@ -260,6 +260,42 @@ async fn a_batch_finds_calls_by_id_first_and_by_request_id_only_where_the_id_fin
     .await;
 }
 
+/// The SQLite writer keeps the calls it just committed for the next batch; whatever another
+/// connection commits in between (a provisional close, an outcome saved) must be read again,
+/// or the next webhook would apply to a call that no longer is.
+#[tokio::test]
+async fn a_call_changed_elsewhere_between_two_batches_is_read_again() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let c = call(s, 1).await;
+        let started = event(c.id, Leg::A, "event", "started", Signal::Started, None);
+        s.apply_events(&[(&started, t0())]).await.pop().expect("one").expect("started");
+        // Between two batches, through the pool: closed for want of news (failed, remark, mark).
+        let reason = "no word from TeleCMI";
+        s.close_provisionally(c.id, reason, t0()).await.expect("close").expect("closed");
+        // TeleCMI's next word corrects it from the status before, and the remark and mark go.
+        let answered = event(c.id, Leg::B, "event", "answered", Signal::Answered, None);
+        let got = s.apply_events(&[(&answered, t0())]).await.pop().expect("one").expect("answered");
+        assert_eq!(summary(&got), "applied failed -> connected dur=Some(0) remarks=None ref=None");
+        assert_eq!(
+            state(s, c.id).await,
+            "connected dur=Some(0) remarks=None ref=None mark=None rec=None \
+             events=[\"event:a:started\", \"event:b:answered\"]"
+        );
+        // An outcome saved elsewhere meanwhile is in the next webhook's copy of the call.
+        s.close_provisionally(c.id, reason, t0()).await.expect("close again");
+        let stored = s.call(c.id).await.expect("call").expect("exists");
+        let hangup = event(c.id, Leg::B, "event", "hangup", Signal::Hangup, None);
+        match s.apply_events(&[(&hangup, t0())]).await.pop().expect("one").expect("hangup") {
+            ApplyOutcome::Applied { call, .. } => {
+                assert_eq!((call.feedback.clone(), call.driver_name.clone()), (stored.feedback, stored.driver_name))
+            }
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_webhook_that_changes_nothing_leaves_the_row_as_it_was() {
     each_backend(|db| async move {

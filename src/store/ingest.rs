@@ -564,7 +564,7 @@ impl Store {
             }
             .await
         })?;
-        finish(done, b.calls)
+        finish(done, &b.calls)
     }
 }
 
@@ -581,7 +581,7 @@ pub(super) fn touched(done: &[Done]) -> Vec<i64> {
 
 /// What each event did, as reported: a call two events of the batch touched is reported to each
 /// as it was right after it (the last one, as stored).
-pub(super) fn finish(done: Vec<Done>, calls: BTreeMap<i64, Held>) -> Result<Vec<ApplyOutcome>> {
+pub(super) fn finish(done: Vec<Done>, calls: &BTreeMap<i64, Held>) -> Result<Vec<ApplyOutcome>> {
     done.into_iter()
         .map(|d| match d {
             Done::Applied { id, before, event_id, after } => {

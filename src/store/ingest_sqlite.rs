@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 
 use super::calls::CALL_COLUMNS;
@@ -26,20 +26,67 @@ fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
 
+/// Calls this writer held in a batch it committed, as they stood after that commit, with their
+/// marks: the next batch takes a call from here instead of reading it again (in a burst a call's
+/// webhooks come close together). Valid only while no other connection has committed since:
+/// SQLite's `data_version`, read at the start of every batch under the write lock, changes when
+/// another connection commits, and then all of it is dropped. Dropped too after any batch that
+/// did not commit, and with the connection.
+#[derive(Default)]
+pub(super) struct Recent {
+    /// `PRAGMA data_version` when the calls were kept.
+    version: Option<i64>,
+    calls: HashMap<i64, (CallLog, Option<(String, String)>)>,
+}
+
+/// Calls kept at most; past it the cache starts again.
+const RECENT_MAX: usize = 4096;
+
+impl Recent {
+    /// Under the batch's write lock: drops everything if another connection committed since.
+    fn check(&mut self, tx: &Connection) -> rusqlite::Result<()> {
+        let version: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+        if self.version != Some(version) {
+            self.calls.clear();
+            self.version = Some(version);
+        }
+        Ok(())
+    }
+
+    pub(super) fn forget(&mut self) {
+        self.calls.clear();
+        self.version = None;
+    }
+
+    /// After the commit: the held calls as they now stand in the table.
+    fn keep(&mut self, calls: std::collections::BTreeMap<i64, super::ingest::Held>) {
+        if self.calls.len() + calls.len() > RECENT_MAX {
+            self.calls.clear();
+        }
+        self.calls.extend(calls.into_iter().map(|(id, h)| (id, (h.call, h.mark))));
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.calls.len()
+    }
+}
+
 /// The same chunking and fallback as [`super::Store::apply_events`].
 pub(super) fn apply_events(
     conn: &mut Connection,
+    recent: &mut Recent,
     events: &[(ProviderEvent, DateTime<Utc>)],
 ) -> Vec<Result<ApplyOutcome>> {
     let mut out = Vec::with_capacity(events.len());
     for chunk in events.chunks(MAX_BATCH) {
-        match apply_batch(conn, chunk) {
+        match apply_batch(conn, recent, chunk) {
             Ok(done) => out.extend(done.into_iter().map(Ok)),
             Err(e) if chunk.len() == 1 => out.push(Err(e)),
             Err(e) => {
                 tracing::warn!(events = chunk.len(), "batch rolled back ({e}); storing its events one by one");
                 for one in chunk {
-                    let r = apply_batch(conn, std::slice::from_ref(one));
+                    let r = apply_batch(conn, recent, std::slice::from_ref(one));
                     out.push(r.and_then(|mut v| v.pop().ok_or_else(|| StoreError::NotFound("no outcome".into()))));
                 }
             }
@@ -161,8 +208,8 @@ fn load_marks(tx: &Connection, b: &mut Batch, ids: Vec<i64>) -> rusqlite::Result
 }
 
 /// `UPDATE` of a call's changed columns (bit 0 status, 1 call_duration, 2 remarks,
-/// 3 reference_id), which sets `updated_at` too and reads it back: a statement for each mask, so
-/// an index whose column stayed as it was is not rewritten.
+/// 3 reference_id), which sets `updated_at` too: a statement for each mask, so an index whose
+/// column stayed as it was is not rewritten.
 fn update_sql(mask: usize) -> &'static str {
     static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         let cols = ["status", "call_duration", "remarks", "reference_id"];
@@ -176,7 +223,7 @@ fn update_sql(mask: usize) -> &'static str {
                     .collect();
                 // The time is set here, so the `updated_at` trigger stays out of it (it bumps
                 // only a row whose update left the time as it was).
-                format!("UPDATE call_logs SET {set}updated_at = CURRENT_TIMESTAMP WHERE id = ? RETURNING updated_at")
+                format!("UPDATE call_logs SET {set}updated_at = ? WHERE id = ?")
             })
             .collect()
     });
@@ -186,6 +233,11 @@ fn update_sql(mask: usize) -> &'static str {
 /// Writes what changed of each call held (one row each, its changed columns only: a webhook
 /// seldom changes more than the status) and drops the marks that went.
 fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
+    // As `CURRENT_TIMESTAMP` would set it (UTC, whole seconds), and not read back: SQLite gathers
+    // a `RETURNING` statement's rows in a temporary table it opens and closes each time. (A call
+    // already stamped this very second is stamped again by the trigger, with SQLite's clock: the
+    // same second, but for a clock tick in the microseconds between the two readings.)
+    let at = db_time(Utc::now());
     for h in b.calls.values_mut() {
         let changes = h.changes();
         let mask = changes.iter().enumerate().filter(|(_, c)| **c).fold(0, |m, (i, _)| m | (1 << i));
@@ -201,10 +253,10 @@ fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
         ];
         let mut args: Vec<Value> =
             values.into_iter().zip(changes).filter_map(|(v, changed)| changed.then_some(v)).collect();
+        args.push(text(at));
         args.push(Value::Integer(c.id));
-        let mut st = tx.prepare_cached(update_sql(mask))?;
-        let at = st.query_row(params_from_iter(args), |r| r.get::<_, Value>(0))?;
-        h.call.updated_at = stored_time(at);
+        tx.prepare_cached(update_sql(mask))?.execute(params_from_iter(args))?;
+        h.call.updated_at = Some(at.and_utc());
         h.stored = super::ingest::Snapshot::of(&h.call);
     }
     let unmarked: Vec<i64> = padded(b.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
@@ -243,9 +295,14 @@ fn in_transaction<T>(
 
 /// One transaction for all of `events`: the reads and inserts of [`super::Store::apply_events`]'s
 /// batch, in the same order, then an update of each changed call.
-fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)]) -> Result<Vec<ApplyOutcome>> {
+fn apply_batch<'e>(
+    conn: &mut Connection,
+    recent: &mut Recent,
+    events: &'e [(ProviderEvent, DateTime<Utc>)],
+) -> Result<Vec<ApplyOutcome>> {
     let mut b = Batch::default();
     let done = in_transaction(conn, |tx| -> rusqlite::Result<Option<Vec<Done>>> {
+        recent.check(tx)?;
         let keys: Vec<&str> =
             padded(events.iter().map(|(e, _)| e.dedup_key.as_str()).collect::<HashSet<_>>().into_iter().collect());
         {
@@ -257,10 +314,26 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         }
         // Every call an event names by our id; then, for the events that named none we hold,
         // every call with their request id (the newest is theirs).
-        let ids = Batch::ids(events.iter().map(|(e, _)| e));
+        // Those this writer committed last (unchanged since: `recent`) are not read again.
+        let mut ids = Batch::ids(events.iter().map(|(e, _)| e));
+        ids.dedup();
+        // Taken out: whatever happens to the batch, `keep` puts them back only after a commit.
+        ids.retain(|id| match recent.calls.remove(id) {
+            Some((call, mark)) => {
+                b.hold(call);
+                if let Some(h) = b.calls.get_mut(id) {
+                    h.mark = mark;
+                }
+                false
+            }
+            None => true,
+        });
+        let ids = padded(ids);
+        let mut read: Vec<i64> = Vec::with_capacity(ids.len());
         if !ids.is_empty() {
             let args = ids.iter().map(|i| Value::Integer(*i)).collect();
             for c in calls_where(tx, &format!("id IN ({})", marks(ids.len())), args)? {
+                read.push(c.id);
                 b.hold(c);
             }
         }
@@ -268,11 +341,13 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         if !rids.is_empty() {
             let args = rids.iter().map(|r| Value::Text((*r).to_string())).collect();
             for c in calls_where(tx, &format!("reference_id IN ({})", marks(rids.len())), args)? {
+                if !b.calls.contains_key(&c.id) {
+                    read.push(c.id);
+                }
                 b.hold(c);
             }
         }
-        let held: Vec<i64> = b.calls.keys().copied().collect();
-        load_marks(tx, &mut b, held)?;
+        load_marks(tx, &mut b, read)?;
 
         // In memory, in order: what each event finds and does. Its row is written below.
         let mut done = Vec::with_capacity(events.len());
@@ -324,18 +399,26 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
                  VALUES {}",
                 vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; part.len()].join(", ")
             );
-            let mut args = Vec::with_capacity(part.len() * 8);
+            // The events' own text is bound where it lies, not copied; the times of a batch are
+            // mostly one second, formatted once.
+            let borrowed = |s: &'e str| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()));
+            let mut args: Vec<ToSqlOutput<'e>> = Vec::with_capacity(part.len() * 8);
+            let mut last: Option<(NaiveDateTime, Value)> = None;
             for r in part {
                 let ev = &events[r.index].0;
+                let at = match &last {
+                    Some((t, v)) if *t == r.at => v.clone(),
+                    _ => last.insert((r.at, text(r.at))).1.clone(),
+                };
                 args.extend([
-                    text(r.at),
-                    Value::Text(ev.dedup_key.clone()),
-                    opt_int(r.call),
-                    opt_text(ev.request_id.as_deref()),
-                    Value::Text(ev.kind.clone()),
-                    Value::Text(r.leg.as_str().to_string()),
-                    Value::Text(ev.provider_status.clone()),
-                    Value::Text(ev.payload.clone()),
+                    ToSqlOutput::Owned(at),
+                    borrowed(&ev.dedup_key),
+                    ToSqlOutput::Owned(opt_int(r.call)),
+                    ev.request_id.as_deref().map_or(ToSqlOutput::Owned(Value::Null), borrowed),
+                    borrowed(&ev.kind),
+                    borrowed(r.leg.as_str()),
+                    borrowed(&ev.provider_status),
+                    borrowed(&ev.payload),
                 ]);
             }
             let inserted = tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;
@@ -371,18 +454,31 @@ fn apply_batch(conn: &mut Connection, events: &[(ProviderEvent, DateTime<Utc>)])
         flush(tx, &mut b)?;
         Ok(Some(done))
     })
-    .map_err(db_error)?;
+    .map_err(|e| {
+        recent.forget();
+        db_error(e)
+    })?;
     match done {
-        Some(done) => finish(done, b.calls),
-        None if events.len() == 1 => Ok(vec![ApplyOutcome::Duplicate]),
-        None => Err(StoreError::Invalid("an event of the batch was stored meanwhile".into())),
+        Some(done) => {
+            let out = finish(done, &b.calls);
+            recent.keep(b.calls);
+            out
+        }
+        None => {
+            recent.forget();
+            if events.len() == 1 {
+                Ok(vec![ApplyOutcome::Duplicate])
+            } else {
+                Err(StoreError::Invalid("an event of the batch was stored meanwhile".into()))
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{stored_time, text, time};
-    use rusqlite::types::Value;
+    use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 
     #[test]
     fn stored_times_read_as_sqlx_reads_them() {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::ingest_sqlite::apply_events;
+use super::ingest_sqlite::{Recent, apply_events};
 use super::wal::Wal;
 use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError};
 
@@ -96,6 +96,8 @@ struct Conn<'a> {
     conn: Option<Connection>,
     opened: std::time::Instant,
     wal: Wal,
+    /// The calls the last batches committed, for the next (dropped with the connection).
+    recent: Recent,
 }
 
 impl Conn<'_> {
@@ -121,13 +123,15 @@ impl Conn<'_> {
             // A fresh copying thread too, with its own fresh connection (the file may have been
             // replaced); the old one ends.
             self.wal = Wal::new(self.path);
+            self.recent.forget();
             self.conn = open(self.path)
                 .map_err(|e| tracing::error!("the webhook writer could not open {}: {e}", self.path.display()))
                 .ok();
         }
         let failed = |why: &str| events.iter().map(|_| Err(StoreError::Unavailable(why.to_string()))).collect();
         let Some(c) = self.conn.as_mut() else { return failed("the webhook writer cannot open the database") };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, events))) {
+        let recent = &mut self.recent;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_events(c, recent, events))) {
             Ok(out) => {
                 if !c.is_autocommit() {
                     // A transaction left open (its rollback failed): nothing more could be
@@ -137,6 +141,7 @@ impl Conn<'_> {
                 out
             }
             Err(_) => {
+                self.recent.forget();
                 // Nothing of the batch was committed (the transaction rolls back when the
                 // connection goes); the next batch gets a fresh connection.
                 self.conn = None;
@@ -147,7 +152,8 @@ impl Conn<'_> {
 }
 
 fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
-    let mut conn = Conn { path, conn: None, opened: std::time::Instant::now(), wal: Wal::new(path) };
+    let mut conn =
+        Conn { path, conn: None, opened: std::time::Instant::now(), wal: Wal::new(path), recent: Recent::default() };
     let mut next: Option<Job> = None;
     loop {
         let job = match next.take() {

@@ -12,7 +12,8 @@
 //! On a SQLite file the batch runs on a thread of its own with a plain SQLite connection
 //! ([`super::ingest_sqlite`]): the same [`Batch`] rules, without sqlx's two thread switches per
 //! statement, and statements shaped for SQLite (one update per changed call, only its changed
-//! columns). MariaDB and in-memory SQLite use the code below.
+//! columns; the calls it committed last not read again while no other connection wrote).
+//! MariaDB and in-memory SQLite use the code below.
 
 use std::collections::{BTreeMap, HashSet};
 

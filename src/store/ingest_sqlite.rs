@@ -6,7 +6,9 @@
 //! more than SQLite's own work. With no round trip to pay, the statements are the cheapest for
 //! SQLite: the calls by id, then by request id only for the events our id did not find; each
 //! changed call updated on its own, only the columns that changed (an index whose column stayed
-//! as it was is not rewritten).
+//! as it was is not rewritten). The calls a batch committed are kept for the next ([`Recent`]:
+//! in a burst a call's webhooks come close together) for as long as no other connection has
+//! committed anything.
 //!
 //! Used for file databases only (`:memory:` has no second connection to the same data); the thread
 //! that runs it is [`super::sqlite_writer`].

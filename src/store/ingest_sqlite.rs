@@ -67,11 +67,6 @@ impl Recent {
         }
         self.calls.extend(calls.into_iter().map(|(id, h)| (id, (h.call, h.mark))));
     }
-
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.calls.len()
-    }
 }
 
 /// The same chunking and fallback as [`super::Store::apply_events`].
@@ -480,7 +475,7 @@ fn apply_batch<'e>(
 #[cfg(test)]
 mod tests {
     use super::{stored_time, text, time};
-    use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+    use rusqlite::types::Value;
 
     #[test]
     fn stored_times_read_as_sqlx_reads_them() {

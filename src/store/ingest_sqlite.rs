@@ -38,6 +38,9 @@ fn db_error(e: rusqlite::Error) -> StoreError {
 pub(super) struct Recent {
     /// `PRAGMA data_version` when the calls were kept.
     version: Option<i64>,
+    /// This connection's `total_changes` when they were kept: anything else written on it since
+    /// (which `data_version` does not see) drops them too.
+    written: u64,
     calls: HashMap<i64, (CallLog, Option<(String, String)>)>,
 }
 
@@ -48,7 +51,7 @@ impl Recent {
     /// Under the batch's write lock: drops everything if another connection committed since.
     fn check(&mut self, tx: &Connection) -> rusqlite::Result<()> {
         let version: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
-        if self.version != Some(version) {
+        if self.version != Some(version) || self.written != tx.total_changes() {
             self.calls.clear();
             self.version = Some(version);
         }
@@ -61,7 +64,8 @@ impl Recent {
     }
 
     /// After the commit: the held calls as they now stand in the table.
-    fn keep(&mut self, calls: std::collections::BTreeMap<i64, super::ingest::Held>) {
+    fn keep(&mut self, conn: &Connection, calls: std::collections::BTreeMap<i64, super::ingest::Held>) {
+        self.written = conn.total_changes();
         if self.calls.len() + calls.len() > RECENT_MAX {
             self.calls.clear();
         }
@@ -230,11 +234,13 @@ fn update_sql(mask: usize) -> &'static str {
 /// Writes what changed of each call held (one row each, its changed columns only: a webhook
 /// seldom changes more than the status) and drops the marks that went.
 fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
-    // As `CURRENT_TIMESTAMP` would set it (UTC, whole seconds), and not read back: SQLite gathers
-    // a `RETURNING` statement's rows in a temporary table it opens and closes each time. (A call
-    // already stamped this very second is stamped again by the trigger, with SQLite's clock: the
-    // same second, but for a clock tick in the microseconds between the two readings.)
+    // As `CURRENT_TIMESTAMP` would set it (UTC, whole seconds), not read back with `RETURNING`:
+    // SQLite gathers a `RETURNING` statement's rows in a temporary table it opens and closes each
+    // time. Only a row already stamped with this very second is read back: the `updated_at`
+    // trigger stamps it again with SQLite's own clock, which may have passed into the next
+    // second since `at` was read (the whole loop lies between).
     let at = db_time(Utc::now());
+    let stamped = at.and_utc();
     for h in b.calls.values_mut() {
         let changes = h.changes();
         let mask = changes.iter().enumerate().filter(|(_, c)| **c).fold(0, |m, (i, _)| m | (1 << i));
@@ -252,8 +258,16 @@ fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
             values.into_iter().zip(changes).filter_map(|(v, changed)| changed.then_some(v)).collect();
         args.push(text(at));
         args.push(Value::Integer(c.id));
-        tx.prepare_cached(update_sql(mask))?.execute(params_from_iter(args))?;
-        h.call.updated_at = Some(at.and_utc());
+        if tx.prepare_cached(update_sql(mask))?.execute(params_from_iter(args))? != 1 {
+            // The row went (or a kept copy was wrong): the batch fails, as a read would have.
+            return Err(rusqlite::Error::QueryReturnedNoRows);
+        }
+        h.call.updated_at = if c.updated_at == Some(stamped) {
+            let mut st = tx.prepare_cached("SELECT updated_at FROM call_logs WHERE id = ?")?;
+            stored_time(st.query_row([c.id], |r| r.get::<_, Value>(0))?)
+        } else {
+            Some(stamped)
+        };
         h.stored = super::ingest::Snapshot::of(&h.call);
     }
     let unmarked: Vec<i64> = padded(b.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
@@ -458,7 +472,7 @@ fn apply_batch<'e>(
     match done {
         Some(done) => {
             let out = finish(done, &b.calls);
-            recent.keep(b.calls);
+            recent.keep(conn, b.calls);
             out
         }
         None => {

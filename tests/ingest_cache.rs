@@ -124,7 +124,7 @@ async fn the_calls_the_writer_keeps_change_nothing_it_stores_or_tells() {
                 };
                 let how = rng.below(6);
                 let (call_log_id, request_id, user, number) = match how {
-                    0 | 1 | 2 => (Some(ids[i]), None, None, None),
+                    0..=2 => (Some(ids[i]), None, None, None),
                     3 => (Some(ids[i]), Some(format!("RID{}", rng.below(4))), None, None),
                     4 => (None, Some(format!("RID{}", rng.below(4))), None, None),
                     _ => (None, None, Some(USER.to_string()), Some(mobiles[i].clone())),

@@ -6,18 +6,18 @@ mod common;
 
 use chrono::Utc;
 use common::webhooks::{USER, call, t0};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use calldesk::domain::{CallLog, Leg, Signal};
 use calldesk::store::{ApplyOutcome, ProviderEvent, Store};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
+/// A seeded history: the same on every run, so a failure names its seed and step.
+struct History(StdRng);
+
+impl History {
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.random_range(0..n)
     }
 }
 
@@ -58,7 +58,7 @@ async fn the_calls_the_writer_keeps_change_nothing_it_stores_or_tells() {
         let b = common::sqlite_db().await;
         let pa = sqlx::SqlitePool::connect(&a.url).await.expect("pa");
         let pb = sqlx::SqlitePool::connect(&b.url).await.expect("pb");
-        let mut rng = Rng(seed);
+        let mut rng = History(StdRng::seed_from_u64(seed));
         let mut ids = vec![];
         let mut mobiles = vec![];
         for n in 0..6 {

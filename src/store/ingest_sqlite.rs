@@ -327,7 +327,7 @@ fn apply_batch<'e>(
         // every call with their request id (the newest is theirs).
         // Those this writer committed last (unchanged since: `recent`) are not read again.
         let mut ids = Batch::ids(events.iter().map(|(e, _)| e));
-        ids.dedup();
+        ids.dedup(); // distinct but for the padding, which repeats the last id
         // Taken out: whatever happens to the batch, `keep` puts them back only after a commit.
         ids.retain(|id| match recent.calls.remove(id) {
             Some((call, mark)) => {

@@ -70,6 +70,10 @@ pub enum DialError {
     /// reconciliation or [`Dialer::mark_not_placed`] settles it. HTTP 504 (see `http_status`).
     #[error("{message}")]
     Unconfirmed { message: String, call: Box<CallLog> },
+    /// The driver's last call still waits for its outcome: no second call until its wrap-up is
+    /// saved (two open outcomes would fight over one queue place). HTTP 409.
+    #[error("{message}")]
+    WrapupOwed { message: String, call: Box<CallLog> },
     #[error("Call not found")]
     CallNotFound,
     #[error("That call belongs to another agent.")]
@@ -84,7 +88,7 @@ pub enum DialError {
 impl DialError {
     /// Refused by the rules before anything was written or dialed (not a failure).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::DoNotCall(_) | Self::OutsideHours { .. } | Self::TooSoon(_))
+        matches!(self, Self::DoNotCall(_) | Self::OutsideHours { .. } | Self::TooSoon(_) | Self::WrapupOwed { .. })
     }
 
     /// The kind of error, for logs (no message).
@@ -99,6 +103,7 @@ impl DialError {
             Self::DoNotCall(_) => "do_not_call",
             Self::Provider { .. } => "provider",
             Self::Unconfirmed { .. } => "unconfirmed",
+            Self::WrapupOwed { .. } => "wrapup_owed",
             Self::CallNotFound => "call_not_found",
             Self::NotYourCall => "not_your_call",
             Self::CannotMarkNotPlaced(_) => "cannot_mark_not_placed",
@@ -111,7 +116,9 @@ impl DialError {
             Self::NotAuthorized | Self::DoNotCall(_) => 403,
             Self::DriverNotFound => 404,
             Self::InvalidPhone(_) => 400,
-            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) | Self::OutsideHours { .. } => 409,
+            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) | Self::OutsideHours { .. } | Self::WrapupOwed { .. } => {
+                409
+            }
             Self::CallNotFound => 404,
             Self::NotYourCall => 403,
             // 504 Gateway Timeout: the upstream (TeleCMI) did not answer; the outcome is unknown,
@@ -264,10 +271,12 @@ impl Dialer {
             telecmi_user_id,
             min_gap: Duration::seconds(MIN_REDIAL_GAP_SECS),
         };
-        let call = self.store.start_call(&new, now).await.map_err(|e| match e {
-            StoreError::Invalid(m) => DialError::TooSoon(m),
-            other => DialError::Store(other),
-        })?;
+        let call = match self.store.start_call(&new, now).await {
+            Ok(call) => call,
+            Err(StoreError::Invalid(m)) => return Err(DialError::TooSoon(m)),
+            Err(StoreError::WrapupOwed(owed)) => return Err(self.wrapup_owed(caller, *owed).await),
+            Err(other) => return Err(DialError::Store(other)),
+        };
         self.announce(&call, "dial");
         let (Some(ext), Some(client)) = (extension, &self.client) else {
             return Ok(call);
@@ -348,6 +357,27 @@ impl Dialer {
         })?;
         self.announce(&marked, "dial");
         Ok(marked)
+    }
+
+    /// The refusal for a driver whose call `owed` still waits for its outcome: which call, and
+    /// whose wrap-up it is.
+    async fn wrapup_owed(&self, caller: i64, owed: CallLog) -> DialError {
+        let name = crate::domain::text::strip_controls(owed.driver_name.as_deref().unwrap_or("this driver"));
+        let at = owed.created_at.with_timezone(&self.config.zone()).format("%H:%M");
+        let whose = match owed.caller_id {
+            Some(id) if id == caller => "yours: save its wrap-up first".to_string(),
+            Some(id) => {
+                let agent = self.store.caller(id).await.ok().flatten().map_or(format!("agent {id}"), |c| c.name);
+                format!("it waits for {}'s wrap-up", crate::domain::text::strip_controls(&agent))
+            }
+            None => "save its outcome first".to_string(),
+        };
+        let message = format!(
+            "The call to {name} at {at} ({}, call #{}) has no outcome yet; {whose}.",
+            owed.call_status(),
+            owed.id
+        );
+        DialError::WrapupOwed { message, call: Box::new(owed) }
     }
 
     fn announce(&self, call: &CallLog, source: &'static str) {

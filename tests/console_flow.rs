@@ -11,6 +11,7 @@ use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Level, Modal};
 use calldesk::console::update::{PAGE, update};
 use calldesk::dialer::CallKind;
+use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::FeedbackDraft;
 
@@ -20,6 +21,13 @@ fn key(c: KeyCode) -> Action {
 
 fn ctrl(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// The agent looks at what just opened: past a self-opened form's first moment (keys typed in
+/// it were meant for the screen before and are ignored).
+fn look(app: &mut App) {
+    let t = app.now + Duration::seconds(2);
+    update(app, Action::Clock(t));
 }
 
 fn type_text(app: &mut App, text: &str) {
@@ -96,6 +104,7 @@ fn telecmi_call_from_queue_to_saved_outcome() {
     update(&mut app, webhook(done));
     let form = app.form().expect("the wrap-up opens by itself");
     assert_eq!((form.call.id, form.focus, form.manual), (10, Field::Outcome, false));
+    look(&mut app);
 
     update(&mut app, key(KeyCode::Char('m')));
     type_text(&mut app, "Monday 10am");
@@ -184,7 +193,8 @@ fn manual_call_wrap_up_needs_duration_and_sets_status_from_the_outcome() {
     let [Effect::Submit { feedback, .. }] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(
         (feedback.status, feedback.call_duration, feedback.feedback.as_str()),
-        (Some(CallStatus::Missed), Some(90), "Ringing / Call Busy")
+        (Some(CallStatus::Missed), Some(0), "Ringing / Call Busy"),
+        "not connected: nobody talked, whatever the duration box held"
     );
 }
 
@@ -285,6 +295,9 @@ fn save_and_call_next_dials_the_next_driver_the_same_way() {
         Action::CallPlaced { call: call(16, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi },
     );
     update(&mut app, webhook(call(16, 0, "telecmi", CallStatus::Missed)));
+    update(&mut app, Action::FactsLoaded { call_id: 16, end: CallEnd::NoAnswer, attempts: Some(1) });
+    assert!(app.form().is_some(), "opens once TeleCMI's report says how it ended");
+    look(&mut app);
     update(&mut app, key(KeyCode::Char('t')));
     let fx = update(&mut app, ctrl('n'));
     assert!(matches!(fx.as_slice(), [Effect::Submit { call_next: true, .. }]), "{fx:?}");
@@ -373,6 +386,7 @@ fn a_late_report_updates_the_form_but_never_reopens_a_wrap_up_put_aside() {
     );
     update(&mut app, webhook(call(18, 0, "telecmi", CallStatus::Completed)));
     assert!(app.form().is_some(), "opened by the hangup");
+    look(&mut app);
     let mut reported = call(18, 0, "telecmi", CallStatus::Completed);
     reported.call_duration = Some(61);
     update(&mut app, webhook(reported.clone()));
@@ -432,7 +446,9 @@ fn an_outcome_saved_from_another_console_closes_this_wrap_up() {
     let n = app.notice.as_ref().expect("told");
     assert_eq!(n.level, Level::Error);
     assert!(
-        n.text.contains("already has the outcome \"Busy Right Now\"") && n.text.contains("stays as saved"),
+        n.text.contains("already had the outcome \"Busy Right Now\"")
+            && n.text.contains("it stands")
+            && n.text.contains("Your pick \"Interview Fixed\" was not saved"),
         "{}",
         n.text
     );

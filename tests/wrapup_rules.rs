@@ -56,8 +56,18 @@ fn ended(app: &mut App, provider: &str, status: CallStatus) {
         update(app, key(KeyCode::Char('e')));
     } else {
         update(app, webhook(call(20, 0, provider, status), 1));
+        // A missed call's wrap-up waits (at most FACTS_WAIT) for TeleCMI's report of who missed.
+        wait(app, 6);
     }
     assert!(app.form().is_some(), "the wrap-up is open");
+    // The agent looks at the form that opened by itself before typing.
+    wait(app, 2);
+}
+
+/// `secs` later on the console's clock (no tick: nothing periodic runs).
+fn wait(app: &mut App, secs: i64) {
+    let t = app.now + chrono::Duration::seconds(secs);
+    update(app, Action::Clock(t));
 }
 
 fn submitted(fx: &[Effect]) -> &SubmitFeedback {

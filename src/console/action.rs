@@ -20,6 +20,9 @@ pub enum Action {
     Key(KeyEvent),
     Command(Command),
     Tick(DateTime<Utc>),
+    /// The time a key arrived (sent before each batch of keys): a form's first moment is
+    /// measured against it, finer than the ticks.
+    Clock(DateTime<Utc>),
     Resize {
         width: u16,
         height: u16,
@@ -89,6 +92,9 @@ pub enum Action {
     /// The call's outcome was saved meanwhile by another console of this agent: the form's was
     /// not. Holds the call as saved.
     FeedbackAlreadySaved(Box<CallLog>),
+    /// The remarks typed for a call whose outcome was saved elsewhere meanwhile were added to its
+    /// remarks (holds the call as stored), or why not.
+    RemarksAdded(Result<Box<CallLog>, String>),
     CallLogLoaded {
         generation: u64,
         append: bool,
@@ -163,6 +169,12 @@ pub enum Effect {
         before: Option<i64>,
     },
     LoadStats,
+    /// Add what the agent typed to the remarks of a call whose outcome was saved elsewhere
+    /// meanwhile (after its own remarks; both kept).
+    AddRemarks {
+        call_id: i64,
+        remarks: String,
+    },
     Search {
         generation: u64,
         query: String,

@@ -14,7 +14,7 @@ pub(super) fn toggle(app: &mut App) -> Vec<Effect> {
     if matches!(app.presence.presence, Presence::Break(_)) {
         return change(app, Presence::Ready);
     }
-    if app.live.as_ref().is_some_and(|l| l.call.call_status().is_live()) || app.dialing {
+    if app.live.as_ref().is_some_and(super::state::LiveCall::in_progress) || app.dialing {
         app.info("A call is in progress: take the break when it ends.");
         return vec![];
     }

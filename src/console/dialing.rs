@@ -15,7 +15,7 @@ pub fn closed_for(app: &App, driver: &QueueEntry) -> Option<Closed> {
 }
 
 fn live_call_in_progress(app: &App) -> Option<&LiveCall> {
-    app.live.as_ref().filter(|l| l.call.call_status().is_live())
+    app.live.as_ref().filter(|l| l.in_progress())
 }
 
 /// Why no call may start now, if none may: a break, one already being dialed, one still in
@@ -33,6 +33,30 @@ pub(super) fn dial_guard(app: &App) -> Option<String> {
     })
 }
 
+/// Why `driver_id` may not be called now because a call to them still waits for its outcome on
+/// this console (on screen or put aside), naming the call and the key that opens its wrap-up.
+/// The store refuses the same for every path (another console, the API).
+pub(super) fn owed_wrapup(app: &App, driver_id: &str) -> Option<String> {
+    let on_screen = app.form().map(|f| &f.call).filter(|c| c.driver_id.as_deref() == Some(driver_id));
+    let aside = app.wrapups.iter().map(|(c, _)| c).find(|c| c.driver_id.as_deref() == Some(driver_id));
+    let call = on_screen.or(aside)?;
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
+    let at = call.created_at.with_timezone(&app.tz).format("%H:%M");
+    let open = if on_screen.is_some() {
+        "finish the wrap-up on screen".to_string()
+    } else {
+        format!(
+            "press {} to open its wrap-up",
+            super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup])
+        )
+    };
+    Some(format!(
+        "Not calling {name}: the call at {at} ({}, #{}) has no outcome yet — {open}, save it, then call again.",
+        call.call_status(),
+        call.id
+    ))
+}
+
 /// Opens the call dialog for `driver` (default: the driver in front of the agent) if the guards
 /// allow a call now, and asks for the driver's last call. Returns whether it opened.
 pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx: &mut Vec<Effect>) -> bool {
@@ -48,6 +72,10 @@ pub(super) fn try_open_call_dialog(app: &mut App, driver: Option<QueueEntry>, fx
         }
         return false;
     };
+    if let Some(why) = owed_wrapup(app, &driver.driver_id) {
+        app.error(why);
+        return false;
+    }
     let highlighted = if app.me.telecmi_refusal.is_none() { app.last_kind } else { CallKind::Manual };
     fx.push(Effect::LoadLastCall(driver.driver_id.clone()));
     fx.push(Effect::CheckDoNotCall { driver_id: driver.driver_id.clone(), mobile: driver.mobile.clone() });
@@ -67,6 +95,11 @@ pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
     if let Some(entry) = &d.do_not_call {
         // Known already: say so here. (Before the check arrives, the dialer refuses the same way.)
         let why = entry.refusal(app.tz);
+        app.error(why);
+        return vec![];
+    }
+    if let Some(why) = owed_wrapup(app, &d.driver.driver_id) {
+        // A call to them ended while the dialog was open.
         app.error(why);
         return vec![];
     }

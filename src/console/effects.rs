@@ -160,6 +160,11 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(call) => Some(Action::CallPlaced { call, kind }),
             Err(DialError::Provider { message, call }) => Some(Action::DialFailed { message, call: Some(*call) }),
             Err(DialError::Unconfirmed { message, call }) => Some(Action::DialUnconfirmed { message, call: *call }),
+            Err(e @ DialError::WrapupOwed { .. }) => {
+                // The store saw a wrap-up this console had not: the resync brings it here.
+                let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+                Some(Action::DialFailed { message: format!("{e} Press {key} to open it."), call: None })
+            }
             Err(e) => Some(Action::DialFailed { message: e.to_string(), call: None }),
         },
         Effect::LoadTimeline(id) => match store.call_events(id).await {
@@ -302,6 +307,9 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),
             Err(e) => Err(format!("Not cancelled: {e}")),
         })),
+        Effect::AddRemarks { call_id, remarks } => Some(Action::RemarksAdded(
+            store.add_remarks(call_id, me, &remarks).await.map(Box::new).map_err(|e| e.to_string()),
+        )),
         Effect::LoadStats => match load_stats(store, me, ctx.tz).await {
             Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
             Err(e) => failed("Could not load statistics", e),

@@ -123,7 +123,6 @@ pub const BINDINGS: &[Binding] = &[
     b!(Queue, [(KeyCode::Char('f'), NONE)], "f", None, "Filter the due queue by name, mobile or TMID", StartFilter),
     b!(Queue, [(KeyCode::Char('x'), NONE)], "x", None, "Clear the filter", ClearFilter),
     b!(Queue, [(KeyCode::Char('e'), NONE)], "e", Some("end call"), "The call has ended: open the wrap-up", EndCall),
-    b!(Queue, [(KeyCode::Char('w'), NONE)], "w", None, "Reopen a pending wrap-up", ReopenWrapup),
     b!(
         Queue,
         [(KeyCode::Char('s'), NONE)],
@@ -219,6 +218,7 @@ pub const BINDINGS: &[Binding] = &[
         ShowCard
     ),
     b!(Global, [(KeyCode::Char('r'), NONE)], "r", None, "Reload from the database", Refresh),
+    b!(Global, [(KeyCode::Char('w'), NONE)], "w", None, "Open a waiting wrap-up (from any screen)", ReopenWrapup),
     b!(
         Global,
         [(KeyCode::Char('b'), NONE)],
@@ -293,6 +293,7 @@ pub const BINDINGS: &[Binding] = &[
         "Close the card",
         Close
     ),
+    b!(Card, [(KeyCode::Char('w'), NONE)], "w", None, "Close the card and open a waiting wrap-up", ReopenWrapup),
     // --- Prompt -----------------------------------------------------------------------------
     b!(
         Prompt,

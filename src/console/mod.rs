@@ -116,8 +116,14 @@ async fn event_loop(
             },
             Some(a) = rx.recv() => a,
         };
+        // Keys are measured against the clock they arrived at (a form's first moment), finer
+        // than the ticks.
+        let mut batch = Vec::with_capacity(4);
+        if matches!(first, Action::Key(_)) {
+            batch.push(Action::Clock(Utc::now()));
+        }
         // Drain whatever else has arrived (a burst of webhooks) and draw once.
-        let mut batch = vec![first];
+        batch.push(first);
         while let Ok(a) = rx.try_recv() {
             batch.push(a);
         }

@@ -7,7 +7,7 @@ use super::action::{Action, Effect};
 use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
 use super::state::{App, LiveCall, Modal, RECENT_CALLS};
-use super::wrapup::{on_saved, open_next_wrapup};
+use super::wrapup::{on_saved, open_unasked};
 use crate::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
@@ -60,6 +60,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
         Action::FeedbackAlreadySaved(call) => super::wrapup::on_already_saved(app, *call),
+        Action::RemarksAdded(r) => super::wrapup::on_remarks_added(app, r),
         Action::PromptDone(r) => on_prompt_done(app, r),
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);
@@ -75,6 +76,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Key(_)
         | Action::Command(_)
         | Action::Tick(_)
+        | Action::Clock(_)
         | Action::Resize { .. }
         | Action::Signal(_)
         | Action::CallUpdated(_)
@@ -163,6 +165,10 @@ fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, at
     if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
         l.end = end;
     }
+    if app.wrapups.iter().any(|(c, _)| c.id == call_id) {
+        // Kept for when its form opens (and the wrap-up waiting to open waits for it).
+        app.ends.insert(call_id, end);
+    }
     let catalog = app.catalog.clone();
     if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
         f.attempts = attempts;
@@ -219,7 +225,7 @@ fn on_startup(
         let when = call.created_at.with_timezone(&app.tz).format("%d %b %H:%M");
         let name = strip_controls(call.driver_name.as_deref().unwrap_or("a driver"));
         app.info(format!("Unfinished wrap-up reopened: {name}, called {when}"));
-        fx.extend(open_next_wrapup(app));
+        fx.extend(open_unasked(app));
     }
     fx.extend(reload_queue(app));
     if let Some(l) = &app.live {
@@ -273,7 +279,7 @@ fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Opti
     }
     // Only a wrap-up the console did not know of opens by itself (one put aside stays aside).
     if found_new && app.modal.is_none() {
-        fx.extend(open_next_wrapup(app));
+        fx.extend(open_unasked(app));
     }
     fx
 }

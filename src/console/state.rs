@@ -103,12 +103,39 @@ pub struct LiveCall {
     pub events: Vec<StoredEvent>,
     /// How it ended, once its leg reports are read.
     pub end: CallEnd,
+    /// When the agent said a manual call ended (`e`): nothing else ends one, and its row stays
+    /// `initiated` until the outcome is saved.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl LiveCall {
     pub fn new(call: CallLog, kind: CallKind) -> Self {
-        Self { call, kind, events: vec![], end: CallEnd::Unknown }
+        Self { call, kind, events: vec![], end: CallEnd::Unknown, ended_at: None }
     }
+
+    /// Still on the line: live by its status, and not ended by the agent.
+    pub fn in_progress(&self) -> bool {
+        self.call.call_status().is_live() && self.ended_at.is_none()
+    }
+}
+
+/// Keys that arrive this soon after a form opened by itself were typed for what was on screen
+/// before: they are shown as ignored, not taken as choices. A key already on its way when the
+/// screen changed lands within a few hundred milliseconds (a person reacts to a new picture in
+/// about a quarter of a second and takes longer to choose); one second covers that with room.
+pub const UNASKED_GRACE: chrono::Duration = chrono::Duration::milliseconds(1_000);
+
+/// How long a no-answer wrap-up waits for TeleCMI's report of how the call ended (it comes 1–2 s
+/// after the status) before it opens without it.
+pub const FACTS_WAIT: chrono::Duration = chrono::Duration::seconds(5);
+
+/// A wrap-up to open by itself as soon as nothing is in the way (a dialog, the card, a search
+/// being typed) and, for a call the driver did not answer, its facts are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoOpen {
+    pub call_id: i64,
+    /// Open even without the facts from then on.
+    pub facts_by: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,9 +180,24 @@ pub struct FeedbackForm {
     pub dirty: bool,
     /// The driver's call attempts so far, this call included, once read (`MAX_ATTEMPTS` warning).
     pub attempts: Option<u32>,
+    /// When the form opened by itself (a call ended, the next wrap-up after a save): keys within
+    /// [`UNASKED_GRACE`] of it are ignored. `None` when the agent opened it.
+    pub unasked_at: Option<DateTime<Utc>>,
+    /// Keys ignored in that moment, as typed (shown in the form).
+    pub ignored: String,
+    /// TeleCMI's report of how the call ended is expected until then: an Enter without an outcome
+    /// meanwhile says so instead of "pick an outcome".
+    pub facts_due: Option<DateTime<Utc>>,
+    /// A manual duration longer than the time since dialing that the agent confirmed (a second
+    /// Enter): saved as typed.
+    pub confirmed_duration: Option<i64>,
 }
 
-pub const REMARKS_MAX: usize = 500;
+pub const REMARKS_MAX: usize = crate::domain::wrapup::REMARKS_LIMIT;
+
+/// How the form's "no outcome yet" errors begin (cleared when the facts pick one).
+pub const PICK_FIRST: &str = "Pick an outcome first";
+pub const FACTS_COMING: &str = "TeleCMI's report of how the call ended is on its way";
 
 /// Finished calls kept in the live pane's "recent" list.
 pub const RECENT_CALLS: usize = 6;
@@ -197,6 +239,10 @@ impl FeedbackForm {
             // see "wrap-up", a restart reopens it) before the first key.
             dirty: draft.is_none(),
             attempts: None,
+            unasked_at: None,
+            ignored: String::new(),
+            facts_due: None,
+            confirmed_duration: None,
         };
         form.learn(end, catalog);
         form
@@ -221,6 +267,13 @@ impl FeedbackForm {
             self.chosen = Some(i);
             self.cursor = i;
             self.preselected = true;
+            // "Pick an outcome first" said before the facts came is stale now.
+            if self.error.as_deref().is_some_and(|e| e.starts_with(PICK_FIRST) || e.starts_with(FACTS_COMING)) {
+                self.error = None;
+            }
+        }
+        if end != CallEnd::Unknown {
+            self.facts_due = None;
         }
     }
 
@@ -431,6 +484,12 @@ pub struct App {
     /// A live call of this agent's placed elsewhere whose update came while a dialog or form was
     /// open: the live pane shows it once that closes (at the next tick), if it is still live.
     pub elsewhere: Option<CallLog>,
+    /// The wrap-up that opens by itself once nothing is in the way.
+    pub auto_open: Option<AutoOpen>,
+    /// How waiting wrap-ups' calls ended, as read so far (applied when their form opens).
+    pub ends: std::collections::HashMap<i64, CallEnd>,
+    /// The clock at the last tick (the half-minute refresh counts from ticks, not key times).
+    pub ticked: DateTime<Utc>,
     /// Ready or on a break (stored; a restart resumes it).
     pub presence: PresenceNow,
     /// Today's numbers against the target (`None` until first read).
@@ -467,6 +526,9 @@ impl App {
             size: (80, 24),
             seen_events: SeenEvents::default(),
             elsewhere: None,
+            auto_open: None,
+            ends: std::collections::HashMap::new(),
+            ticked: now,
             presence: PresenceNow { presence: Presence::Ready, since: now },
             progress: None,
             quit: false,
@@ -490,7 +552,7 @@ impl App {
 
     /// What a quit now would leave behind, in words, if anything.
     pub fn quit_stakes(&self) -> Option<String> {
-        if let Some(l) = self.live.as_ref().filter(|l| l.call.call_status().is_live()) {
+        if let Some(l) = self.live.as_ref().filter(|l| l.in_progress()) {
             let name = crate::domain::text::strip_controls(l.call.driver_name.as_deref().unwrap_or("a driver"));
             return Some(format!(
                 "A call to {name} is still in progress. It goes on at TeleCMI; its wrap-up waits for you next time."
@@ -505,7 +567,7 @@ impl App {
     /// In a call, on a break, in wrap-up, or ready — in that order: a break is the agent's word
     /// even while an outcome is owed; a live call outranks everything.
     pub fn status(&self) -> AgentStatus<'_> {
-        if self.live.as_ref().is_some_and(|l| l.call.call_status().is_live()) || self.dialing {
+        if self.live.as_ref().is_some_and(LiveCall::in_progress) || self.dialing {
             return AgentStatus::InCall;
         }
         if let Presence::Break(reason) = &self.presence.presence {

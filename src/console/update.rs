@@ -3,15 +3,16 @@
 //! command does lives in `commands`, the results of effects in `results`.
 
 use chrono::Utc;
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
-use super::keys::{Context, lookup};
+use super::keys::{Command, Context, lookup};
 use super::lists::clamp_offsets;
 use super::results;
-use super::state::{App, Field, Modal, Screen};
+use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
 use super::wrapup::{on_call_updated, on_form_key};
+use crate::domain::text::strip_controls;
 
 pub use super::lists::PAGE;
 
@@ -20,10 +21,23 @@ const CHROME_ROWS: u16 = 6;
 
 /// Applies `action` to `app`, returning the slow work to start.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut fx = apply(app, action);
+    if !app.quit {
+        // A wrap-up waiting to open by itself opens as soon as nothing is in the way.
+        fx.extend(super::wrapup::auto_open(app));
+    }
+    fx
+}
+
+fn apply(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(key) => on_key(app, key),
         Action::Command(cmd) => on_command(app, cmd),
         Action::Tick(now) => on_tick(app, now),
+        Action::Clock(now) => {
+            app.now = app.now.max(now);
+            vec![]
+        }
         Action::Resize { width, height } => {
             app.size = (width, height);
             app.page_rows = usize::from(height.saturating_sub(CHROME_ROWS).max(1));
@@ -67,8 +81,9 @@ fn on_signal(app: &mut App, name: &'static str) -> Vec<Effect> {
 }
 
 fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
-    let before = app.now;
-    app.now = now;
+    let before = app.ticked;
+    app.ticked = now;
+    app.now = app.now.max(now);
     let mut fx = Vec::new();
     let caller = app.me.caller_id;
     let catalog = app.catalog.clone();
@@ -117,7 +132,11 @@ pub fn contexts(app: &App) -> Vec<Context> {
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let mut fx = if let Some(cmd) = lookup(&contexts(app), &key) {
+    let cmd = lookup(&contexts(app), &key);
+    if cmd != Some(Command::Quit) && ignored_in_first_moment(app, &key) {
+        return vec![];
+    }
+    let mut fx = if let Some(cmd) = cmd {
         on_command(app, cmd)
     } else {
         match &app.modal {
@@ -131,6 +150,36 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     fx.extend(draft_now(app));
     fx
+}
+
+/// A key that reached a form within [`UNASKED_GRACE`] of it opening by itself was typed for
+/// what was on screen before (a `w` for "waiting: w", a second Enter): it is shown as ignored
+/// and not taken as a choice.
+fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
+    let now = app.now;
+    let Some(f) = app.form_mut() else { return false };
+    let Some(opened) = f.unasked_at else { return false };
+    if now - opened >= UNASKED_GRACE {
+        f.unasked_at = None;
+        f.ignored.clear();
+        return false;
+    }
+    let name = match key.code {
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        other => format!("{other}"),
+    };
+    if !f.ignored.is_empty() {
+        f.ignored.push(' ');
+    }
+    f.ignored.push_str(&name);
+    let ignored = f.ignored.clone();
+    let name = strip_controls(f.call.driver_name.as_deref().unwrap_or("this call"));
+    app.info(format!("Ignored {ignored}: the wrap-up for {name} opened just then. Type again now."));
+    true
 }
 
 /// What was just typed into the wrap-up goes to the draft at once (the writer keeps them in order),

@@ -14,11 +14,11 @@ use super::action::Effect;
 use super::dialing::dial_guard;
 use super::keys::Command;
 use super::lists::refresh_queue_in_place;
-use super::state::{App, FeedbackForm, Field, LiveCall, Modal, Screen};
+use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field, LiveCall, Modal, PICK_FIRST, Screen};
 use crate::dialer::CallKind;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
-use crate::domain::wrapup::stored_remarks;
+use crate::domain::wrapup::{CallEnd, stored_remarks};
 use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
 use crate::store::{FeedbackDraft, SubmitFeedback};
 
@@ -198,7 +198,13 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
-    let elapsed = (app.now - live.call.created_at).num_seconds().max(0);
+    let manual_live = live.kind == CallKind::Manual && live.call.call_status().is_live();
+    // A manual call ends when the agent says so: the first `e` is that moment.
+    let ended_at = if manual_live { live.ended_at.unwrap_or(app.now) } else { app.now };
+    if manual_live && let Some(l) = app.live.as_mut() {
+        l.ended_at = Some(ended_at);
+    }
+    let elapsed = (ended_at - live.call.created_at).num_seconds().max(0);
     let id = live.call.id;
     let mut form = FeedbackForm::new(live.call, draft.as_ref(), &app.catalog, Some(elapsed));
     form.learn(live.end, &app.catalog);
@@ -206,16 +212,77 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
     vec![Effect::LoadFacts(id)]
 }
 
-/// Opens the oldest waiting wrap-up (if no form is open) and asks how its call ended.
+/// Opens the oldest waiting wrap-up (if no form is open) because the agent asked (`w`), and asks
+/// how its call ended.
 pub(super) fn open_next_wrapup(app: &mut App) -> Vec<Effect> {
+    open_wrapup(app, false, None)
+}
+
+/// Opens the oldest waiting wrap-up by itself (a save finished, the console started): its first
+/// moment ignores keys typed for what was on screen before ([`UNASKED_GRACE`]).
+pub(super) fn open_unasked(app: &mut App) -> Vec<Effect> {
+    open_wrapup(app, true, None)
+}
+
+/// Opens the first waiting wrap-up. A missed TeleCMI call's facts are awaited until `facts_by`
+/// (default: [`FACTS_WAIT`] after the call's last change).
+fn open_wrapup(app: &mut App, unasked: bool, facts_by: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Effect> {
     if app.form().is_some() {
         return vec![];
     }
     let Some((call, draft)) = app.wrapups.front().cloned() else { return vec![] };
     let id = call.id;
-    let form = FeedbackForm::new(call, draft.as_ref(), &app.catalog, None);
+    if app.auto_open.is_some_and(|a| a.call_id == id) {
+        app.auto_open = None;
+    }
+    let needs_facts = needs_facts(&call);
+    let mut form = FeedbackForm::new(call, draft.as_ref(), &app.catalog, None);
+    let end = app.ends.get(&id).copied().unwrap_or(CallEnd::Unknown);
+    form.learn(end, &app.catalog);
+    let facts_by = facts_by.unwrap_or_else(|| form.call.updated_at.unwrap_or(app.now) + FACTS_WAIT);
+    if needs_facts && end == CallEnd::Unknown && facts_by > app.now {
+        form.facts_due = Some(facts_by);
+    }
+    if unasked {
+        form.unasked_at = Some(app.now);
+    }
     app.modal = Some(Modal::Feedback(Box::new(form)));
     vec![Effect::LoadFacts(id)]
+}
+
+/// Whether how `call` ended is still to come from TeleCMI's reports: a TeleCMI call the driver
+/// did not take, whose legs' reports say who missed (the status alone does not).
+fn needs_facts(call: &CallLog) -> bool {
+    CallKind::of(call) == CallKind::Telecmi && call.call_status() == CallStatus::Missed
+}
+
+/// Opens the wrap-up waiting in [`App::auto_open`] once nothing is in the way: no dialog, card
+/// or form open, no filter or search being typed, and its facts known (or waited for long
+/// enough). Run after every action.
+pub(super) fn auto_open(app: &mut App) -> Vec<Effect> {
+    let Some(a) = app.auto_open else { return vec![] };
+    let Some(at) = app.wrapups.iter().position(|(c, _)| c.id == a.call_id) else {
+        // Saved meanwhile (another console, the API).
+        app.auto_open = None;
+        return vec![];
+    };
+    if matches!(app.modal, Some(Modal::Help)) {
+        // Help is reading, not work: the wrap-up is what matters now.
+        app.modal = None;
+    }
+    let busy = app.modal.is_some()
+        || app.queue.filtering
+        || (app.screen == Screen::Search && app.search.typing)
+        || app.dialing;
+    let known = app.ends.get(&a.call_id).is_some_and(|e| *e != CallEnd::Unknown);
+    if busy || (!known && app.now < a.facts_by) {
+        return vec![];
+    }
+    if let Some(w) = app.wrapups.remove(at) {
+        app.wrapups.push_front(w);
+    }
+    app.auto_open = None;
+    open_wrapup(app, true, Some(a.facts_by))
 }
 
 pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
@@ -268,7 +335,7 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
 pub(super) fn shows_elsewhere(app: &App, call: &CallLog) -> bool {
     call.call_status().is_live()
         && app.now - call.created_at < crate::store::ABANDONED_AFTER
-        && app.live.as_ref().is_none_or(|l| !l.call.call_status().is_live())
+        && app.live.as_ref().is_none_or(|l| !l.in_progress())
 }
 
 /// Shows `call` as the agent's live call.
@@ -279,7 +346,8 @@ pub(super) fn adopt(app: &mut App, call: CallLog) -> Vec<Effect> {
     vec![Effect::LoadTimeline(id), Effect::LoadFacts(id)]
 }
 
-/// A call ended without an outcome: update its form or waiting wrap-up, or open one.
+/// A call ended without an outcome: update its form or waiting wrap-up, or make it the wrap-up
+/// that opens by itself ([`auto_open`]) as soon as nothing is in the way and its facts are in.
 fn wrapup_for_ended(app: &mut App, call: CallLog) -> Vec<Effect> {
     let id = call.id;
     if let Some(f) = app.form_mut().filter(|f| f.call.id == id) {
@@ -288,21 +356,28 @@ fn wrapup_for_ended(app: &mut App, call: CallLog) -> Vec<Effect> {
         return vec![Effect::LoadFacts(id)];
     }
     if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == id) {
-        // Already waiting (perhaps put aside on purpose): keep it there, up to date.
+        // Already waiting (perhaps put aside on purpose): keep it there, up to date; a later
+        // report may tell how it ended.
         w.0 = call;
-        return vec![];
+        return vec![Effect::LoadFacts(id)];
     }
     let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
     let status = call.call_status();
-    if matches!(app.modal, None | Some(Modal::Help)) {
-        app.modal = None;
-        app.wrapups.push_front((call, None));
-        app.info(format!("Call to {name} {status}: record the outcome."));
-        return open_next_wrapup(app);
+    let wait = if needs_facts(&call) { FACTS_WAIT } else { chrono::Duration::zero() };
+    if app.form().is_some() || app.auto_open.is_some() {
+        // Another wrap-up comes first; this one follows it.
+        app.wrapups.push_back((call, None));
+        app.info(format!("Call to {name} {status}: its wrap-up follows the one before it."));
+        return vec![Effect::LoadFacts(id)];
     }
-    app.wrapups.push_back((call, None));
-    app.info(format!("Call to {name} {status}: its wrap-up waits (w)."));
-    vec![]
+    app.wrapups.push_front((call, None));
+    app.auto_open = Some(AutoOpen { call_id: id, facts_by: app.now + wait });
+    if app.modal.is_some() && !matches!(app.modal, Some(Modal::Help)) {
+        app.info(format!("Call to {name} {status}: its wrap-up opens when you close this."));
+    } else {
+        app.info(format!("Call to {name} {status}: record the outcome."));
+    }
+    vec![Effect::LoadFacts(id)]
 }
 
 /// Checks the form and asks to store it; nothing is sent while anything is missing or wrong.
@@ -311,6 +386,11 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     let app_now = app.now;
     let Some(f) = app.form_mut().filter(|f| !f.saving) else { return vec![] };
     let now = app_now;
+    if let Some(why) = long_duration_question(f, &catalog, now) {
+        f.error = Some(why);
+        f.focus = Field::Duration;
+        return vec![];
+    }
     let feedback = match checked(f, &catalog, now) {
         Ok(s) => s,
         Err((why, field)) => {
@@ -322,6 +402,33 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     f.saving = true;
     f.error = None;
     vec![Effect::Submit { feedback, call_next }]
+}
+
+/// The longest talk time a wrap-up takes (a day), as the store checks it.
+const MAX_DURATION_SECS: i64 = 86_400;
+
+/// A manual duration longer than the time since dialing (plus a minute) is asked about once:
+/// agents often dial first and log later, so a second Enter saves it as typed. `None` when there
+/// is nothing to ask (or it was confirmed).
+fn long_duration_question(
+    f: &mut FeedbackForm,
+    catalog: &FeedbackCatalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let group = f.chosen_group(catalog)?;
+    if !f.manual || group == FeedbackGroup::NotConnected {
+        return None;
+    }
+    let d = f.duration.value().trim().parse::<i64>().ok().filter(|d| (0..=MAX_DURATION_SECS).contains(d))?;
+    let since = (now - f.call.created_at).num_seconds().max(0);
+    if d <= since + 60 || f.confirmed_duration == Some(d) {
+        return None;
+    }
+    f.confirmed_duration = Some(d);
+    let enter = super::keys::shown(super::keys::Context::Feedback, &[Command::SaveFeedback]);
+    Some(format!(
+        "{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
+    ))
 }
 
 /// The row to store, or why not and which field to fix.
@@ -337,21 +444,26 @@ fn checked(
         return Err((UNCONFIRMED_WAIT.into(), f.focus));
     }
     let Some((index, option)) = f.chosen.and_then(|i| catalog.all().get(i).map(|o| (i, o))) else {
-        let why = format!("Pick an outcome first: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
+        if f.facts_due.is_some_and(|t| now < t) {
+            let why = format!("{FACTS_COMING}: the outcome follows from it in a moment (or pick one yourself).");
+            return Err((why, Field::Outcome));
+        }
+        let why = format!("{PICK_FIRST}: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
         return Err((why, Field::Outcome));
     };
     if let Some(why) = f.refusal(catalog, index) {
         return Err((format!("\"{}\" does not fit: {why}. Pick another outcome.", option.label), Field::Outcome));
     }
-    let duration = if f.manual {
+    let duration = if f.manual && option.group == FeedbackGroup::NotConnected {
+        // Nobody talked: whatever the field held (the time since dialing), talk time is 0.
+        Some(0)
+    } else if f.manual {
         match f.duration.value().trim().parse::<i64>() {
-            Ok(d) if d > (now - f.call.created_at).num_seconds() + 60 => {
-                let since = (now - f.call.created_at).num_seconds().max(0);
-                let why = format!("{d} s is longer than the {since} s since you dialed: check the duration.");
+            Ok(d) if (0..=MAX_DURATION_SECS).contains(&d) => Some(d),
+            _ => {
+                let why = format!("Duration must be a number of seconds (0–{MAX_DURATION_SECS}).");
                 return Err((why, Field::Duration));
             }
-            Ok(d) if (0..=86_400).contains(&d) => Some(d),
-            _ => return Err(("Duration must be a number of seconds (0–86400).".into(), Field::Duration)),
         }
     } else {
         None
@@ -375,6 +487,10 @@ fn checked(
 
 /// The call's outcome stands in the database: its form, wrap-up and live pane go.
 fn settle_wrapup(app: &mut App, call: &CallLog) {
+    app.ends.remove(&call.id);
+    if app.auto_open.is_some_and(|a| a.call_id == call.id) {
+        app.auto_open = None;
+    }
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }
@@ -391,8 +507,9 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
     app.info(saved_message(app, &call, decision));
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {
-        // Unfinished wrap-ups come before new calls.
-        fx.extend(open_next_wrapup(app));
+        // Unfinished wrap-ups come before new calls; the next opens by itself, so its first
+        // moment ignores keys meant for the one just saved (an Enter pressed twice).
+        fx.extend(open_unasked(app));
     } else if call_next {
         match dial_guard(app) {
             Some(why) => app.error(format!("Saved, but not calling the next driver: {why}")),
@@ -405,20 +522,78 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
     fx
 }
 
-/// The form's outcome was refused because another console of this agent saved the call's
-/// outcome first: the form and the wrap-up go, and the agent is told what stands.
+/// The form's outcome was refused because the call's outcome was saved elsewhere meanwhile
+/// (another console of this agent, the old app through the API): that outcome stands. What the
+/// agent typed in the remarks is not dropped: it is added after the saved remarks (both kept),
+/// and the agent is told.
 pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
+    let catalog = app.catalog.clone();
+    let typed = app.form().filter(|f| f.call.id == call.id).map(|f| f.remarks.value().trim().to_string());
+    let saved_remarks = call.remarks.clone().unwrap_or_default();
+    if let Some(typed) = typed.filter(|t| !t.is_empty() && !saved_remarks.contains(t.as_str()))
+        && let Some(f) = app.form_mut()
+    {
+        f.saving = true;
+        f.call = call.clone();
+        f.error = Some(format!(
+            "The outcome \"{}\" was saved elsewhere meanwhile; adding your remarks to it…",
+            strip_controls(call.feedback.as_deref().unwrap_or(""))
+        ));
+        return vec![Effect::AddRemarks { call_id: call.id, remarks: typed }];
+    }
+    let picked = app.form().and_then(|f| f.chosen).and_then(|i| catalog.all().get(i)).map(|o| o.label.clone());
     settle_wrapup(app, &call);
-    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
-    let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
-    app.error(format!(
-        "Not saved: the call to {name} already has the outcome \"{saved}\", saved from another console. It stays as saved."
-    ));
+    app.error(elsewhere_message(&call, picked.as_deref(), false));
+    after_elsewhere(app)
+}
+
+/// The remarks typed for a call saved elsewhere were added (or refused, and the form stays).
+pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, String>) -> Vec<Effect> {
+    let catalog = app.catalog.clone();
+    let call = match result {
+        Ok(call) => *call,
+        Err(why) => {
+            if let Some(f) = app.form_mut() {
+                f.saving = false;
+                f.error = Some(format!("Your remarks were not added: {why}. Entries kept; Enter retries."));
+            }
+            return vec![];
+        }
+    };
+    let picked = app
+        .form()
+        .filter(|f| f.call.id == call.id)
+        .and_then(|f| f.chosen)
+        .and_then(|i| catalog.all().get(i))
+        .map(|o| o.label.clone());
+    settle_wrapup(app, &call);
+    app.info(elsewhere_message(&call, picked.as_deref(), true));
+    after_elsewhere(app)
+}
+
+fn after_elsewhere(app: &mut App) -> Vec<Effect> {
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {
-        fx.extend(open_next_wrapup(app));
+        fx.extend(open_unasked(app));
     }
     fx
+}
+
+/// What stands for a call whose outcome was saved elsewhere while the agent typed a wrap-up.
+fn elsewhere_message(call: &CallLog, picked: Option<&str>, remarks_added: bool) -> String {
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
+    let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
+    let mut text =
+        format!("The call to {name} already had the outcome \"{saved}\", saved elsewhere meanwhile; it stands");
+    if remarks_added {
+        text.push_str(", and your remarks were added after its remarks");
+    }
+    match picked {
+        Some(p) if p != saved => text.push_str(&format!(". Your pick \"{}\" was not saved", strip_controls(p))),
+        _ => {}
+    }
+    text.push('.');
+    text
 }
 
 fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
@@ -431,6 +606,9 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
         );
     }
     let effect = match decision {
+        QueueDecision::Kept { newer_call } => {
+            format!("{name}'s place in the queue stays as the later call (#{newer_call}) left it")
+        }
         QueueDecision::Remove => format!("{name} left the queue"),
         QueueDecision::Requeue { due_at, .. } if (due_at - app.now).num_seconds() < 60 => {
             format!("{name} stays first in the queue")

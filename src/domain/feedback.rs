@@ -146,7 +146,15 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueDecision {
     Remove,
-    Requeue { due_at: DateTime<Utc>, callback: bool },
+    Requeue {
+        due_at: DateTime<Utc>,
+        callback: bool,
+    },
+    /// A newer call to the driver decided their place in the queue: an older call's outcome is
+    /// recorded and leaves the queue as that call left it.
+    Kept {
+        newer_call: i64,
+    },
 }
 
 const CONNECTED: [&str; 19] = [

@@ -116,6 +116,22 @@ pub fn preselect(end: CallEnd) -> Option<&'static str> {
     }
 }
 
+/// The most characters a call's remarks hold (the form, the store and the API agree).
+pub const REMARKS_LIMIT: usize = 500;
+
+/// Remarks saved elsewhere and remarks typed in a wrap-up, both kept: the saved first, then the
+/// typed (unless the saved already hold them).
+pub fn joined_remarks(saved: &str, typed: &str) -> String {
+    let (saved, typed) = (saved.trim(), typed.trim());
+    if typed.is_empty() || saved.contains(typed) {
+        saved.to_string()
+    } else if saved.is_empty() {
+        typed.to_string()
+    } else {
+        format!("{saved} · {typed}")
+    }
+}
+
 /// The remarks stored: the reason tag (when the facts give one) before what the agent typed.
 pub fn stored_remarks(end: CallEnd, typed: &str) -> String {
     let typed = typed.trim();
@@ -189,6 +205,14 @@ mod tests {
         assert!(refusal(dnc, false, CallStatus::Missed, CallEnd::AgentMissed).is_some());
         assert!(refusal(dnc, false, CallStatus::Ringing, CallEnd::Unknown).is_some());
         assert!(refusal(dnc, true, CallStatus::Initiated, CallEnd::Unknown).is_none(), "manual: the agent knows");
+    }
+
+    #[test]
+    fn remarks_from_two_places_are_both_kept() {
+        assert_eq!(joined_remarks("from the app", "from the console"), "from the app · from the console");
+        assert_eq!(joined_remarks("", " typed "), "typed");
+        assert_eq!(joined_remarks("same words", "same words"), "same words");
+        assert_eq!(joined_remarks("saved", "  "), "saved");
     }
 
     #[test]

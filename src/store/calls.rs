@@ -13,6 +13,20 @@ pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, drive
 
 const LIVE: &str = "('initiated', 'ringing', 'connected')";
 
+/// A manual call stays `initiated` until its outcome is saved; the agent ended it when its
+/// wrap-up began (a draft exists): from then on it is not a call in progress.
+const NOT_ENDED: &str = "NOT (provider = 'manual' AND id IN (SELECT call_log_id FROM feedback_drafts))";
+
+/// Calls younger than this that ended without an outcome are wrap-ups still owed: they reopen in
+/// their agent's console and no second call goes to their driver. Older ones are history (the
+/// old system left many rows without feedback).
+pub const WRAPUP_WINDOW: Duration = Duration::days(7);
+
+/// Which calls owe a wrap-up (with `feedback` empty): a draft is being typed, the call ended with
+/// the driver rung or not, or it is a manual call (nothing but the agent ends those).
+pub(crate) const OWES_WRAPUP: &str = "(id IN (SELECT call_log_id FROM feedback_drafts) \
+     OR status IN ('completed', 'missed') OR provider = 'manual')";
+
 /// A live call older than this no longer blocks dialing its driver again.
 pub const ABANDONED_AFTER: Duration = Duration::hours(2);
 
@@ -155,6 +169,23 @@ impl Store {
             let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
             let _: Option<(String,)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(&c.driver_id).fetch_optional(&mut *tx).await?;
+            // A call to this driver still waiting for its outcome (any agent's): no second call
+            // until it is saved, so an older outcome never decides over a newer call.
+            let owed = format!(
+                "{CALL_COLUMNS} WHERE driver_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
+                 AND {OWES_WRAPUP} AND NOT (provider = 'manual' AND status IN {LIVE} AND created_at >= ? \
+                 AND id NOT IN (SELECT call_log_id FROM feedback_drafts)) ORDER BY id DESC LIMIT 1"
+            );
+            // (A manual call still on the line is "in progress", said below.)
+            let owed: Option<CallLog> = sqlx::query_as(sqlx::AssertSqlSafe(owed))
+                .bind(&c.driver_id)
+                .bind(db_time(now - WRAPUP_WINDOW))
+                .bind(db_time(now - ABANDONED_AFTER))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(call) = owed {
+                return Err(StoreError::WrapupOwed(Box::new(call)));
+            }
             let last: Option<(String, DateTime<Utc>, Option<String>)> = sqlx::query_as(
                 "SELECT COALESCE(status, 'initiated'), created_at, remarks FROM call_logs WHERE driver_id = ? ORDER BY id DESC LIMIT 1",
             )
@@ -287,8 +318,10 @@ impl Store {
     #[tracing::instrument(skip_all, err)]
     pub async fn live_calls(&self, caller: Option<i64>) -> Result<Vec<CallLog>> {
         let sql = match caller {
-            Some(_) => format!("{CALL_COLUMNS} WHERE status IN {LIVE} AND caller_id = ? ORDER BY id DESC LIMIT 500"),
-            None => format!("{CALL_COLUMNS} WHERE status IN {LIVE} ORDER BY id DESC LIMIT 500"),
+            Some(_) => format!(
+                "{CALL_COLUMNS} WHERE status IN {LIVE} AND caller_id = ? AND {NOT_ENDED} ORDER BY id DESC LIMIT 500"
+            ),
+            None => format!("{CALL_COLUMNS} WHERE status IN {LIVE} AND {NOT_ENDED} ORDER BY id DESC LIMIT 500"),
         };
         Ok(with_pool!(self, |p, d| {
             let mut q = sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str()));
@@ -367,15 +400,12 @@ impl Store {
     ) -> Result<Vec<(CallLog, Option<FeedbackDraft>)>> {
         let sql = format!(
             "{CALL_COLUMNS} WHERE caller_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
-             AND (id IN (SELECT call_log_id FROM feedback_drafts WHERE caller_id = ?) \
-                  OR status IN ('completed', 'missed') OR provider = 'manual') \
-             ORDER BY id LIMIT 50"
+             AND {OWES_WRAPUP} ORDER BY id LIMIT 50"
         );
         let calls = with_pool!(self, |p, d| {
             sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(caller)
                 .bind(db_time(since))
-                .bind(caller)
                 .fetch_all(p)
                 .await
         })?;

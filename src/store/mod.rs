@@ -63,6 +63,10 @@ pub enum StoreError {
     /// saved it first): nothing changed. Holds the call as saved.
     #[error("that call's outcome was already saved")]
     AlreadySaved(Box<crate::domain::CallLog>),
+    /// A dial refused because the driver's last call still waits for its outcome (a wrap-up not
+    /// saved): a second call would leave two outcomes to decide one queue place. Holds that call.
+    #[error("the call to this driver at {} has no outcome yet", .0.created_at.format("%H:%M UTC"))]
+    WrapupOwed(Box<crate::domain::CallLog>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::calls::{CALL_COLUMNS, SubmitFeedback};
 use super::{Result, Store, StoreError, db_time, with_pool};
+use crate::domain::wrapup::REMARKS_LIMIT;
 use crate::domain::{
     CallLog, CallStatus, DO_NOT_CALL_REASON, FeedbackCatalog, QueueDecision, QueueEffect, WRONG_NUMBER_REASON,
 };
@@ -52,6 +53,42 @@ impl Store {
         super::retrying("save outcome", || self.submit_feedback_once(f, None, catalog, now, true)).await
     }
 
+    /// Adds `typed` after the remarks of call `call_id` (whose outcome was saved elsewhere while
+    /// `caller` typed a wrap-up for it), so neither text is lost; the outcome stays as saved.
+    /// Refused, changing nothing, when both would not fit in the 500 characters.
+    #[tracing::instrument(skip_all, fields(call_id), err(level = "info"))]
+    pub async fn add_remarks(&self, call_id: i64, caller: i64, typed: &str) -> Result<CallLog> {
+        let typed = typed.trim();
+        with_pool!(self, |p, d| {
+            let mut tx = p.begin_with(d.begin_write).await?;
+            let sql = format!("SELECT remarks, caller_id FROM call_logs WHERE id = ?{}", d.for_update);
+            let row: Option<(Option<String>, Option<i64>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).fetch_optional(&mut *tx).await?;
+            let Some((saved, owner)) = row else {
+                return Err(StoreError::NotFound(format!("call {call_id} not found")));
+            };
+            if owner != Some(caller) {
+                return Err(StoreError::Invalid("that call belongs to another agent".into()));
+            }
+            let saved = saved.unwrap_or_default();
+            let joined = crate::domain::wrapup::joined_remarks(&saved, typed);
+            let n = joined.chars().count();
+            if n > REMARKS_LIMIT {
+                return Err(StoreError::Invalid(format!(
+                    "your remarks do not fit after the saved ones ({n} of {REMARKS_LIMIT} characters): shorten them"
+                )));
+            }
+            sqlx::query("UPDATE call_logs SET remarks = ? WHERE id = ?")
+                .bind(&joined)
+                .bind(call_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM feedback_drafts WHERE call_log_id = ?").bind(call_id).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
+        self.call(call_id).await?.ok_or_else(|| StoreError::NotFound(format!("call {call_id} not found")))
+    }
+
     async fn submit_feedback_once(
         &self,
         f: &SubmitFeedback,
@@ -63,8 +100,8 @@ impl Store {
         if f.feedback.trim().is_empty() {
             return Err(StoreError::Invalid("choose an outcome before saving".into()));
         }
-        if f.remarks.chars().count() > 500 {
-            return Err(StoreError::Invalid("remarks are limited to 500 characters".into()));
+        if f.remarks.chars().count() > REMARKS_LIMIT {
+            return Err(StoreError::Invalid(format!("remarks are limited to {REMARKS_LIMIT} characters")));
         }
         if f.call_duration.is_some_and(|d| !(0..=86_400).contains(&d)) {
             return Err(StoreError::Invalid("duration must be between 0 and 86400 seconds".into()));
@@ -133,6 +170,19 @@ impl Store {
                 let attempts = attempts.map_or(1, |(a,)| a.max(1));
                 let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
+                // A newer call to the driver decided their queue place: this older outcome is
+                // recorded but moves nothing (only a request not to be called still applies).
+                let newer: Option<(i64,)> =
+                    sqlx::query_as("SELECT id FROM call_logs WHERE driver_id = ? AND id > ? ORDER BY id DESC LIMIT 1")
+                        .bind(&driver_id)
+                        .bind(f.call_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if let Some((newer_call,)) = newer
+                    && effect != QueueEffect::DoNotCall
+                {
+                    decision = QueueDecision::Kept { newer_call };
+                }
                 if effect == QueueEffect::DoNotCall {
                     // In this transaction: the outcome and the listing are saved together or not at all.
                     super::dnc::list_asked_in_tx!(
@@ -145,7 +195,8 @@ impl Store {
                         now
                     );
                 }
-                if matches!(effect, QueueEffect::WrongNumber | QueueEffect::DoNotCall) {
+                let kept = matches!(decision, QueueDecision::Kept { .. });
+                if !kept && matches!(effect, QueueEffect::WrongNumber | QueueEffect::DoNotCall) {
                     let reason =
                         if effect == QueueEffect::DoNotCall { DO_NOT_CALL_REASON } else { WRONG_NUMBER_REASON };
                     sqlx::query("UPDATE drivers SET closed_reason = ?, closed_at = ? WHERE id = ?")
@@ -156,6 +207,7 @@ impl Store {
                         .await?;
                 }
                 match decision {
+                    QueueDecision::Kept { .. } => {}
                     QueueDecision::Remove => {
                         sqlx::query("DELETE FROM call_queue WHERE driver_id = ?")
                             .bind(&driver_id)

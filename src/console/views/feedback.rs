@@ -45,7 +45,7 @@ pub fn render(app: &App, f: &FeedbackForm, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(line), facts_area);
     }
     render_outcomes(app, f, &cells, cols, frame, list_area);
-    render_text_fields(f, frame, text_area);
+    render_text_fields(app, f, frame, text_area);
     frame.render_widget(Paragraph::new(status_line(app, f)), status_area);
     frame.render_widget(Paragraph::new(tab_line(f, keys_area.width)), keys_area);
 }
@@ -186,7 +186,7 @@ fn field_block(label: &str, hint: &str, focused: bool) -> Block<'static> {
         .title(Line::from(vec![Span::styled(title, title_style), Span::styled(format!(" {hint} "), dim())]))
 }
 
-fn render_text_fields(f: &FeedbackForm, frame: &mut Frame, area: Rect) {
+fn render_text_fields(app: &App, f: &FeedbackForm, frame: &mut Frame, area: Rect) {
     let [remarks, duration] = if f.manual {
         Layout::horizontal([Constraint::Min(20), Constraint::Length(24)]).areas(area)
     } else {
@@ -195,7 +195,10 @@ fn render_text_fields(f: &FeedbackForm, frame: &mut Frame, area: Rect) {
     let count = format!("{}/{}", f.remarks.value().chars().count(), f.remarks_max());
     render_input(frame, remarks, Field::Remarks.label(), &count, &f.remarks, f.focus == Field::Remarks);
     if f.manual {
-        render_input(frame, duration, "Duration (s)", "", &f.duration, f.focus == Field::Duration);
+        // Nobody talked on a Not Connected call: its talk time is saved as 0 whatever the box holds.
+        let not_connected = f.chosen_group(&app.catalog) == Some(crate::domain::FeedbackGroup::NotConnected);
+        let hint = if not_connected { "saved as 0" } else { "" };
+        render_input(frame, duration, "Duration (s)", hint, &f.duration, f.focus == Field::Duration);
     }
 }
 
@@ -221,6 +224,13 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
     }
     if let Some(e) = &f.error {
         return Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red));
+    }
+    if !f.ignored.is_empty() {
+        // Keys typed as the form opened by itself, shown so the agent knows they did nothing.
+        return Line::styled(
+            format!("Ignored {} (typed as this form opened by itself): type again.", f.ignored),
+            Style::default().fg(Color::Black).bg(Color::Yellow),
+        );
     }
     match f.chosen.and_then(|i| app.catalog.all().get(i)) {
         Some(o) => {

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{clock, dim, hhmmss, status_style, when};
+use crate::console::keys::{Command, Context};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
@@ -73,6 +74,9 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         .map(|e| e.received_at.and_utc());
     let timer = if st.is_final() {
         format!("ended · talk {}", clock(c.call_duration.unwrap_or(0)))
+    } else if let Some(ended) = l.ended_at {
+        // A manual call the agent ended: the clock stops there.
+        format!("ended · on the line {}", clock((ended - c.created_at).num_seconds()))
     } else if st == CallStatus::Connected {
         format!("talking {}", clock((app.now - answered_at.unwrap_or(c.created_at)).num_seconds()))
     } else if l.kind == CallKind::Manual {
@@ -137,8 +141,12 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Style::default().fg(ratatui::style::Color::Yellow),
         ));
     }
-    if l.kind == CallKind::Manual && st.is_live() {
-        lines.push(Line::styled("Press e when the call ends.", dim()));
+    if l.kind == CallKind::Manual && l.in_progress() {
+        let end = crate::console::keys::shown(Context::Queue, &[Command::EndCall]);
+        lines.push(Line::styled(format!("Press {end} when the call ends."), dim()));
+    } else if l.kind == CallKind::Manual && st.is_live() && app.form().is_none_or(|f| f.call.id != c.id) {
+        let open = crate::console::keys::shown(Context::Global, &[Command::ReopenWrapup]);
+        lines.push(Line::styled(format!("Ended: its wrap-up waits ({open})."), dim()));
     }
     lines
 }

@@ -59,15 +59,22 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     // A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
     let pending = pending_wrapups(app);
     if pending > 0 {
-        let more = if app.form().is_some() { " more" } else { "" };
         let s = if pending == 1 { "" } else { "s" };
+        // While a form is open its letters pick outcomes: no key is offered then (a `w` typed
+        // for "waiting: w" would pick an outcome); the next one opens after this save.
+        let text = if app.form().is_some() {
+            format!(" {pending} more wrap-up{s} after this one ")
+        } else {
+            let key = crate::console::keys::shown(
+                crate::console::keys::Context::Global,
+                &[crate::console::keys::Command::ReopenWrapup],
+            );
+            format!(" {pending} wrap-up{s} waiting: {key} ")
+        };
         parts.push(Part {
             spans: vec![
                 Span::raw("│"),
-                Span::styled(
-                    format!(" {pending}{more} wrap-up{s} waiting: w "),
-                    Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD),
-                ),
+                Span::styled(text, Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
             ],
             keep: 10,
             short: None,

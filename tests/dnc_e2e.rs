@@ -91,7 +91,7 @@ async fn save_and_call_next_skips_a_driver_listed_during_the_wrap_up() {
     tm.keys(&["m"]);
     tm.wait_text("Manual call: dial", 5).await;
     tm.keys(&["e"]);
-    tm.wait_text("Wrap-up: Ramesh Gupta", 5).await;
+    tm.wait_form("Ramesh Gupta", 5).await;
     // Meanwhile the next driver in line asks (through the office) not to be called.
     env.calldesk(&["dnc", "add", "09000000013", "--reason", "asked by email"]);
     tm.keys(&["l", "C-n"]);

@@ -19,7 +19,7 @@ async fn a_requeued_driver_is_found_by_a_formatted_number_and_the_card_shows_the
     tm.keys(&["Enter"]);
     tm.wait_text("TeleCMI IVR", 5).await;
     tm.keys(&["t"]);
-    tm.wait_text("Wrap-up: Ramesh Gupta", 20).await;
+    tm.wait_form("Ramesh Gupta", 20).await;
     tm.wait_text("The driver did not answer.", 10).await;
     tm.keys(&["Tab"]);
     tm.type_text("Wife says he drives to Pune, call after 6pm");

@@ -57,7 +57,7 @@ async fn at_70x20_mobiles_are_whole_and_a_waiting_wrap_up_is_visible() {
     tm.keys(&["m"]);
     tm.wait_text("Manual call: dial", 5).await;
     tm.keys(&["e"]);
-    tm.wait_text("Wrap-up: Ramesh", 5).await;
+    tm.wait_form("Ramesh", 5).await;
     tm.keys(&["Escape"]);
     let screen = tm.wait_text("1 wrap-up waiting: w", 5).await;
     let bar = screen.lines().rev().nth(2).unwrap_or_default().to_string();

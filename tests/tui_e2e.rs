@@ -88,7 +88,7 @@ async fn call_at_the_keyboard(url: Option<String>) {
     tm.keys(&["t"]);
     tm.wait_text("Your phone will ring shortly. Answer to connect with the driver.", 5).await;
     tm.wait_text("CONNECTED", 10).await;
-    let screen = tm.wait_text("Wrap-up: Ramesh Kumar", 10).await;
+    let screen = tm.wait_form("Ramesh Kumar", 10).await;
     assert!(screen.contains("completed"), "{screen}");
     tm.keys(&["m"]);
     tm.type_text("Interview on Monday");
@@ -129,7 +129,7 @@ async fn a_console_killed_mid_wrap_up_gets_its_draft_back() {
     tm.keys(&["m"]);
     tm.wait_text("Manual call: dial", 5).await;
     tm.keys(&["e"]);
-    tm.wait_text("Wrap-up: Suresh Yadav", 5).await;
+    tm.wait_form("Suresh Yadav", 5).await;
     tm.keys(&["w"]);
     tm.type_text("call after 6pm");
     tm.wait_text("call after 6pm", 3).await;
@@ -149,7 +149,7 @@ async fn a_console_killed_mid_wrap_up_gets_its_draft_back() {
     drop(tm);
 
     let tm = Session::start(&script, 100, 30);
-    let screen = tm.wait_text("Wrap-up: Suresh Yadav", 15).await;
+    let screen = tm.wait_form("Suresh Yadav", 15).await;
     assert!(screen.contains("call after 6pm"), "{screen}");
     assert!(screen.contains("Call Back Later › Call Tomorrow Morning"), "{screen}");
     assert!(screen.contains("Unfinished wrap-up reopened"), "{screen}");

@@ -61,6 +61,7 @@ fn with_live_call(app: &mut App) {
             event(4, 9, "b", "event", "answered"),
         ],
         end: CallEnd::Unknown,
+        ended_at: None,
     });
     app.now = now() + Duration::seconds(51);
     let mut done = call(9, 7, "telecmi", CallStatus::Completed);

@@ -27,7 +27,7 @@ async fn telecmi_call(tm: &Session, env: &Env, outcome: Outcome, name: &str) -> 
     tm.keys(&["Enter"]);
     tm.wait_text("TeleCMI IVR", 5).await;
     tm.keys(&["t"]);
-    tm.wait_text(&format!("Wrap-up: {name}"), 20).await
+    tm.wait_form(name, 20).await
 }
 
 #[tokio::test]
@@ -56,7 +56,7 @@ async fn tab_then_remarks_keeps_the_outcome_and_every_letter() {
     tm.keys(&["m"]);
     tm.wait_text("Manual call: dial", 5).await;
     tm.keys(&["e"]);
-    tm.wait_text("Wrap-up: Ganesh Singh", 5).await;
+    tm.wait_form("Ganesh Singh", 5).await;
     tm.keys(&["m", "Tab"]);
     tm.type_text("Interview fixed Monday 10am");
     tm.wait_text("Interview fixed Monday 10am", 3).await;

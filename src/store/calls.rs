@@ -173,14 +173,14 @@ impl Store {
             // until it is saved, so an older outcome never decides over a newer call.
             let owed = format!(
                 "{CALL_COLUMNS} WHERE driver_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
-                 AND {OWES_WRAPUP} AND NOT (provider = 'manual' AND status IN {LIVE} AND created_at >= ? \
+                 AND {OWES_WRAPUP} AND NOT (provider = 'manual' AND status IN {LIVE} \
                  AND id NOT IN (SELECT call_log_id FROM feedback_drafts)) ORDER BY id DESC LIMIT 1"
             );
-            // (A manual call still on the line is "in progress", said below.)
+            // A manual call the agent has not ended is "in progress" (said below) until it is
+            // abandoned; then it lapses rather than lock the driver.
             let owed: Option<CallLog> = sqlx::query_as(sqlx::AssertSqlSafe(owed))
                 .bind(&c.driver_id)
                 .bind(db_time(now - WRAPUP_WINDOW))
-                .bind(db_time(now - ABANDONED_AFTER))
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(call) = owed {

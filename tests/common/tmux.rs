@@ -71,6 +71,14 @@ impl Session {
         self.wait_for(text, secs, |s| s.contains(text)).await
     }
 
+    /// Waits for the wrap-up of `name` to open, then looks at it as a person does before typing:
+    /// keys in the first moment of a form that opened by itself are ignored by design.
+    pub async fn wait_form(&self, name: &str, secs: u64) -> String {
+        let screen = self.wait_text(&format!("Wrap-up: {name}"), secs).await;
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        screen
+    }
+
     /// Resizes the window, as a person dragging the terminal's edge.
     pub fn resize(&self, w: u16, h: u16) {
         let ok = Command::new("tmux")

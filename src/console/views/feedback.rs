@@ -197,7 +197,7 @@ fn render_text_fields(app: &App, f: &FeedbackForm, frame: &mut Frame, area: Rect
     if f.manual {
         // Nobody talked on a Not Connected call: its talk time is saved as 0 whatever the box holds.
         let not_connected = f.chosen_group(&app.catalog) == Some(crate::domain::FeedbackGroup::NotConnected);
-        let hint = if not_connected { "saved as 0" } else { "" };
+        let hint = if not_connected { "→ 0" } else { "" };
         render_input(frame, duration, "Duration (s)", hint, &f.duration, f.focus == Field::Duration);
     }
 }

@@ -171,7 +171,14 @@ fn keys_in_the_first_moment_of_a_self_opened_form_are_shown_and_ignored() {
     assert!(fx.iter().all(|e| !matches!(e, Effect::Submit { .. })), "{fx:?}");
     assert_eq!(label(&a), None, "w did not pick \"Call Tomorrow Morning\"");
     assert_eq!(a.form().map(|f| f.ignored.as_str()), Some("w Enter"));
-    assert!(notice(&a).starts_with("Ignored w Enter"), "{}", notice(&a));
+    assert!(notice(&a).starts_with("Saved \"Interview Fixed\""), "the last save's notice stays: {}", notice(&a));
+    let screen = {
+        let backend = ratatui::backend::TestBackend::new(120, 40);
+        let mut t = ratatui::Terminal::new(backend).expect("terminal");
+        t.draw(|f| calldesk::console::views::render(&a, f)).expect("draw");
+        format!("{:?}", t.backend())
+    };
+    assert!(screen.contains("Ignored w Enter (typed as this form opened by itself)"), "{screen}");
     // Past the moment, keys count again and the ignored list goes.
     after_ms(&mut a, 800);
     update(&mut a, ch('w'));

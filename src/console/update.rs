@@ -12,7 +12,6 @@ use super::lists::clamp_offsets;
 use super::results;
 use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
 use super::wrapup::{on_call_updated, on_form_key};
-use crate::domain::text::strip_controls;
 
 pub use super::lists::PAGE;
 
@@ -175,10 +174,8 @@ fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
     if !f.ignored.is_empty() {
         f.ignored.push(' ');
     }
+    // Said in the form itself: the notice keeps what the last save did.
     f.ignored.push_str(&name);
-    let ignored = f.ignored.clone();
-    let name = strip_controls(f.call.driver_name.as_deref().unwrap_or("this call"));
-    app.info(format!("Ignored {ignored}: the wrap-up for {name} opened just then. Type again now."));
     true
 }
 

@@ -12,7 +12,10 @@ use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
-    let area = centered(frame.area(), 100, frame.area().height.saturating_sub(2).max(10));
+    // Above the status bar and its notice line (a refusal said while the card is open must show).
+    let full = frame.area();
+    let above = ratatui::layout::Rect { height: full.height.saturating_sub(3).max(10).min(full.height), ..full };
+    let area = centered(above, 100, above.height);
     frame.render_widget(Clear, area);
     let name = c.hit.as_ref().map_or(c.driver_id.clone(), |h| strip_controls(&h.name));
     let block = Block::default()

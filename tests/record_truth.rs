@@ -405,3 +405,31 @@ fn remarks_that_cannot_be_added_keep_the_form() {
     assert_eq!(f.remarks.value(), "x");
     assert!(f.error.as_deref().is_some_and(|e| e.contains("not added")), "{:?}", f.error);
 }
+
+#[test]
+fn help_stays_open_while_a_wrap_up_waits_for_its_facts() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(46, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, webhook(call(46, 0, "telecmi", CallStatus::Missed)));
+    update(&mut a, ch('?'));
+    assert!(matches!(a.modal, Some(Modal::Help)), "help opens while the facts are awaited");
+    update(&mut a, key(KeyCode::Down));
+    assert!(matches!(a.modal, Some(Modal::Help)));
+    update(&mut a, Action::FactsLoaded { call_id: 46, end: CallEnd::NoAnswer, attempts: Some(1) });
+    assert_eq!(a.form().map(|f| f.call.id), Some(46), "then the wrap-up takes over");
+}
+
+#[test]
+fn a_wrap_up_put_aside_before_it_opened_by_itself_stays_aside() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(47, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, webhook(call(47, 0, "telecmi", CallStatus::Missed)));
+    // The agent does not wait for the facts: e opens it, Esc puts it aside.
+    update(&mut a, ch('e'));
+    assert_eq!(a.form().map(|f| f.call.id), Some(47));
+    update(&mut a, key(KeyCode::Esc));
+    update(&mut a, Action::FactsLoaded { call_id: 47, end: CallEnd::NoAnswer, attempts: Some(1) });
+    after_ms(&mut a, 6_000);
+    assert!(a.form().is_none(), "put aside on purpose: it waits for w");
+    assert_eq!(a.wrapups.len(), 1);
+}

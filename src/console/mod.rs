@@ -116,12 +116,9 @@ async fn event_loop(
             },
             Some(a) = rx.recv() => a,
         };
-        // Keys are measured against the clock they arrived at (a form's first moment), finer
-        // than the ticks.
-        let mut batch = Vec::with_capacity(4);
-        if matches!(first, Action::Key(_)) {
-            batch.push(Action::Clock(Utc::now()));
-        }
+        // Every batch reads the clock first: a form opens, and keys arrive, at their own moment
+        // (a form's first second is measured between the two), finer than the ticks.
+        let mut batch = vec![Action::Clock(Utc::now())];
         // Drain whatever else has arrived (a burst of webhooks) and draw once.
         batch.push(first);
         while let Ok(a) = rx.try_recv() {

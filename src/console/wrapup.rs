@@ -172,6 +172,10 @@ pub(super) fn on_form_command(app: &mut App, cmd: Command) -> Vec<Effect> {
 
 /// Puts the form among the waiting wrap-ups (first), with what was typed.
 pub(super) fn keep_aside(app: &mut App, f: &FeedbackForm, draft: FeedbackDraft) {
+    // Put aside on purpose: it does not open again by itself.
+    if app.auto_open.is_some_and(|a| a.call_id == f.call.id) {
+        app.auto_open = None;
+    }
     match app.wrapups.iter_mut().find(|(c, _)| c.id == f.call.id) {
         Some(w) => *w = (f.call.clone(), Some(draft)),
         None => app.wrapups.push_front((f.call.clone(), Some(draft))),
@@ -266,6 +270,10 @@ pub(super) fn auto_open(app: &mut App) -> Vec<Effect> {
         app.auto_open = None;
         return vec![];
     };
+    let known = app.ends.get(&a.call_id).is_some_and(|e| *e != CallEnd::Unknown);
+    if !known && app.now < a.facts_by {
+        return vec![];
+    }
     if matches!(app.modal, Some(Modal::Help)) {
         // Help is reading, not work: the wrap-up is what matters now.
         app.modal = None;
@@ -274,8 +282,7 @@ pub(super) fn auto_open(app: &mut App) -> Vec<Effect> {
         || app.queue.filtering
         || (app.screen == Screen::Search && app.search.typing)
         || app.dialing;
-    let known = app.ends.get(&a.call_id).is_some_and(|e| *e != CallEnd::Unknown);
-    if busy || (!known && app.now < a.facts_by) {
+    if busy {
         return vec![];
     }
     if let Some(w) = app.wrapups.remove(at) {

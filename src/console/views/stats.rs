@@ -11,7 +11,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Table
 use super::columns::{Column, fit};
 use super::{dim, mean_duration, status_style};
 use crate::console::state::{App, Progress};
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 use crate::domain::{CallStatus, FeedbackCatalog};
 use crate::store::{DayStats, Stats};
 
@@ -47,7 +47,7 @@ pub fn progress_line(p: Progress) -> Line<'static> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut spans = vec![
         Span::styled(" Today: ", bold),
-        Span::raw(format!("{} call{} · {} connected · ", p.calls, if p.calls == 1 { "" } else { "s" }, p.connected)),
+        Span::raw(format!("{} · {} connected · ", plural(p.calls, "call"), p.connected)),
         Span::styled(format!("{} positive", p.positive), bold),
     ];
     match p.target {
@@ -140,7 +140,7 @@ pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &
     let connected = s.connected();
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }), bold),
+            Span::styled(plural(s.total, "call"), bold),
             Span::raw(" · connect rate "),
             Span::styled(percent(s.connect_rate()), bold),
             Span::styled(format!(" ({connected} connected)"), dim()),
@@ -153,9 +153,9 @@ pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &
         Line::from(vec![
             Span::raw("avg talk "),
             Span::styled(mean_duration(s.avg_talk), bold),
-            Span::styled(format!(" over {} talk{}", s.talks, if s.talks == 1 { "" } else { "s" }), dim()),
+            Span::styled(format!(" over {}", plural(s.talks, "talk")), dim()),
         ]),
-        Line::styled(format!("avg duration {} over all {} calls", mean_duration(s.avg_duration), s.total), dim()),
+        Line::styled(format!("avg duration {} over {}", mean_duration(s.avg_duration), plural(s.total, "call")), dim()),
         status_line(s),
     ];
     let room = usize::from(inner.height).saturating_sub(lines.len());

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::{age, dim};
 use crate::console::keys::{Context, footer};
 use crate::console::state::{AgentStatus, App, Level, Progress, TelephonyMode};
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
 struct Part {
@@ -59,13 +59,12 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     // A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
     let pending = pending_wrapups(app);
     if pending > 0 {
-        let more = if app.form().is_some() { " more" } else { "" };
-        let s = if pending == 1 { "" } else { "s" };
+        let waiting = plural(pending, if app.form().is_some() { "more wrap-up" } else { "wrap-up" });
         parts.push(Part {
             spans: vec![
                 Span::raw("│"),
                 Span::styled(
-                    format!(" {pending}{more} wrap-up{s} waiting: w "),
+                    format!(" {waiting} waiting: w "),
                     Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD),
                 ),
             ],
@@ -138,7 +137,7 @@ fn progress_part(p: Progress) -> Part {
     };
     let long = vec![
         Span::raw("│ "),
-        Span::styled(format!("{} calls · {} conn · ", p.calls, p.connected), dim()),
+        Span::styled(format!("{} · {} conn · ", plural(p.calls, "call"), p.connected), dim()),
         Span::styled(positive.clone(), style),
         Span::raw(" "),
     ];

@@ -202,10 +202,47 @@ async fn the_agents_progress_and_the_supervisors_numbers_count_driver_calls() {
     .await;
 }
 
+async fn bundle() -> StatsBundle {
+    let db = common::sqlite_db().await;
+    let s = &db.store;
+    calls_placed_and_not(s, t0()).await;
+    StatsBundle {
+        today: today(s).await,
+        week: s.stats(Some(3), t0() - Duration::days(6), t0() + Duration::hours(1)).await.expect("week"),
+        days: s
+            .daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 7))
+            .await
+            .expect("daily"),
+    }
+}
+
 fn draw(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     t.draw(|f| calldesk::console::views::render(app, f)).expect("draw");
     t.backend().to_string()
+}
+
+#[tokio::test]
+async fn the_stats_view_counts_driver_calls_and_shows_the_rest_apart() {
+    let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    app.screen = Screen::Stats;
+    let stats = bundle().await;
+    app.progress = Some(calldesk::console::state::Progress {
+        calls: stats.today.total,
+        connected: stats.today.connected(),
+        positive: stats.today.positive(&app.catalog),
+        target: Some(10),
+        not_placed: stats.today.not_placed,
+    });
+    app.stats = Some(stats);
+    for (w, h) in [(120, 30), (80, 24)] {
+        let screen = draw(&app, w, h);
+        for want in ["5 calls", "connect rate 40%", "over 2 talks", "+ 7 not placed", "5 calls · 2 conn · 7 not placed"]
+        {
+            assert!(screen.contains(want), "{w}×{h} lacks {want:?}:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("stats_not_placed_{w}x{h}"), screen);
+    }
 }
 
 /// One of anything is singular wherever a count is printed: the status bar, the stats view, the
@@ -242,4 +279,23 @@ fn one_call_is_one_call() {
     for wrong in ["1 calls", "1 talks", "call(s)"] {
         assert!(!all.contains(wrong), "{wrong:?}:\n{all}");
     }
+}
+
+fn status_bar(screen: &str) -> &str {
+    screen.lines().rev().nth(2).unwrap_or_default()
+}
+
+/// The status bar says how many calls never rang the driver, beside today's calls, which leave
+/// them out; the narrow form keeps the target.
+#[test]
+fn the_status_bar_shows_calls_never_placed_apart() {
+    use calldesk::console::state::Progress;
+    let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    app.progress = Some(Progress { calls: 1, connected: 1, positive: 0, target: Some(10), not_placed: 2 });
+    let wide = draw(&app, 120, 24);
+    assert!(status_bar(&wide).contains("1 call · 1 conn · 2 not placed · 0/10 ✓"), "{wide}");
+    insta::assert_snapshot!("status_bar_not_placed_120", status_bar(&wide));
+    let narrow = draw(&app, 70, 24);
+    assert!(status_bar(&narrow).contains("0/10 ✓"), "{narrow}");
+    insta::assert_snapshot!("status_bar_not_placed_70", status_bar(&narrow));
 }

@@ -196,7 +196,8 @@ async fn the_stats_view_names_each_figure() {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         t.draw(|f| calldesk::console::views::render(&app, f)).expect("draw");
         let screen = t.backend().to_string();
-        for want in ["missed 4", "failed 0", "connect rate 43%", "conversion 67%", "avg talk 1m 10s", "over 3 talks"] {
+        for want in ["missed 4", "failed 0", "+ 1 not placed", "connect rate 43%", "conversion 67%", "avg talk 1m 10s"]
+        {
             assert!(screen.contains(want), "{w}×{h} lacks {want:?}:\n{screen}");
         }
         assert!(!screen.to_lowercase().contains("success"), "{w}×{h}:\n{screen}");

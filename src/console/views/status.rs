@@ -127,7 +127,7 @@ fn state_part(app: &App) -> Part {
 }
 
 /// Today's calls, connects and positive outcomes against the target: `12 calls · 5 conn · 3/10 ✓`,
-/// shortened to `3/10 ✓`.
+/// with `2 not placed` (the driver never rung: not calls) when there are some; shortened to `3/10 ✓`.
 fn progress_part(p: Progress) -> Part {
     let reached = p.target.is_some_and(|t| p.positive >= t);
     let style = if reached { Style::default().fg(Color::Green).add_modifier(Modifier::BOLD) } else { Style::default() };
@@ -135,12 +135,13 @@ fn progress_part(p: Progress) -> Part {
         Some(t) => format!("{}/{t} ✓", p.positive),
         None => format!("{} ✓", p.positive),
     };
-    let long = vec![
-        Span::raw("│ "),
-        Span::styled(format!("{} · {} conn · ", plural(p.calls, "call"), p.connected), dim()),
-        Span::styled(positive.clone(), style),
-        Span::raw(" "),
-    ];
+    let mut long =
+        vec![Span::raw("│ "), Span::styled(format!("{} · {} conn · ", plural(p.calls, "call"), p.connected), dim())];
+    if p.not_placed > 0 {
+        long.push(Span::styled(format!("{} not placed", p.not_placed), Style::default().fg(Color::Yellow)));
+        long.push(Span::styled(" · ", dim()));
+    }
+    long.extend([Span::styled(positive.clone(), style), Span::raw(" ")]);
     Part { spans: long, keep: 6, short: Some(vec![Span::raw("│ "), Span::styled(positive, style), Span::raw(" ")]) }
 }
 

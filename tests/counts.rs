@@ -237,8 +237,14 @@ async fn the_stats_view_counts_driver_calls_and_shows_the_rest_apart() {
     app.stats = Some(stats);
     for (w, h) in [(120, 30), (80, 24)] {
         let screen = draw(&app, w, h);
-        for want in ["5 calls", "connect rate 40%", "over 2 talks", "+ 7 not placed", "5 calls · 2 conn · 7 not placed"]
-        {
+        for want in [
+            "5 calls",
+            "connect rate 40%",
+            "over 2 talks",
+            "+ 7 not placed",
+            "5 calls · 2 conn · 7 not placed",
+            "Today: 5 calls · 2 connected · 7 not placed · 1 positive",
+        ] {
             assert!(screen.contains(want), "{w}×{h} lacks {want:?}:\n{screen}");
         }
         insta::assert_snapshot!(format!("stats_not_placed_{w}x{h}"), screen);

@@ -48,15 +48,20 @@ pub const YOURS: &str = "your phone / TeleCMI";
 /// Why a call never rang the driver, on the supervisor's screen.
 pub const AGENTS: &str = "agent's phone / TeleCMI";
 
-/// `Today: 12 calls · 5 connected · 3 positive of 10 target` (✓ once the target is reached), then
-/// `· 2 not placed (your phone / TeleCMI)` when some calls never rang the driver.
+/// `Today: 12 calls · 5 connected · 3 positive of 10 target` (✓ once the target is reached), with
+/// `2 not placed · ` before the positive ones when some calls never rang the driver (the summary
+/// under it says why).
 pub fn progress_line(p: Progress) -> Line<'static> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut spans = vec![
         Span::styled(" Today: ", bold),
         Span::raw(format!("{} · {} connected · ", plural(p.calls, "call"), p.connected)),
-        Span::styled(format!("{} positive", p.positive), bold),
     ];
+    if p.not_placed > 0 {
+        let n = format!("{} not placed", p.not_placed);
+        spans.extend([Span::styled(n, not_placed_style(p.not_placed)), Span::raw(" · ")]);
+    }
+    spans.push(Span::styled(format!("{} positive", p.positive), bold));
     match p.target {
         Some(t) if p.positive >= t => spans.push(Span::styled(
             format!(" of {t} target ✓ reached"),
@@ -64,9 +69,6 @@ pub fn progress_line(p: Progress) -> Line<'static> {
         )),
         Some(t) => spans.push(Span::raw(format!(" of {t} target · {} to go", t - p.positive))),
         None => spans.push(Span::styled(" · no daily target set (calldesk caller target)", dim())),
-    }
-    if p.not_placed > 0 {
-        spans.push(Span::styled(format!(" · {} not placed ({YOURS})", p.not_placed), not_placed_style(p.not_placed)));
     }
     Line::from(spans)
 }

@@ -105,7 +105,7 @@ fn a_restart_resumes_the_stored_break_and_progress_follows_the_calls() {
     let bar = draw(&a, 120, 24);
     assert!(status_bar(&bar).contains("BREAK training 40m"), "{bar}");
 
-    let p = Progress { calls: 12, connected: 5, positive: 3, target: Some(10) };
+    let p = Progress { calls: 12, connected: 5, positive: 3, target: Some(10), not_placed: 0 };
     update(&mut a, Action::ProgressLoaded(p));
     assert_eq!(a.progress, Some(p));
     let fx = update(
@@ -118,7 +118,7 @@ fn a_restart_resumes_the_stored_break_and_progress_follows_the_calls() {
 fn in_state(state: &str, w: u16) -> App {
     let mut a = app(w, 24);
     a.now = now() + Duration::minutes(12);
-    a.progress = Some(Progress { calls: 12, connected: 5, positive: 3, target: Some(10) });
+    a.progress = Some(Progress { calls: 12, connected: 5, positive: 3, target: Some(10), not_placed: 0 });
     match state {
         "ready" => {}
         "break" => {
@@ -172,7 +172,7 @@ fn stats_view_shows_progress_against_the_target() {
     let mut a = app(110, 30);
     a.screen = Screen::Stats;
     a.stats = Some(StatsBundle::default());
-    a.progress = Some(Progress { calls: 12, connected: 5, positive: 3, target: Some(10) });
+    a.progress = Some(Progress { calls: 12, connected: 5, positive: 3, target: Some(10), not_placed: 0 });
     let screen = draw(&a, 110, 30);
     assert!(screen.contains("Today: 12 calls · 5 connected · 3 positive of 10 target"), "{screen}");
     insta::assert_snapshot!(screen);

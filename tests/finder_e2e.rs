@@ -34,5 +34,5 @@ async fn a_requeued_driver_is_found_by_a_formatted_number_and_the_card_shows_the
     tm.keys(&["Enter", "i"]);
     let screen = tm.wait_text("Wife says he drives to Pune, call after 6pm", 5).await;
     assert!(screen.contains("[no answer]"), "the row says why: {screen}");
-    assert!(screen.contains("1 call(s), newest first"), "{screen}");
+    assert!(screen.contains("1 call, newest first"), "{screen}");
 }

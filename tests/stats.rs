@@ -22,7 +22,8 @@ fn t0() -> chrono::DateTime<Utc> {
 
 /// The day from the issue: two positive outcomes and one "Not Interested" among three connected
 /// calls, three missed TeleCMI calls, a manual call logged as missed after 8 s of ringing, and one
-/// call that failed to start — plus, yesterday, one connected call.
+/// call that failed to start (never rang the driver: counted apart) — plus, yesterday, one
+/// connected call.
 async fn a_day_of_calls(s: &Store) {
     s.add_caller(3, "Pooja", Role::Agent, t0()).await.expect("caller");
     let drivers: Vec<Driver> = (1..=12)
@@ -97,17 +98,18 @@ async fn the_seeds_figures_stay_as_its_sql_defines_them() {
         // SELECT status, COUNT(*), AVG(call_duration) … GROUP BY status
         let mut by_status: Vec<(&str, i64)> = t.by_status.iter().map(|r| (r.status.as_str(), r.count)).collect();
         by_status.sort();
-        assert_eq!(by_status, [("completed", 3), ("failed", 1), ("missed", 4)]);
-        assert_eq!(t.total, 8);
+        assert_eq!(by_status, [("completed", 3), ("missed", 4)], "the call that failed to start is no call");
+        assert_eq!((t.total, t.not_placed), (7, 1));
         let completed = t.by_status.iter().find(|r| r.status == "completed").expect("completed");
         assert_eq!(completed.avg_duration, Some(70.0));
-        assert_eq!(t.avg_duration, Some(218.0 / 8.0), "AVG(call_duration) over every call");
+        assert_eq!(t.avg_duration, Some(218.0 / 7.0), "AVG(call_duration) over every call");
         // DATE(created_at), COUNT(*), SUM(status = 'completed'), SUM(status = 'failed'), AVG(call_duration)
         let days =
             s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
         assert_eq!(days.len(), 2);
-        assert_eq!((days[0].total_calls, days[0].completed, days[0].failed), (8, 3, 1));
-        assert_eq!(days[0].avg_duration, Some(218.0 / 8.0));
+        assert_eq!((days[0].total_calls, days[0].completed, days[0].failed, days[0].not_placed), (7, 3, 0, 1));
+        let avg = days[0].avg_duration.expect("an average");
+        assert!((avg - 218.0 / 7.0).abs() < 1e-6, "{avg}: MariaDB's AVG keeps 9 decimals");
         assert_eq!((days[1].total_calls, days[1].completed, days[1].failed), (1, 1, 0));
     })
     .await;
@@ -119,10 +121,10 @@ async fn missed_calls_are_counted_as_missed() {
         let s = &db.store;
         a_day_of_calls(s).await;
         let t = today(s).await;
-        assert_eq!((t.count(CallStatus::Missed), t.count(CallStatus::Failed)), (4, 1));
+        assert_eq!((t.count(CallStatus::Missed), t.count(CallStatus::Failed), t.not_placed), (4, 0, 1));
         let days =
             s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
-        assert_eq!((days[0].missed, days[0].failed), (4, 1), "not \"failed 0\" beside four missed calls");
+        assert_eq!((days[0].missed, days[0].failed, days[0].not_placed), (4, 0, 1), "four missed calls are missed");
         assert_eq!(days[1].missed, 0);
     })
     .await;
@@ -153,14 +155,14 @@ async fn connect_rate_is_not_a_success_and_conversion_counts_positive_outcomes()
         a_day_of_calls(s).await;
         let catalog = FeedbackCatalog::default();
         let t = today(s).await;
-        // Connect rate: completed ÷ all calls (what the old system called success).
-        assert_eq!(t.connect_rate(), Some(3.0 * 100.0 / 8.0));
+        // Connect rate: completed ÷ calls (what the old system called success).
+        assert_eq!(t.connect_rate(), Some(3.0 * 100.0 / 7.0));
         // Conversion: positive outcomes ÷ connected calls. "Not Interested" is not a success.
         assert_eq!(t.positive(&catalog), 2);
         assert_eq!(t.conversion_rate(&catalog), Some(2.0 * 100.0 / 3.0));
         let days =
             s.daily_stats(Some(3), &calldesk::domain::hours::local_days(t0(), chrono_tz::UTC, 8)).await.expect("daily");
-        assert_eq!(days[0].connect_rate(), 3.0 * 100.0 / 8.0);
+        assert_eq!(days[0].connect_rate(), 3.0 * 100.0 / 7.0);
         assert_eq!(days[0].conversion_rate(&catalog), Some(2.0 * 100.0 / 3.0));
         assert_eq!(days[1].conversion_rate(&catalog), Some(100.0), "Ready for Interview is positive");
         // The positive outcomes are data.
@@ -194,7 +196,8 @@ async fn the_stats_view_names_each_figure() {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         t.draw(|f| calldesk::console::views::render(&app, f)).expect("draw");
         let screen = t.backend().to_string();
-        for want in ["missed 4", "failed 1", "connect rate 38%", "conversion 67%", "avg talk 1m 10s", "over 3 talks"] {
+        for want in ["missed 4", "failed 0", "+ 1 not placed", "connect rate 43%", "conversion 67%", "avg talk 1m 10s"]
+        {
             assert!(screen.contains(want), "{w}×{h} lacks {want:?}:\n{screen}");
         }
         assert!(!screen.to_lowercase().contains("success"), "{w}×{h}:\n{screen}");
@@ -241,7 +244,7 @@ async fn the_supervisor_shows_wrap_up_and_units() {
     let mut t = Terminal::new(TestBackend::new(120, 28)).expect("terminal");
     t.draw(|f| calldesk::supervise::view::render(&v, f)).expect("draw");
     let screen = t.backend().to_string();
-    for want in ["wrap-up", "1m 12s", "2m 05s", "1h 06m", "avg talk 1m 10s", "connect rate 38%", "conversion 67%"] {
+    for want in ["wrap-up", "1m 12s", "2m 05s", "1h 06m", "avg talk 1m 10s", "connect rate 43%", "conversion 67%"] {
         assert!(screen.contains(want), "lacks {want:?}:\n{screen}");
     }
     assert!(!screen.to_lowercase().contains("success"), "{screen}");

@@ -74,6 +74,7 @@ fn supervisor_screen_snapshot() {
                 talks: 9,
                 avg_talk: Some(70.0),
                 connected_outcomes: vec![FeedbackCount { feedback: "Not Interested".into(), count: 5 }],
+                not_placed: 2,
             },
             week: Stats::default(),
             days: (0..7)

@@ -269,6 +269,7 @@ fn stats_view() {
             FeedbackCount { feedback: "Not Interested".into(), count: 7 },
             FeedbackCount { feedback: "Interview Fixed".into(), count: 3 },
         ],
+        not_placed: 2,
     };
     let days = (0..7)
         .map(|i| DayStats {
@@ -281,6 +282,7 @@ fn stats_view() {
             talks: 10 + i / 2,
             avg_talk: Some(90.0 + i as f64),
             connected_outcomes: vec![FeedbackCount { feedback: "Interview Fixed".into(), count: 1 + i % 3 }],
+            not_placed: i % 2,
         })
         .collect();
     a.stats = Some(StatsBundle { today: today.clone(), week: Stats { total: 120, ..today }, days });

@@ -329,7 +329,8 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
     }
 }
 
-/// Today's (local) calls, connects and positive outcomes of one caller, with their target.
+/// Today's (local) calls, connects and positive outcomes of one caller, with their target, and
+/// the calls that never rang the driver.
 pub async fn load_progress(
     store: &Store,
     me: i64,
@@ -343,6 +344,7 @@ pub async fn load_progress(
         connected: today.connected(),
         positive: today.positive(catalog),
         target: store.daily_target(me).await?,
+        not_placed: today.not_placed,
     })
 }
 

@@ -333,13 +333,15 @@ pub enum AgentStatus<'a> {
     WrapUp,
 }
 
-/// Today's calls, connects and positive outcomes, against the daily target.
+/// Today's calls, connects and positive outcomes, against the daily target; and the calls that
+/// never rang the driver (the agent's phone not answered, TeleCMI refused), which are not calls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
     pub calls: i64,
     pub connected: i64,
     pub positive: i64,
     pub target: Option<i64>,
+    pub not_placed: i64,
 }
 
 /// The break picker: which reason is highlighted.

@@ -114,6 +114,10 @@ pub struct CallLog {
 /// (The side table `call_provisional` holds the same fact for queries.)
 pub const UNCONFIRMED_REMARK: &str = "unconfirmed: TeleCMI did not answer the click-to-call request";
 
+/// Start of the reason a call closed at the call ceiling (`CALL_CEILING_HOURS`) records, in its
+/// remarks and in `call_provisional`: TeleCMI never said how it ended, so it may have rung the driver.
+pub const CEILING_REMARK: &str = "call ceiling";
+
 impl CallLog {
     /// The stored status, or `initiated` for an unknown legacy value.
     pub fn call_status(&self) -> CallStatus {

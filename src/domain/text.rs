@@ -23,6 +23,15 @@ pub fn clean_text(s: &str) -> String {
     strip_controls(&strip_ansi_escapes::strip_str(spaced))
 }
 
+/// A count and its noun, singular for one: `1 call`, `0 calls`, `12 calls`, `2 more wrap-ups`.
+pub fn plural<N>(n: N, noun: &str) -> String
+where
+    N: Copy + std::fmt::Display + TryInto<i64>,
+{
+    let s = if n.try_into().is_ok_and(|n: i64| n == 1) { "" } else { "s" };
+    format!("{n} {noun}{s}")
+}
+
 /// The old system's timestamp text: `2025-11-13 10:30:00`.
 pub const DATETIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -67,6 +76,15 @@ mod tests {
         assert_eq!(strip_controls("Ra\u{1b}[2Jju\u{7}"), "Ra[2Jju");
         assert_eq!(strip_controls("a\tb\nc\u{9b}d\u{7f}"), "a b cd");
         assert_eq!(strip_controls("राजू Kumar"), "राजू Kumar");
+    }
+
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(plural(1, "call"), "1 call");
+        assert_eq!(plural(0_i64, "call"), "0 calls");
+        assert_eq!(plural(12_usize, "talk"), "12 talks");
+        assert_eq!(plural(-1, "call"), "-1 calls");
+        assert_eq!(plural(2, "more wrap-up"), "2 more wrap-ups");
     }
 
     #[test]

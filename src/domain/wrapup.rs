@@ -4,6 +4,11 @@
 use super::feedback::{FeedbackGroup, FeedbackOption, QueueEffect};
 use super::status::CallStatus;
 
+/// The reason tag of a call whose agent's phone (leg A) was not answered.
+pub const AGENT_MISSED_TAG: &str = "[agent's phone not answered; driver not called]";
+/// The reason tag of a call TeleCMI never placed.
+pub const NOT_PLACED_TAG: &str = "[call not placed; driver not called]";
+
 /// How a call ended, read from TeleCMI's reports of its two legs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallEnd {
@@ -39,8 +44,8 @@ impl CallEnd {
             Self::Unknown | Self::Talked => None,
             Self::NoAnswer => Some("[no answer]"),
             Self::Rejected => Some("[driver rejected]"),
-            Self::AgentMissed => Some("[agent's phone not answered; driver not called]"),
-            Self::NotPlaced => Some("[call not placed; driver not called]"),
+            Self::AgentMissed => Some(AGENT_MISSED_TAG),
+            Self::NotPlaced => Some(NOT_PLACED_TAG),
         }
     }
 

@@ -23,9 +23,10 @@ const NOT_ENDED: &str = "NOT (provider = 'manual' AND id IN (SELECT call_log_id 
 pub const WRAPUP_WINDOW: Duration = Duration::days(7);
 
 /// Which calls owe a wrap-up (with `feedback` empty): a draft is being typed, the call ended with
-/// the driver rung or not, or it is a manual call (nothing but the agent ends those).
+/// the driver rung or not, or it is a manual call (nothing but the agent ends those) that was not
+/// given up as failed (a failed dial rang nobody).
 pub(crate) const OWES_WRAPUP: &str = "(id IN (SELECT call_log_id FROM feedback_drafts) \
-     OR status IN ('completed', 'missed') OR provider = 'manual')";
+     OR status IN ('completed', 'missed') OR (provider = 'manual' AND status <> 'failed'))";
 
 /// A live call older than this no longer blocks dialing its driver again.
 pub const ABANDONED_AFTER: Duration = Duration::hours(2);

@@ -19,6 +19,7 @@ mod loadtest;
 mod lookup;
 mod outcome;
 mod people;
+mod placed;
 mod presence;
 mod provisional;
 mod queue;

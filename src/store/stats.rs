@@ -1,9 +1,14 @@
 //! The day's numbers: the old system's monitoring queries (counts by status, average duration,
-//! daily completed/failed), kept as its SQL defines them, and the figures built on top of them.
+//! daily completed/failed), kept as its SQL defines them but over driver calls, and the figures
+//! built on top of them.
 //!
 //! Definitions, the same everywhere they are shown:
+//! - a **call** is a driver call: one that may have rung the driver. A call that never did — the
+//!   agent's own phone was not answered, TeleCMI refused it, it was marked not placed, its outcome
+//!   says the driver was not called (`store::placed` says which) — is counted apart, as **not
+//!   placed**, and is in no other figure;
 //! - **connected** call: status `completed` (someone answered; the old system's "completed");
-//! - **connect rate**: connected calls ÷ all calls (the seed's completed ÷ total; not a success rate);
+//! - **connect rate**: connected calls ÷ calls (the seed's completed ÷ total; not a success rate);
 //! - **conversion rate**: connected calls whose outcome the catalogue counts as positive
 //!   ([`FeedbackCatalog::positive`]) ÷ connected calls;
 //! - **average talk**: mean `call_duration` over *talks* — connected calls with `call_duration > 0`,
@@ -14,6 +19,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::placed::{NOT_PLACED, args as not_placed_args};
 use super::{Result, Store, db_time, with_pool};
 use crate::domain::{CallStatus, FeedbackCatalog};
 
@@ -55,10 +61,12 @@ pub struct DayStats {
     pub avg_talk: Option<f64>,
     /// Outcomes saved on the day's connected calls.
     pub connected_outcomes: Vec<FeedbackCount>,
+    /// Calls that never rang the driver: in none of the figures above.
+    pub not_placed: i64,
 }
 
 impl DayStats {
-    /// Connected (completed) calls as a share of all calls, 0–100 (0 on a day without calls).
+    /// Connected (completed) calls as a share of calls, 0–100 (0 on a day without calls).
     pub fn connect_rate(&self) -> f64 {
         percent(self.completed, self.total_calls).unwrap_or(0.0)
     }
@@ -87,6 +95,8 @@ pub struct Stats {
     pub avg_talk: Option<f64>,
     /// Outcomes saved on connected calls.
     pub connected_outcomes: Vec<FeedbackCount>,
+    /// Calls that never rang the driver: in none of the figures above.
+    pub not_placed: i64,
 }
 
 impl Stats {
@@ -100,7 +110,7 @@ impl Stats {
         self.count(CallStatus::Completed)
     }
 
-    /// Connected calls as a share of all calls, 0–100; `None` without calls.
+    /// Connected calls as a share of calls, 0–100; `None` without calls.
     pub fn connect_rate(&self) -> Option<f64> {
         percent(self.connected(), self.total)
     }
@@ -119,6 +129,7 @@ impl Stats {
 #[derive(sqlx::FromRow)]
 struct StatusRow {
     status: String,
+    not_placed: i64,
     count: i64,
     avg_duration: Option<f64>,
     talks: i64,
@@ -128,6 +139,7 @@ struct StatusRow {
 #[derive(sqlx::FromRow)]
 struct FeedbackRow {
     feedback: String,
+    not_placed: i64,
     count: i64,
     connected: i64,
 }
@@ -135,6 +147,7 @@ struct FeedbackRow {
 #[derive(sqlx::FromRow)]
 struct DayRow {
     day: String,
+    not_placed: i64,
     total_calls: i64,
     completed: i64,
     failed: i64,
@@ -156,26 +169,35 @@ const TALKS: &str = "COUNT(CASE WHEN status = 'completed' AND call_duration > 0 
      CAST(AVG(CASE WHEN status = 'completed' AND call_duration > 0 THEN call_duration END) AS DOUBLE) AS avg_talk";
 
 impl Store {
-    /// Counts and average duration by status, counts by feedback, and talks, for calls created in
-    /// `[from, until)`, of one caller or everyone (the `created_at` index bounds the scan).
+    /// Counts and average duration by status, counts by feedback, and talks, for the calls created
+    /// in `[from, until)` that may have rung the driver, of one caller or everyone; and how many
+    /// never did (the `created_at` index bounds the scan).
     #[tracing::instrument(skip_all, err)]
     pub async fn stats(&self, caller: Option<i64>, from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Stats> {
         let who = if caller.is_some() { " AND caller_id = ?" } else { "" };
         let status_sql = format!(
-            "SELECT COALESCE(status, 'initiated') AS status, COUNT(*) AS count, CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, \
-             {TALKS} FROM call_logs WHERE created_at >= ? AND created_at < ?{who} \
-             GROUP BY COALESCE(status, 'initiated') ORDER BY count DESC"
+            "SELECT COALESCE(status, 'initiated') AS status, {NOT_PLACED} AS not_placed, COUNT(*) AS count, \
+             CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, {TALKS} FROM call_logs \
+             WHERE created_at >= ? AND created_at < ?{who} \
+             GROUP BY COALESCE(status, 'initiated'), not_placed ORDER BY count DESC"
         );
         let fb_sql = format!(
-            "SELECT feedback, COUNT(*) AS count, COUNT(CASE WHEN status = 'completed' THEN 1 END) AS connected \
+            "SELECT feedback, {NOT_PLACED} AS not_placed, COUNT(*) AS count, \
+             COUNT(CASE WHEN status = 'completed' THEN 1 END) AS connected \
              FROM call_logs WHERE created_at >= ? AND created_at < ? \
-             AND feedback IS NOT NULL AND feedback <> ''{who} GROUP BY feedback ORDER BY count DESC, feedback"
+             AND feedback IS NOT NULL AND feedback <> ''{who} GROUP BY feedback, not_placed ORDER BY count DESC, feedback"
         );
         let (from, until) = (db_time(from), db_time(until));
+        let np = not_placed_args();
         let (statuses, feedback) = with_pool!(self, |p, d| {
-            let mut q1 =
-                sqlx::query_as::<_, StatusRow>(sqlx::AssertSqlSafe(status_sql.as_str())).bind(from).bind(until);
-            let mut q2 = sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(fb_sql.as_str())).bind(from).bind(until);
+            let mut q1 = sqlx::query_as::<_, StatusRow>(sqlx::AssertSqlSafe(status_sql.as_str()));
+            let mut q2 = sqlx::query_as::<_, FeedbackRow>(sqlx::AssertSqlSafe(fb_sql.as_str()));
+            for a in &np {
+                q1 = q1.bind(a.as_str());
+                q2 = q2.bind(a.as_str());
+            }
+            q1 = q1.bind(from).bind(until);
+            q2 = q2.bind(from).bind(until);
             if let Some(c) = caller {
                 q1 = q1.bind(c);
                 q2 = q2.bind(c);
@@ -184,32 +206,14 @@ impl Store {
             let b = q2.fetch_all(p).await?;
             Ok::<_, sqlx::Error>((a, b))
         })?;
-        let total = statuses.iter().map(|s| s.count).sum();
-        let weighted: f64 = statuses.iter().map(|s| s.avg_duration.unwrap_or(0.0) * s.count as f64).sum();
-        let avg_duration = (total > 0).then(|| weighted / total as f64);
-        let (talks, avg_talk) = statuses
-            .iter()
-            .find(|s| s.status == CallStatus::Completed.as_str())
-            .map_or((0, None), |s| (s.talks, s.avg_talk));
-        let mut connected_outcomes: Vec<FeedbackCount> = feedback
-            .iter()
-            .filter(|f| f.connected > 0)
-            .map(|f| FeedbackCount { feedback: f.feedback.clone(), count: f.connected })
-            .collect();
-        connected_outcomes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.feedback.cmp(&b.feedback)));
-        let by_status = statuses
-            .into_iter()
-            .map(|s| StatusCount { status: s.status, count: s.count, avg_duration: s.avg_duration })
-            .collect();
-        let by_feedback =
-            feedback.into_iter().map(|f| FeedbackCount { feedback: f.feedback, count: f.count }).collect();
-        Ok(Stats { by_status, by_feedback, total, avg_duration, talks, avg_talk, connected_outcomes })
+        Ok(summarize(statuses, feedback))
     }
 
     /// Per-day totals, completed, failed, missed, average duration and talks, newest day first,
-    /// with each day's outcomes of connected calls. `days` are `(day, start, end)` in UTC, as the
-    /// team's zone draws them (`domain::hours::local_days`): the grouping is by those bounds, so a
-    /// day with a clock change keeps its own 23 or 25 hours. Days without calls are left out.
+    /// with each day's outcomes of connected calls and its calls that never rang the driver.
+    /// `days` are `(day, start, end)` in UTC, as the team's zone draws them
+    /// (`domain::hours::local_days`): the grouping is by those bounds, so a day with a clock change
+    /// keeps its own 23 or 25 hours. Days without calls are left out.
     #[tracing::instrument(skip_all, err)]
     pub async fn daily_stats(
         &self,
@@ -223,13 +227,14 @@ impl Store {
         let whens = " WHEN created_at >= ? AND created_at < ? THEN ?".repeat(days.len());
         let day_expr = format!("CASE{whens} END");
         let sql = format!(
-            "SELECT {day_expr} AS day, COUNT(*) AS total_calls, \
+            "SELECT {day_expr} AS day, {NOT_PLACED} AS not_placed, COUNT(*) AS total_calls, \
              COUNT(CASE WHEN status = 'completed' THEN 1 END) AS completed, \
              COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed, \
              COUNT(CASE WHEN status = 'missed' THEN 1 END) AS missed, \
              CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, {TALKS} \
-             FROM call_logs WHERE created_at >= ? AND created_at < ?{who} GROUP BY day ORDER BY day DESC"
+             FROM call_logs WHERE created_at >= ? AND created_at < ?{who} GROUP BY day, not_placed ORDER BY day DESC"
         );
+        // Connected calls only: a driver who answered was rung, so none of these is "not placed".
         let outcomes_sql = format!(
             "SELECT {day_expr} AS day, feedback, COUNT(*) AS count FROM call_logs \
              WHERE created_at >= ? AND created_at < ? AND status = 'completed' AND feedback IS NOT NULL \
@@ -238,12 +243,16 @@ impl Store {
         let bounds: Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime, String)> =
             days.iter().map(|(d, a, b)| (db_time(*a), db_time(*b), d.to_string())).collect();
         let (first, last) = (db_time(first), db_time(last));
+        let np = not_placed_args();
         let (rows, outcomes) = with_pool!(self, |p, d| {
             let mut q1 = sqlx::query_as::<_, DayRow>(sqlx::AssertSqlSafe(sql.as_str()));
             let mut q2 = sqlx::query_as::<_, DayOutcomeRow>(sqlx::AssertSqlSafe(outcomes_sql.as_str()));
             for (a, b, day) in &bounds {
                 q1 = q1.bind(*a).bind(*b).bind(day.as_str());
                 q2 = q2.bind(*a).bind(*b).bind(day.as_str());
+            }
+            for a in &np {
+                q1 = q1.bind(a.as_str());
             }
             q1 = q1.bind(first).bind(last);
             q2 = q2.bind(first).bind(last);
@@ -255,26 +264,63 @@ impl Store {
             let b = q2.fetch_all(p).await?;
             Ok::<_, sqlx::Error>((a, b))
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let connected_outcomes = outcomes
-                    .iter()
-                    .filter(|o| o.day == r.day)
-                    .map(|o| FeedbackCount { feedback: o.feedback.clone(), count: o.count })
-                    .collect();
-                Some(DayStats {
-                    date: NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?,
-                    total_calls: r.total_calls,
-                    completed: r.completed,
-                    failed: r.failed,
-                    missed: r.missed,
-                    avg_duration: r.avg_duration,
-                    talks: r.talks,
-                    avg_talk: r.avg_talk,
-                    connected_outcomes,
-                })
-            })
-            .collect())
+        Ok(days_from(rows, &outcomes))
     }
+}
+
+/// [`Stats`] from the rows by status and by feedback: the driver calls' figures, and the count of
+/// calls that never rang the driver.
+fn summarize(statuses: Vec<StatusRow>, feedback: Vec<FeedbackRow>) -> Stats {
+    let (statuses, unplaced): (Vec<StatusRow>, Vec<StatusRow>) = statuses.into_iter().partition(|s| s.not_placed == 0);
+    let not_placed = unplaced.iter().map(|s| s.count).sum();
+    let feedback: Vec<FeedbackRow> = feedback.into_iter().filter(|f| f.not_placed == 0).collect();
+    let total = statuses.iter().map(|s| s.count).sum();
+    let weighted: f64 = statuses.iter().map(|s| s.avg_duration.unwrap_or(0.0) * s.count as f64).sum();
+    let avg_duration = (total > 0).then(|| weighted / total as f64);
+    let (talks, avg_talk) = statuses
+        .iter()
+        .find(|s| s.status == CallStatus::Completed.as_str())
+        .map_or((0, None), |s| (s.talks, s.avg_talk));
+    let mut connected_outcomes: Vec<FeedbackCount> = feedback
+        .iter()
+        .filter(|f| f.connected > 0)
+        .map(|f| FeedbackCount { feedback: f.feedback.clone(), count: f.connected })
+        .collect();
+    connected_outcomes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.feedback.cmp(&b.feedback)));
+    let by_status = statuses
+        .into_iter()
+        .map(|s| StatusCount { status: s.status, count: s.count, avg_duration: s.avg_duration })
+        .collect();
+    let by_feedback = feedback.into_iter().map(|f| FeedbackCount { feedback: f.feedback, count: f.count }).collect();
+    Stats { by_status, by_feedback, total, avg_duration, talks, avg_talk, connected_outcomes, not_placed }
+}
+
+/// One [`DayStats`] per day from its rows (newest day first; a day's driver calls and its calls
+/// never placed are two rows).
+fn days_from(rows: Vec<DayRow>, outcomes: &[DayOutcomeRow]) -> Vec<DayStats> {
+    let mut days: Vec<DayStats> = Vec::new();
+    for r in rows {
+        let Ok(date) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") else { continue };
+        if days.last().is_none_or(|d| d.date != date) {
+            let connected_outcomes = outcomes
+                .iter()
+                .filter(|o| o.day == r.day)
+                .map(|o| FeedbackCount { feedback: o.feedback.clone(), count: o.count })
+                .collect();
+            days.push(DayStats { date, connected_outcomes, ..DayStats::default() });
+        }
+        let Some(d) = days.last_mut() else { continue };
+        if r.not_placed != 0 {
+            d.not_placed += r.total_calls;
+            continue;
+        }
+        d.total_calls = r.total_calls;
+        d.completed = r.completed;
+        d.failed = r.failed;
+        d.missed = r.missed;
+        d.avg_duration = r.avg_duration;
+        d.talks = r.talks;
+        d.avg_talk = r.avg_talk;
+    }
+    days
 }

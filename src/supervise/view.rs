@@ -219,7 +219,7 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
 }
 
 fn today(v: &SuperView, frame: &mut Frame, area: Rect) {
-    stats::summary(frame, area, " Today, everyone ", &v.snapshot.stats.today, &v.catalog);
+    stats::summary(frame, area, " Today, everyone ", &v.snapshot.stats.today, &v.catalog, stats::AGENTS);
 }
 
 fn chart(v: &SuperView, frame: &mut Frame, area: Rect) {

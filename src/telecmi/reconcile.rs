@@ -10,7 +10,7 @@ use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, ProviderEvent, Store};
 
 /// Start of the remarks of a call closed at the call ceiling (`CALL_CEILING_HOURS`).
-pub const CEILING: &str = "call ceiling";
+pub const CEILING: &str = crate::domain::CEILING_REMARK;
 
 /// The remarks of a call closed at the ceiling: its own reason, distinct from any TeleCMI outcome.
 pub fn ceiling_reason(ceiling: Duration) -> String {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Table};
 use super::columns::{Column, fit, widest};
 use super::{REC, dim, duration, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.call_log;
@@ -17,8 +17,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let title = Line::from(vec![
         Span::styled(" Call log ", Style::default().add_modifier(Modifier::BOLD)),
         Span::raw(format!(
-            "· {} call(s) · status: {} · outcome: {} · {} ",
-            v.total,
+            "· {} · status: {} · outcome: {} · {} ",
+            plural(v.total, "call"),
             v.status.as_deref().unwrap_or("any"),
             feedback,
             v.range.label()

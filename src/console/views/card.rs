@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::{REC, centered, dim, rec_style, status_style, when};
 use crate::console::state::{App, CardView};
 use crate::domain::CallLog;
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
     // Above the status bar and its notice line (a refusal said while the card is open must show).
@@ -31,7 +31,7 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
         lines.push(Line::styled("Never called.", dim()));
     } else {
         lines.push(Line::styled(
-            format!("{} call(s), newest first", c.calls.len()),
+            format!("{}, newest first", plural(c.calls.len(), "call")),
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         ));
         for call in &c.calls {

@@ -1,6 +1,7 @@
 //! Statistics: today and the last 7 days — every status's count, connect rate, conversion rate,
-//! average talk — and each day's figures as a table and a connect-rate bar chart. The figures are
-//! defined once, in `store::stats`; the words on screen say which is which.
+//! average talk, and apart from them the calls that never rang the driver — and each day's figures
+//! as a table and a connect-rate bar chart. The figures are defined once, in `store::stats`; the
+//! words on screen say which is which.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +12,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Table
 use super::columns::{Column, fit};
 use super::{dim, mean_duration, status_style};
 use crate::console::state::{App, Progress};
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 use crate::domain::{CallStatus, FeedbackCatalog};
 use crate::store::{DayStats, Stats};
 
@@ -35,21 +36,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let [today_a, week_a] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
-    summary(frame, today_a, " Today ", &s.today, &app.catalog);
-    summary(frame, week_a, " Last 7 days ", &s.week, &app.catalog);
-    let [table_a, chart_a] = Layout::vertical([Constraint::Length(11), Constraint::Min(5)]).areas(right);
+    summary(frame, today_a, " Today ", &s.today, &app.catalog, YOURS);
+    summary(frame, week_a, " Last 7 days ", &s.week, &app.catalog, YOURS);
+    let [table_a, chart_a] = Layout::vertical([Constraint::Length(12), Constraint::Min(5)]).areas(right);
     daily_table(frame, table_a, &s.days, &app.catalog);
     frame.render_widget(connect_chart(&s.days, " Connect rate % by day ", 4), chart_a);
 }
 
-/// `Today: 12 calls · 5 connected · 3 positive of 10 target` (✓ once the target is reached).
+/// Why a call never rang the driver, in the agent's own words (the supervisor's are [`AGENTS`]).
+pub const YOURS: &str = "your phone / TeleCMI";
+/// Why a call never rang the driver, on the supervisor's screen.
+pub const AGENTS: &str = "agent's phone / TeleCMI";
+
+/// `Today: 12 calls · 5 connected · 3 positive of 10 target` (✓ once the target is reached), with
+/// `2 not placed · ` before the positive ones when some calls never rang the driver (the summary
+/// under it says why).
 pub fn progress_line(p: Progress) -> Line<'static> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut spans = vec![
         Span::styled(" Today: ", bold),
-        Span::raw(format!("{} call{} · {} connected · ", p.calls, if p.calls == 1 { "" } else { "s" }, p.connected)),
-        Span::styled(format!("{} positive", p.positive), bold),
+        Span::raw(format!("{} · {} connected · ", plural(p.calls, "call"), p.connected)),
     ];
+    if p.not_placed > 0 {
+        let n = format!("{} not placed", p.not_placed);
+        spans.extend([Span::styled(n, not_placed_style(p.not_placed)), Span::raw(" · ")]);
+    }
+    spans.push(Span::styled(format!("{} positive", p.positive), bold));
     match p.target {
         Some(t) if p.positive >= t => spans.push(Span::styled(
             format!(" of {t} target ✓ reached"),
@@ -61,23 +73,30 @@ pub fn progress_line(p: Progress) -> Line<'static> {
     Line::from(spans)
 }
 
+/// Yellow while some calls never rang the driver (a phone to check), else dim.
+fn not_placed_style(n: i64) -> Style {
+    if n > 0 { Style::default().fg(Color::Yellow) } else { dim() }
+}
+
 fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "—".to_string(), |r| format!("{r:.0}%"))
 }
 
-/// One row per day: calls, each final status, connect and conversion rates, average talk.
+/// One row per day: calls, each final status, the calls never placed, connect and conversion
+/// rates, average talk.
 fn daily_table(frame: &mut Frame, area: Rect, days: &[DayStats], catalog: &FeedbackCatalog) {
     let block = Block::default().borders(Borders::ALL).title(" Daily ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
     // Short headers when the full ones would push the rates off the table.
-    let short = inner.width < 53;
+    let short = inner.width < 58;
     let cols = [
         Column::whole("Day", 6),
         Column::whole("Calls", 5),
         Column::whole("Done", 4),
         Column::whole(if short { "Miss" } else { "Missed" }, 4),
         Column::whole(if short { "Fail" } else { "Failed" }, 4),
+        Column::whole(if short { "NP" } else { "NotPl" }, 4),
         Column::whole(if short { "Conn" } else { "Conn%" }, 4),
         Column::fixed(if short { "Conv" } else { "Conv%" }, 4, 1),
         Column::fixed("Avg talk", 7, 0),
@@ -90,18 +109,20 @@ fn daily_table(frame: &mut Frame, area: Rect, days: &[DayStats], catalog: &Feedb
             d.completed.to_string().into(),
             d.missed.to_string().into(),
             d.failed.to_string().into(),
+            Span::styled(d.not_placed.to_string(), not_placed_style(d.not_placed)).into(),
             percent((d.total_calls > 0).then(|| d.connect_rate())).into(),
             percent(d.conversion_rate(catalog)).into(),
             mean_duration(d.avg_talk).into(),
         ])
     });
     let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let [table_a, legend_a] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let [table_a, legend_a] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
     frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), table_a);
-    frame.render_widget(
-        Paragraph::new(format!("{}: done÷calls · {}: positive÷done", cols[5].header, cols[6].header)).style(dim()),
-        legend_a,
-    );
+    let legend = [
+        Line::raw(format!("{}: done÷calls · {}: positive÷done", cols[6].header, cols[7].header)),
+        Line::raw(format!("{}: driver never rung (not in Calls)", cols[5].header)),
+    ];
+    frame.render_widget(Paragraph::new(legend.to_vec()).style(dim()), legend_a);
 }
 
 /// The daily connect rate, oldest day on the left (shared with the supervisor screen).
@@ -128,9 +149,10 @@ pub fn connect_chart<'a>(days: &[DayStats], title: &'a str, bar_width: u16) -> B
 /// Statuses shown even at zero: a missed call is never hidden behind "failed 0".
 const ALWAYS: [CallStatus; 3] = [CallStatus::Completed, CallStatus::Missed, CallStatus::Failed];
 
-/// Calls, connect and conversion rates, average talk, every status's count and the outcomes
-/// (positive ones marked `+`); shared with the supervisor screen.
-pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &FeedbackCatalog) {
+/// Calls, the calls never placed (`why`: [`YOURS`] or [`AGENTS`]), connect and conversion rates,
+/// average talk, every status's count and the outcomes (positive ones marked `+`); shared with
+/// the supervisor screen.
+pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &FeedbackCatalog, why: &str) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
@@ -140,11 +162,12 @@ pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &
     let connected = s.connected();
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!("{} call{}", s.total, if s.total == 1 { "" } else { "s" }), bold),
+            Span::styled(plural(s.total, "call"), bold),
             Span::raw(" · connect rate "),
             Span::styled(percent(s.connect_rate()), bold),
             Span::styled(format!(" ({connected} connected)"), dim()),
         ]),
+        not_placed_line(s.not_placed, why, inner.width),
         Line::from(vec![
             Span::raw("conversion "),
             Span::styled(percent(s.conversion_rate(catalog)), bold),
@@ -153,9 +176,9 @@ pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &
         Line::from(vec![
             Span::raw("avg talk "),
             Span::styled(mean_duration(s.avg_talk), bold),
-            Span::styled(format!(" over {} talk{}", s.talks, if s.talks == 1 { "" } else { "s" }), dim()),
+            Span::styled(format!(" over {}", plural(s.talks, "talk")), dim()),
         ]),
-        Line::styled(format!("avg duration {} over all {} calls", mean_duration(s.avg_duration), s.total), dim()),
+        Line::styled(format!("avg duration {} over {}", mean_duration(s.avg_duration), plural(s.total, "call")), dim()),
         status_line(s),
     ];
     let room = usize::from(inner.height).saturating_sub(lines.len());
@@ -168,6 +191,13 @@ pub fn summary(frame: &mut Frame, area: Rect, title: &str, s: &Stats, catalog: &
         ]));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// `+ 2 not placed (your phone / TeleCMI)`, without the reason where it would not fit on one line.
+fn not_placed_line(n: i64, why: &str, width: u16) -> Line<'static> {
+    let full = format!("+ {n} not placed ({why})");
+    let text = if full.chars().count() <= usize::from(width) { full } else { format!("+ {n} not placed") };
+    Line::styled(text, not_placed_style(n))
 }
 
 /// Every final status with its count (zero included), then any calls still in progress.

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::{age, dim};
 use crate::console::keys::{Context, footer};
 use crate::console::state::{AgentStatus, App, Level, Progress, TelephonyMode};
-use crate::domain::text::strip_controls;
+use crate::domain::text::{plural, strip_controls};
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
 struct Part {
@@ -59,17 +59,16 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
     // A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
     let pending = pending_wrapups(app);
     if pending > 0 {
-        let s = if pending == 1 { "" } else { "s" };
         // While a form is open its letters pick outcomes: no key is offered then (a `w` typed
         // for "waiting: w" would pick an outcome); the next one opens after this save.
         let text = if app.form().is_some() {
-            format!(" {pending} more wrap-up{s} after this one ")
+            format!(" {} after this one ", plural(pending, "more wrap-up"))
         } else {
             let key = crate::console::keys::shown(
                 crate::console::keys::Context::Global,
                 &[crate::console::keys::Command::ReopenWrapup],
             );
-            format!(" {pending} wrap-up{s} waiting: {key} ")
+            format!(" {} waiting: {key} ", plural(pending, "wrap-up"))
         };
         parts.push(Part {
             spans: vec![
@@ -135,7 +134,7 @@ fn state_part(app: &App) -> Part {
 }
 
 /// Today's calls, connects and positive outcomes against the target: `12 calls · 5 conn · 3/10 ✓`,
-/// shortened to `3/10 ✓`.
+/// with `2 not placed` (the driver never rung: not calls) when there are some; shortened to `3/10 ✓`.
 fn progress_part(p: Progress) -> Part {
     let reached = p.target.is_some_and(|t| p.positive >= t);
     let style = if reached { Style::default().fg(Color::Green).add_modifier(Modifier::BOLD) } else { Style::default() };
@@ -143,12 +142,13 @@ fn progress_part(p: Progress) -> Part {
         Some(t) => format!("{}/{t} ✓", p.positive),
         None => format!("{} ✓", p.positive),
     };
-    let long = vec![
-        Span::raw("│ "),
-        Span::styled(format!("{} calls · {} conn · ", p.calls, p.connected), dim()),
-        Span::styled(positive.clone(), style),
-        Span::raw(" "),
-    ];
+    let mut long =
+        vec![Span::raw("│ "), Span::styled(format!("{} · {} conn · ", plural(p.calls, "call"), p.connected), dim())];
+    if p.not_placed > 0 {
+        long.push(Span::styled(format!("{} not placed", p.not_placed), Style::default().fg(Color::Yellow)));
+        long.push(Span::styled(" · ", dim()));
+    }
+    long.extend([Span::styled(positive.clone(), style), Span::raw(" ")]);
     Part { spans: long, keep: 6, short: Some(vec![Span::raw("│ "), Span::styled(positive, style), Span::raw(" ")]) }
 }
 

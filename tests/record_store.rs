@@ -174,3 +174,101 @@ async fn the_dialer_refuses_an_owed_wrap_up_with_the_call_and_whose_it_is() {
     })
     .await;
 }
+
+async fn exec(db: &common::TestDb, sql: &str) {
+    if db.name == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&pool).await.expect("exec");
+        pool.close().await;
+    } else {
+        let pool = sqlx::MySqlPool::connect(&db.url).await.expect("mysql");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&pool).await.expect("exec");
+        pool.close().await;
+    }
+}
+
+/// the old API's update_feedback after the console's save
+/// silently replaces the console's remarks.
+#[tokio::test]
+async fn the_old_api_changing_a_saved_outcome_keeps_the_saved_remarks() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        seed(s).await;
+        let d = s.driver("D1").await.expect("get").expect("driver");
+        let call = s.start_call(&manual(&d, 3), t0()).await.expect("start");
+        let console = SubmitFeedback {
+            call_id: call.id,
+            status: Some(CallStatus::Completed),
+            feedback: "Interview Fixed".into(),
+            remarks: "prefers Monday 10am".into(),
+            call_duration: Some(60),
+        };
+        s.submit_first_feedback(&console, &FeedbackCatalog::default(), t0()).await.expect("console save");
+        let api = SubmitFeedback {
+            call_id: call.id,
+            status: None,
+            feedback: "Interview Fixed".into(),
+            remarks: String::new(),
+            call_duration: None,
+        };
+        s.submit_feedback_with(&api, None, &FeedbackCatalog::default(), t0()).await.expect("api save");
+        let c = s.call(call.id).await.expect("get").expect("call");
+        assert!(c.remarks.as_deref().unwrap_or("").contains("prefers Monday"), "console remarks lost: {:?}", c.remarks);
+    })
+    .await;
+}
+
+/// a feedback-less row nobody's console lists (caller_id NULL, or an old-system agent) locks
+/// the driver for everyone for 7 days; no console can open or save it.
+#[tokio::test]
+async fn a_row_no_console_can_open_does_not_lock_its_driver() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        seed(s).await;
+        let d = s.driver("D2").await.expect("get").expect("driver");
+        let at = (t0() - Duration::days(2)).format("%Y-%m-%d %H:%M:%S");
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO call_logs (caller_id, driver_id, driver_mobile, driver_name, call_type, status, \
+            provider, call_duration, created_at) VALUES (NULL, 'D2', '919876543212', 'Driver 2', 'ivr', 'completed', \
+            'myoperator', 30, '{at}')"
+            ),
+        )
+        .await;
+        for caller in [3, 4] {
+            assert!(s.unfinished_wrapups(caller, t0() - Duration::days(7)).await.expect("w").is_empty());
+        }
+        match s.start_call(&manual(&d, 3), t0()).await {
+            Err(StoreError::WrapupOwed(c)) => panic!("driver locked by orphan call #{} that no console can open", c.id),
+            other => {
+                other.expect("dial");
+            }
+        }
+    })
+    .await;
+}
+
+/// a newer call that decided nothing (cancelled as logged by mistake) makes the older call's
+/// real outcome "Kept": a driver who said "Not Interested" stays in the queue.
+#[tokio::test]
+async fn a_newer_dial_that_rang_nobody_decides_nothing() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let catalog = FeedbackCatalog::default();
+        seed(s).await;
+        let d = s.driver("D3").await.expect("get").expect("driver");
+        let old = s.start_call(&manual(&d, 3), t0()).await.expect("old");
+        let new = s.start_call(&manual(&d, 3), t0() + Duration::hours(3)).await.expect("new");
+        s.cancel_dial(new.id, 3, t0() + Duration::hours(3)).await.expect("cancel").expect("cancelled");
+        let f = SubmitFeedback {
+            call_id: old.id,
+            status: Some(CallStatus::Completed),
+            feedback: "Not Interested".into(),
+            ..Default::default()
+        };
+        let (_, decision) = s.submit_first_feedback(&f, &catalog, t0() + Duration::hours(4)).await.expect("save");
+        assert_eq!(decision, QueueDecision::Remove, "the cancelled call #{} decided nothing", new.id);
+    })
+    .await;
+}

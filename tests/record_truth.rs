@@ -433,3 +433,178 @@ fn a_wrap_up_put_aside_before_it_opened_by_itself_stays_aside() {
     assert!(a.form().is_none(), "put aside on purpose: it waits for w");
     assert_eq!(a.wrapups.len(), 1);
 }
+
+fn upd(c: CallLog, source: &'static str) -> Action {
+    Action::CallUpdated(Box::new(CallUpdate { call: c, source, leg: None, provider_status: None, event_id: None }))
+}
+
+#[test]
+fn a_resync_drops_a_waiting_wrap_up_the_store_no_longer_owes() {
+    let mut a = app();
+    talked(&mut a, 67, 0);
+    after_ms(&mut a, 2_000);
+    update(&mut a, key(KeyCode::Esc));
+    // The wrap-up's call as it was when it ended; the old app saved its outcome since.
+    if let Some(w) = a.wrapups.front_mut() {
+        w.0.updated_at = Some(now());
+    }
+    // A resync asked before the call's last change keeps it (a webhook may have come meanwhile).
+    update(&mut a, Action::Resynced { live: None, wrapups: vec![], asked_at: now() });
+    assert_eq!(a.wrapups.len(), 1);
+    update(&mut a, Action::Resynced { live: None, wrapups: vec![], asked_at: now() + Duration::seconds(30) });
+    assert!(a.wrapups.is_empty(), "saved elsewhere: owed no more");
+    update(&mut a, key(KeyCode::Enter));
+    assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "{}", notice(&a));
+}
+
+#[test]
+fn an_ignored_key_is_named_with_its_modifier() {
+    let mut a = app();
+    update(
+        &mut a,
+        Action::StartupLoaded {
+            wrapups: vec![(call(68, 0, "telecmi", CallStatus::Completed), None)],
+            live: None,
+            recent: vec![],
+        },
+    );
+    update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
+    update(&mut a, ch(' '));
+    assert_eq!(a.form().map(|f| f.ignored.as_str()), Some("Ctrl+s Space"));
+}
+
+/// the 30-second resync opens a wrap-up over a search being typed (auto_open's busy rules
+/// are bypassed); once the grace second is over the search letters pick an outcome.
+#[test]
+fn a_wrap_up_found_by_the_resync_waits_for_a_search_being_typed() {
+    let mut a = app();
+    update(&mut a, ch('/'));
+    assert!(a.screen == Screen::Search && a.search.typing);
+    update(&mut a, ch('r'));
+    // A call of this agent ended and the console missed its update (bus lag, feed, another console).
+    update(
+        &mut a,
+        Action::Resynced {
+            live: None,
+            wrapups: vec![(call(60, 2, "telecmi", CallStatus::Completed), None)],
+            asked_at: now(),
+        },
+    );
+    after_ms(&mut a, 1_200);
+    update(&mut a, ch('m'));
+    assert!(a.form().is_none(), "the search being typed should not be interrupted; picked {:?}", label(&a));
+}
+
+/// a wrap-up the resync finds while a dialog/card is open never opens by itself when it closes.
+#[test]
+fn a_wrap_up_found_by_the_resync_behind_the_card_opens_when_it_closes() {
+    let mut a = app();
+    update(&mut a, ch('i'));
+    assert!(matches!(a.modal, Some(Modal::Card(_))));
+    update(
+        &mut a,
+        Action::Resynced {
+            live: None,
+            wrapups: vec![(call(61, 2, "telecmi", CallStatus::Completed), None)],
+            asked_at: now(),
+        },
+    );
+    update(&mut a, key(KeyCode::Esc));
+    assert_eq!(a.form().map(|f| f.call.id), Some(61), "issue 22.3: opens when the card closes");
+}
+
+/// an outcome saved elsewhere (old app via API, other console) leaves the wrap-up in the
+/// console: the driver is refused as "no outcome yet", and a resync does not clear it.
+#[test]
+fn an_outcome_saved_elsewhere_frees_the_driver() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(62, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, upd(call(62, 0, "telecmi", CallStatus::Completed), "webhook"));
+    after_ms(&mut a, 2_000);
+    update(&mut a, key(KeyCode::Esc)); // put aside
+    let mut saved = call(62, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    update(&mut a, upd(saved, "feedback"));
+    update(&mut a, Action::Resynced { live: None, wrapups: vec![], asked_at: now() });
+    update(&mut a, key(KeyCode::Enter)); // D0 is first in the queue
+    assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "refused: {}", notice(&a));
+}
+
+/// ...and a self-opening wrap-up pops up for a call already saved elsewhere.
+#[test]
+fn no_form_opens_for_a_call_saved_elsewhere_meanwhile() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(63, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, key(KeyCode::Down));
+    update(&mut a, ch('i'));
+    update(&mut a, upd(call(63, 0, "telecmi", CallStatus::Completed), "webhook"));
+    let mut saved = call(63, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    update(&mut a, upd(saved, "feedback"));
+    update(&mut a, key(KeyCode::Esc));
+    assert!(a.form().is_none(), "a wrap-up opened for a call whose outcome is already saved");
+}
+
+/// X (cancel a manual call logged by mistake) after e/Esc leaves the wrap-up, which then
+/// blocks the driver ("no outcome yet") although the row has "Cancelled by Agent".
+#[test]
+fn a_manual_call_cancelled_after_e_owes_no_wrap_up() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(64, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    after_ms(&mut a, 5_000);
+    update(&mut a, ch('e'));
+    update(&mut a, key(KeyCode::Esc));
+    let fx = update(&mut a, ch('X'));
+    assert_eq!(fx, vec![Effect::CancelDial(64)], "cancel still offered after the agent said it ended");
+    let mut cancelled = call(64, 0, "manual", CallStatus::Failed);
+    cancelled.feedback = Some("Cancelled by Agent".into());
+    update(&mut a, Action::DialCancelled(Ok(cancelled)));
+    update(&mut a, key(KeyCode::Enter));
+    assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "refused: {} / wrapups {}", notice(&a), a.wrapups.len());
+}
+
+/// a final webhook read before the save committed, drained after FeedbackSaved in one batch
+/// (the loop drains rx before the bus), brings the saved call back as a new wrap-up.
+#[test]
+fn a_report_older_than_the_save_never_brings_its_wrap_up_back() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(65, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, upd(call(65, 0, "telecmi", CallStatus::Completed), "webhook"));
+    after_ms(&mut a, 2_000);
+    update(&mut a, ch('m'));
+    update(&mut a, key(KeyCode::Enter));
+    let mut saved = call(65, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Interview Fixed".into());
+    update(&mut a, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
+    let mut late = call(65, 0, "telecmi", CallStatus::Completed);
+    late.call_duration = Some(42); // leg B's CDR, written before the save committed
+    update(&mut a, upd(late, "webhook"));
+    assert!(
+        a.form().is_none() && a.wrapups.is_empty(),
+        "saved call reopened: form {:?}, {} waiting",
+        a.form().map(|f| f.call.id),
+        a.wrapups.len()
+    );
+}
+
+/// app.now is a high-water mark; after the wall clock steps back, a self-opened form ignores
+/// every key until the clock catches up.
+#[test]
+fn a_clock_stepped_back_never_freezes_a_form() {
+    let mut a = app();
+    let t = a.now;
+    update(
+        &mut a,
+        Action::StartupLoaded {
+            wrapups: vec![(call(66, 0, "telecmi", CallStatus::Completed), None)],
+            live: None,
+            recent: vec![],
+        },
+    );
+    assert_eq!(a.form().map(|f| f.call.id), Some(66));
+    // NTP / VM resume steps the clock back 30 s; the agent types 5 s later.
+    update(&mut a, Action::Clock(t - Duration::seconds(25)));
+    update(&mut a, Action::Tick(t - Duration::seconds(25)));
+    update(&mut a, ch('m'));
+    assert_eq!(label(&a).as_deref(), Some("Interview Fixed"), "ignored: {:?}", a.form().map(|f| f.ignored.clone()));
+}

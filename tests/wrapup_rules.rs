@@ -316,7 +316,7 @@ fn a_resync_never_opens_the_wrap_up_of_a_manual_call_still_on_the_line() {
     let mut a = app();
     let c = call(21, 0, "manual", CallStatus::Initiated);
     update(&mut a, Action::CallPlaced { call: c.clone(), kind: CallKind::Manual });
-    update(&mut a, Action::Resynced { live: Some(c.clone()), wrapups: vec![(c, None)] });
+    update(&mut a, Action::Resynced { live: Some(c.clone()), wrapups: vec![(c, None)], asked_at: now() });
     assert!(a.form().is_none(), "the agent is still on the phone");
     update(&mut a, Action::Tick(now() + chrono::Duration::seconds(95)));
     update(&mut a, key(KeyCode::Char('e')));

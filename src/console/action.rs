@@ -82,6 +82,9 @@ pub enum Action {
     Resynced {
         live: Option<CallLog>,
         wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+        /// When the store was asked: a waiting wrap-up the store no longer lists, and whose call
+        /// last changed before then, was saved elsewhere.
+        asked_at: DateTime<Utc>,
     },
     FeedbackSaved {
         call: Box<CallLog>,

@@ -37,8 +37,11 @@ pub(super) fn dial_guard(app: &App) -> Option<String> {
 /// this console (on screen or put aside), naming the call and the key that opens its wrap-up.
 /// The store refuses the same for every path (another console, the API).
 pub(super) fn owed_wrapup(app: &App, driver_id: &str) -> Option<String> {
-    let on_screen = app.form().map(|f| &f.call).filter(|c| c.driver_id.as_deref() == Some(driver_id));
-    let aside = app.wrapups.iter().map(|(c, _)| c).find(|c| c.driver_id.as_deref() == Some(driver_id));
+    let owed = |c: &&crate::domain::CallLog| {
+        c.driver_id.as_deref() == Some(driver_id) && c.feedback.as_deref().is_none_or(|f| f.trim().is_empty())
+    };
+    let on_screen = app.form().map(|f| &f.call).filter(owed);
+    let aside = app.wrapups.iter().map(|(c, _)| c).find(owed);
     let call = on_screen.or(aside)?;
     let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
     let at = call.created_at.with_timezone(&app.tz).format("%H:%M");

@@ -160,10 +160,16 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Ok(call) => Some(Action::CallPlaced { call, kind }),
             Err(DialError::Provider { message, call }) => Some(Action::DialFailed { message, call: Some(*call) }),
             Err(DialError::Unconfirmed { message, call }) => Some(Action::DialUnconfirmed { message, call: *call }),
-            Err(e @ DialError::WrapupOwed { .. }) => {
-                // The store saw a wrap-up this console had not: the resync brings it here.
-                let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
-                Some(Action::DialFailed { message: format!("{e} Press {key} to open it."), call: None })
+            Err(DialError::WrapupOwed { message, call }) => {
+                // The store knew of a wrap-up this console did not show: the agent's own is
+                // brought here by a resync (the result asks for one).
+                let message = if call.caller_id == Some(me) {
+                    let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+                    format!("{message} Press {key} to open it.")
+                } else {
+                    message
+                };
+                Some(Action::DialFailed { message, call: None })
             }
             Err(e) => Some(Action::DialFailed { message: e.to_string(), call: None }),
         },
@@ -209,12 +215,13 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         }
         Effect::Resync => {
             let now = Utc::now();
+            let asked_at = now;
             let wrapups = store.unfinished_wrapups(me, now - Duration::days(7)).await;
             let live = store.live_calls(Some(me)).await;
             match (wrapups, live) {
                 (Ok(wrapups), Ok(live)) => {
                     let live = live.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER);
-                    Some(Action::Resynced { live, wrapups })
+                    Some(Action::Resynced { live, wrapups, asked_at })
                 }
                 (Err(e), _) | (_, Err(e)) => failed("Could not re-read your calls", e),
             }

@@ -17,7 +17,7 @@ use crate::store::FeedbackDraft;
 pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
-        Action::Resynced { live, wrapups } => on_resynced(app, live, wrapups),
+        Action::Resynced { live, wrapups, asked_at } => on_resynced(app, live, wrapups, asked_at),
         Action::QueueLoaded { generation, append, rows, due, total, limit } => {
             on_queue_loaded(app, generation, append, rows, Some((due, total)), limit)
         }
@@ -46,7 +46,15 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::CallPlaced { call, kind } => on_placed(app, call, kind),
-        Action::DialFailed { message, call } => on_not_placed(app, message, call, true),
+        Action::DialFailed { message, call } => {
+            let owed = message.contains("has no outcome yet");
+            let mut fx = on_not_placed(app, message, call, true);
+            if owed {
+                // The store knows of a wrap-up this console may not show yet.
+                fx.push(Effect::Resync);
+            }
+            fx
+        }
         Action::DialUnconfirmed { message, call } => on_not_placed(app, message, Some(call), false),
         Action::MarkedNotPlaced(r) => settled(app, r, "Marked as not placed"),
         Action::DialCancelled(r) => settled(app, r, "Call cancelled"),
@@ -157,6 +165,8 @@ fn settled(app: &mut App, result: Result<CallLog, String>, what: &str) -> Vec<Ef
     if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
         app.live = None;
     }
+    // A manual call ended with e, then cancelled: its wrap-up is owed no more.
+    super::wrapup::forget_wrapup(app, call.id);
     app.remember(&call);
     refresh_queue_in_place(app)
 }
@@ -236,9 +246,30 @@ fn on_startup(
 
 /// The store's view replaces what the console believed about its live call and wrap-ups; the form
 /// on screen keeps what the agent typed.
-fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Option<FeedbackDraft>)>) -> Vec<Effect> {
+fn on_resynced(
+    app: &mut App,
+    live: Option<CallLog>,
+    wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+    asked_at: chrono::DateTime<chrono::Utc>,
+) -> Vec<Effect> {
     let mut fx = Vec::new();
     let on_screen = app.form().map(|f| f.call.id);
+    // A waiting wrap-up the store no longer lists was saved elsewhere (the old app, another
+    // console): it goes, unless its call changed after the store was asked (a webhook that came
+    // meanwhile; then the next resync decides).
+    let listed: HashSet<i64> = wrapups.iter().map(|(c, _)| c.id).collect();
+    let live_id = app.live.as_ref().filter(|l| l.in_progress()).map(|l| l.call.id);
+    let gone: Vec<CallLog> = app
+        .wrapups
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| !listed.contains(&c.id) && Some(c.id) != on_screen && Some(c.id) != live_id)
+        .filter(|c| c.updated_at.is_some_and(|u| u + chrono::Duration::seconds(2) < asked_at))
+        .cloned()
+        .collect();
+    for c in &gone {
+        super::wrapup::forget_wrapup(app, c.id);
+    }
     match (live, app.live.as_mut()) {
         (Some(call), Some(l)) if l.call.id == call.id => {
             if l.call != call {
@@ -255,7 +286,7 @@ fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Opti
         (None, Some(l)) if l.call.call_status().is_live() => app.live = None,
         (None, _) => {}
     }
-    let mut found_new = false;
+    let mut found_new: Option<i64> = None;
     let live_now = app.live.as_ref().filter(|l| l.call.call_status().is_live()).map(|l| l.call.id);
     for (call, draft) in wrapups {
         if Some(call.id) == live_now && call.call_status().is_live() {
@@ -272,14 +303,20 @@ fn on_resynced(app: &mut App, live: Option<CallLog>, wrapups: Vec<(CallLog, Opti
             Some(w) => w.0 = call,
             None => {
                 app.remember(&call);
+                found_new = found_new.or(Some(call.id));
+                fx.push(Effect::LoadFacts(call.id));
                 app.wrapups.push_back((call, draft));
-                found_new = true;
             }
         }
     }
-    // Only a wrap-up the console did not know of opens by itself (one put aside stays aside).
-    if found_new && app.modal.is_none() {
-        fx.extend(open_unasked(app));
+    // Only a wrap-up the console did not know of opens by itself (one put aside stays aside),
+    // under the same rules as one whose call just ended: when nothing is in the way.
+    if let Some(id) = found_new
+        && app.auto_open.is_none()
+        && app.form().is_none()
+    {
+        let facts_by = super::wrapup::facts_by(app, id);
+        app.auto_open = Some(super::state::AutoOpen { call_id: id, facts_by });
     }
     fx
 }

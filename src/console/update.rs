@@ -3,7 +3,7 @@
 //! command does lives in `commands`, the results of effects in `results`.
 
 use chrono::Utc;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
@@ -34,7 +34,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Command(cmd) => on_command(app, cmd),
         Action::Tick(now) => on_tick(app, now),
         Action::Clock(now) => {
-            app.now = app.now.max(now);
+            app.now = forward(app.now, now);
             vec![]
         }
         Action::Resize { width, height } => {
@@ -82,7 +82,7 @@ fn on_signal(app: &mut App, name: &'static str) -> Vec<Effect> {
 fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
     let before = app.ticked;
     app.ticked = now;
-    app.now = app.now.max(now);
+    app.now = forward(app.now, now);
     let mut fx = Vec::new();
     let caller = app.me.caller_id;
     let catalog = app.catalog.clone();
@@ -151,6 +151,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     fx
 }
 
+/// The clock read at `now`: a reading a moment older than the last (a tick queued before a key's
+/// clock) leaves it, but a real step back of the wall clock (NTP, a resumed laptop) is taken,
+/// so timers never freeze until the clock catches up.
+fn forward(before: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    if now < before - chrono::Duration::seconds(2) { now } else { before.max(now) }
+}
+
 /// A key that reached a form within [`UNASKED_GRACE`] of it opening by itself was typed for
 /// what was on screen before (a `w` for "waiting: w", a second Enter): it is shown as ignored
 /// and not taken as a choice.
@@ -158,18 +165,23 @@ fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
     let now = app.now;
     let Some(f) = app.form_mut() else { return false };
     let Some(opened) = f.unasked_at else { return false };
-    if now - opened >= UNASKED_GRACE {
+    // (A clock stepped back since is no reason to ignore keys.)
+    if now - opened >= UNASKED_GRACE || now < opened {
         f.unasked_at = None;
         f.ignored.clear();
         return false;
     }
-    let name = match key.code {
+    let code = match key.code {
+        KeyCode::Char(' ') => "Space".into(),
         KeyCode::Char(c) => c.to_string(),
-        KeyCode::Enter => "Enter".into(),
         KeyCode::Esc => "Esc".into(),
-        KeyCode::Tab => "Tab".into(),
-        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::BackTab => "Shift+Tab".into(),
         other => format!("{other}"),
+    };
+    let name = match key.modifiers {
+        m if m.contains(KeyModifiers::CONTROL) => format!("Ctrl+{code}"),
+        m if m.contains(KeyModifiers::ALT) => format!("Alt+{code}"),
+        _ => code,
     };
     if !f.ignored.is_empty() {
         f.ignored.push(' ');

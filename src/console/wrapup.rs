@@ -328,6 +328,16 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     }
     let ended = u.call.call_status().is_final();
     let needs_feedback = u.call.feedback.as_deref().is_none_or(str::is_empty);
+    if !needs_feedback {
+        outcome_saved_elsewhere(app, &u.call);
+    }
+    // A report written before this console's save committed carries no outcome: the call was
+    // saved here already, and its wrap-up does not come back.
+    let saved_here =
+        app.recent.iter().any(|c| c.id == u.call.id && c.feedback.as_deref().is_some_and(|f| !f.is_empty()));
+    if saved_here && needs_feedback {
+        return fx;
+    }
     if ended {
         app.remember(&u.call);
     }
@@ -335,6 +345,25 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         fx.extend(wrapup_for_ended(app, u.call));
     }
     fx
+}
+
+/// The outcome of `call` was saved (here, or elsewhere: another console, the old app): a waiting
+/// wrap-up for it goes; a form on screen for it stays with what was typed and says so (its save
+/// adds the remarks to the saved outcome).
+fn outcome_saved_elsewhere(app: &mut App, call: &CallLog) {
+    if let Some(f) = app.form_mut().filter(|f| f.call.id == call.id) {
+        if !f.saving {
+            f.call = call.clone();
+            f.error = Some(format!(
+                "The outcome \"{}\" was saved elsewhere meanwhile: Enter adds your remarks to it, Esc leaves it.",
+                strip_controls(call.feedback.as_deref().unwrap_or(""))
+            ));
+        }
+        return;
+    }
+    if app.wrapups.iter().any(|(c, _)| c.id == call.id) {
+        forget_wrapup(app, call.id);
+    }
 }
 
 /// Whether `call` (this agent's) is live and to be shown as their live call: this console shows
@@ -492,16 +521,28 @@ fn checked(
     })
 }
 
-/// The call's outcome stands in the database: its form, wrap-up and live pane go.
-fn settle_wrapup(app: &mut App, call: &CallLog) {
-    app.ends.remove(&call.id);
-    if app.auto_open.is_some_and(|a| a.call_id == call.id) {
+/// A waiting wrap-up that is owed no more (its outcome saved, its call cancelled): it leaves the
+/// waiting list, its facts and the self-opening slot.
+pub(super) fn forget_wrapup(app: &mut App, id: i64) {
+    app.wrapups.retain(|(c, _)| c.id != id);
+    app.ends.remove(&id);
+    if app.auto_open.is_some_and(|a| a.call_id == id) {
         app.auto_open = None;
     }
+}
+
+/// Until when the waiting wrap-up of call `id` waits for its facts before opening by itself.
+pub(super) fn facts_by(app: &App, id: i64) -> chrono::DateTime<chrono::Utc> {
+    let waits = app.wrapups.iter().any(|(c, _)| c.id == id && needs_facts(c));
+    if waits { app.now + FACTS_WAIT } else { app.now }
+}
+
+/// The call's outcome stands in the database: its form, wrap-up and live pane go.
+fn settle_wrapup(app: &mut App, call: &CallLog) {
+    forget_wrapup(app, call.id);
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }
-    app.wrapups.retain(|(c, _)| c.id != call.id);
     if app.live.as_ref().is_some_and(|l| l.call.id == call.id) {
         app.live = None;
     }
@@ -537,8 +578,9 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
     let catalog = app.catalog.clone();
     let typed = app.form().filter(|f| f.call.id == call.id).map(|f| f.remarks.value().trim().to_string());
     let saved_remarks = call.remarks.clone().unwrap_or_default();
-    if let Some(typed) = typed.filter(|t| !t.is_empty() && !saved_remarks.contains(t.as_str()))
-        && let Some(f) = app.form_mut()
+    let adds = |t: &String| crate::domain::wrapup::joined_remarks(&saved_remarks, t) != saved_remarks.trim();
+    if let Some(typed) = typed.filter(|t| !t.is_empty() && adds(t))
+        && let Some(f) = app.form_mut().filter(|f| f.call.id == call.id)
     {
         f.saving = true;
         f.call = call.clone();
@@ -548,7 +590,12 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
         ));
         return vec![Effect::AddRemarks { call_id: call.id, remarks: typed }];
     }
-    let picked = app.form().and_then(|f| f.chosen).and_then(|i| catalog.all().get(i)).map(|o| o.label.clone());
+    let picked = app
+        .form()
+        .filter(|f| f.call.id == call.id)
+        .and_then(|f| f.chosen)
+        .and_then(|i| catalog.all().get(i))
+        .map(|o| o.label.clone());
     settle_wrapup(app, &call);
     app.error(elsewhere_message(&call, picked.as_deref(), false));
     after_elsewhere(app)
@@ -560,7 +607,7 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
     let call = match result {
         Ok(call) => *call,
         Err(why) => {
-            if let Some(f) = app.form_mut() {
+            if let Some(f) = app.form_mut().filter(|f| f.saving) {
                 f.saving = false;
                 f.error = Some(format!("Your remarks were not added: {why}. Entries kept; Enter retries."));
             }

@@ -128,14 +128,18 @@ pub const REMARKS_LIMIT: usize = 500;
 /// typed (unless the saved already hold them).
 pub fn joined_remarks(saved: &str, typed: &str) -> String {
     let (saved, typed) = (saved.trim(), typed.trim());
-    if typed.is_empty() || saved.contains(typed) {
+    if typed.is_empty() || saved == typed || saved.split(REMARKS_JOIN).any(|part| part == typed) {
         saved.to_string()
-    } else if saved.is_empty() {
+    } else if saved.is_empty() || typed.starts_with(saved) {
+        // Nothing saved, or the saved text edited further: the new text holds both.
         typed.to_string()
     } else {
-        format!("{saved} · {typed}")
+        format!("{saved}{REMARKS_JOIN}{typed}")
     }
 }
+
+/// Between remarks from two places.
+const REMARKS_JOIN: &str = " · ";
 
 /// The remarks stored: the reason tag (when the facts give one) before what the agent typed.
 pub fn stored_remarks(end: CallEnd, typed: &str) -> String {
@@ -218,6 +222,9 @@ mod tests {
         assert_eq!(joined_remarks("", " typed "), "typed");
         assert_eq!(joined_remarks("same words", "same words"), "same words");
         assert_eq!(joined_remarks("saved", "  "), "saved");
+        assert_eq!(joined_remarks("book a slot", "ok"), "book a slot · ok", "a word inside is not the same remark");
+        assert_eq!(joined_remarks("a · b", "b"), "a · b");
+        assert_eq!(joined_remarks("call Monday", "call Monday 10am"), "call Monday 10am", "an edit of the saved");
     }
 
     #[test]

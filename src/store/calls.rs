@@ -170,11 +170,14 @@ impl Store {
             let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
             let _: Option<(String,)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(&c.driver_id).fetch_optional(&mut *tx).await?;
-            // A call to this driver still waiting for its outcome (any agent's): no second call
-            // until it is saved, so an older outcome never decides over a newer call.
+            // A call to this driver still waiting for its outcome (any agent's, placed by calldesk
+            // or the old app through our API, so some console reopens it): no second call until
+            // it is saved, so an older outcome never decides over a newer call. Rows the old
+            // system left without an outcome, or of a caller not here, do not count.
             let owed = format!(
                 "{CALL_COLUMNS} WHERE driver_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
-                 AND {OWES_WRAPUP} AND NOT (provider = 'manual' AND status IN {LIVE} \
+                 AND {OWES_WRAPUP} AND provider IN ('telecmi', 'manual') \
+                 AND caller_id IN (SELECT id FROM callers) AND NOT (provider = 'manual' AND status IN {LIVE} \
                  AND id NOT IN (SELECT call_log_id FROM feedback_drafts)) ORDER BY id DESC LIMIT 1"
             );
             // A manual call the agent has not ended is "in progress" (said below) until it is
@@ -401,7 +404,7 @@ impl Store {
     ) -> Result<Vec<(CallLog, Option<FeedbackDraft>)>> {
         let sql = format!(
             "{CALL_COLUMNS} WHERE caller_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
-             AND {OWES_WRAPUP} ORDER BY id LIMIT 50"
+             AND {OWES_WRAPUP} ORDER BY id DESC LIMIT 50"
         );
         let calls = with_pool!(self, |p, d| {
             sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str()))
@@ -422,8 +425,10 @@ impl Store {
         .into_iter()
         .map(|d| (d.call_log_id, d))
         .collect();
+        // The newest 50 (today's calls are never the ones left out), oldest first.
         let out = calls
             .into_iter()
+            .rev()
             .map(|c| {
                 let d = drafts.remove(&c.id);
                 (c, d)

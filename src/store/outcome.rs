@@ -119,7 +119,8 @@ impl Store {
             let Some((status, driver_id, caller_id, saved)) = row else {
                 return Err(StoreError::NotFound(format!("call {} not found", f.call_id)));
             };
-            if first && saved.is_some_and(|s| !s.trim().is_empty()) {
+            let already = saved.as_deref().is_some_and(|s| !s.trim().is_empty());
+            if first && already {
                 // Read under the row's lock: a save racing this one is either seen here or waits.
                 let call: CallLog = sqlx::query_as(sqlx::AssertSqlSafe(format!("{CALL_COLUMNS} WHERE id = ?")))
                     .bind(f.call_id)
@@ -132,12 +133,29 @@ impl Store {
                 Ok(current) => f.status.map_or(current, |s| current.advance(s)).as_str().to_string(),
                 Err(_) => status,
             };
+            // An outcome changed after one was saved (the old API's update_feedback) keeps the
+            // remarks already saved beside the new ones: a call changed elsewhere is never
+            // silently overwritten.
+            let remarks = if already {
+                let sql = format!("SELECT remarks FROM call_logs WHERE id = ?{}", d.for_update);
+                let (before,): (Option<String>,) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(f.call_id).fetch_one(&mut *tx).await?;
+                crate::domain::wrapup::joined_remarks(before.as_deref().unwrap_or(""), &f.remarks)
+            } else {
+                f.remarks.trim().to_string()
+            };
+            if remarks.chars().count() > REMARKS_LIMIT {
+                return Err(StoreError::Invalid(format!(
+                    "the remarks already saved and the new ones together pass {REMARKS_LIMIT} characters: \
+                     send the remarks to keep in full"
+                )));
+            }
             sqlx::query(
                 "UPDATE call_logs SET status = ?, feedback = ?, remarks = ?, call_duration = COALESCE(?, call_duration) WHERE id = ?",
             )
             .bind(&next)
             .bind(f.feedback.trim())
-            .bind(f.remarks.trim())
+            .bind(&remarks)
             .bind(f.call_duration)
             .bind(f.call_id)
             .execute(&mut *tx)
@@ -172,12 +190,15 @@ impl Store {
                 decision = catalog.decide_for(effect, attempts, now, zone.as_deref());
                 // A newer call to the driver decided their queue place: this older outcome is
                 // recorded but moves nothing (only a request not to be called still applies).
-                let newer: Option<(i64,)> =
-                    sqlx::query_as("SELECT id FROM call_logs WHERE driver_id = ? AND id > ? ORDER BY id DESC LIMIT 1")
-                        .bind(&driver_id)
-                        .bind(f.call_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                // A newer dial that rang nobody (refused, cancelled, not placed) decided nothing.
+                let newer: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM call_logs WHERE driver_id = ? AND id > ? AND COALESCE(status, '') <> 'failed' \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(&driver_id)
+                .bind(f.call_id)
+                .fetch_optional(&mut *tx)
+                .await?;
                 if let Some((newer_call,)) = newer
                     && effect != QueueEffect::DoNotCall
                 {

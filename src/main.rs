@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -325,9 +325,12 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
             store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
             tracing::info!(caller = caller.id, "API token issued");
             println!("{token}");
-            if std::io::stderr().is_terminal() {
-                eprintln!("token for caller {} ({}); it is shown only this once", caller.id, caller.name);
-            }
+            // On stderr, so stdout stays the bare token for scripts.
+            eprintln!(
+                "Token for caller {} ({}). This token is shown once: store it now. \
+                 Revoke with `calldesk token revoke --user {}`.",
+                caller.id, caller.name, caller.id
+            );
         }
         TokenCmd::Revoke { user } => {
             let n = store.revoke_tokens(user, Utc::now()).await?;

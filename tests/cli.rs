@@ -76,8 +76,17 @@ async fn tokens_are_printed_once_and_stored_hashed() {
     assert!(!out.status.success(), "unknown callers get no token");
     assert!(String::from_utf8_lossy(&out.stderr).contains("caller 3 is not registered"));
     cli.ok(&["caller", "add", "3", "Pooja"]);
-    let token = cli.ok(&["token", "issue", "--user", "3"]).trim().to_string();
+    let out = cli.run(&["token", "issue", "--user", "3"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "stdout is the bare token, for scripts: {stdout}");
+    let token = stdout.trim().to_string();
     assert!(token.starts_with("cd_") && token.len() == 67, "{token}");
+    // Said even when stderr is not a terminal (a script's log, a pipe).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("This token is shown once: store it now."), "{err}");
+    assert!(err.contains("Revoke with `calldesk token revoke --user 3`."), "{err}");
+    assert!(!err.contains(&token), "the token only on stdout: {err}");
     let store = Store::open(&cli.url).await.expect("store");
     assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), Some(3));
     let raw = std::fs::read(cli.dir.path().join("cli.db")).unwrap_or_default();

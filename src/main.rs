@@ -14,7 +14,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{dnc, export, import, loadtest, recording, session, tokens};
+use calldesk::commands::{callers, dnc, export, import, loadtest, recording, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, Store};
@@ -304,10 +304,7 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
             println!("caller {id}: daily target {target} positive outcome(s)");
         }
         CallerCmd::List => {
-            for c in store.callers().await? {
-                let tele = config.telecmi_extension(c.id).map_or(String::new(), |e| format!("  TeleCMI ext {e}"));
-                println!("{:>6}  {:<10} {}{tele}", c.id, c.role, c.name);
-            }
+            print!("{}", callers::table(&store.callers().await?, |id| config.telecmi_extension(id)));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -69,6 +69,33 @@ async fn import_reports_bad_rows_by_line_and_loads_the_rest() {
     );
 }
 
+#[test]
+fn caller_list_is_a_table_with_a_header() {
+    let cli = Cli::new();
+    cli.ok(&["caller", "add", "3", "Pooja"]);
+    cli.ok(&["caller", "add", "12", "Meera Iyer", "--role", "supervisor"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_calldesk"))
+        .args(["caller", "list"])
+        .env("DATABASE_URL", &cli.url)
+        .env("CALLDESK_LOG_DIR", cli.dir.path().join("logs"))
+        .env("TELECMI_AGENTS", "3:5003")
+        .output()
+        .expect("run calldesk");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].contains("ID") && lines[0].contains("NAME") && lines[0].contains("ROLE"), "{text}");
+    assert!(lines[0].ends_with("TELECMI EXT"), "{text}");
+    // Aligned: each column starts where its header does.
+    for (header, row, value) in [("NAME", 1, "Pooja"), ("ROLE", 1, "agent"), ("ROLE", 2, "supervisor")] {
+        assert_eq!(lines[0].find(header), lines[row].find(value), "{header} column: {text}");
+    }
+    assert_eq!(lines[0].find("TELECMI EXT"), lines[1].find("5003"), "{text}");
+    assert!(lines[2].ends_with(" -"), "no extension: {text}");
+    assert_eq!(lines[3], "2 caller(s).");
+}
+
 #[tokio::test]
 async fn tokens_are_printed_once_and_stored_hashed() {
     let cli = Cli::new();

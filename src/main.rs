@@ -14,10 +14,11 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use calldesk::commands::open_store;
 use calldesk::commands::{callers, dnc, export, import, loadtest, recording, session, tokens};
 use calldesk::config::{Config, Origin, RawSettings};
 use calldesk::domain::Role;
-use calldesk::store::{CallFilter, Store};
+use calldesk::store::{CallFilter, IfMissing};
 
 #[derive(Debug, Parser)]
 #[command(name = "calldesk", version, about = "Keyboard-driven calling console for recruitment teams")]
@@ -245,7 +246,7 @@ async fn run(
 ) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Create).await?;
             println!("migrations applied to {}", store.label());
             Ok(ExitCode::SUCCESS)
         }
@@ -258,14 +259,14 @@ async fn run(
         Command::Export { what: ExportWhat::Logs { format, from, to, caller } } => {
             let zone = config.zone();
             let (from, until) = export::day_range(from, to, zone).map_err(anyhow::Error::msg)?;
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Refuse).await?;
             let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
             let n = export::write_logs(&store, &filter, format, zone, std::io::stdout().lock()).await?;
             eprintln!("{n} call logs exported");
             Ok(ExitCode::SUCCESS)
         }
         Command::Recording { call_log_id, output, force } => {
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Refuse).await?;
             let saved = recording::download(&store, &config, call_log_id, &output, force).await?;
             println!("call {call_log_id}: recording saved to {} ({} bytes)", output.display(), saved.bytes);
             Ok(ExitCode::SUCCESS)
@@ -290,7 +291,9 @@ async fn run(
 }
 
 async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    // Registering a caller is the first step of a new setup; the others need callers already.
+    let if_missing = if matches!(what, CallerCmd::Add { .. }) { IfMissing::Create } else { IfMissing::Refuse };
+    let store = open_store(config, if_missing).await?;
     match what {
         CallerCmd::Add { id, name, role } => {
             anyhow::ensure!(id > 0, "caller id must be a positive number");
@@ -311,7 +314,7 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
 }
 
 async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = open_store(config, IfMissing::Refuse).await?;
     match what {
         TokenCmd::Issue { user } => {
             let caller = store
@@ -338,7 +341,7 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
 }
 
 async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = open_store(config, IfMissing::Create).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     // Progress by bytes read: known up front, and memory stays flat whatever the file's size.

@@ -99,6 +99,7 @@ fn caller_list_is_a_table_with_a_header() {
 #[tokio::test]
 async fn tokens_are_printed_once_and_stored_hashed() {
     let cli = Cli::new();
+    cli.ok(&["migrate"]);
     let out = cli.run(&["token", "issue", "--user", "3"]);
     assert!(!out.status.success(), "unknown callers get no token");
     assert!(String::from_utf8_lossy(&out.stderr).contains("caller 3 is not registered"));
@@ -130,6 +131,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
 #[tokio::test]
 async fn export_writes_every_call_as_csv_json_or_ndjson() {
     let cli = Cli::new();
+    cli.ok(&["migrate"]);
     let empty = cli.ok(&["export", "logs"]);
     assert!(empty.starts_with("id,reference_id,caller_id,driver_id"), "an empty export still has its header: {empty}");
     cli.ok(&["caller", "add", "3", "Pooja"]);

@@ -14,7 +14,7 @@ use crate::console::state::{Identity, TelephonyMode};
 use crate::dialer::Dialer;
 use crate::domain::Role;
 use crate::server::{self, AppState};
-use crate::store::Store;
+use crate::store::{IfMissing, Store};
 use crate::telecmi::simulator::Simulator;
 
 /// The sample drivers `calldesk demo` loads (synthetic names and numbers).
@@ -79,7 +79,7 @@ fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
 pub async fn console(config: Config) -> anyhow::Result<()> {
     crate::console::require_terminal()?;
     let caller = config.require_user()?;
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
     run_console(config, store, caller, mode, None).await
 }
@@ -178,7 +178,7 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
 
 /// `calldesk serve`: the listener and the API, headless, until Ctrl+C.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let config = Arc::new(config);
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
@@ -196,7 +196,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let me = store.caller(id).await?.with_context(|| {
         format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first")
     })?;

@@ -16,15 +16,19 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use calldesk::commands::open_store;
 use calldesk::commands::{callers, dnc, export, import, loadtest, recording, session, tokens};
-use calldesk::config::{Config, Origin, RawSettings};
+use calldesk::config::{Config, Given, Origin, Setting};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, IfMissing};
 
 #[derive(Debug, Parser)]
-#[command(name = "calldesk", version, about = "Keyboard-driven calling console for recruitment teams")]
+#[command(
+    name = "calldesk",
+    version,
+    about = "Keyboard-driven calling console for recruitment teams",
+    after_help = "The options above are the console's (`calldesk` alone is the console); \
+                  `calldesk COMMAND --help` lists each command's own."
+)]
 struct Cli {
-    #[command(flatten)]
-    settings: RawSettings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -183,6 +187,59 @@ enum ExportWhat {
     },
 }
 
+/// The settings each command takes as flags; every command reads them all from the environment.
+/// A command that is not named here gets none.
+fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
+    use Setting::*;
+    const DB: &[Setting] = &[DatabaseUrl, LogDir];
+    Some(match path {
+        // `calldesk` alone is the console.
+        [] | ["console"] => &Setting::ALL,
+        ["demo"] => &[
+            LogDir,
+            CountryCode,
+            Timezone,
+            CallingHours,
+            RetryAfterMinutes,
+            MaxAttempts,
+            ReconcileAfterMinutes,
+            CallCeilingHours,
+        ],
+        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone],
+        ["serve"] => &[
+            DatabaseUrl,
+            TelecmiAppId,
+            TelecmiBaseUrl,
+            TelecmiAgents,
+            WebhookAddr,
+            LogDir,
+            CountryCode,
+            ReconcileAfterMinutes,
+            CallCeilingHours,
+            Timezone,
+            CallingHours,
+            RetryAfterMinutes,
+            MaxAttempts,
+        ],
+        ["import", "drivers"] => &[DatabaseUrl, LogDir, CountryCode],
+        ["caller", "list"] => &[DatabaseUrl, LogDir, TelecmiAgents],
+        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
+        ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
+        ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],
+        ["dnc", "add" | "import"] => &[DatabaseUrl, LogDir, UserId, CountryCode, Timezone],
+        ["dnc", "remove"] => &[DatabaseUrl, LogDir, CountryCode, Timezone],
+        ["loadtest"] => &[DatabaseUrl, LogDir, CountryCode, Timezone, RetryAfterMinutes, MaxAttempts],
+        _ => return None,
+    })
+}
+
+/// The command line: the subcommands with their own flags.
+fn cli_command() -> clap::Command {
+    calldesk::config::attach(Cli::command(), &flags_of)
+        // The demo never opens a real database: it takes the flag only to refuse it in words.
+        .mut_subcommand("demo", |demo| demo.arg(Setting::DatabaseUrl.arg().hide(true)))
+}
+
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is a configuration error.
     if let Err(e) = dotenvy::dotenv()
@@ -191,11 +248,14 @@ fn main() -> ExitCode {
         eprintln!("configuration error: .env: {e}");
         return ExitCode::FAILURE;
     }
-    let matches = Cli::command().get_matches();
+    let mut command = cli_command();
+    let matches = command.clone().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let database_url_origin = Origin::of(&matches, "database_url");
-    let hours_origin = Origin::of(&matches, "calling_hours");
-    let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
+    let given =
+        Given::read(&matches).unwrap_or_else(|e| command.error(clap::error::ErrorKind::ArgumentConflict, e).exit());
+    let database_url_origin = given.origin(Setting::DatabaseUrl);
+    let hours_origin = given.origin(Setting::CallingHours);
+    let config = match Config::from_raw(given.raw) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -373,4 +433,34 @@ async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) 
     let outcome = outcome.context("nothing was imported")?;
     println!("{}", import::summary(&outcome));
     Ok(if outcome.refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::{Cli, cli_command, flags_of};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        cli_command().debug_assert();
+    }
+
+    /// A new command must say which flags it takes (else it would take none).
+    #[test]
+    fn every_command_names_its_flags() {
+        fn walk(cmd: &clap::Command, path: &mut Vec<String>) {
+            let subs: Vec<_> = cmd.get_subcommands().collect();
+            if subs.is_empty() {
+                let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                assert!(flags_of(&p).is_some(), "no flags named for `calldesk {}`", p.join(" "));
+            }
+            for sub in subs {
+                path.push(sub.get_name().to_string());
+                walk(sub, path);
+                path.pop();
+            }
+        }
+        walk(&Cli::command(), &mut Vec::new());
+    }
 }

@@ -248,7 +248,11 @@ impl Agent {
     async fn turn(&self, whose: i64) -> Result<(), String> {
         let now = Utc::now();
         self.count(1);
-        let page = self.store.due_queue(whose, now, None, 5, None).await.map_err(|e| format!("queue: {e}"))?;
+        let page = self
+            .store
+            .due_queue(whose, now, &Default::default(), None, 5, None)
+            .await
+            .map_err(|e| format!("queue: {e}"))?;
         let Some(next) = page.into_iter().next() else { return Ok(()) };
         self.count(1);
         let held = self

@@ -175,7 +175,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         }
         Effect::LoadQueue { generation, after, filter, limit } => {
             let now = Utc::now();
-            let rows = store.due_queue(me, now, after.as_ref(), limit, filter.as_deref()).await;
+            let rows = store.due_queue(me, now, &ctx.catalog.schedule, after.as_ref(), limit, filter.as_deref()).await;
             if after.is_some() {
                 return match rows {
                     Ok(rows) => Some(Action::QueuePage { generation, rows, limit }),

@@ -8,9 +8,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Args;
-
 use crate::domain::{CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
+
+mod flags;
+pub use flags::{Given, NotHere, Setting, attach};
 
 /// A value that must never be printed.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -41,76 +42,41 @@ pub enum Origin {
     Flag,
 }
 
-impl Origin {
-    /// Where the argument `id` came from, looking in `matches` and in the chosen subcommand's
-    /// (a global flag may be given before or after the subcommand).
-    pub fn of(matches: &clap::ArgMatches, id: &str) -> Self {
-        let mut sources = vec![matches.value_source(id)];
-        let mut m = matches;
-        while let Some((_, sub)) = m.subcommand() {
-            sources.push(sub.try_get_raw(id).ok().flatten().and_then(|_| sub.value_source(id)));
-            m = sub;
-        }
-        if sources.contains(&Some(clap::parser::ValueSource::CommandLine)) {
-            Self::Flag
-        } else if sources.contains(&Some(clap::parser::ValueSource::EnvVariable)) {
-            Self::Env
-        } else {
-            Self::Default
-        }
-    }
-}
-
-/// The raw settings: each is a flag and an environment variable of the same meaning.
-#[derive(Debug, Clone, Default, Args)]
+/// The raw settings: each is an environment variable and, where a command takes it, a flag of the
+/// same meaning ([`Setting`]).
+#[derive(Debug, Clone, Default)]
 pub struct RawSettings {
     /// `sqlite://FILE` or `mysql://USER:PASS@HOST:PORT/DB`
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// The caller this console acts as
-    #[arg(long, env = "CALLDESK_USER_ID", global = true)]
     pub user_id: Option<String>,
     /// TeleCMI app id
-    #[arg(long, env = "TELECMI_APP_ID", global = true)]
     pub telecmi_app_id: Option<String>,
     /// TeleCMI app secret (environment only: a flag would show in `ps`)
-    #[arg(skip)]
     pub telecmi_app_secret: Option<Secret>,
     /// TeleCMI REST base URL
-    #[arg(long, env = "TELECMI_BASE_URL", global = true)]
     pub telecmi_base_url: Option<String>,
     /// Callers allowed to place TeleCMI calls: `user_id:extension,…`
-    #[arg(long, env = "TELECMI_AGENTS", global = true)]
     pub telecmi_agents: Option<String>,
     /// Address of the webhook listener
-    #[arg(long, env = "WEBHOOK_ADDR", global = true)]
     pub webhook_addr: Option<String>,
     /// Secret path segment of the webhook URL (environment only)
-    #[arg(skip)]
     pub webhook_token: Option<Secret>,
     /// Folder for daily-rotated log files
-    #[arg(long, env = "CALLDESK_LOG_DIR", global = true)]
     pub log_dir: Option<String>,
     /// Country code put in front of 10-digit numbers
-    #[arg(long, env = "CALLDESK_COUNTRY_CODE", global = true)]
     pub country_code: Option<String>,
     /// Minutes without a webhook before a live call is checked against TeleCMI's CDR lists
-    #[arg(long, env = "RECONCILE_AFTER_MINUTES", global = true)]
     pub reconcile_after_minutes: Option<String>,
     /// Hours after which a TeleCMI call that TeleCMI never reported as finished is closed
-    #[arg(long, env = "CALL_CEILING_HOURS", global = true)]
     pub call_ceiling_hours: Option<String>,
     /// IANA time zone of the team: "today", callback times and every time shown [default: Asia/Kolkata]
-    #[arg(long, env = "CALLDESK_TIMEZONE", global = true)]
     pub timezone: Option<String>,
     /// When drivers may be called, in the driver's local time [default: 09:00-21:00]
-    #[arg(long, env = "CALLING_HOURS", global = true)]
     pub calling_hours: Option<String>,
     /// Minutes before a driver who was not reached is tried again [default: 30]
-    #[arg(long, env = "RETRY_AFTER_MINUTES", global = true)]
     pub retry_after_minutes: Option<String>,
     /// Call attempts before a driver who is never reached leaves the queue [default: 3]
-    #[arg(long, env = "MAX_ATTEMPTS", global = true)]
     pub max_attempts: Option<String>,
 }
 

@@ -7,23 +7,28 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use calldesk::commands::{dnc, export, import, loadtest, recording, session, tokens};
-use calldesk::config::{Config, Origin, RawSettings};
+use calldesk::commands::open_store;
+use calldesk::commands::{callers, dnc, export, import, loadtest, recording, session, tokens};
+use calldesk::config::{Config, Given, Origin, Setting};
 use calldesk::domain::Role;
-use calldesk::store::{CallFilter, Store};
+use calldesk::store::{CallFilter, IfMissing};
 
 #[derive(Debug, Parser)]
-#[command(name = "calldesk", version, about = "Keyboard-driven calling console for recruitment teams")]
+#[command(
+    name = "calldesk",
+    version,
+    about = "Keyboard-driven calling console for recruitment teams",
+    after_help = "The options above are the console's (`calldesk` alone is the console); \
+                  `calldesk COMMAND --help` lists each command's own."
+)]
 struct Cli {
-    #[command(flatten)]
-    settings: RawSettings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -182,6 +187,59 @@ enum ExportWhat {
     },
 }
 
+/// The settings each command takes as flags; every command reads them all from the environment.
+/// A command that is not named here gets none.
+fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
+    use Setting::*;
+    const DB: &[Setting] = &[DatabaseUrl, LogDir];
+    Some(match path {
+        // `calldesk` alone is the console.
+        [] | ["console"] => &Setting::ALL,
+        ["demo"] => &[
+            LogDir,
+            CountryCode,
+            Timezone,
+            CallingHours,
+            RetryAfterMinutes,
+            MaxAttempts,
+            ReconcileAfterMinutes,
+            CallCeilingHours,
+        ],
+        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone],
+        ["serve"] => &[
+            DatabaseUrl,
+            TelecmiAppId,
+            TelecmiBaseUrl,
+            TelecmiAgents,
+            WebhookAddr,
+            LogDir,
+            CountryCode,
+            ReconcileAfterMinutes,
+            CallCeilingHours,
+            Timezone,
+            CallingHours,
+            RetryAfterMinutes,
+            MaxAttempts,
+        ],
+        ["import", "drivers"] => &[DatabaseUrl, LogDir, CountryCode],
+        ["caller", "list"] => &[DatabaseUrl, LogDir, TelecmiAgents],
+        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
+        ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
+        ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],
+        ["dnc", "add" | "import"] => &[DatabaseUrl, LogDir, UserId, CountryCode, Timezone],
+        ["dnc", "remove"] => &[DatabaseUrl, LogDir, CountryCode, Timezone],
+        ["loadtest"] => &[DatabaseUrl, LogDir, CountryCode, Timezone, RetryAfterMinutes, MaxAttempts],
+        _ => return None,
+    })
+}
+
+/// The command line: the subcommands with their own flags.
+fn cli_command() -> clap::Command {
+    calldesk::config::attach(Cli::command(), &flags_of)
+        // The demo never opens a real database: it takes the flag only to refuse it in words.
+        .mut_subcommand("demo", |demo| demo.arg(Setting::DatabaseUrl.arg().hide(true)))
+}
+
 fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is a configuration error.
     if let Err(e) = dotenvy::dotenv()
@@ -190,11 +248,14 @@ fn main() -> ExitCode {
         eprintln!("configuration error: .env: {e}");
         return ExitCode::FAILURE;
     }
-    let matches = Cli::command().get_matches();
+    let mut command = cli_command();
+    let matches = command.clone().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let database_url_origin = Origin::of(&matches, "database_url");
-    let hours_origin = Origin::of(&matches, "calling_hours");
-    let config = match Config::from_raw(cli.settings.clone().with_env_secrets()) {
+    let given =
+        Given::read(&matches).unwrap_or_else(|e| command.error(clap::error::ErrorKind::ArgumentConflict, e).exit());
+    let database_url_origin = given.origin(Setting::DatabaseUrl);
+    let hours_origin = given.origin(Setting::CallingHours);
+    let config = match Config::from_raw(given.raw) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -245,7 +306,7 @@ async fn run(
 ) -> anyhow::Result<ExitCode> {
     match command {
         Command::Migrate => {
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Create).await?;
             println!("migrations applied to {}", store.label());
             Ok(ExitCode::SUCCESS)
         }
@@ -258,14 +319,14 @@ async fn run(
         Command::Export { what: ExportWhat::Logs { format, from, to, caller } } => {
             let zone = config.zone();
             let (from, until) = export::day_range(from, to, zone).map_err(anyhow::Error::msg)?;
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Refuse).await?;
             let filter = CallFilter { caller_id: caller, from, until, ..CallFilter::default() };
             let n = export::write_logs(&store, &filter, format, zone, std::io::stdout().lock()).await?;
             eprintln!("{n} call logs exported");
             Ok(ExitCode::SUCCESS)
         }
         Command::Recording { call_log_id, output, force } => {
-            let store = Store::open(&config.database_url).await?;
+            let store = open_store(&config, IfMissing::Refuse).await?;
             let saved = recording::download(&store, &config, call_log_id, &output, force).await?;
             println!("call {call_log_id}: recording saved to {} ({} bytes)", output.display(), saved.bytes);
             Ok(ExitCode::SUCCESS)
@@ -290,7 +351,9 @@ async fn run(
 }
 
 async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    // Registering a caller is the first step of a new setup; the others need callers already.
+    let if_missing = if matches!(what, CallerCmd::Add { .. }) { IfMissing::Create } else { IfMissing::Refuse };
+    let store = open_store(config, if_missing).await?;
     match what {
         CallerCmd::Add { id, name, role } => {
             anyhow::ensure!(id > 0, "caller id must be a positive number");
@@ -304,17 +367,14 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
             println!("caller {id}: daily target {target} positive outcome(s)");
         }
         CallerCmd::List => {
-            for c in store.callers().await? {
-                let tele = config.telecmi_extension(c.id).map_or(String::new(), |e| format!("  TeleCMI ext {e}"));
-                println!("{:>6}  {:<10} {}{tele}", c.id, c.role, c.name);
-            }
+            print!("{}", callers::table(&store.callers().await?, |id| config.telecmi_extension(id)));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = open_store(config, IfMissing::Refuse).await?;
     match what {
         TokenCmd::Issue { user } => {
             let caller = store
@@ -325,9 +385,12 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
             store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
             tracing::info!(caller = caller.id, "API token issued");
             println!("{token}");
-            if std::io::stderr().is_terminal() {
-                eprintln!("token for caller {} ({}); it is shown only this once", caller.id, caller.name);
-            }
+            // On stderr, so stdout stays the bare token for scripts.
+            eprintln!(
+                "Token for caller {} ({}). This token is shown once: store it now. \
+                 Revoke with `calldesk token revoke --user {}`.",
+                caller.id, caller.name, caller.id
+            );
         }
         TokenCmd::Revoke { user } => {
             let n = store.revoke_tokens(user, Utc::now()).await?;
@@ -338,7 +401,7 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
 }
 
 async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = open_store(config, IfMissing::Create).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     // Progress by bytes read: known up front, and memory stays flat whatever the file's size.
@@ -370,4 +433,34 @@ async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) 
     let outcome = outcome.context("nothing was imported")?;
     println!("{}", import::summary(&outcome));
     Ok(if outcome.refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::{Cli, cli_command, flags_of};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        cli_command().debug_assert();
+    }
+
+    /// A new command must say which flags it takes (else it would take none).
+    #[test]
+    fn every_command_names_its_flags() {
+        fn walk(cmd: &clap::Command, path: &mut Vec<String>) {
+            let subs: Vec<_> = cmd.get_subcommands().collect();
+            if subs.is_empty() {
+                let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                assert!(flags_of(&p).is_some(), "no flags named for `calldesk {}`", p.join(" "));
+            }
+            for sub in subs {
+                path.push(sub.get_name().to_string());
+                walk(sub, path);
+                path.pop();
+            }
+        }
+        walk(&Cli::command(), &mut Vec::new());
+    }
 }

@@ -69,15 +69,52 @@ async fn import_reports_bad_rows_by_line_and_loads_the_rest() {
     );
 }
 
+#[test]
+fn caller_list_is_a_table_with_a_header() {
+    let cli = Cli::new();
+    cli.ok(&["caller", "add", "3", "Pooja"]);
+    cli.ok(&["caller", "add", "12", "Meera Iyer", "--role", "supervisor"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_calldesk"))
+        .args(["caller", "list"])
+        .env("DATABASE_URL", &cli.url)
+        .env("CALLDESK_LOG_DIR", cli.dir.path().join("logs"))
+        .env("TELECMI_AGENTS", "3:5003")
+        .output()
+        .expect("run calldesk");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].contains("ID") && lines[0].contains("NAME") && lines[0].contains("ROLE"), "{text}");
+    assert!(lines[0].ends_with("TELECMI EXT"), "{text}");
+    // Aligned: each column starts where its header does.
+    for (header, row, value) in [("NAME", 1, "Pooja"), ("ROLE", 1, "agent"), ("ROLE", 2, "supervisor")] {
+        assert_eq!(lines[0].find(header), lines[row].find(value), "{header} column: {text}");
+    }
+    assert_eq!(lines[0].find("TELECMI EXT"), lines[1].find("5003"), "{text}");
+    assert!(lines[2].ends_with(" -"), "no extension: {text}");
+    assert_eq!(lines[3], "2 caller(s).");
+}
+
 #[tokio::test]
 async fn tokens_are_printed_once_and_stored_hashed() {
     let cli = Cli::new();
+    cli.ok(&["migrate"]);
     let out = cli.run(&["token", "issue", "--user", "3"]);
     assert!(!out.status.success(), "unknown callers get no token");
     assert!(String::from_utf8_lossy(&out.stderr).contains("caller 3 is not registered"));
     cli.ok(&["caller", "add", "3", "Pooja"]);
-    let token = cli.ok(&["token", "issue", "--user", "3"]).trim().to_string();
+    let out = cli.run(&["token", "issue", "--user", "3"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "stdout is the bare token, for scripts: {stdout}");
+    let token = stdout.trim().to_string();
     assert!(token.starts_with("cd_") && token.len() == 67, "{token}");
+    // Said even when stderr is not a terminal (a script's log, a pipe).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("This token is shown once: store it now."), "{err}");
+    assert!(err.contains("Revoke with `calldesk token revoke --user 3`."), "{err}");
+    assert!(!err.contains(&token), "the token only on stdout: {err}");
     let store = Store::open(&cli.url).await.expect("store");
     assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), Some(3));
     let raw = std::fs::read(cli.dir.path().join("cli.db")).unwrap_or_default();
@@ -94,6 +131,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
 #[tokio::test]
 async fn export_writes_every_call_as_csv_json_or_ndjson() {
     let cli = Cli::new();
+    cli.ok(&["migrate"]);
     let empty = cli.ok(&["export", "logs"]);
     assert!(empty.starts_with("id,reference_id,caller_id,driver_id"), "an empty export still has its header: {empty}");
     cli.ok(&["caller", "add", "3", "Pooja"]);

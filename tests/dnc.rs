@@ -90,7 +90,7 @@ async fn listed_drivers_leave_the_queue_and_its_counts_and_come_back_when_remove
         let s = &r.db.store;
         let now = chrono::Utc::now();
         let due = |s: Store| async move {
-            let rows = s.due_queue(3, chrono::Utc::now(), None, 50, None).await.expect("queue");
+            let rows = s.due_queue(3, chrono::Utc::now(), &Default::default(), None, 50, None).await.expect("queue");
             rows.into_iter().map(|e| e.driver_id).collect::<Vec<_>>()
         };
         assert_eq!(due(s.clone()).await.len(), 10);
@@ -144,7 +144,7 @@ async fn asked_not_to_be_called_lists_the_number_and_closes_the_driver_in_one_sa
         assert_eq!(e.reason, Some(format!("asked on call {}: said never again", call.id)));
         assert_eq!(s.driver_closed_reason("D3").await.expect("reason").as_deref(), Some(DO_NOT_CALL_REASON));
         assert!(s.queue_entry("D3").await.expect("q").is_none(), "the driver left the queue");
-        let due = s.due_queue(3, chrono::Utc::now(), None, 50, None).await.expect("queue");
+        let due = s.due_queue(3, chrono::Utc::now(), &Default::default(), None, 50, None).await.expect("queue");
         assert!(due.iter().all(|q| q.driver_id != "D3"));
         assert!(matches!(r.dialer.place_call(3, "D3", None, CallKind::Manual).await, Err(DialError::DoNotCall(_))));
         // Removing the number does not reopen a driver who asked, nor does re-importing them,

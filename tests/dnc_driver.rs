@@ -289,7 +289,7 @@ async fn the_listed_number_has_the_collation_of_drivers_mobile_on_mariadb() {
     store.dnc_add(&Phone::parse("9000055516").expect("p"), None, &by, now).await.expect("add");
     let hits = store.search_drivers(3, "90000 555", 10).await.expect("search joins the list");
     assert_eq!(hits.iter().filter(|h| h.standing(now) == Standing::DoNotCall).count(), 1);
-    let due = store.due_queue(3, now, None, 10, None).await.expect("queue joins the list");
+    let due = store.due_queue(3, now, &Default::default(), None, 10, None).await.expect("queue joins the list");
     assert_eq!(due.iter().map(|q| q.driver_id.as_str()).collect::<Vec<_>>(), ["D2"]);
 }
 

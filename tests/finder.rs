@@ -321,7 +321,7 @@ async fn a_finished_driver_called_again_and_given_a_callback_is_queued_properly(
         let q = s.queue_entry("D7").await.expect("readable").expect("queued again");
         assert!(q.is_callback() && q.due_at > Utc::now().naive_utc(), "{q:?}");
         assert_eq!(q.attempts, 1);
-        s.due_queue(3, Utc::now(), None, 50, None).await.expect("the queue still loads");
+        s.due_queue(3, Utc::now(), &Default::default(), None, 50, None).await.expect("the queue still loads");
         // A call someone answered is not "a dial started by mistake".
         let c = r.dialer.place_call(3, "D8", None, calldesk::dialer::CallKind::Manual).await.expect("call");
         common::set_status(&r.db, c.id, "connected").await;

@@ -131,7 +131,9 @@ async fn callbacks_and_retries_fall_due_inside_the_window_in_the_drivers_zone() 
         let (_, decision) = store.submit_feedback(&f, &catalog, eight_pm).await.expect("save");
         let nine_am = at("2026-11-26T03:30:00Z");
         assert_eq!(decision, QueueDecision::Requeue { due_at: nine_am, callback: true });
-        let due = |t| async move { store.due_queue(3, t, None, 50, Some("Driver 3")).await.expect("queue") };
+        let due = |t| async move {
+            store.due_queue(3, t, &Default::default(), None, 50, Some("Driver 3")).await.expect("queue")
+        };
         assert!(due(nine_am - chrono::Duration::minutes(1)).await.is_empty(), "not due before 09:00");
         assert_eq!(due(nine_am).await.len(), 1, "due at 09:00 the next morning");
 

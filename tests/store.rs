@@ -100,7 +100,7 @@ async fn import_queues_assigned_drivers_and_pages_by_keyset() {
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = s.due_queue(3, t0(), after.as_ref(), 7, None).await.expect("page");
+            let page = s.due_queue(3, t0(), &Default::default(), after.as_ref(), 7, None).await.expect("page");
             if page.is_empty() {
                 break;
             }
@@ -113,16 +113,25 @@ async fn import_queues_assigned_drivers_and_pages_by_keyset() {
         sorted.sort();
         assert_eq!(seen, sorted, "stable order, no duplicates across pages");
 
-        let filtered = s.due_queue(3, t0(), None, 50, Some("driver 1")).await.expect("filter");
+        let filtered = s.due_queue(3, t0(), &Default::default(), None, 50, Some("driver 1")).await.expect("filter");
         assert_eq!(filtered.len(), 10, "Driver 10..19");
-        let by_mobile = s.due_queue(3, t0(), None, 50, Some("919876543207")).await.expect("filter");
+        let by_mobile =
+            s.due_queue(3, t0(), &Default::default(), None, 50, Some("919876543207")).await.expect("filter");
         assert_eq!(by_mobile.iter().map(|e| e.driver_id.as_str()).collect::<Vec<_>>(), ["D07"]);
-        let by_tmid = s.due_queue(3, t0(), None, 50, Some("tmd05")).await.expect("filter");
+        let by_tmid = s.due_queue(3, t0(), &Default::default(), None, 50, Some("tmd05")).await.expect("filter");
         assert_eq!(by_tmid.len(), 1);
-        assert!(s.due_queue(3, t0(), None, 50, Some("%")).await.expect("filter").is_empty(), "% is literal");
+        assert!(
+            s.due_queue(3, t0(), &Default::default(), None, 50, Some("%")).await.expect("filter").is_empty(),
+            "% is literal"
+        );
 
         // Not yet due drivers are not listed; re-import reassigns.
-        assert!(s.due_queue(3, t0() - Duration::seconds(1), None, 50, None).await.expect("early").is_empty());
+        assert!(
+            s.due_queue(3, t0() - Duration::seconds(1), &Default::default(), None, 50, None)
+                .await
+                .expect("early")
+                .is_empty()
+        );
         let out = s
             .import_drivers(&[driver("D01", "Driver 01 renamed", "919876543201", Some(4))], t0())
             .await
@@ -329,10 +338,14 @@ async fn feedback_removes_or_requeues_the_driver_in_one_transaction() {
             .expect("submit");
         let QueueDecision::Requeue { due_at, callback: true } = decision else { panic!("{decision:?}") };
         assert!(
-            s.due_queue(3, now, None, 50, None).await.expect("q").iter().all(|e| e.driver_id != "D07"),
+            s.due_queue(3, now, &Default::default(), None, 50, None)
+                .await
+                .expect("q")
+                .iter()
+                .all(|e| e.driver_id != "D07"),
             "not due yet"
         );
-        let later = s.due_queue(3, due_at, None, 50, None).await.expect("q");
+        let later = s.due_queue(3, due_at, &Default::default(), None, 50, None).await.expect("q");
         assert_eq!(
             later.first().map(|e| (e.driver_id.as_str(), e.last_outcome.as_deref())),
             Some(("D07", Some("Busy Right Now")))

@@ -105,7 +105,7 @@ async fn a_driver_being_called_is_not_offered_to_another_agent() {
         let e = db.store.start_call(&call(4), Utc::now()).await.expect_err("Ravi may not");
         assert!(e.to_string().contains("being called by another agent"), "{e}");
         // Pooja's queue still shows her driver; a console of another caller would not list it.
-        let mine = db.store.due_queue(3, Utc::now(), None, 10, None).await.expect("q");
+        let mine = db.store.due_queue(3, Utc::now(), &Default::default(), None, 10, None).await.expect("q");
         assert!(mine.iter().any(|e| e.driver_id == "R0"));
         db.store.release("R0", 3).await.expect("release");
         db.store.start_call(&call(4), Utc::now()).await.expect("after release");

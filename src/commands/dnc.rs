@@ -14,7 +14,7 @@ use super::import::RowError;
 use crate::config::Config;
 use crate::domain::text::{clean_text, strip_controls};
 use crate::domain::{DO_NOT_CALL_REASON, Phone};
-use crate::store::{DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, Store};
+use crate::store::{DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, IfMissing, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DncCmd {
@@ -53,7 +53,12 @@ pub enum DncCmd {
 
 /// Runs one `dnc` subcommand.
 pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    // Listing numbers may come before any driver; list and remove need a list already.
+    let if_missing = match cmd {
+        DncCmd::Add { .. } | DncCmd::Import { .. } => IfMissing::Create,
+        DncCmd::Remove { .. } | DncCmd::List => IfMissing::Refuse,
+    };
+    let store = super::open_store(config, if_missing).await?;
     let tz = config.zone();
     let phone =
         |s: &str| Phone::parse_with(s, &config.country_code).map_err(|e| anyhow::anyhow!("invalid number {s:?}: {e}"));

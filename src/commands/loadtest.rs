@@ -21,7 +21,7 @@ use crate::config::{Config, Secret, TelecmiCreds};
 use crate::dialer::Dialer;
 use crate::domain::feedback::RINGING_BUSY;
 use crate::domain::{CallStatus, CallingHours, Driver, Role};
-use crate::store::{CLAIM_FOR, Store};
+use crate::store::{CLAIM_FOR, IfMissing, Store};
 use crate::telecmi::simulator::Simulator;
 
 pub use report::Report;
@@ -101,7 +101,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     anyhow::ensure!(plan.agents > 0, "--agents must be at least 1");
     let url = config.database_url.clone();
-    let setup = Store::open(&url).await?;
+    let setup = super::open_store(&config, IfMissing::Create).await?;
     let (callers, drivers, calls) = setup.row_counts().await?;
     anyhow::ensure!(
         callers + drivers + calls == 0,
@@ -248,7 +248,11 @@ impl Agent {
     async fn turn(&self, whose: i64) -> Result<(), String> {
         let now = Utc::now();
         self.count(1);
-        let page = self.store.due_queue(whose, now, None, 5, None).await.map_err(|e| format!("queue: {e}"))?;
+        let page = self
+            .store
+            .due_queue(whose, now, &Default::default(), None, 5, None)
+            .await
+            .map_err(|e| format!("queue: {e}"))?;
         let Some(next) = page.into_iter().next() else { return Ok(()) };
         self.count(1);
         let held = self

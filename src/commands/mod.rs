@@ -1,6 +1,7 @@
 //! The non-interactive subcommands: driver import, log export, the do-not-call list, callers, API
 //! tokens and call recordings.
 
+pub mod callers;
 pub mod dnc;
 pub mod export;
 pub mod import;
@@ -8,3 +9,29 @@ pub mod loadtest;
 pub mod recording;
 pub mod session;
 pub mod tokens;
+
+use crate::config::Config;
+use crate::store::{IfMissing, Store, StoreError};
+
+/// Opens the configured database. A command that works on data already there
+/// ([`IfMissing::Refuse`]) stops at a SQLite file that is not there, naming it, instead of
+/// starting an empty database on a typo; a command that puts the first data in
+/// ([`IfMissing::Create`]) creates it and says so on stderr.
+pub async fn open_store(config: &Config, if_missing: IfMissing) -> anyhow::Result<Store> {
+    match Store::open_checked(&config.database_url, if_missing).await {
+        Ok((store, created)) => {
+            if let Some(path) = created {
+                tracing::info!(path = %path.display(), "created a new database");
+                eprintln!("created a new database at {}", path.display());
+            }
+            Ok(store)
+        }
+        // A SQLite URL holds no password: it can be shown.
+        Err(StoreError::NoDatabase(path)) => Err(anyhow::anyhow!(
+            "no database at {} (DATABASE_URL={}); create it with `calldesk migrate`",
+            path.display(),
+            config.database_url
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

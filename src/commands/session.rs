@@ -14,17 +14,40 @@ use crate::console::state::{Identity, TelephonyMode};
 use crate::dialer::Dialer;
 use crate::domain::Role;
 use crate::server::{self, AppState};
-use crate::store::Store;
+use crate::store::{IfMissing, Store};
 use crate::telecmi::simulator::Simulator;
 
 /// The sample drivers `calldesk demo` loads (synthetic names and numbers).
 pub const DEMO_DRIVERS: &str = include_str!("../../assets/drivers.csv");
 pub const DEMO_CALLER: i64 = 3;
 
-/// A running webhook listener.
+/// A running webhook listener. It serves until [`Listener::stop`] (dropping it leaves it serving).
 pub struct Listener {
     pub addr: std::net::SocketAddr,
     pub token: Secret,
+    shutdown: Arc<tokio::sync::Notify>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+/// How long a stopping listener waits for the requests it is answering.
+const LISTENER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Listener {
+    /// Takes no new connections and waits (at most [`LISTENER_STOP_WAIT`]) for the requests in
+    /// flight to be answered: after this no request reaches the database.
+    pub async fn stop(mut self) {
+        self.shutdown.notify_one();
+        if tokio::time::timeout(LISTENER_STOP_WAIT, &mut self.served).await.is_err() {
+            tracing::warn!("the listener did not finish its requests in time; stopped");
+            stop_task(self.served).await;
+        }
+    }
+}
+
+/// Stops a background task and waits until it has (a transaction it was in is rolled back).
+async fn stop_task(task: tokio::task::JoinHandle<()>) {
+    task.abort();
+    let _ = task.await;
 }
 
 /// Binds the listener (webhook, health, events, and the API when `api` is set) and serves it in
@@ -45,13 +68,15 @@ pub async fn start_listener(
     }
     let listener = server::bind(config.webhook_addr).await.map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = server::serve(listener, app, std::future::pending()).await {
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let stop = shutdown.clone();
+    let served = tokio::spawn(async move {
+        if let Err(e) = server::serve(listener, app, async move { stop.notified().await }).await {
             tracing::error!("listener stopped: {e}");
         }
     });
     tracing::info!(%addr, "listening for TeleCMI webhooks at /webhook/telecmi/<token>");
-    Ok(Listener { addr, token })
+    Ok(Listener { addr, token, shutdown, served })
 }
 
 /// The console's embedded listener: what it stores is announced on the console's own `bus`, so it
@@ -62,24 +87,43 @@ pub async fn console_listener(store: &Store, config: &Config, bus: &Bus) -> anyh
 
 /// Only a process that can ask TeleCMI reconciles: a manual-only console on a team database must
 /// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
-fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) {
-    if dialer.client.is_none() {
-        return;
-    }
-    tokio::spawn(crate::telecmi::reconcile::run(
+fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+    dialer.client.as_ref()?;
+    Some(tokio::spawn(crate::telecmi::reconcile::run(
         store.clone(),
         dialer.client.clone(),
         dialer.bus.clone(),
         crate::telecmi::reconcile::Policy::from_config(config),
         std::time::Duration::from_secs(60),
-    ));
+    )))
+}
+
+/// Stops what uses the database in the background, newest work last, and only then closes the
+/// pool: a task still at work would meet a closed pool ("attempted to acquire a connection on
+/// a closed pool", logged as an error). The listener first (no new webhooks or API calls), then
+/// the event feed and reconciliation, then the draft writer with what it still holds.
+async fn shut_down(
+    store: &Store,
+    listener: Listener,
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<()>>,
+    drafts: Option<&crate::console::effects::DraftWriter>,
+) {
+    listener.stop().await;
+    for t in tasks {
+        stop_task(t).await;
+    }
+    if let Some(d) = drafts {
+        d.close(std::time::Duration::from_secs(3)).await;
+    }
+    store.close().await;
+    tracing::info!("stopped; database closed");
 }
 
 /// `calldesk` / `calldesk console`.
 pub async fn console(config: Config) -> anyhow::Result<()> {
     crate::console::require_terminal()?;
     let caller = config.require_user()?;
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
     run_console(config, store, caller, mode, None).await
 }
@@ -106,9 +150,10 @@ async fn run_console(
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
-    spawn_reconciler(&store, &dialer, &config);
+    let reconciler = spawn_reconciler(&store, &dialer, &config);
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
-    tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let drafts = crate::console::effects::DraftWriter::start(store.clone());
     let identity = Identity {
         caller_id: me.id,
         caller_name: me.name.clone(),
@@ -123,10 +168,11 @@ async fn run_console(
         catalog: config.catalog(),
         caller_id: me.id,
         tz: config.zone(),
-        drafts: crate::console::effects::DraftWriter::start(store.clone()),
+        drafts: drafts.clone(),
     };
+    // Returns once the work it started has finished.
     let result = crate::console::run(identity, ctx).await;
-    store.close().await;
+    shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts)).await;
     result
 }
 
@@ -178,25 +224,25 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
 
 /// `calldesk serve`: the listener and the API, headless, until Ctrl+C.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let config = Arc::new(config);
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
     let listener = start_listener(&store, &config, &bus, Some(dialer.clone())).await?;
-    spawn_reconciler(&store, &dialer, &config);
+    let reconciler = spawn_reconciler(&store, &dialer, &config);
     eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
     // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
     eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping");
-    store.close().await;
+    shut_down(&store, listener, reconciler, None).await;
     Ok(())
 }
 
 /// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
-    let store = Store::open(&config.database_url).await?;
+    let store = super::open_store(&config, IfMissing::Refuse).await?;
     let me = store.caller(id).await?.with_context(|| {
         format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first")
     })?;

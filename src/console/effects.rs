@@ -2,6 +2,7 @@
 
 use chrono::{Duration, Utc};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 
 use super::action::{Action, Effect};
 use super::state::RECENT_CALLS;
@@ -36,6 +37,9 @@ pub struct DraftWriter {
     next: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The sequence number up to which every draft is written.
     done: tokio::sync::watch::Receiver<u64>,
+    /// Set by [`Self::close`]: the writer ends once nothing is pending.
+    closing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: std::sync::Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 type Pending = std::collections::BTreeMap<i64, (u64, FeedbackDraft)>;
@@ -50,11 +54,19 @@ impl DraftWriter {
         let pending = std::sync::Arc::new(std::sync::Mutex::new(Pending::new()));
         let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let (done_tx, done) = tokio::sync::watch::channel(0u64);
-        let (p, w) = (pending.clone(), wake.clone());
-        tokio::spawn(async move {
+        let closing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, w, c) = (pending.clone(), wake.clone(), closing.clone());
+        let task = tokio::spawn(async move {
             loop {
-                w.notified().await;
+                // Once closing, what is pending is written without waiting, then the task ends.
+                let closing = c.load(std::sync::atomic::Ordering::Acquire);
+                if !closing {
+                    w.notified().await;
+                }
                 let batch = std::mem::take(&mut *lock(&p));
+                if batch.is_empty() && closing {
+                    break;
+                }
                 let mut last = 0;
                 for (_, (seq, d)) in batch {
                     if let Err(e) = store.save_draft(&d, Utc::now()).await {
@@ -69,7 +81,29 @@ impl DraftWriter {
                 });
             }
         });
-        Self { pending, wake, next: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)), done }
+        Self {
+            pending,
+            wake,
+            next: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            done,
+            closing,
+            task: std::sync::Arc::new(std::sync::Mutex::new(Some(task))),
+        }
+    }
+
+    /// Writes what is pending and stops the writer (before the database closes under it); waits
+    /// at most `limit`. A draft sent after this is not written.
+    pub async fn close(&self, limit: std::time::Duration) {
+        self.closing.store(true, std::sync::atomic::Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let Some(mut task) = task else { return };
+        // A writer busy writing keeps this wake-up (Notify stores it); one waiting wakes now.
+        self.wake.notify_one();
+        if tokio::time::timeout(limit, &mut task).await.is_err() {
+            tracing::warn!("the draft writer did not finish in time; stopped");
+            task.abort();
+            let _ = task.await;
+        }
     }
 
     /// Queues `draft` (replacing that call's draft not yet written); returns its sequence number.
@@ -87,15 +121,15 @@ impl DraftWriter {
     }
 }
 
-/// Starts `effect` on the runtime; its result arrives on `tx`.
-pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>) {
+/// Starts `effect` in `inflight` (a quit waits for it); its result arrives on `tx`.
+pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
     if let Effect::SaveDraft(d) = effect {
         ctx.drafts.send(d);
         return;
     }
     let ctx = ctx.clone();
     let tx = tx.clone();
-    tokio::spawn(async move {
+    inflight.spawn(async move {
         let action = run(&ctx, effect).await;
         if let Some(a) = action {
             let _ = tx.send(a);
@@ -141,7 +175,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         }
         Effect::LoadQueue { generation, after, filter, limit } => {
             let now = Utc::now();
-            let rows = store.due_queue(me, now, after.as_ref(), limit, filter.as_deref()).await;
+            let rows = store.due_queue(me, now, &ctx.catalog.schedule, after.as_ref(), limit, filter.as_deref()).await;
             if after.is_some() {
                 return match rows {
                     Ok(rows) => Some(Action::QueuePage { generation, rows, limit }),

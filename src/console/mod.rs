@@ -24,6 +24,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinSet;
 
 use action::{Action, Effect};
 use effects::EffectCtx;
@@ -42,13 +43,39 @@ pub fn require_terminal() -> anyhow::Result<()> {
 /// Runs the console until the agent quits or a signal (SIGTERM, SIGHUP, SIGINT) stops it. The
 /// terminal is restored on every exit path the process can act on: quit, signal, error, and panic
 /// (ratatui's `init` installs a panic hook that restores it before the panic message).
+///
+/// It returns only once the work it started has finished (at most [`FINISH_WAIT`]): the caller
+/// may then stop the rest and close the database.
 pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
     require_terminal()?;
     let signals = Signals::new()?;
+    let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, identity, ctx, signals).await;
+    let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
     ratatui::restore();
+    finish(inflight).await;
     result
+}
+
+/// How long a quit waits for work in flight (a save, a call being placed: TeleCMI's answer takes
+/// up to [`crate::telecmi::TOTAL_TIMEOUT`]).
+pub const FINISH_WAIT: Duration = Duration::from_secs(12);
+
+/// Waits for the effects still running at quit, so none meets a closed database; after
+/// [`FINISH_WAIT`] the rest are stopped (a transaction cut short is rolled back).
+pub(crate) async fn finish(mut inflight: JoinSet<()>) {
+    async fn all(set: &mut JoinSet<()>) {
+        while set.join_next().await.is_some() {}
+    }
+    if tokio::time::timeout(Duration::from_secs(1), all(&mut inflight)).await.is_ok() {
+        return;
+    }
+    // The screen is gone: say why the prompt does not come back at once.
+    eprintln!("calldesk: finishing {} request(s) still in flight…", inflight.len());
+    if tokio::time::timeout(FINISH_WAIT, all(&mut inflight)).await.is_err() {
+        tracing::warn!(left = inflight.len(), "work still running at quit was stopped");
+        inflight.shutdown().await;
+    }
 }
 
 /// The signals that end the console (and the supervisor screen) cleanly.
@@ -82,6 +109,7 @@ async fn event_loop(
     identity: Identity,
     ctx: EffectCtx,
     mut signals: Signals,
+    inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut bus = ctx.dialer.bus.subscribe();
@@ -92,9 +120,10 @@ async fn event_loop(
     let size = terminal.size()?;
     update::update(&mut app, Action::Resize { width: size.width, height: size.height });
     for e in [Effect::LoadStartup, Effect::LoadPresence, Effect::LoadProgress] {
-        effects::spawn(&ctx, e, &tx);
+        effects::spawn(&ctx, e, &tx, inflight);
     }
     loop {
+        while inflight.try_join_next().is_some() {}
         terminal.draw(|f| views::render(&app, f))?;
         let first = tokio::select! {
             ev = events.next() => match ev {
@@ -137,7 +166,7 @@ async fn event_loop(
                 return Ok(());
             }
             for e in fx {
-                effects::spawn(&ctx, e, &tx);
+                effects::spawn(&ctx, e, &tx, inflight);
             }
         }
     }

@@ -42,6 +42,8 @@ struct ImportSql {
     prior: &'static str,
     upsert: &'static str,
     reassign: &'static str,
+    /// A driver already queued whom the file gives a zone keeps it beside their queue row too.
+    rezone: &'static str,
 }
 
 // `prior` says what the row found in `drivers` before the merge: NULL none, 1 an open driver, 2 a
@@ -93,6 +95,8 @@ const SQLITE_IMPORT: ImportSql = ImportSql {
     reassign: "UPDATE call_queue SET caller_id = s.assigned_to, claimed_by = NULL, claimed_until = NULL \
          FROM cd_import_rows s WHERE call_queue.driver_id = s.id AND s.assigned_to IS NOT NULL \
          AND (s.prior IS NULL OR s.prior < 3) AND call_queue.caller_id <> s.assigned_to",
+    rezone: "UPDATE call_queue SET timezone = s.timezone FROM cd_import_rows s \
+         WHERE call_queue.driver_id = s.id AND s.timezone IS NOT NULL AND call_queue.timezone <> s.timezone",
 };
 
 // MariaDB cannot open one temporary table twice in a statement: no statement below does.
@@ -132,7 +136,14 @@ const MYSQL_IMPORT: ImportSql = ImportSql {
     reassign: "UPDATE call_queue q JOIN cd_import_rows s ON q.driver_id = s.id \
          SET q.caller_id = s.assigned_to, q.claimed_by = NULL, q.claimed_until = NULL \
          WHERE s.assigned_to IS NOT NULL AND (s.prior IS NULL OR s.prior < 3) AND q.caller_id <> s.assigned_to",
+    rezone: "UPDATE call_queue q JOIN cd_import_rows s ON q.driver_id = s.id SET q.timezone = s.timezone \
+         WHERE s.timezone IS NOT NULL AND q.timezone <> s.timezone",
 };
+
+/// The zone a queue row keeps for an imported driver ('' = the team's): the file's, else (a row
+/// without one keeps the driver's zone) the stored driver's; a new driver's is the file's.
+const QUEUE_ZONE: &str = "CASE WHEN prior IS NULL OR timezone IS NOT NULL THEN COALESCE(timezone, '') \
+     ELSE COALESCE((SELECT dz.timezone FROM drivers dz WHERE dz.id = cd_import_rows.id), '') END";
 
 const OWNERS_IN_FILE: &str = "DELETE FROM cd_import_owners WHERE owner_key IN (SELECT id_key FROM cd_import_rows)";
 const DROP_TAKEN: &str = "DELETE FROM cd_import_rows WHERE line IN (SELECT line FROM cd_import_owners)";
@@ -339,13 +350,14 @@ impl Store {
                 }
                 sqlx::query(sql.upsert).bind(now).execute(&mut *tx).await?;
                 let queue = format!(
-                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts) \
-                     SELECT id, assigned_to, 1, ?, 0 FROM cd_import_rows \
+                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts, timezone) \
+                     SELECT id, assigned_to, 1, ?, 0, {QUEUE_ZONE} FROM cd_import_rows \
                      WHERE assigned_to IS NOT NULL AND (prior IS NULL OR prior < 3)",
                     d.insert_ignore
                 );
                 out.queued = sqlx::query(AssertSqlSafe(queue)).bind(now).execute(&mut *tx).await?.rows_affected();
                 sqlx::query(sql.reassign).execute(&mut *tx).await?;
+                sqlx::query(sql.rezone).execute(&mut *tx).await?;
                 let count = |n: i64| u64::try_from(n).unwrap_or_default();
                 out.inserted = count(total - existed);
                 out.updated = count(existed);

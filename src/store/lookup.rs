@@ -76,6 +76,8 @@ impl DriverHit {
             due_at: self.due_at.unwrap_or_default(),
             attempts: self.attempts.unwrap_or(0),
             last_outcome: self.last_outcome.clone(),
+            // Search does not read the calling window; the dial checks it.
+            waiting: false,
         }
     }
 }

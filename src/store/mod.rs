@@ -56,6 +56,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A SQLite file that is not there, opened by a command that must not create it.
+    #[error("no database at {}", .0.display())]
+    NoDatabase(std::path::PathBuf),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -162,6 +165,15 @@ impl InsertedId for sqlx::mysql::MySqlQueryResult {
     }
 }
 
+/// What opening a SQLite database does when its file is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create it (the caller is told which file was created).
+    Create,
+    /// Stop with [`StoreError::NoDatabase`]: a typo in the URL must not start an empty database.
+    Refuse,
+}
+
 /// The handle every part of calldesk uses to read and write data. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -187,9 +199,30 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the database without migrating.
+    /// Opens the database at `url` and applies migrations; a SQLite file that is not there is
+    /// created only with [`IfMissing::Create`]. Returns the path of the file it created, if any.
+    /// (A MySQL database is never created: a missing one fails to connect.)
+    #[tracing::instrument(skip_all, err)]
+    pub async fn open_checked(url: &str, if_missing: IfMissing) -> Result<(Self, Option<std::path::PathBuf>)> {
+        let missing = match sqlite_file(url)? {
+            Some(path) if !path.try_exists().unwrap_or(true) => Some(std::path::absolute(&path).unwrap_or(path)),
+            _ => None,
+        };
+        if let (Some(path), IfMissing::Refuse) = (&missing, if_missing) {
+            return Err(StoreError::NoDatabase(path.clone()));
+        }
+        let store = Self::connect_with(url, if_missing == IfMissing::Create).await?;
+        store.migrate().await?;
+        Ok((store, missing))
+    }
+
+    /// Opens the database without migrating (a SQLite file that is not there is created).
     #[tracing::instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, true).await
+    }
+
+    async fn connect_with(url: &str, create: bool) -> Result<Self> {
         if url.starts_with("mysql:") {
             let opts = MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(redact_url_err(&e)))?;
             let label = format!("mysql {}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or(""));
@@ -203,7 +236,7 @@ impl Store {
         } else {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
@@ -274,6 +307,15 @@ impl Store {
         })?;
         self.setting(name).await?.ok_or_else(|| StoreError::NotFound(format!("setting {name} vanished")))
     }
+}
+
+/// The file a `sqlite:` URL names, or `None` for MySQL and in-memory SQLite.
+fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
+    if url.starts_with("mysql:") {
+        return Ok(None);
+    }
+    let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok(sqlite_writer::file_of(url, opts.get_filename()))
 }
 
 /// sqlx errors can echo the URL; keep the password out of anything we show.

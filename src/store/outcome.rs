@@ -272,8 +272,8 @@ impl Store {
                             && let Some(caller) = caller_id
                         {
                             sqlx::query(
-                                    "INSERT INTO call_queue (driver_id, caller_id, priority, due_at, attempts, last_outcome) \
-                                     VALUES (?, ?, ?, ?, ?, ?)",
+                                    "INSERT INTO call_queue (driver_id, caller_id, priority, due_at, attempts, last_outcome, \
+                                     timezone) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 )
                                 .bind(&driver_id)
                                 .bind(caller)
@@ -281,6 +281,7 @@ impl Store {
                                 .bind(db_time(due_at))
                                 .bind(if effect == QueueEffect::NotCalled { 0 } else { 1 })
                                 .bind(f.feedback.trim())
+                                .bind(zone.as_deref().unwrap_or(""))
                                 .execute(&mut *tx)
                                 .await?;
                         }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::dnc::{D_NOT_LISTED, Q_NOT_LISTED};
 use super::{Result, Store, db_time, with_pool};
+use crate::domain::Schedule;
 
 /// One due driver, with what the agent needs to see before dialing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -22,11 +23,21 @@ pub struct QueueEntry {
     pub due_at: NaiveDateTime,
     pub attempts: i64,
     pub last_outcome: Option<String>,
+    /// Outside their calling window when [`Store::due_queue`] read the queue (it lists them after
+    /// every driver who may be called then). Other reads leave it `false`.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub waiting: bool,
 }
 
 impl QueueEntry {
     pub fn cursor(&self) -> QueueCursor {
-        QueueCursor { priority: self.priority, due_at: self.due_at, driver_id: self.driver_id.clone() }
+        QueueCursor {
+            waiting: self.waiting,
+            priority: self.priority,
+            due_at: self.due_at,
+            driver_id: self.driver_id.clone(),
+        }
     }
     pub fn is_callback(&self) -> bool {
         self.priority == 0
@@ -36,6 +47,8 @@ impl QueueEntry {
 /// Position after which the next page starts (the last row of the previous page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCursor {
+    /// The row's part of the queue: drivers who may be called come before those who wait.
+    pub waiting: bool,
     pub priority: i64,
     pub due_at: NaiveDateTime,
     pub driver_id: String,
@@ -55,18 +68,22 @@ pub(crate) fn like_pattern(term: &str) -> String {
     s
 }
 
-/// The due-queue query; its order is exactly the index `idx_queue_due` and the cursor is an index
-/// seek, so a page costs the same at the bottom of a huge queue as at the top. SQLite seeks with a
+/// The due-queue query, over the whole queue (`idx_queue_due`) or over the drivers of one zone
+/// (`zone`, `idx_queue_zone`): its order is exactly the index's and the cursor is an index seek,
+/// so a page costs the same at the bottom of a huge queue as at the top. SQLite seeks with a
 /// row-value comparison; MySQL's range optimizer wants the same condition as a union of ranges.
-fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
+fn due_queue_sql(mysql: bool, zone: bool, after: bool, filter: bool) -> String {
     // The hint keeps the planner on the index whose order is the page order (the upcoming view's
     // index on due time alone would need a sort here).
-    let hint = if mysql { "call_queue q FORCE INDEX (idx_queue_due)" } else { "call_queue q INDEXED BY idx_queue_due" };
-    let columns = QUEUE_COLUMNS.replacen("call_queue q", hint, 1);
+    let index = if zone { "idx_queue_zone" } else { "idx_queue_due" };
+    let hint =
+        if mysql { format!("call_queue q FORCE INDEX ({index})") } else { format!("call_queue q INDEXED BY {index}") };
+    let columns = QUEUE_COLUMNS.replacen("call_queue q", &hint, 1);
+    let in_zone = if zone { " AND q.timezone = ?" } else { "" };
     // A driver whose number is on the do-not-call list is skipped: one primary-key probe per row
     // read off the index, and removing the number brings them back.
     let mut sql = format!(
-        "{columns} WHERE q.caller_id = ? AND q.due_at <= ? \
+        "{columns} WHERE q.caller_id = ?{in_zone} AND q.due_at <= ? \
          AND (q.claimed_by IS NULL OR q.claimed_by = ? OR q.claimed_until < ?) AND {D_NOT_LISTED}"
     );
     if after && mysql {
@@ -83,6 +100,20 @@ fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
     sql
 }
 
+/// The drivers of `zones` zones in the queue's order: each zone's page (an index seek, at most
+/// `limit` rows) merged, so the sort holds at most `zones` pages whatever the queue's size.
+fn zones_sql(mysql: bool, zones: usize, after: bool, filter: bool) -> String {
+    let one = due_queue_sql(mysql, true, after, filter);
+    if zones == 1 {
+        return one;
+    }
+    let arms: Vec<String> = (0..zones).map(|i| format!("SELECT * FROM ({one}) z{i}")).collect();
+    format!("SELECT * FROM ({}) u ORDER BY u.priority, u.due_at, u.driver_id LIMIT ?", arms.join(" UNION ALL "))
+}
+
+/// The most zones read off the queue's index (IANA knows about 600).
+const MAX_ZONES: usize = 1000;
+
 /// Queue counts stop here: past it the console shows "10000+" (an exact count of a huge queue
 /// would cost a scan on every reload).
 pub const COUNT_CAP: i64 = 10_000;
@@ -91,44 +122,123 @@ const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.cit
      q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
 impl Store {
-    /// Up to `limit` drivers due for `caller` at `now`, callbacks first, then by due time; the page
-    /// after `after`. `filter` matches name, mobile or TMID anywhere. Drivers claimed by another
-    /// console (claim not yet expired) are left out.
+    /// Up to `limit` drivers due for `caller` at `now`: first those whose calling window
+    /// (`schedule`, in each driver's zone) is open now, then those who wait for it (marked
+    /// [`QueueEntry::waiting`]); in each part callbacks first, then by due time. The page after
+    /// `after`. `filter` matches name, mobile or TMID anywhere. Drivers claimed by another console
+    /// (claim not yet expired) are left out.
+    ///
+    /// The zones of the caller's queue are read first (one index seek each); when they are all on
+    /// one side of the window the queue is one index walk, else each part merges its zones' walks.
     #[tracing::instrument(skip_all, err)]
     pub async fn due_queue(
         &self,
         caller: i64,
         now: DateTime<Utc>,
+        schedule: &Schedule,
         after: Option<&QueueCursor>,
         limit: u32,
         filter: Option<&str>,
     ) -> Result<Vec<QueueEntry>> {
-        let now = db_time(now);
         let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(like_pattern);
-        let mysql = self.is_mysql();
-        let sql = due_queue_sql(mysql, after.is_some(), pattern.is_some());
-        let rows = with_pool!(self, |p, d| {
-            let mut q = sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(caller)
-                .bind(now)
-                .bind(caller)
-                .bind(now);
-            if let Some(c) = after {
-                q = if mysql {
-                    q.bind(c.priority)
-                        .bind(c.priority)
-                        .bind(c.due_at)
-                        .bind(c.priority)
-                        .bind(c.due_at)
-                        .bind(c.driver_id.as_str())
-                } else {
-                    q.bind(c.priority).bind(c.due_at).bind(c.driver_id.as_str())
+        let (open, closed): (Vec<String>, Vec<String>) =
+            self.queue_zones(caller).await?.into_iter().partition(|z| schedule.check(now, Some(z)).is_ok());
+        // (waiting, the zones of that part; None = the whole queue).
+        let parts = if open.is_empty() || closed.is_empty() {
+            vec![(open.is_empty(), None)]
+        } else {
+            vec![(false, Some(open)), (true, Some(closed))]
+        };
+        let mut rows: Vec<QueueEntry> = Vec::new();
+        for (waiting, zones) in parts {
+            let after = match after {
+                // The page starts past this part.
+                Some(c) if c.waiting && !waiting => continue,
+                Some(c) if c.waiting == waiting => Some(c),
+                _ => None,
+            };
+            let left = limit.saturating_sub(u32::try_from(rows.len()).unwrap_or(u32::MAX));
+            if left == 0 {
+                break;
+            }
+            let mut part = self.due_part(caller, now, zones.as_deref(), after, left, pattern.as_deref()).await?;
+            part.iter_mut().for_each(|e| e.waiting = waiting);
+            rows.append(&mut part);
+        }
+        Ok(rows)
+    }
+
+    /// The zones of `caller`'s queued drivers ('' = the team's), in the index's order.
+    async fn queue_zones(&self, caller: i64) -> Result<Vec<String>> {
+        let index = if self.is_mysql() { "FORCE INDEX (idx_queue_zone)" } else { "INDEXED BY idx_queue_zone" };
+        let first = format!("SELECT timezone FROM call_queue {index} WHERE caller_id = ? ORDER BY timezone LIMIT 1");
+        let next = format!(
+            "SELECT timezone FROM call_queue {index} WHERE caller_id = ? AND timezone > ? ORDER BY timezone LIMIT 1"
+        );
+        let mut zones: Vec<String> = Vec::new();
+        while zones.len() < MAX_ZONES {
+            let row: Option<(String,)> = with_pool!(self, |p, d| {
+                let q = match zones.last() {
+                    None => sqlx::query_as(sqlx::AssertSqlSafe(first.as_str())).bind(caller),
+                    Some(z) => sqlx::query_as(sqlx::AssertSqlSafe(next.as_str())).bind(caller).bind(z.as_str()),
                 };
+                q.fetch_optional(p).await
+            })?;
+            let Some((zone,)) = row else { break };
+            zones.push(zone);
+        }
+        Ok(zones)
+    }
+
+    /// One part of the due queue: the whole queue (`zones` None) or the drivers of `zones`.
+    async fn due_part(
+        &self,
+        caller: i64,
+        now: DateTime<Utc>,
+        zones: Option<&[String]>,
+        after: Option<&QueueCursor>,
+        limit: u32,
+        pattern: Option<&str>,
+    ) -> Result<Vec<QueueEntry>> {
+        let now = db_time(now);
+        let mysql = self.is_mysql();
+        let arms: Vec<Option<&str>> = match zones {
+            None => vec![None],
+            Some(z) => z.iter().map(|z| Some(z.as_str())).collect(),
+        };
+        let sql = match zones {
+            None => due_queue_sql(mysql, false, after.is_some(), pattern.is_some()),
+            Some(z) => zones_sql(mysql, z.len(), after.is_some(), pattern.is_some()),
+        };
+        let rows = with_pool!(self, |p, d| {
+            let mut q = sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str()));
+            for zone in &arms {
+                q = q.bind(caller);
+                if let Some(z) = zone {
+                    q = q.bind(*z);
+                }
+                q = q.bind(now).bind(caller).bind(now);
+                if let Some(c) = after {
+                    q = if mysql {
+                        q.bind(c.priority)
+                            .bind(c.priority)
+                            .bind(c.due_at)
+                            .bind(c.priority)
+                            .bind(c.due_at)
+                            .bind(c.driver_id.as_str())
+                    } else {
+                        q.bind(c.priority).bind(c.due_at).bind(c.driver_id.as_str())
+                    };
+                }
+                if let Some(pat) = pattern {
+                    q = q.bind(pat).bind(pat).bind(pat);
+                }
+                q = q.bind(i64::from(limit));
             }
-            if let Some(pat) = &pattern {
-                q = q.bind(pat.as_str()).bind(pat.as_str()).bind(pat.as_str());
+            if arms.len() > 1 {
+                q = q.bind(i64::from(limit));
             }
-            q.bind(i64::from(limit)).fetch_all(p).await
+            q.fetch_all(p).await
         })?;
         Ok(rows)
     }
@@ -281,7 +391,7 @@ mod tests {
         let store = Store::open("sqlite::memory:").await.expect("store");
         let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
         for after in [false, true] {
-            let sql = format!("EXPLAIN QUERY PLAN {}", super::due_queue_sql(false, after, false));
+            let sql = format!("EXPLAIN QUERY PLAN {}", super::due_queue_sql(false, false, after, false));
             let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
             for _ in 0..(if after { 8 } else { 5 }) {
                 q = q.bind(1);
@@ -293,6 +403,46 @@ mod tests {
             if after {
                 assert!(text.contains("(priority,due_at,driver_id)>"), "the cursor is an index seek: {text}");
             }
+        }
+    }
+
+    /// The plan of `sql` (SQLite), its binds all 1.
+    async fn plan(pool: &sqlx::SqlitePool, sql: &str) -> String {
+        let binds = sql.matches('?').count();
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+        for _ in 0..binds {
+            q = q.bind(1);
+        }
+        q.fetch_all(pool).await.expect("plan").into_iter().map(|r| r.3).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// Who may be called first: each zone's drivers are an index seek, and only the pages read
+    /// (a page per zone) are merged, never the whole queue.
+    #[tokio::test]
+    async fn each_zones_part_of_the_queue_walks_its_index() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
+        for after in [false, true] {
+            let one = plan(pool, &super::zones_sql(false, 1, after, false)).await;
+            assert!(one.contains("idx_queue_zone (caller_id=? AND timezone=?"), "{one}");
+            assert!(!one.contains("TEMP B-TREE"), "no sort: {one}");
+            if after {
+                assert!(one.contains("(priority,due_at,driver_id)>"), "the cursor is an index seek: {one}");
+            }
+            let three = plan(pool, &super::zones_sql(false, 3, after, true)).await;
+            assert_eq!(three.matches("SEARCH q USING INDEX idx_queue_zone (caller_id=? AND timezone=?").count(), 3);
+            // What is sorted is what each zone's seek read (its LIMIT), merged: never the queue.
+            assert!(!three.contains("SCAN q"), "{three}");
+            assert!(three.matches("TEMP B-TREE").count() <= 3, "{three}");
+        }
+        for sql in [
+            "SELECT timezone FROM call_queue INDEXED BY idx_queue_zone WHERE caller_id = ? ORDER BY timezone LIMIT 1",
+            "SELECT timezone FROM call_queue INDEXED BY idx_queue_zone WHERE caller_id = ? AND timezone > ? \
+             ORDER BY timezone LIMIT 1",
+        ] {
+            let p = plan(pool, sql).await;
+            assert!(p.contains("COVERING INDEX idx_queue_zone") && !p.contains("TEMP B-TREE"), "{p}");
         }
     }
 
@@ -325,7 +475,8 @@ mod tests {
             async move {
                 let t = std::time::Instant::now();
                 for _ in 0..20 {
-                    let page = store.due_queue(3, now, after.as_ref(), 200, None).await.expect("page");
+                    let page =
+                        store.due_queue(3, now, &Default::default(), after.as_ref(), 200, None).await.expect("page");
                     assert_eq!(page.len(), 200);
                 }
                 t.elapsed()

@@ -15,6 +15,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 
 use crate::store::Store;
 use update::{Action, Effect};
@@ -25,16 +26,19 @@ use view::SuperView;
 pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
     crate::console::require_terminal()?;
     let signals = crate::console::Signals::new()?;
+    let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, store, viewer, tz, signals).await;
+    let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
     ratatui::restore();
+    // Reads still running finish before the caller closes the database.
+    crate::console::finish(inflight).await;
     result
 }
 
-/// Starts `effect`; its result comes back on `tx` as an action.
-fn spawn(store: &Store, tz: Tz, effect: Effect, tx: &UnboundedSender<Action>) {
+/// Starts `effect` in `inflight`; its result comes back on `tx` as an action.
+fn spawn(store: &Store, tz: Tz, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
     let (store, tx) = (store.clone(), tx.clone());
-    tokio::spawn(async move {
+    inflight.spawn(async move {
         let Effect::LoadSnapshot { previous } = effect;
         let result = snapshot::load(&store, Utc::now(), tz, &previous).await.map(Box::new).map_err(|e| e.to_string());
         let _ = tx.send(Action::SnapshotLoaded { result, at: Utc::now() });
@@ -47,6 +51,7 @@ async fn event_loop(
     viewer: String,
     tz: Tz,
     mut signals: crate::console::Signals,
+    inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
     let bus = crate::bus::new_bus();
     let mut updates = bus.subscribe();
@@ -56,6 +61,7 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let result = loop {
+        while inflight.try_join_next().is_some() {}
         terminal.draw(|f| view::render(&view, f))?;
         let action = tokio::select! {
             ev = events.next() => match ev {
@@ -76,13 +82,15 @@ async fn event_loop(
             Some(a) = rx.recv() => a,
         };
         for e in update::update(&mut view, action) {
-            spawn(&store, tz, e, &tx);
+            spawn(&store, tz, e, &tx, inflight);
         }
         if view.reads.quit {
             break Ok(());
         }
     };
+    // Stopped before the caller closes the database (a poll would meet a closed pool).
     feed.abort();
+    let _ = feed.await;
     result
 }
 

@@ -575,7 +575,6 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
 /// agent typed in the remarks is not dropped: it is added after the saved remarks (both kept),
 /// and the agent is told.
 pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
-    let catalog = app.catalog.clone();
     let typed = app.form().filter(|f| f.call.id == call.id).map(|f| f.remarks.value().trim().to_string());
     let saved_remarks = call.remarks.clone().unwrap_or_default();
     let adds = |t: &String| crate::domain::wrapup::joined_remarks(&saved_remarks, t) != saved_remarks.trim();
@@ -590,12 +589,7 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
         ));
         return vec![Effect::AddRemarks { call_id: call.id, remarks: typed }];
     }
-    let picked = app
-        .form()
-        .filter(|f| f.call.id == call.id)
-        .and_then(|f| f.chosen)
-        .and_then(|i| catalog.all().get(i))
-        .map(|o| o.label.clone());
+    let picked = picked_label(app, call.id);
     settle_wrapup(app, &call);
     app.error(elsewhere_message(&call, picked.as_deref(), false));
     after_elsewhere(app)
@@ -603,7 +597,6 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
 
 /// The remarks typed for a call saved elsewhere were added (or refused, and the form stays).
 pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, String>) -> Vec<Effect> {
-    let catalog = app.catalog.clone();
     let call = match result {
         Ok(call) => *call,
         Err(why) => {
@@ -614,15 +607,16 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
             return vec![];
         }
     };
-    let picked = app
-        .form()
-        .filter(|f| f.call.id == call.id)
-        .and_then(|f| f.chosen)
-        .and_then(|i| catalog.all().get(i))
-        .map(|o| o.label.clone());
+    let picked = picked_label(app, call.id);
     settle_wrapup(app, &call);
     app.info(elsewhere_message(&call, picked.as_deref(), true));
     after_elsewhere(app)
+}
+
+/// The outcome picked in the form on screen for call `id`, if any.
+fn picked_label(app: &App, id: i64) -> Option<String> {
+    let f = app.form().filter(|f| f.call.id == id)?;
+    f.chosen.and_then(|i| app.catalog.all().get(i)).map(|o| o.label.clone())
 }
 
 fn after_elsewhere(app: &mut App) -> Vec<Effect> {

@@ -158,6 +158,9 @@ fn forward(before: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> chrono:
     if now < before - chrono::Duration::seconds(2) { now } else { before.max(now) }
 }
 
+/// The most characters of ignored keys a form lists.
+const IGNORED_SHOWN: usize = 40;
+
 /// A key that reached a form within [`UNASKED_GRACE`] of it opening by itself was typed for
 /// what was on screen before (a `w` for "waiting: w", a second Enter): it is shown as ignored
 /// and not taken as a choice.
@@ -186,8 +189,14 @@ fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
     if !f.ignored.is_empty() {
         f.ignored.push(' ');
     }
-    // Said in the form itself: the notice keeps what the last save did.
+    // Said in the form itself: the notice keeps what the last save did. A long run keeps its
+    // last keys (the line has one row).
     f.ignored.push_str(&name);
+    let n = f.ignored.chars().count();
+    if n > IGNORED_SHOWN {
+        let tail: String = f.ignored.chars().skip(n - IGNORED_SHOWN).collect();
+        f.ignored = format!("…{}", tail.trim_start_matches('…'));
+    }
     true
 }
 

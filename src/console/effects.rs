@@ -392,7 +392,7 @@ async fn edit_driver(
         let owners =
             store.drivers_with_mobiles(std::slice::from_ref(m)).await.map_err(|e| format!("Not saved: {e}"))?;
         if let Some((_, other)) = owners.iter().find(|(_, id)| id != driver_id) {
-            return Err(format!("Mobile {m} already belongs to driver {other}."));
+            return Err(format!("Mobile {} already belongs to driver {other}.", crate::domain::phone::readable(m)));
         }
     }
     let mut changed = Vec::new();

@@ -35,7 +35,10 @@ pub(super) fn on_fix_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         Prompt {
             purpose: PromptFor::EditDriver { driver_id: e.driver_id },
             title: format!(" Edit {name} "),
-            fields: vec![("Name", Input::new(e.name.clone())), ("Mobile", Input::new(e.mobile.clone()))],
+            fields: vec![
+                ("Name", Input::new(e.name.clone())),
+                ("Mobile", Input::new(crate::domain::phone::readable(&e.mobile))),
+            ],
             focus: 0,
             error: None,
             saving: false,

@@ -101,7 +101,12 @@ impl DoNotCall {
     /// The refusal's first line in the call dialog.
     pub fn headline(&self) -> String {
         match self {
-            Self::Listed(e) => format!("{} is on the do-not-call list. No call can be placed.", e.number),
+            Self::Listed(e) => {
+                format!(
+                    "{} is on the do-not-call list. No call can be placed.",
+                    crate::domain::phone::readable(&e.number)
+                )
+            }
             Self::Asked(a) => format!("{} asked not to be called. No call can be placed.", strip_controls(&a.name)),
         }
     }

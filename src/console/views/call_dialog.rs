@@ -12,6 +12,7 @@ use super::{centered, dim};
 use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
 use crate::dialer::CallKind;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
@@ -46,7 +47,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let mut lines = vec![Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
-            e.mobile,
+            readable(&e.mobile),
             strip_controls(e.tmid.as_deref().unwrap_or("-")),
             strip_controls(e.city.as_deref().unwrap_or("-")),
             e.attempts,

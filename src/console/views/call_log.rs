@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Table};
 use super::columns::{Column, fit, widest};
 use super::{REC, dim, duration, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -41,11 +42,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let end = (start + visible).min(v.rows.len());
     let shown = &v.rows[start..end];
     let at: Vec<String> = shown.iter().map(|c| when(c.created_at, app.now, app.tz)).collect();
+    let mobiles: Vec<String> = shown.iter().map(|c| readable(c.driver_mobile.as_deref().unwrap_or(""))).collect();
     let talk: Vec<String> = shown.iter().map(|c| duration(c.call_duration.unwrap_or(0))).collect();
     let cols = [
         Column::whole("When", widest(at.iter().map(String::as_str))),
         Column::flex("Driver", 10, None),
-        Column::whole("Mobile", widest(shown.iter().map(|c| c.driver_mobile.as_deref().unwrap_or("")))),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("Type", 6, 1),
         Column::whole("Status", 9),
         Column::fixed("Talk", widest(talk.iter().map(String::as_str)), 3),
@@ -55,12 +57,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Column::flex("Remarks", 10, Some(0)),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().zip(at.into_iter().zip(talk)).enumerate().map(|(i, (c, (at, talk)))| {
+    let cells = at.into_iter().zip(talk).zip(mobiles);
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (c, ((at, talk), mobile)))| {
         let st = c.call_status();
         let row = fitted.row(vec![
             at.into(),
             strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
-            c.driver_mobile.clone().unwrap_or_default().into(),
+            mobile.into(),
             c.call_type.clone().unwrap_or_default().into(),
             Span::styled(st.as_str(), status_style(st)).into(),
             talk.into(),

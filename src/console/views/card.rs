@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::{REC, centered, dim, rec_style, status_style, when};
 use crate::console::state::{App, CardView};
 use crate::domain::CallLog;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
@@ -44,7 +45,7 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     };
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(h.mobile.clone(), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(readable(&h.mobile), Style::default().add_modifier(Modifier::BOLD)),
             Span::raw(format!(
                 " · TMID {} · {}, {} · id {}",
                 strip_controls(h.tmid.as_deref().unwrap_or("-")),

@@ -11,6 +11,7 @@ use super::{clock, dim, hhmmss, status_style, when};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -85,7 +86,7 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         Line::styled(
             format!(
                 "{} · {}",
-                c.driver_mobile.clone().unwrap_or_default(),
+                readable(c.driver_mobile.as_deref().unwrap_or("")),
                 strip_controls(c.driver_tmid.as_deref().unwrap_or(""))
             ),
             dim(),

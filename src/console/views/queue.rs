@@ -10,6 +10,7 @@ use super::columns::{Column, fit, widest};
 use super::{dim, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::COUNT_CAP;
 
@@ -84,10 +85,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             None => when(e.due_at.and_utc(), app.now, app.tz),
         })
         .collect();
+    let mobiles: Vec<String> = shown.iter().map(|e| readable(&e.mobile)).collect();
     let cols = [
         Column::flex("Name", 10, None),
         // A cut number is a wrong number if dialed by hand: the mobile column is never narrowed.
-        Column::whole("Mobile", widest(shown.iter().map(|e| e.mobile.as_str()))),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|e| e.tmid.as_deref().unwrap_or(""))).min(12), 2),
         Column::fixed("City", 10, 1),
         Column::fixed("Try", 3, 3),
@@ -95,7 +97,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Column::flex("Last outcome", 12, Some(0)),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().zip(due).enumerate().map(|(i, (e, due))| {
+    let rows = shown.iter().zip(due.into_iter().zip(mobiles)).enumerate().map(|(i, (e, (due, mobile)))| {
         let mark = if waiting[i] {
             "⏸ "
         } else if e.is_callback() {
@@ -105,7 +107,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         let mut row = fitted.row(vec![
             format!("{mark}{}", strip_controls(&e.name)).into(),
-            e.mobile.clone().into(),
+            mobile.into(),
             strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
             strip_controls(e.city.as_deref().unwrap_or("")).into(),
             e.attempts.to_string().into(),

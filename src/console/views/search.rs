@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Table};
 use super::columns::{Column, fit, widest};
 use super::{dim, selected_style, when};
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::{DriverHit, Standing};
 
@@ -37,9 +38,9 @@ pub fn do_not_call_text(app: &App, h: &DriverHit) -> Option<String> {
     let fmt = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&app.tz).format(crate::store::DNC_TIME_FMT);
     let Some(since) = h.dnc_since else {
         let when = h.closed_at.map(|t| format!(" on {}", fmt(t))).unwrap_or_default();
-        return h
-            .asked_not_to_be_called()
-            .then(|| format!("asked not to be called{when} (their number {} is not on the list)", h.mobile));
+        return h.asked_not_to_be_called().then(|| {
+            format!("asked not to be called{when} (their number {} is not on the list)", readable(&h.mobile))
+        });
     };
     let by = strip_controls(h.dnc_by.as_deref().unwrap_or("?"));
     let why = h.dnc_reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
@@ -107,9 +108,10 @@ fn hit_table(
     let start = offset.min(hits.len().saturating_sub(1));
     let shown = &hits[start..(start + visible).min(hits.len())];
     let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
+    let mobiles: Vec<String> = shown.iter().map(|h| readable(&h.mobile)).collect();
     let cols = [
         Column::flex("Name", 10, None),
-        Column::whole("Mobile", widest(shown.iter().map(|h| h.mobile.as_str()))),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::whole("Standing", widest(states.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|h| h.tmid.as_deref().unwrap_or(""))).min(12), 2),
         Column::fixed("Try", 3, 3),
@@ -117,7 +119,7 @@ fn hit_table(
     ];
     let fitted = fit(&cols, inner.width, 1);
     let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
-    let rows = shown.iter().zip(states).enumerate().map(|(i, (h, state))| {
+    let rows = shown.iter().zip(states.into_iter().zip(mobiles)).enumerate().map(|(i, (h, (state, mobile)))| {
         // A driver on the do-not-call list: the standing in red, and why where the last outcome
         // would be.
         let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
@@ -130,7 +132,7 @@ fn hit_table(
         };
         let mut row = fitted.row(vec![
             strip_controls(&h.name).into(),
-            h.mobile.clone().into(),
+            mobile.into(),
             state.into(),
             strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
             h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),

@@ -1,0 +1,111 @@
+//! The day's friction (issue 22): what an agent reads on the console's screens — numbers as people
+//! dial them, a driver card that follows the live call, snoozes called snoozes, names given the
+//! width there is, lists that say how many more rows they hold, and keys named where they apply.
+
+mod common;
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use calldesk::console::action::{Action, Effect};
+use calldesk::console::state::{App, LiveCall, Screen};
+use calldesk::console::update::update;
+use calldesk::console::views::render;
+use calldesk::dialer::CallKind;
+use calldesk::domain::{CallStatus, FeedbackCatalog};
+use calldesk::store::DriverHit;
+use common::fixtures::{call, entry, identity, ist, now};
+
+fn key(c: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(app, f)).expect("draw");
+    t.backend().to_string()
+}
+
+fn hit(i: usize, due_in_minutes: Option<i64>, priority: i64) -> DriverHit {
+    let e = entry(i);
+    DriverHit {
+        driver_id: e.driver_id,
+        name: e.name,
+        mobile: e.mobile,
+        tmid: e.tmid,
+        city: e.city,
+        state: e.state,
+        due_at: due_in_minutes.map(|m| (now() + Duration::minutes(m)).naive_utc()),
+        priority: due_in_minutes.map(|_| priority),
+        attempts: due_in_minutes.map(|_| 1),
+        ..Default::default()
+    }
+}
+
+/// A console `w`×`h` with `n` drivers due.
+fn app(w: u16, h: u16, n: usize) -> App {
+    let mut a = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    update(&mut a, Action::Resize { width: w, height: h });
+    let g = a.queue.generation;
+    let rows: Vec<_> = (0..n).map(entry).collect();
+    let due = i64::try_from(n).expect("n");
+    update(&mut a, Action::QueueLoaded { generation: g, append: false, rows, due, total: due, limit: 200 });
+    a
+}
+
+/// `+91 98765 43201`, never `919876543201`: on every screen that shows driver 1's number.
+fn assert_readable(screen: &str, what: &str) {
+    assert!(screen.contains("+91 98765 43201"), "{what}: the number as people dial it:\n{screen}");
+    assert!(!screen.contains("919876543201"), "{what}: the stored digits:\n{screen}");
+}
+
+#[test]
+fn every_screen_shows_a_number_as_people_dial_it() {
+    // The queue (driver 1 is on it) and the live pane.
+    let mut a = app(120, 30, 3);
+    a.live = Some(LiveCall::new(call(10, 1, "telecmi", CallStatus::Ringing), CallKind::Telecmi));
+    assert_readable(&draw(&a, 120, 30), "queue and live pane");
+    a.live = None;
+    // The call dialog.
+    update(&mut a, key(KeyCode::Down));
+    update(&mut a, key(KeyCode::Enter));
+    assert_readable(&draw(&a, 120, 30), "call dialog");
+    update(&mut a, key(KeyCode::Esc));
+    // The driver card.
+    update(&mut a, key(KeyCode::Char('i')));
+    update(
+        &mut a,
+        Action::CardLoaded {
+            driver_id: "D1".into(),
+            hit: Some(hit(1, Some(30), 1)),
+            calls: vec![call(9, 1, "manual", CallStatus::Completed)],
+            recorded: Default::default(),
+        },
+    );
+    assert_readable(&draw(&a, 120, 30), "driver card");
+    update(&mut a, key(KeyCode::Esc));
+    // Search.
+    update(&mut a, key(KeyCode::Char('/')));
+    update(&mut a, key(KeyCode::Char('D')));
+    let g = a.search.generation;
+    update(&mut a, Action::SearchLoaded { generation: g, hits: vec![hit(1, Some(30), 1)] });
+    assert_readable(&draw(&a, 120, 30), "search");
+    // Upcoming.
+    update(&mut a, key(KeyCode::Esc));
+    let fx = update(&mut a, key(KeyCode::Char('4')));
+    let [Effect::LoadUpcoming { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    update(&mut a, Action::UpcomingLoaded { generation: *generation, append: false, rows: vec![hit(1, Some(30), 1)] });
+    assert_readable(&draw(&a, 120, 30), "upcoming");
+    // The call log.
+    update(&mut a, key(KeyCode::Char('2')));
+    assert_eq!(a.screen, Screen::CallLog);
+    let g = a.call_log.generation;
+    let rows = vec![call(9, 1, "manual", CallStatus::Completed)];
+    update(
+        &mut a,
+        Action::CallLogLoaded { generation: g, append: false, rows, total: 1, recorded: Default::default() },
+    );
+    assert_readable(&draw(&a, 120, 30), "call log");
+}

@@ -109,3 +109,63 @@ fn every_screen_shows_a_number_as_people_dial_it() {
     );
     assert_readable(&draw(&a, 120, 30), "call log");
 }
+
+/// The demo's drivers: names up to 15 letters, short cities, no outcome yet.
+fn demo_like(w: u16, h: u16) -> App {
+    let mut a = app(w, h, 0);
+    let names = ["Ramesh Gupta", "Naresh Tiwari", "Jaswant Rathore", "Balwant Singh", "Gurpreet Gill"];
+    let rows: Vec<_> = (0..40)
+        .map(|i| {
+            let mut e = entry(i);
+            e.name = names[i % names.len()].into();
+            e.mobile = format!("9190000000{i:02}");
+            e.tmid = Some(format!("TM1000{i:02}"));
+            e.city = Some("Indore".into());
+            e
+        })
+        .collect();
+    let g = a.queue.generation;
+    update(&mut a, Action::QueueLoaded { generation: g, append: false, rows, due: 40, total: 40, limit: 200 });
+    a
+}
+
+#[test]
+fn names_use_the_width_there_is() {
+    // At 120 columns the queue's names were cut at 12 letters beside an empty "Last outcome".
+    let a = demo_like(120, 40);
+    let screen = draw(&a, 120, 40);
+    for name in ["Naresh Tiwari", "Jaswant Rathore", "Balwant Singh", "Gurpreet Gill"] {
+        assert!(screen.contains(&format!("│{name} ")), "{name} whole in the queue:\n{screen}");
+    }
+    // The call log: long names whole before the outcome and remarks take the rest.
+    let mut a = demo_like(120, 30);
+    update(&mut a, key(KeyCode::Char('2')));
+    let g = a.call_log.generation;
+    let rows: Vec<_> = (0..5u8)
+        .map(|i| {
+            let mut c = call(20 - i64::from(i), usize::from(i), "telecmi", CallStatus::Completed);
+            c.driver_name = Some(format!("Ramesh Kumar Yadav Singh {i}"));
+            c.feedback = Some("Call Tomorrow Morning".into());
+            c.remarks = Some("wants the Pune route and asks about the salary, call after six".into());
+            c
+        })
+        .collect();
+    update(
+        &mut a,
+        Action::CallLogLoaded { generation: g, append: false, rows, total: 5, recorded: Default::default() },
+    );
+    let screen = draw(&a, 120, 30);
+    assert!(screen.contains("Ramesh Kumar Yadav Singh 3 "), "whole names in the call log:\n{screen}");
+    assert!(screen.contains("Call Tomorrow Morning "), "whole outcomes in the call log:\n{screen}");
+    // Search and upcoming share one table.
+    let mut a = demo_like(100, 30);
+    update(&mut a, key(KeyCode::Char('/')));
+    update(&mut a, key(KeyCode::Char('R')));
+    let g = a.search.generation;
+    let mut long = hit(1, Some(30), 1);
+    long.name = "Ramesh Kumar Yadav Singh".into();
+    long.last_outcome = Some("Switched Off / Not Reachable / Disconnected".into());
+    update(&mut a, Action::SearchLoaded { generation: g, hits: vec![long] });
+    let screen = draw(&a, 100, 30);
+    assert!(screen.contains("│Ramesh Kumar Yadav Singh "), "a whole name in search:\n{screen}");
+}

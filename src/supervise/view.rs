@@ -131,18 +131,23 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let agents: Vec<String> =
+        v.snapshot.agents.iter().map(|a| format!("{} ({})", strip_controls(&a.caller.name), a.caller.id)).collect();
+    let with = v.snapshot.agents.iter().map(|a| {
+        a.break_reason.as_deref().or_else(|| a.current.as_ref().and_then(|c| c.driver_name.as_deref())).unwrap_or("")
+    });
     let cols = [
-        Column::flex("Agent", 12, None),
+        Column::flex("Agent", 12, None).wants(widest(agents.iter().map(String::as_str))),
         Column::whole("State", 9),
         Column::whole("For", 7),
         Column::fixed("Breaks", 7, 1),
-        Column::flex("With", 10, Some(3)),
+        Column::flex("With", 10, Some(3)).wants(widest(with)),
         Column::fixed("Due", 4, 2),
         Column::fixed("CB due", 6, 1),
         Column::fixed("Queued", 6, 0),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = v.snapshot.agents.iter().map(|a| {
+    let rows = v.snapshot.agents.iter().zip(agents).map(|(a, agent)| {
         let secs = a.since.map_or(0, |s| (v.now - s).num_seconds());
         let state_style = match a.state {
             AgentState::OnCall => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
@@ -160,7 +165,7 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
         };
         let time = if a.since.is_some() { duration(secs) } else { "—".into() };
         fitted.row(vec![
-            format!("{} ({})", strip_controls(&a.caller.name), a.caller.id).into(),
+            agent.into(),
             Span::styled(a.state.label(), state_style).into(),
             Span::styled(time, time_style(a.state, secs)).into(),
             breaks.into(),

@@ -42,27 +42,29 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let end = (start + visible).min(v.rows.len());
     let shown = &v.rows[start..end];
     let at: Vec<String> = shown.iter().map(|c| when(c.created_at, app.now, app.tz)).collect();
+    let names: Vec<String> = shown.iter().map(|c| strip_controls(c.driver_name.as_deref().unwrap_or(""))).collect();
     let mobiles: Vec<String> = shown.iter().map(|c| readable(c.driver_mobile.as_deref().unwrap_or(""))).collect();
     let talk: Vec<String> = shown.iter().map(|c| duration(c.call_duration.unwrap_or(0))).collect();
     let cols = [
         Column::whole("When", widest(at.iter().map(String::as_str))),
-        Column::flex("Driver", 10, None),
+        // On a narrow terminal the type, the rec mark and the remarks go before a name is cut.
+        Column::flex("Driver", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(2),
         Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("Type", 6, 1),
         Column::whole("Status", 9),
         Column::fixed("Talk", widest(talk.iter().map(String::as_str)), 3),
         // `rec`: TeleCMI recorded the call (`calldesk recording ID -o FILE` fetches it).
         Column::fixed("Rec", 3, 1),
-        Column::flex("Outcome", 14, Some(2)),
-        Column::flex("Remarks", 10, Some(0)),
+        Column::flex("Outcome", 14, Some(2)).wants(widest(shown.iter().map(|c| c.feedback.as_deref().unwrap_or("")))),
+        Column::flex("Remarks", 10, Some(0)).wants(widest(shown.iter().map(|c| c.remarks.as_deref().unwrap_or("")))),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let cells = at.into_iter().zip(talk).zip(mobiles);
-    let rows = shown.iter().zip(cells).enumerate().map(|(i, (c, ((at, talk), mobile)))| {
+    let cells = at.into_iter().zip(talk).zip(mobiles.into_iter().zip(names));
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (c, ((at, talk), (mobile, name))))| {
         let st = c.call_status();
         let row = fitted.row(vec![
             at.into(),
-            strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
+            name.into(),
             mobile.into(),
             c.call_type.clone().unwrap_or_default().into(),
             Span::styled(st.as_str(), status_style(st)).into(),

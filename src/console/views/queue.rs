@@ -85,34 +85,46 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             None => when(e.due_at.and_utc(), app.now, app.tz),
         })
         .collect();
+    let names: Vec<String> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mark = if waiting[i] {
+                "⏸ "
+            } else if e.is_callback() {
+                "↺ "
+            } else {
+                ""
+            };
+            format!("{mark}{}", strip_controls(&e.name))
+        })
+        .collect();
     let mobiles: Vec<String> = shown.iter().map(|e| readable(&e.mobile)).collect();
+    let cities: Vec<String> = shown.iter().map(|e| strip_controls(e.city.as_deref().unwrap_or(""))).collect();
+    let lasts: Vec<String> = shown.iter().map(|e| strip_controls(e.last_outcome.as_deref().unwrap_or(""))).collect();
     let cols = [
-        Column::flex("Name", 10, None),
+        // On a narrow terminal the city, TMID and last outcome go before a name is cut.
+        Column::flex("Name", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(3),
         // A cut number is a wrong number if dialed by hand: the mobile column is never narrowed.
         Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|e| e.tmid.as_deref().unwrap_or(""))).min(12), 2),
-        Column::fixed("City", 10, 1),
+        // As wide as the cities shown, at most 10: short cities leave their room to the names.
+        Column::fixed("City", widest(cities.iter().map(String::as_str)).min(10), 1),
         Column::fixed("Try", 3, 3),
         Column::whole("Due", widest(due.iter().map(String::as_str))),
-        Column::flex("Last outcome", 12, Some(0)),
+        Column::flex("Last outcome", 12, Some(0)).wants(widest(lasts.iter().map(String::as_str))),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().zip(due.into_iter().zip(mobiles)).enumerate().map(|(i, (e, (due, mobile)))| {
-        let mark = if waiting[i] {
-            "⏸ "
-        } else if e.is_callback() {
-            "↺ "
-        } else {
-            ""
-        };
+    let cells = names.into_iter().zip(mobiles).zip(cities.into_iter().zip(lasts)).zip(due);
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (e, (((name, mobile), (city, last)), due)))| {
         let mut row = fitted.row(vec![
-            format!("{mark}{}", strip_controls(&e.name)).into(),
+            name.into(),
             mobile.into(),
             strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
-            strip_controls(e.city.as_deref().unwrap_or("")).into(),
+            city.into(),
             e.attempts.to_string().into(),
             due.into(),
-            strip_controls(e.last_outcome.as_deref().unwrap_or("")).into(),
+            last.into(),
         ]);
         if waiting[i] {
             row = row.style(dim());

@@ -109,17 +109,20 @@ fn hit_table(
     let shown = &hits[start..(start + visible).min(hits.len())];
     let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
     let mobiles: Vec<String> = shown.iter().map(|h| readable(&h.mobile)).collect();
+    let names: Vec<String> = shown.iter().map(|h| strip_controls(&h.name)).collect();
     let cols = [
-        Column::flex("Name", 10, None),
+        Column::flex("Name", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(3),
         Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::whole("Standing", widest(states.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|h| h.tmid.as_deref().unwrap_or(""))).min(12), 2),
         Column::fixed("Try", 3, 3),
-        Column::flex("Last outcome", 12, Some(1)),
+        Column::flex("Last outcome", 12, Some(1))
+            .wants(widest(shown.iter().map(|h| h.last_outcome.as_deref().unwrap_or("")))),
     ];
     let fitted = fit(&cols, inner.width, 1);
     let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
-    let rows = shown.iter().zip(states.into_iter().zip(mobiles)).enumerate().map(|(i, (h, (state, mobile)))| {
+    let cells = states.into_iter().zip(mobiles).zip(names);
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (h, ((state, mobile), name)))| {
         // A driver on the do-not-call list: the standing in red, and why where the last outcome
         // would be.
         let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
@@ -131,7 +134,7 @@ fn hit_table(
             (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
         };
         let mut row = fitted.row(vec![
-            strip_controls(&h.name).into(),
+            name.into(),
             mobile.into(),
             state.into(),
             strip_controls(h.tmid.as_deref().unwrap_or("")).into(),

@@ -169,3 +169,48 @@ fn names_use_the_width_there_is() {
     let screen = draw(&a, 100, 30);
     assert!(screen.contains("│Ramesh Kumar Yadav Singh "), "a whole name in search:\n{screen}");
 }
+
+/// The bottom border line of the list (the last row of the main area at `h` rows).
+fn bottom_border(screen: &str, h: usize) -> &str {
+    screen.lines().nth(h - 4).unwrap_or("")
+}
+
+#[test]
+fn at_60x15_a_list_that_does_not_fit_says_how_many_more_there_are() {
+    // The queue: 40 due, 9 rows on screen.
+    let mut a = app(60, 15, 40);
+    let screen = draw(&a, 60, 15);
+    assert!(bottom_border(&screen, 15).contains("↓ 31 more"), "queue:\n{screen}");
+    // Further down, fewer below; at the end, none.
+    for _ in 0..5 {
+        update(&mut a, key(KeyCode::PageDown));
+    }
+    let screen = draw(&a, 60, 15);
+    assert!(!screen.contains("more"), "the end of the queue:\n{screen}");
+    // The call log: 57 calls counted, 10 read so far.
+    update(&mut a, key(KeyCode::Char('2')));
+    let g = a.call_log.generation;
+    let rows: Vec<_> = (0..10).map(|i| call(100 - i, 1, "manual", CallStatus::Completed)).collect();
+    update(
+        &mut a,
+        Action::CallLogLoaded { generation: g, append: false, rows, total: 57, recorded: Default::default() },
+    );
+    let screen = draw(&a, 60, 15);
+    assert!(bottom_border(&screen, 15).contains("↓ 48 more"), "call log:\n{screen}");
+    // Search: 12 found, 7 on screen under the search box.
+    update(&mut a, key(KeyCode::Char('/')));
+    update(&mut a, key(KeyCode::Char('D')));
+    let g = a.search.generation;
+    update(&mut a, Action::SearchLoaded { generation: g, hits: (0..12).map(|i| hit(i, Some(30), 1)).collect() });
+    let screen = draw(&a, 60, 15);
+    assert!(bottom_border(&screen, 15).contains("↓ 6 more"), "search:\n{screen}");
+    // Upcoming: a first page of 200, more unread.
+    update(&mut a, key(KeyCode::Esc));
+    let fx = update(&mut a, key(KeyCode::Char('4')));
+    let [Effect::LoadUpcoming { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let rows = (0..200u16).map(|i| hit(usize::from(i % 40), Some(30 + i64::from(i)), 1)).collect();
+    update(&mut a, Action::UpcomingLoaded { generation: *generation, append: false, rows });
+    let screen = draw(&a, 60, 15);
+    assert!(bottom_border(&screen, 15).contains("↓ 191+ more"), "upcoming:\n{screen}");
+    insta::assert_snapshot!("upcoming_60x15_says_how_many_more", screen);
+}

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{REC, dim, duration, rec_style, selected_style, status_style, when};
+use super::{REC, dim, duration, more_below, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
@@ -29,7 +29,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(ratatui::style::Color::Yellow),
         ),
     ]);
-    let block = Block::default().borders(Borders::ALL).title(title);
+    let mut block = Block::default().borders(Borders::ALL).title(title);
+    // The filtered total is counted: the rows after the last one shown are known.
+    let end =
+        (v.offset.min(v.rows.len().saturating_sub(1)) + usize::from(area.height.saturating_sub(3))).min(v.rows.len());
+    let below = (v.rows.len() - end).max(usize::try_from(v.total).unwrap_or(0).saturating_sub(end));
+    if let Some(more) = more_below(if v.rows.is_empty() { 0 } else { below }, false) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if v.rows.is_empty() {

@@ -80,6 +80,18 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
 }
 
+/// The note on a list's bottom border when its rows do not all fit: how many come after the last
+/// row shown, `↓ 23 more` (`↓ 23+ more` when more may wait that are not read yet).
+pub fn more_below(below: usize, unread: bool) -> Option<ratatui::text::Line<'static>> {
+    let text = match (below, unread) {
+        (0, false) => return None,
+        (0, true) => " ↓ more ".to_string(),
+        (n, false) => format!(" ↓ {n} more "),
+        (n, true) => format!(" ↓ {n}+ more "),
+    };
+    Some(ratatui::text::Line::styled(text, Style::default().fg(Color::Yellow)).right_aligned())
+}
+
 /// A box of at most `w`×`h` centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{dim, selected_style, when};
+use super::{dim, more_below, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
 use crate::domain::phone::readable;
@@ -17,6 +17,24 @@ use crate::store::COUNT_CAP;
 /// A count the store stopped at [`COUNT_CAP`]: `10000+`.
 fn capped(n: i64) -> String {
     if n > COUNT_CAP { format!("{COUNT_CAP}+") } else { n.to_string() }
+}
+
+/// Due drivers after the last of `visible` rows, and whether more may wait unread: counted from
+/// the title's due figure when the queue is not filtered, else from the rows read so far.
+fn queue_below(app: &App, visible: usize) -> (usize, bool) {
+    let q = &app.queue;
+    if q.rows.is_empty() {
+        return (0, false);
+    }
+    let end = (q.offset.min(q.rows.len().saturating_sub(1)) + visible).min(q.rows.len());
+    let loaded = q.rows.len() - end;
+    if q.exhausted {
+        (loaded, false)
+    } else if q.filter_text().is_some() {
+        (loaded, true)
+    } else {
+        (loaded.max(usize::try_from(q.due).unwrap_or(0).saturating_sub(end)), q.due > COUNT_CAP)
+    }
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -56,7 +74,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(Color::Yellow),
         ));
     }
-    let block = Block::default().borders(Borders::ALL).title(Line::from(title));
+    let mut block = Block::default().borders(Borders::ALL).title(Line::from(title));
+    let (below, unread) = queue_below(app, usize::from(area.height.saturating_sub(3)));
+    if let Some(more) = more_below(below, unread) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if q.rows.is_empty() {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{dim, selected_style, when};
+use super::{dim, more_below, selected_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
@@ -74,14 +74,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         "Nobody matches."
     };
-    hit_table(app, frame, list_area, &title, &s.hits, s.selected, s.offset, empty);
+    // A search shows at most SEARCH_LIMIT hits: that many may mean more.
+    let unread = s.hits.len() >= crate::console::finder::SEARCH_LIMIT as usize;
+    hit_table(app, frame, list_area, (&title, empty), &s.hits, s.selected, s.offset, unread);
 }
 
 pub fn render_upcoming(app: &App, frame: &mut Frame, area: Rect) {
     let u = &app.upcoming;
     let title = format!(" Upcoming · {}{} scheduled ", u.rows.len(), if u.exhausted { "" } else { "+" });
     let empty = if u.loading { "Loading…" } else { "No callback or retry is scheduled." };
-    hit_table(app, frame, area, &title, &u.rows, u.selected, u.offset, empty);
+    hit_table(app, frame, area, (&title, empty), &u.rows, u.selected, u.offset, !u.exhausted);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -89,15 +91,19 @@ fn hit_table(
     app: &App,
     frame: &mut Frame,
     area: Rect,
-    title: &str,
+    (title, empty): (&str, &str),
     hits: &[DriverHit],
     selected: usize,
     offset: usize,
-    empty: &str,
+    unread: bool,
 ) {
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
+    let end = (offset.min(hits.len().saturating_sub(1)) + usize::from(area.height.saturating_sub(3))).min(hits.len());
+    if let Some(more) = more_below(hits.len() - end, unread && !hits.is_empty()) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if hits.is_empty() {

@@ -214,3 +214,69 @@ fn at_60x15_a_list_that_does_not_fit_says_how_many_more_there_are() {
     assert!(bottom_border(&screen, 15).contains("↓ 191+ more"), "upcoming:\n{screen}");
     insta::assert_snapshot!("upcoming_60x15_says_how_many_more", screen);
 }
+
+/// The lines of the driver card's call to `id` (its line starts `• ` or `▶ `).
+fn card_call_line(screen: &str, at: &str) -> String {
+    screen.lines().find(|l| l.contains(&format!("• {at}")) || l.contains(&format!("▶ {at}"))).unwrap_or("").to_string()
+}
+
+fn webhook(call: calldesk::domain::CallLog) -> Action {
+    Action::CallUpdated(Box::new(calldesk::bus::CallUpdate {
+        call,
+        source: "webhook",
+        leg: Some("b".into()),
+        provider_status: None,
+        event_id: None,
+    }))
+}
+
+#[test]
+fn the_driver_card_follows_the_live_call() {
+    let mut a = app(120, 40, 3);
+    // A TeleCMI call to driver 1, placed at 11:30; the card opened while it rings.
+    let placed = call(10, 1, "telecmi", CallStatus::Initiated);
+    update(&mut a, Action::CallPlaced { call: placed.clone(), kind: CallKind::Telecmi });
+    update(&mut a, key(KeyCode::Down));
+    assert_eq!(update(&mut a, key(KeyCode::Char('i'))), vec![Effect::LoadCard("D1".into())]);
+    let mut earlier = call(9, 1, "manual", CallStatus::Missed);
+    earlier.created_at = now() - Duration::days(1);
+    update(
+        &mut a,
+        Action::CardLoaded {
+            driver_id: "D1".into(),
+            hit: Some(hit(1, Some(0), 1)),
+            calls: vec![placed.clone(), earlier],
+            recorded: Default::default(),
+        },
+    );
+    let line = card_call_line(&draw(&a, 120, 40), "11:30");
+    assert!(line.contains("initiated · ringing 0:00"), "{line}");
+    // TeleCMI's webhooks: ringing, then the driver answers 9 s after the dial.
+    a.now = now() + Duration::seconds(5);
+    update(&mut a, webhook(calldesk::domain::CallLog { status: Some("ringing".into()), ..placed.clone() }));
+    let line = card_call_line(&draw(&a, 120, 40), "11:30");
+    assert!(line.contains("ringing · ringing 0:05"), "{line}");
+    update(&mut a, webhook(calldesk::domain::CallLog { status: Some("connected".into()), ..placed.clone() }));
+    let answered = calldesk::store::StoredEvent {
+        id: 1,
+        received_at: (now() + Duration::seconds(9)).naive_utc(),
+        call_log_id: Some(10),
+        kind: "event".into(),
+        leg: "b".into(),
+        status: "answered".into(),
+    };
+    update(&mut a, Action::TimelineLoaded { call_id: 10, events: vec![answered] });
+    // The talk time runs with the clock.
+    update(&mut a, Action::Tick(now() + Duration::seconds(51)));
+    let line = card_call_line(&draw(&a, 120, 40), "11:30");
+    assert!(line.contains("connected · talking 0:42"), "{line}");
+    update(&mut a, Action::Tick(now() + Duration::seconds(80)));
+    let line = card_call_line(&draw(&a, 120, 40), "11:30");
+    assert!(line.contains("connected · talking 1:11"), "{line}");
+    // Leg B's report ends it with TeleCMI's talk time; the card stays open (the wrap-up waits).
+    let done = calldesk::domain::CallLog { status: Some("completed".into()), call_duration: Some(95), ..placed };
+    update(&mut a, webhook(done));
+    let screen = draw(&a, 120, 40);
+    assert!(card_call_line(&screen, "11:30").contains("completed · 1m 35s"), "{screen}");
+    insta::assert_snapshot!("driver_card_after_the_live_call_ended", screen);
+}

@@ -1,5 +1,6 @@
 //! The driver card: who the driver is, where they stand, and every call to them, newest first,
-//! with full remarks (the call log's detail view too).
+//! with full remarks (the call log's detail view too). A call to them that is live follows the
+//! console's live call as its updates arrive and its timer runs, as in the live pane.
 
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{REC, centered, dim, rec_style, status_style, when};
-use crate::console::state::{App, CardView};
+use crate::console::state::{App, CardView, LiveCall};
 use crate::domain::CallLog;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
@@ -25,16 +26,19 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
     lines.push(Line::raw(""));
     if c.loading {
         lines.push(Line::styled("Loading…", dim()));
-    } else if c.calls.is_empty() {
-        lines.push(Line::styled("Never called.", dim()));
-    } else {
+    } else if let calls = calls(app, c)
+        && !calls.is_empty()
+    {
         lines.push(Line::styled(
-            format!("{} call(s), newest first", c.calls.len()),
+            format!("{} call(s), newest first", calls.len()),
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         ));
-        for call in &c.calls {
-            lines.extend(call_lines(app, call, c.focus_call == Some(call.id), c.recorded.contains(&call.id)));
+        for (call, live) in calls {
+            let (focused, recorded) = (c.focus_call == Some(call.id), c.recorded.contains(&call.id));
+            lines.extend(call_lines(app, call, live, focused, recorded));
         }
+    } else {
+        lines.push(Line::styled("Never called.", dim()));
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
 }
@@ -78,9 +82,35 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     lines
 }
 
-fn call_lines(app: &App, call: &CallLog, focused: bool, recorded: bool) -> Vec<Line<'static>> {
+/// The card's calls as the console knows them now, newest first: the live call as its updates
+/// arrive (with it, for its timer), else the copy the recent list or a waiting wrap-up keeps up to
+/// date, else the one read when the card opened; a live call to this driver placed after the card
+/// was read comes first.
+fn calls<'a>(app: &'a App, c: &'a CardView) -> Vec<(&'a CallLog, Option<&'a LiveCall>)> {
+    let live = app.live.as_ref();
+    let fresh = |call: &'a CallLog| -> (&'a CallLog, Option<&'a LiveCall>) {
+        if let Some(l) = live.filter(|l| l.call.id == call.id) {
+            return (&l.call, Some(l));
+        }
+        let kept = app.recent.iter().chain(app.wrapups.iter().map(|(w, _)| w)).find(|r| r.id == call.id);
+        (kept.unwrap_or(call), None)
+    };
+    let mut v: Vec<_> = c.calls.iter().map(fresh).collect();
+    if let Some(l) = live.filter(|l| {
+        l.call.driver_id.as_deref() == Some(c.driver_id.as_str()) && c.calls.iter().all(|k| k.id != l.call.id)
+    }) {
+        v.insert(0, (&l.call, Some(l)));
+    }
+    v
+}
+
+fn call_lines(app: &App, call: &CallLog, live: Option<&LiveCall>, focused: bool, recorded: bool) -> Vec<Line<'static>> {
     let st = call.call_status();
-    let talk = call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default();
+    let talk = match live.filter(|_| st.is_live()) {
+        // Ringing or talking now: the time runs with the clock, as in the live pane.
+        Some(l) => format!(" · {}", super::live::timer(app, l)),
+        None => call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default(),
+    };
     let marker = if focused { "▶ " } else { "• " };
     let mut v = vec![Line::from(vec![
         Span::raw(marker),

@@ -280,3 +280,76 @@ fn the_driver_card_follows_the_live_call() {
     assert!(card_call_line(&screen, "11:30").contains("completed · 1m 35s"), "{screen}");
     insta::assert_snapshot!("driver_card_after_the_live_call_ended", screen);
 }
+
+#[test]
+fn a_snooze_is_called_a_snooze_with_the_driver_and_the_day() {
+    let mut a = app(100, 20, 3);
+    update(&mut a, key(KeyCode::Char('z')));
+    for c in "10:00".chars() {
+        update(&mut a, key(KeyCode::Char(c)));
+    }
+    // It is 11:30 in Kolkata: 10:00 is tomorrow's.
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::Snooze { driver_id, until, what }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((driver_id.as_str(), *until), ("D0", now() + Duration::minutes(22 * 60 + 30)));
+    assert_eq!(what, "Snoozed Driver 0 until tomorrow 10:00.");
+    update(&mut a, Action::PromptDone(Ok(what.clone())));
+    assert_eq!(a.notice.as_ref().map(|n| n.text.as_str()), Some("Snoozed Driver 0 until tomorrow 10:00."));
+    // Upcoming: the snooze says so; a retry and a callback say what they are.
+    let mut snoozed = hit(0, Some(60), 1);
+    snoozed.snoozed_until = snoozed.due_at;
+    let mut retried = hit(1, Some(90), 1);
+    // A snooze an outcome has since replaced (another due time) is a retry.
+    retried.snoozed_until = snoozed.due_at;
+    let fx = update(&mut a, key(KeyCode::Char('4')));
+    let [Effect::LoadUpcoming { generation, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let rows = vec![snoozed, retried, hit(2, Some(120), 0)];
+    update(&mut a, Action::UpcomingLoaded { generation: *generation, append: false, rows });
+    let screen = draw(&a, 100, 20);
+    assert!(screen.contains("│Driver 0 ") && screen.contains("snoozed 12:30"), "{screen}");
+    assert!(screen.contains("retry 13:00") && screen.contains("callback 13:30"), "{screen}");
+    // The queue: a snooze that has come due says it was one.
+    update(&mut a, key(KeyCode::Char('1')));
+    let mut due = entry(5);
+    due.snoozed_until = Some(due.due_at);
+    let g = a.queue.generation;
+    update(&mut a, Action::QueueLoaded { generation: g, append: false, rows: vec![due], due: 1, total: 3, limit: 200 });
+    let screen = draw(&a, 100, 20);
+    assert!(screen.contains("snoozed 11:30"), "{screen}");
+}
+
+/// The snooze is stored as one: the upcoming list and the queue read it back, and a skip or an
+/// outcome that moves the driver makes them an ordinary entry again.
+#[tokio::test]
+async fn a_snooze_is_stored_as_a_snooze_until_something_else_moves_the_driver() {
+    use calldesk::store::SubmitFeedback;
+    common::each_backend(|db| async move {
+        let r = common::rig(db, 60_000).await;
+        let s = &r.db.store;
+        let now = chrono::Utc::now();
+        let later = now + Duration::hours(2);
+        assert!(s.snooze("D4", 3, later).await.expect("snooze"));
+        assert!(!s.snooze("D4", 4, later).await.expect("not theirs"));
+        let up = s.upcoming(3, now, None, 10).await.expect("upcoming");
+        assert!(up.iter().any(|h| h.driver_id == "D4" && h.is_snoozed()), "{up:?}");
+        let due = s.due_queue(3, later + Duration::minutes(1), None, 50, None).await.expect("queue");
+        assert!(due.iter().any(|e| e.driver_id == "D4" && e.is_snoozed()), "still a snooze once due");
+        // A skip: an ordinary entry.
+        s.reschedule("D4", 3, now).await.expect("skip");
+        assert!(!s.queue_entry("D4").await.expect("q").expect("queued").is_snoozed());
+        // An outcome after a snooze: a retry, not a snooze.
+        s.snooze("D5", 3, later).await.expect("snooze");
+        let c = r.dialer.place_call(3, "D5", None, CallKind::Manual).await.expect("call");
+        let f = SubmitFeedback {
+            call_id: c.id,
+            status: Some(CallStatus::Missed),
+            feedback: "Ringing / Call Busy".into(),
+            remarks: String::new(),
+            call_duration: Some(0),
+        };
+        s.submit_feedback(&f, &FeedbackCatalog::default(), now).await.expect("save");
+        let q = s.queue_entry("D5").await.expect("q").expect("queued again");
+        assert!(!q.is_snoozed() && q.snoozed_until.is_none(), "{q:?}");
+    })
+    .await;
+}

@@ -22,9 +22,17 @@ pub struct QueueEntry {
     pub due_at: NaiveDateTime,
     pub attempts: i64,
     pub last_outcome: Option<String>,
+    /// Until when the agent snoozed the driver (see [`QueueEntry::is_snoozed`]).
+    #[sqlx(default)]
+    pub snoozed_until: Option<NaiveDateTime>,
 }
 
 impl QueueEntry {
+    /// The agent snoozed this driver and the due time is still the snooze's (an outcome since,
+    /// or a skip, gave the row another).
+    pub fn is_snoozed(&self) -> bool {
+        self.snoozed_until == Some(self.due_at)
+    }
     pub fn cursor(&self) -> QueueCursor {
         QueueCursor { priority: self.priority, due_at: self.due_at, driver_id: self.driver_id.clone() }
     }
@@ -88,7 +96,7 @@ fn due_queue_sql(mysql: bool, after: bool, filter: bool) -> String {
 pub const COUNT_CAP: i64 = 10_000;
 
 const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.priority, q.due_at, \
-     q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
+     q.attempts, q.last_outcome, q.snoozed_until FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
 impl Store {
     /// Up to `limit` drivers due for `caller` at `now`, callbacks first, then by due time; the page

@@ -39,6 +39,7 @@ pub fn entry(i: usize) -> QueueEntry {
         due_at: now().naive_utc(),
         attempts: 0,
         last_outcome: None,
+        snoozed_until: None,
     }
 }
 

@@ -104,6 +104,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|e| match closed_for(app, e) {
             Some(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
+            // The agent put them off until now (`z`): said so, not taken for a retry.
+            None if e.is_snoozed() => format!("snoozed {}", when(e.due_at.and_utc(), app.now, app.tz)),
             None => when(e.due_at.and_utc(), app.now, app.tz),
         })
         .collect();

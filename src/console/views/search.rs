@@ -14,7 +14,8 @@ use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::{DriverHit, Standing};
 
-/// "due", "Wed 11:30" (scheduled) or "done", for one driver.
+/// "due now", "callback 13:00", "retry 13:00", "snoozed 24 Nov 10:00" (the agent's `z`) or
+/// "done", for one driver.
 pub fn standing_text(app: &App, h: &DriverHit) -> String {
     match h.standing(app.now) {
         // Due, but their calling window is closed: when it opens.
@@ -22,11 +23,16 @@ pub fn standing_text(app: &App, h: &DriverHit) -> String {
             Ok(()) => "due now".into(),
             Err(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
         },
-        Standing::Scheduled(t) => format!(
-            "{} {}",
-            if h.priority == Some(0) { "callback" } else { "retry" },
-            when(t.and_utc(), app.now, app.tz)
-        ),
+        Standing::Scheduled(t) => {
+            let kind = if h.is_snoozed() {
+                "snoozed"
+            } else if h.priority == Some(0) {
+                "callback"
+            } else {
+                "retry"
+            };
+            format!("{kind} {}", when(t.and_utc(), app.now, app.tz))
+        }
         Standing::Done => "done".into(),
         Standing::DoNotCall => "DO NOT CALL".into(),
     }

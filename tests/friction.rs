@@ -353,3 +353,46 @@ async fn a_snooze_is_stored_as_a_snooze_until_something_else_moves_the_driver() 
     })
     .await;
 }
+
+/// A caller TeleCMI is refused to (not in `TELECMI_AGENTS`): the reason the dialer gives names
+/// who can change it, and the status bar says calls are manual only.
+#[tokio::test]
+async fn an_agent_not_in_telecmi_agents_sees_manual_only_and_who_can_allow_telecmi() {
+    let db = common::sqlite_db().await;
+    let r = common::rig_with(db, 60_000, |s| s.telecmi_agents = Some("4:5004".into())).await;
+    let reason = r.dialer.telecmi_refusal(3).expect("refused");
+    assert!(reason.contains("supervisor") && reason.contains("TELECMI_AGENTS as 3:EXTENSION"), "{reason}");
+    let mut me = identity(false);
+    me.telecmi_refusal = Some(reason);
+    let mut a = App::new(me, FeedbackCatalog::default(), now(), ist());
+    update(&mut a, Action::Resize { width: 100, height: 30 });
+    let g = a.queue.generation;
+    update(
+        &mut a,
+        Action::QueueLoaded { generation: g, append: false, rows: vec![entry(0)], due: 1, total: 1, limit: 200 },
+    );
+    update(&mut a, key(KeyCode::Enter));
+    let screen = draw(&a, 100, 30);
+    let status = screen.lines().nth(27).unwrap_or("");
+    assert!(status.contains("MANUAL ONLY") && !status.contains("TELECMI"), "{status}");
+    let dialog: String =
+        screen.lines().map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == ' ')).collect::<Vec<_>>().join(" ");
+    assert!(dialog.contains("Ask your supervisor (or whoever runs calldesk) to add you to TELECMI_AGENTS"), "{screen}");
+}
+
+/// The same through the real binary: a console whose caller is not in `TELECMI_AGENTS`.
+#[tokio::test]
+async fn the_real_console_says_manual_only_to_an_agent_not_in_telecmi_agents() {
+    if !common::tmux::available() {
+        return;
+    }
+    let env = common::e2e::Env::new(&[("D1", "Ramesh Gupta", "9000000012")]).await;
+    let tm = common::tmux::Session::start(&env.console_script_with("", "TELECMI_AGENTS=4:5004"), 100, 30);
+    let screen = tm.wait_text("1 due", 15).await;
+    assert!(screen.contains("MANUAL ONLY"), "{screen}");
+    tm.keys(&["Enter"]);
+    let screen = tm.wait_text("unavailable:", 5).await;
+    assert!(screen.contains("supervisor") && screen.contains("TELECMI_AGENTS"), "{screen}");
+    tm.keys(&["Escape"]);
+    tm.keys(&["q"]);
+}

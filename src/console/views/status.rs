@@ -33,7 +33,12 @@ pub fn pending_wrapups(app: &App) -> usize {
 }
 
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
-    let mode_style = match app.me.mode {
+    // However the console was started, a caller TeleCMI is refused to places manual calls only.
+    let mode = match app.me.mode {
+        TelephonyMode::Telecmi if app.me.telecmi_refusal.is_some() => TelephonyMode::ManualOnly,
+        mode => mode,
+    };
+    let mode_style = match mode {
         TelephonyMode::Telecmi => Style::default().fg(Color::Black).bg(Color::Green),
         TelephonyMode::Simulated => Style::default().fg(Color::Black).bg(Color::Cyan),
         TelephonyMode::ManualOnly => Style::default().fg(Color::Black).bg(Color::Yellow),
@@ -51,7 +56,7 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             short: None,
         },
         Part {
-            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", app.me.mode.label()), mode_style)],
+            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", mode.label()), mode_style)],
             keep: 8,
             short: None,
         },

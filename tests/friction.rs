@@ -396,3 +396,31 @@ async fn the_real_console_says_manual_only_to_an_agent_not_in_telecmi_agents() {
     tm.keys(&["Escape"]);
     tm.keys(&["q"]);
 }
+
+#[test]
+fn the_call_log_search_names_its_keys() {
+    let mut a = app(100, 24, 3);
+    update(&mut a, key(KeyCode::Char('2')));
+    update(&mut a, key(KeyCode::Char('t')));
+    let screen = draw(&a, 100, 24);
+    let footer = screen.lines().last().unwrap_or("");
+    // From the key table: Enter and Esc as the dispatcher binds them, named for a search; no
+    // "save", no Tab (there is no other field).
+    assert!(footer.contains("Enter search (empty shows all) · Esc cancel"), "{footer}");
+    assert!(!footer.contains("save") && !footer.contains("Tab"), "{footer}");
+    let bottom = screen.lines().find(|l| l.contains("└ Enter")).unwrap_or("");
+    assert!(bottom.contains("Enter search (empty shows all) · Esc cancel"), "{screen}");
+    insta::assert_snapshot!("call_log_search_prompt", screen);
+    // What the footer names is what the keys do: Enter searches, Esc closes.
+    for c in "Ramesh".chars() {
+        update(&mut a, key(KeyCode::Char(c)));
+    }
+    let fx = update(&mut a, key(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadCallLog { filter, .. }] if filter.text.as_deref() == Some("Ramesh")),
+        "{fx:?}"
+    );
+    update(&mut a, key(KeyCode::Char('t')));
+    update(&mut a, key(KeyCode::Esc));
+    assert!(a.modal.is_none());
+}

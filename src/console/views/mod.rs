@@ -9,6 +9,7 @@ mod feedback;
 pub mod help;
 pub mod hints;
 mod live;
+mod prompt;
 mod queue;
 mod search;
 pub mod stats;
@@ -48,7 +49,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match &app.modal {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
         Some(Modal::Card(c)) => card::render(app, c, frame),
-        Some(Modal::Prompt(p)) => card::render_prompt(p, frame),
+        Some(Modal::Prompt(p)) => prompt::render(p, frame),
         Some(Modal::Break(p)) => break_picker::render(*p, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),

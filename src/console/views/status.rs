@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{age, dim};
-use crate::console::keys::{Context, footer};
-use crate::console::state::{AgentStatus, App, Level, Progress, TelephonyMode};
+use crate::console::keys::{Context, footer, hint};
+use crate::console::state::{AgentStatus, App, Level, Modal, Progress, TelephonyMode};
 use crate::domain::text::strip_controls;
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
@@ -169,8 +169,15 @@ pub fn footer_contexts(app: &App) -> Vec<Context> {
 }
 
 pub fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let entries: Vec<(String, &str)> = match &app.modal {
+        // A prompt's keys are named for what they do in it (Enter searches the call log).
+        Some(Modal::Prompt(p)) => {
+            super::prompt::hints(p).iter().map(|(ctx, cmds, label)| hint(*ctx, cmds, *label)).collect()
+        }
+        _ => footer(&footer_contexts(app)).into_iter().map(|(key, label)| (key.to_string(), label)).collect(),
+    };
     let mut spans = vec![Span::raw(" ")];
-    for (i, (key, label)) in footer(&footer_contexts(app)).into_iter().enumerate() {
+    for (i, (key, label)) in entries.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", dim()));
         }

@@ -107,8 +107,12 @@ fn calls<'a>(app: &'a App, c: &'a CardView) -> Vec<(&'a CallLog, Option<&'a Live
 fn call_lines(app: &App, call: &CallLog, live: Option<&LiveCall>, focused: bool, recorded: bool) -> Vec<Line<'static>> {
     let st = call.call_status();
     let talk = match live.filter(|_| st.is_live()) {
-        // Ringing or talking now: the time runs with the clock, as in the live pane.
-        Some(l) => format!(" · {}", super::live::timer(app, l)),
+        // Ringing or talking now: the time runs with the clock, as in the live pane (without
+        // saying "ringing" twice).
+        Some(l) => {
+            let timer = super::live::timer(app, l);
+            format!(" · {}", timer.strip_prefix(st.as_str()).map_or(timer.as_str(), str::trim_start))
+        }
         None => call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default(),
     };
     let marker = if focused { "▶ " } else { "• " };

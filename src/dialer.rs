@@ -40,6 +40,16 @@ impl CallKind {
 /// The call dialog's reason when TeleCMI has no credentials here (short: it fits the dialog).
 pub const MISSING_CREDENTIALS: &str = "TeleCMI credentials missing (TELECMI_APP_ID/_SECRET)";
 
+/// The call dialog's reason when `caller` is not in `TELECMI_AGENTS`, with who can change that:
+/// the list is in the settings of whoever runs calldesk, not something an agent can fix.
+pub fn not_in_agents(caller: i64) -> String {
+    format!(
+        "{} Ask your supervisor (or whoever runs calldesk) to add you to TELECMI_AGENTS as \
+         {caller}:EXTENSION.",
+        DialError::NotAuthorized
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
     #[error("You are not authorized to use TeleCMI calling.")]
@@ -165,7 +175,7 @@ impl Dialer {
         if self.client.is_none() {
             Some(MISSING_CREDENTIALS.to_string())
         } else if self.config.telecmi_extension(caller).is_none() {
-            Some(DialError::NotAuthorized.to_string())
+            Some(not_in_agents(caller))
         } else {
             None
         }

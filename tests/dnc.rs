@@ -50,7 +50,7 @@ async fn every_dial_path_refuses_a_listed_number_before_anything_is_written_or_d
             match r.dialer.place_call(3, "D1", None, kind).await {
                 Err(e @ DialError::DoNotCall(_)) => {
                     let m = e.to_string();
-                    assert!(m.contains("919876543211 is on the do-not-call list"), "{m}");
+                    assert!(m.contains("+91 98765 43211 is on the do-not-call list"), "{m}");
                     assert!(m.contains("added by cli") && m.contains("asked by email"), "since, who and why: {m}");
                     assert_eq!(e.http_status(), 403);
                 }

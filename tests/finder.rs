@@ -202,7 +202,7 @@ fn fixing_mistakes_from_the_queue() {
     let fx = update(&mut a, key(KeyCode::Enter));
     assert!(
         matches!(fx.as_slice(), [Effect::EditDriver { driver_id, name: Some(n), mobile: Some(m) }]
-            if driver_id == "D0" && n == "Ramesh K" && m == "919876543200"),
+            if driver_id == "D0" && n == "Ramesh K" && m == "+91 98765 43200"),
         "{fx:?}"
     );
     update(&mut a, Action::PromptDone(Ok("Driver updated (name).".into())));

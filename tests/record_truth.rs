@@ -110,6 +110,7 @@ fn a_driver_whose_wrap_up_is_unsaved_cannot_be_dialed_from_any_key() {
         dnc_by: None,
         closed_reason: None,
         closed_at: None,
+        snoozed_until: None,
     };
     update(
         &mut a,

@@ -294,7 +294,7 @@ fn hostile_names_are_drawn_without_control_characters() {
     let a = app(true, 80, 24);
     let screen = draw(&a, 80, 24);
     assert!(!screen.contains('\u{1b}'));
-    assert!(screen.contains("Evil[2J[31mNam"));
+    assert!(screen.contains("Evil[2J[31mName"));
 }
 
 #[test]

@@ -154,11 +154,17 @@ async fn run_console(
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
     let drafts = crate::console::effects::DraftWriter::start(store.clone());
+    let telecmi_refusal = dialer.telecmi_refusal(me.id);
     let identity = Identity {
         caller_id: me.id,
         caller_name: me.name.clone(),
-        mode,
-        telecmi_refusal: dialer.telecmi_refusal(me.id),
+        // A caller TeleCMI is refused to (not in TELECMI_AGENTS) dials by hand only.
+        mode: if telecmi_refusal.is_some() && mode == TelephonyMode::Telecmi {
+            TelephonyMode::ManualOnly
+        } else {
+            mode
+        },
+        telecmi_refusal,
         webhook_addr: listener.addr.to_string(),
         database: store.label().to_string(),
     };

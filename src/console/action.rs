@@ -204,6 +204,12 @@ pub enum Effect {
         due_at: DateTime<Utc>,
         what: String,
     },
+    /// Not now: the driver comes back at `until`, marked as snoozed.
+    Snooze {
+        driver_id: String,
+        until: DateTime<Utc>,
+        what: String,
+    },
     CancelDial(i64),
     /// Read the agent's stored state (a restart resumes a break).
     LoadPresence,

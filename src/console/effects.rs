@@ -331,11 +331,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
             Some(Action::PromptDone(edit_driver(ctx, &driver_id, name, mobile).await))
         }
         Effect::Reschedule { driver_id, due_at, what } => {
-            Some(Action::PromptDone(match store.reschedule(&driver_id, me, due_at).await {
-                Ok(true) => Ok(what),
-                Ok(false) => Err("That driver is no longer in your queue.".into()),
-                Err(e) => Err(format!("Not saved: {e}")),
-            }))
+            Some(Action::PromptDone(moved(store.reschedule(&driver_id, me, due_at).await, what)))
+        }
+        Effect::Snooze { driver_id, until, what } => {
+            Some(Action::PromptDone(moved(store.snooze(&driver_id, me, until).await, what)))
         }
         Effect::CancelDial(id) => Some(Action::DialCancelled(match store.cancel_dial(id, me, Utc::now()).await {
             Ok(Some(call)) => {
@@ -412,6 +411,15 @@ async fn load_stats(store: &Store, me: i64, tz: chrono_tz::Tz) -> crate::store::
     load_stats_for(store, Some(me), tz).await
 }
 
+/// What moving a driver in the queue (skip, snooze) came to, in words.
+fn moved(r: Result<bool, crate::store::StoreError>, what: String) -> Result<String, String> {
+    match r {
+        Ok(true) => Ok(what),
+        Ok(false) => Err("That driver is no longer in your queue.".into()),
+        Err(e) => Err(format!("Not saved: {e}")),
+    }
+}
+
 /// Validates and stores a driver's corrected name and mobile (only what changed).
 async fn edit_driver(
     ctx: &EffectCtx,
@@ -443,7 +451,7 @@ async fn edit_driver(
         let owners =
             store.drivers_with_mobiles(std::slice::from_ref(m)).await.map_err(|e| format!("Not saved: {e}"))?;
         if let Some((_, other)) = owners.iter().find(|(_, id)| id != driver_id) {
-            return Err(format!("Mobile {m} already belongs to driver {other}."));
+            return Err(format!("Mobile {} already belongs to driver {other}.", crate::domain::phone::readable(m)));
         }
     }
     let mut changed = Vec::new();

@@ -35,14 +35,17 @@ pub(super) fn on_fix_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         Prompt {
             purpose: PromptFor::EditDriver { driver_id: e.driver_id },
             title: format!(" Edit {name} "),
-            fields: vec![("Name", Input::new(e.name.clone())), ("Mobile", Input::new(e.mobile.clone()))],
+            fields: vec![
+                ("Name", Input::new(e.name.clone())),
+                ("Mobile", Input::new(crate::domain::phone::readable(&e.mobile))),
+            ],
             focus: 0,
             error: None,
             saving: false,
         }
     } else {
         Prompt {
-            purpose: PromptFor::Snooze { driver_id: e.driver_id },
+            purpose: PromptFor::Snooze { driver_id: e.driver_id, name: name.clone() },
             title: format!(" Snooze {name} until… "),
             fields: vec![("Until (30m, 2h, 18:00)", Input::default())],
             focus: 0,
@@ -121,13 +124,23 @@ fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<Effect, S
             Ok(Effect::EditDriver { driver_id: driver_id.clone(), name: Some(name), mobile: Some(value(1)) })
         }
         PromptFor::CallLogSearch => Err("Press Enter to search.".into()),
-        PromptFor::Snooze { driver_id } => {
-            let due_at = parse_until(&value(0), now, tz)?;
-            let when = due_at.with_timezone(&tz).format("%a %H:%M");
-            let what = format!("Snoozed until {when}.");
-            Ok(Effect::Reschedule { driver_id: driver_id.clone(), due_at, what })
+        PromptFor::Snooze { driver_id, name } => {
+            let until = parse_until(&value(0), now, tz)?;
+            let what = format!("Snoozed {name} until {}.", day_and_time(until, now, tz));
+            Ok(Effect::Snooze { driver_id: driver_id.clone(), until, what })
         }
     }
+}
+
+/// `today 18:00`, `tomorrow 10:00`, else `Thu 26 Nov 10:00`, in the team's zone.
+pub fn day_and_time(t: DateTime<Utc>, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let (local, today) = (t.with_timezone(&tz), crate::domain::hours::local_date(now, tz));
+    let day = match (local.date_naive() - today).num_days() {
+        0 => "today".to_string(),
+        1 => "tomorrow".to_string(),
+        _ => local.format("%a %-d %b").to_string(),
+    };
+    format!("{day} {}", local.format("%H:%M"))
 }
 
 /// `30m`, `2h`, `90` (minutes) or `18:00` (the next time it is 18:00 here).
@@ -191,5 +204,17 @@ mod tests {
         assert_eq!(parse_until("09:00", now, tz), Ok(now + Duration::hours(21) + Duration::minutes(30)));
         assert!(parse_until("soon", now, tz).is_err());
         assert!(parse_until("0m", now, tz).is_err());
+    }
+
+    #[test]
+    fn snooze_messages_say_today_or_tomorrow() {
+        let tz = chrono_tz::Asia::Kolkata;
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("now"); // Tue 11:30 local
+        let at = |s: &str| parse_until(s, now, tz).expect("time");
+        assert_eq!(day_and_time(at("2h"), now, tz), "today 13:30");
+        assert_eq!(day_and_time(at("10:00"), now, tz), "tomorrow 10:00");
+        // 23:00 local is 17:30 UTC, still today here.
+        assert_eq!(day_and_time(at("23:00"), now, tz), "today 23:00");
+        assert_eq!(day_and_time(now + Duration::days(3), now, tz), "Fri 27 Nov 11:30");
     }
 }

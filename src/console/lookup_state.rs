@@ -14,7 +14,7 @@ pub enum PromptFor {
     /// Correct a driver's name and mobile.
     EditDriver { driver_id: String },
     /// Not now: the driver comes back at the time typed.
-    Snooze { driver_id: String },
+    Snooze { driver_id: String, name: String },
     /// Search the call log by name or number.
     CallLogSearch,
 }

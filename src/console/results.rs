@@ -330,7 +330,7 @@ fn on_placed(app: &mut App, call: CallLog, kind: CallKind) -> Vec<Effect> {
             app.info(format!("Calling {name}. Your phone will ring shortly. Answer to connect with the driver."));
         }
         CallKind::Manual => {
-            let mobile = call.driver_mobile.clone().unwrap_or_default();
+            let mobile = crate::domain::phone::readable(call.driver_mobile.as_deref().unwrap_or_default());
             app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
         }
     }

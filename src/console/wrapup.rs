@@ -648,7 +648,11 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
     let name = strip_controls(call.driver_name.as_deref().unwrap_or(""));
     let feedback = call.feedback.clone().unwrap_or_default();
     if app.catalog.effect(&feedback, None) == crate::domain::QueueEffect::DoNotCall {
-        let number = call.driver_mobile.as_deref().map(|m| format!(" ({})", strip_controls(m))).unwrap_or_default();
+        let number = call
+            .driver_mobile
+            .as_deref()
+            .map(|m| format!(" ({})", crate::domain::phone::readable(m)))
+            .unwrap_or_default();
         return format!(
             "Saved \"{feedback}\": {name}'s number{number} is on the do-not-call list and {name} left the queue for good."
         );

@@ -48,7 +48,8 @@ impl DncEntry {
     /// Why a call to this number is refused, in one sentence.
     pub fn refusal(&self, tz: Tz) -> String {
         let why = self.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-        format!("{} is on the do-not-call list ({}){why}. No call was placed.", self.number, self.since(tz))
+        let number = crate::domain::phone::readable(&self.number);
+        format!("{number} is on the do-not-call list ({}){why}. No call was placed.", self.since(tz))
     }
 }
 
@@ -101,7 +102,12 @@ impl DoNotCall {
     /// The refusal's first line in the call dialog.
     pub fn headline(&self) -> String {
         match self {
-            Self::Listed(e) => format!("{} is on the do-not-call list. No call can be placed.", e.number),
+            Self::Listed(e) => {
+                format!(
+                    "{} is on the do-not-call list. No call can be placed.",
+                    crate::domain::phone::readable(&e.number)
+                )
+            }
             Self::Asked(a) => format!("{} asked not to be called. No call can be placed.", strip_controls(&a.name)),
         }
     }
@@ -384,7 +390,7 @@ mod tests {
         let ist = chrono_tz::Asia::Kolkata;
         assert_eq!(
             e.refusal(ist),
-            "919000000012 is on the do-not-call list (since 24 Nov 2026 11:30, added by Pooja): asked on call 7. \
+            "+91 90000 00012 is on the do-not-call list (since 24 Nov 2026 11:30, added by Pooja): asked on call 7. \
              No call was placed."
         );
         let bare = DncEntry { reason: None, ..e };

@@ -95,16 +95,34 @@ impl Store {
         })?)
     }
 
-    /// Moves `caller`'s queued driver to `due_at` (the end of today's queue when that is now, or a
-    /// snooze), as an ordinary entry (not a callback), releasing any claim. `false` if not queued.
+    /// Moves `caller`'s queued driver to `due_at` (the end of today's queue when that is now), as
+    /// an ordinary entry (not a callback, not a snooze), releasing any claim. `false` if not queued.
     #[tracing::instrument(skip_all, err)]
     pub async fn reschedule(&self, driver_id: &str, caller: i64, due_at: DateTime<Utc>) -> Result<bool> {
+        self.move_in_queue(driver_id, caller, due_at, None).await
+    }
+
+    /// Snoozes `caller`'s queued driver until `until`: [`Self::reschedule`], marked as a snooze
+    /// (`call_queue.snoozed_until`) so the lists say so. `false` if not queued.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn snooze(&self, driver_id: &str, caller: i64, until: DateTime<Utc>) -> Result<bool> {
+        self.move_in_queue(driver_id, caller, until, Some(db_time(until))).await
+    }
+
+    async fn move_in_queue(
+        &self,
+        driver_id: &str,
+        caller: i64,
+        due_at: DateTime<Utc>,
+        snoozed_until: Option<chrono::NaiveDateTime>,
+    ) -> Result<bool> {
         let r = with_pool!(self, |p, d| {
             sqlx::query(
-                "UPDATE call_queue SET due_at = ?, priority = 1, claimed_by = NULL, claimed_until = NULL \
-                 WHERE driver_id = ? AND caller_id = ?",
+                "UPDATE call_queue SET due_at = ?, priority = 1, snoozed_until = ?, claimed_by = NULL, \
+                 claimed_until = NULL WHERE driver_id = ? AND caller_id = ?",
             )
             .bind(db_time(due_at))
+            .bind(snoozed_until)
             .bind(driver_id)
             .bind(caller)
             .execute(p)

@@ -25,6 +25,8 @@ pub struct DriverHit {
     pub priority: Option<i64>,
     pub attempts: Option<i64>,
     pub last_outcome: Option<String>,
+    /// Until when the agent snoozed them (a snooze while it is still their due time).
+    pub snoozed_until: Option<NaiveDateTime>,
     /// Since when their number is on the do-not-call list (`None`: it is not).
     pub dnc_since: Option<NaiveDateTime>,
     pub dnc_reason: Option<String>,
@@ -57,6 +59,11 @@ impl DriverHit {
         }
     }
 
+    /// The agent snoozed them and their due time is still the snooze's.
+    pub fn is_snoozed(&self) -> bool {
+        self.snoozed_until.is_some() && self.snoozed_until == self.due_at
+    }
+
     /// Whether the driver asked not to be called (closed for good, whatever their number).
     pub fn asked_not_to_be_called(&self) -> bool {
         self.closed_reason.as_deref() == Some(crate::domain::DO_NOT_CALL_REASON)
@@ -78,6 +85,7 @@ impl DriverHit {
             last_outcome: self.last_outcome.clone(),
             // Search does not read the calling window; the dial checks it.
             waiting: false,
+            snoozed_until: self.snoozed_until,
         }
     }
 }
@@ -94,7 +102,7 @@ pub fn number_key(query: &str) -> Option<String> {
 }
 
 const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.due_at, q.priority, \
-     q.attempts, q.last_outcome, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by, \
+     q.attempts, q.last_outcome, q.snoozed_until, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by, \
      d.closed_reason, d.closed_at FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id LEFT JOIN dnc_numbers n ON n.number = d.mobile";
 
 impl Store {

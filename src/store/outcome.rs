@@ -259,8 +259,8 @@ impl Store {
                         }
                         let priority: i64 = if callback { 0 } else { 1 };
                         let r = sqlx::query(
-                            "UPDATE call_queue SET due_at = ?, priority = ?, last_outcome = ?, claimed_by = NULL, \
-                             claimed_until = NULL WHERE driver_id = ?",
+                            "UPDATE call_queue SET due_at = ?, priority = ?, last_outcome = ?, snoozed_until = NULL, \
+                             claimed_by = NULL, claimed_until = NULL WHERE driver_id = ?",
                         )
                         .bind(db_time(due_at))
                         .bind(priority)

@@ -28,9 +28,17 @@ pub struct QueueEntry {
     #[sqlx(skip)]
     #[serde(skip)]
     pub waiting: bool,
+    /// Until when the agent snoozed the driver (see [`QueueEntry::is_snoozed`]).
+    #[sqlx(default)]
+    pub snoozed_until: Option<NaiveDateTime>,
 }
 
 impl QueueEntry {
+    /// The agent snoozed this driver and the due time is still the snooze's (an outcome since,
+    /// or a skip, gave the row another).
+    pub fn is_snoozed(&self) -> bool {
+        self.snoozed_until == Some(self.due_at)
+    }
     pub fn cursor(&self) -> QueueCursor {
         QueueCursor {
             waiting: self.waiting,
@@ -119,7 +127,7 @@ const MAX_ZONES: usize = 1000;
 pub const COUNT_CAP: i64 = 10_000;
 
 const QUEUE_COLUMNS: &str = "SELECT q.driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.priority, q.due_at, \
-     q.attempts, q.last_outcome FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
+     q.attempts, q.last_outcome, q.snoozed_until FROM call_queue q JOIN drivers d ON d.id = q.driver_id";
 
 impl Store {
     /// Up to `limit` drivers due for `caller` at `now`: first those whose calling window

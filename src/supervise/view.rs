@@ -14,6 +14,7 @@ use crate::console::keys::{BINDINGS, Context, footer};
 use crate::console::views::columns::{Column, fit, widest};
 use crate::console::views::{age, centered, dim, duration, stats, status_style};
 use crate::domain::FeedbackCatalog;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 /// Everything the supervisor screen draws from.
@@ -130,18 +131,23 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let agents: Vec<String> =
+        v.snapshot.agents.iter().map(|a| format!("{} ({})", strip_controls(&a.caller.name), a.caller.id)).collect();
+    let with = v.snapshot.agents.iter().map(|a| {
+        a.break_reason.as_deref().or_else(|| a.current.as_ref().and_then(|c| c.driver_name.as_deref())).unwrap_or("")
+    });
     let cols = [
-        Column::flex("Agent", 12, None),
+        Column::flex("Agent", 12, None).wants(widest(agents.iter().map(String::as_str))),
         Column::whole("State", 9),
         Column::whole("For", 7),
         Column::fixed("Breaks", 7, 1),
-        Column::flex("With", 10, Some(3)),
+        Column::flex("With", 10, Some(3)).wants(widest(with)),
         Column::fixed("Due", 4, 2),
         Column::fixed("CB due", 6, 1),
         Column::fixed("Queued", 6, 0),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = v.snapshot.agents.iter().map(|a| {
+    let rows = v.snapshot.agents.iter().zip(agents).map(|(a, agent)| {
         let secs = a.since.map_or(0, |s| (v.now - s).num_seconds());
         let state_style = match a.state {
             AgentState::OnCall => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
@@ -159,7 +165,7 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
         };
         let time = if a.since.is_some() { duration(secs) } else { "—".into() };
         fitted.row(vec![
-            format!("{} ({})", strip_controls(&a.caller.name), a.caller.id).into(),
+            agent.into(),
             Span::styled(a.state.label(), state_style).into(),
             Span::styled(time, time_style(a.state, secs)).into(),
             breaks.into(),
@@ -188,17 +194,18 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let visible = usize::from(inner.height.saturating_sub(1));
     let shown = &v.snapshot.live[..visible.min(v.snapshot.live.len())];
+    let mobiles: Vec<String> = shown.iter().map(|c| readable(c.driver_mobile.as_deref().unwrap_or(""))).collect();
     let cols = [
         Column::flex("Agent", 6, Some(2)),
         Column::flex("Driver", 8, None),
         // Never cut: a supervisor may read the number out to someone dialing by hand.
-        Column::whole("Mobile", widest(shown.iter().map(|c| c.driver_mobile.as_deref().unwrap_or("")))),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("Type", 6, 0),
         Column::whole("Status", 9),
         Column::fixed("Timer", 7, 1),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().map(|c| {
+    let rows = shown.iter().zip(mobiles).map(|(c, mobile)| {
         let st = c.call_status();
         let agent = c
             .caller_id
@@ -208,7 +215,7 @@ fn live(v: &SuperView, frame: &mut Frame, area: Rect) {
         fitted.row(vec![
             agent.into(),
             strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
-            c.driver_mobile.clone().unwrap_or_default().into(),
+            mobile.into(),
             c.call_type.clone().unwrap_or_default().into(),
             Span::styled(st.as_str(), status_style(st)).into(),
             duration((v.now - c.created_at).num_seconds()).into(),

@@ -20,7 +20,7 @@ pub fn identity(allowed: bool) -> Identity {
         caller_id: 3,
         caller_name: "Pooja".into(),
         mode: TelephonyMode::Telecmi,
-        telecmi_refusal: (!allowed).then(|| "You are not authorized to use TeleCMI calling.".to_string()),
+        telecmi_refusal: (!allowed).then(|| calldesk::dialer::not_in_agents(3)),
         webhook_addr: "127.0.0.1:8787".into(),
         database: "sqlite calldesk.db".into(),
     }
@@ -40,6 +40,7 @@ pub fn entry(i: usize) -> QueueEntry {
         attempts: 0,
         last_outcome: None,
         waiting: false,
+        snoozed_until: None,
     }
 }
 

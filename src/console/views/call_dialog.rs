@@ -12,12 +12,14 @@ use super::{centered, dim};
 use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
 use crate::dialer::CallKind;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
     let refused = refusal_lines(app, d, 74);
-    let height = if app.me.telecmi_refusal.is_some() { 9 } else { 8 } + last.len() as u16 + refused.1;
+    let unavailable = unavailable_lines(app, 74);
+    let height = 8 + unavailable.len() as u16 + last.len() as u16 + refused.1;
     let blocked = refused.1 > 0;
     let area: Rect = centered(frame.area(), 76, height);
     frame.render_widget(Clear, area);
@@ -46,7 +48,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let mut lines = vec![Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
-            e.mobile,
+            readable(&e.mobile),
             strip_controls(e.tmid.as_deref().unwrap_or("-")),
             strip_controls(e.city.as_deref().unwrap_or("-")),
             e.attempts,
@@ -66,9 +68,7 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             telecmi_ok,
         ),
     ]);
-    if let Some(reason) = &app.me.telecmi_refusal {
-        lines.push(Line::styled(format!("     unavailable: {reason}"), Style::default().fg(Color::Red)));
-    }
+    lines.extend(unavailable);
     lines.push(option(
         CallKind::Manual,
         shown(Context::CallDialog, &[Command::DialManual]),
@@ -108,6 +108,27 @@ fn refusal_lines(app: &App, d: &CallDialog, width: usize) -> (Vec<Line<'static>>
     let rows = wrapped_rows(&head, width) + wrapped_rows(&detail, width);
     let lines = vec![Line::styled(head, red.add_modifier(Modifier::BOLD)), Line::styled(detail, red)];
     (lines, u16::try_from(rows).unwrap_or(u16::MAX))
+}
+
+/// Why TeleCMI is not offered to this caller, and who can change that, under its option: indented
+/// to the option's text and wrapped at `width` by hand (so every row keeps the indent).
+fn unavailable_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    const INDENT: &str = "     ";
+    let Some(reason) = &app.me.telecmi_refusal else { return vec![] };
+    let red = Style::default().fg(Color::Red);
+    let text = format!("unavailable: {}", strip_controls(reason));
+    let room = width.saturating_sub(INDENT.len()).max(1);
+    let mut rows: Vec<String> = vec![];
+    for word in text.split_whitespace() {
+        match rows.last_mut() {
+            Some(row) if row.chars().count() + 1 + word.chars().count() <= room => {
+                row.push(' ');
+                row.push_str(word);
+            }
+            _ => rows.push(word.to_string()),
+        }
+    }
+    rows.into_iter().map(|r| Line::styled(format!("{INDENT}{r}"), red)).collect()
 }
 
 /// Rows `text` takes when wrapped at word boundaries to `width` columns (as the dialog wraps it).

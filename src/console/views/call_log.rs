@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{REC, dim, duration, rec_style, selected_style, status_style, when};
+use super::{REC, dim, duration, more_below, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -28,7 +29,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(ratatui::style::Color::Yellow),
         ),
     ]);
-    let block = Block::default().borders(Borders::ALL).title(title);
+    let mut block = Block::default().borders(Borders::ALL).title(title);
+    // The filtered total is counted: the rows after the last one shown are known.
+    let end =
+        (v.offset.min(v.rows.len().saturating_sub(1)) + usize::from(area.height.saturating_sub(3))).min(v.rows.len());
+    let below = (v.rows.len() - end).max(usize::try_from(v.total).unwrap_or(0).saturating_sub(end));
+    if let Some(more) = more_below(if v.rows.is_empty() { 0 } else { below }, false) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if v.rows.is_empty() {
@@ -41,26 +49,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let end = (start + visible).min(v.rows.len());
     let shown = &v.rows[start..end];
     let at: Vec<String> = shown.iter().map(|c| when(c.created_at, app.now, app.tz)).collect();
+    let names: Vec<String> = shown.iter().map(|c| strip_controls(c.driver_name.as_deref().unwrap_or(""))).collect();
+    let mobiles: Vec<String> = shown.iter().map(|c| readable(c.driver_mobile.as_deref().unwrap_or(""))).collect();
     let talk: Vec<String> = shown.iter().map(|c| duration(c.call_duration.unwrap_or(0))).collect();
     let cols = [
         Column::whole("When", widest(at.iter().map(String::as_str))),
-        Column::flex("Driver", 10, None),
-        Column::whole("Mobile", widest(shown.iter().map(|c| c.driver_mobile.as_deref().unwrap_or("")))),
+        // On a narrow terminal the type, the rec mark and the remarks go before a name is cut.
+        Column::flex("Driver", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(2),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("Type", 6, 1),
         Column::whole("Status", 9),
         Column::fixed("Talk", widest(talk.iter().map(String::as_str)), 3),
         // `rec`: TeleCMI recorded the call (`calldesk recording ID -o FILE` fetches it).
         Column::fixed("Rec", 3, 1),
-        Column::flex("Outcome", 14, Some(2)),
-        Column::flex("Remarks", 10, Some(0)),
+        Column::flex("Outcome", 14, Some(2)).wants(widest(shown.iter().map(|c| c.feedback.as_deref().unwrap_or("")))),
+        Column::flex("Remarks", 10, Some(0)).wants(widest(shown.iter().map(|c| c.remarks.as_deref().unwrap_or("")))),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().zip(at.into_iter().zip(talk)).enumerate().map(|(i, (c, (at, talk)))| {
+    let cells = at.into_iter().zip(talk).zip(mobiles.into_iter().zip(names));
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (c, ((at, talk), (mobile, name))))| {
         let st = c.call_status();
         let row = fitted.row(vec![
             at.into(),
-            strip_controls(c.driver_name.as_deref().unwrap_or("")).into(),
-            c.driver_mobile.clone().unwrap_or_default().into(),
+            name.into(),
+            mobile.into(),
             c.call_type.clone().unwrap_or_default().into(),
             Span::styled(st.as_str(), status_style(st)).into(),
             talk.into(),

@@ -1,5 +1,6 @@
 //! The driver card: who the driver is, where they stand, and every call to them, newest first,
-//! with full remarks (the call log's detail view too).
+//! with full remarks (the call log's detail view too). A call to them that is live follows the
+//! console's live call as its updates arrive and its timer runs, as in the live pane.
 
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
@@ -7,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{REC, centered, dim, rec_style, status_style, when};
-use crate::console::state::{App, CardView};
+use crate::console::state::{App, CardView, LiveCall};
 use crate::domain::CallLog;
+use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
@@ -27,16 +29,19 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
     lines.push(Line::raw(""));
     if c.loading {
         lines.push(Line::styled("Loading…", dim()));
-    } else if c.calls.is_empty() {
-        lines.push(Line::styled("Never called.", dim()));
-    } else {
+    } else if let calls = calls(app, c)
+        && !calls.is_empty()
+    {
         lines.push(Line::styled(
-            format!("{}, newest first", plural(c.calls.len(), "call")),
+            format!("{}, newest first", plural(calls.len(), "call")),
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         ));
-        for call in &c.calls {
-            lines.extend(call_lines(app, call, c.focus_call == Some(call.id), c.recorded.contains(&call.id)));
+        for (call, live) in calls {
+            let (focused, recorded) = (c.focus_call == Some(call.id), c.recorded.contains(&call.id));
+            lines.extend(call_lines(app, call, live, focused, recorded));
         }
+    } else {
+        lines.push(Line::styled("Never called.", dim()));
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
 }
@@ -47,7 +52,7 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     };
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(h.mobile.clone(), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(readable(&h.mobile), Style::default().add_modifier(Modifier::BOLD)),
             Span::raw(format!(
                 " · TMID {} · {}, {} · id {}",
                 strip_controls(h.tmid.as_deref().unwrap_or("-")),
@@ -80,9 +85,39 @@ fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
     lines
 }
 
-fn call_lines(app: &App, call: &CallLog, focused: bool, recorded: bool) -> Vec<Line<'static>> {
+/// The card's calls as the console knows them now, newest first: the live call as its updates
+/// arrive (with it, for its timer), else the copy the recent list or a waiting wrap-up keeps up to
+/// date, else the one read when the card opened; a live call to this driver placed after the card
+/// was read comes first.
+fn calls<'a>(app: &'a App, c: &'a CardView) -> Vec<(&'a CallLog, Option<&'a LiveCall>)> {
+    let live = app.live.as_ref();
+    let fresh = |call: &'a CallLog| -> (&'a CallLog, Option<&'a LiveCall>) {
+        if let Some(l) = live.filter(|l| l.call.id == call.id) {
+            return (&l.call, Some(l));
+        }
+        let kept = app.recent.iter().chain(app.wrapups.iter().map(|(w, _)| w)).find(|r| r.id == call.id);
+        (kept.unwrap_or(call), None)
+    };
+    let mut v: Vec<_> = c.calls.iter().map(fresh).collect();
+    if let Some(l) = live.filter(|l| {
+        l.call.driver_id.as_deref() == Some(c.driver_id.as_str()) && c.calls.iter().all(|k| k.id != l.call.id)
+    }) {
+        v.insert(0, (&l.call, Some(l)));
+    }
+    v
+}
+
+fn call_lines(app: &App, call: &CallLog, live: Option<&LiveCall>, focused: bool, recorded: bool) -> Vec<Line<'static>> {
     let st = call.call_status();
-    let talk = call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default();
+    let talk = match live.filter(|_| st.is_live()) {
+        // Ringing or talking now: the time runs with the clock, as in the live pane (without
+        // saying "ringing" twice).
+        Some(l) => {
+            let timer = super::live::timer(app, l);
+            format!(" · {}", timer.strip_prefix(st.as_str()).map_or(timer.as_str(), str::trim_start))
+        }
+        None => call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default(),
+    };
     let marker = if focused { "▶ " } else { "• " };
     let mut v = vec![Line::from(vec![
         Span::raw(marker),
@@ -106,51 +141,4 @@ fn who(app: &App, caller: Option<i64>) -> String {
         Some(c) => format!("caller {c}"),
         None => "?".into(),
     }
-}
-
-/// A small form: each field on its line, the focused one marked and holding the cursor.
-pub fn render_prompt(p: &crate::console::state::Prompt, frame: &mut Frame) {
-    let height = 4 + p.fields.len() as u16;
-    let area = centered(frame.area(), 70, height);
-    frame.render_widget(Clear, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(Style::default().fg(Color::Cyan))
-        .title(Span::styled(strip_controls(&p.title), Style::default().add_modifier(Modifier::BOLD)))
-        .title_bottom(Line::styled(
-            if p.fields.len() > 1 {
-                " Enter save · Tab next field · Esc cancel "
-            } else {
-                " Enter save · Esc cancel "
-            },
-            dim(),
-        ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let label_w = p.fields.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 3;
-    for (i, (label, input)) in p.fields.iter().enumerate() {
-        let y = inner.y + i as u16;
-        let focused = i == p.focus;
-        let style = if focused { Style::default().add_modifier(Modifier::BOLD) } else { dim() };
-        let marker = if focused { "▶ " } else { "  " };
-        let line = Line::from(vec![
-            Span::styled(format!("{marker}{label:<w$}", w = label_w - 2), style),
-            Span::raw(strip_controls(input.value())),
-        ]);
-        frame.render_widget(Paragraph::new(line), ratatui::layout::Rect { y, height: 1, ..inner });
-        if focused {
-            let x = inner.x + label_w as u16 + input.visual_cursor() as u16;
-            frame.set_cursor_position((x.min(inner.right().saturating_sub(1)), y));
-        }
-    }
-    let status = match (&p.error, p.saving) {
-        (_, true) => Line::styled("Saving…", Style::default().fg(Color::Cyan)),
-        (Some(e), _) => Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red)),
-        (None, _) => Line::raw(""),
-    };
-    let y = inner.y + p.fields.len() as u16 + 1;
-    frame.render_widget(
-        Paragraph::new(status),
-        ratatui::layout::Rect { y: y.min(inner.bottom().saturating_sub(1)), height: 1, ..inner },
-    );
 }

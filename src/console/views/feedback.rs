@@ -13,6 +13,7 @@ use super::{centered, clock, dim, status_style};
 use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, FeedbackForm, Field};
 use crate::domain::feedback::outcome_key;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::domain::{FeedbackCatalog, FeedbackGroup};
 
@@ -57,7 +58,7 @@ fn title(f: &FeedbackForm) -> Line<'static> {
     Line::from(vec![
         Span::styled(" Wrap-up: ", bold),
         Span::styled(strip_controls(c.driver_name.as_deref().unwrap_or("?")), bold),
-        Span::raw(format!(" · {} · ", c.driver_mobile.clone().unwrap_or_default())),
+        Span::raw(format!(" · {} · ", readable(c.driver_mobile.as_deref().unwrap_or("")))),
         Span::styled(st.as_str(), status_style(st)),
         Span::raw(if f.manual {
             " · manual ".to_string()

@@ -12,6 +12,7 @@ use crate::console::keys::{Command, Context};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -49,6 +50,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// How long the call has rung or talked, running with the clock: `ringing 0:12`, `talking 0:42`,
+/// `ended · talk 1:35` (the live pane and the driver card).
+pub fn timer(app: &App, l: &LiveCall) -> String {
+    let c = &l.call;
+    let st = c.call_status();
+    // Talk time runs from leg B's answer; before that, ring time from the dial.
+    let answered_at = l
+        .events
+        .iter()
+        .find(|e| e.leg == "b" && e.status == "answered" && e.kind == "event")
+        .map(|e| e.received_at.and_utc());
+    if st.is_final() {
+        format!("ended · talk {}", clock(c.call_duration.unwrap_or(0)))
+    } else if let Some(ended) = l.ended_at {
+        // A manual call the agent ended: the clock stops there.
+        format!("ended · on the line {}", clock((ended - c.created_at).num_seconds()))
+    } else if st == CallStatus::Connected {
+        format!("talking {}", clock((app.now - answered_at.unwrap_or(c.created_at)).num_seconds()))
+    } else if l.kind == CallKind::Manual {
+        format!("on the line? {}", clock((app.now - c.created_at).num_seconds()))
+    } else {
+        format!("ringing {}", clock((app.now - c.created_at).num_seconds()))
+    }
+}
+
 /// Keeps the call's header (3 lines) and the newest timeline lines that fit.
 fn fit(mut lines: Vec<Line<'static>>, height: usize) -> Vec<Line<'static>> {
     if lines.len() > height && height > 3 {
@@ -66,30 +92,13 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         CallKind::Telecmi => "TeleCMI IVR",
         CallKind::Manual => "Manual call",
     };
-    // Talk time runs from leg B's answer; before that, ring time from the dial.
-    let answered_at = l
-        .events
-        .iter()
-        .find(|e| e.leg == "b" && e.status == "answered" && e.kind == "event")
-        .map(|e| e.received_at.and_utc());
-    let timer = if st.is_final() {
-        format!("ended · talk {}", clock(c.call_duration.unwrap_or(0)))
-    } else if let Some(ended) = l.ended_at {
-        // A manual call the agent ended: the clock stops there.
-        format!("ended · on the line {}", clock((ended - c.created_at).num_seconds()))
-    } else if st == CallStatus::Connected {
-        format!("talking {}", clock((app.now - answered_at.unwrap_or(c.created_at)).num_seconds()))
-    } else if l.kind == CallKind::Manual {
-        format!("on the line? {}", clock((app.now - c.created_at).num_seconds()))
-    } else {
-        format!("ringing {}", clock((app.now - c.created_at).num_seconds()))
-    };
+    let timer = timer(app, l);
     let mut lines = vec![
         Line::from(Span::styled(name, Style::default().add_modifier(Modifier::BOLD))),
         Line::styled(
             format!(
                 "{} · {}",
-                c.driver_mobile.clone().unwrap_or_default(),
+                readable(c.driver_mobile.as_deref().unwrap_or("")),
                 strip_controls(c.driver_tmid.as_deref().unwrap_or(""))
             ),
             dim(),

@@ -9,6 +9,7 @@ mod feedback;
 pub mod help;
 pub mod hints;
 mod live;
+mod prompt;
 mod queue;
 mod search;
 pub mod stats;
@@ -48,7 +49,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match &app.modal {
         Some(Modal::CallDialog(d)) => call_dialog::render(app, d, frame),
         Some(Modal::Card(c)) => card::render(app, c, frame),
-        Some(Modal::Prompt(p)) => card::render_prompt(p, frame),
+        Some(Modal::Prompt(p)) => prompt::render(p, frame),
         Some(Modal::Break(p)) => break_picker::render(*p, frame),
         Some(Modal::Feedback(f)) => feedback::render(app, f, frame),
         Some(Modal::Help) => help::render(frame, app.help_scroll),
@@ -78,6 +79,18 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
         ]),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
+}
+
+/// The note on a list's bottom border when its rows do not all fit: how many come after the last
+/// row shown, `↓ 23 more` (`↓ 23+ more` when more may wait that are not read yet).
+pub fn more_below(below: usize, unread: bool) -> Option<ratatui::text::Line<'static>> {
+    let text = match (below, unread) {
+        (0, false) => return None,
+        (0, true) => " ↓ more ".to_string(),
+        (n, false) => format!(" ↓ {n} more "),
+        (n, true) => format!(" ↓ {n}+ more "),
+    };
+    Some(ratatui::text::Line::styled(text, Style::default().fg(Color::Yellow)).right_aligned())
 }
 
 /// A box of at most `w`×`h` centred in `area`.

@@ -7,15 +7,34 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{dim, selected_style, when};
+use super::{dim, more_below, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::COUNT_CAP;
 
 /// A count the store stopped at [`COUNT_CAP`]: `10000+`.
 fn capped(n: i64) -> String {
     if n > COUNT_CAP { format!("{COUNT_CAP}+") } else { n.to_string() }
+}
+
+/// Due drivers after the last of `visible` rows, and whether more may wait unread: counted from
+/// the title's due figure when the queue is not filtered, else from the rows read so far.
+fn queue_below(app: &App, visible: usize) -> (usize, bool) {
+    let q = &app.queue;
+    if q.rows.is_empty() {
+        return (0, false);
+    }
+    let end = (q.offset.min(q.rows.len().saturating_sub(1)) + visible).min(q.rows.len());
+    let loaded = q.rows.len() - end;
+    if q.exhausted {
+        (loaded, false)
+    } else if q.filter_text().is_some() {
+        (loaded, true)
+    } else {
+        (loaded.max(usize::try_from(q.due).unwrap_or(0).saturating_sub(end)), q.due > COUNT_CAP)
+    }
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -55,7 +74,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(Color::Yellow),
         ));
     }
-    let block = Block::default().borders(Borders::ALL).title(Line::from(title));
+    let mut block = Block::default().borders(Borders::ALL).title(Line::from(title));
+    let (below, unread) = queue_below(app, usize::from(area.height.saturating_sub(3)));
+    if let Some(more) = more_below(below, unread) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if q.rows.is_empty() {
@@ -81,36 +104,51 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|e| match closed_for(app, e) {
             Some(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
+            // The agent put them off until now (`z`): said so, not taken for a retry.
+            None if e.is_snoozed() => format!("snoozed {}", when(e.due_at.and_utc(), app.now, app.tz)),
             None => when(e.due_at.and_utc(), app.now, app.tz),
         })
         .collect();
+    let names: Vec<String> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mark = if waiting[i] {
+                "⏸ "
+            } else if e.is_callback() {
+                "↺ "
+            } else {
+                ""
+            };
+            format!("{mark}{}", strip_controls(&e.name))
+        })
+        .collect();
+    let mobiles: Vec<String> = shown.iter().map(|e| readable(&e.mobile)).collect();
+    let cities: Vec<String> = shown.iter().map(|e| strip_controls(e.city.as_deref().unwrap_or(""))).collect();
+    let lasts: Vec<String> = shown.iter().map(|e| strip_controls(e.last_outcome.as_deref().unwrap_or(""))).collect();
     let cols = [
-        Column::flex("Name", 10, None),
+        // On a narrow terminal the city, TMID and last outcome go before a name is cut.
+        Column::flex("Name", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(3),
         // A cut number is a wrong number if dialed by hand: the mobile column is never narrowed.
-        Column::whole("Mobile", widest(shown.iter().map(|e| e.mobile.as_str()))),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|e| e.tmid.as_deref().unwrap_or(""))).min(12), 2),
-        Column::fixed("City", 10, 1),
+        // As wide as the cities shown, at most 10: short cities leave their room to the names.
+        Column::fixed("City", widest(cities.iter().map(String::as_str)).min(10), 1),
         Column::fixed("Try", 3, 3),
         Column::whole("Due", widest(due.iter().map(String::as_str))),
-        Column::flex("Last outcome", 12, Some(0)),
+        Column::flex("Last outcome", 12, Some(0)).wants(widest(lasts.iter().map(String::as_str))),
     ];
     let fitted = fit(&cols, inner.width, 1);
-    let rows = shown.iter().zip(due).enumerate().map(|(i, (e, due))| {
-        let mark = if waiting[i] {
-            "⏸ "
-        } else if e.is_callback() {
-            "↺ "
-        } else {
-            ""
-        };
+    let cells = names.into_iter().zip(mobiles).zip(cities.into_iter().zip(lasts)).zip(due);
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (e, (((name, mobile), (city, last)), due)))| {
         let mut row = fitted.row(vec![
-            format!("{mark}{}", strip_controls(&e.name)).into(),
-            e.mobile.clone().into(),
+            name.into(),
+            mobile.into(),
             strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
-            strip_controls(e.city.as_deref().unwrap_or("")).into(),
+            city.into(),
             e.attempts.to_string().into(),
             due.into(),
-            strip_controls(e.last_outcome.as_deref().unwrap_or("")).into(),
+            last.into(),
         ]);
         if waiting[i] {
             row = row.style(dim());

@@ -8,12 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
 use super::columns::{Column, fit, widest};
-use super::{dim, selected_style, when};
+use super::{dim, more_below, selected_style, when};
 use crate::console::state::App;
+use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::{DriverHit, Standing};
 
-/// "due", "Wed 11:30" (scheduled) or "done", for one driver.
+/// "due now", "callback 13:00", "retry 13:00", "snoozed 24 Nov 10:00" (the agent's `z`) or
+/// "done", for one driver.
 pub fn standing_text(app: &App, h: &DriverHit) -> String {
     match h.standing(app.now) {
         // Due, but their calling window is closed: when it opens.
@@ -21,11 +23,16 @@ pub fn standing_text(app: &App, h: &DriverHit) -> String {
             Ok(()) => "due now".into(),
             Err(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
         },
-        Standing::Scheduled(t) => format!(
-            "{} {}",
-            if h.priority == Some(0) { "callback" } else { "retry" },
-            when(t.and_utc(), app.now, app.tz)
-        ),
+        Standing::Scheduled(t) => {
+            let kind = if h.is_snoozed() {
+                "snoozed"
+            } else if h.priority == Some(0) {
+                "callback"
+            } else {
+                "retry"
+            };
+            format!("{kind} {}", when(t.and_utc(), app.now, app.tz))
+        }
         Standing::Done => "done".into(),
         Standing::DoNotCall => "DO NOT CALL".into(),
     }
@@ -37,9 +44,9 @@ pub fn do_not_call_text(app: &App, h: &DriverHit) -> Option<String> {
     let fmt = |t: chrono::NaiveDateTime| t.and_utc().with_timezone(&app.tz).format(crate::store::DNC_TIME_FMT);
     let Some(since) = h.dnc_since else {
         let when = h.closed_at.map(|t| format!(" on {}", fmt(t))).unwrap_or_default();
-        return h
-            .asked_not_to_be_called()
-            .then(|| format!("asked not to be called{when} (their number {} is not on the list)", h.mobile));
+        return h.asked_not_to_be_called().then(|| {
+            format!("asked not to be called{when} (their number {} is not on the list)", readable(&h.mobile))
+        });
     };
     let by = strip_controls(h.dnc_by.as_deref().unwrap_or("?"));
     let why = h.dnc_reason.as_deref().map(|r| format!(": {}", strip_controls(r))).unwrap_or_default();
@@ -73,14 +80,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         "Nobody matches."
     };
-    hit_table(app, frame, list_area, &title, &s.hits, s.selected, s.offset, empty);
+    // A search shows at most SEARCH_LIMIT hits: that many may mean more.
+    let unread = s.hits.len() >= crate::console::finder::SEARCH_LIMIT as usize;
+    hit_table(app, frame, list_area, (&title, empty), &s.hits, s.selected, s.offset, unread);
 }
 
 pub fn render_upcoming(app: &App, frame: &mut Frame, area: Rect) {
     let u = &app.upcoming;
     let title = format!(" Upcoming · {}{} scheduled ", u.rows.len(), if u.exhausted { "" } else { "+" });
     let empty = if u.loading { "Loading…" } else { "No callback or retry is scheduled." };
-    hit_table(app, frame, area, &title, &u.rows, u.selected, u.offset, empty);
+    hit_table(app, frame, area, (&title, empty), &u.rows, u.selected, u.offset, !u.exhausted);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -88,15 +97,19 @@ fn hit_table(
     app: &App,
     frame: &mut Frame,
     area: Rect,
-    title: &str,
+    (title, empty): (&str, &str),
     hits: &[DriverHit],
     selected: usize,
     offset: usize,
-    empty: &str,
+    unread: bool,
 ) {
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
+    let end = (offset.min(hits.len().saturating_sub(1)) + usize::from(area.height.saturating_sub(3))).min(hits.len());
+    if let Some(more) = more_below(hits.len() - end, unread && !hits.is_empty()) {
+        block = block.title_bottom(more);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if hits.is_empty() {
@@ -107,17 +120,21 @@ fn hit_table(
     let start = offset.min(hits.len().saturating_sub(1));
     let shown = &hits[start..(start + visible).min(hits.len())];
     let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
+    let mobiles: Vec<String> = shown.iter().map(|h| readable(&h.mobile)).collect();
+    let names: Vec<String> = shown.iter().map(|h| strip_controls(&h.name)).collect();
     let cols = [
-        Column::flex("Name", 10, None),
-        Column::whole("Mobile", widest(shown.iter().map(|h| h.mobile.as_str()))),
+        Column::flex("Name", 10, None).wants(widest(names.iter().map(String::as_str))).whole_before(3),
+        Column::whole("Mobile", widest(mobiles.iter().map(String::as_str))),
         Column::whole("Standing", widest(states.iter().map(String::as_str))),
         Column::fixed("TMID", widest(shown.iter().map(|h| h.tmid.as_deref().unwrap_or(""))).min(12), 2),
         Column::fixed("Try", 3, 3),
-        Column::flex("Last outcome", 12, Some(1)),
+        Column::flex("Last outcome", 12, Some(1))
+            .wants(widest(shown.iter().map(|h| h.last_outcome.as_deref().unwrap_or("")))),
     ];
     let fitted = fit(&cols, inner.width, 1);
     let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
-    let rows = shown.iter().zip(states).enumerate().map(|(i, (h, state))| {
+    let cells = states.into_iter().zip(mobiles).zip(names);
+    let rows = shown.iter().zip(cells).enumerate().map(|(i, (h, ((state, mobile), name)))| {
         // A driver on the do-not-call list: the standing in red, and why where the last outcome
         // would be.
         let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
@@ -129,8 +146,8 @@ fn hit_table(
             (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
         };
         let mut row = fitted.row(vec![
-            strip_controls(&h.name).into(),
-            h.mobile.clone().into(),
+            name.into(),
+            mobile.into(),
             state.into(),
             strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
             h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{age, dim};
-use crate::console::keys::{Context, footer};
-use crate::console::state::{AgentStatus, App, Level, Progress, TelephonyMode};
+use crate::console::keys::{Context, footer, hint};
+use crate::console::state::{AgentStatus, App, Level, Modal, Progress, TelephonyMode};
 use crate::domain::text::{plural, strip_controls};
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
@@ -33,7 +33,12 @@ pub fn pending_wrapups(app: &App) -> usize {
 }
 
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
-    let mode_style = match app.me.mode {
+    // However the console was started, a caller TeleCMI is refused to places manual calls only.
+    let mode = match app.me.mode {
+        TelephonyMode::Telecmi if app.me.telecmi_refusal.is_some() => TelephonyMode::ManualOnly,
+        mode => mode,
+    };
+    let mode_style = match mode {
         TelephonyMode::Telecmi => Style::default().fg(Color::Black).bg(Color::Green),
         TelephonyMode::Simulated => Style::default().fg(Color::Black).bg(Color::Cyan),
         TelephonyMode::ManualOnly => Style::default().fg(Color::Black).bg(Color::Yellow),
@@ -51,7 +56,7 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             short: None,
         },
         Part {
-            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", app.me.mode.label()), mode_style)],
+            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", mode.label()), mode_style)],
             keep: 8,
             short: None,
         },
@@ -171,8 +176,15 @@ pub fn footer_contexts(app: &App) -> Vec<Context> {
 }
 
 pub fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let entries: Vec<(String, &str)> = match &app.modal {
+        // A prompt's keys are named for what they do in it (Enter searches the call log).
+        Some(Modal::Prompt(p)) => {
+            super::prompt::hints(p).iter().map(|(ctx, cmds, label)| hint(*ctx, cmds, *label)).collect()
+        }
+        _ => footer(&footer_contexts(app)).into_iter().map(|(key, label)| (key.to_string(), label)).collect(),
+    };
     let mut spans = vec![Span::raw(" ")];
-    for (i, (key, label)) in footer(&footer_contexts(app)).into_iter().enumerate() {
+    for (i, (key, label)) in entries.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", dim()));
         }

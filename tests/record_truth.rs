@@ -609,3 +609,15 @@ fn a_clock_stepped_back_never_freezes_a_form() {
     update(&mut a, ch('m'));
     assert_eq!(label(&a).as_deref(), Some("Interview Fixed"), "ignored: {:?}", a.form().map(|f| f.ignored.clone()));
 }
+
+#[test]
+fn a_manual_call_the_agent_ended_stays_in_the_live_pane_across_a_resync() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(69, 0, "manual", CallStatus::Initiated), kind: CallKind::Manual });
+    update(&mut a, ch('e'));
+    update(&mut a, key(KeyCode::Esc));
+    // The store no longer lists it as live (its wrap-up began); the pane keeps it, ended.
+    let waiting = a.wrapups.iter().cloned().collect();
+    update(&mut a, Action::Resynced { live: None, wrapups: waiting, asked_at: now() + Duration::seconds(30) });
+    assert!(a.live.as_ref().is_some_and(|l| l.call.id == 69 && l.ended_at.is_some()));
+}

@@ -283,7 +283,8 @@ fn on_resynced(
             fx.push(Effect::LoadTimeline(id));
         }
         // The call we showed as live has ended meanwhile: its wrap-up is among `wrapups`.
-        (None, Some(l)) if l.call.call_status().is_live() => app.live = None,
+        // (A manual call the agent ended stays shown until its wrap-up is saved.)
+        (None, Some(l)) if l.in_progress() => app.live = None,
         (None, _) => {}
     }
     let mut found_new: Option<i64> = None;

@@ -364,7 +364,7 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
         }
         CallerCmd::Target { id, target } => {
             store.set_daily_target(id, target).await?;
-            println!("caller {id}: daily target {target} positive outcome(s)");
+            println!("caller {id}: daily target {}", calldesk::domain::text::plural(target, "positive outcome"));
         }
         CallerCmd::List => {
             print!("{}", callers::table(&store.callers().await?, |id| config.telecmi_extension(id)));
@@ -394,7 +394,7 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
         }
         TokenCmd::Revoke { user } => {
             let n = store.revoke_tokens(user, Utc::now()).await?;
-            println!("{n} token(s) of caller {user} revoked");
+            println!("{} of caller {user} revoked", calldesk::domain::text::plural(n, "token"));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -53,7 +53,7 @@ async fn import_reports_bad_rows_by_line_and_loads_the_rest() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("drivers.csv:3: mobile \"12345\""), "{err}");
     assert!(err.contains("drivers.csv:5: assigned_to 8 is not a registered caller"), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2 new, 0 updated, 1 queued; 2 bad row(s) skipped"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 new, 0 updated, 1 queued; 2 bad rows skipped"));
     let store = Store::open(&cli.url).await.expect("store");
     assert_eq!(store.driver("D3").await.expect("q").map(|d| d.mobile), Some("919876543212".into()));
     assert!(store.queue_entry("D1").await.expect("q").is_some());
@@ -93,7 +93,7 @@ fn caller_list_is_a_table_with_a_header() {
     }
     assert_eq!(lines[0].find("TELECMI EXT"), lines[1].find("5003"), "{text}");
     assert!(lines[2].ends_with(" -"), "no extension: {text}");
-    assert_eq!(lines[3], "2 caller(s).");
+    assert_eq!(lines[3], "2 callers.");
 }
 
 #[tokio::test]
@@ -124,7 +124,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
         !raw.windows(needle.len()).any(|w| w == needle) && !wal.windows(needle.len()).any(|w| w == needle),
         "the token itself is not stored"
     );
-    assert!(cli.ok(&["token", "revoke", "--user", "3"]).contains("1 token(s) of caller 3 revoked"));
+    assert!(cli.ok(&["token", "revoke", "--user", "3"]).contains("1 token of caller 3 revoked"));
     assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), None);
 }
 

@@ -94,7 +94,7 @@ async fn a_repeated_id_names_both_lines_and_the_first_row_stays() {
             cli.import("D3,First,9876543210,,,,3\nD4,Other,9876543211,,,,3\nD3,Second,9876543212,,,,3\n", &[]);
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("drivers.csv:4: duplicate id D3 (first on line 2)"), "{err}");
-        assert!(out.contains("2 new, 0 updated, 2 queued; 1 bad row(s) skipped"), "{out}");
+        assert!(out.contains("2 new, 0 updated, 2 queued; 1 bad row skipped"), "{out}");
         let d = db.store.driver("D3").await.expect("q").expect("D3");
         assert_eq!((d.name.as_str(), d.mobile.as_str()), ("First", "919876543210"), "the later row is not loaded");
     })
@@ -112,7 +112,7 @@ async fn a_mobile_of_another_driver_is_refused_by_line() {
         assert_eq!(code, Some(2), "{err}");
         assert!(err.contains("drivers.csv:2: mobile 919876543210 already belongs to driver D1"), "{err}");
         assert!(err.contains("drivers.csv:4: mobile 919876543212 is also driver D3's (line 3)"), "{err}");
-        assert!(out.contains("1 new, 0 updated, 1 queued; 2 bad row(s) skipped"), "{out}");
+        assert!(out.contains("1 new, 0 updated, 1 queued; 2 bad rows skipped"), "{out}");
         assert!(db.store.driver("D2").await.expect("q").is_none());
         assert!(db.store.driver("D4").await.expect("q").is_none());
         // The same driver keeping their own number is no conflict.

@@ -446,9 +446,8 @@ fn an_outcome_saved_from_another_console_closes_this_wrap_up() {
     let n = app.notice.as_ref().expect("told");
     assert_eq!(n.level, Level::Error);
     assert!(
-        n.text.contains("already had the outcome \"Busy Right Now\"")
-            && n.text.contains("it stands")
-            && n.text.contains("Your pick \"Interview Fixed\" was not saved"),
+        n.text.contains("Saved elsewhere meanwhile: \"Busy Right Now\" stands")
+            && n.text.contains("your pick \"Interview Fixed\" was not saved"),
         "{}",
         n.text
     );

@@ -305,3 +305,61 @@ fn the_status_bar_shows_calls_never_placed_apart() {
     assert!(status_bar(&narrow).contains("0/10 ✓"), "{narrow}");
     insta::assert_snapshot!("status_bar_not_placed_70", status_bar(&narrow));
 }
+
+#[tokio::test]
+async fn an_outcome_saved_through_the_old_api_leaves_a_call_never_placed_apart() {
+    common::each_backend(|db| async move {
+        let s = db.store.clone();
+        let at = t0();
+        s.add_caller(3, "Pooja", Role::Agent, at - Duration::days(2)).await.expect("caller");
+        let d = Driver {
+            id: "N01".into(),
+            name: "Driver N01".into(),
+            mobile: "919870000001".into(),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+            timezone: None,
+        };
+        s.import_drivers(&[d], at - Duration::days(2)).await.expect("import");
+        let c = dial(&s, 1, Provider::Telecmi, at).await;
+        agent_missed(&s, c.id, at).await;
+        let before = today(&s).await;
+        assert_eq!((before.total, before.not_placed), (0, 1), "before the save");
+        save(&s, c.id, Some(CallStatus::Missed), "Ringing / Call Busy", "no answer", None).await;
+        let after = today(&s).await;
+        assert_eq!((after.total, after.not_placed), (0, 1), "the same call after an outcome came through the API");
+    })
+    .await;
+}
+
+/// The console's wrap-up of that call after the API wrote remarks: the tag lands after them.
+#[tokio::test]
+async fn a_tag_after_remarks_saved_elsewhere_still_counts_the_call_apart() {
+    common::each_backend(|db| async move {
+        let s = db.store.clone();
+        let at = t0();
+        s.add_caller(3, "Pooja", Role::Agent, at - Duration::days(2)).await.expect("caller");
+        let d = Driver {
+            id: "N01".into(),
+            name: "Driver N01".into(),
+            mobile: "919870000001".into(),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(3),
+            timezone: None,
+        };
+        s.import_drivers(&[d], at - Duration::days(2)).await.expect("import");
+        let c = dial(&s, 1, Provider::Telecmi, at).await;
+        agent_missed(&s, c.id, at).await;
+        save(&s, c.id, None, "Call in Evening", "from the app", None).await;
+        s.add_remarks(c.id, 3, &format!("{} rang twice", tag(CallEnd::AgentMissed))).await.expect("add");
+        let call = s.call(c.id).await.expect("c").expect("call");
+        assert!(call.remarks.as_deref().unwrap_or("").contains(tag(CallEnd::AgentMissed)), "{:?}", call.remarks);
+        let t = today(&s).await;
+        assert_eq!((t.total, t.not_placed), (0, 1), "remarks {:?}", call.remarks);
+    })
+    .await;
+}

@@ -74,7 +74,7 @@ async fn add_remove_and_list_speak_plainly_and_every_format_is_one_number() {
         assert!(lines[0].starts_with("NUMBER") && lines[0].contains("ADDED BY") && lines[0].ends_with("REASON"));
         assert!(list.contains("919000000012") && list.contains("asked by email") && list.contains("cli (ops)"));
         assert!(list.contains("Pooja"), "{list}");
-        assert_eq!(lines[3], "2 number(s) on the do-not-call list.");
+        assert_eq!(lines[3], "2 numbers on the do-not-call list.");
 
         let out = cli.ok(&["dnc", "remove", "0 9000 000 012"], None);
         assert!(out.starts_with("919000000012 removed from the do-not-call list (it was listed since "), "{out}");
@@ -113,7 +113,7 @@ async fn import_loads_good_rows_and_reports_bad_ones_by_line() {
         .expect("csv");
         let (code, out, err) = cli.out(&["dnc", "import", csv.to_str().expect("path")], None);
         assert_eq!(code, Some(2), "bad rows give exit code 2: {err}");
-        assert_eq!(out, "2 added to the do-not-call list, 2 already listed; 2 bad row(s) skipped\n");
+        assert_eq!(out, "2 added to the do-not-call list, 2 already listed; 2 bad rows skipped\n");
         let bad: Vec<&str> = err.lines().collect();
         assert_eq!(bad.len(), 2, "{err}");
         assert!(bad[0].ends_with(":3: number \"12345\": phone number has 5 digits; it needs 10 to 15"), "{err}");
@@ -151,7 +151,7 @@ async fn import_loads_good_rows_and_reports_bad_ones_by_line() {
         let out = cli.ok(&["dnc", "import", many_csv.to_str().expect("path")], None);
         assert_eq!(
             out,
-            "12 added to the do-not-call list, 0 already listed; 0 bad row(s) skipped\n\
+            "12 added to the do-not-call list, 0 already listed; 0 bad rows skipped\n\
              Out of the queue (their number is listed): 12 drivers: M00, M01, M02, M03, M04, M05, M06, M07, \
              M08, M09 and 2 more.\n"
         );

@@ -41,7 +41,10 @@ async fn no_second_call_while_a_wrap_up_waits_and_its_form_ignores_a_stray_w() {
     tm.wait_text("1 wrap-up waiting: w", 5).await;
     tm.keys(&["Enter"]);
     let screen = tm.wait_text("has no outcome yet", 5).await;
-    assert!(screen.contains(&format!("#{}", first.id)) && screen.contains("press w to open its wrap-up"), "{screen}");
+    assert!(
+        screen.contains(&format!("#{}", first.id)) && screen.contains("press w to finish its wrap-up first"),
+        "{screen}"
+    );
     assert!(!screen.contains(" Call Ramesh Gupta "), "no call dialog:\n{screen}");
 
     // Another driver: call, talk, save. The waiting wrap-up opens by itself after the save,

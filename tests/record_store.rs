@@ -272,3 +272,20 @@ async fn a_newer_dial_that_rang_nobody_decides_nothing() {
     })
     .await;
 }
+
+/// The queue shows `+91 98765 43212`; an agent types what they see into the filter.
+#[tokio::test]
+async fn the_queue_filter_finds_a_number_as_the_screen_shows_it() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        seed(s).await;
+        let shown = calldesk::domain::phone::readable("919876543212");
+        assert_eq!(shown, "+91 98765 43212");
+        for typed in [shown.as_str(), "98765 43212", "9876543212"] {
+            let rows = s.due_queue(3, t0(), &Default::default(), None, 50, Some(typed)).await.expect("queue");
+            let ids: Vec<&str> = rows.iter().map(|e| e.driver_id.as_str()).collect();
+            assert_eq!(ids, ["D2"], "typed {typed:?}");
+        }
+    })
+    .await;
+}

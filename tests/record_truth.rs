@@ -85,7 +85,7 @@ fn a_driver_whose_wrap_up_is_unsaved_cannot_be_dialed_from_any_key() {
     let n = a.notice.clone().expect("told");
     assert_eq!(n.level, Level::Error);
     assert!(
-        n.text.contains("Driver 0") && n.text.contains("#30") && n.text.contains("press w to open its wrap-up"),
+        n.text.contains("Driver 0") && n.text.contains("#30") && n.text.contains("press w to finish its wrap-up first"),
         "{}",
         n.text
     );
@@ -383,9 +383,9 @@ fn remarks_typed_while_the_outcome_was_saved_elsewhere_are_added_not_dropped() {
     assert!(a.form().is_none() && a.wrapups.is_empty());
     let n = notice(&a);
     assert!(
-        n.contains("already had the outcome \"Not Interested\"")
+        n.contains("Saved elsewhere meanwhile: \"Not Interested\" stands for Driver 0")
             && n.contains("your remarks were added")
-            && n.contains("Your pick \"Interview Fixed\" was not saved"),
+            && n.contains("your pick \"Interview Fixed\" was not saved"),
         "{n}"
     );
 }

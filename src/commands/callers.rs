@@ -19,7 +19,7 @@ pub fn table<'a>(callers: &[Caller], extension: impl Fn(i64) -> Option<&'a str>)
         let ext = extension(c.id).unwrap_or("-");
         s.push_str(&format!("{:>id_w$}  {name:<name_w$}  {:<role_w$}  {ext}\n", c.id, c.role));
     }
-    s.push_str(&format!("{} caller(s).\n", callers.len()));
+    s.push_str(&format!("{}.\n", crate::domain::text::plural(callers.len(), "caller")));
     s
 }
 
@@ -38,7 +38,7 @@ mod tests {
             "ID  NAME        ROLE        TELECMI EXT\n \
              3  Pooja       agent       5003\n\
              12  Meera Iyer  supervisor  -\n\
-             2 caller(s).\n"
+             2 callers.\n"
         );
     }
 }

@@ -149,7 +149,7 @@ pub fn table(entries: &[DncEntry], tz: Tz) -> String {
         let reason = strip_controls(e.reason.as_deref().unwrap_or("-"));
         s.push_str(&format!("{:<num_w$}  {when:<17}  {by:<by_w$}  {reason}\n", e.number));
     }
-    s.push_str(&format!("{} number(s) on the do-not-call list.\n", entries.len()));
+    s.push_str(&format!("{} on the do-not-call list.\n", crate::domain::text::plural(entries.len(), "number")));
     s
 }
 
@@ -226,8 +226,8 @@ async fn import(store: &Store, file: &std::path::Path, config: &Config) -> anyho
     }
     bar.finish_and_clear();
     println!(
-        "{added} added to the do-not-call list, {already} already listed; {} bad row(s) skipped",
-        parsed.errors.len()
+        "{added} added to the do-not-call list, {already} already listed; {} skipped",
+        crate::domain::text::plural(parsed.errors.len(), "bad row")
     );
     left.sort_unstable();
     left.dedup();
@@ -301,7 +301,7 @@ mod tests {
             t,
             "NUMBER        ADDED              ADDED BY  REASON\n\
              919000000012  24 Nov 2026 11:30  Pooja     asked on call 7\n\
-             1 number(s) on the do-not-call list.\n"
+             1 number on the do-not-call list.\n"
         );
     }
 }

@@ -84,7 +84,7 @@ impl<R: Read> Iterator for Rows<R> {
     }
 }
 
-/// The import's one-line summary: `3 new, 1 updated, 2 queued; 1 bad row(s) skipped`.
+/// The import's one-line summary: `3 new, 1 updated, 2 queued; 1 bad row skipped`.
 pub fn summary(o: &ImportOutcome) -> String {
     let kept = match o.kept_finished {
         0 => String::new(),
@@ -94,7 +94,8 @@ pub fn summary(o: &ImportOutcome) -> String {
         0 => kept,
         n => format!("{kept}, {n} who asked not to be called stay closed"),
     };
-    format!("{} new, {} updated, {} queued{kept}; {} bad row(s) skipped", o.inserted, o.updated, o.queued, o.refused)
+    let bad = crate::domain::text::plural(o.refused, "bad row");
+    format!("{} new, {} updated, {} queued{kept}; {bad} skipped", o.inserted, o.updated, o.queued)
 }
 
 /// Rows per batch handed from the reading thread to the store: one multi-row INSERT.

@@ -239,7 +239,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
     // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
     eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());
-    tokio::signal::ctrl_c().await?;
+    // Ctrl+C, or SIGTERM from systemd/docker/kill: the same ordered shutdown.
+    let mut signals = crate::console::Signals::new()?;
+    let name = signals.next().await;
+    tracing::info!("serve stopping on {name}");
     eprintln!("stopping");
     shut_down(&store, listener, reconciler, None).await;
     Ok(())

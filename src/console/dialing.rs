@@ -46,18 +46,13 @@ pub(super) fn owed_wrapup(app: &App, driver_id: &str) -> Option<String> {
     let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
     let at = call.created_at.with_timezone(&app.tz).format("%H:%M");
     let open = if on_screen.is_some() {
-        "finish the wrap-up on screen".to_string()
+        "save the wrap-up on screen first".to_string()
     } else {
-        format!(
-            "press {} to open its wrap-up",
-            super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup])
-        )
+        let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+        format!("press {key} to finish its wrap-up first")
     };
-    Some(format!(
-        "Not calling {name}: the call at {at} ({}, #{}) has no outcome yet — {open}, save it, then call again.",
-        call.call_status(),
-        call.id
-    ))
+    // Short enough for one line at 120 columns.
+    Some(format!("Not calling {name}: call #{} ({at}, {}) has no outcome yet; {open}.", call.id, call.call_status()))
 }
 
 /// Opens the call dialog for `driver` (default: the driver in front of the agent) if the guards

@@ -52,7 +52,11 @@ pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
-    ratatui::restore();
+    // After a dropped SSH line (SIGHUP) the terminal is gone: restoring it fails, and must not
+    // panic (that would abort the ordered shutdown and its last draft).
+    if let Err(e) = ratatui::try_restore() {
+        tracing::info!("terminal not restored (gone?): {e}");
+    }
     finish(inflight).await;
     result
 }
@@ -71,7 +75,11 @@ pub(crate) async fn finish(mut inflight: JoinSet<()>) {
         return;
     }
     // The screen is gone: say why the prompt does not come back at once.
-    eprintln!("calldesk: finishing {} request(s) still in flight…", inflight.len());
+    {
+        use std::io::Write;
+        // (The terminal may be gone: a failed write is no reason to stop.)
+        let _ = writeln!(std::io::stderr(), "calldesk: finishing {} request(s) still in flight…", inflight.len());
+    }
     if tokio::time::timeout(FINISH_WAIT, all(&mut inflight)).await.is_err() {
         tracing::warn!(left = inflight.len(), "work still running at quit was stopped");
         inflight.shutdown().await;

@@ -563,6 +563,10 @@ impl App {
         if self.form().is_some() || matches!(&self.modal, Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup) {
             return Some("A wrap-up is open. What you typed is kept as a draft and reopens next time.".into());
         }
+        if !self.wrapups.is_empty() {
+            let n = crate::domain::text::plural(self.wrapups.len(), "wrap-up");
+            return Some(format!("{n} still waiting for an outcome; they reopen next time."));
+        }
         None
     }
 

@@ -212,6 +212,14 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
     let id = live.call.id;
     let mut form = FeedbackForm::new(live.call, draft.as_ref(), &app.catalog, Some(elapsed));
     form.learn(live.end, &app.catalog);
+    // A missed call's report of who missed may still be on its way (1–2 s after the status).
+    let facts_by = form.call.updated_at.unwrap_or(app.now) + FACTS_WAIT;
+    if needs_facts(&form.call) && form.end == CallEnd::Unknown && facts_by > app.now {
+        form.facts_due = Some(facts_by);
+    }
+    if app.auto_open.is_some_and(|a| a.call_id == id) {
+        app.auto_open = None;
+    }
     app.modal = Some(Modal::Feedback(Box::new(form)));
     vec![Effect::LoadFacts(id)]
 }
@@ -387,8 +395,11 @@ pub(super) fn adopt(app: &mut App, call: CallLog) -> Vec<Effect> {
 fn wrapup_for_ended(app: &mut App, call: CallLog) -> Vec<Effect> {
     let id = call.id;
     if let Some(f) = app.form_mut().filter(|f| f.call.id == id) {
-        // A later report (leg B's talk time) for the form on screen.
+        // A later report (leg B's talk time), or the end, for the form on screen.
         f.call = call;
+        if f.error.as_deref().is_some_and(|e| e.starts_with(STILL_LIVE)) {
+            f.error = None;
+        }
         return vec![Effect::LoadFacts(id)];
     }
     if let Some(w) = app.wrapups.iter_mut().find(|(c, _)| c.id == id) {
@@ -440,6 +451,12 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     vec![Effect::Submit { feedback, call_next }]
 }
 
+/// How a form's message that asks (rather than refuses) begins: drawn as a question, not an error.
+pub const QUESTION: &str = "? ";
+
+/// How the refusal of a save on a TeleCMI call still live begins (cleared when it ends).
+const STILL_LIVE: &str = "The call has not ended at TeleCMI";
+
 /// The longest talk time a wrap-up takes (a day), as the store checks it.
 const MAX_DURATION_SECS: i64 = 86_400;
 
@@ -463,7 +480,7 @@ fn long_duration_question(
     f.confirmed_duration = Some(d);
     let enter = super::keys::shown(super::keys::Context::Feedback, &[Command::SaveFeedback]);
     Some(format!(
-        "{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
+        "{QUESTION}{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
     ))
 }
 
@@ -478,6 +495,16 @@ fn checked(
 ) -> Result<SubmitFeedback, (String, Field)> {
     if f.call.is_unconfirmed() {
         return Err((UNCONFIRMED_WAIT.into(), f.focus));
+    }
+    if !f.manual && f.call.call_status().is_live() {
+        // An outcome saved while TeleCMI still rings would stand against what the call then does
+        // (it may be answered): the end comes from TeleCMI's report, and the save waits for it.
+        let why = format!(
+            "{STILL_LIVE}: it is {}. Keep typing; Enter saves once TeleCMI reports its end \
+             (if no report comes, calldesk asks TeleCMI after a few minutes).",
+            f.call.call_status()
+        );
+        return Err((why, f.focus));
     }
     let Some((index, option)) = f.chosen.and_then(|i| catalog.all().get(i).map(|o| (i, o))) else {
         if f.facts_due.is_some_and(|t| now < t) {
@@ -591,6 +618,7 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
     }
     let picked = picked_label(app, call.id);
     settle_wrapup(app, &call);
+    app.free_since = Some(app.now);
     app.error(elsewhere_message(&call, picked.as_deref(), false));
     after_elsewhere(app)
 }
@@ -609,6 +637,7 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
     };
     let picked = picked_label(app, call.id);
     settle_wrapup(app, &call);
+    app.free_since = Some(app.now);
     app.info(elsewhere_message(&call, picked.as_deref(), true));
     after_elsewhere(app)
 }
@@ -631,13 +660,13 @@ fn after_elsewhere(app: &mut App) -> Vec<Effect> {
 fn elsewhere_message(call: &CallLog, picked: Option<&str>, remarks_added: bool) -> String {
     let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
     let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
-    let mut text =
-        format!("The call to {name} already had the outcome \"{saved}\", saved elsewhere meanwhile; it stands");
+    // Short enough for one line at 120 columns: what stands first, then what became of yours.
+    let mut text = format!("Saved elsewhere meanwhile: \"{saved}\" stands for {name}");
     if remarks_added {
-        text.push_str(", and your remarks were added after its remarks");
+        text.push_str("; your remarks were added");
     }
     match picked {
-        Some(p) if p != saved => text.push_str(&format!(". Your pick \"{}\" was not saved", strip_controls(p))),
+        Some(p) if p != saved => text.push_str(&format!("; your pick \"{}\" was not saved", strip_controls(p))),
         _ => {}
     }
     text.push('.');

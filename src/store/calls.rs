@@ -157,7 +157,9 @@ impl Store {
     /// Writes the `call_logs` row (status `initiated`) before anything is dialed, so a webhook that
     /// races ahead of the provider's answer still finds its call. Counts the attempt on the queue.
     /// Refuses a second dial to the same driver while a call is live or within `min_gap`.
-    #[tracing::instrument(skip_all, fields(driver = %c.driver_id), err)]
+    // A refusal (Invalid, WrapupOwed) is the rules at work, logged by the dialer at info: only a
+    // database failure is an error here.
+    #[tracing::instrument(skip_all, fields(driver = %c.driver_id))]
     pub async fn start_call(&self, c: &NewCall, now: DateTime<Utc>) -> Result<CallLog> {
         super::retrying("start call", || self.start_call_once(c, now)).await
     }

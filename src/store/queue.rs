@@ -120,7 +120,7 @@ fn zones_sql(mysql: bool, zones: usize, after: bool, filter: bool) -> String {
 }
 
 /// The most zones read off the queue's index (IANA knows about 600).
-const MAX_ZONES: usize = 1000;
+const MAX_ZONES: usize = 500;
 
 /// Queue counts stop here: past it the console shows "10000+" (an exact count of a huge queue
 /// would cost a scan on every reload).
@@ -148,7 +148,12 @@ impl Store {
         limit: u32,
         filter: Option<&str>,
     ) -> Result<Vec<QueueEntry>> {
-        let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(like_pattern);
+        // A number is matched by its digits, as the screen shows it or as stored (`+91 98000
+        // 00012` finds `919800000012`); names and TMIDs by the text.
+        let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(|f| {
+            let mobile = super::lookup::number_key(f).map_or_else(|| like_pattern(f), |k| like_pattern(&k));
+            (like_pattern(f), mobile)
+        });
         let (open, closed): (Vec<String>, Vec<String>) =
             self.queue_zones(caller).await?.into_iter().partition(|z| schedule.check(now, Some(z)).is_ok());
         // (waiting, the zones of that part; None = the whole queue).
@@ -169,7 +174,7 @@ impl Store {
             if left == 0 {
                 break;
             }
-            let mut part = self.due_part(caller, now, zones.as_deref(), after, left, pattern.as_deref()).await?;
+            let mut part = self.due_part(caller, now, zones.as_deref(), after, left, pattern.as_ref()).await?;
             part.iter_mut().for_each(|e| e.waiting = waiting);
             rows.append(&mut part);
         }
@@ -206,7 +211,7 @@ impl Store {
         zones: Option<&[String]>,
         after: Option<&QueueCursor>,
         limit: u32,
-        pattern: Option<&str>,
+        pattern: Option<&(String, String)>,
     ) -> Result<Vec<QueueEntry>> {
         let now = db_time(now);
         let mysql = self.is_mysql();
@@ -238,8 +243,8 @@ impl Store {
                         q.bind(c.priority).bind(c.due_at).bind(c.driver_id.as_str())
                     };
                 }
-                if let Some(pat) = pattern {
-                    q = q.bind(pat).bind(pat).bind(pat);
+                if let Some((text, mobile)) = pattern {
+                    q = q.bind(text.as_str()).bind(mobile.as_str()).bind(text.as_str());
                 }
                 q = q.bind(i64::from(limit));
             }

@@ -29,7 +29,9 @@ pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
-    ratatui::restore();
+    if let Err(e) = ratatui::try_restore() {
+        tracing::info!("terminal not restored (gone?): {e}");
+    }
     // Reads still running finish before the caller closes the database.
     crate::console::finish(inflight).await;
     result

@@ -223,6 +223,9 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
     if f.saving {
         return Line::styled("Saving…", Style::default().fg(Color::Cyan));
     }
+    if let Some(q) = f.error.as_deref().and_then(|e| e.strip_prefix(crate::console::wrapup::QUESTION)) {
+        return Line::styled(format!("? {q}"), Style::default().fg(Color::Black).bg(Color::Yellow));
+    }
     if let Some(e) = &f.error {
         return Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red));
     }

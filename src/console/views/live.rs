@@ -105,7 +105,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         ),
         Line::from(vec![
             Span::raw(format!("{how} · ")),
-            Span::styled(st.as_str().to_uppercase(), status_style(st)),
+            Span::styled(
+                if l.ended_at.is_some() { "ENDED".to_string() } else { st.as_str().to_uppercase() },
+                status_style(st),
+            ),
             Span::raw(format!(" · {timer}")),
         ]),
         Line::from(vec![

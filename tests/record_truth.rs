@@ -621,3 +621,36 @@ fn a_manual_call_the_agent_ended_stays_in_the_live_pane_across_a_resync() {
     update(&mut a, Action::Resynced { live: None, wrapups: waiting, asked_at: now() + Duration::seconds(30) });
     assert!(a.live.as_ref().is_some_and(|l| l.call.id == 69 && l.ended_at.is_some()));
 }
+
+#[test]
+fn no_outcome_is_saved_while_a_telecmi_call_still_rings() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(70, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, webhook(call(70, 0, "telecmi", CallStatus::Ringing)));
+    // The agent thinks it is over: e, "Ringing / Call Busy", Enter.
+    update(&mut a, ch('e'));
+    update(&mut a, ch('t'));
+    let fx = update(&mut a, key(KeyCode::Enter));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Submit { .. })), "{fx:?}");
+    let err = a.form().and_then(|f| f.error.clone()).unwrap_or_default();
+    assert!(err.starts_with("The call has not ended at TeleCMI: it is ringing"), "{err}");
+    // The driver answers after all; the call ends: the form learns it, the refusal goes.
+    update(&mut a, webhook(call(70, 0, "telecmi", CallStatus::Connected)));
+    update(&mut a, webhook(call(70, 0, "telecmi", CallStatus::Completed)));
+    assert_eq!(a.form().and_then(|f| f.error.clone()), None);
+    update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT)));
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::Submit { feedback, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(feedback.feedback, "Interview Fixed");
+}
+
+#[test]
+fn e_on_a_missed_call_says_its_facts_are_coming() {
+    let mut a = app();
+    update(&mut a, Action::CallPlaced { call: call(71, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
+    update(&mut a, webhook(call(71, 0, "telecmi", CallStatus::Missed)));
+    update(&mut a, ch('e'));
+    update(&mut a, key(KeyCode::Enter));
+    let err = a.form().and_then(|f| f.error.clone()).unwrap_or_default();
+    assert!(err.contains("on its way"), "{err}");
+}

@@ -91,7 +91,10 @@ async fn quitting_with_a_wrap_up_put_aside_logs_no_error_and_keeps_the_draft() {
     tm.wait_text("call back about the Pune route", 3).await;
     tm.keys(&["Escape"]);
     tm.wait_for("the wrap-up put aside", 3, |s| !s.contains("Wrap-up: Ramesh Gupta")).await;
-    let errors = quit_under_traffic(&env, &tm, &["q"]).await;
+    // A wrap-up waiting: the quit asks first (it reopens next time), then y quits.
+    tm.keys(&["q"]);
+    tm.wait_text("1 wrap-up still waiting for an outcome", 3).await;
+    let errors = quit_under_traffic(&env, &tm, &["y"]).await;
     assert!(errors.is_empty(), "quitting with a wrap-up waiting logged errors:\n{errors:#?}");
     let w = env.store().await.unfinished_wrapups(3, chrono::Utc::now() - chrono::Duration::days(1)).await.expect("w");
     let d = w.first().and_then(|(_, d)| d.clone()).expect("draft");

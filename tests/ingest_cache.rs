@@ -9,8 +9,8 @@ use common::webhooks::{USER, call, t0};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use calldesk::domain::{CallLog, Leg, Signal};
-use calldesk::store::{ApplyOutcome, ProviderEvent, Store};
+use calldesk::domain::{CallLog, Leg, ProviderEvent, Signal};
+use calldesk::store::{ApplyOutcome, Store};
 
 /// A seeded history: the same on every run, so a failure names its seed and step.
 struct History(StdRng);

@@ -5,37 +5,10 @@ use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
 use super::{Result, Store, StoreError, db_time, with_pool};
-use crate::domain::{CallLog, CallStatus, Leg, Signal};
+use crate::domain::{CallLog, CallStatus, ProviderEvent};
 
 /// How far back a leg-less report (no ids) may match a call that already finished.
 pub(super) const LEGACY_REPORT_WINDOW: chrono::Duration = chrono::Duration::hours(6);
-
-/// One parsed webhook, ready to store and apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderEvent {
-    /// (request_id or call_id, leg, type, status): the same event delivered twice has the same key.
-    pub dedup_key: String,
-    /// calldesk's own call id, from `extra_params`.
-    pub call_log_id: Option<i64>,
-    /// TeleCMI's `request_id`.
-    pub request_id: Option<String>,
-    /// For older payloads without ids: the TeleCMI user (`5003_33336628`) and the number called.
-    pub telecmi_user: Option<String>,
-    pub number: Option<String>,
-    /// `event` or `cdr`.
-    pub kind: String,
-    pub leg: Leg,
-    /// TeleCMI's own status word (`started`, `answered`, `missed`, …), for the audit trail.
-    pub provider_status: String,
-    pub signal: Option<Signal>,
-    /// Talk time from a report (`answeredsec`, else `billedsec`, else `duration`); only leg B's
-    /// is the call's.
-    pub duration: Option<i64>,
-    /// The recording's file name, from a report that says the call was recorded (`record` and
-    /// `filename`, checked by `telecmi::webhook::recording_filename`); kept for leg B only.
-    pub recording: Option<String>,
-    pub payload: String,
-}
 
 /// What applying an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]

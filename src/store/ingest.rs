@@ -21,9 +21,9 @@ use chrono::{DateTime, Utc};
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
-use super::{ApplyOutcome, InsertedId, ProviderEvent, Result, Store, StoreError, db_time, with_pool};
+use super::{ApplyOutcome, InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::status::resolve;
-use crate::domain::{CallLog, CallStatus, Leg};
+use crate::domain::{CallLog, CallStatus, Leg, ProviderEvent};
 
 /// The most events one transaction holds; longer slices are split.
 pub const MAX_BATCH: usize = 256;

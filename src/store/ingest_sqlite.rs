@@ -22,8 +22,8 @@ use rusqlite::{Connection, params_from_iter};
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
 use super::ingest::{Batch, Done, EventRow, Lookup, finish, marks, padded};
-use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError, db_time};
-use crate::domain::{CallLog, Leg};
+use super::{ApplyOutcome, MAX_BATCH, Result, StoreError, db_time};
+use crate::domain::{CallLog, Leg, ProviderEvent};
 fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }

@@ -12,7 +12,8 @@ use tokio::sync::oneshot;
 
 use super::ingest_sqlite::{Recent, apply_events};
 use super::wal::Wal;
-use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError};
+use super::{ApplyOutcome, MAX_BATCH, Result, StoreError};
+use crate::domain::ProviderEvent;
 
 /// What a webhook's submitter does with its outcome, on the writer thread, right after the
 /// commit that holds the event (in batch order): tell the UI, answer the request.

@@ -11,10 +11,7 @@ mod facts;
 mod fixes;
 mod import;
 mod ingest;
-mod ingest_sqlite;
-mod sqlite_writer;
-mod wal;
-pub(crate) use sqlite_writer::SqliteWriter;
+pub(crate) use ingest::writer::SqliteWriter;
 mod loadtest;
 mod lookup;
 mod outcome;
@@ -179,9 +176,9 @@ pub enum IfMissing {
 pub struct Store {
     pub(crate) backend: Backend,
     label: String,
-    /// SQLite file: the thread that stores webhook batches ([`ingest_sqlite`]), started by the
+    /// SQLite file: the thread that stores webhook batches ([`ingest::writer`]), started by the
     /// first batch and shared by every clone.
-    sqlite_writer: Option<std::sync::Arc<sqlite_writer::Lazy>>,
+    sqlite_writer: Option<std::sync::Arc<ingest::writer::Lazy>>,
 }
 
 /// Timestamps are stored to the second, in UTC.
@@ -246,14 +243,14 @@ impl Store {
                 .statement_cache_capacity(256);
             let label = format!("sqlite {}", opts.get_filename().display());
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let file = sqlite_writer::file_of(url, opts.get_filename());
+            let file = ingest::writer::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("{label}: {e}")))?;
-            let sqlite_writer = file.map(|f| std::sync::Arc::new(sqlite_writer::Lazy::new(f)));
+            let sqlite_writer = file.map(|f| std::sync::Arc::new(ingest::writer::Lazy::new(f)));
             Ok(Self { backend: Backend::Sqlite(pool), label, sqlite_writer })
         }
     }
@@ -315,7 +312,7 @@ fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
         return Ok(None);
     }
     let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    Ok(sqlite_writer::file_of(url, opts.get_filename()))
+    Ok(ingest::writer::file_of(url, opts.get_filename()))
 }
 
 /// sqlx errors can echo the URL; keep the password out of anything we show.

@@ -1,6 +1,6 @@
 //! Group commit on a SQLite file, without sqlx's per-statement thread hand-offs: one thread owns
 //! a plain SQLite connection (rusqlite, on the same `libsqlite3-sys` sqlx links) and runs each
-//! batch's statements itself. The rules are those of [`super::ingest`] — the same in-memory
+//! batch's statements itself. The rules are those of [`super`] — the same in-memory
 //! [`Batch`] — with no sqlx in between: sqlx's SQLite driver sends every statement to a worker
 //! thread and waits for it, two thread switches per statement, which on a busy machine cost far
 //! more than SQLite's own work. With no round trip to pay, the statements are the cheapest for
@@ -11,7 +11,7 @@
 //! committed anything.
 //!
 //! Used for file databases only (`:memory:` has no second connection to the same data); the thread
-//! that runs it is [`super::sqlite_writer`].
+//! that runs it is [`super::writer`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,11 +19,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 
-use super::calls::CALL_COLUMNS;
-use super::events::LEGACY_REPORT_WINDOW;
-use super::ingest::{Batch, Done, EventRow, Lookup, finish, marks, padded};
-use super::{ApplyOutcome, MAX_BATCH, Result, StoreError, db_time};
+use super::{Batch, Done, EventRow, Lookup, MAX_BATCH, finish, marks, padded};
 use crate::domain::{CallLog, Leg, ProviderEvent};
+use crate::store::calls::CALL_COLUMNS;
+use crate::store::events::LEGACY_REPORT_WINDOW;
+use crate::store::{ApplyOutcome, Result, StoreError, db_time};
 fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
@@ -64,7 +64,7 @@ impl Recent {
     }
 
     /// After the commit: the held calls as they now stand in the table.
-    fn keep(&mut self, conn: &Connection, calls: std::collections::BTreeMap<i64, super::ingest::Held>) {
+    fn keep(&mut self, conn: &Connection, calls: std::collections::BTreeMap<i64, super::Held>) {
         self.written = conn.total_changes();
         if self.calls.len() + calls.len() > RECENT_MAX {
             self.calls.clear();
@@ -73,7 +73,7 @@ impl Recent {
     }
 }
 
-/// The same chunking and fallback as [`super::Store::apply_events`].
+/// The same chunking and fallback as [`crate::store::Store::apply_events`].
 pub(super) fn apply_events(
     conn: &mut Connection,
     recent: &mut Recent,
@@ -268,7 +268,7 @@ fn flush(tx: &Connection, b: &mut Batch) -> rusqlite::Result<()> {
         } else {
             Some(stamped)
         };
-        h.stored = super::ingest::Snapshot::of(&h.call);
+        h.stored = super::Snapshot::of(&h.call);
     }
     let unmarked: Vec<i64> = padded(b.calls.values().filter(|h| h.drop_mark).map(|h| h.call.id).collect());
     if !unmarked.is_empty() {
@@ -304,7 +304,7 @@ fn in_transaction<T>(
     done
 }
 
-/// One transaction for all of `events`: the reads and inserts of [`super::Store::apply_events`]'s
+/// One transaction for all of `events`: the reads and inserts of [`crate::store::Store::apply_events`]'s
 /// batch, in the same order, then an update of each changed call.
 fn apply_batch<'e>(
     conn: &mut Connection,
@@ -456,8 +456,8 @@ fn apply_batch<'e>(
             })
             .collect();
         for part in recordings.chunks(32) {
-            let values = format!(", {}", super::recordings::VALUES).repeat(part.len() - 1);
-            let sql = format!("INSERT OR IGNORE {}{values}", super::recordings::INSERT_TAIL);
+            let values = format!(", {}", crate::store::recordings::VALUES).repeat(part.len() - 1);
+            let sql = format!("INSERT OR IGNORE {}{values}", crate::store::recordings::INSERT_TAIL);
             let args: Vec<Value> =
                 part.iter().flat_map(|(id, file, at)| [Value::Integer(*id), Value::Text((*file).clone()), text(*at)]).collect();
             tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;

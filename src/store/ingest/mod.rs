@@ -10,7 +10,7 @@
 //! one bad event fails alone.
 //!
 //! On a SQLite file the batch runs on a thread of its own with a plain SQLite connection
-//! ([`super::ingest_sqlite`]): the same [`Batch`] rules, without sqlx's two thread switches per
+//! ([`sqlite`]): the same [`Batch`] rules, without sqlx's two thread switches per
 //! statement, and statements shaped for SQLite (one update per changed call, only its changed
 //! columns; the calls it committed last not read again while no other connection wrote).
 //! MariaDB and in-memory SQLite use the code below.
@@ -18,6 +18,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
+
+mod sqlite;
+mod wal;
+pub(crate) mod writer;
 
 use super::calls::CALL_COLUMNS;
 use super::events::LEGACY_REPORT_WINDOW;
@@ -331,9 +335,9 @@ macro_rules! load_marks {
 
 impl Store {
     /// The thread that stores webhooks on a SQLite file, for a listener to hand them to directly
-    /// ([`super::SqliteWriter::submit`]); `None` on MariaDB and in-memory SQLite, where
+    /// ([`writer::SqliteWriter::submit`]); `None` on MariaDB and in-memory SQLite, where
     /// [`Store::apply_events`] is the way in.
-    pub(crate) fn webhook_writer(&self) -> Option<&super::SqliteWriter> {
+    pub(crate) fn webhook_writer(&self) -> Option<&writer::SqliteWriter> {
         self.sqlite_writer.as_ref().map(|w| w.get())
     }
 

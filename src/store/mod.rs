@@ -99,14 +99,23 @@ where
     let mut tries = 0;
     loop {
         match tx().await {
-            Err(e) if e.is_deadlock() && tries < DEADLOCK_RETRIES => {
-                tries += 1;
-                tracing::info!(what, tries, "deadlock broken by the database; running the transaction again");
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
-            }
+            Err(e) if run_again(what, &e, &mut tries).await => {}
             r => return r,
         }
     }
+}
+
+/// Whether transaction `what`, which failed with `e`, runs again: after a deadlock MariaDB broke,
+/// at most [`DEADLOCK_RETRIES`] times (`tries` counts them), after a short pause. [`retrying`]'s
+/// rule, for a loop that cannot hand it a closure (the webhook batch, over a borrowed connection).
+pub(crate) async fn run_again(what: &str, e: &StoreError, tries: &mut u32) -> bool {
+    if !e.is_deadlock() || *tries >= DEADLOCK_RETRIES {
+        return false;
+    }
+    *tries += 1;
+    tracing::info!(what, tries = *tries, "deadlock broken by the database; running the transaction again");
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(*tries))).await;
+    true
 }
 
 #[derive(Debug, Clone)]

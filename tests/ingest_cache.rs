@@ -1,4 +1,5 @@
-//! The SQLite writer keeps the calls it committed for the next batch (`ingest_sqlite::Recent`).
+//! The SQLite writer keeps the calls it committed for the next batch
+//! (`store::ingest::rusqlite_io::Recent`).
 //! The same random history of webhooks and outside changes, run on two files, must give the same
 //! outcomes and rows whether the writer uses what it kept (A) or never can (B: another connection
 //! commits before every batch), and every call as told must be the row as stored.

@@ -25,10 +25,10 @@ mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use dnc::{AskedNotToCall, DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, DoNotCall, dnc_reason};
-pub use events::{ApplyOutcome, StoredEvent};
+pub use events::StoredEvent;
 pub use fixes::CANCELLED;
 pub use import::{ImportBatch, ROWS_PER_INSERT};
-pub use ingest::{MAX_BATCH, Received};
+pub use ingest::{ApplyOutcome, MAX_BATCH, Received};
 pub use loadtest::LoadtestCall;
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};

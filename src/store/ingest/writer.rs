@@ -1,7 +1,8 @@
 //! The thread that owns the webhook writer's SQLite connection: it takes batches from
-//! [`crate::store::Store::apply_events`] and single webhooks from a listener ([`SqliteWriter::submit`]),
-//! stores those queued together in one transaction ([`super::sqlite`]), answers them after
-//! the commit, and keeps the write-ahead log short between batches ([`super::wal`]).
+//! [`crate::store::Store::apply_events`] and single webhooks from a listener
+//! ([`SqliteWriter::submit`]), stores those queued together in one transaction
+//! ([`super::rusqlite_io`]), answers them after the commit, and keeps the write-ahead log short
+//! between batches ([`super::wal`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -10,11 +11,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::MAX_BATCH;
-use super::sqlite::{Recent, apply_events};
+use super::rules::{ApplyOutcome, MAX_BATCH};
+use super::rusqlite_io::{Recent, apply_events};
 use super::wal::Wal;
 use crate::domain::ProviderEvent;
-use crate::store::{ApplyOutcome, Result, StoreError};
+use crate::store::{Result, StoreError};
 
 /// What a webhook's submitter does with its outcome, on the writer thread, right after the
 /// commit that holds the event (in batch order): tell the UI, answer the request.

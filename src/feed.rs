@@ -170,8 +170,8 @@ mod tests {
     use chrono::Utc;
 
     use super::{Follower, GAP_WAIT};
-    use crate::domain::Leg;
-    use crate::store::{ProviderEvent, Store};
+    use crate::domain::{Leg, ProviderEvent};
+    use crate::store::Store;
 
     fn ev(key: &str) -> ProviderEvent {
         ProviderEvent {

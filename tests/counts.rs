@@ -13,8 +13,10 @@ use ratatui::backend::TestBackend;
 use calldesk::console::state::{App, Screen, StatsBundle};
 use calldesk::domain::feedback::NOT_CALLED;
 use calldesk::domain::wrapup::CallEnd;
-use calldesk::domain::{CallLog, CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, Role, Signal};
-use calldesk::store::{NewCall, ProviderEvent, Stats, Store, SubmitFeedback};
+use calldesk::domain::{
+    CallLog, CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, ProviderEvent, Role, Signal,
+};
+use calldesk::store::{NewCall, Stats, Store, SubmitFeedback};
 use common::each_backend;
 use common::fixtures::{identity, ist, now};
 

@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use common::webhooks::{USER, call, event, t0};
 use common::{TestDb, each_backend};
 
-use calldesk::domain::{CallLog, CallStatus, Leg, Signal};
-use calldesk::store::{ApplyOutcome, ProviderEvent, Store};
+use calldesk::domain::{CallLog, CallStatus, Leg, ProviderEvent, Signal};
+use calldesk::store::{ApplyOutcome, Store};
 
 /// What an outcome says, without the event ids (which differ between two runs).
 fn summary(o: &ApplyOutcome) -> String {

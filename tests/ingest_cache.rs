@@ -1,4 +1,5 @@
-//! The SQLite writer keeps the calls it committed for the next batch (`ingest_sqlite::Recent`).
+//! The SQLite writer keeps the calls it committed for the next batch
+//! (`store::ingest::rusqlite_io::Recent`).
 //! The same random history of webhooks and outside changes, run on two files, must give the same
 //! outcomes and rows whether the writer uses what it kept (A) or never can (B: another connection
 //! commits before every batch), and every call as told must be the row as stored.
@@ -9,8 +10,8 @@ use common::webhooks::{USER, call, t0};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use calldesk::domain::{CallLog, Leg, Signal};
-use calldesk::store::{ApplyOutcome, ProviderEvent, Store};
+use calldesk::domain::{CallLog, Leg, ProviderEvent, Signal};
+use calldesk::store::{ApplyOutcome, Store};
 
 /// A seeded history: the same on every run, so a failure names its seed and step.
 struct History(StdRng);

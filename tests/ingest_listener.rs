@@ -9,8 +9,7 @@ use std::collections::HashSet;
 use common::webhooks::{USER, call, event, t0};
 use common::{TestDb, each_backend};
 
-use calldesk::domain::{Leg, Signal};
-use calldesk::store::ProviderEvent;
+use calldesk::domain::{Leg, ProviderEvent, Signal};
 
 /// calldesk's webhook route on `db` (as `calldesk serve` mounts it), its bus, and its URL.
 async fn listener(db: &TestDb) -> (calldesk::bus::Bus, String) {

@@ -534,7 +534,7 @@ async fn the_feed_sees_ids_committed_out_of_order() {
             (low, high)
         } else {
             // SQLite has one writer: ids commit in order. The follower sees both once.
-            let cdr = |leg: &str| calldesk::store::ProviderEvent {
+            let cdr = |leg: &str| calldesk::domain::ProviderEvent {
                 dedup_key: format!("ooo|{leg}"),
                 call_log_id: Some(call.id),
                 request_id: None,

@@ -1,5 +1,6 @@
 //! Plain types and rules of the calling domain; no I/O here.
 
+pub mod event;
 pub mod feedback;
 pub mod hours;
 pub mod phone;
@@ -8,6 +9,7 @@ pub mod status;
 pub mod text;
 pub mod wrapup;
 
+pub use event::ProviderEvent;
 pub use feedback::{
     DO_NOT_CALL, DO_NOT_CALL_REASON, Disposition, FeedbackCatalog, FeedbackGroup, FeedbackOption, QueueDecision,
     QueueEffect, RetryPolicy, WRONG_NUMBER_REASON,

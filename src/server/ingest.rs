@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::{Bus, CallUpdate, publish};
-use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, SqliteWriter, Store, StoreError};
+use crate::domain::ProviderEvent;
+use crate::store::{ApplyOutcome, MAX_BATCH, SqliteWriter, Store, StoreError};
 
 /// A webhook waiting for its commit.
 struct Job {

@@ -1,56 +1,12 @@
-//! Provider events (TeleCMI webhooks): stored raw, de-duplicated, applied forward-only.
+//! The provider events (TeleCMI webhooks) as stored, read back: a call's timeline, the pages the
+//! feed follows, the live calls no event was heard of lately. They are stored by [`super::ingest`].
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
-use super::{Result, Store, StoreError, db_time, with_pool};
-use crate::domain::{CallLog, CallStatus, Leg, Signal};
-
-/// How far back a leg-less report (no ids) may match a call that already finished.
-pub(super) const LEGACY_REPORT_WINDOW: chrono::Duration = chrono::Duration::hours(6);
-
-/// One parsed webhook, ready to store and apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderEvent {
-    /// (request_id or call_id, leg, type, status): the same event delivered twice has the same key.
-    pub dedup_key: String,
-    /// calldesk's own call id, from `extra_params`.
-    pub call_log_id: Option<i64>,
-    /// TeleCMI's `request_id`.
-    pub request_id: Option<String>,
-    /// For older payloads without ids: the TeleCMI user (`5003_33336628`) and the number called.
-    pub telecmi_user: Option<String>,
-    pub number: Option<String>,
-    /// `event` or `cdr`.
-    pub kind: String,
-    pub leg: Leg,
-    /// TeleCMI's own status word (`started`, `answered`, `missed`, …), for the audit trail.
-    pub provider_status: String,
-    pub signal: Option<Signal>,
-    /// Talk time from a report (`answeredsec`, else `billedsec`, else `duration`); only leg B's
-    /// is the call's.
-    pub duration: Option<i64>,
-    /// The recording's file name, from a report that says the call was recorded (`record` and
-    /// `filename`, checked by `telecmi::webhook::recording_filename`); kept for leg B only.
-    pub recording: Option<String>,
-    pub payload: String,
-}
-
-/// What applying an event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApplyOutcome {
-    /// Stored and applied; the call as it is now, the status it had before, and the stored
-    /// event's id (`webhook_events.id`, what the feed de-duplicates on).
-    Applied { call: Box<CallLog>, before: CallStatus, event_id: i64 },
-    /// Seen before: nothing changed.
-    Duplicate,
-    /// Stored for audit against its call, whose status is not one calldesk knows (a row the old
-    /// system wrote): the call is left as it is.
-    Kept { call_id: i64 },
-    /// Stored for audit; no call matches it.
-    Unmatched,
-}
+use super::{Result, Store, db_time, with_pool};
+use crate::domain::CallLog;
 
 /// A stored event, for a call's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -64,14 +20,6 @@ pub struct StoredEvent {
 }
 
 impl Store {
-    /// Stores `ev` and applies it to its call in one transaction. A duplicate changes nothing; an
-    /// event for no known call is kept for audit. The status only moves forward; the duration is
-    /// taken from leg B's report. (A batch of one: see [`Store::apply_events`].)
-    #[tracing::instrument(skip_all, fields(key = %ev.dedup_key), err)]
-    pub async fn apply_event(&self, ev: &ProviderEvent, now: DateTime<Utc>) -> Result<ApplyOutcome> {
-        self.apply_events(&[(ev, now)]).await.pop().unwrap_or_else(|| Err(StoreError::NotFound("no outcome".into())))
-    }
-
     /// The stored events of a call, oldest first.
     #[tracing::instrument(skip_all, err)]
     pub async fn call_events(&self, call_id: i64) -> Result<Vec<StoredEvent>> {

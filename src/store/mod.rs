@@ -11,10 +11,7 @@ mod facts;
 mod fixes;
 mod import;
 mod ingest;
-mod ingest_sqlite;
-mod sqlite_writer;
-mod wal;
-pub(crate) use sqlite_writer::SqliteWriter;
+pub(crate) use ingest::writer::SqliteWriter;
 mod loadtest;
 mod lookup;
 mod outcome;
@@ -28,10 +25,10 @@ mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use dnc::{AskedNotToCall, DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, DoNotCall, dnc_reason};
-pub use events::{ApplyOutcome, ProviderEvent, StoredEvent};
+pub use events::StoredEvent;
 pub use fixes::CANCELLED;
 pub use import::{ImportBatch, ROWS_PER_INSERT};
-pub use ingest::{MAX_BATCH, Received};
+pub use ingest::{ApplyOutcome, MAX_BATCH, Received};
 pub use loadtest::LoadtestCall;
 pub use lookup::{DriverHit, Standing, number_key};
 pub use people::{Caller, ImportOutcome};
@@ -102,14 +99,23 @@ where
     let mut tries = 0;
     loop {
         match tx().await {
-            Err(e) if e.is_deadlock() && tries < DEADLOCK_RETRIES => {
-                tries += 1;
-                tracing::info!(what, tries, "deadlock broken by the database; running the transaction again");
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(tries))).await;
-            }
+            Err(e) if run_again(what, &e, &mut tries).await => {}
             r => return r,
         }
     }
+}
+
+/// Whether transaction `what`, which failed with `e`, runs again: after a deadlock MariaDB broke,
+/// at most [`DEADLOCK_RETRIES`] times (`tries` counts them), after a short pause. [`retrying`]'s
+/// rule, for a loop that cannot hand it a closure (the webhook batch, over a borrowed connection).
+pub(crate) async fn run_again(what: &str, e: &StoreError, tries: &mut u32) -> bool {
+    if !e.is_deadlock() || *tries >= DEADLOCK_RETRIES {
+        return false;
+    }
+    *tries += 1;
+    tracing::info!(what, tries = *tries, "deadlock broken by the database; running the transaction again");
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(*tries))).await;
+    true
 }
 
 #[derive(Debug, Clone)]
@@ -179,9 +185,9 @@ pub enum IfMissing {
 pub struct Store {
     pub(crate) backend: Backend,
     label: String,
-    /// SQLite file: the thread that stores webhook batches ([`ingest_sqlite`]), started by the
+    /// SQLite file: the thread that stores webhook batches ([`ingest::writer`]), started by the
     /// first batch and shared by every clone.
-    sqlite_writer: Option<std::sync::Arc<sqlite_writer::Lazy>>,
+    sqlite_writer: Option<std::sync::Arc<ingest::writer::Lazy>>,
 }
 
 /// Timestamps are stored to the second, in UTC.
@@ -246,14 +252,14 @@ impl Store {
                 .statement_cache_capacity(256);
             let label = format!("sqlite {}", opts.get_filename().display());
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let file = sqlite_writer::file_of(url, opts.get_filename());
+            let file = ingest::writer::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
                 .map_err(|e| StoreError::Unavailable(format!("{label}: {e}")))?;
-            let sqlite_writer = file.map(|f| std::sync::Arc::new(sqlite_writer::Lazy::new(f)));
+            let sqlite_writer = file.map(|f| std::sync::Arc::new(ingest::writer::Lazy::new(f)));
             Ok(Self { backend: Backend::Sqlite(pool), label, sqlite_writer })
         }
     }
@@ -315,7 +321,7 @@ fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
         return Ok(None);
     }
     let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    Ok(sqlite_writer::file_of(url, opts.get_filename()))
+    Ok(ingest::writer::file_of(url, opts.get_filename()))
 }
 
 /// sqlx errors can echo the URL; keep the password out of anything we show.

@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{CdrRecord, TelecmiClient};
 use crate::bus::{Bus, CallUpdate, publish};
+use crate::domain::ProviderEvent;
 use crate::domain::{CallLog, Leg, Signal};
-use crate::store::{ApplyOutcome, ProviderEvent, Store};
+use crate::store::{ApplyOutcome, Store};
 
 /// Start of the remarks of a call closed at the call ceiling (`CALL_CEILING_HOURS`).
 pub const CEILING: &str = crate::domain::CEILING_REMARK;

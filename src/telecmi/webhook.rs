@@ -7,8 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::CALL_ID_PARAM;
-use crate::domain::{Leg, Signal};
-use crate::store::ProviderEvent;
+use crate::domain::{Leg, ProviderEvent, Signal};
 
 /// Why a webhook body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,8 +2,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 
-use calldesk::domain::{CallLog, CallType, Leg, Provider, Signal};
-use calldesk::store::{NewCall, ProviderEvent, Store};
+use calldesk::domain::{CallLog, CallType, Leg, Provider, ProviderEvent, Signal};
+use calldesk::store::{NewCall, Store};
 
 pub fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")

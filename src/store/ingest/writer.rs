@@ -1,7 +1,8 @@
 //! The thread that owns the webhook writer's SQLite connection: it takes batches from
-//! [`super::Store::apply_events`] and single webhooks from a listener ([`SqliteWriter::submit`]),
-//! stores those queued together in one transaction ([`super::ingest_sqlite`]), answers them after
-//! the commit, and keeps the write-ahead log short between batches ([`super::wal`]).
+//! [`crate::store::Store::apply_events`] and single webhooks from a listener
+//! ([`SqliteWriter::submit`]), stores those queued together in one transaction
+//! ([`super::rusqlite_io`]), answers them after the commit, and keeps the write-ahead log short
+//! between batches ([`super::wal`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -10,9 +11,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::ingest_sqlite::{Recent, apply_events};
+use super::rules::{ApplyOutcome, MAX_BATCH};
+use super::rusqlite_io::{Recent, apply_events};
 use super::wal::Wal;
-use super::{ApplyOutcome, MAX_BATCH, ProviderEvent, Result, StoreError};
+use crate::domain::ProviderEvent;
+use crate::store::{Result, StoreError};
 
 /// What a webhook's submitter does with its outcome, on the writer thread, right after the
 /// commit that holds the event (in batch order): tell the UI, answer the request.
@@ -21,7 +24,7 @@ pub(crate) type Then = Box<dyn FnOnce(&ProviderEvent, Result<ApplyOutcome>) + Se
 // `One` is the hot path: boxing it would cost an allocation per webhook.
 #[allow(clippy::large_enum_variant)]
 enum Job {
-    /// A batch from [`super::Store::apply_events`], answered as a whole.
+    /// A batch from [`crate::store::Store::apply_events`], answered as a whole.
     Batch(Vec<(ProviderEvent, DateTime<Utc>)>, oneshot::Sender<Vec<Result<ApplyOutcome>>>),
     /// One webhook from a listener. Those queued together share a transaction.
     One(ProviderEvent, DateTime<Utc>, Then),
@@ -66,7 +69,7 @@ impl SqliteWriter {
         Self { jobs }
     }
 
-    /// Stores and applies `events` as [`super::Store::apply_events`] says.
+    /// Stores and applies `events` as [`crate::store::Store::apply_events`] says.
     pub(crate) async fn apply_events(&self, events: Vec<(ProviderEvent, DateTime<Utc>)>) -> Vec<Result<ApplyOutcome>> {
         let n = events.len();
         let (tx, rx) = oneshot::channel();

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use super::search::{like_pattern, number_key};
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus, CallType, Provider};
 
@@ -127,8 +128,8 @@ fn filter_sql(f: &CallFilter) -> (String, Vec<Arg>) {
         args.push(Arg::T(db_time(t)));
     }
     if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let name = super::queue::like_pattern(text);
-        let number = super::lookup::number_key(text).map_or_else(|| name.clone(), |n| super::queue::like_pattern(&n));
+        let name = like_pattern(text);
+        let number = number_key(text).map_or_else(|| name.clone(), |n| like_pattern(&n));
         sql.push_str(
             " AND (driver_name LIKE ? ESCAPE '!' OR driver_mobile LIKE ? ESCAPE '!' OR driver_tmid LIKE ? ESCAPE '!')",
         );

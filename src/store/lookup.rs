@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::calls::CALL_COLUMNS;
-use super::queue::like_pattern;
+use super::search::{like_pattern, number_key};
 use super::{Result, Store, db_time, with_pool};
 use crate::domain::CallLog;
 
@@ -90,17 +90,6 @@ impl DriverHit {
     }
 }
 
-/// The digits a number search looks for: any format (`+91 90000-00012`, `090000 00012`,
-/// `919000000012`) comes down to its last ten digits; shorter digit runs match anywhere.
-pub fn number_key(query: &str) -> Option<String> {
-    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
-    let letters = query.chars().any(char::is_alphabetic);
-    if digits.len() < 4 || letters {
-        return None;
-    }
-    Some(digits[digits.len().saturating_sub(10)..].to_string())
-}
-
 const HIT_COLUMNS: &str = "SELECT d.id AS driver_id, d.name, d.mobile, d.tmid, d.city, d.state, d.timezone, q.due_at, q.priority, \
      q.attempts, q.last_outcome, q.snoozed_until, n.added_at AS dnc_since, n.reason AS dnc_reason, n.added_by_name AS dnc_by, \
      d.closed_reason, d.closed_at FROM drivers d LEFT JOIN call_queue q ON q.driver_id = d.id LEFT JOIN dnc_numbers n ON n.number = d.mobile";
@@ -175,20 +164,5 @@ impl Store {
             }
             q.bind(i64::from(limit)).fetch_all(p).await
         })?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::number_key;
-
-    #[test]
-    fn any_format_of_a_number_comes_down_to_its_last_ten_digits() {
-        for q in ["+91 90000-00012", "090000 00012", "919000000012", "9000000012"] {
-            assert_eq!(number_key(q).as_deref(), Some("9000000012"), "{q}");
-        }
-        assert_eq!(number_key("00012").as_deref(), Some("00012"));
-        assert_eq!(number_key("Ramesh"), None);
-        assert_eq!(number_key("TM12"), None);
     }
 }

@@ -21,6 +21,7 @@ mod presence;
 mod provisional;
 mod queue;
 mod recordings;
+mod search;
 mod stats;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
@@ -30,11 +31,12 @@ pub use fixes::CANCELLED;
 pub use import::{ImportBatch, ROWS_PER_INSERT};
 pub use ingest::{ApplyOutcome, MAX_BATCH, Received};
 pub use loadtest::LoadtestCall;
-pub use lookup::{DriverHit, Standing, number_key};
+pub use lookup::{DriverHit, Standing};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
 pub use recordings::Recording;
+pub use search::number_key;
 pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
 
 use std::str::FromStr;

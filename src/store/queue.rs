@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::dnc::{D_NOT_LISTED, Q_NOT_LISTED};
+use super::search::{like_pattern, number_key};
 use super::{Result, Store, db_time, with_pool};
 use crate::domain::Schedule;
 
@@ -60,20 +61,6 @@ pub struct QueueCursor {
     pub priority: i64,
     pub due_at: NaiveDateTime,
     pub driver_id: String,
-}
-
-/// `%term%` for LIKE with the user's `%`, `_` and `!` taken literally (escape character `!`).
-pub(crate) fn like_pattern(term: &str) -> String {
-    let mut s = String::with_capacity(term.len() + 2);
-    s.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            s.push('!');
-        }
-        s.push(c);
-    }
-    s.push('%');
-    s
 }
 
 /// The due-queue query, over the whole queue (`idx_queue_due`) or over the drivers of one zone
@@ -151,7 +138,7 @@ impl Store {
         // A number is matched by its digits, as the screen shows it or as stored (`+91 98000
         // 00012` finds `919800000012`); names and TMIDs by the text.
         let pattern = filter.map(str::trim).filter(|f| !f.is_empty()).map(|f| {
-            let mobile = super::lookup::number_key(f).map_or_else(|| like_pattern(f), |k| like_pattern(&k));
+            let mobile = number_key(f).map_or_else(|| like_pattern(f), |k| like_pattern(&k));
             (like_pattern(f), mobile)
         });
         let (open, closed): (Vec<String>, Vec<String>) =
@@ -392,11 +379,6 @@ mod tests {
 
     use crate::domain::Driver;
     use crate::store::Store;
-
-    #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(super::like_pattern("50%_off!"), "%50!%!_off!!%");
-    }
 
     /// The queue is read through its index, never by sorting the whole table.
     #[tokio::test]

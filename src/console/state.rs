@@ -193,8 +193,6 @@ pub struct FeedbackForm {
     pub confirmed_duration: Option<i64>,
 }
 
-pub const REMARKS_MAX: usize = crate::domain::wrapup::REMARKS_LIMIT;
-
 /// How the form's "no outcome yet" errors begin (cleared when the facts pick one).
 pub const PICK_FIRST: &str = "Pick an outcome first";
 pub const FACTS_COMING: &str = "TeleCMI's report of how the call ended is on its way";
@@ -288,7 +286,7 @@ impl FeedbackForm {
 
     /// Characters the agent may still type: the row's reason tag shares the 500.
     pub fn remarks_max(&self) -> usize {
-        REMARKS_MAX - self.end.tag().map_or(0, |t| t.chars().count() + 1)
+        crate::domain::wrapup::REMARKS_LIMIT - self.end.tag().map_or(0, |t| t.chars().count() + 1)
     }
 
     pub fn draft(&self, caller_id: i64, catalog: &FeedbackCatalog) -> FeedbackDraft {

@@ -18,7 +18,7 @@ use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field,
 use crate::dialer::CallKind;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
-use crate::domain::wrapup::{CallEnd, stored_remarks};
+use crate::domain::wrapup::{CallEnd, MAX_DURATION_SECS, duration_fits, stored_remarks};
 use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
 use crate::store::{FeedbackDraft, SubmitFeedback};
 
@@ -457,9 +457,6 @@ pub const QUESTION: &str = "? ";
 /// How the refusal of a save on a TeleCMI call still live begins (cleared when it ends).
 const STILL_LIVE: &str = "The call has not ended at TeleCMI";
 
-/// The longest talk time a wrap-up takes (a day), as the store checks it.
-const MAX_DURATION_SECS: i64 = 86_400;
-
 /// A manual duration longer than the time since dialing (plus a minute) is asked about once:
 /// agents often dial first and log later, so a second Enter saves it as typed. `None` when there
 /// is nothing to ask (or it was confirmed).
@@ -472,7 +469,7 @@ fn long_duration_question(
     if !f.manual || group == FeedbackGroup::NotConnected {
         return None;
     }
-    let d = f.duration.value().trim().parse::<i64>().ok().filter(|d| (0..=MAX_DURATION_SECS).contains(d))?;
+    let d = f.duration.value().trim().parse::<i64>().ok().filter(|d| duration_fits(*d))?;
     let since = (now - f.call.created_at).num_seconds().max(0);
     if d <= since + 60 || f.confirmed_duration == Some(d) {
         return None;
@@ -522,7 +519,7 @@ fn checked(
         Some(0)
     } else if f.manual {
         match f.duration.value().trim().parse::<i64>() {
-            Ok(d) if (0..=MAX_DURATION_SECS).contains(&d) => Some(d),
+            Ok(d) if duration_fits(d) => Some(d),
             _ => {
                 let why = format!("Duration must be a number of seconds (0–{MAX_DURATION_SECS}).");
                 return Err((why, Field::Duration));

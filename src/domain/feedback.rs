@@ -58,6 +58,18 @@ pub enum QueueEffect {
     DoNotCall,
 }
 
+impl QueueEffect {
+    /// What the outcome records on the driver it closes for good (`drivers.closed_reason`), or
+    /// `None` when it closes nobody.
+    pub fn closed_reason(self) -> Option<&'static str> {
+        match self {
+            Self::WrongNumber => Some(WRONG_NUMBER_REASON),
+            Self::DoNotCall => Some(DO_NOT_CALL_REASON),
+            Self::Done | Self::Retry | Self::Callback(_) | Self::NotCalled => None,
+        }
+    }
+}
+
 /// What [`QueueEffect::WrongNumber`] records on the driver.
 pub const WRONG_NUMBER_REASON: &str = "invalid number";
 
@@ -377,6 +389,15 @@ pub fn callback_due(t: CallbackTime, now: DateTime<Utc>, zone: Tz) -> DateTime<U
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_wrong_number_and_a_request_not_to_be_called_close_the_driver() {
+        assert_eq!(QueueEffect::WrongNumber.closed_reason(), Some(WRONG_NUMBER_REASON));
+        assert_eq!(QueueEffect::DoNotCall.closed_reason(), Some(DO_NOT_CALL_REASON));
+        for open in [QueueEffect::Done, QueueEffect::Retry, QueueEffect::NotCalled] {
+            assert_eq!(open.closed_reason(), None, "{open:?}");
+        }
+    }
 
     #[test]
     fn default_groups_match_the_old_system() {

@@ -124,6 +124,29 @@ pub fn preselect(end: CallEnd) -> Option<&'static str> {
 /// The most characters a call's remarks hold (the form, the store and the API agree).
 pub const REMARKS_LIMIT: usize = 500;
 
+/// The longest talk time a wrap-up takes, in seconds (a day; the form, the store and the API agree).
+pub const MAX_DURATION_SECS: i64 = 86_400;
+
+/// Whether `seconds` is a talk time a wrap-up takes (`0..=`[`MAX_DURATION_SECS`]).
+pub fn duration_fits(seconds: i64) -> bool {
+    (0..=MAX_DURATION_SECS).contains(&seconds)
+}
+
+/// Why an outcome cannot be saved whatever the call, or `Ok`: none chosen, remarks longer than
+/// [`REMARKS_LIMIT`], or a duration (seconds, `None`: the one TeleCMI reported) that does not fit.
+pub fn check_outcome(feedback: &str, remarks: &str, duration: Option<i64>) -> Result<(), String> {
+    if feedback.trim().is_empty() {
+        return Err("choose an outcome before saving".into());
+    }
+    if remarks.chars().count() > REMARKS_LIMIT {
+        return Err(format!("remarks are limited to {REMARKS_LIMIT} characters"));
+    }
+    if duration.is_some_and(|d| !duration_fits(d)) {
+        return Err(format!("duration must be between 0 and {MAX_DURATION_SECS} seconds"));
+    }
+    Ok(())
+}
+
 /// Remarks saved elsewhere and remarks typed in a wrap-up, both kept: the saved first, then the
 /// typed (unless the saved already hold them).
 pub fn joined_remarks(saved: &str, typed: &str) -> String {
@@ -214,6 +237,25 @@ mod tests {
         assert!(refusal(dnc, false, CallStatus::Missed, CallEnd::AgentMissed).is_some());
         assert!(refusal(dnc, false, CallStatus::Ringing, CallEnd::Unknown).is_some());
         assert!(refusal(dnc, true, CallStatus::Initiated, CallEnd::Unknown).is_none(), "manual: the agent knows");
+    }
+
+    #[test]
+    fn an_outcome_needs_a_choice_short_remarks_and_a_day_at_most() {
+        let full = "é".repeat(REMARKS_LIMIT);
+        assert_eq!(check_outcome("Interview Fixed", &full, Some(86_400)), Ok(()), "characters, not bytes");
+        assert_eq!(check_outcome("Interview Fixed", "", None), Ok(()), "no duration: TeleCMI's stays");
+        assert_eq!(check_outcome("  ", "", None), Err("choose an outcome before saving".into()));
+        assert_eq!(
+            check_outcome("Interview Fixed", &format!("{full}x"), None),
+            Err("remarks are limited to 500 characters".into())
+        );
+        for d in [-1, 86_401] {
+            assert_eq!(
+                check_outcome("Interview Fixed", "", Some(d)),
+                Err("duration must be between 0 and 86400 seconds".into())
+            );
+        }
+        assert!(duration_fits(0) && duration_fits(MAX_DURATION_SECS) && !duration_fits(MAX_DURATION_SECS + 1));
     }
 
     #[test]

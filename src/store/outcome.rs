@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::calls::{CALL_COLUMNS, SubmitFeedback};
 use super::{Result, Store, StoreError, db_time, with_pool};
-use crate::domain::wrapup::REMARKS_LIMIT;
+use crate::domain::wrapup::{REMARKS_LIMIT, check_outcome};
 use crate::domain::{
     CallLog, CallStatus, DO_NOT_CALL_REASON, FeedbackCatalog, QueueDecision, QueueEffect, WRONG_NUMBER_REASON,
 };
@@ -97,15 +97,7 @@ impl Store {
         now: DateTime<Utc>,
         first: bool,
     ) -> Result<(CallLog, QueueDecision)> {
-        if f.feedback.trim().is_empty() {
-            return Err(StoreError::Invalid("choose an outcome before saving".into()));
-        }
-        if f.remarks.chars().count() > REMARKS_LIMIT {
-            return Err(StoreError::Invalid(format!("remarks are limited to {REMARKS_LIMIT} characters")));
-        }
-        if f.call_duration.is_some_and(|d| !(0..=86_400).contains(&d)) {
-            return Err(StoreError::Invalid("duration must be between 0 and 86400 seconds".into()));
-        }
+        check_outcome(&f.feedback, &f.remarks, f.call_duration).map_err(StoreError::Invalid)?;
         let decision = with_pool!(self, |p, d| {
             let mut tx = p.begin_with(d.begin_write).await?;
             let sql = format!(

@@ -23,6 +23,7 @@ mod queue;
 mod recordings;
 mod search;
 mod stats;
+mod tx;
 
 pub use calls::{ABANDONED_AFTER, CLAIM_FOR, CallFilter, CallPage, FeedbackDraft, LatestCall, NewCall, SubmitFeedback};
 pub use dnc::{AskedNotToCall, DNC_TIME_FMT, DncAdded, DncAdder, DncEntry, DoNotCall, dnc_reason};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::search::{like_pattern, number_key};
+use super::tx::{Tx, with_conn};
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus, CallType, Provider};
 
@@ -165,114 +166,19 @@ impl Store {
         super::retrying("start call", || self.start_call_once(c, now)).await
     }
 
+    /// One run of the dial's transaction (see [`Store::start_call`]).
     async fn start_call_once(&self, c: &NewCall, now: DateTime<Utc>) -> Result<CallLog> {
-        let now_db = db_time(now);
-        let id = with_pool!(self, |p, d| {
-            let mut tx = p.begin_with(d.begin_write).await?;
-            // Lock the driver so two consoles (or two key presses) cannot both pass the check.
-            let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
-            let _: Option<(String,)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(&c.driver_id).fetch_optional(&mut *tx).await?;
-            // A call to this driver still waiting for its outcome (any agent's, placed by calldesk
-            // or the old app through our API, so some console reopens it): no second call until
-            // it is saved, so an older outcome never decides over a newer call. Rows the old
-            // system left without an outcome, or of a caller not here, do not count.
-            let owed = format!(
-                "{CALL_COLUMNS} WHERE driver_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
-                 AND {OWES_WRAPUP} AND provider IN ('telecmi', 'manual') \
-                 AND caller_id IN (SELECT id FROM callers) AND NOT (provider = 'manual' AND status IN {LIVE} \
-                 AND id NOT IN (SELECT call_log_id FROM feedback_drafts)) ORDER BY id DESC LIMIT 1"
-            );
-            // A manual call the agent has not ended is "in progress" (said below) until it is
-            // abandoned; then it lapses rather than lock the driver.
-            let owed: Option<CallLog> = sqlx::query_as(sqlx::AssertSqlSafe(owed))
-                .bind(&c.driver_id)
-                .bind(db_time(now - WRAPUP_WINDOW))
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(call) = owed {
-                return Err(StoreError::WrapupOwed(Box::new(call)));
-            }
-            let last: Option<(String, DateTime<Utc>, Option<String>)> = sqlx::query_as(
-                "SELECT COALESCE(status, 'initiated'), created_at, remarks FROM call_logs WHERE driver_id = ? ORDER BY id DESC LIMIT 1",
-            )
-            .bind(&c.driver_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((status, at, remarks)) = last {
-                // A call still "live" hours later was abandoned (a manual call never wrapped up):
-                // it must not lock the driver forever.
-                let live = status.parse::<CallStatus>().map(CallStatus::is_live).unwrap_or(false)
-                    && now - at < ABANDONED_AFTER;
-                // An unconfirmed dial blocks whatever its age: the call ceiling (reconciliation)
-                // or the agent settles it, never the clock alone.
-                let unconfirmed = status == CallStatus::Initiated.as_str()
-                    && remarks.as_deref().is_some_and(|r| r.starts_with(crate::domain::UNCONFIRMED_REMARK));
-                if unconfirmed {
-                    return Err(StoreError::Invalid(format!(
-                        "the last click-to-call to {} is unconfirmed: TeleCMI may still ring them, so no second call \
-                         goes out until TeleCMI reports it or the agent marks it as not placed",
-                        c.driver_name
-                    )));
-                }
-                if live {
-                    return Err(StoreError::Invalid(format!(
-                        "a call to {} is still in progress ({status}); finish it before dialing again",
-                        c.driver_name
-                    )));
-                }
-                // A failed dial rang nobody: the agent may retry at once (e.g. by hand).
-                let failed = status == CallStatus::Failed.as_str();
-                let since = now - at;
-                if !failed && since < c.min_gap {
-                    return Err(StoreError::Invalid(format!(
-                        "{} was dialed {}s ago; wait {}s before dialing again",
-                        c.driver_name,
-                        since.num_seconds().max(0),
-                        (c.min_gap - since).num_seconds().max(1)
-                    )));
-                }
-            }
-            // A driver another agent is calling (claim not yet lapsed) is theirs.
-            let claim: Option<(Option<i64>, Option<NaiveDateTime>)> =
-                sqlx::query_as("SELECT claimed_by, claimed_until FROM call_queue WHERE driver_id = ?")
-                    .bind(&c.driver_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((Some(by), Some(until))) = claim
-                && by != c.caller_id
-                && until > now_db
-            {
-                return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
-            }
-            sqlx::query("UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ?")
-                .bind(c.caller_id)
-                .bind(now_db + CLAIM_FOR)
-                .bind(&c.driver_id)
-                .execute(&mut *tx)
-                .await?;
-            let r = sqlx::query(
-                "INSERT INTO call_logs (caller_id, driver_id, driver_mobile, driver_name, driver_tmid, call_type, \
-                 status, provider, telecmi_user_id, call_duration, created_at) VALUES (?, ?, ?, ?, ?, ?, 'initiated', ?, ?, 0, ?)",
-            )
-            .bind(c.caller_id)
-            .bind(&c.driver_id)
-            .bind(&c.driver_mobile)
-            .bind(&c.driver_name)
-            .bind(&c.driver_tmid)
-            .bind(c.call_type.as_str())
-            .bind(c.provider.as_str())
-            .bind(&c.telecmi_user_id)
-            .bind(now_db)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE call_queue SET attempts = attempts + 1 WHERE driver_id = ?")
-                .bind(&c.driver_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<i64, StoreError>(r.inserted_id())
-        })?;
+        let mut tx = self.begin_write().await?;
+        lock_driver(&mut tx, &c.driver_id).await?;
+        refuse_if_owed(&mut tx, c, now).await?;
+        if let Some(last) = last_call(&mut tx, &c.driver_id).await?
+            && let Some(why) = last.refusal(c, now)
+        {
+            return Err(StoreError::Invalid(why));
+        }
+        claim_for_dial(&mut tx, c, now).await?;
+        let id = insert_call(&mut tx, c, now).await?;
+        tx.commit().await?;
         self.call(id).await?.ok_or_else(|| StoreError::NotFound(format!("call {id} vanished after insert")))
     }
 
@@ -439,6 +345,149 @@ impl Store {
             .collect();
         Ok(out)
     }
+}
+
+/// Locks the driver's row, so two consoles (or two key presses) cannot both pass the checks.
+async fn lock_driver(tx: &mut Tx<'_>, driver_id: &str) -> Result<()> {
+    with_conn!(tx, |c, d| {
+        let lock = format!("SELECT id FROM drivers WHERE id = ?{}", d.for_update);
+        let _: Option<(String,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(driver_id).fetch_optional(&mut *c).await?;
+    });
+    Ok(())
+}
+
+/// Refuses with [`StoreError::WrapupOwed`] while a call to this driver still waits for its
+/// outcome (any agent's, placed by calldesk or the old app through our API, so some console
+/// reopens it): no second call until it is saved, so an older outcome never decides over a newer
+/// call. Rows the old system left without an outcome, or of a caller not here, do not count.
+async fn refuse_if_owed(tx: &mut Tx<'_>, c: &NewCall, now: DateTime<Utc>) -> Result<()> {
+    let owed = format!(
+        "{CALL_COLUMNS} WHERE driver_id = ? AND created_at >= ? AND (feedback IS NULL OR feedback = '') \
+         AND {OWES_WRAPUP} AND provider IN ('telecmi', 'manual') \
+         AND caller_id IN (SELECT id FROM callers) AND NOT (provider = 'manual' AND status IN {LIVE} \
+         AND id NOT IN (SELECT call_log_id FROM feedback_drafts)) ORDER BY id DESC LIMIT 1"
+    );
+    // A manual call the agent has not ended is "in progress" (said below) until it is
+    // abandoned; then it lapses rather than lock the driver.
+    let owed: Option<CallLog> = with_conn!(tx, |conn, d| {
+        sqlx::query_as(sqlx::AssertSqlSafe(owed))
+            .bind(&c.driver_id)
+            .bind(db_time(now - WRAPUP_WINDOW))
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    match owed {
+        Some(call) => Err(StoreError::WrapupOwed(Box::new(call))),
+        None => Ok(()),
+    }
+}
+
+/// The driver's newest call: (status, when it started, remarks).
+struct LastCall(String, DateTime<Utc>, Option<String>);
+
+impl LastCall {
+    /// Why this last call forbids dialing the driver now, if it does.
+    fn refusal(&self, c: &NewCall, now: DateTime<Utc>) -> Option<String> {
+        let Self(status, at, remarks) = self;
+        // A call still "live" hours later was abandoned (a manual call never wrapped up):
+        // it must not lock the driver forever.
+        let live =
+            status.parse::<CallStatus>().map(CallStatus::is_live).unwrap_or(false) && now - *at < ABANDONED_AFTER;
+        // An unconfirmed dial blocks whatever its age: the call ceiling (reconciliation)
+        // or the agent settles it, never the clock alone.
+        let unconfirmed = status == CallStatus::Initiated.as_str()
+            && remarks.as_deref().is_some_and(|r| r.starts_with(crate::domain::UNCONFIRMED_REMARK));
+        if unconfirmed {
+            return Some(format!(
+                "the last click-to-call to {} is unconfirmed: TeleCMI may still ring them, so no second call \
+                 goes out until TeleCMI reports it or the agent marks it as not placed",
+                c.driver_name
+            ));
+        }
+        if live {
+            return Some(format!(
+                "a call to {} is still in progress ({status}); finish it before dialing again",
+                c.driver_name
+            ));
+        }
+        // A failed dial rang nobody: the agent may retry at once (e.g. by hand).
+        let failed = status == CallStatus::Failed.as_str();
+        let since = now - *at;
+        (!failed && since < c.min_gap).then(|| {
+            format!(
+                "{} was dialed {}s ago; wait {}s before dialing again",
+                c.driver_name,
+                since.num_seconds().max(0),
+                (c.min_gap - since).num_seconds().max(1)
+            )
+        })
+    }
+}
+
+async fn last_call(tx: &mut Tx<'_>, driver_id: &str) -> Result<Option<LastCall>> {
+    let last: Option<(String, DateTime<Utc>, Option<String>)> = with_conn!(tx, |c, d| {
+        sqlx::query_as(
+            "SELECT COALESCE(status, 'initiated'), created_at, remarks FROM call_logs WHERE driver_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(driver_id)
+        .fetch_optional(&mut *c)
+        .await?
+    });
+    Ok(last.map(|(status, at, remarks)| LastCall(status, at, remarks)))
+}
+
+/// Claims the driver for this caller ([`CLAIM_FOR`]); refused while another agent's claim holds.
+async fn claim_for_dial(tx: &mut Tx<'_>, c: &NewCall, now: DateTime<Utc>) -> Result<()> {
+    let now_db = db_time(now);
+    // A driver another agent is calling (claim not yet lapsed) is theirs.
+    let claim: Option<(Option<i64>, Option<NaiveDateTime>)> = with_conn!(tx, |conn, d| {
+        sqlx::query_as("SELECT claimed_by, claimed_until FROM call_queue WHERE driver_id = ?")
+            .bind(&c.driver_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    if let Some((Some(by), Some(until))) = claim
+        && by != c.caller_id
+        && until > now_db
+    {
+        return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
+    }
+    with_conn!(tx, |conn, d| {
+        sqlx::query("UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ?")
+            .bind(c.caller_id)
+            .bind(now_db + CLAIM_FOR)
+            .bind(&c.driver_id)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Writes the call's row (`initiated`) and counts the attempt on the queue; the new call's id.
+async fn insert_call(tx: &mut Tx<'_>, c: &NewCall, now: DateTime<Utc>) -> Result<i64> {
+    Ok(with_conn!(tx, |conn, d| {
+        let r = sqlx::query(
+            "INSERT INTO call_logs (caller_id, driver_id, driver_mobile, driver_name, driver_tmid, call_type, \
+             status, provider, telecmi_user_id, call_duration, created_at) VALUES (?, ?, ?, ?, ?, ?, 'initiated', ?, ?, 0, ?)",
+        )
+        .bind(c.caller_id)
+        .bind(&c.driver_id)
+        .bind(&c.driver_mobile)
+        .bind(&c.driver_name)
+        .bind(&c.driver_tmid)
+        .bind(c.call_type.as_str())
+        .bind(c.provider.as_str())
+        .bind(&c.telecmi_user_id)
+        .bind(db_time(now))
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE call_queue SET attempts = attempts + 1 WHERE driver_id = ?")
+            .bind(&c.driver_id)
+            .execute(&mut *conn)
+            .await?;
+        r.inserted_id()
+    }))
 }
 
 /// An agent's newest call, and whether a wrap-up draft is being typed for it.

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use super::provisional::mark_provisional;
+use super::tx::{Tx, with_conn};
 use super::{Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus, DO_NOT_CALL_REASON};
 
@@ -29,57 +31,27 @@ impl Store {
             "mobile" => "mobile",
             other => return Err(StoreError::Invalid(format!("cannot edit a driver's {other}"))),
         };
-        let select = format!("SELECT {column} FROM drivers WHERE id = ?");
-        let update = format!("UPDATE drivers SET {column} = ? WHERE id = ?");
-        with_pool!(self, |p, d| {
-            async {
-                let mut tx = p.begin_with(d.begin_write).await?;
-                let old: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(select.as_str()))
-                    .bind(driver_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some((old,)) = old else {
-                    return Err(StoreError::NotFound(format!("driver {driver_id} not found")));
-                };
-                sqlx::query(sqlx::AssertSqlSafe(update.as_str())).bind(value).bind(driver_id).execute(&mut *tx).await?;
-                if column == "mobile" && old != value {
-                    // A driver who asked not to be called: their new number is listed too.
-                    let closed: Option<(Option<String>,)> =
-                        sqlx::query_as("SELECT closed_reason FROM drivers WHERE id = ?")
-                            .bind(driver_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if closed.and_then(|(r,)| r).as_deref() == Some(DO_NOT_CALL_REASON) {
-                        let name = super::dnc::adder_name_in_tx!(tx, Some(by));
-                        let why = format!("driver {driver_id} asked not to be called; number changed from {old}");
-                        super::dnc::insert_listed_in_tx!(
-                            tx,
-                            d,
-                            value,
-                            Some(why.as_str()),
-                            Some(by),
-                            &name,
-                            db_time(now)
-                        );
-                    }
-                }
-                sqlx::query(
-                    "INSERT INTO driver_edits (driver_id, field, old_value, new_value, edited_by, edited_at) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(driver_id)
-                .bind(column)
-                .bind(old)
-                .bind(value)
-                .bind(by)
-                .bind(db_time(now))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok::<(), StoreError>(())
-            }
-            .await
-        })
+        let mut tx = self.begin_write().await?;
+        let old = set_driver_field(&mut tx, driver_id, column, value).await?;
+        if column == "mobile" && old != value {
+            list_new_number_if_asked(&mut tx, driver_id, &old, value, by, now).await?;
+        }
+        with_conn!(tx, |c, d| {
+            sqlx::query(
+                "INSERT INTO driver_edits (driver_id, field, old_value, new_value, edited_by, edited_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(driver_id)
+            .bind(column)
+            .bind(&old)
+            .bind(value)
+            .bind(by)
+            .bind(db_time(now))
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The corrections made to a driver, newest first: (field, old value, new value, when).
@@ -139,51 +111,79 @@ impl Store {
     /// answered yet (initiated or ringing).
     #[tracing::instrument(skip_all, err)]
     pub async fn cancel_dial(&self, call_id: i64, caller: i64, now: DateTime<Utc>) -> Result<Option<CallLog>> {
-        let done = with_pool!(self, |p, d| {
-            async {
-                let mut tx = p.begin_with(d.begin_write).await?;
-                let sql = format!(
-                    "SELECT COALESCE(status, 'initiated'), driver_id FROM call_logs WHERE id = ? AND caller_id = ?{}",
-                    d.for_update
-                );
-                let row: Option<(String, Option<String>)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).bind(caller).fetch_optional(&mut *tx).await?;
-                let Some((status, driver_id)) = row else { return Ok::<bool, StoreError>(false) };
-                // Only before anyone answered: a connected call is a conversation, not a mistake.
-                if !matches!(status.parse::<CallStatus>(), Ok(CallStatus::Initiated | CallStatus::Ringing)) {
-                    return Ok(false);
-                }
-                sqlx::query("UPDATE call_logs SET status = 'failed', feedback = ?, remarks = ? WHERE id = ?")
-                    .bind("Cancelled by Agent")
-                    .bind(CANCELLED)
-                    .bind(call_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(call_id).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO call_provisional (call_log_id, state, prior_status, reason, since) VALUES (?, 'provisional', ?, ?, ?)",
-                )
-                .bind(call_id)
-                .bind(&status)
+        let mut tx = self.begin_write().await?;
+        let row: Option<(String, Option<String>)> = with_conn!(tx, |c, d| {
+            let sql = format!(
+                "SELECT COALESCE(status, 'initiated'), driver_id FROM call_logs WHERE id = ? AND caller_id = ?{}",
+                d.for_update
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).bind(caller).fetch_optional(&mut *c).await?
+        });
+        let Some((status, driver_id)) = row else { return Ok(None) };
+        // Only before anyone answered: a connected call is a conversation, not a mistake.
+        if !matches!(status.parse::<CallStatus>(), Ok(CallStatus::Initiated | CallStatus::Ringing)) {
+            return Ok(None);
+        }
+        with_conn!(tx, |c, d| {
+            sqlx::query("UPDATE call_logs SET status = 'failed', feedback = ?, remarks = ? WHERE id = ?")
+                .bind("Cancelled by Agent")
                 .bind(CANCELLED)
-                .bind(db_time(now))
-                .execute(&mut *tx)
+                .bind(call_id)
+                .execute(&mut *c)
                 .await?;
-                if let Some(driver) = driver_id {
-                    sqlx::query(
-                        "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
-                         claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?",
-                    )
-                    .bind(driver)
-                    .bind(caller)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(true)
-            }
-            .await
-        })?;
-        if done { self.call(call_id).await } else { Ok(None) }
+        });
+        mark_provisional(&mut tx, call_id, &status, CANCELLED, now).await?;
+        if let Some(driver) = driver_id {
+            with_conn!(tx, |c, d| {
+                sqlx::query(
+                    "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+                     claimed_by = NULL, claimed_until = NULL WHERE driver_id = ? AND claimed_by = ?",
+                )
+                .bind(driver)
+                .bind(caller)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
+        tx.commit().await?;
+        self.call(call_id).await
     }
+}
+
+/// Sets the driver's `column` to `value`; the value it had (`NotFound` when there is no such driver).
+async fn set_driver_field(tx: &mut Tx<'_>, driver_id: &str, column: &str, value: &str) -> Result<String> {
+    let select = format!("SELECT {column} FROM drivers WHERE id = ?");
+    let update = format!("UPDATE drivers SET {column} = ? WHERE id = ?");
+    with_conn!(tx, |c, d| {
+        let old: Option<(String,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(select.as_str())).bind(driver_id).fetch_optional(&mut *c).await?;
+        let Some((old,)) = old else {
+            return Err(StoreError::NotFound(format!("driver {driver_id} not found")));
+        };
+        sqlx::query(sqlx::AssertSqlSafe(update.as_str())).bind(value).bind(driver_id).execute(&mut *c).await?;
+        Ok(old)
+    })
+}
+
+/// A driver who asked not to be called: their new number is listed too.
+async fn list_new_number_if_asked(
+    tx: &mut Tx<'_>,
+    driver_id: &str,
+    old: &str,
+    value: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    with_conn!(tx, |c, d| {
+        let closed: Option<(Option<String>,)> = sqlx::query_as("SELECT closed_reason FROM drivers WHERE id = ?")
+            .bind(driver_id)
+            .fetch_optional(&mut *c)
+            .await?;
+        if closed.and_then(|(r,)| r).as_deref() == Some(DO_NOT_CALL_REASON) {
+            let name = super::dnc::adder_name_in_tx!(c, Some(by));
+            let why = format!("driver {driver_id} asked not to be called; number changed from {old}");
+            super::dnc::insert_listed_in_tx!(c, d, value, Some(why.as_str()), Some(by), &name, db_time(now));
+        }
+    });
+    Ok(())
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use super::tx::{Tx, with_conn};
 use super::{Result, Store, StoreError, db_time, with_pool};
 use crate::domain::{CallLog, CallStatus};
 
@@ -142,73 +143,103 @@ impl Store {
         now: DateTime<Utc>,
         not_placed_by: Option<i64>,
     ) -> Result<bool> {
-        let now = db_time(now);
-        with_pool!(self, |p, d| {
-            async {
-                let mut tx = p.begin_with(d.begin_write).await?;
-                let sql = format!(
-                    "SELECT COALESCE(status, 'initiated'), driver_id, caller_id, remarks FROM call_logs WHERE id = ?{}",
-                    d.for_update
-                );
-                let row: Option<CallRow> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).fetch_optional(&mut *tx).await?;
-                let Some((status, driver_id, caller_id, remarks)) = row else { return Ok(false) };
-                if !status.parse::<CallStatus>().is_ok_and(CallStatus::is_live) {
-                    return Ok(false);
-                }
-                let mark: Option<(String, String)> =
-                    sqlx::query_as("SELECT state, reason FROM call_provisional WHERE call_log_id = ?")
-                        .bind(call_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let was_unconfirmed = mark.as_ref().is_some_and(|(s, _)| s == UNCONFIRMED);
-                if let Some(caller) = not_placed_by
-                    && (caller_id != Some(caller) || !was_unconfirmed || status != CallStatus::Initiated.as_str())
-                {
-                    return Ok(false);
-                }
-                // Our own earlier remark gives way; the agent's words never do.
-                let ours = remarks
-                    .as_deref()
-                    .is_none_or(|r| r.trim().is_empty() || mark.as_ref().is_some_and(|(_, reason)| reason == r));
-                let new_remarks = if ours { Some(reason) } else { remarks.as_deref() };
-                sqlx::query("UPDATE call_logs SET status = 'failed', remarks = ? WHERE id = ?")
-                    .bind(new_remarks)
-                    .bind(call_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?")
-                    .bind(call_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO call_provisional (call_log_id, state, prior_status, reason, since) \
-                     VALUES (?, 'provisional', ?, ?, ?)",
-                )
+        let mut tx = self.begin_write().await?;
+        let Some((status, driver_id, caller_id, remarks)) = lock_call(&mut tx, call_id).await? else {
+            return Ok(false);
+        };
+        if !status.parse::<CallStatus>().is_ok_and(CallStatus::is_live) {
+            return Ok(false);
+        }
+        let mark = read_mark(&mut tx, call_id).await?;
+        let was_unconfirmed = mark.as_ref().is_some_and(|(s, _)| s == UNCONFIRMED);
+        if let Some(caller) = not_placed_by
+            && (caller_id != Some(caller) || !was_unconfirmed || status != CallStatus::Initiated.as_str())
+        {
+            return Ok(false);
+        }
+        // Our own earlier remark gives way; the agent's words never do.
+        let ours = remarks
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty() || mark.as_ref().is_some_and(|(_, reason)| reason == r));
+        let new_remarks = if ours { Some(reason) } else { remarks.as_deref() };
+        with_conn!(tx, |c, d| {
+            sqlx::query("UPDATE call_logs SET status = 'failed', remarks = ? WHERE id = ?")
+                .bind(new_remarks)
                 .bind(call_id)
-                .bind(&status)
-                .bind(reason)
-                .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await?;
-                if let (Some(caller), Some(driver)) = (not_placed_by, driver_id) {
-                    sqlx::query(
-                        // claimed_until first: MySQL assigns left to right with the new values.
-                        "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
-                         claimed_until = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_until END, \
-                         claimed_by = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_by END \
-                         WHERE driver_id = ?",
-                    )
-                    .bind(caller)
-                    .bind(caller)
-                    .bind(&driver)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok::<bool, StoreError>(true)
-            }
-            .await
-        })
+        });
+        mark_provisional(&mut tx, call_id, &status, reason, now).await?;
+        if let (Some(caller), Some(driver)) = (not_placed_by, driver_id) {
+            give_back_attempt(&mut tx, &driver, caller).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
+}
+
+/// Locks the call's row: (status, driver_id, caller_id, remarks), `None` when there is no such call.
+async fn lock_call(tx: &mut Tx<'_>, call_id: i64) -> Result<Option<CallRow>> {
+    Ok(with_conn!(tx, |c, d| {
+        let sql = format!(
+            "SELECT COALESCE(status, 'initiated'), driver_id, caller_id, remarks FROM call_logs WHERE id = ?{}",
+            d.for_update
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(call_id).fetch_optional(&mut *c).await?
+    }))
+}
+
+/// The call's mark in `call_provisional`: (state, reason).
+async fn read_mark(tx: &mut Tx<'_>, call_id: i64) -> Result<Option<(String, String)>> {
+    Ok(with_conn!(tx, |c, d| {
+        sqlx::query_as("SELECT state, reason FROM call_provisional WHERE call_log_id = ?")
+            .bind(call_id)
+            .fetch_optional(&mut *c)
+            .await?
+    }))
+}
+
+/// Marks the call [`PROVISIONAL`] (in place of any earlier mark): calldesk set its status, which
+/// was `prior`, for `reason`; TeleCMI's own later report corrects it.
+pub(super) async fn mark_provisional(
+    tx: &mut Tx<'_>,
+    call_id: i64,
+    prior: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    with_conn!(tx, |c, d| {
+        sqlx::query("DELETE FROM call_provisional WHERE call_log_id = ?").bind(call_id).execute(&mut *c).await?;
+        sqlx::query(
+            "INSERT INTO call_provisional (call_log_id, state, prior_status, reason, since) \
+             VALUES (?, 'provisional', ?, ?, ?)",
+        )
+        .bind(call_id)
+        .bind(prior)
+        .bind(reason)
+        .bind(db_time(now))
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// A call that never rang the driver was no attempt: the driver gets it back, and `caller`'s
+/// claim on them is released.
+async fn give_back_attempt(tx: &mut Tx<'_>, driver: &str, caller: i64) -> Result<()> {
+    with_conn!(tx, |c, d| {
+        sqlx::query(
+            // claimed_until first: MySQL assigns left to right with the new values.
+            "UPDATE call_queue SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             claimed_until = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_until END, \
+             claimed_by = CASE WHEN claimed_by = ? THEN NULL ELSE claimed_by END \
+             WHERE driver_id = ?",
+        )
+        .bind(caller)
+        .bind(caller)
+        .bind(driver)
+        .execute(&mut *c)
+        .await?;
+    });
+    Ok(())
 }

@@ -6,11 +6,12 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::{Stream, StreamExt, TryStreamExt};
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, MySqlConnection};
 
-use super::{ImportOutcome, Result, Store, db_time, with_pool};
+use super::tx::{Conn, Tx, with_conn};
+use super::{ImportOutcome, Result, Store, db_time};
 use crate::domain::{DO_NOT_CALL_REASON, Driver, WRONG_NUMBER_REASON};
 
 /// Rows per multi-row INSERT: 10 parameters a row stays far under SQLite's 32766 bound parameters
@@ -44,6 +45,8 @@ struct ImportSql {
     reassign: &'static str,
     /// A driver already queued whom the file gives a zone keeps it beside their queue row too.
     rezone: &'static str,
+    /// The do-not-call reason of a new number of a driver who asked not to be called.
+    asked_reason: &'static str,
 }
 
 // `prior` says what the row found in `drivers` before the merge: NULL none, 1 an open driver, 2 a
@@ -97,6 +100,7 @@ const SQLITE_IMPORT: ImportSql = ImportSql {
          AND (s.prior IS NULL OR s.prior < 3) AND call_queue.caller_id <> s.assigned_to",
     rezone: "UPDATE call_queue SET timezone = s.timezone FROM cd_import_rows s \
          WHERE call_queue.driver_id = s.id AND s.timezone IS NOT NULL AND call_queue.timezone <> s.timezone",
+    asked_reason: "'driver ' || s.id || ' asked not to be called; number from an import'",
 };
 
 // MariaDB cannot open one temporary table twice in a statement: no statement below does.
@@ -138,6 +142,7 @@ const MYSQL_IMPORT: ImportSql = ImportSql {
          WHERE s.assigned_to IS NOT NULL AND (s.prior IS NULL OR s.prior < 3) AND q.caller_id <> s.assigned_to",
     rezone: "UPDATE call_queue q JOIN cd_import_rows s ON q.driver_id = s.id SET q.timezone = s.timezone \
          WHERE s.timezone IS NOT NULL AND q.timezone <> s.timezone",
+    asked_reason: "CONCAT('driver ', s.id, ' asked not to be called; number from an import')",
 };
 
 /// The zone a queue row keeps for an imported driver ('' = the team's): the file's, else (a row
@@ -206,187 +211,246 @@ impl Store {
         mut on_refused: impl FnMut(u64, &str) + Send,
     ) -> Result<ImportOutcome> {
         let sql = if self.is_mysql() { &MYSQL_IMPORT } else { &SQLITE_IMPORT };
-        let mysql = self.is_mysql();
-        let now = db_time(now);
-        let mut batches = std::pin::pin!(batches);
-        let full_insert = format!("{}{}", sql.insert_rows, placeholders(ROWS_PER_INSERT, STAGED_COLUMNS));
-        let out = with_pool!(self, |p, d| {
-            let mut conn = p.acquire().await?;
-            let result = async {
-                // The staging tables compare with `drivers` in every statement: on MySQL their text
-                // columns take drivers.id's and drivers.mobile's own collations (a database from
-                // another server version may have other ones than today's default).
-                let (id_coll, mobile_coll) = if mysql {
-                    let c: Vec<(String, Option<String>)> = sqlx::query_as(
-                        "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
-                         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'drivers' AND COLUMN_NAME IN ('id', 'mobile')",
-                    )
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    let of = |name: &str| {
-                        c.iter()
-                            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                            .and_then(|(_, coll)| coll.clone())
-                            .filter(|coll| coll.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-                            .map(|coll| format!(" COLLATE {coll}"))
-                            .unwrap_or_default()
-                    };
-                    (of("id"), of("mobile"))
-                } else {
-                    (String::new(), String::new())
-                };
-                for s in sql.setup {
-                    let s = s.replace("{ID_COLL}", &id_coll).replace("{MOBILE_COLL}", &mobile_coll);
-                    sqlx::query(AssertSqlSafe(s)).execute(&mut *conn).await?;
-                }
-                let mut out = ImportOutcome::default();
-
-                // Staging: temporary tables only, so other writers are not held up meanwhile.
-                let mut tx = conn.begin().await?;
-                while let Some(batch) = batches.next().await {
-                    let mut refused = batch.refused;
-                    for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
-                        // Only the full-size statement is worth keeping prepared.
-                        let full = chunk.len() == ROWS_PER_INSERT;
-                        let text = if full {
-                            full_insert.clone()
-                        } else {
-                            format!("{}{}", sql.insert_rows, placeholders(chunk.len(), STAGED_COLUMNS))
-                        };
-                        let mut q = sqlx::query(AssertSqlSafe(text)).persistent(full);
-                        for (line, d) in chunk {
-                            q = q
-                                .bind(i64::try_from(*line).unwrap_or(i64::MAX))
-                                .bind(id_key(&d.id))
-                                .bind(&d.id)
-                                .bind(&d.name)
-                                .bind(&d.mobile)
-                                .bind(&d.tmid)
-                                .bind(&d.city)
-                                .bind(&d.state)
-                                .bind(d.assigned_to)
-                                .bind(&d.timezone);
-                        }
-                        let staged = q.execute(&mut *tx).await?.rows_affected();
-                        if usize::try_from(staged).is_ok_and(|n| n == chunk.len()) {
-                            continue;
-                        }
-                        // Some rows repeated an earlier row's id or mobile: say whose, by line.
-                        let (first, last) = (chunk[0].0, chunk[chunk.len() - 1].0);
-                        let kept: HashSet<i64> =
-                            sqlx::query_as::<_, (i64,)>("SELECT line FROM cd_import_rows WHERE line BETWEEN ? AND ?")
-                                .bind(i64::try_from(first).unwrap_or(i64::MAX))
-                                .bind(i64::try_from(last).unwrap_or(i64::MAX))
-                                .fetch_all(&mut *tx)
-                                .await?
-                                .into_iter()
-                                .map(|(l,)| l)
-                                .collect();
-                        let lost: Vec<&(u64, Driver)> =
-                            chunk.iter().filter(|(l, _)| !kept.contains(&i64::try_from(*l).unwrap_or(-1))).collect();
-                        let marks = vec!["?"; lost.len()].join(", ");
-                        let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
-                            "SELECT line, id_key FROM cd_import_rows WHERE id_key IN ({marks})"
-                        )))
-                        .persistent(false);
-                        for (_, d) in &lost {
-                            q = q.bind(id_key(&d.id));
-                        }
-                        let by_id = q.fetch_all(&mut *tx).await?;
-                        let mut q = sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(format!(
-                            "SELECT line, id, mobile FROM cd_import_rows WHERE mobile IN ({marks})"
-                        )))
-                        .persistent(false);
-                        for (_, d) in &lost {
-                            q = q.bind(&d.mobile);
-                        }
-                        let by_mobile = q.fetch_all(&mut *tx).await?;
-                        for (line, d) in lost {
-                            let reason = match repeat_reason(*line, d, &by_id, &by_mobile) {
-                                Some(r) => r,
-                                // Equal only under the database's collation (accents, say).
-                                None => format!("id {} or mobile {} repeats an earlier row's", d.id, d.mobile),
-                            };
-                            refused.push((*line, reason));
-                        }
-                    }
-                    for chunk in refused.chunks(ROWS_PER_INSERT) {
-                        let text = format!("{}{}", sql.insert_errors, placeholders(chunk.len(), 2));
-                        let mut q = sqlx::query(AssertSqlSafe(text)).persistent(false);
-                        for (line, reason) in chunk {
-                            q = q.bind(i64::try_from(*line).unwrap_or(i64::MAX)).bind(reason);
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                }
-                tx.commit().await?;
-
-                // The merge: one write transaction.
-                let mut tx = conn.begin_with(d.begin_write).await?;
-                if sqlx::query(sql.find_taken).execute(&mut *tx).await?.rows_affected() > 0 {
-                    sqlx::query(OWNERS_IN_FILE).execute(&mut *tx).await?;
-                    sqlx::query(sql.taken_errors).execute(&mut *tx).await?;
-                    sqlx::query(DROP_TAKEN).execute(&mut *tx).await?;
-                }
-                sqlx::query(sql.prior)
-                    .bind(DO_NOT_CALL_REASON)
-                    .bind(requeue)
-                    .bind(WRONG_NUMBER_REASON)
-                    .execute(&mut *tx)
-                    .await?;
-                let (total, existed, reopen, kept, asked): (i64, i64, i64, i64, i64) =
-                    sqlx::query_as(COUNTS).fetch_one(&mut *tx).await?;
-                if asked > 0 {
-                    let reason = if mysql {
-                        "CONCAT('driver ', s.id, ' asked not to be called; number from an import')"
-                    } else {
-                        "'driver ' || s.id || ' asked not to be called; number from an import'"
-                    };
-                    let list = LIST_ASKED.replace("{insert_ignore}", d.insert_ignore).replace("{reason}", reason);
-                    sqlx::query(AssertSqlSafe(list)).bind(now).execute(&mut *tx).await?;
-                }
-                if reopen > 0 {
-                    sqlx::query(REOPEN).execute(&mut *tx).await?;
-                }
-                sqlx::query(sql.upsert).bind(now).execute(&mut *tx).await?;
-                let queue = format!(
-                    "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts, timezone) \
-                     SELECT id, assigned_to, 1, ?, 0, {QUEUE_ZONE} FROM cd_import_rows \
-                     WHERE assigned_to IS NOT NULL AND (prior IS NULL OR prior < 3)",
-                    d.insert_ignore
-                );
-                out.queued = sqlx::query(AssertSqlSafe(queue)).bind(now).execute(&mut *tx).await?.rows_affected();
-                sqlx::query(sql.reassign).execute(&mut *tx).await?;
-                sqlx::query(sql.rezone).execute(&mut *tx).await?;
-                let count = |n: i64| u64::try_from(n).unwrap_or_default();
-                out.inserted = count(total - existed);
-                out.updated = count(existed);
-                out.kept_finished = count(kept);
-                out.kept_do_not_call = count(asked);
-                // Listed before the commit, so that any error of the import means nothing loaded.
-                let mut errors =
-                    sqlx::query_as::<_, (i64, String)>("SELECT line, reason FROM cd_import_errors ORDER BY line")
-                        .fetch(&mut *tx);
-                while let Some((line, reason)) = errors.try_next().await? {
-                    out.refused += 1;
-                    on_refused(count(line), &reason);
-                }
-                drop(errors);
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(out)
-            }
-            .await;
-            // The connection goes back to the pool without the import's tables; if they cannot be
-            // dropped, it is closed instead.
-            let mut cleaned = Ok(());
-            for s in sql.teardown {
-                cleaned = cleaned.and(sqlx::query(*s).execute(&mut *conn).await.map(|_| ()));
-            }
-            if cleaned.is_err() {
-                conn.close_on_drop();
-            }
-            result
-        })?;
-        Ok(out)
+        let mut conn = self.acquire().await?;
+        let result = import_on(&mut conn, sql, batches, requeue, db_time(now), &mut on_refused).await;
+        // The connection goes back to the pool without the import's tables; if they cannot be
+        // dropped, it is closed instead.
+        let mut cleaned = Ok(());
+        for s in sql.teardown {
+            cleaned = cleaned.and(with_conn!(conn, |c, d| sqlx::query(*s).execute(&mut *c).await.map(|_| ())));
+        }
+        if cleaned.is_err() {
+            conn.close_on_drop();
+        }
+        result
     }
+}
+
+/// The import on its own connection: the staging tables made, every batch staged, then merged.
+async fn import_on(
+    conn: &mut Conn,
+    sql: &ImportSql,
+    batches: impl Stream<Item = ImportBatch> + Send,
+    requeue: bool,
+    now: NaiveDateTime,
+    on_refused: &mut (impl FnMut(u64, &str) + Send),
+) -> Result<ImportOutcome> {
+    create_tables(conn, sql).await?;
+    // Staging: temporary tables only, so other writers are not held up meanwhile.
+    let full_insert = format!("{}{}", sql.insert_rows, placeholders(ROWS_PER_INSERT, STAGED_COLUMNS));
+    let mut batches = std::pin::pin!(batches);
+    let mut tx = conn.begin().await?;
+    while let Some(batch) = batches.next().await {
+        stage(&mut tx, sql, batch, &full_insert).await?;
+    }
+    tx.commit().await?;
+
+    // The merge: one write transaction.
+    let mut tx = conn.begin_write().await?;
+    let mut out = merge(&mut tx, sql, requeue, now).await?;
+    // Listed before the commit, so that any error of the import means nothing loaded.
+    out.refused = list_refused(&mut tx, on_refused).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The staging tables, on this connection only.
+async fn create_tables(conn: &mut Conn, sql: &ImportSql) -> Result<()> {
+    // The staging tables compare with `drivers` in every statement: on MySQL their text
+    // columns take drivers.id's and drivers.mobile's own collations (a database from
+    // another server version may have other ones than today's default).
+    let (id_coll, mobile_coll) = match conn {
+        Conn::MySql(c) => collations(c).await?,
+        Conn::Sqlite(_) => (String::new(), String::new()),
+    };
+    for s in sql.setup {
+        let s = s.replace("{ID_COLL}", &id_coll).replace("{MOBILE_COLL}", &mobile_coll);
+        with_conn!(conn, |c, d| sqlx::query(AssertSqlSafe(s)).execute(&mut *c).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// ` COLLATE …` of `drivers.id` and of `drivers.mobile` (empty when the server names none).
+async fn collations(conn: &mut MySqlConnection) -> Result<(String, String)> {
+    let c: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'drivers' AND COLUMN_NAME IN ('id', 'mobile')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let of = |name: &str| {
+        c.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, coll)| coll.clone())
+            .filter(|coll| coll.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .map(|coll| format!(" COLLATE {coll}"))
+            .unwrap_or_default()
+    };
+    Ok((of("id"), of("mobile")))
+}
+
+/// Stages one batch: its rows (a repeat of an earlier row's id or mobile is refused, saying
+/// whose) and the lines refused.
+async fn stage(tx: &mut Tx<'_>, sql: &ImportSql, batch: ImportBatch, full_insert: &str) -> Result<()> {
+    let mut refused = batch.refused;
+    for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
+        let staged = insert_rows(tx, sql, chunk, full_insert).await?;
+        if usize::try_from(staged).is_ok_and(|n| n == chunk.len()) {
+            continue;
+        }
+        // Some rows repeated an earlier row's id or mobile: say whose, by line.
+        refused.extend(repeats(tx, chunk).await?);
+    }
+    for chunk in refused.chunks(ROWS_PER_INSERT) {
+        let text = format!("{}{}", sql.insert_errors, placeholders(chunk.len(), 2));
+        with_conn!(tx, |c, d| {
+            let mut q = sqlx::query(AssertSqlSafe(text)).persistent(false);
+            for (line, reason) in chunk {
+                q = q.bind(i64::try_from(*line).unwrap_or(i64::MAX)).bind(reason);
+            }
+            q.execute(&mut *c).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Stages up to [`ROWS_PER_INSERT`] rows in one statement; how many were staged (a repeat is not).
+async fn insert_rows(tx: &mut Tx<'_>, sql: &ImportSql, chunk: &[(u64, Driver)], full_insert: &str) -> Result<u64> {
+    // Only the full-size statement is worth keeping prepared.
+    let full = chunk.len() == ROWS_PER_INSERT;
+    let text = if full {
+        full_insert.to_string()
+    } else {
+        format!("{}{}", sql.insert_rows, placeholders(chunk.len(), STAGED_COLUMNS))
+    };
+    Ok(with_conn!(tx, |c, d| {
+        let mut q = sqlx::query(AssertSqlSafe(text)).persistent(full);
+        for (line, d) in chunk {
+            q = q
+                .bind(i64::try_from(*line).unwrap_or(i64::MAX))
+                .bind(id_key(&d.id))
+                .bind(&d.id)
+                .bind(&d.name)
+                .bind(&d.mobile)
+                .bind(&d.tmid)
+                .bind(&d.city)
+                .bind(&d.state)
+                .bind(d.assigned_to)
+                .bind(&d.timezone);
+        }
+        q.execute(&mut *c).await?.rows_affected()
+    }))
+}
+
+/// The rows of `chunk` that were not staged, each with why: whose id or mobile it repeats.
+async fn repeats(tx: &mut Tx<'_>, chunk: &[(u64, Driver)]) -> Result<Vec<(u64, String)>> {
+    let (first, last) = (chunk[0].0, chunk[chunk.len() - 1].0);
+    let kept: HashSet<i64> = with_conn!(tx, |c, d| {
+        sqlx::query_as::<_, (i64,)>("SELECT line FROM cd_import_rows WHERE line BETWEEN ? AND ?")
+            .bind(i64::try_from(first).unwrap_or(i64::MAX))
+            .bind(i64::try_from(last).unwrap_or(i64::MAX))
+            .fetch_all(&mut *c)
+            .await?
+    })
+    .into_iter()
+    .map(|(l,)| l)
+    .collect();
+    let lost: Vec<&(u64, Driver)> =
+        chunk.iter().filter(|(l, _)| !kept.contains(&i64::try_from(*l).unwrap_or(-1))).collect();
+    let marks = vec!["?"; lost.len()].join(", ");
+    let (by_id, by_mobile) = with_conn!(tx, |c, d| {
+        let mut q = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(format!(
+            "SELECT line, id_key FROM cd_import_rows WHERE id_key IN ({marks})"
+        )))
+        .persistent(false);
+        for (_, d) in &lost {
+            q = q.bind(id_key(&d.id));
+        }
+        let by_id = q.fetch_all(&mut *c).await?;
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(format!(
+            "SELECT line, id, mobile FROM cd_import_rows WHERE mobile IN ({marks})"
+        )))
+        .persistent(false);
+        for (_, d) in &lost {
+            q = q.bind(&d.mobile);
+        }
+        (by_id, q.fetch_all(&mut *c).await?)
+    });
+    Ok(lost
+        .into_iter()
+        .map(|(line, d)| {
+            let reason = match repeat_reason(*line, d, &by_id, &by_mobile) {
+                Some(r) => r,
+                // Equal only under the database's collation (accents, say).
+                None => format!("id {} or mobile {} repeats an earlier row's", d.id, d.mobile),
+            };
+            (*line, reason)
+        })
+        .collect())
+}
+
+/// The merge of the staged rows into `drivers` and `call_queue`; what it did (all but `refused`).
+async fn merge(tx: &mut Tx<'_>, sql: &ImportSql, requeue: bool, now: NaiveDateTime) -> Result<ImportOutcome> {
+    let (total, existed, reopen, kept, asked) = with_conn!(tx, |c, d| {
+        if sqlx::query(sql.find_taken).execute(&mut *c).await?.rows_affected() > 0 {
+            sqlx::query(OWNERS_IN_FILE).execute(&mut *c).await?;
+            sqlx::query(sql.taken_errors).execute(&mut *c).await?;
+            sqlx::query(DROP_TAKEN).execute(&mut *c).await?;
+        }
+        sqlx::query(sql.prior)
+            .bind(DO_NOT_CALL_REASON)
+            .bind(requeue)
+            .bind(WRONG_NUMBER_REASON)
+            .execute(&mut *c)
+            .await?;
+        let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(COUNTS).fetch_one(&mut *c).await?;
+        counts
+    });
+    let queued = with_conn!(tx, |c, d| {
+        if asked > 0 {
+            let list = LIST_ASKED.replace("{insert_ignore}", d.insert_ignore).replace("{reason}", sql.asked_reason);
+            sqlx::query(AssertSqlSafe(list)).bind(now).execute(&mut *c).await?;
+        }
+        if reopen > 0 {
+            sqlx::query(REOPEN).execute(&mut *c).await?;
+        }
+        sqlx::query(sql.upsert).bind(now).execute(&mut *c).await?;
+        let queue = format!(
+            "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts, timezone) \
+             SELECT id, assigned_to, 1, ?, 0, {QUEUE_ZONE} FROM cd_import_rows \
+             WHERE assigned_to IS NOT NULL AND (prior IS NULL OR prior < 3)",
+            d.insert_ignore
+        );
+        let queued = sqlx::query(AssertSqlSafe(queue)).bind(now).execute(&mut *c).await?.rows_affected();
+        sqlx::query(sql.reassign).execute(&mut *c).await?;
+        sqlx::query(sql.rezone).execute(&mut *c).await?;
+        queued
+    });
+    Ok(ImportOutcome {
+        inserted: count(total - existed),
+        updated: count(existed),
+        queued,
+        kept_finished: count(kept),
+        kept_do_not_call: count(asked),
+        refused: 0,
+    })
+}
+
+/// Hands every refused line to `on_refused`, in line order; how many there were.
+async fn list_refused(tx: &mut Tx<'_>, on_refused: &mut (impl FnMut(u64, &str) + Send)) -> Result<u64> {
+    Ok(with_conn!(tx, |c, d| {
+        let mut refused = 0;
+        let mut errors = sqlx::query_as::<_, (i64, String)>("SELECT line, reason FROM cd_import_errors ORDER BY line")
+            .fetch(&mut *c);
+        while let Some((line, reason)) = errors.try_next().await? {
+            refused += 1;
+            on_refused(count(line), &reason);
+        }
+        refused
+    }))
+}
+
+/// A count from the database (never negative).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
 }

@@ -1,8 +1,9 @@
-//! A transaction on either backend, so that a long store method can be written as
-//! steps that each take it: [`with_conn!`] compiles a step's body for both backends, as
+//! A transaction or connection on either backend, so that a long store method can be written
+//! as steps that each take it: [`with_conn!`] compiles a step's body for both backends, as
 //! [`with_pool!`](super::with_pool) does for a method's.
 
-use sqlx::{MySql, MySqlConnection, Sqlite, SqliteConnection, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, MySql, MySqlConnection, Sqlite, SqliteConnection, Transaction};
 
 use super::{Backend, MYSQL, SQLITE, Store};
 
@@ -12,7 +13,13 @@ pub(crate) enum Tx<'c> {
     MySql(Transaction<'c, MySql>),
 }
 
-/// The backend's own connection under a [`Tx`], for [`with_conn!`].
+/// A connection of the pool on either backend, for work that spans transactions (temporary tables).
+pub(crate) enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    MySql(PoolConnection<MySql>),
+}
+
+/// The backend's own connection under a [`Tx`] or [`Conn`], for [`with_conn!`].
 pub(crate) enum Raw<'a> {
     Sqlite(&'a mut SqliteConnection),
     MySql(&'a mut MySqlConnection),
@@ -24,6 +31,14 @@ impl Store {
         Ok(match &self.backend {
             Backend::Sqlite(p) => Tx::Sqlite(p.begin_with(SQLITE.begin_write).await?),
             Backend::MySql(p) => Tx::MySql(p.begin_with(MYSQL.begin_write).await?),
+        })
+    }
+
+    /// A connection of the pool, held until dropped.
+    pub(crate) async fn acquire(&self) -> sqlx::Result<Conn> {
+        Ok(match &self.backend {
+            Backend::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Backend::MySql(p) => Conn::MySql(p.acquire().await?),
         })
     }
 }
@@ -44,7 +59,40 @@ impl Tx<'_> {
     }
 }
 
-/// Runs `$body` with `$c` bound to the backend's connection under a [`Tx`]
+impl Conn {
+    /// A transaction on this connection (the backend's default `BEGIN`).
+    pub(crate) async fn begin(&mut self) -> sqlx::Result<Tx<'_>> {
+        Ok(match self {
+            Self::Sqlite(c) => Tx::Sqlite(c.begin().await?),
+            Self::MySql(c) => Tx::MySql(c.begin().await?),
+        })
+    }
+
+    /// A transaction on this connection that will write ([`super::Dialect::begin_write`]).
+    pub(crate) async fn begin_write(&mut self) -> sqlx::Result<Tx<'_>> {
+        Ok(match self {
+            Self::Sqlite(c) => Tx::Sqlite(c.begin_with(SQLITE.begin_write).await?),
+            Self::MySql(c) => Tx::MySql(c.begin_with(MYSQL.begin_write).await?),
+        })
+    }
+
+    /// Closes the connection when it is dropped instead of giving it back to the pool.
+    pub(crate) fn close_on_drop(&mut self) {
+        match self {
+            Self::Sqlite(c) => c.close_on_drop(),
+            Self::MySql(c) => c.close_on_drop(),
+        }
+    }
+
+    pub(crate) fn raw(&mut self) -> Raw<'_> {
+        match self {
+            Self::Sqlite(c) => Raw::Sqlite(c),
+            Self::MySql(c) => Raw::MySql(c),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the backend's connection under a [`Tx`] or [`Conn`]
 /// (`&mut SqliteConnection` or `&mut MySqlConnection`) and `$d` to its [`super::Dialect`].
 macro_rules! with_conn {
     ($tx:expr, |$c:ident, $d:ident| $body:expr) => {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
 use calldesk::telecmi::simulator::Outcome;
-use common::{Rig, each_backend, rig};
+use common::{Rig, each_backend, fixtures, rig};
 
 struct Api {
     http: reqwest::Client,
@@ -333,20 +333,7 @@ async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator
     let l = calldesk::commands::session::start_listener(&db.store, &config, &bus, Some(dialer)).await.expect("listen");
     sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()));
     let now = chrono::Utc::now();
-    db.store.add_caller(3, "Pooja", calldesk::domain::Role::Agent, now).await.expect("caller");
-    let drivers: Vec<calldesk::domain::Driver> = (0..10)
-        .map(|i| calldesk::domain::Driver {
-            id: format!("D{i}"),
-            name: format!("Driver {i}"),
-            mobile: format!("91987654321{i}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
-        .collect();
-    db.store.import_drivers(&drivers, now).await.expect("drivers");
+    fixtures::seed(&db.store, &[(3, "Pooja")], &fixtures::drivers(0..10, 3), now).await;
     let token = tokens::generate();
     db.store.insert_token(3, &tokens::hash(&token), now).await.expect("token");
     (sim, format!("http://{}/api/telecmi_production_api.php", l.addr), token)
@@ -440,16 +427,7 @@ async fn the_old_apps_own_requests_work_as_sent() {
             assert_eq!(closed, want, "only `invalid` marks the number wrong: {fields}");
         }
         // Re-importing the driver with the same number does not queue them again; a new number does.
-        let d6 = |mobile: &str| calldesk::domain::Driver {
-            id: "D6".into(),
-            name: "Driver 6".into(),
-            mobile: mobile.into(),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        };
+        let d6 = |mobile: &str| fixtures::driver("D6", "Driver 6", mobile, Some(3));
         let now = chrono::Utc::now();
         db.store.import_drivers(&[d6("919876543216")], now).await.expect("import");
         assert!(db.store.queue_entry("D6").await.expect("q").is_none(), "a wrong number stays closed");

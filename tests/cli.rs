@@ -1,9 +1,12 @@
 //! The batch commands through the real binary: callers, tokens, driver import and log export.
 
+mod common;
+
 use std::process::{Command, Output};
 
 use calldesk::commands::tokens;
 use calldesk::store::Store;
+use common::fixtures;
 
 struct Cli {
     dir: tempfile::TempDir,
@@ -137,36 +140,11 @@ async fn export_writes_every_call_as_csv_json_or_ndjson() {
     cli.ok(&["caller", "add", "3", "Pooja"]);
     let store = Store::open(&cli.url).await.expect("store");
     let drivers: Vec<calldesk::domain::Driver> = (0..1500)
-        .map(|i| calldesk::domain::Driver {
-            id: format!("D{i}"),
-            name: format!("Driver, \"{i}\""),
-            mobile: format!("9190000{i:05}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
+        .map(|i| fixtures::driver(&format!("D{i}"), &format!("Driver, \"{i}\""), &format!("9190000{i:05}"), Some(3)))
         .collect();
     store.import_drivers(&drivers, chrono::Utc::now()).await.expect("drivers");
     for d in &drivers {
-        store
-            .start_call(
-                &calldesk::store::NewCall {
-                    caller_id: 3,
-                    driver_id: d.id.clone(),
-                    driver_mobile: d.mobile.clone(),
-                    driver_name: d.name.clone(),
-                    driver_tmid: None,
-                    call_type: calldesk::domain::CallType::Manual,
-                    provider: calldesk::domain::Provider::Manual,
-                    telecmi_user_id: None,
-                    min_gap: chrono::Duration::seconds(30),
-                },
-                chrono::Utc::now(),
-            )
-            .await
-            .expect("call");
+        store.start_call(&fixtures::manual_call(d, 3), chrono::Utc::now()).await.expect("call");
     }
     let csv_text = cli.ok(&["export", "logs", "--format", "csv"]);
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());

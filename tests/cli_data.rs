@@ -6,10 +6,10 @@ mod common;
 
 use std::process::{Command, Output};
 
-use calldesk::domain::{CallType, FeedbackCatalog, Provider};
+use calldesk::domain::FeedbackCatalog;
 use calldesk::store::{NewCall, Store, SubmitFeedback};
 use chrono::{DateTime, Utc};
-use common::{TestDb, each_backend};
+use common::{TestDb, each_backend, fixtures};
 
 const HEADER: &str = "id,name,mobile,tmid,city,state,assigned_to\n";
 
@@ -56,17 +56,8 @@ impl Cli {
 }
 
 async fn call(store: &Store, id: &str, name: &str, at: DateTime<Utc>) -> i64 {
-    let new = NewCall {
-        caller_id: 3,
-        driver_id: id.into(),
-        driver_mobile: "919876543210".into(),
-        driver_name: name.into(),
-        driver_tmid: None,
-        call_type: CallType::Manual,
-        provider: Provider::Manual,
-        telecmi_user_id: None,
-        min_gap: chrono::Duration::seconds(0),
-    };
+    let d = fixtures::driver(id, name, "919876543210", Some(3));
+    let new = NewCall { min_gap: chrono::Duration::seconds(0), ..fixtures::manual_call(&d, 3) };
     store.start_call(&new, at).await.expect("call").id
 }
 

@@ -13,12 +13,10 @@ use ratatui::backend::TestBackend;
 use calldesk::console::state::{App, Screen, StatsBundle};
 use calldesk::domain::feedback::NOT_CALLED;
 use calldesk::domain::wrapup::CallEnd;
-use calldesk::domain::{
-    CallLog, CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, ProviderEvent, Role, Signal,
-};
+use calldesk::domain::{CallLog, CallStatus, Driver, FeedbackCatalog, Leg, Provider, ProviderEvent, Signal};
 use calldesk::store::{NewCall, Stats, Store, SubmitFeedback};
 use common::each_backend;
-use common::fixtures::{identity, ist, now};
+use common::fixtures::{self, identity, ist, now};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
@@ -26,17 +24,7 @@ fn t0() -> DateTime<Utc> {
 
 async fn dial(s: &Store, driver: usize, provider: Provider, at: DateTime<Utc>) -> CallLog {
     let d = s.driver(&format!("N{driver:02}")).await.expect("get").expect("driver");
-    let new = NewCall {
-        caller_id: 3,
-        driver_id: d.id.clone(),
-        driver_mobile: d.mobile.clone(),
-        driver_name: d.name.clone(),
-        driver_tmid: None,
-        call_type: if provider == Provider::Telecmi { CallType::Ivr } else { CallType::Manual },
-        provider,
-        telecmi_user_id: None,
-        min_gap: Duration::seconds(0),
-    };
+    let new = NewCall { min_gap: Duration::seconds(0), ..fixtures::call_to(&d, 3, provider) };
     s.start_call(&new, at).await.expect("start")
 }
 
@@ -84,20 +72,12 @@ fn tag(end: CallEnd) -> &'static str {
 /// Twelve calls at `at`: five rang the driver (two connected, two missed, one closed at the call
 /// ceiling after a talk), seven never did — and, the day before, one of each.
 async fn calls_placed_and_not(s: &Store, at: DateTime<Utc>) {
-    s.add_caller(3, "Pooja", Role::Agent, at - Duration::days(2)).await.expect("caller");
     let drivers: Vec<Driver> = (1..=14)
-        .map(|i| Driver {
-            id: format!("N{i:02}"),
-            name: format!("Driver N{i:02}"),
-            mobile: format!("9198700000{i:02}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
+        .map(|i| {
+            fixtures::driver(&format!("N{i:02}"), &format!("Driver N{i:02}"), &format!("9198700000{i:02}"), Some(3))
         })
         .collect();
-    s.import_drivers(&drivers, at - Duration::days(2)).await.expect("import");
+    fixtures::seed(s, &[(3, "Pooja")], &drivers, at - Duration::days(2)).await;
     let (telecmi, manual) = (Provider::Telecmi, Provider::Manual);
     let busy = "Ringing / Call Busy";
 
@@ -313,18 +293,8 @@ async fn an_outcome_saved_through_the_old_api_leaves_a_call_never_placed_apart()
     common::each_backend(|db| async move {
         let s = db.store.clone();
         let at = t0();
-        s.add_caller(3, "Pooja", Role::Agent, at - Duration::days(2)).await.expect("caller");
-        let d = Driver {
-            id: "N01".into(),
-            name: "Driver N01".into(),
-            mobile: "919870000001".into(),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        };
-        s.import_drivers(&[d], at - Duration::days(2)).await.expect("import");
+        let d = fixtures::driver("N01", "Driver N01", "919870000001", Some(3));
+        fixtures::seed(&s, &[(3, "Pooja")], &[d], at - Duration::days(2)).await;
         let c = dial(&s, 1, Provider::Telecmi, at).await;
         agent_missed(&s, c.id, at).await;
         let before = today(&s).await;
@@ -342,18 +312,8 @@ async fn a_tag_after_remarks_saved_elsewhere_still_counts_the_call_apart() {
     common::each_backend(|db| async move {
         let s = db.store.clone();
         let at = t0();
-        s.add_caller(3, "Pooja", Role::Agent, at - Duration::days(2)).await.expect("caller");
-        let d = Driver {
-            id: "N01".into(),
-            name: "Driver N01".into(),
-            mobile: "919870000001".into(),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        };
-        s.import_drivers(&[d], at - Duration::days(2)).await.expect("import");
+        let d = fixtures::driver("N01", "Driver N01", "919870000001", Some(3));
+        fixtures::seed(&s, &[(3, "Pooja")], &[d], at - Duration::days(2)).await;
         let c = dial(&s, 1, Provider::Telecmi, at).await;
         agent_missed(&s, c.id, at).await;
         save(&s, c.id, None, "Call in Evening", "from the app", None).await;

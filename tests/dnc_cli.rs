@@ -5,7 +5,7 @@ mod common;
 use std::process::{Command, Output};
 
 use calldesk::domain::Phone;
-use common::{TestDb, each_backend};
+use common::{TestDb, each_backend, fixtures};
 
 struct Cli {
     url: String,
@@ -134,16 +134,7 @@ async fn import_loads_good_rows_and_reports_bad_ones_by_line() {
         // The drivers the file takes out of the queue are named, compactly.
         let many: String = (0..12).map(|i| format!("90000001{i:02}\n")).collect();
         let drivers: Vec<calldesk::domain::Driver> = (0..12)
-            .map(|i| calldesk::domain::Driver {
-                id: format!("M{i:02}"),
-                name: format!("Driver {i}"),
-                mobile: format!("9190000001{i:02}"),
-                tmid: None,
-                city: None,
-                state: None,
-                assigned_to: None,
-                timezone: None,
-            })
+            .map(|i| fixtures::driver(&format!("M{i:02}"), &format!("Driver {i}"), &format!("9190000001{i:02}"), None))
             .collect();
         db.store.import_drivers(&drivers, chrono::Utc::now()).await.expect("drivers");
         let many_csv = cli.dir.path().join("many.csv");

@@ -15,9 +15,10 @@ use calldesk::commands::tokens;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::effects::{DraftWriter, EffectCtx, run};
 use calldesk::dialer::{CallKind, DialError};
-use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, Driver, FeedbackCatalog, Phone};
+use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, FeedbackCatalog, Phone};
 use calldesk::store::{DoNotCall, Standing, Store, SubmitFeedback};
 use calldesk::telecmi::simulator::Outcome;
+use common::fixtures::{self, driver_in};
 use common::{Rig, TestDb, each_backend, rig, settle};
 
 async fn click_to_call(r: &Rig, driver: &str, mobile: &str) -> (StatusCode, Value) {
@@ -140,19 +141,6 @@ async fn a_new_mobile_of_a_driver_who_asked_is_listed_and_refused() {
     .await;
 }
 
-fn driver(id: &str, mobile: &str) -> Driver {
-    Driver {
-        id: id.into(),
-        name: format!("Driver {id}"),
-        mobile: mobile.into(),
-        tmid: None,
-        city: None,
-        state: None,
-        assigned_to: Some(3),
-        timezone: None,
-    }
-}
-
 #[tokio::test]
 async fn reimporting_a_driver_who_asked_with_a_new_number_keeps_them_closed_requeue_or_not() {
     each_backend(|db| async move {
@@ -161,7 +149,7 @@ async fn reimporting_a_driver_who_asked_with_a_new_number_keeps_them_closed_requ
         let asked_on = asks(&r, "D3").await;
         s.dnc_remove(&Phone::parse("9876543213").expect("phone")).await.expect("remove");
         for (mobile, requeue) in [("919000022213", false), ("919000033313", true)] {
-            let o = s.import_drivers_with(&[driver("D3", mobile)], requeue, Utc::now()).await.expect("import");
+            let o = s.import_drivers_with(&[driver_in("D3", mobile, None)], requeue, Utc::now()).await.expect("import");
             assert_eq!((o.queued, o.kept_do_not_call), (0, 1), "requeue {requeue}: {o:?}");
             assert_eq!(s.driver_closed_reason("D3").await.expect("r").as_deref(), Some(DO_NOT_CALL_REASON));
             let e = s.dnc_entry(&Phone::parse(mobile).expect("phone")).await.expect("entry").expect("listed");
@@ -169,7 +157,8 @@ async fn reimporting_a_driver_who_asked_with_a_new_number_keeps_them_closed_requ
             refused(&r, "D3", mobile, asked_on).await;
         }
         // The same number again, --requeue: still closed (the number stays as it was listed).
-        let o = s.import_drivers_with(&[driver("D3", "919000033313")], true, Utc::now()).await.expect("import");
+        let o =
+            s.import_drivers_with(&[driver_in("D3", "919000033313", None)], true, Utc::now()).await.expect("import");
         assert_eq!((o.queued, o.kept_do_not_call), (0, 1));
         refused(&r, "D3", "919000033313", asked_on).await;
     })
@@ -283,8 +272,8 @@ async fn the_listed_number_has_the_collation_of_drivers_mobile_on_mariadb() {
     pool.close().await;
 
     let now = Utc::now();
-    store.add_caller(3, "Pooja", calldesk::domain::Role::Agent, now).await.expect("caller");
-    store.import_drivers(&[driver("D1", "919000055516"), driver("D2", "919000055517")], now).await.expect("import");
+    let drivers = [driver_in("D1", "919000055516", None), driver_in("D2", "919000055517", None)];
+    fixtures::seed(&store, &[(3, "Pooja")], &drivers, now).await;
     let by = calldesk::store::DncAdder { caller_id: None, name: "cli".into() };
     store.dnc_add(&Phone::parse("9000055516").expect("p"), None, &by, now).await.expect("add");
     let hits = store.search_drivers(3, "90000 555", 10).await.expect("search joins the list");

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
 use calldesk::dialer::{CallKind, DialError};
-use calldesk::domain::{Driver, QueueDecision};
+use calldesk::domain::QueueDecision;
 use calldesk::store::SubmitFeedback;
+use common::fixtures::{self, driver_in};
 use common::{each_backend, rig_with};
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -22,19 +23,6 @@ fn at(s: &str) -> DateTime<Utc> {
 const LATE: &str = "2026-11-25T18:00:00Z";
 /// 10:00 in Kolkata on 25 Nov 2026 (23:30 the night before in New York).
 const MORNING: &str = "2026-11-25T04:30:00Z";
-
-fn driver(id: &str, mobile: &str, timezone: Option<&str>) -> Driver {
-    Driver {
-        id: id.into(),
-        name: format!("Driver {id}"),
-        mobile: mobile.into(),
-        tmid: None,
-        city: None,
-        state: None,
-        assigned_to: Some(3),
-        timezone: timezone.map(Into::into),
-    }
-}
 
 #[tokio::test]
 async fn every_dial_outside_the_window_is_refused_before_telecmi_is_asked() {
@@ -58,7 +46,7 @@ async fn every_dial_outside_the_window_is_refused_before_telecmi_is_asked() {
         // A driver in New York is read in New York's time: 10:00 in Kolkata is 23:30 there.
         rig.db
             .store
-            .import_drivers(&[driver("NY1", "919800000001", Some("America/New_York"))], at(MORNING))
+            .import_drivers(&[driver_in("NY1", "919800000001", Some("America/New_York"))], at(MORNING))
             .await
             .expect("import");
         let e = rig.dialer.place_call_at(3, "NY1", None, CallKind::Manual, at(MORNING)).await.expect_err("night in NY");
@@ -145,7 +133,7 @@ async fn callbacks_and_retries_fall_due_inside_the_window_in_the_drivers_zone() 
         assert_eq!(decision, QueueDecision::Requeue { due_at: nine_am, callback: false });
 
         // "Call in Evening" for a driver in London is 18:00 London time (GMT in November).
-        store.import_drivers(&[driver("LON", "919800000002", Some("Europe/London"))], late).await.expect("import");
+        store.import_drivers(&[driver_in("LON", "919800000002", Some("Europe/London"))], late).await.expect("import");
         let noon_london = at("2026-11-26T12:00:00Z");
         let call = rig.dialer.place_call_at(3, "LON", None, CallKind::Manual, noon_london).await.expect("dial");
         let f = SubmitFeedback { call_id: call.id, feedback: "Call in Evening".into(), ..f };
@@ -201,8 +189,7 @@ async fn the_hosts_zone_changes_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let url = format!("sqlite://{}", dir.path().join("tz.db").display());
     let store = calldesk::store::Store::open(&url).await.expect("store");
-    store.add_caller(3, "Pooja", calldesk::domain::Role::Agent, at(MORNING)).await.expect("caller");
-    store.import_drivers(&[driver("D1", "919800000003", None)], at(MORNING)).await.expect("import");
+    fixtures::seed(&store, &[(3, "Pooja")], &[driver_in("D1", "919800000003", None)], at(MORNING)).await;
     // 00:30 on 26 Nov in Kolkata, still 25 Nov in UTC and in New York.
     let config = std::sync::Arc::new(common::test_config("http://127.0.0.1:9"));
     let dialer = calldesk::dialer::Dialer::new(store.clone(), config, calldesk::bus::new_bus()).expect("dialer");

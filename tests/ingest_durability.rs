@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
-use common::{TestDb, each_backend};
+use common::{TestDb, each_backend, fixtures};
 
 use calldesk::domain::status::resolve;
-use calldesk::domain::{CallStatus, CallType, Leg, Provider};
-use calldesk::store::{NewCall, Store};
+use calldesk::domain::{CallStatus, Leg};
+use calldesk::store::Store;
 use calldesk::telecmi::webhook;
 
 const CALLS: usize = 250;
@@ -89,18 +89,9 @@ async fn every_acknowledged_webhook_survives_kill_9_mid_burst() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut calls = vec![];
         for n in 0..CALLS {
-            let c = NewCall {
-                caller_id: 3,
-                driver_id: format!("D{n:04}"),
-                driver_mobile: format!("91987{n:07}"),
-                driver_name: format!("Driver {n}"),
-                driver_tmid: None,
-                call_type: CallType::Ivr,
-                provider: Provider::Telecmi,
-                telecmi_user_id: Some(USER.into()),
-                min_gap: chrono::Duration::seconds(30),
-            };
-            calls.push(db.store.start_call(&c, Utc::now()).await.expect("start call"));
+            let d = fixtures::driver(&format!("D{n:04}"), &format!("Driver {n}"), &format!("91987{n:07}"), None);
+            calls
+                .push(db.store.start_call(&fixtures::telecmi_call(&d, 3, USER), Utc::now()).await.expect("start call"));
         }
         // Round by round: the burst holds every stage of many calls at once.
         let scripts: Vec<Vec<String>> =

@@ -12,23 +12,11 @@ use calldesk::console::effects::{self, DraftWriter, EffectCtx};
 use calldesk::dialer::CallKind;
 use calldesk::domain::{CallingHours, Driver, Role, Schedule};
 use calldesk::store::{QueueEntry, Store, SubmitFeedback};
+use common::fixtures::driver_in;
 use common::{each_backend, rig_with};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
-}
-
-fn driver(id: &str, mobile: &str, timezone: Option<&str>) -> Driver {
-    Driver {
-        id: id.into(),
-        name: format!("Driver {id}"),
-        mobile: mobile.into(),
-        tmid: None,
-        city: None,
-        state: None,
-        assigned_to: Some(3),
-        timezone: timezone.map(Into::into),
-    }
 }
 
 /// Kolkata's team, calling 09:00–21:00 in each driver's zone.
@@ -91,17 +79,17 @@ async fn who_may_be_called_now_comes_first_and_paging_crosses_over() {
             .await
             .expect("rig queue")
             .into_iter()
-            .map(|e| Driver { assigned_to: Some(4), ..driver(&e.driver_id, &e.mobile, None) })
+            .map(|e| Driver { assigned_to: Some(4), ..driver_in(&e.driver_id, &e.mobile, None) })
             .collect();
         store.import_drivers(&rig_drivers, at(IMPORTED)).await.expect("move the rig's drivers");
         let drivers = [
-            driver("K1", "919800000011", None),
-            driver("K2", "919800000012", None),
-            driver("K3", "919800000013", None),
-            driver("DXB1", "919800000021", Some("Asia/Dubai")),
-            driver("DXB2", "919800000022", Some("Asia/Dubai")),
-            driver("LON1", "919800000031", Some("Europe/London")),
-            driver("NY1", "919800000041", Some("America/New_York")),
+            driver_in("K1", "919800000011", None),
+            driver_in("K2", "919800000012", None),
+            driver_in("K3", "919800000013", None),
+            driver_in("DXB1", "919800000021", Some("Asia/Dubai")),
+            driver_in("DXB2", "919800000022", Some("Asia/Dubai")),
+            driver_in("LON1", "919800000031", Some("Europe/London")),
+            driver_in("NY1", "919800000041", Some("America/New_York")),
         ];
         store.import_drivers(&drivers, at(IMPORTED)).await.expect("import");
         // Callbacks: K3 at 10:00 Kolkata (due 12:00 Kolkata), DXB2 at 10:00 Dubai (due 12:00 Dubai).
@@ -173,7 +161,7 @@ async fn who_may_be_called_now_comes_first_and_paging_crosses_over() {
         // An import that gives K2 Dubai's zone moves them; one that gives DXB1 none keeps theirs.
         store
             .import_drivers(
-                &[driver("K2", "919800000012", Some("Asia/Dubai")), driver("DXB1", "919800000021", None)],
+                &[driver_in("K2", "919800000012", Some("Asia/Dubai")), driver_in("DXB1", "919800000021", None)],
                 at(NOON),
             )
             .await
@@ -203,7 +191,7 @@ async fn the_consoles_queue_starts_with_a_driver_who_may_be_called() {
         store.add_caller(3, "Pooja", Role::Agent, Utc::now()).await.expect("caller");
         store
             .import_drivers(
-                &[driver("FAR", "919800000051", Some("Etc/GMT-6"))],
+                &[driver_in("FAR", "919800000051", Some("Etc/GMT-6"))],
                 Utc::now() - chrono::Duration::minutes(1),
             )
             .await

@@ -7,45 +7,18 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::each_backend;
+use common::fixtures::{self, call_to, manual_call};
 
 use calldesk::dialer::{CallKind, DialError};
-use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Provider, QueueDecision, Role};
-use calldesk::store::{FeedbackDraft, NewCall, Store, StoreError, SubmitFeedback};
+use calldesk::domain::{CallStatus, FeedbackCatalog, Provider, QueueDecision};
+use calldesk::store::{FeedbackDraft, Store, StoreError, SubmitFeedback};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
 }
 
 async fn seed(store: &Store) {
-    store.add_caller(3, "Pooja", Role::Agent, t0()).await.expect("caller");
-    store.add_caller(4, "Ravi", Role::Agent, t0()).await.expect("caller");
-    let drivers: Vec<Driver> = (1..=3)
-        .map(|i| Driver {
-            id: format!("D{i}"),
-            name: format!("Driver {i}"),
-            mobile: format!("91987654321{i}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
-        .collect();
-    store.import_drivers(&drivers, t0()).await.expect("import");
-}
-
-fn manual(store_driver: &Driver, caller: i64) -> NewCall {
-    NewCall {
-        caller_id: caller,
-        driver_id: store_driver.id.clone(),
-        driver_mobile: store_driver.mobile.clone(),
-        driver_name: store_driver.name.clone(),
-        driver_tmid: None,
-        call_type: CallType::Manual,
-        provider: Provider::Manual,
-        telecmi_user_id: None,
-        min_gap: Duration::seconds(30),
-    }
+    fixtures::seed(store, &[(3, "Pooja"), (4, "Ravi")], &fixtures::drivers(1..=3, 3), t0()).await;
 }
 
 fn outcome(call_id: i64, feedback: &str) -> SubmitFeedback {
@@ -58,25 +31,25 @@ async fn a_driver_whose_wrap_up_is_unsaved_cannot_be_dialed_by_anyone() {
         let s = &db.store;
         seed(s).await;
         let d = s.driver("D1").await.expect("get").expect("driver");
-        let first = s.start_call(&manual(&d, 3), t0()).await.expect("start");
+        let first = s.start_call(&manual_call(&d, 3), t0()).await.expect("start");
         // The agent pressed e: the wrap-up began (a draft), the call is over but not saved.
         let draft = FeedbackDraft { call_log_id: first.id, caller_id: 3, ..Default::default() };
         s.save_draft(&draft, t0() + Duration::seconds(40)).await.expect("draft");
         assert!(s.live_calls(Some(3)).await.expect("live").is_empty(), "ended by the agent: not live");
         for caller in [3, 4] {
-            match s.start_call(&manual(&d, caller), t0() + Duration::minutes(5)).await {
+            match s.start_call(&manual_call(&d, caller), t0() + Duration::minutes(5)).await {
                 Err(StoreError::WrapupOwed(c)) => assert_eq!(c.id, first.id),
                 other => panic!("caller {caller}: expected the owed wrap-up, got {other:?}"),
             }
         }
         // Another driver is free.
         let d2 = s.driver("D2").await.expect("get").expect("driver");
-        s.start_call(&manual(&d2, 3), t0() + Duration::minutes(5)).await.expect("another driver");
+        s.start_call(&manual_call(&d2, 3), t0() + Duration::minutes(5)).await.expect("another driver");
         // Saved: the driver may be called again.
         s.submit_first_feedback(&outcome(first.id, "Busy Right Now"), &FeedbackCatalog::default(), t0())
             .await
             .expect("save");
-        s.start_call(&manual(&d, 3), t0() + Duration::minutes(6)).await.expect("after the save");
+        s.start_call(&manual_call(&d, 3), t0() + Duration::minutes(6)).await.expect("after the save");
     })
     .await;
 }
@@ -87,9 +60,7 @@ async fn a_missed_telecmi_call_without_an_outcome_blocks_the_next_dial() {
         let s = &db.store;
         seed(s).await;
         let d = s.driver("D3").await.expect("get").expect("driver");
-        let mut c = manual(&d, 3);
-        c.provider = Provider::Telecmi;
-        c.call_type = CallType::Ivr;
+        let c = call_to(&d, 3, Provider::Telecmi);
         let call = s.start_call(&c, t0()).await.expect("start");
         common::set_status(&db, call.id, "missed").await;
         let e = s.start_call(&c, t0() + Duration::minutes(2)).await.expect_err("owed");
@@ -108,8 +79,8 @@ async fn an_older_outcome_never_overrides_the_queue_a_newer_call_decided() {
         seed(s).await;
         let d = s.driver("D1").await.expect("get").expect("driver");
         // A manual call left on the line (never ended) lapses after two hours; a new call goes out.
-        let old = s.start_call(&manual(&d, 3), t0()).await.expect("old");
-        let new = s.start_call(&manual(&d, 3), t0() + Duration::hours(3)).await.expect("new");
+        let old = s.start_call(&manual_call(&d, 3), t0()).await.expect("old");
+        let new = s.start_call(&manual_call(&d, 3), t0() + Duration::hours(3)).await.expect("new");
         let (_, decision) = s
             .submit_first_feedback(&outcome(new.id, "Call Tomorrow Morning"), &catalog, t0() + Duration::hours(3))
             .await
@@ -134,7 +105,7 @@ async fn remarks_saved_elsewhere_and_typed_in_a_wrap_up_are_both_kept() {
         let s = &db.store;
         seed(s).await;
         let d = s.driver("D2").await.expect("get").expect("driver");
-        let call = s.start_call(&manual(&d, 3), t0()).await.expect("start");
+        let call = s.start_call(&manual_call(&d, 3), t0()).await.expect("start");
         let mut api = outcome(call.id, "Not Interested");
         api.remarks = "said no on the app".into();
         s.submit_feedback(&api, &FeedbackCatalog::default(), t0()).await.expect("api save");
@@ -195,7 +166,7 @@ async fn the_old_api_changing_a_saved_outcome_keeps_the_saved_remarks() {
         let s = &db.store;
         seed(s).await;
         let d = s.driver("D1").await.expect("get").expect("driver");
-        let call = s.start_call(&manual(&d, 3), t0()).await.expect("start");
+        let call = s.start_call(&manual_call(&d, 3), t0()).await.expect("start");
         let console = SubmitFeedback {
             call_id: call.id,
             status: Some(CallStatus::Completed),
@@ -239,7 +210,7 @@ async fn a_row_no_console_can_open_does_not_lock_its_driver() {
         for caller in [3, 4] {
             assert!(s.unfinished_wrapups(caller, t0() - Duration::days(7)).await.expect("w").is_empty());
         }
-        match s.start_call(&manual(&d, 3), t0()).await {
+        match s.start_call(&manual_call(&d, 3), t0()).await {
             Err(StoreError::WrapupOwed(c)) => panic!("driver locked by orphan call #{} that no console can open", c.id),
             other => {
                 other.expect("dial");
@@ -258,8 +229,8 @@ async fn a_newer_dial_that_rang_nobody_decides_nothing() {
         let catalog = FeedbackCatalog::default();
         seed(s).await;
         let d = s.driver("D3").await.expect("get").expect("driver");
-        let old = s.start_call(&manual(&d, 3), t0()).await.expect("old");
-        let new = s.start_call(&manual(&d, 3), t0() + Duration::hours(3)).await.expect("new");
+        let old = s.start_call(&manual_call(&d, 3), t0()).await.expect("old");
+        let new = s.start_call(&manual_call(&d, 3), t0() + Duration::hours(3)).await.expect("new");
         s.cancel_dial(new.id, 3, t0() + Duration::hours(3)).await.expect("cancel").expect("cancelled");
         let f = SubmitFeedback {
             call_id: old.id,

@@ -9,12 +9,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use calldesk::console::state::{App, Screen, StatsBundle};
-use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Provider, Role};
+use calldesk::domain::{CallStatus, Driver, FeedbackCatalog, Provider, Role};
 use calldesk::store::{Caller, NewCall, Stats, Store, SubmitFeedback};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
 use calldesk::supervise::view::SuperView;
 use common::each_backend;
-use common::fixtures::{call, identity, ist, now};
+use common::fixtures::{self, call, identity, ist, now};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
@@ -25,20 +25,12 @@ fn t0() -> chrono::DateTime<Utc> {
 /// call that failed to start (never rang the driver: counted apart) — plus, yesterday, one
 /// connected call.
 async fn a_day_of_calls(s: &Store) {
-    s.add_caller(3, "Pooja", Role::Agent, t0()).await.expect("caller");
     let drivers: Vec<Driver> = (1..=12)
-        .map(|i| Driver {
-            id: format!("D{i:02}"),
-            name: format!("Driver {i:02}"),
-            mobile: format!("9198765432{i:02}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
+        .map(|i| {
+            fixtures::driver(&format!("D{i:02}"), &format!("Driver {i:02}"), &format!("9198765432{i:02}"), Some(3))
         })
         .collect();
-    s.import_drivers(&drivers, t0()).await.expect("import");
+    fixtures::seed(s, &[(3, "Pooja")], &drivers, t0()).await;
     let catalog = FeedbackCatalog::default();
     let yesterday = t0() - Duration::days(1);
     // (when, how, status saved (None: failed to start), outcome, seconds)
@@ -55,18 +47,7 @@ async fn a_day_of_calls(s: &Store) {
     ];
     for (i, (at, provider, status, feedback, secs)) in plan.into_iter().enumerate() {
         let d = s.driver(&format!("D{:02}", i + 1)).await.expect("get").expect("driver");
-        let new = NewCall {
-            caller_id: 3,
-            driver_id: d.id.clone(),
-            driver_mobile: d.mobile.clone(),
-            driver_name: d.name.clone(),
-            driver_tmid: None,
-            call_type: if provider == Provider::Telecmi { CallType::Ivr } else { CallType::Manual },
-            provider,
-            telecmi_user_id: None,
-            min_gap: Duration::seconds(30),
-        };
-        let c = s.start_call(&new, at).await.expect("start");
+        let c = s.start_call(&fixtures::call_to(&d, 3, provider), at).await.expect("start");
         match status {
             None => {
                 s.mark_failed(c.id, "refused").await.expect("fail");
@@ -261,28 +242,9 @@ async fn days_are_the_teams_days_even_across_a_clock_change() {
         s.add_caller(3, "Pooja", Role::Agent, at("2026-10-20T00:00:00Z")).await.expect("caller");
         let times = ["2026-10-24T23:30:00Z", "2026-10-25T23:30:00Z", "2026-10-26T00:10:00Z"];
         for (i, t) in times.iter().enumerate() {
-            let d = Driver {
-                id: format!("L{i}"),
-                name: format!("Driver L{i}"),
-                mobile: format!("9198000000{i:02}"),
-                tmid: None,
-                city: None,
-                state: None,
-                assigned_to: Some(3),
-                timezone: None,
-            };
+            let d = fixtures::driver(&format!("L{i}"), &format!("Driver L{i}"), &format!("9198000000{i:02}"), Some(3));
             s.import_drivers(std::slice::from_ref(&d), at("2026-10-20T00:00:00Z")).await.expect("import");
-            let new = NewCall {
-                caller_id: 3,
-                driver_id: d.id.clone(),
-                driver_mobile: d.mobile.clone(),
-                driver_name: d.name.clone(),
-                driver_tmid: None,
-                call_type: CallType::Manual,
-                provider: Provider::Manual,
-                telecmi_user_id: None,
-                min_gap: Duration::seconds(0),
-            };
+            let new = NewCall { min_gap: Duration::seconds(0), ..fixtures::manual_call(&d, 3) };
             s.start_call(&new, at(t)).await.expect("call");
         }
         let now = at("2026-10-26T12:00:00Z");

@@ -3,32 +3,27 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::each_backend;
 use common::webhooks::event;
+use common::{each_backend, fixtures};
 
-use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, QueueDecision, Role, Signal};
+use calldesk::domain::{CallStatus, Driver, FeedbackCatalog, Leg, Provider, QueueDecision, Role, Signal};
 use calldesk::store::{ApplyOutcome, CallFilter, CallPage, FeedbackDraft, NewCall, Store, StoreError, SubmitFeedback};
 
 fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
 }
 
+/// A driver with a TMID, in Pune.
 fn driver(id: &str, name: &str, mobile: &str, caller: Option<i64>) -> Driver {
     Driver {
-        id: id.into(),
-        name: name.into(),
-        mobile: mobile.into(),
         tmid: Some(format!("TM{id}")),
         city: Some("Pune".into()),
         state: Some("MH".into()),
-        assigned_to: caller,
-        timezone: None,
+        ..fixtures::driver(id, name, mobile, caller)
     }
 }
 
 async fn seed(store: &Store) {
-    store.add_caller(3, "Pooja", Role::Agent, t0()).await.expect("caller");
-    store.add_caller(4, "Ravi", Role::Agent, t0()).await.expect("caller");
     let drivers: Vec<Driver> = (1..=25)
         .map(|i| {
             driver(
@@ -39,20 +34,14 @@ async fn seed(store: &Store) {
             )
         })
         .collect();
-    store.import_drivers(&drivers, t0()).await.expect("import");
+    fixtures::seed(store, &[(3, "Pooja"), (4, "Ravi")], &drivers, t0()).await;
 }
 
+/// A call by Pooja (3); a TeleCMI one as her TeleCMI user.
 fn new_call(d: &Driver, provider: Provider) -> NewCall {
-    NewCall {
-        caller_id: 3,
-        driver_id: d.id.clone(),
-        driver_mobile: d.mobile.clone(),
-        driver_name: d.name.clone(),
-        driver_tmid: d.tmid.clone(),
-        call_type: if provider == Provider::Telecmi { CallType::Ivr } else { CallType::Manual },
-        provider,
-        telecmi_user_id: (provider == Provider::Telecmi).then(|| "5003_33336628".to_string()),
-        min_gap: Duration::seconds(30),
+    match provider {
+        Provider::Telecmi => fixtures::telecmi_call(d, 3, "5003_33336628"),
+        _ => fixtures::call_to(d, 3, provider),
     }
 }
 

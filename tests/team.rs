@@ -9,26 +9,16 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use calldesk::dialer::CallKind;
-use calldesk::domain::{CallType, Driver, Provider, Role};
+use calldesk::domain::{Driver, Role};
 use calldesk::store::{NewCall, Store};
 use calldesk::telecmi::simulator::Outcome;
-use common::{each_backend, rig};
+use common::{each_backend, fixtures, rig};
 
 async fn seed(store: &Store, n: usize) {
-    store.add_caller(3, "Pooja", Role::Agent, Utc::now()).await.expect("caller");
     let drivers: Vec<Driver> = (0..n)
-        .map(|i| Driver {
-            id: format!("R{i}"),
-            name: format!("Racer {i}"),
-            mobile: format!("9198000000{i:02}"),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
+        .map(|i| fixtures::driver(&format!("R{i}"), &format!("Racer {i}"), &format!("9198000000{i:02}"), Some(3)))
         .collect();
-    store.import_drivers(&drivers, Utc::now()).await.expect("drivers");
+    fixtures::seed(store, &[(3, "Pooja")], &drivers, Utc::now()).await;
 }
 
 #[tokio::test]
@@ -89,17 +79,7 @@ async fn a_driver_being_called_is_not_offered_to_another_agent() {
         seed(&db.store, 2).await;
         db.store.add_caller(4, "Ravi", Role::Agent, Utc::now()).await.expect("caller");
         let d = db.store.driver("R0").await.expect("q").expect("driver");
-        let call = |caller: i64| NewCall {
-            caller_id: caller,
-            driver_id: d.id.clone(),
-            driver_mobile: d.mobile.clone(),
-            driver_name: d.name.clone(),
-            driver_tmid: None,
-            call_type: CallType::Manual,
-            provider: Provider::Manual,
-            telecmi_user_id: None,
-            min_gap: chrono::Duration::seconds(0),
-        };
+        let call = |caller: i64| NewCall { min_gap: chrono::Duration::seconds(0), ..fixtures::manual_call(&d, caller) };
         let c = db.store.start_call(&call(3), Utc::now()).await.expect("Pooja dials");
         db.store.mark_failed(c.id, "line dropped").await.expect("fail");
         let e = db.store.start_call(&call(4), Utc::now()).await.expect_err("Ravi may not");
@@ -151,15 +131,8 @@ async fn claims_racing_dials_and_saves_of_the_same_drivers_never_fail() {
                             }
                             _ => {
                                 let call = NewCall {
-                                    caller_id: who - CLAIMERS + 4,
-                                    driver_id: driver.id.clone(),
-                                    driver_mobile: driver.mobile.clone(),
-                                    driver_name: driver.name.clone(),
-                                    driver_tmid: None,
-                                    call_type: CallType::Manual,
-                                    provider: Provider::Manual,
-                                    telecmi_user_id: None,
                                     min_gap: chrono::Duration::seconds(0),
+                                    ..fixtures::manual_call(&driver, who - CLAIMERS + 4)
                                 };
                                 match store.start_call(&call, now).await {
                                     Ok(c) => {

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use calldesk::commands::session::start_listener;
 use calldesk::config::{Config, RawSettings, Secret};
-use calldesk::domain::{CallLog, CallType, Driver, Provider, Role};
+use calldesk::domain::{CallLog, Driver};
 use calldesk::store::{NewCall, SubmitFeedback};
-use common::{APP_ID, SECRET, TestDb, each_backend};
+use common::{APP_ID, SECRET, TestDb, each_backend, fixtures};
 
 const DRIVER_MOBILE: &str = "919876543210";
 const TELECMI_USER: &str = "5003_33336628";
@@ -37,38 +37,17 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
     })
     .expect("config");
     let l = start_listener(&db.store, &config, &calldesk::bus::new_bus(), None).await.expect("listener");
-    let now = chrono::Utc::now();
-    db.store.add_caller(3, "Pooja", Role::Agent, now).await.expect("caller");
-    let drivers: Vec<Driver> = (1..=6)
-        .map(|i| Driver {
-            id: format!("D{i}"),
-            name: format!("Driver {i}"),
-            mobile: DRIVER_MOBILE.into(),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
-        .collect();
-    db.store.import_drivers(&drivers, now).await.expect("drivers");
+    let drivers: Vec<Driver> =
+        (1..=6).map(|i| fixtures::driver(&format!("D{i}"), &format!("Driver {i}"), DRIVER_MOBILE, Some(3))).collect();
+    fixtures::seed(&db.store, &[(3, "Pooja")], &drivers, chrono::Utc::now()).await;
     Hook { http: reqwest::Client::new(), url: format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()), db }
 }
 
 impl Hook {
     /// A live TeleCMI call to `driver` whose click2call answer was `reference`.
     async fn call(&self, driver: &str, reference: &str) -> CallLog {
-        let c = NewCall {
-            caller_id: 3,
-            driver_id: driver.into(),
-            driver_mobile: DRIVER_MOBILE.into(),
-            driver_name: format!("Driver {driver}"),
-            driver_tmid: None,
-            call_type: CallType::Ivr,
-            provider: Provider::Telecmi,
-            telecmi_user_id: Some(TELECMI_USER.into()),
-            min_gap: chrono::Duration::zero(),
-        };
+        let d = fixtures::driver(driver, &format!("Driver {driver}"), DRIVER_MOBILE, Some(3));
+        let c = NewCall { min_gap: chrono::Duration::zero(), ..fixtures::telecmi_call(&d, 3, TELECMI_USER) };
         let call = self.db.store.start_call(&c, chrono::Utc::now()).await.expect("start");
         self.db.store.set_reference(call.id, reference).await.expect("reference");
         call

@@ -136,7 +136,6 @@ pub async fn rig(db: TestDb, step_ms: u64) -> Rig {
 
 /// [`rig`] with some settings changed (`CALLING_HOURS`, …).
 pub async fn rig_with(db: TestDb, step_ms: u64, change: impl FnOnce(&mut calldesk::config::RawSettings)) -> Rig {
-    use calldesk::domain::Role;
     let sim = calldesk::telecmi::simulator::Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(step_ms))
         .await
         .expect("simulator");
@@ -157,22 +156,11 @@ pub async fn rig_with(db: TestDb, step_ms: u64, change: impl FnOnce(&mut calldes
     let app = calldesk::server::router(state.clone()).merge(calldesk::server::api::router(state, dialer.clone()));
     tokio::spawn(calldesk::server::serve(listener, app, std::future::pending()));
     sim.set_webhook_url(format!("http://{addr}/webhook/telecmi/{token}"));
-    let now = chrono::Utc::now();
-    db.store.add_caller(3, "Pooja", Role::Agent, now).await.expect("caller");
-    db.store.add_caller(4, "Ravi", Role::Agent, now).await.expect("caller");
-    let drivers: Vec<calldesk::domain::Driver> = (0..10)
-        .map(|i| calldesk::domain::Driver {
-            id: format!("D{i}"),
-            name: format!("Driver {i}"),
-            mobile: format!("91987654321{i}"),
-            tmid: Some(format!("TM{i}")),
-            city: None,
-            state: None,
-            assigned_to: Some(3),
-            timezone: None,
-        })
-        .collect();
-    db.store.import_drivers(&drivers, now).await.expect("drivers");
+    let mut drivers = fixtures::drivers(0..10, 3);
+    for (i, d) in drivers.iter_mut().enumerate() {
+        d.tmid = Some(format!("TM{i}"));
+    }
+    fixtures::seed(&db.store, &[(3, "Pooja"), (4, "Ravi")], &drivers, chrono::Utc::now()).await;
     Rig { db, sim, dialer, bus, addr, token }
 }
 

@@ -1,9 +1,11 @@
 //! A TeleCMI call and its provider events, for the webhook ingest tests.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 
-use calldesk::domain::{CallLog, CallType, Leg, Provider, ProviderEvent, Signal};
-use calldesk::store::{NewCall, Store};
+use calldesk::domain::{CallLog, Leg, ProviderEvent, Signal};
+use calldesk::store::Store;
+
+use super::fixtures;
 
 pub fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).single().expect("time")
@@ -13,18 +15,8 @@ pub const USER: &str = "5003_33336628";
 
 /// A TeleCMI call to driver `n` (no driver row needed: the call row is what webhooks touch).
 pub async fn call(s: &Store, n: usize) -> CallLog {
-    let c = NewCall {
-        caller_id: 3,
-        driver_id: format!("D{n:03}"),
-        driver_mobile: format!("9198700{n:05}"),
-        driver_name: format!("Driver {n}"),
-        driver_tmid: None,
-        call_type: CallType::Ivr,
-        provider: Provider::Telecmi,
-        telecmi_user_id: Some(USER.into()),
-        min_gap: Duration::seconds(30),
-    };
-    s.start_call(&c, t0()).await.expect("start call")
+    let d = fixtures::driver(&format!("D{n:03}"), &format!("Driver {n}"), &format!("9198700{n:05}"), None);
+    s.start_call(&fixtures::telecmi_call(&d, 3, USER), t0()).await.expect("start call")
 }
 
 pub fn event(call: i64, leg: Leg, kind: &str, status: &str, signal: Signal, duration: Option<i64>) -> ProviderEvent {

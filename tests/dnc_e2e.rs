@@ -6,29 +6,8 @@
 mod common;
 
 use calldesk::store::Store;
-use calldesk::telecmi::simulator::Simulator;
-use common::e2e::{Env, TOKEN};
+use common::e2e::Env;
 use common::tmux::{self, Session};
-use common::{APP_ID, SECRET};
-
-/// [`Env::new`] on `url` (a fresh MariaDB database) or, when `None`, a SQLite file.
-async fn env_on(url: Option<String>, drivers: &[(&str, &str, &str)]) -> Env {
-    let Some(url) = url else { return Env::new(drivers).await };
-    let dir = tempfile::tempdir().expect("tmp");
-    let sim = Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(250)).await.expect("simulator");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook/telecmi/{TOKEN}"));
-    let env = Env { dir, url, sim, port };
-    env.calldesk(&["caller", "add", "3", "Pooja"]);
-    let mut csv = String::from("id,name,mobile,tmid,city,state,assigned_to\n");
-    for (id, name, mobile) in drivers {
-        csv.push_str(&format!("{id},{name},{mobile},TM{id},Pune,MH,3\n"));
-    }
-    let path = env.dir.path().join("drivers.csv");
-    std::fs::write(&path, csv).expect("csv");
-    env.calldesk(&["import", "drivers", path.to_str().expect("path")]);
-    env
-}
 
 async fn calls_to(store: &Store, driver: &str) -> usize {
     store.driver_calls(driver, 10).await.expect("calls").len()
@@ -46,7 +25,7 @@ async fn a_listed_driver_found_by_search_cannot_be_called_and_shows_why() {
 }
 
 async fn dialog_refuses(url: Option<String>) {
-    let env = env_on(url, &[("D1", "Ramesh Gupta", "9000000012"), ("D2", "Ganesh Singh", "9000000013")]).await;
+    let env = Env::on(url, &[("D1", "Ramesh Gupta", "9000000012"), ("D2", "Ganesh Singh", "9000000013")]).await;
     env.calldesk(&["dnc", "add", "+91 90000 00012", "--reason", "asked by SMS"]);
     let tm = Session::start(&env.console_script(""), 120, 40);
     let screen = tm.wait_text("1 due", 15).await;

@@ -33,8 +33,13 @@ impl Env {
 
     /// A fresh SQLite database with caller 3 (Pooja) and `drivers` (`id,name,mobile` each).
     pub async fn new(drivers: &[(&str, &str, &str)]) -> Self {
+        Self::on(None, drivers).await
+    }
+
+    /// [`Env::new`] on `url` (a fresh MariaDB database) or, when `None`, a SQLite file.
+    pub async fn on(url: Option<String>, drivers: &[(&str, &str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tmp");
-        let url = format!("sqlite://{}", dir.path().join("e2e.db").display());
+        let url = url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("e2e.db").display()));
         let sim = Simulator::start(APP_ID, SECRET, std::time::Duration::from_millis(250)).await.expect("simulator");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
         sim.set_webhook_url(format!("http://127.0.0.1:{port}/webhook/telecmi/{TOKEN}"));

@@ -382,7 +382,7 @@ async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> 
                 .await?
                 .with_context(|| format!("caller {user} is not registered (calldesk caller add)"))?;
             let token = tokens::generate();
-            store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
+            store.insert_token(caller.id, &calldesk::domain::token::hash(&token), Utc::now()).await?;
             tracing::info!(caller = caller.id, "API token issued");
             println!("{token}");
             // On stderr, so stdout stays the bare token for scripts.

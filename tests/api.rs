@@ -21,8 +21,8 @@ async fn api(r: &Rig) -> Api {
     let pooja = tokens::generate();
     let ravi = tokens::generate();
     let now = chrono::Utc::now();
-    r.db.store.insert_token(3, &tokens::hash(&pooja), now).await.expect("token");
-    r.db.store.insert_token(4, &tokens::hash(&ravi), now).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&pooja), now).await.expect("token");
+    r.db.store.insert_token(4, &calldesk::domain::token::hash(&ravi), now).await.expect("token");
     Api { http: reqwest::Client::new(), base: format!("http://{}/api/telecmi_production_api.php", r.addr), pooja, ravi }
 }
 
@@ -232,12 +232,12 @@ async fn events_need_a_token_and_show_what_its_caller_may_see() {
         let now = chrono::Utc::now();
         r.db.store.add_caller(9, "Meera", calldesk::domain::Role::Supervisor, now).await.expect("supervisor");
         let boss = tokens::generate();
-        r.db.store.insert_token(9, &tokens::hash(&boss), now).await.expect("token");
+        r.db.store.insert_token(9, &calldesk::domain::token::hash(&boss), now).await.expect("token");
         let gone = tokens::generate();
-        r.db.store.insert_token(4, &tokens::hash(&gone), now).await.expect("token");
+        r.db.store.insert_token(4, &calldesk::domain::token::hash(&gone), now).await.expect("token");
         r.db.store.add_caller(5, "Asha", calldesk::domain::Role::Agent, now).await.expect("caller");
         let revoked = tokens::generate();
-        r.db.store.insert_token(5, &tokens::hash(&revoked), now).await.expect("token");
+        r.db.store.insert_token(5, &calldesk::domain::token::hash(&revoked), now).await.expect("token");
         r.db.store.revoke_tokens(5, now).await.expect("revoke");
 
         let url = format!("http://{}/events", r.addr);
@@ -348,7 +348,7 @@ async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator
         .collect();
     db.store.import_drivers(&drivers, now).await.expect("drivers");
     let token = tokens::generate();
-    db.store.insert_token(3, &tokens::hash(&token), now).await.expect("token");
+    db.store.insert_token(3, &calldesk::domain::token::hash(&token), now).await.expect("token");
     (sim, format!("http://{}/api/telecmi_production_api.php", l.addr), token)
 }
 

@@ -89,7 +89,7 @@ async fn the_api_refuses_with_409_and_says_when_the_window_opens() {
         let hours = closed_now();
         let rig = rig_with(db, 10, |s| s.calling_hours = Some(hours.clone())).await;
         let token = tokens::generate();
-        rig.db.store.insert_token(3, &tokens::hash(&token), Utc::now()).await.expect("token");
+        rig.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
         let resp = reqwest::Client::new()
             .post(format!("http://{}/api/telecmi_production_api.php?action=click_to_call", rig.addr))
             .bearer_auth(&token)

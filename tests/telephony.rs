@@ -187,7 +187,7 @@ async fn events_stream_call_changes_to_other_programs() {
     let db = common::sqlite_db().await;
     let r = rig(db, 10).await;
     let token = calldesk::commands::tokens::generate();
-    r.db.store.insert_token(3, &calldesk::commands::tokens::hash(&token), chrono::Utc::now()).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), chrono::Utc::now()).await.expect("token");
     let mut resp = reqwest::Client::new()
         .get(format!("http://{}/events", r.addr))
         .bearer_auth(&token)

@@ -454,7 +454,7 @@ async fn the_api_says_the_outcome_is_unknown() {
     each_backend(|db| async move {
         let (r, _) = timing_rig(db, 0.05).await;
         let token = calldesk::commands::tokens::generate();
-        r.db.store.insert_token(3, &calldesk::commands::tokens::hash(&token), Utc::now()).await.expect("token");
+        r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
         let state = calldesk::server::AppState::new(
             r.db.store.clone(),
             r.bus.clone(),

@@ -128,7 +128,7 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     for id in &agents {
         setup.add_caller(*id, &format!("{PREFIX}agent-{id}"), Role::Agent, started).await?;
         let token = crate::commands::tokens::generate();
-        setup.insert_token(*id, &crate::commands::tokens::hash(&token), started).await?;
+        setup.insert_token(*id, &crate::domain::token::hash(&token), started).await?;
         tokens.push(token);
     }
     setup.add_caller(supervisor, &format!("{PREFIX}supervisor"), Role::Supervisor, started).await?;

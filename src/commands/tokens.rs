@@ -1,35 +1,25 @@
-//! API bearer tokens: random, shown once, stored only as a SHA-256 hash.
+//! API bearer tokens for the command line: random, shown once, stored only as a hash
+//! ([`crate::domain::token`] holds their shape and the hash).
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use crate::domain::token;
 
-/// A new token: `cd_` and 64 hex digits from a CSPRNG seeded by the OS.
+/// A new API token (`cd_` and 64 hex digits) from a CSPRNG seeded by the OS.
 pub fn generate() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("cd_{}", hex::encode(bytes))
+    token::api_token(&mut rand::rng())
 }
 
-/// A new secret for the webhook URL's path: `wh_` and 64 hex digits.
+/// A new secret for the webhook URL's path (`wh_` and 64 hex digits), from the same CSPRNG.
 pub fn generate_webhook_token() -> String {
-    format!("wh_{}", &generate()[3..])
-}
-
-/// What the database keeps instead of the token.
-pub fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    token::webhook_token(&mut rand::rng())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn tokens_are_unique_and_hashes_stable() {
-        let a = super::generate();
-        let b = super::generate();
+    fn generated_tokens_are_unique() {
+        let (a, b) = (super::generate(), super::generate());
         assert_ne!(a, b);
         assert_eq!(a.len(), 67);
-        assert_eq!(super::hash(&a), super::hash(&a));
-        assert_ne!(super::hash(&a), super::hash(&b));
-        assert_eq!(super::hash(&a).len(), 64);
+        assert!(super::generate_webhook_token().starts_with("wh_"));
     }
 }

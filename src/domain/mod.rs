@@ -6,6 +6,7 @@ pub mod phone;
 pub mod presence;
 pub mod status;
 pub mod text;
+pub mod token;
 pub mod wrapup;
 
 pub use feedback::{

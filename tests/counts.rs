@@ -10,11 +10,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use calldesk::console::state::{App, Screen, StatsBundle};
+use calldesk::console::state::{App, Screen};
 use calldesk::domain::feedback::NOT_CALLED;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, CallType, Driver, FeedbackCatalog, Leg, Provider, Role, Signal};
-use calldesk::store::{NewCall, ProviderEvent, Stats, Store, SubmitFeedback};
+use calldesk::store::{NewCall, ProviderEvent, Stats, StatsBundle, Store, SubmitFeedback};
 use common::each_backend;
 use common::fixtures::{identity, ist, now};
 
@@ -195,7 +195,7 @@ async fn the_agents_progress_and_the_supervisors_numbers_count_driver_calls() {
             .await
             .expect("progress");
         assert_eq!((p.calls, p.connected, p.positive, p.not_placed), (5, 2, 1, 7), "{p:?}");
-        let team = calldesk::console::effects::load_stats_for(s, None, ist()).await.expect("team");
+        let team = s.stats_bundle(None, ist(), Utc::now()).await.expect("team");
         assert_eq!((team.today.total, team.today.connected(), team.today.not_placed), (5, 2, 7));
         assert_eq!(team.today.connect_rate(), Some(40.0));
     })

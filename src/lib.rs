@@ -8,13 +8,11 @@
 
 #![forbid(unsafe_code)]
 
-pub mod bus;
 pub mod commands;
 pub mod config;
 pub mod console;
-pub mod dialer;
+pub mod coord;
 pub mod domain;
-pub mod feed;
 pub mod logging;
 pub mod server;
 pub mod store;

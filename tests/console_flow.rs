@@ -6,11 +6,11 @@ use chrono::Duration;
 use common::fixtures::{call, entry, identity, ist, now, unconfirmed_call};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Level, Modal};
 use calldesk::console::update::{PAGE, update};
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::CallUpdate;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::FeedbackDraft;

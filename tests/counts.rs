@@ -107,7 +107,7 @@ async fn calls_placed_and_not(s: &Store, at: DateTime<Utc>) {
     let c = dial(s, 3, telecmi, at).await;
     report(s, c.id, Leg::A, "event", "answered", Signal::Answered, at).await;
     report(s, c.id, Leg::B, "event", "answered", Signal::Answered, at).await;
-    let ceiling = calldesk::telecmi::reconcile::ceiling_reason(Duration::hours(4));
+    let ceiling = calldesk::coord::reconcile::ceiling_reason(Duration::hours(4));
     s.close_provisionally(c.id, &ceiling, at).await.expect("ceiling").expect("closed");
     save(s, c.id, None, "Interview Fixed", "talked, the line dropped", None).await;
     let c = dial(s, 4, telecmi, at).await;
@@ -136,7 +136,7 @@ async fn calls_placed_and_not(s: &Store, at: DateTime<Utc>) {
     save(s, c.id, None, NOT_CALLED, tag(CallEnd::NotPlaced), None).await;
     let c = dial(s, 11, telecmi, at).await;
     s.mark_unconfirmed(c.id, calldesk::domain::UNCONFIRMED_REMARK, at).await.expect("unconfirmed");
-    let marked = s.mark_not_placed(c.id, 3, calldesk::dialer::NOT_PLACED_REMARK, at).await.expect("mark");
+    let marked = s.mark_not_placed(c.id, 3, calldesk::coord::dialer::NOT_PLACED_REMARK, at).await.expect("mark");
     assert!(marked.is_some(), "marked not placed");
     let c = dial(s, 12, manual, at).await;
     save(s, c.id, Some(CallStatus::Missed), NOT_CALLED, "my phone was off", Some(8)).await;

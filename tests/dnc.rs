@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, FeedbackCatalog, Phone};
 use calldesk::store::{DncAdded, DncAdder, Store, SubmitFeedback};
 use calldesk::telecmi::simulator::Outcome;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use calldesk::commands::tokens;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::effects::{DraftWriter, EffectCtx, run};
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, Driver, FeedbackCatalog, Phone};
 use calldesk::store::{DoNotCall, Standing, Store, SubmitFeedback};
 use calldesk::telecmi::simulator::Outcome;

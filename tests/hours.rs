@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{Driver, QueueDecision};
 use calldesk::store::SubmitFeedback;
 use common::{each_backend, rig_with};
@@ -205,7 +205,8 @@ async fn the_hosts_zone_changes_nothing() {
     store.import_drivers(&[driver("D1", "919800000003", None)], at(MORNING)).await.expect("import");
     // 00:30 on 26 Nov in Kolkata, still 25 Nov in UTC and in New York.
     let config = std::sync::Arc::new(common::test_config("http://127.0.0.1:9"));
-    let dialer = calldesk::dialer::Dialer::new(store.clone(), config, calldesk::bus::new_bus()).expect("dialer");
+    let dialer =
+        calldesk::coord::dialer::Dialer::new(store.clone(), config, calldesk::coord::bus::new_bus()).expect("dialer");
     dialer.place_call_at(3, "D1", None, CallKind::Manual, at("2026-11-25T19:00:00Z")).await.expect("dial");
     store.close().await;
     let export = |tz: &str, day: &str| {

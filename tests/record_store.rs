@@ -8,7 +8,7 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::each_backend;
 
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Provider, QueueDecision, Role};
 use calldesk::store::{FeedbackDraft, NewCall, Store, StoreError, SubmitFeedback};
 

@@ -9,11 +9,11 @@ mod common;
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{AgentStatus, App, Level, Modal, Screen};
 use calldesk::console::update::update;
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::CallUpdate;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::DriverHit;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::telecmi::simulator::Outcome;
 use common::{each_backend, rig, settle};
 

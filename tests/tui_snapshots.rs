@@ -11,7 +11,7 @@ use calldesk::console::action::Action;
 use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallStatus, CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
 use calldesk::store::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount, StoredEvent};

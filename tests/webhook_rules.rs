@@ -36,7 +36,7 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
         ..RawSettings::default()
     })
     .expect("config");
-    let l = start_listener(&db.store, &config, &calldesk::bus::new_bus(), None).await.expect("listener");
+    let l = start_listener(&db.store, &config, &calldesk::coord::bus::new_bus(), None).await.expect("listener");
     let now = chrono::Utc::now();
     db.store.add_caller(3, "Pooja", Role::Agent, now).await.expect("caller");
     let drivers: Vec<Driver> = (1..=6)

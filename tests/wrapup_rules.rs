@@ -5,11 +5,11 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Modal};
 use calldesk::console::update::update;
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::CallUpdate;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::SubmitFeedback;

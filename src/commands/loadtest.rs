@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::bus::{Bus, new_bus};
 use crate::config::{Config, Secret, TelecmiCreds};
-use crate::dialer::Dialer;
+use crate::coord::bus::{Bus, new_bus};
+use crate::coord::dialer::Dialer;
 use crate::domain::feedback::RINGING_BUSY;
 use crate::domain::{CallStatus, CallingHours, Driver, Role};
 use crate::store::{CLAIM_FOR, IfMissing, Store};
@@ -316,7 +316,7 @@ impl Agent {
     async fn follow(&self, reference: &str) -> Result<Option<CallStatus>, String> {
         let give_up = Instant::now() + Duration::from_secs(60);
         while Instant::now() < give_up {
-            tokio::time::sleep(crate::feed::POLL).await;
+            tokio::time::sleep(crate::coord::feed::POLL).await;
             self.count(1);
             let call = self.store.call_by_reference(reference).await.map_err(|e| format!("follow: {e}"))?;
             if let Some(c) = call.filter(|c| !c.call_status().is_live()) {
@@ -342,6 +342,6 @@ impl Agent {
 }
 
 /// The bus the server publishes on, for the lag probe.
-pub(crate) fn subscribe(bus: &Bus) -> tokio::sync::broadcast::Receiver<crate::bus::CallUpdate> {
+pub(crate) fn subscribe(bus: &Bus) -> tokio::sync::broadcast::Receiver<crate::coord::bus::CallUpdate> {
     bus.subscribe()
 }

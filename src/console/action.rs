@@ -8,8 +8,8 @@ use crossterm::event::KeyEvent;
 
 use super::keys::Command;
 use super::state::Progress;
-use crate::bus::CallUpdate;
-use crate::dialer::CallKind;
+use crate::coord::bus::CallUpdate;
+use crate::coord::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
 use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
 use crate::store::{

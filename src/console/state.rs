@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tui_input::Input;
 
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
 
 pub use super::lookup_state::{CardView, Prompt, PromptFor, SearchView, SeenEvents, UpcomingView};

@@ -15,7 +15,7 @@ use super::dialing::dial_guard;
 use super::keys::Command;
 use super::lists::refresh_queue_in_place;
 use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field, LiveCall, Modal, PICK_FIRST, Screen};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
 use crate::domain::wrapup::{CallEnd, stored_remarks};
@@ -292,7 +292,7 @@ pub(super) fn auto_open(app: &mut App) -> Vec<Effect> {
     open_wrapup(app, true, Some(a.facts_by))
 }
 
-pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
+pub(super) fn on_call_updated(app: &mut App, u: crate::coord::bus::CallUpdate) -> Vec<Effect> {
     if let Some(id) = u.event_id
         && !app.seen_events.insert(id)
     {

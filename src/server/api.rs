@@ -14,8 +14,8 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::{AppState, bearer_caller, handle_webhook, token_matches};
-use crate::bus::{CallUpdate, publish};
-use crate::dialer::{CallKind, DialError, Dialer};
+use crate::coord::bus::{CallUpdate, publish};
+use crate::coord::dialer::{CallKind, DialError, Dialer};
 use crate::domain::{CallStatus, Disposition, FeedbackCatalog};
 use crate::store::{CallFilter, CallPage, StoreError, SubmitFeedback};
 

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bus::{Bus, CallUpdate, publish};
+use crate::coord::bus::{Bus, CallUpdate, publish};
 use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, SqliteWriter, Store, StoreError};
 
 /// A webhook waiting for its commit.

@@ -21,8 +21,8 @@ use subtle::ConstantTimeEq;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::bus::Bus;
 use crate::config::Secret;
+use crate::coord::bus::Bus;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
 

@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{CdrRecord, TelecmiClient};
-use crate::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, publish};
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, ProviderEvent, Store};
+use crate::telecmi::{CdrRecord, TelecmiClient, TelecmiError};
 
 /// Start of the remarks of a call closed at the call ceiling (`CALL_CEILING_HOURS`).
 pub const CEILING: &str = crate::domain::CEILING_REMARK;
@@ -58,7 +58,7 @@ async fn fetch_all(
     answered: bool,
     start: i64,
     end: i64,
-) -> Result<Vec<CdrRecord>, super::TelecmiError> {
+) -> Result<Vec<CdrRecord>, TelecmiError> {
     let mut out = Vec::new();
     for page in 1..=25u32 {
         let batch = client.cdr_page(answered, start, end, page).await?;

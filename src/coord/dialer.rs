@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, publish};
 use crate::config::Config;
 use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
 use crate::store::{DoNotCall, NewCall, Store, StoreError};

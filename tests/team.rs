@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use calldesk::coord::bus::Source;
 use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{CallType, Driver, Provider, Role};
 use calldesk::store::{NewCall, Store};
@@ -219,7 +220,7 @@ async fn webhooks_received_by_the_server_reach_another_console_within_a_second()
                     .await
                     .expect("server update")
                     .expect("recv");
-                if u.source == "webhook" && u.call.id == call.id {
+                if u.source == Source::Webhook && u.call.id == call.id {
                     break (Instant::now(), u.leg.clone(), u.provider_status.clone());
                 }
             };

@@ -3,6 +3,7 @@
 
 mod common;
 
+use calldesk::coord::bus::Source;
 use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::telecmi::simulator::Outcome;
 use common::{each_backend, rig, settle};
@@ -167,7 +168,7 @@ async fn status_changes_reach_listeners_after_they_are_stored() {
             assert!(stored.call_status() >= u.call.call_status() || stored.call_status().is_final());
             seen.push(u.call.status.clone().unwrap_or_default());
             if u.call.call_status().is_final()
-                && u.source == "webhook"
+                && u.source == Source::Webhook
                 && u.provider_status.as_deref() == Some("answered")
                 && u.leg.as_deref() == Some("a")
             {

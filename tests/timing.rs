@@ -15,7 +15,7 @@ use calldesk::console::action::Action;
 use calldesk::console::state::App;
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::coord::bus::CallUpdate;
+use calldesk::coord::bus::{CallUpdate, Source};
 use calldesk::coord::dialer::{CallKind, DialError, Dialer, NOT_PLACED_REMARK};
 use calldesk::coord::feed::Follower;
 use calldesk::coord::reconcile::{CEILING, Policy, reconcile_once};
@@ -101,7 +101,7 @@ fn draw(live: &CallLog, mut updates: Vec<CallUpdate>, latest: &CallLog) -> Strin
         // What reconciliation or the dialer published on the console's own bus.
         updates.push(CallUpdate {
             call: latest.clone(),
-            source: "reconcile",
+            source: Source::Reconcile,
             leg: None,
             provider_status: None,
             event_id: None,
@@ -308,7 +308,7 @@ async fn duplicates_are_stored_and_shown_once() {
         assert_eq!(stored.len(), 8, "16 deliveries, 8 events");
         let mut from_listener = Vec::new();
         while let Ok(u) = bus.try_recv() {
-            if u.source == "webhook" {
+            if u.source == Source::Webhook {
                 from_listener.push(u.event_id.expect("the listener's updates carry the stored id"));
             }
         }

@@ -8,7 +8,7 @@ use super::action::{Action, Effect};
 use super::state::Progress;
 use super::state::RECENT_CALLS;
 use super::update::PAGE;
-use crate::coord::bus::{CallUpdate, publish};
+use crate::coord::bus::{CallUpdate, Source, publish};
 use crate::coord::dialer::{CallKind, DialError, Dialer};
 use crate::domain::FeedbackCatalog;
 use crate::domain::hours::start_of_day;
@@ -269,16 +269,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::Submit { feedback, call_next } => {
             match store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
                 Ok((call, decision)) => {
-                    publish(
-                        &ctx.dialer.bus,
-                        CallUpdate {
-                            call: call.clone(),
-                            source: "feedback",
-                            leg: None,
-                            provider_status: None,
-                            event_id: None,
-                        },
-                    );
+                    publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }
                 Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
@@ -339,10 +330,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         }
         Effect::CancelDial(id) => Some(Action::DialCancelled(match store.cancel_dial(id, me, Utc::now()).await {
             Ok(Some(call)) => {
-                publish(
-                    &ctx.dialer.bus,
-                    CallUpdate { call: call.clone(), source: "dial", leg: None, provider_status: None, event_id: None },
-                );
+                publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Dial));
                 Ok(call)
             }
             Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),

@@ -6,18 +6,38 @@ use tokio::sync::broadcast;
 
 use crate::domain::CallLog;
 
+/// What changed a call. `/events` sends it in lower case (`"dial"`, `"webhook"`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The dialer: the call placed, confirmed, refused by TeleCMI, unconfirmed or marked not placed.
+    Dial,
+    /// A TeleCMI webhook, heard by this process's listener or read from the shared event table.
+    Webhook,
+    /// An outcome saved (the console's wrap-up or the API's `update_feedback`).
+    Feedback,
+    /// Reconciliation: closed from TeleCMI's CDR lists, or provisionally at the call ceiling.
+    Reconcile,
+}
+
 /// A call as stored right after it changed, and what changed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallUpdate {
     pub call: CallLog,
-    /// `dial`, `webhook`, `feedback` or `reconcile`.
-    pub source: &'static str,
+    pub source: Source,
     /// For webhooks: which leg and TeleCMI's word for what happened.
     pub leg: Option<String>,
     pub provider_status: Option<String>,
     /// The stored event (`webhook_events.id`) behind this update, when there is one: the same
     /// event heard twice (own listener and feed) carries the same id.
     pub event_id: Option<i64>,
+}
+
+impl CallUpdate {
+    /// An update that no webhook carried (no leg, no TeleCMI status, no stored event).
+    pub fn new(call: CallLog, source: Source) -> Self {
+        Self { call, source, leg: None, provider_status: None, event_id: None }
+    }
 }
 
 pub type Bus = broadcast::Sender<CallUpdate>;
@@ -30,4 +50,19 @@ pub fn new_bus() -> Bus {
 /// Publishes without caring whether anyone listens.
 pub fn publish(bus: &Bus, update: CallUpdate) {
     let _ = bus.send(update);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Source;
+
+    /// `/events` clients read these words: the enum must keep them.
+    #[test]
+    fn sources_keep_their_words_on_the_wire() {
+        let words: Vec<String> = [Source::Dial, Source::Webhook, Source::Feedback, Source::Reconcile]
+            .iter()
+            .map(|s| serde_json::to_string(s).expect("json"))
+            .collect();
+        assert_eq!(words, [r#""dial""#, r#""webhook""#, r#""feedback""#, r#""reconcile""#]);
+    }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::config::Config;
 use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
 use crate::store::{DoNotCall, NewCall, Store, StoreError};
@@ -277,7 +277,7 @@ impl Dialer {
             Err(StoreError::WrapupOwed(owed)) => return Err(self.wrapup_owed(caller, *owed).await),
             Err(other) => return Err(DialError::Store(other)),
         };
-        self.announce(&call, "dial");
+        self.announce(&call);
         let (Some(ext), Some(client)) = (extension, &self.client) else {
             return Ok(call);
         };
@@ -285,7 +285,7 @@ impl Dialer {
             Ok(request_id) => {
                 self.store.set_reference(call.id, &request_id).await?;
                 let call = self.store.call(call.id).await?.unwrap_or(call);
-                self.announce(&call, "dial");
+                self.announce(&call);
                 Ok(call)
             }
             Err(e) if e.outcome_unknown() => {
@@ -294,10 +294,10 @@ impl Dialer {
                 let (now, marked) = self.store.mark_unconfirmed(call.id, &remark, Utc::now()).await?;
                 if !marked {
                     // A webhook came first: TeleCMI placed the call, whatever its answer did.
-                    self.announce(&now, "dial");
+                    self.announce(&now);
                     return Ok(now);
                 }
-                self.announce(&now, "dial");
+                self.announce(&now);
                 let name = now.driver_name.clone().unwrap_or_default();
                 let message = format!(
                     "TeleCMI did not answer the click-to-call request ({e}). The call may still ring and its \
@@ -313,7 +313,7 @@ impl Dialer {
                 // Nobody was rung: the driver is free for any agent again, attempt given back.
                 self.store.release(&driver.id, caller).await?;
                 self.store.give_back_attempt(&driver.id).await?;
-                self.announce(&failed, "dial");
+                self.announce(&failed);
                 Err(DialError::Provider { message, call: Box::new(failed) })
             }
         }
@@ -355,7 +355,7 @@ impl Dialer {
         let marked = self.store.mark_not_placed(call_id, caller, NOT_PLACED_REMARK, now).await?.ok_or_else(|| {
             DialError::CannotMarkNotPlaced("A report from TeleCMI settled the call meanwhile.".into())
         })?;
-        self.announce(&marked, "dial");
+        self.announce(&marked);
         Ok(marked)
     }
 
@@ -380,7 +380,8 @@ impl Dialer {
         DialError::WrapupOwed { message, call: Box::new(owed) }
     }
 
-    fn announce(&self, call: &CallLog, source: &'static str) {
-        publish(&self.bus, CallUpdate { call: call.clone(), source, leg: None, provider_status: None, event_id: None });
+    /// Tells the bus what the dialer did to `call` (after the store has it).
+    fn announce(&self, call: &CallLog) {
+        publish(&self.bus, CallUpdate::new(call.clone(), Source::Dial));
     }
 }

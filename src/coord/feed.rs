@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::store::{Store, StoredEvent};
 
 /// How often the event table is read. Measured end to end (webhook in one process → update in
@@ -125,7 +125,7 @@ impl Follower {
             match call {
                 Ok(Some(call)) => updates.push(CallUpdate {
                     call,
-                    source: "webhook",
+                    source: Source::Webhook,
                     leg: Some(ev.leg.clone()),
                     provider_status: Some(ev.status.clone()),
                     event_id: Some(ev.id),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, ProviderEvent, Store};
 use crate::telecmi::{CdrRecord, TelecmiClient, TelecmiError};
@@ -136,7 +136,7 @@ pub async fn reconcile_once(
         };
         if let Some((c, event_id)) = updated {
             tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
-            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None, event_id });
+            publish(bus, CallUpdate { event_id, ..CallUpdate::new(c, Source::Reconcile) });
             closed += 1;
         }
     }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::{AppState, bearer_caller, handle_webhook, token_matches};
-use crate::coord::bus::{CallUpdate, publish};
+use crate::coord::bus::{CallUpdate, Source, publish};
 use crate::coord::dialer::{CallKind, DialError, Dialer};
 use crate::domain::{CallStatus, Disposition, FeedbackCatalog};
 use crate::store::{CallFilter, CallPage, StoreError, SubmitFeedback};
@@ -239,10 +239,7 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     let fallback = class.map(Disposition::effect);
     match st.app.store.submit_feedback_with(&submit, fallback, &st.catalog, Utc::now()).await {
         Ok((c, _)) => {
-            publish(
-                &st.app.bus,
-                CallUpdate { call: c.clone(), source: "feedback", leg: None, provider_status: None, event_id: None },
-            );
+            publish(&st.app.bus, CallUpdate::new(c.clone(), Source::Feedback));
             ok(
                 "Feedback updated successfully",
                 json!({

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::coord::bus::{Bus, CallUpdate, publish};
+use crate::coord::bus::{Bus, CallUpdate, Source, publish};
 use crate::store::{ApplyOutcome, MAX_BATCH, ProviderEvent, SqliteWriter, Store, StoreError};
 
 /// A webhook waiting for its commit.
@@ -81,7 +81,7 @@ fn announce(bus: &Bus, ev: &ProviderEvent, outcome: &Result<ApplyOutcome, StoreE
             bus,
             CallUpdate {
                 call: (**call).clone(),
-                source: "webhook",
+                source: Source::Webhook,
                 leg: Some(ev.leg.as_str().to_string()),
                 provider_status: Some(ev.provider_status.clone()),
                 event_id: Some(*event_id),

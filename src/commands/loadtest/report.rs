@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{Ledger, lock};
-use crate::coord::bus::Bus;
+use crate::coord::bus::{Bus, Source};
 use crate::domain::CallStatus;
 use crate::store::{LoadtestCall, Store};
 use crate::supervise::snapshot::{self, Snapshot};
@@ -54,7 +54,7 @@ impl LagProbe {
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
-                    Ok(u) if u.source == "webhook" => {
+                    Ok(u) if u.source == Source::Webhook => {
                         let c = Change { call_id: u.call.id, rank: rank(u.call.call_status()), at: Instant::now() };
                         lock(&p.pending).push(c);
                     }

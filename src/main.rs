@@ -1,8 +1,9 @@
-//! The `calldesk` binary: CLI (clap) → configuration → logging → the chosen command.
+//! The `calldesk` binary, the top floor: the command line (clap) → configuration → logging → the
+//! chosen command. It parses and dispatches; each command's work lives in `calldesk::commands`.
 //!
-//! Module map (see `lib.rs`): `domain` rules, `config` settings, `store` SQL, `commands` batch
-//! jobs, `telecmi` provider client + simulator, `server` HTTP routes, `console` agent TUI,
-//! `supervise` supervisor TUI.
+//! The floors below (`lib.rs` says more), each using only those under it:
+//! `domain` (+ `config`) ← `store` / `telecmi` ← `coord` ← `console`, `supervise`, `server` ←
+//! `commands` ← `main`.
 
 #![forbid(unsafe_code)]
 

@@ -85,7 +85,7 @@ async fn quitting_with_a_wrap_up_put_aside_logs_no_error_and_keeps_the_draft() {
     tm.keys(&["Enter"]);
     tm.wait_text("TeleCMI IVR", 5).await;
     tm.keys(&["t"]);
-    tm.wait_text("Wrap-up: Ramesh Gupta", 20).await;
+    tm.wait_form("Ramesh Gupta", 20).await;
     tm.keys(&["c", "Tab"]);
     tm.type_text("call back about the Pune route");
     tm.wait_text("call back about the Pune route", 3).await;

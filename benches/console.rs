@@ -141,7 +141,8 @@ impl Runner {
         .expect("config");
         let config = Arc::new(config);
         let dialer =
-            calldesk::dialer::Dialer::new(store.clone(), config.clone(), calldesk::bus::new_bus()).expect("dialer");
+            calldesk::coord::dialer::Dialer::new(store.clone(), config.clone(), calldesk::coord::bus::new_bus())
+                .expect("dialer");
         let ctx = EffectCtx {
             store: store.clone(),
             dialer,
@@ -319,7 +320,7 @@ async fn webhook_to_frame(dir: &std::path::Path) -> (Duration, Vec<Duration>) {
         ..Default::default()
     })
     .expect("config");
-    let bus = calldesk::bus::new_bus();
+    let bus = calldesk::coord::bus::new_bus();
     let mut updates = bus.subscribe();
     let listener = calldesk::commands::session::console_listener(&store, &config, &bus).await.expect("listener");
     let hook = format!("http://{}/webhook/telecmi/bench-webhook-token-0123456789", listener.addr);
@@ -359,7 +360,7 @@ async fn webhook_to_frame(dir: &std::path::Path) -> (Duration, Vec<Duration>) {
         };
         let call = store.start_call(&new, Utc::now()).await.expect("call");
         app.live = None;
-        update(&mut app, Action::CallPlaced { call: call.clone(), kind: calldesk::dialer::CallKind::Telecmi });
+        update(&mut app, Action::CallPlaced { call: call.clone(), kind: calldesk::coord::dialer::CallKind::Telecmi });
         while updates.try_recv().is_ok() {}
         draw(&app, &mut term);
         let t = Instant::now();

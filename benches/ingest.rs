@@ -159,7 +159,7 @@ async fn serve(app: Router) -> std::net::SocketAddr {
 async fn ingest_url(store: &Store) -> String {
     let state = calldesk::server::AppState::new(
         store.clone(),
-        calldesk::bus::new_bus(),
+        calldesk::coord::bus::new_bus(),
         calldesk::config::Secret::new(TOKEN.to_string()),
         Some(APP_ID),
     );

@@ -140,53 +140,21 @@ pub const DEFAULT_WEBHOOK_ADDR: &str = "127.0.0.1:8787";
 pub const DEFAULT_CALL_CEILING_HOURS: u32 = 4;
 
 impl Config {
+    /// Validates every setting, in the order of [`RawSettings`]: the first bad one is the error.
     pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
         let database_url = parse_database_url(non_empty(raw.database_url))?;
-        let user_id = non_empty(raw.user_id)
-            .map(|v| {
-                v.parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| err("CALLDESK_USER_ID", format!("{v:?} is not a positive whole number")))
-            })
-            .transpose()?;
+        let user_id = parse_user_id(non_empty(raw.user_id))?;
         let telecmi =
             parse_creds(non_empty(raw.telecmi_app_id), raw.telecmi_app_secret.filter(|s| !s.0.trim().is_empty()))?;
-        let telecmi_base_url = non_empty(raw.telecmi_base_url).unwrap_or_else(|| DEFAULT_TELECMI_BASE_URL.into());
-        if !(telecmi_base_url.starts_with("http://") || telecmi_base_url.starts_with("https://")) {
-            return Err(err("TELECMI_BASE_URL", format!("{telecmi_base_url:?} must start with http:// or https://")));
-        }
-        let telecmi_base_url = telecmi_base_url.trim_end_matches('/').to_string();
+        let telecmi_base_url = parse_base_url(non_empty(raw.telecmi_base_url))?;
         let telecmi_agents = parse_agents(non_empty(raw.telecmi_agents).as_deref().unwrap_or(""))?;
-        let addr_text = non_empty(raw.webhook_addr).unwrap_or_else(|| DEFAULT_WEBHOOK_ADDR.into());
-        let webhook_addr: SocketAddr = addr_text
-            .parse()
-            .map_err(|_| err("WEBHOOK_ADDR", format!("{addr_text:?} is not an address like 127.0.0.1:8787")))?;
-        let webhook_token =
-            raw.webhook_token.filter(|t| !t.0.is_empty()).map(|t| validate_token(&t.0).map(|()| t)).transpose()?;
-        if !webhook_addr.ip().is_loopback() && webhook_token.is_none() {
-            return Err(err(
-                "WEBHOOK_TOKEN",
-                format!("must be set when WEBHOOK_ADDR ({webhook_addr}) is not a loopback address"),
-            ));
-        }
+        let (webhook_addr, webhook_token) = parse_listener(non_empty(raw.webhook_addr), raw.webhook_token)?;
         let log_dir = non_empty(raw.log_dir).map(PathBuf::from).unwrap_or_else(default_log_dir);
-        let country_code = non_empty(raw.country_code).unwrap_or_else(|| "91".into());
-        if country_code.is_empty() || country_code.len() > 4 || !country_code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err("CALLDESK_COUNTRY_CODE", format!("{country_code:?} must be 1 to 4 digits")));
-        }
-        let reconcile_after_minutes = match non_empty(raw.reconcile_after_minutes) {
-            None => 10,
-            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1440).contains(n)).ok_or_else(|| {
-                err("RECONCILE_AFTER_MINUTES", format!("{v:?} must be a whole number of minutes from 1 to 1440"))
-            })?,
-        };
-        let call_ceiling_hours = match non_empty(raw.call_ceiling_hours) {
-            None => DEFAULT_CALL_CEILING_HOURS,
-            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=72).contains(n)).ok_or_else(|| {
-                err("CALL_CEILING_HOURS", format!("{v:?} must be a whole number of hours from 1 to 72"))
-            })?,
-        };
+        let country_code = parse_country_code(non_empty(raw.country_code))?;
+        let reconcile_after_minutes =
+            bounded(raw.reconcile_after_minutes, "RECONCILE_AFTER_MINUTES", 10, 1..=1440, "minutes")?;
+        let call_ceiling_hours =
+            bounded(raw.call_ceiling_hours, "CALL_CEILING_HOURS", DEFAULT_CALL_CEILING_HOURS, 1..=72, "hours")?;
         if u64::from(call_ceiling_hours) * 60 <= u64::from(reconcile_after_minutes) {
             return Err(err(
                 "CALL_CEILING_HOURS",
@@ -195,14 +163,7 @@ impl Config {
                 ),
             ));
         }
-        let zone = match non_empty(raw.timezone) {
-            None => crate::domain::hours::DEFAULT_ZONE,
-            Some(v) => crate::domain::hours::parse_zone(&v).map_err(|e| err("CALLDESK_TIMEZONE", e))?,
-        };
-        let hours = match non_empty(raw.calling_hours) {
-            None => CallingHours::default(),
-            Some(v) => CallingHours::parse(&v).map_err(|e| err("CALLING_HOURS", e))?,
-        };
+        let schedule = parse_schedule(non_empty(raw.timezone), non_empty(raw.calling_hours))?;
         let retry = RetryPolicy {
             delay: chrono::Duration::minutes(i64::from(bounded(
                 raw.retry_after_minutes,
@@ -225,7 +186,7 @@ impl Config {
             country_code,
             reconcile_after_minutes,
             call_ceiling_hours,
-            schedule: Schedule::new(zone, hours),
+            schedule,
             retry,
         })
     }
@@ -276,6 +237,59 @@ fn parse_database_url(v: Option<String>) -> Result<String, ConfigError> {
         // Never echo the URL: it may carry a password.
         Err(err("DATABASE_URL", "must start with sqlite:// or mysql://"))
     }
+}
+
+fn parse_user_id(v: Option<String>) -> Result<Option<i64>, ConfigError> {
+    v.map(|v| {
+        v.parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| err("CALLDESK_USER_ID", format!("{v:?} is not a positive whole number")))
+    })
+    .transpose()
+}
+
+/// `TELECMI_BASE_URL`, without a trailing `/`.
+fn parse_base_url(v: Option<String>) -> Result<String, ConfigError> {
+    let url = v.unwrap_or_else(|| DEFAULT_TELECMI_BASE_URL.into());
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(err("TELECMI_BASE_URL", format!("{url:?} must start with http:// or https://")));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// `WEBHOOK_ADDR` and `WEBHOOK_TOKEN`: a listener reachable from other machines needs a token.
+fn parse_listener(addr: Option<String>, token: Option<Secret>) -> Result<(SocketAddr, Option<Secret>), ConfigError> {
+    let addr_text = addr.unwrap_or_else(|| DEFAULT_WEBHOOK_ADDR.into());
+    let addr: SocketAddr = addr_text
+        .parse()
+        .map_err(|_| err("WEBHOOK_ADDR", format!("{addr_text:?} is not an address like 127.0.0.1:8787")))?;
+    let token = token.filter(|t| !t.0.is_empty()).map(|t| validate_token(&t.0).map(|()| t)).transpose()?;
+    if !addr.ip().is_loopback() && token.is_none() {
+        return Err(err("WEBHOOK_TOKEN", format!("must be set when WEBHOOK_ADDR ({addr}) is not a loopback address")));
+    }
+    Ok((addr, token))
+}
+
+fn parse_country_code(v: Option<String>) -> Result<String, ConfigError> {
+    let code = v.unwrap_or_else(|| "91".into());
+    if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err("CALLDESK_COUNTRY_CODE", format!("{code:?} must be 1 to 4 digits")));
+    }
+    Ok(code)
+}
+
+/// `CALLDESK_TIMEZONE` and `CALLING_HOURS`.
+fn parse_schedule(zone: Option<String>, hours: Option<String>) -> Result<Schedule, ConfigError> {
+    let zone = match zone {
+        None => crate::domain::hours::DEFAULT_ZONE,
+        Some(v) => crate::domain::hours::parse_zone(&v).map_err(|e| err("CALLDESK_TIMEZONE", e))?,
+    };
+    let hours = match hours {
+        None => CallingHours::default(),
+        Some(v) => CallingHours::parse(&v).map_err(|e| err("CALLING_HOURS", e))?,
+    };
+    Ok(Schedule::new(zone, hours))
 }
 
 fn parse_creds(app_id: Option<String>, secret: Option<Secret>) -> Result<Option<TelecmiCreds>, ConfigError> {

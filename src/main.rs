@@ -1,8 +1,9 @@
-//! The `calldesk` binary: CLI (clap) → configuration → logging → the chosen command.
+//! The `calldesk` binary, the top floor: the command line (clap) → configuration → logging → the
+//! chosen command. It parses and dispatches; each command's work lives in `calldesk::commands`.
 //!
-//! Module map (see `lib.rs`): `domain` rules, `config` settings, `store` SQL, `commands` batch
-//! jobs, `telecmi` provider client + simulator, `server` HTTP routes, `console` agent TUI,
-//! `supervise` supervisor TUI.
+//! The floors below (`lib.rs` says more), each using only those under it:
+//! `domain` (+ `config`) ← `store` / `telecmi` ← `coord` ← `console`, `supervise`, `server` ←
+//! `commands` ← `main`.
 
 #![forbid(unsafe_code)]
 
@@ -59,7 +60,7 @@ enum Command {
     /// Manage API tokens
     Token {
         #[command(subcommand)]
-        what: TokenCmd,
+        what: tokens::TokenCmd,
     },
     /// Write data to stdout
     Export {
@@ -152,20 +153,6 @@ enum CallerCmd {
     List,
     /// Set the caller's daily target: calls with a positive outcome
     Target { id: i64, target: u32 },
-}
-
-#[derive(Debug, Subcommand)]
-enum TokenCmd {
-    /// Print a new API bearer token for a caller (only its hash is stored)
-    Issue {
-        #[arg(long)]
-        user: i64,
-    },
-    /// Revoke every token of a caller
-    Revoke {
-        #[arg(long)]
-        user: i64,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,7 +299,7 @@ async fn run(
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
         Command::Dnc { what } => dnc::run(what, &config).await,
-        Command::Token { what } => token_cmd(what, &config).await,
+        Command::Token { what } => tokens::run(what, &config).await,
         Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
             import_drivers(&file, requeue, &config).await
         }
@@ -368,33 +355,6 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
         }
         CallerCmd::List => {
             print!("{}", callers::table(&store.callers().await?, |id| config.telecmi_extension(id)));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn token_cmd(what: TokenCmd, config: &Config) -> anyhow::Result<ExitCode> {
-    let store = open_store(config, IfMissing::Refuse).await?;
-    match what {
-        TokenCmd::Issue { user } => {
-            let caller = store
-                .caller(user)
-                .await?
-                .with_context(|| format!("caller {user} is not registered (calldesk caller add)"))?;
-            let token = tokens::generate();
-            store.insert_token(caller.id, &tokens::hash(&token), Utc::now()).await?;
-            tracing::info!(caller = caller.id, "API token issued");
-            println!("{token}");
-            // On stderr, so stdout stays the bare token for scripts.
-            eprintln!(
-                "Token for caller {} ({}). This token is shown once: store it now. \
-                 Revoke with `calldesk token revoke --user {}`.",
-                caller.id, caller.name, caller.id
-            );
-        }
-        TokenCmd::Revoke { user } => {
-            let n = store.revoke_tokens(user, Utc::now()).await?;
-            println!("{} of caller {user} revoked", calldesk::domain::text::plural(n, "token"));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -21,8 +21,8 @@ async fn api(r: &Rig) -> Api {
     let pooja = tokens::generate();
     let ravi = tokens::generate();
     let now = chrono::Utc::now();
-    r.db.store.insert_token(3, &tokens::hash(&pooja), now).await.expect("token");
-    r.db.store.insert_token(4, &tokens::hash(&ravi), now).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&pooja), now).await.expect("token");
+    r.db.store.insert_token(4, &calldesk::domain::token::hash(&ravi), now).await.expect("token");
     Api { http: reqwest::Client::new(), base: format!("http://{}/api/telecmi_production_api.php", r.addr), pooja, ravi }
 }
 
@@ -161,7 +161,7 @@ async fn update_feedback_and_get_call_logs() {
         assert_eq!(s, StatusCode::FORBIDDEN, "another caller's call");
 
         // A manual call as well, then the listing.
-        r.dialer.place_call(3, "D2", None, calldesk::dialer::CallKind::Manual).await.expect("manual");
+        r.dialer.place_call(3, "D2", None, calldesk::coord::dialer::CallKind::Manual).await.expect("manual");
         let (s, v) = a.get("action=get_call_logs&caller_id=3&limit=1&offset=0", Some(&a.pooja)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["message"], json!("Call logs retrieved successfully"));
@@ -232,12 +232,12 @@ async fn events_need_a_token_and_show_what_its_caller_may_see() {
         let now = chrono::Utc::now();
         r.db.store.add_caller(9, "Meera", calldesk::domain::Role::Supervisor, now).await.expect("supervisor");
         let boss = tokens::generate();
-        r.db.store.insert_token(9, &tokens::hash(&boss), now).await.expect("token");
+        r.db.store.insert_token(9, &calldesk::domain::token::hash(&boss), now).await.expect("token");
         let gone = tokens::generate();
-        r.db.store.insert_token(4, &tokens::hash(&gone), now).await.expect("token");
+        r.db.store.insert_token(4, &calldesk::domain::token::hash(&gone), now).await.expect("token");
         r.db.store.add_caller(5, "Asha", calldesk::domain::Role::Agent, now).await.expect("caller");
         let revoked = tokens::generate();
-        r.db.store.insert_token(5, &tokens::hash(&revoked), now).await.expect("token");
+        r.db.store.insert_token(5, &calldesk::domain::token::hash(&revoked), now).await.expect("token");
         r.db.store.revoke_tokens(5, now).await.expect("revoke");
 
         let url = format!("http://{}/events", r.addr);
@@ -266,7 +266,7 @@ async fn events_need_a_token_and_show_what_its_caller_may_see() {
         for s in [&pooja, &ravi, &meera] {
             assert_eq!(s.status(), StatusCode::OK);
         }
-        use calldesk::dialer::CallKind::Manual;
+        use calldesk::coord::dialer::CallKind::Manual;
         let p1 = r.dialer.place_call(3, "D1", None, Manual).await.expect("call").id;
         let r2 = r.dialer.place_call(4, "D2", None, Manual).await.expect("call").id;
         let p3 = r.dialer.place_call(3, "D3", None, Manual).await.expect("call").id;
@@ -328,14 +328,14 @@ async fn served(db: &common::TestDb) -> (calldesk::telecmi::simulator::Simulator
     })
     .expect("config");
     let config = std::sync::Arc::new(config);
-    let bus = calldesk::bus::new_bus();
-    let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config.clone(), bus.clone()).expect("dialer");
+    let bus = calldesk::coord::bus::new_bus();
+    let dialer = calldesk::coord::dialer::Dialer::new(db.store.clone(), config.clone(), bus.clone()).expect("dialer");
     let l = calldesk::commands::session::start_listener(&db.store, &config, &bus, Some(dialer)).await.expect("listen");
     sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", l.addr, l.token.expose()));
     let now = chrono::Utc::now();
     fixtures::seed(&db.store, &[(3, "Pooja")], &fixtures::drivers(0..10, 3), now).await;
     let token = tokens::generate();
-    db.store.insert_token(3, &tokens::hash(&token), now).await.expect("token");
+    db.store.insert_token(3, &calldesk::domain::token::hash(&token), now).await.expect("token");
     (sim, format!("http://{}/api/telecmi_production_api.php", l.addr), token)
 }
 

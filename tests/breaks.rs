@@ -10,11 +10,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use calldesk::console::action::{Action, Effect};
-use calldesk::console::state::{App, LiveCall, Modal, Progress, Screen, StatsBundle};
+use calldesk::console::state::{App, LiveCall, Modal, Progress, Screen};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{CallStatus, FeedbackCatalog, Presence, PresenceChange};
+use calldesk::store::StatsBundle;
 use common::fixtures::{call, entry, identity, ist, now};
 
 fn draw(app: &App, w: u16, h: u16) -> String {

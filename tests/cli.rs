@@ -4,7 +4,6 @@ mod common;
 
 use std::process::{Command, Output};
 
-use calldesk::commands::tokens;
 use calldesk::store::Store;
 use common::fixtures;
 
@@ -119,7 +118,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
     assert!(err.contains("Revoke with `calldesk token revoke --user 3`."), "{err}");
     assert!(!err.contains(&token), "the token only on stdout: {err}");
     let store = Store::open(&cli.url).await.expect("store");
-    assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), Some(3));
+    assert_eq!(store.caller_for_token(&calldesk::domain::token::hash(&token)).await.expect("q"), Some(3));
     let raw = std::fs::read(cli.dir.path().join("cli.db")).unwrap_or_default();
     let wal = std::fs::read(cli.dir.path().join("cli.db-wal")).unwrap_or_default();
     let needle = token.as_bytes();
@@ -128,7 +127,7 @@ async fn tokens_are_printed_once_and_stored_hashed() {
         "the token itself is not stored"
     );
     assert!(cli.ok(&["token", "revoke", "--user", "3"]).contains("1 token of caller 3 revoked"));
-    assert_eq!(store.caller_for_token(&tokens::hash(&token)).await.expect("q"), None);
+    assert_eq!(store.caller_for_token(&calldesk::domain::token::hash(&token)).await.expect("q"), None);
 }
 
 #[tokio::test]

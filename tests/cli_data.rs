@@ -307,8 +307,12 @@ async fn without_credentials_the_dialog_says_they_are_missing() {
     let db = common::sqlite_db().await;
     let mut config = common::test_config("http://127.0.0.1:9");
     config.telecmi = None;
-    let dialer = calldesk::dialer::Dialer::new(db.store.clone(), std::sync::Arc::new(config), calldesk::bus::new_bus())
-        .expect("dialer");
+    let dialer = calldesk::coord::dialer::Dialer::new(
+        db.store.clone(),
+        std::sync::Arc::new(config),
+        calldesk::coord::bus::new_bus(),
+    )
+    .expect("dialer");
     for caller in [3, 99] {
         let reason = dialer.telecmi_refusal(caller).expect("refused");
         assert!(reason.contains("credentials missing"), "caller {caller}: {reason}");

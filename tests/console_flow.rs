@@ -6,11 +6,11 @@ use chrono::Duration;
 use common::fixtures::{call, entry, identity, ist, now, unconfirmed_call};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Level, Modal};
 use calldesk::console::update::{PAGE, update};
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::{CallUpdate, Source};
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::FeedbackDraft;
@@ -60,7 +60,7 @@ fn app_with_queue(allowed: bool, n: usize) -> App {
 fn webhook(c: CallLog) -> Action {
     Action::CallUpdated(Box::new(CallUpdate {
         call: c,
-        source: "webhook",
+        source: Source::Webhook,
         leg: Some("b".into()),
         provider_status: Some("answered".into()),
         event_id: None,
@@ -503,7 +503,7 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
     assert!(app.dialing);
     let mut early = webhook(call(46, 0, "telecmi", CallStatus::Initiated));
     if let Action::CallUpdated(u) = &mut early {
-        u.source = "dial";
+        u.source = Source::Dial;
     }
     update(&mut app, early);
     update(&mut app, webhook(call(46, 0, "telecmi", CallStatus::Ringing)));

@@ -10,11 +10,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use calldesk::console::state::{App, Screen, StatsBundle};
+use calldesk::console::state::{App, Screen};
 use calldesk::domain::feedback::NOT_CALLED;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, Driver, FeedbackCatalog, Leg, Provider, ProviderEvent, Signal};
-use calldesk::store::{NewCall, Stats, Store, SubmitFeedback};
+use calldesk::store::{NewCall, Stats, StatsBundle, Store, SubmitFeedback};
 use common::each_backend;
 use common::fixtures::{self, identity, ist, now};
 
@@ -89,7 +89,7 @@ async fn calls_placed_and_not(s: &Store, at: DateTime<Utc>) {
     let c = dial(s, 3, telecmi, at).await;
     report(s, c.id, Leg::A, "event", "answered", Signal::Answered, at).await;
     report(s, c.id, Leg::B, "event", "answered", Signal::Answered, at).await;
-    let ceiling = calldesk::telecmi::reconcile::ceiling_reason(Duration::hours(4));
+    let ceiling = calldesk::coord::reconcile::ceiling_reason(Duration::hours(4));
     s.close_provisionally(c.id, &ceiling, at).await.expect("ceiling").expect("closed");
     save(s, c.id, None, "Interview Fixed", "talked, the line dropped", None).await;
     let c = dial(s, 4, telecmi, at).await;
@@ -118,7 +118,7 @@ async fn calls_placed_and_not(s: &Store, at: DateTime<Utc>) {
     save(s, c.id, None, NOT_CALLED, tag(CallEnd::NotPlaced), None).await;
     let c = dial(s, 11, telecmi, at).await;
     s.mark_unconfirmed(c.id, calldesk::domain::UNCONFIRMED_REMARK, at).await.expect("unconfirmed");
-    let marked = s.mark_not_placed(c.id, 3, calldesk::dialer::NOT_PLACED_REMARK, at).await.expect("mark");
+    let marked = s.mark_not_placed(c.id, 3, calldesk::coord::dialer::NOT_PLACED_REMARK, at).await.expect("mark");
     assert!(marked.is_some(), "marked not placed");
     let c = dial(s, 12, manual, at).await;
     save(s, c.id, Some(CallStatus::Missed), NOT_CALLED, "my phone was off", Some(8)).await;
@@ -177,7 +177,7 @@ async fn the_agents_progress_and_the_supervisors_numbers_count_driver_calls() {
             .await
             .expect("progress");
         assert_eq!((p.calls, p.connected, p.positive, p.not_placed), (5, 2, 1, 7), "{p:?}");
-        let team = calldesk::console::effects::load_stats_for(s, None, ist()).await.expect("team");
+        let team = s.stats_bundle(None, ist(), Utc::now()).await.expect("team");
         assert_eq!((team.today.total, team.today.connected(), team.today.not_placed), (5, 2, 7));
         assert_eq!(team.today.connect_rate(), Some(40.0));
     })

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, FeedbackCatalog, Phone};
 use calldesk::store::{DncAdded, DncAdder, Store, SubmitFeedback};
 use calldesk::telecmi::simulator::Outcome;
@@ -28,7 +28,7 @@ async fn list(store: &Store, i: usize, reason: &str) {
 
 async fn click_to_call(r: &Rig, driver: &str, mobile: &str) -> (StatusCode, Value) {
     let token = tokens::generate();
-    r.db.store.insert_token(3, &tokens::hash(&token), chrono::Utc::now()).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), chrono::Utc::now()).await.expect("token");
     let resp = reqwest::Client::new()
         .post(format!("http://{}/api/telecmi_production_api.php?action=click_to_call", r.addr))
         .bearer_auth(token)
@@ -167,7 +167,7 @@ async fn asked_not_to_be_called_lists_the_number_and_closes_the_driver_in_one_sa
         let call = r.dialer.place_call(3, "D4", None, CallKind::Telecmi).await.expect("placed");
         let call = settle(s, call.id).await;
         let token = tokens::generate();
-        s.insert_token(3, &tokens::hash(&token), chrono::Utc::now()).await.expect("token");
+        s.insert_token(3, &calldesk::domain::token::hash(&token), chrono::Utc::now()).await.expect("token");
         let body =
             json!({"reference_id": call.reference_id, "status": "connected", "feedback": "Asked not to be called"});
         let resp = reqwest::Client::new()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use calldesk::commands::tokens;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::effects::{DraftWriter, EffectCtx, run};
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{DO_NOT_CALL, DO_NOT_CALL_REASON, FeedbackCatalog, Phone};
 use calldesk::store::{DoNotCall, Standing, Store, SubmitFeedback};
 use calldesk::telecmi::simulator::Outcome;
@@ -23,7 +23,7 @@ use common::{Rig, TestDb, each_backend, rig, settle};
 
 async fn click_to_call(r: &Rig, driver: &str, mobile: &str) -> (StatusCode, Value) {
     let token = tokens::generate();
-    r.db.store.insert_token(3, &tokens::hash(&token), Utc::now()).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
     let resp = reqwest::Client::new()
         .post(format!("http://{}/api/telecmi_production_api.php?action=click_to_call", r.addr))
         .bearer_auth(token)
@@ -184,7 +184,7 @@ async fn old_call(db: &TestDb, reference: &str, mobile: &str) -> i64 {
 
 async fn update_feedback(r: &Rig, reference: &str) -> (StatusCode, Value) {
     let token = tokens::generate();
-    r.db.store.insert_token(3, &tokens::hash(&token), Utc::now()).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
     let body = json!({"reference_id": reference, "status": "connected", "feedback": DO_NOT_CALL});
     let resp = reqwest::Client::new()
         .post(format!("http://{}/api/telecmi_production_api.php?action=update_feedback", r.addr))

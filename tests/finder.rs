@@ -61,7 +61,7 @@ async fn search_finds_any_of_the_callers_drivers_by_any_format_of_their_number()
         let r = common::rig(db, 60_000).await;
         let s = &r.db.store;
         // D2: called, not reached, re-queued for later; D3: closed with an outcome.
-        let c = r.dialer.place_call(3, "D2", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D2", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         let f = SubmitFeedback {
             call_id: c.id,
             status: Some(CallStatus::Missed),
@@ -70,7 +70,7 @@ async fn search_finds_any_of_the_callers_drivers_by_any_format_of_their_number()
             call_duration: Some(5),
         };
         s.submit_feedback(&f, &FeedbackCatalog::default(), Utc::now()).await.expect("save");
-        let c = r.dialer.place_call(3, "D3", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D3", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         let f = SubmitFeedback {
             call_id: c.id,
             status: None,
@@ -212,7 +212,7 @@ fn fixing_mistakes_from_the_queue() {
         &mut a,
         Action::CallPlaced {
             call: call(40, 0, "manual", CallStatus::Initiated),
-            kind: calldesk::dialer::CallKind::Manual,
+            kind: calldesk::coord::dialer::CallKind::Manual,
         },
     );
     let fx = update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)));
@@ -222,7 +222,7 @@ fn fixing_mistakes_from_the_queue() {
         &mut a,
         Action::CallPlaced {
             call: call(41, 0, "telecmi", CallStatus::Ringing),
-            kind: calldesk::dialer::CallKind::Telecmi,
+            kind: calldesk::coord::dialer::CallKind::Telecmi,
         },
     );
     assert!(update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT))).is_empty());
@@ -235,7 +235,7 @@ async fn a_cancelled_dial_gives_the_attempt_back_and_edits_keep_the_old_values()
         let r = common::rig(db, 60_000).await;
         let s = &r.db.store;
         let before = s.queue_entry("D4").await.expect("q").expect("queued").attempts;
-        let c = r.dialer.place_call(3, "D4", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D4", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         assert_eq!(s.queue_entry("D4").await.expect("q").expect("queued").attempts, before + 1);
         let cancelled = s.cancel_dial(c.id, 3, Utc::now()).await.expect("cancel").expect("cancelled");
         assert_eq!(
@@ -274,8 +274,8 @@ fn the_call_log_searches_by_name_or_number() {
 async fn the_call_log_filter_matches_names_and_numbers_in_any_format() {
     common::each_backend(|db| async move {
         let r = common::rig(db, 60_000).await;
-        let c = r.dialer.place_call(3, "D5", None, calldesk::dialer::CallKind::Manual).await.expect("call");
-        r.dialer.place_call(3, "D6", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D5", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
+        r.dialer.place_call(3, "D6", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         let mobile = c.driver_mobile.clone().expect("mobile");
         let ten = &mobile[mobile.len() - 10..];
         for text in [format!("+91 {}-{}", &ten[..5], &ten[5..]), "Driver 5".to_string(), format!("0{ten}")] {
@@ -297,7 +297,7 @@ async fn a_finished_driver_called_again_and_given_a_callback_is_queued_properly(
         let r = common::rig(db, 60_000).await;
         let s = &r.db.store;
         let cat = FeedbackCatalog::default();
-        let c = r.dialer.place_call(3, "D7", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D7", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         let f = SubmitFeedback {
             call_id: c.id,
             status: Some(CallStatus::Completed),
@@ -309,7 +309,8 @@ async fn a_finished_driver_called_again_and_given_a_callback_is_queued_properly(
         assert!(s.queue_entry("D7").await.expect("q").is_none());
         // Past the redial gap.
         common::set_created_at(&r.db, c.id, "2026-01-01 10:00:00").await;
-        let c = r.dialer.place_call(3, "D7", None, calldesk::dialer::CallKind::Manual).await.expect("call again");
+        let c =
+            r.dialer.place_call(3, "D7", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call again");
         let f = SubmitFeedback {
             call_id: c.id,
             status: None,
@@ -323,7 +324,7 @@ async fn a_finished_driver_called_again_and_given_a_callback_is_queued_properly(
         assert_eq!(q.attempts, 1);
         s.due_queue(3, Utc::now(), &Default::default(), None, 50, None).await.expect("the queue still loads");
         // A call someone answered is not "a dial started by mistake".
-        let c = r.dialer.place_call(3, "D8", None, calldesk::dialer::CallKind::Manual).await.expect("call");
+        let c = r.dialer.place_call(3, "D8", None, calldesk::coord::dialer::CallKind::Manual).await.expect("call");
         common::set_status(&r.db, c.id, "connected").await;
         assert!(s.cancel_dial(c.id, 3, Utc::now()).await.expect("cancel").is_none());
     })

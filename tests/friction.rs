@@ -13,7 +13,7 @@ use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, LiveCall, Screen};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{CallStatus, FeedbackCatalog};
 use calldesk::store::DriverHit;
 use common::fixtures::{call, entry, identity, ist, now};
@@ -221,9 +221,9 @@ fn card_call_line(screen: &str, at: &str) -> String {
 }
 
 fn webhook(call: calldesk::domain::CallLog) -> Action {
-    Action::CallUpdated(Box::new(calldesk::bus::CallUpdate {
+    Action::CallUpdated(Box::new(calldesk::coord::bus::CallUpdate {
         call,
-        source: "webhook",
+        source: calldesk::coord::bus::Source::Webhook,
         leg: Some("b".into()),
         provider_status: None,
         event_id: None,

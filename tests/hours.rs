@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use calldesk::commands::tokens;
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::QueueDecision;
 use calldesk::store::SubmitFeedback;
 use common::fixtures::{self, driver_in};
@@ -77,7 +77,7 @@ async fn the_api_refuses_with_409_and_says_when_the_window_opens() {
         let hours = closed_now();
         let rig = rig_with(db, 10, |s| s.calling_hours = Some(hours.clone())).await;
         let token = tokens::generate();
-        rig.db.store.insert_token(3, &tokens::hash(&token), Utc::now()).await.expect("token");
+        rig.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
         let resp = reqwest::Client::new()
             .post(format!("http://{}/api/telecmi_production_api.php?action=click_to_call", rig.addr))
             .bearer_auth(&token)
@@ -192,7 +192,8 @@ async fn the_hosts_zone_changes_nothing() {
     fixtures::seed(&store, &[(3, "Pooja")], &[driver_in("D1", "919800000003", None)], at(MORNING)).await;
     // 00:30 on 26 Nov in Kolkata, still 25 Nov in UTC and in New York.
     let config = std::sync::Arc::new(common::test_config("http://127.0.0.1:9"));
-    let dialer = calldesk::dialer::Dialer::new(store.clone(), config, calldesk::bus::new_bus()).expect("dialer");
+    let dialer =
+        calldesk::coord::dialer::Dialer::new(store.clone(), config, calldesk::coord::bus::new_bus()).expect("dialer");
     dialer.place_call_at(3, "D1", None, CallKind::Manual, at("2026-11-25T19:00:00Z")).await.expect("dial");
     store.close().await;
     let export = |tz: &str, day: &str| {

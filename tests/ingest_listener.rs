@@ -12,8 +12,8 @@ use common::{TestDb, each_backend};
 use calldesk::domain::{Leg, ProviderEvent, Signal};
 
 /// calldesk's webhook route on `db` (as `calldesk serve` mounts it), its bus, and its URL.
-async fn listener(db: &TestDb) -> (calldesk::bus::Bus, String) {
-    let bus = calldesk::bus::new_bus();
+async fn listener(db: &TestDb) -> (calldesk::coord::bus::Bus, String) {
+    let bus = calldesk::coord::bus::new_bus();
     let token = "ingest-test-token-0123456789";
     let state = calldesk::server::AppState::new(
         db.store.clone(),

@@ -12,7 +12,7 @@ use calldesk::console::action::Action;
 use calldesk::console::state::{App, LiveCall};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{CallStatus, FeedbackCatalog};
 use common::fixtures::{identity, ist, now};
 
@@ -27,7 +27,7 @@ async fn a_webhook_on_the_consoles_own_listener_is_on_screen_within_a_frame() {
     config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.webhook_token = Some(calldesk::config::Secret::new("own-listener-token-0123456789"));
     // The console's wiring: its listener announces on the console's bus.
-    let bus = calldesk::bus::new_bus();
+    let bus = calldesk::coord::bus::new_bus();
     let listener = calldesk::commands::session::console_listener(&rig.db.store, &config, &bus).await.expect("listener");
     let url = format!("http://{}/webhook/telecmi/own-listener-token-0123456789", listener.addr);
     let http = reqwest::Client::new();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Timelike, Utc};
 
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::effects::{self, DraftWriter, EffectCtx};
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{CallingHours, Driver, Role, Schedule};
 use calldesk::store::{QueueEntry, Store, SubmitFeedback};
 use common::fixtures::driver_in;
@@ -33,7 +33,7 @@ const NOON: &str = "2026-11-25T07:00:00Z";
 
 /// A manual call to `id` at `when` (inside their window) ending "Busy Right Now": a callback two
 /// hours on, listed first among its part.
-async fn callback(store: &Store, dialer: &calldesk::dialer::Dialer, id: &str, when: &str) {
+async fn callback(store: &Store, dialer: &calldesk::coord::dialer::Dialer, id: &str, when: &str) {
     let call = dialer.place_call_at(3, id, None, CallKind::Manual, at(when)).await.expect("dial");
     let f = SubmitFeedback {
         call_id: call.id,

@@ -5,8 +5,8 @@ mod common;
 
 use chrono::{Duration, Utc};
 
-use calldesk::dialer::CallKind;
-use calldesk::telecmi::reconcile::{CEILING, Policy, reconcile_once};
+use calldesk::coord::dialer::CallKind;
+use calldesk::coord::reconcile::{CEILING, Policy, reconcile_once};
 use calldesk::telecmi::simulator::{ListedCdr, Outcome};
 use common::{each_backend, rig};
 

@@ -9,7 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use common::each_backend;
 use common::fixtures::{self, call_to, manual_call};
 
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::domain::{CallStatus, FeedbackCatalog, Provider, QueueDecision};
 use calldesk::store::{FeedbackDraft, Store, StoreError, SubmitFeedback};
 

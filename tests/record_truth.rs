@@ -9,11 +9,11 @@ mod common;
 use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{AgentStatus, App, Level, Modal, Screen};
 use calldesk::console::update::update;
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::{CallUpdate, Source};
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::DriverHit;
@@ -46,7 +46,7 @@ fn app() -> App {
 fn webhook(c: CallLog) -> Action {
     Action::CallUpdated(Box::new(CallUpdate {
         call: c,
-        source: "webhook",
+        source: Source::Webhook,
         leg: Some("b".into()),
         provider_status: Some("hangup".into()),
         event_id: None,
@@ -435,7 +435,7 @@ fn a_wrap_up_put_aside_before_it_opened_by_itself_stays_aside() {
     assert_eq!(a.wrapups.len(), 1);
 }
 
-fn upd(c: CallLog, source: &'static str) -> Action {
+fn upd(c: CallLog, source: Source) -> Action {
     Action::CallUpdated(Box::new(CallUpdate { call: c, source, leg: None, provider_status: None, event_id: None }))
 }
 
@@ -520,12 +520,12 @@ fn a_wrap_up_found_by_the_resync_behind_the_card_opens_when_it_closes() {
 fn an_outcome_saved_elsewhere_frees_the_driver() {
     let mut a = app();
     update(&mut a, Action::CallPlaced { call: call(62, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
-    update(&mut a, upd(call(62, 0, "telecmi", CallStatus::Completed), "webhook"));
+    update(&mut a, upd(call(62, 0, "telecmi", CallStatus::Completed), Source::Webhook));
     after_ms(&mut a, 2_000);
     update(&mut a, key(KeyCode::Esc)); // put aside
     let mut saved = call(62, 0, "telecmi", CallStatus::Completed);
     saved.feedback = Some("Interview Fixed".into());
-    update(&mut a, upd(saved, "feedback"));
+    update(&mut a, upd(saved, Source::Feedback));
     update(&mut a, Action::Resynced { live: None, wrapups: vec![], asked_at: now() });
     update(&mut a, key(KeyCode::Enter)); // D0 is first in the queue
     assert!(matches!(a.modal, Some(Modal::CallDialog(_))), "refused: {}", notice(&a));
@@ -538,10 +538,10 @@ fn no_form_opens_for_a_call_saved_elsewhere_meanwhile() {
     update(&mut a, Action::CallPlaced { call: call(63, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
     update(&mut a, key(KeyCode::Down));
     update(&mut a, ch('i'));
-    update(&mut a, upd(call(63, 0, "telecmi", CallStatus::Completed), "webhook"));
+    update(&mut a, upd(call(63, 0, "telecmi", CallStatus::Completed), Source::Webhook));
     let mut saved = call(63, 0, "telecmi", CallStatus::Completed);
     saved.feedback = Some("Interview Fixed".into());
-    update(&mut a, upd(saved, "feedback"));
+    update(&mut a, upd(saved, Source::Feedback));
     update(&mut a, key(KeyCode::Esc));
     assert!(a.form().is_none(), "a wrap-up opened for a call whose outcome is already saved");
 }
@@ -570,7 +570,7 @@ fn a_manual_call_cancelled_after_e_owes_no_wrap_up() {
 fn a_report_older_than_the_save_never_brings_its_wrap_up_back() {
     let mut a = app();
     update(&mut a, Action::CallPlaced { call: call(65, 0, "telecmi", CallStatus::Initiated), kind: CallKind::Telecmi });
-    update(&mut a, upd(call(65, 0, "telecmi", CallStatus::Completed), "webhook"));
+    update(&mut a, upd(call(65, 0, "telecmi", CallStatus::Completed), Source::Webhook));
     after_ms(&mut a, 2_000);
     update(&mut a, ch('m'));
     update(&mut a, key(KeyCode::Enter));
@@ -579,7 +579,7 @@ fn a_report_older_than_the_save_never_brings_its_wrap_up_back() {
     update(&mut a, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
     let mut late = call(65, 0, "telecmi", CallStatus::Completed);
     late.call_duration = Some(42); // leg B's CDR, written before the save committed
-    update(&mut a, upd(late, "webhook"));
+    update(&mut a, upd(late, Source::Webhook));
     assert!(
         a.form().is_none() && a.wrapups.is_empty(),
         "saved call reopened: form {:?}, {} waiting",

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::telecmi::simulator::{Outcome, recording_bytes};
 use common::{APP_ID, Rig, SECRET, TestDb, each_backend, rig, settle};
 
@@ -242,7 +242,7 @@ async fn the_play_url_and_the_secret_never_reach_the_log_file() {
 
 #[tokio::test]
 async fn reconciliation_keeps_the_recording_the_cdr_list_names() {
-    use calldesk::telecmi::reconcile::{Policy, reconcile_once};
+    use calldesk::coord::reconcile::{Policy, reconcile_once};
     use calldesk::telecmi::simulator::ListedCdr;
     use chrono::{Duration, Utc};
     each_backend(|db| async move {

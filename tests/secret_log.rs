@@ -2,7 +2,7 @@
 
 mod common;
 
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::telecmi::simulator::Outcome;
 
 #[tokio::test]

@@ -8,9 +8,9 @@ use chrono::{Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use calldesk::console::state::{App, Screen, StatsBundle};
+use calldesk::console::state::{App, Screen};
 use calldesk::domain::{CallStatus, Driver, FeedbackCatalog, Provider, Role};
-use calldesk::store::{Caller, NewCall, Stats, Store, SubmitFeedback};
+use calldesk::store::{Caller, NewCall, Stats, StatsBundle, Store, SubmitFeedback};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
 use calldesk::supervise::view::SuperView;
 use common::each_backend;

@@ -9,9 +9,8 @@ use chrono::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use calldesk::console::state::StatsBundle;
 use calldesk::domain::CallStatus;
-use calldesk::store::{Caller, DayStats, FeedbackCount, Stats, StatusCount};
+use calldesk::store::{Caller, DayStats, FeedbackCount, Stats, StatsBundle, StatusCount};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
 use calldesk::supervise::view::{SuperView, render};
 use calldesk::telecmi::simulator::{Outcome, Simulator};

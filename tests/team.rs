@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::Source;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::{Driver, Role};
 use calldesk::store::{NewCall, Store};
 use calldesk::telecmi::simulator::Outcome;
@@ -176,9 +177,9 @@ async fn webhooks_received_by_the_server_reach_another_console_within_a_second()
         let r = rig(db, 50).await;
         // "Another console": its own connection and bus, fed only by the shared event table.
         let other = Store::connect(&url).await.expect("connect");
-        let other_bus = calldesk::bus::new_bus();
+        let other_bus = calldesk::coord::bus::new_bus();
         let mut other_rx = other_bus.subscribe();
-        let feed = tokio::spawn(calldesk::feed::follow(other, other_bus.clone(), calldesk::feed::POLL));
+        let feed = tokio::spawn(calldesk::coord::feed::follow(other, other_bus.clone(), calldesk::coord::feed::POLL));
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut server_rx = r.bus.subscribe();
         r.sim.push_outcome(Outcome::Answered { talk_secs: 3 });
@@ -192,7 +193,7 @@ async fn webhooks_received_by_the_server_reach_another_console_within_a_second()
                     .await
                     .expect("server update")
                     .expect("recv");
-                if u.source == "webhook" && u.call.id == call.id {
+                if u.source == Source::Webhook && u.call.id == call.id {
                     break (Instant::now(), u.leg.clone(), u.provider_status.clone());
                 }
             };

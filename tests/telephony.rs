@@ -3,7 +3,8 @@
 
 mod common;
 
-use calldesk::dialer::{CallKind, DialError};
+use calldesk::coord::bus::Source;
+use calldesk::coord::dialer::{CallKind, DialError};
 use calldesk::telecmi::simulator::Outcome;
 use common::{each_backend, rig, settle};
 
@@ -167,7 +168,7 @@ async fn status_changes_reach_listeners_after_they_are_stored() {
             assert!(stored.call_status() >= u.call.call_status() || stored.call_status().is_final());
             seen.push(u.call.status.clone().unwrap_or_default());
             if u.call.call_status().is_final()
-                && u.source == "webhook"
+                && u.source == Source::Webhook
                 && u.provider_status.as_deref() == Some("answered")
                 && u.leg.as_deref() == Some("a")
             {
@@ -187,7 +188,7 @@ async fn events_stream_call_changes_to_other_programs() {
     let db = common::sqlite_db().await;
     let r = rig(db, 10).await;
     let token = calldesk::commands::tokens::generate();
-    r.db.store.insert_token(3, &calldesk::commands::tokens::hash(&token), chrono::Utc::now()).await.expect("token");
+    r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), chrono::Utc::now()).await.expect("token");
     let mut resp = reqwest::Client::new()
         .get(format!("http://{}/events", r.addr))
         .bearer_auth(&token)

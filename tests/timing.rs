@@ -11,15 +11,15 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::Action;
 use calldesk::console::state::App;
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::{CallKind, DialError, Dialer, NOT_PLACED_REMARK};
+use calldesk::coord::bus::{CallUpdate, Source};
+use calldesk::coord::dialer::{CallKind, DialError, Dialer, NOT_PLACED_REMARK};
+use calldesk::coord::feed::Follower;
+use calldesk::coord::reconcile::{CEILING, Policy, reconcile_once};
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, UNCONFIRMED_REMARK};
-use calldesk::feed::Follower;
-use calldesk::telecmi::reconcile::{CEILING, Policy, reconcile_once};
 use calldesk::telecmi::simulator::Outcome;
 use common::fixtures::{identity, ist};
 use common::{Rig, TestDb, each_backend, rig, settle, test_config};
@@ -101,7 +101,7 @@ fn draw(live: &CallLog, mut updates: Vec<CallUpdate>, latest: &CallLog) -> Strin
         // What reconciliation or the dialer published on the console's own bus.
         updates.push(CallUpdate {
             call: latest.clone(),
-            source: "reconcile",
+            source: Source::Reconcile,
             leg: None,
             provider_status: None,
             event_id: None,
@@ -308,7 +308,7 @@ async fn duplicates_are_stored_and_shown_once() {
         assert_eq!(stored.len(), 8, "16 deliveries, 8 events");
         let mut from_listener = Vec::new();
         while let Ok(u) = bus.try_recv() {
-            if u.source == "webhook" {
+            if u.source == Source::Webhook {
                 from_listener.push(u.event_id.expect("the listener's updates carry the stored id"));
             }
         }
@@ -454,7 +454,7 @@ async fn the_api_says_the_outcome_is_unknown() {
     each_backend(|db| async move {
         let (r, _) = timing_rig(db, 0.05).await;
         let token = calldesk::commands::tokens::generate();
-        r.db.store.insert_token(3, &calldesk::commands::tokens::hash(&token), Utc::now()).await.expect("token");
+        r.db.store.insert_token(3, &calldesk::domain::token::hash(&token), Utc::now()).await.expect("token");
         let state = calldesk::server::AppState::new(
             r.db.store.clone(),
             r.bus.clone(),

@@ -8,13 +8,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use calldesk::console::action::Action;
-use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal, StatsBundle};
+use calldesk::console::state::{App, FeedbackForm, LiveCall, Modal};
 use calldesk::console::update::update;
 use calldesk::console::views::render;
-use calldesk::dialer::CallKind;
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallStatus, CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
-use calldesk::store::{DayStats, FeedbackCount, Stats, StatusCount, StoredEvent};
+use calldesk::store::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount, StoredEvent};
 use common::fixtures::{call, entry, identity, ist, now};
 
 fn draw(app: &App, w: u16, h: u16) -> String {

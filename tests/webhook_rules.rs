@@ -36,7 +36,7 @@ async fn listener(db: TestDb, with_creds: bool) -> Hook {
         ..RawSettings::default()
     })
     .expect("config");
-    let l = start_listener(&db.store, &config, &calldesk::bus::new_bus(), None).await.expect("listener");
+    let l = start_listener(&db.store, &config, &calldesk::coord::bus::new_bus(), None).await.expect("listener");
     let drivers: Vec<Driver> =
         (1..=6).map(|i| fixtures::driver(&format!("D{i}"), &format!("Driver {i}"), DRIVER_MOBILE, Some(3))).collect();
     fixtures::seed(&db.store, &[(3, "Pooja")], &drivers, chrono::Utc::now()).await;

@@ -5,11 +5,11 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use calldesk::bus::CallUpdate;
 use calldesk::console::action::{Action, Effect};
 use calldesk::console::state::{App, Field, Modal};
 use calldesk::console::update::update;
-use calldesk::dialer::CallKind;
+use calldesk::coord::bus::{CallUpdate, Source};
+use calldesk::coord::dialer::CallKind;
 use calldesk::domain::wrapup::CallEnd;
 use calldesk::domain::{CallLog, CallStatus, FeedbackCatalog, QueueDecision};
 use calldesk::store::SubmitFeedback;
@@ -41,7 +41,7 @@ fn app() -> App {
 fn webhook(c: CallLog, event_id: i64) -> Action {
     Action::CallUpdated(Box::new(CallUpdate {
         call: c,
-        source: "webhook",
+        source: Source::Webhook,
         leg: Some("b".into()),
         provider_status: Some("hangup".into()),
         event_id: Some(event_id),

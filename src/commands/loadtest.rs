@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::bus::{Bus, new_bus};
 use crate::config::{Config, Secret, TelecmiCreds};
-use crate::dialer::Dialer;
+use crate::coord::bus::{Bus, new_bus};
+use crate::coord::dialer::Dialer;
 use crate::domain::feedback::RINGING_BUSY;
 use crate::domain::{CallStatus, CallingHours, Driver, Role};
 use crate::store::{CLAIM_FOR, IfMissing, Store};
@@ -102,52 +102,12 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     anyhow::ensure!(plan.agents > 0, "--agents must be at least 1");
     let url = config.database_url.clone();
     let setup = super::open_store(&config, IfMissing::Create).await?;
-    let (callers, drivers, calls) = setup.row_counts().await?;
-    anyhow::ensure!(
-        callers + drivers + calls == 0,
-        "calldesk loadtest writes its own callers, drivers and calls, so it needs an empty database; \
-         {} holds {callers} caller(s), {drivers} driver(s) and {calls} call log(s). Create an empty one \
-         (e.g. `CREATE DATABASE calldesk_lt` or a new sqlite:// file) and point --database-url at it",
-        setup.label()
-    );
+    ensure_empty(&setup).await?;
     let started = Utc::now();
-    // The simulator as TeleCMI, with this run's own credentials.
-    let secret = crate::commands::tokens::generate();
-    let sim = Simulator::start("10000001", &secret, plan.step).await?;
-    sim.set_time_scale(0.01);
-    config.telecmi = Some(TelecmiCreds { app_id: "10000001".into(), secret: Secret::new(secret) });
-    config.telecmi_base_url = sim.base_url();
-    config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    config.webhook_token = Some(Secret::new(crate::commands::tokens::generate_webhook_token()));
-    config.schedule.hours = CallingHours::ALWAYS;
+    let sim = simulate_telecmi(&mut config, plan.step).await?;
     let agents: Vec<i64> = (0..plan.agents as i64).map(|i| FIRST_CALLER + i).collect();
-    let supervisor = FIRST_CALLER + plan.agents as i64;
     config.telecmi_agents = agents.iter().map(|id| (*id, format!("{}", 50_000 + id))).collect();
-    // Callers, tokens, drivers assigned round-robin.
-    let mut tokens = Vec::new();
-    for id in &agents {
-        setup.add_caller(*id, &format!("{PREFIX}agent-{id}"), Role::Agent, started).await?;
-        let token = crate::commands::tokens::generate();
-        setup.insert_token(*id, &crate::commands::tokens::hash(&token), started).await?;
-        tokens.push(token);
-    }
-    setup.add_caller(supervisor, &format!("{PREFIX}supervisor"), Role::Supervisor, started).await?;
-    let total = plan.drivers_per_agent() * plan.agents;
-    let pool: Vec<Driver> = (0..total)
-        .map(|i| Driver {
-            id: format!("{PREFIX}{i:06}"),
-            name: format!("Load Driver {i}"),
-            mobile: format!("91{}", 9_000_000_000u64 + i as u64),
-            tmid: None,
-            city: None,
-            state: None,
-            assigned_to: Some(agents[i % agents.len()]),
-            timezone: None,
-        })
-        .collect();
-    for chunk in pool.chunks(1000) {
-        setup.import_drivers(chunk, started).await?;
-    }
+    let tokens = seed(&setup, &agents, &plan, started).await?;
     // The listener + API of `calldesk serve`, on its own pool and bus.
     let server_store = Store::connect(&url).await?;
     let config = Arc::new(config);
@@ -159,7 +119,7 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     eprintln!(
         "loadtest: {} agents, {} drivers, {:.0} s on {} (think {} ms, webhook step {} ms)",
         plan.agents,
-        total,
+        plan.drivers_per_agent() * plan.agents,
         plan.duration.as_secs_f64(),
         setup.label(),
         plan.think.as_millis(),
@@ -170,22 +130,7 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     let lag = report::LagProbe::start(&bus);
     let questions_before = setup.server_questions().await?;
     let t0 = Instant::now();
-    let deadline = t0 + plan.duration;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let mut tasks = Vec::new();
-    for (i, (id, token)) in agents.iter().zip(tokens).enumerate() {
-        let agent = Agent {
-            id: *id,
-            neighbour: agents[(i + 1) % agents.len()],
-            token,
-            store: Store::connect(&url).await?,
-            http: http.clone(),
-            api: api.clone(),
-            think: plan.think,
-            ledger: ledger.clone(),
-        };
-        tasks.push(tokio::spawn(agent.run(deadline)));
-    }
+    let tasks = spawn_agents(&url, &api, &agents, tokens, &plan, t0 + plan.duration, &ledger).await?;
     let sup_store = Store::connect(&url).await?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sup = tokio::spawn(report::supervise(sup_store, config.zone(), lag.clone(), stop.clone()));
@@ -211,6 +156,108 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     server_store.close().await;
     setup.close().await;
     Ok(report)
+}
+
+/// Refuses a database that holds any caller, driver or call: the run writes its own.
+async fn ensure_empty(setup: &Store) -> anyhow::Result<()> {
+    let (callers, drivers, calls) = setup.row_counts().await?;
+    anyhow::ensure!(
+        callers + drivers + calls == 0,
+        "calldesk loadtest writes its own callers, drivers and calls, so it needs an empty database; \
+         {} holds {callers} caller(s), {drivers} driver(s) and {calls} call log(s). Create an empty one \
+         (e.g. `CREATE DATABASE calldesk_lt` or a new sqlite:// file) and point --database-url at it",
+        setup.label()
+    );
+    Ok(())
+}
+
+/// Starts the simulator as TeleCMI, with this run's own credentials, and points `config` at it
+/// (a listener on a free loopback port, calls allowed at any hour).
+async fn simulate_telecmi(config: &mut Config, step: Duration) -> anyhow::Result<Simulator> {
+    let secret = crate::commands::tokens::generate();
+    let sim = Simulator::start("10000001", &secret, step).await?;
+    sim.set_time_scale(0.01);
+    config.telecmi = Some(TelecmiCreds { app_id: "10000001".into(), secret: Secret::new(secret) });
+    config.telecmi_base_url = sim.base_url();
+    config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.webhook_token = Some(Secret::new(crate::commands::tokens::generate_webhook_token()));
+    config.schedule.hours = CallingHours::ALWAYS;
+    Ok(sim)
+}
+
+/// Writes the callers (`agents`, then the supervisor), an API token each agent (returned, in
+/// order) and the drivers, assigned to the agents round-robin.
+async fn seed(
+    setup: &Store,
+    agents: &[i64],
+    plan: &Plan,
+    started: chrono::DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::new();
+    for id in agents {
+        setup.add_caller(*id, &format!("{PREFIX}agent-{id}"), Role::Agent, started).await?;
+        let token = crate::commands::tokens::generate();
+        setup.insert_token(*id, &crate::domain::token::hash(&token), started).await?;
+        tokens.push(token);
+    }
+    let supervisor = FIRST_CALLER + plan.agents as i64;
+    setup.add_caller(supervisor, &format!("{PREFIX}supervisor"), Role::Supervisor, started).await?;
+    let pool: Vec<Driver> = (0..plan.drivers_per_agent() * plan.agents)
+        .map(|i| Driver {
+            id: format!("{PREFIX}{i:06}"),
+            name: format!("Load Driver {i}"),
+            mobile: format!("91{}", 9_000_000_000u64 + i as u64),
+            tmid: None,
+            city: None,
+            state: None,
+            assigned_to: Some(agents[i % agents.len()]),
+            timezone: None,
+        })
+        .collect();
+    for chunk in pool.chunks(1000) {
+        setup.import_drivers(chunk, started).await?;
+    }
+    Ok(tokens)
+}
+
+/// Starts one task per agent (each with its own pool, its neighbour the next agent), working
+/// until `deadline`.
+async fn spawn_agents(
+    url: &str,
+    api: &str,
+    agents: &[i64],
+    tokens: Vec<String>,
+    plan: &Plan,
+    deadline: Instant,
+    ledger: &Shared<Ledger>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let mut tasks = Vec::new();
+    for (i, (id, token)) in agents.iter().zip(tokens).enumerate() {
+        let agent = Agent {
+            id: *id,
+            neighbour: agents[(i + 1) % agents.len()],
+            token,
+            store: Store::connect(url).await?,
+            http: http.clone(),
+            api: api.to_string(),
+            think: plan.think,
+            ledger: ledger.clone(),
+        };
+        tasks.push(tokio::spawn(agent.run(deadline)));
+    }
+    Ok(tasks)
+}
+
+/// The outcome an agent saves for a call that ended as `end`: an answered call is a fixed
+/// interview for drivers whose id ends in 0, 2 or 4, else not interested; any other (or none)
+/// ringing/busy, to be called back.
+fn outcome_for(end: Option<CallStatus>, driver: &str) -> (&'static str, &'static str) {
+    match end {
+        Some(CallStatus::Completed) if driver.ends_with(['0', '2', '4']) => ("connected", "Interview Fixed"),
+        Some(CallStatus::Completed) => ("connected", "Not Interested"),
+        _ => ("callBack", RINGING_BUSY),
+    }
 }
 
 /// One simulated agent with its own pool, as a console has.
@@ -269,33 +316,11 @@ impl Agent {
         let (status, reply) = self.post("click_to_call", &body).await?;
         let reference = reply["data"]["request_id"].as_str().unwrap_or_default().to_string();
         if status != 200 || reference.is_empty() {
-            // Refused (e.g. dialed moments ago by another agent from a stale page): give it back.
-            let until = Instant::now();
-            self.count(1);
-            let released = self.store.release(&next.driver_id, self.id).await;
-            let mut l = lock(&self.ledger);
-            l.holds.push(Hold { agent: self.id, driver: next.driver_id.clone(), from, until });
-            if status == 200 || status >= 500 {
-                l.error(format!("click_to_call {status}: {}", reply["message"]));
-            } else {
-                l.dial_refused += 1;
-                let why = l
-                    .refusals
-                    .entry(status)
-                    .or_insert_with(|| (0, reply["message"].as_str().unwrap_or("").to_string()));
-                why.0 += 1;
-            }
-            return released.map_err(|e| format!("release: {e}"));
+            return self.dial_refused(&next.driver_id, from, status, &reply).await;
         }
         lock(&self.ledger).placed += 1;
         let end = self.follow(&reference).await?;
-        let (class, feedback) = match end {
-            Some(CallStatus::Completed) if next.driver_id.ends_with(['0', '2', '4']) => {
-                ("connected", "Interview Fixed")
-            }
-            Some(CallStatus::Completed) => ("connected", "Not Interested"),
-            _ => ("callBack", RINGING_BUSY),
-        };
+        let (class, feedback) = outcome_for(end, &next.driver_id);
         if end.is_none() {
             lock(&self.ledger).unfinished += 1;
         }
@@ -311,12 +336,32 @@ impl Agent {
         Ok(())
     }
 
+    /// The API refused the dial (e.g. dialed moments ago by another agent from a stale page):
+    /// the driver is given back, and the refusal counted (a 200 without a reference or a 5xx is
+    /// an error).
+    async fn dial_refused(&self, driver: &str, from: Instant, status: u16, reply: &Value) -> Result<(), String> {
+        let until = Instant::now();
+        self.count(1);
+        let released = self.store.release(driver, self.id).await;
+        let mut l = lock(&self.ledger);
+        l.holds.push(Hold { agent: self.id, driver: driver.to_string(), from, until });
+        if status == 200 || status >= 500 {
+            l.error(format!("click_to_call {status}: {}", reply["message"]));
+        } else {
+            l.dial_refused += 1;
+            let why =
+                l.refusals.entry(status).or_insert_with(|| (0, reply["message"].as_str().unwrap_or("").to_string()));
+            why.0 += 1;
+        }
+        released.map_err(|e| format!("release: {e}"))
+    }
+
     /// Follows the call in the database until it ends (the console's feed polls as often);
     /// `None` if it did not end within a minute.
     async fn follow(&self, reference: &str) -> Result<Option<CallStatus>, String> {
         let give_up = Instant::now() + Duration::from_secs(60);
         while Instant::now() < give_up {
-            tokio::time::sleep(crate::feed::POLL).await;
+            tokio::time::sleep(crate::coord::feed::POLL).await;
             self.count(1);
             let call = self.store.call_by_reference(reference).await.map_err(|e| format!("follow: {e}"))?;
             if let Some(c) = call.filter(|c| !c.call_status().is_live()) {
@@ -342,6 +387,6 @@ impl Agent {
 }
 
 /// The bus the server publishes on, for the lag probe.
-pub(crate) fn subscribe(bus: &Bus) -> tokio::sync::broadcast::Receiver<crate::bus::CallUpdate> {
+pub(crate) fn subscribe(bus: &Bus) -> tokio::sync::broadcast::Receiver<crate::coord::bus::CallUpdate> {
     bus.subscribe()
 }

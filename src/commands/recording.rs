@@ -64,75 +64,116 @@ pub async fn download(
     }
     let rec = store.recording(call).await.map_err(db)?.ok_or(RecordingError::NotRecorded(call))?;
     let creds = config.telecmi.as_ref().ok_or(RecordingError::NoCredentials(call))?;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let write_err = |why: String| RecordingError::Write { call, path: out.to_path_buf(), why };
-    let name =
-        out.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| write_err("not a file name".into()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".part")
-        .tempfile_in(&dir)
-        .map_err(|e| write_err(e.to_string()))?;
-
-    let scrub = |s: &str| scrub(s, creds);
-    let net = |why: String| RecordingError::Network { call, why: scrub(&why) };
-    let http = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(READ_TIMEOUT)
-        .user_agent(concat!("calldesk/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| net(format!("cannot start an HTTP client: {}", e.without_url())))?;
-    let url = play_url(&config.telecmi_base_url, creds, &rec.filename)
-        .ok_or_else(|| net("TELECMI_BASE_URL is not a usable URL".into()))?;
-    let mut resp = http.get(url).send().await.map_err(|e| net(describe(e, "cannot reach TeleCMI")))?;
-    let status = resp.status();
-    let json = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-    if !status.is_success() || json {
-        // TeleCMI's errors are small JSON bodies; a JSON answer is never the audio.
-        let body = resp.text().await.unwrap_or_default();
-        return Err(RecordingError::Refused { call, why: scrub(&refusal(status.as_u16(), &body)) });
-    }
-    let len = resp.content_length();
-    let bar = progress_bar(len);
-    let mut written: u64 = 0;
-    loop {
-        let chunk = match resp.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                bar.abandon();
-                return Err(net(describe(e, &format!("the download was cut off after {written} bytes"))));
-            }
-        };
-        tmp.write_all(&chunk).map_err(|e| write_err(e.to_string()))?;
-        written += chunk.len() as u64;
-        bar.set_position(written);
-    }
-    bar.finish_and_clear();
-    if len.is_some_and(|l| l != written) {
-        return Err(net(format!("the download stopped at {written} of {} bytes", len.unwrap_or_default())));
-    }
-    if written == 0 {
-        return Err(RecordingError::Refused { call, why: "TeleCMI sent an empty file".into() });
-    }
-    tmp.as_file().sync_all().map_err(|e| write_err(e.to_string()))?;
+    let job = Job { call, out, creds };
+    let mut tmp = job.part_file()?;
+    let resp = job.get(&config.telecmi_base_url, &rec.filename).await?;
+    let written = job.save_body(resp, &mut tmp).await?;
     let persisted = if force { tmp.persist(out) } else { tmp.persist_noclobber(out) };
     persisted.map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
             RecordingError::Exists(out.to_path_buf())
         } else {
-            write_err(e.error.to_string())
+            job.write_err(e.error)
         }
     })?;
     tracing::info!(call_id = call, bytes = written, "recording downloaded");
     Ok(Saved { bytes: written, filename: rec.filename })
+}
+
+/// One download: the call, where its file goes, and the credentials no message may carry.
+struct Job<'a> {
+    call: i64,
+    out: &'a Path,
+    creds: &'a TelecmiCreds,
+}
+
+impl Job<'_> {
+    fn write_err(&self, why: impl ToString) -> RecordingError {
+        RecordingError::Write { call: self.call, path: self.out.to_path_buf(), why: why.to_string() }
+    }
+
+    fn net(&self, why: &str) -> RecordingError {
+        RecordingError::Network { call: self.call, why: scrub(why, self.creds) }
+    }
+
+    /// The temporary file beside `out` the bytes go to first (`.NAME.….part`).
+    fn part_file(&self) -> Result<tempfile::NamedTempFile, RecordingError> {
+        let dir = match self.out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = self
+            .out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| self.write_err("not a file name"))?;
+        tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".part")
+            .tempfile_in(&dir)
+            .map_err(|e| self.write_err(e))
+    }
+
+    /// TeleCMI's answer to the play request for `file`, if it is the audio (a success that is not
+    /// JSON); else why not.
+    async fn get(&self, base_url: &str, file: &str) -> Result<reqwest::Response, RecordingError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("calldesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| self.net(&format!("cannot start an HTTP client: {}", e.without_url())))?;
+        let url =
+            play_url(base_url, self.creds, file).ok_or_else(|| self.net("TELECMI_BASE_URL is not a usable URL"))?;
+        let resp = http.get(url).send().await.map_err(|e| self.net(&describe(e, "cannot reach TeleCMI")))?;
+        let status = resp.status();
+        let json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+        if !status.is_success() || json {
+            // TeleCMI's errors are small JSON bodies; a JSON answer is never the audio.
+            let body = resp.text().await.unwrap_or_default();
+            let why = scrub(&refusal(status.as_u16(), &body), self.creds);
+            return Err(RecordingError::Refused { call: self.call, why });
+        }
+        Ok(resp)
+    }
+
+    /// Writes the body into `tmp` (with a progress bar) and syncs it: how many bytes, if the body
+    /// came whole and was not empty.
+    async fn save_body(
+        &self,
+        mut resp: reqwest::Response,
+        tmp: &mut tempfile::NamedTempFile,
+    ) -> Result<u64, RecordingError> {
+        let len = resp.content_length();
+        let bar = progress_bar(len);
+        let mut written: u64 = 0;
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    bar.abandon();
+                    return Err(self.net(&describe(e, &format!("the download was cut off after {written} bytes"))));
+                }
+            };
+            tmp.write_all(&chunk).map_err(|e| self.write_err(e))?;
+            written += chunk.len() as u64;
+            bar.set_position(written);
+        }
+        bar.finish_and_clear();
+        if len.is_some_and(|l| l != written) {
+            return Err(self.net(&format!("the download stopped at {written} of {} bytes", len.unwrap_or_default())));
+        }
+        if written == 0 {
+            return Err(RecordingError::Refused { call: self.call, why: "TeleCMI sent an empty file".into() });
+        }
+        tmp.as_file().sync_all().map_err(|e| self.write_err(e))?;
+        Ok(written)
+    }
 }
 
 /// `{base}/v2/play?appid=…&secret=…&file=…`, each value URL-encoded.

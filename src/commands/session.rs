@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use crate::bus::{Bus, new_bus};
 use crate::config::{Config, Origin, Secret, TelecmiCreds};
 use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
-use crate::dialer::Dialer;
+use crate::coord::bus::{Bus, new_bus};
+use crate::coord::dialer::Dialer;
 use crate::domain::Role;
 use crate::server::{self, AppState};
 use crate::store::{IfMissing, Store};
@@ -89,11 +89,11 @@ pub async fn console_listener(store: &Store, config: &Config, bus: &Bus) -> anyh
 /// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
 fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
     dialer.client.as_ref()?;
-    Some(tokio::spawn(crate::telecmi::reconcile::run(
+    Some(tokio::spawn(crate::coord::reconcile::run(
         store.clone(),
         dialer.client.clone(),
         dialer.bus.clone(),
-        crate::telecmi::reconcile::Policy::from_config(config),
+        crate::coord::reconcile::Policy::from_config(config),
         std::time::Duration::from_secs(60),
     )))
 }
@@ -152,7 +152,7 @@ async fn run_console(
     }
     let reconciler = spawn_reconciler(&store, &dialer, &config);
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
-    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let drafts = crate::console::effects::DraftWriter::start(store.clone());
     let telecmi_refusal = dialer.telecmi_refusal(me.id);
     let identity = Identity {

@@ -55,6 +55,8 @@ impl Setting {
         Self::MaxAttempts,
     ];
 
+    // Long on purpose: a table with one row per setting (flag, value name, variable, help), kept
+    // whole so a new setting is one row beside the others.
     fn spec(self) -> Spec {
         let s = |id, long, value, env, help| Spec { id, long, value, env, help };
         match self {

@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::keys::Command;
-use super::state::{Progress, StatsBundle};
-use crate::bus::CallUpdate;
-use crate::dialer::CallKind;
+use super::state::Progress;
+use crate::coord::bus::CallUpdate;
+use crate::coord::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
 use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
-use crate::store::{CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
+use crate::store::{
+    CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StatsBundle, StoredEvent, SubmitFeedback,
+};
 
 #[derive(Debug, Clone)]
 pub enum Action {

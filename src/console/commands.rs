@@ -8,7 +8,7 @@ use super::keys::Command;
 use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
 use super::state::{App, Modal, Screen};
 use super::wrapup;
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::CallStatus;
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
@@ -178,7 +178,7 @@ fn mark_not_placed(app: &mut App) -> Vec<Effect> {
         app.info("No unconfirmed call: n marks a call TeleCMI never confirmed as not placed.");
         return vec![];
     };
-    let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - (app.now - call.created_at).num_seconds();
+    let wait = crate::coord::dialer::MARK_NOT_PLACED_AFTER_SECS - (app.now - call.created_at).num_seconds();
     if wait > 0 {
         app.info(format!("TeleCMI may still ring: n marks the call as not placed in {wait}s."));
         return vec![];

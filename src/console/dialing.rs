@@ -3,7 +3,7 @@
 
 use super::action::Effect;
 use super::state::{App, CallDialog, LiveCall, Modal};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::Closed;
 use crate::domain::text::strip_controls;
 use crate::store::QueueEntry;

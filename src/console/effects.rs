@@ -5,13 +5,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use super::action::{Action, Effect};
+use super::state::Progress;
 use super::state::RECENT_CALLS;
-use super::state::{Progress, StatsBundle};
 use super::update::PAGE;
-use crate::bus::{CallUpdate, publish};
-use crate::dialer::{CallKind, DialError, Dialer};
+use crate::coord::bus::{CallUpdate, Source, publish};
+use crate::coord::dialer::{CallKind, DialError, Dialer};
 use crate::domain::FeedbackCatalog;
-use crate::domain::hours::{local_days, start_of_day};
+use crate::domain::hours::start_of_day;
 use crate::domain::wrapup::classify;
 use crate::store::{CallFilter, CallPage, FeedbackDraft, Store};
 
@@ -269,16 +269,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::Submit { feedback, call_next } => {
             match store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
                 Ok((call, decision)) => {
-                    publish(
-                        &ctx.dialer.bus,
-                        CallUpdate {
-                            call: call.clone(),
-                            source: "feedback",
-                            leg: None,
-                            provider_status: None,
-                            event_id: None,
-                        },
-                    );
+                    publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
                     Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
                 }
                 Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
@@ -338,10 +329,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         }
         Effect::CancelDial(id) => Some(Action::DialCancelled(match store.cancel_dial(id, me, Utc::now()).await {
             Ok(Some(call)) => {
-                publish(
-                    &ctx.dialer.bus,
-                    CallUpdate { call: call.clone(), source: "dial", leg: None, provider_status: None, event_id: None },
-                );
+                publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Dial));
                 Ok(call)
             }
             Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),
@@ -350,7 +338,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::AddRemarks { call_id, remarks } => Some(Action::RemarksAdded(
             store.add_remarks(call_id, me, &remarks).await.map(Box::new).map_err(|e| e.to_string()),
         )),
-        Effect::LoadStats => match load_stats(store, me, ctx.tz).await {
+        Effect::LoadStats => match store.stats_bundle(Some(me), ctx.tz, Utc::now()).await {
             Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
             Err(e) => failed("Could not load statistics", e),
         },
@@ -386,29 +374,6 @@ pub async fn load_progress(
         target: store.daily_target(me).await?,
         not_placed: today.not_placed,
     })
-}
-
-/// Today (local) and the last 7 local days for one caller, or everyone when `caller` is `None`.
-pub async fn load_stats_for(
-    store: &Store,
-    caller: Option<i64>,
-    tz: chrono_tz::Tz,
-) -> crate::store::Result<StatsBundle> {
-    let now = Utc::now();
-    // Seven local days, each from its own midnight (a day with a clock change is 23 or 25 hours).
-    let days = local_days(now, tz, 7);
-    let midnight = start_of_day(now, tz);
-    let week_start = days.last().map_or(midnight, |d| d.1);
-    let end = now + Duration::days(1);
-    Ok(StatsBundle {
-        today: store.stats(caller, midnight, end).await?,
-        week: store.stats(caller, week_start, end).await?,
-        days: store.daily_stats(caller, &days).await?,
-    })
-}
-
-async fn load_stats(store: &Store, me: i64, tz: chrono_tz::Tz) -> crate::store::Result<StatsBundle> {
-    load_stats_for(store, Some(me), tz).await
 }
 
 /// What moving a driver in the queue (skip, snooze) came to, in words.

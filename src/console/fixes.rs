@@ -178,7 +178,7 @@ fn cancel_dial(app: &mut App) -> Vec<Effect> {
         app.error("The driver answered: this call cannot be cancelled. Press e when it ends.");
         return vec![];
     }
-    if l.kind == crate::dialer::CallKind::Telecmi {
+    if l.kind == crate::coord::dialer::CallKind::Telecmi {
         // calldesk cannot stop a call TeleCMI is placing: what happens next is TeleCMI's to report.
         app.error(
             "TeleCMI is already placing this call and calldesk cannot stop it: decline it on your phone \

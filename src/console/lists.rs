@@ -8,7 +8,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::action::Effect;
 use super::keys::Command;
 use super::state::{App, DateRange, Modal, Screen};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::hours::{local_date, resolve};
 use crate::store::CallFilter;
 

@@ -8,7 +8,7 @@ use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
 use super::state::{App, LiveCall, Modal, RECENT_CALLS};
 use super::wrapup::{on_saved, open_unasked};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
 use crate::store::FeedbackDraft;

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tui_input::Input;
 
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
 
 pub use super::lookup_state::{CardView, Prompt, PromptFor, SearchView, SeenEvents, UpcomingView};
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup, Presence};
-use crate::store::{DayStats, FeedbackDraft, QueueEntry, Stats, StoredEvent};
+use crate::store::{FeedbackDraft, QueueEntry, StatsBundle, StoredEvent};
 
 /// How calls are placed on this console, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,14 +433,6 @@ impl Default for CallLogView {
             generation: 0,
         }
     }
-}
-
-/// Numbers for the stats screen.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatsBundle {
-    pub today: Stats,
-    pub week: Stats,
-    pub days: Vec<DayStats>,
 }
 
 /// Everything the console shows.

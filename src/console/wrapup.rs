@@ -15,7 +15,8 @@ use super::dialing::dial_guard;
 use super::keys::Command;
 use super::lists::refresh_queue_in_place;
 use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field, LiveCall, Modal, PICK_FIRST, Screen};
-use crate::dialer::CallKind;
+use crate::coord::bus::Source;
+use crate::coord::dialer::CallKind;
 use crate::domain::feedback::outcome_key;
 use crate::domain::text::strip_controls;
 use crate::domain::wrapup::{CallEnd, MAX_DURATION_SECS, duration_fits, stored_remarks};
@@ -300,14 +301,14 @@ pub(super) fn auto_open(app: &mut App) -> Vec<Effect> {
     open_wrapup(app, true, Some(a.facts_by))
 }
 
-pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<Effect> {
+pub(super) fn on_call_updated(app: &mut App, u: crate::coord::bus::CallUpdate) -> Vec<Effect> {
     if let Some(id) = u.event_id
         && !app.seen_events.insert(id)
     {
         // Already shown: this console's own listener told us first, the feed repeats it.
         return vec![];
     }
-    if u.source == "webhook" || u.source == "reconcile" {
+    if u.source == Source::Webhook || u.source == Source::Reconcile {
         app.last_webhook = Some(app.now);
     }
     if u.call.caller_id != Some(app.me.caller_id) {
@@ -322,7 +323,7 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
         l.call = u.call.clone();
         fx.push(Effect::LoadTimeline(u.call.id));
         fx.push(Effect::LoadFacts(u.call.id));
-    } else if u.source != "dial" && !app.dialing && shows_elsewhere(app, &u.call) {
+    } else if u.source != Source::Dial && !app.dialing && shows_elsewhere(app, &u.call) {
         // A TeleCMI call of this agent's placed elsewhere (another console of theirs, the old app
         // through the API): its first webhook shows it as their live call, as the refresh would
         // (which waits up to 30 s). Never while this console dials: its dialer announces the row
@@ -349,7 +350,7 @@ pub(super) fn on_call_updated(app: &mut App, u: crate::bus::CallUpdate) -> Vec<E
     if ended {
         app.remember(&u.call);
     }
-    if ended && needs_feedback && u.source != "feedback" && u.source != "dial" {
+    if ended && needs_feedback && u.source != Source::Feedback && u.source != Source::Dial {
         fx.extend(wrapup_for_ended(app, u.call));
     }
     fx

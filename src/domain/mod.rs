@@ -7,6 +7,7 @@ pub mod phone;
 pub mod presence;
 pub mod status;
 pub mod text;
+pub mod token;
 pub mod wrapup;
 
 pub use event::ProviderEvent;

@@ -14,8 +14,8 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::{AppState, bearer_caller, handle_webhook, token_matches};
-use crate::bus::{CallUpdate, publish};
-use crate::dialer::{CallKind, DialError, Dialer};
+use crate::coord::bus::{CallUpdate, Source, publish};
+use crate::coord::dialer::{CallKind, DialError, Dialer};
 use crate::domain::{CallStatus, Disposition, FeedbackCatalog};
 use crate::store::{CallFilter, CallPage, StoreError, SubmitFeedback};
 
@@ -197,31 +197,11 @@ async fn not_authorized_message(st: &ApiState) -> String {
 }
 
 async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
-    let m = match parse_object(body) {
-        Ok(m) => m,
+    let req = match feedback_request(body, caller) {
+        Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    let checked = require(&m, &["reference_id", "status", "feedback"])
-        .and_then(|()| if m.contains_key("caller_id") { same_caller(&m, caller) } else { Ok(()) });
-    if let Err(r) = checked {
-        return r.into_response();
-    }
-    let reference = text(&m, "reference_id").unwrap_or_default();
-    let (status, class) = match parse_status(&text(&m, "status").unwrap_or_default()) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let duration = match int(&m, "call_duration") {
-        None => None,
-        Some(Ok(d)) => Some(d),
-        Some(Err(())) => return fail(StatusCode::BAD_REQUEST, "call_duration must be a whole number of seconds"),
-    };
-    let remarks = match m.get("remarks") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return fail(StatusCode::BAD_REQUEST, "remarks must be text"),
-    };
-    let call = match st.app.store.call_by_reference(&reference).await {
+    let call = match st.app.store.call_by_reference(&req.reference).await {
         Ok(Some(c)) => c,
         Ok(None) => return fail(StatusCode::NOT_FOUND, "Call not found"),
         Err(e) => return store_failed(&e),
@@ -231,18 +211,15 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
     }
     let submit = SubmitFeedback {
         call_id: call.id,
-        status,
-        feedback: text(&m, "feedback").unwrap_or_default(),
-        remarks,
-        call_duration: duration,
+        status: req.status,
+        feedback: req.feedback,
+        remarks: req.remarks,
+        call_duration: req.call_duration,
     };
-    let fallback = class.map(Disposition::effect);
+    let fallback = req.class.map(Disposition::effect);
     match st.app.store.submit_feedback_with(&submit, fallback, &st.catalog, Utc::now()).await {
         Ok((c, _)) => {
-            publish(
-                &st.app.bus,
-                CallUpdate { call: c.clone(), source: "feedback", leg: None, provider_status: None, event_id: None },
-            );
+            publish(&st.app.bus, CallUpdate::new(c.clone(), Source::Feedback));
             ok(
                 "Feedback updated successfully",
                 json!({
@@ -261,6 +238,46 @@ async fn update_feedback(st: &ApiState, caller: i64, body: &[u8]) -> Response {
         Err(StoreError::NotFound(_)) => fail(StatusCode::NOT_FOUND, "Call not found"),
         Err(e) => store_failed(&e),
     }
+}
+
+/// What an `update_feedback` body asks for, its fields checked (the call is not read yet).
+struct FeedbackRequest {
+    reference: String,
+    status: Option<CallStatus>,
+    class: Option<Disposition>,
+    feedback: String,
+    remarks: String,
+    call_duration: Option<i64>,
+}
+
+/// Reads an `update_feedback` body sent with `caller`'s token, or the 400/403 saying what is wrong.
+fn feedback_request(body: &[u8], caller: i64) -> Result<FeedbackRequest, Refusal> {
+    let m = parse_object(body)?;
+    require(&m, &["reference_id", "status", "feedback"])?;
+    if m.contains_key("caller_id") {
+        same_caller(&m, caller)?;
+    }
+    let (status, class) = parse_status(&text(&m, "status").unwrap_or_default())?;
+    let call_duration = match int(&m, "call_duration") {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(())) => {
+            return Err(Refusal(StatusCode::BAD_REQUEST, "call_duration must be a whole number of seconds".into()));
+        }
+    };
+    let remarks = match m.get("remarks") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(Refusal(StatusCode::BAD_REQUEST, "remarks must be text".into())),
+    };
+    Ok(FeedbackRequest {
+        reference: text(&m, "reference_id").unwrap_or_default(),
+        status,
+        class,
+        feedback: text(&m, "feedback").unwrap_or_default(),
+        remarks,
+        call_duration,
+    })
 }
 
 /// `update_feedback`'s `status`: the old app sends its own class of outcome (`callBack`,

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::bus::{Bus, CallUpdate, publish};
+use crate::coord::bus::{Bus, CallUpdate, Source, publish};
 use crate::domain::ProviderEvent;
 use crate::store::{ApplyOutcome, MAX_BATCH, SqliteWriter, Store, StoreError};
 
@@ -82,7 +82,7 @@ fn announce(bus: &Bus, ev: &ProviderEvent, outcome: &Result<ApplyOutcome, StoreE
             bus,
             CallUpdate {
                 call: (**call).clone(),
-                source: "webhook",
+                source: Source::Webhook,
                 leg: Some(ev.leg.as_str().to_string()),
                 provider_status: Some(ev.provider_status.clone()),
                 event_id: Some(*event_id),

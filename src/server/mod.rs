@@ -21,9 +21,8 @@ use subtle::ConstantTimeEq;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::bus::Bus;
-use crate::commands::tokens;
 use crate::config::Secret;
+use crate::coord::bus::Bus;
 use crate::store::{ApplyOutcome, Store};
 use crate::telecmi::webhook;
 
@@ -124,7 +123,7 @@ pub async fn bearer_caller(store: &Store, headers: &HeaderMap) -> Result<i64, Au
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(AuthError::Missing)?;
-    match store.caller_for_token(&tokens::hash(token)).await {
+    match store.caller_for_token(&crate::domain::token::hash(token)).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(AuthError::Unknown),
         Err(e) => {
@@ -268,7 +267,7 @@ pub async fn webhook_token(store: &Store, configured: Option<&Secret>) -> crate:
     if let Some(t) = configured {
         return Ok(t.clone());
     }
-    let generated = crate::commands::tokens::generate_webhook_token();
+    let generated = crate::domain::token::webhook_token(&mut rand::rng());
     Ok(Secret::new(store.setting_or_insert("webhook_token", &generated).await?))
 }
 

@@ -38,7 +38,7 @@ pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
 pub use recordings::Recording;
 pub use search::number_key;
-pub use stats::{DayStats, FeedbackCount, Stats, StatusCount};
+pub use stats::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount};
 
 use std::str::FromStr;
 use std::time::Duration;

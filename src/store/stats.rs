@@ -16,11 +16,13 @@
 //!   connected call whose length never arrived does not drag the mean to zero;
 //! - **average duration**: the seed's `AVG(call_duration)` over every call, whatever its status.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::placed::{NOT_PLACED, args as not_placed_args};
 use super::{Result, Store, db_time, with_pool};
+use crate::domain::hours::{local_days, start_of_day};
 use crate::domain::{CallStatus, FeedbackCatalog};
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -80,6 +82,15 @@ impl DayStats {
     pub fn conversion_rate(&self, catalog: &FeedbackCatalog) -> Option<f64> {
         percent(self.positive(catalog), self.completed)
     }
+}
+
+/// The numbers of a stats screen: today, the last 7 days, and each of those days
+/// ([`Store::stats_bundle`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsBundle {
+    pub today: Stats,
+    pub week: Stats,
+    pub days: Vec<DayStats>,
 }
 
 /// Counts for a time range.
@@ -265,6 +276,21 @@ impl Store {
             Ok::<_, sqlx::Error>((a, b))
         })?;
         Ok(days_from(rows, &outcomes))
+    }
+
+    /// Today and the last 7 days, each a day of `zone` from its own midnight (a day with a clock
+    /// change is 23 or 25 hours), as of `now`: one caller's calls, or everyone's when `caller` is
+    /// `None`. What the console's and the supervisor's stats screens show.
+    pub async fn stats_bundle(&self, caller: Option<i64>, zone: Tz, now: DateTime<Utc>) -> Result<StatsBundle> {
+        let days = local_days(now, zone, 7);
+        let midnight = start_of_day(now, zone);
+        let week_start = days.last().map_or(midnight, |d| d.1);
+        let end = now + Duration::days(1);
+        Ok(StatsBundle {
+            today: self.stats(caller, midnight, end).await?,
+            week: self.stats(caller, week_start, end).await?,
+            days: self.daily_stats(caller, &days).await?,
+        })
     }
 }
 

@@ -55,9 +55,9 @@ async fn event_loop(
     mut signals: crate::console::Signals,
     inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
-    let bus = crate::bus::new_bus();
+    let bus = crate::coord::bus::new_bus();
     let mut updates = bus.subscribe();
-    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut view = SuperView::new(Utc::now(), tz, store.label().to_string(), viewer);
     let mut events = EventStream::new();

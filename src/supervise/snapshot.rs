@@ -4,11 +4,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::console::effects::load_stats_for;
-use crate::console::state::StatsBundle;
 use crate::domain::hours::start_of_day;
 use crate::domain::{CallLog, Presence, PresenceChange};
-use crate::store::{Caller, Store};
+use crate::store::{Caller, StatsBundle, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentState {
@@ -98,7 +96,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot
     let (stats, sizes, totals_at) = if fresh {
         (previous.stats.clone(), previous.queue_sizes.clone(), previous.totals_at)
     } else {
-        (load_stats_for(store, None, tz).await?, store.queue_sizes(now).await?, Some(now))
+        (store.stats_bundle(None, tz, Utc::now()).await?, store.queue_sizes(now).await?, Some(now))
     };
     let callers = store.callers().await?;
     let mut latest: std::collections::HashMap<i64, (CallLog, bool)> = store

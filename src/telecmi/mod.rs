@@ -1,7 +1,7 @@
-//! TeleCMI: the click-to-call client, webhook parsing, CDR-list reconciliation, and a simulator
-//! that speaks the same wire format (shared/TELECMI.md).
+//! TeleCMI: the click-to-call client, the CDR lists, webhook parsing, and a simulator that speaks
+//! the same wire format (shared/TELECMI.md). Reconciling calls with the CDR lists is a coordinator's
+//! work: [`crate::coord::reconcile`].
 
-pub mod reconcile;
 pub mod simulator;
 pub mod webhook;
 

@@ -12,8 +12,10 @@
 //! `GET /v2/play?appid=&secret=&file=` then serves ([`recording_bytes`]).
 
 mod recordings;
+mod script;
 
 pub use recordings::recording_bytes;
+use script::script;
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -268,186 +270,6 @@ async fn click2call(State(sim): State<Arc<Inner>>, body: Json<Value>) -> (axum::
     (StatusCode::OK, Json(json!({"code": 200, "msg": "Call initiated", "request_id": request_id})))
 }
 
-/// The webhooks of one call, in the order TeleCMI would send them.
-fn script(p: &PlacedCall, app_id: &str) -> Vec<Value> {
-    let extra = serde_json::to_string(&p.extra_params).unwrap_or_default();
-    let call_id = format!("sim-{}", &p.request_id[..12.min(p.request_id.len())]);
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let app: i64 = app_id.parse().unwrap_or_default();
-    // Live events: `to` as a string, `app_id`; CDRs: `to` as a number, `appid` (TeleCMI's quirks).
-    let event = |leg: &str, status: &str| {
-        json!({"call_id": call_id, "leg": leg, "type": "event", "user": p.user_id, "cmiuuid": format!("{call_id}-{leg}"),
-               "direction": "outbound", "callerid": "912240000000", "app_id": app, "time": now_ms,
-               "custom": "{\"crm\":\"true\"}", "extra_params": extra, "request_id": p.request_id, "status": status,
-               "to": p.to.to_string(), "conversation_uuid": format!("{call_id}-{leg}")})
-    };
-    let cdr = |leg: &str, answered: bool, secs: u32, reason: &str| {
-        let mut v = json!({"virtual_number": "912240000000", "call_id": call_id, "custom": "{\"crm\":\"true\"}", "leg": leg,
-               "type": "cdr", "appid": app, "to": p.to, "cmiuuid": format!("{call_id}-{leg}"),
-               "status": if answered { "answered" } else { "missed" }, "user": p.user_id, "time": now_ms.to_string(),
-               "direction": "outbound", "hangup_reason": reason, "request_id": p.request_id, "extra_params": extra});
-        if answered {
-            v["answeredsec"] = json!(secs);
-        }
-        if leg == "b" && answered {
-            v["record"] = json!("true");
-            v["filename"] = json!(format!("{call_id}.mp3"));
-        }
-        v
-    };
-    match p.outcome {
-        Outcome::Answered { .. } | Outcome::Duplicate | Outcome::OutOfOrder => {
-            let talk = talk_secs_of(p.outcome);
-            let mut v = vec![
-                event("a", "started"),
-                event("a", "answered"),
-                event("b", "started"),
-                event("b", "answered"),
-                event("b", "hangup"),
-                event("a", "hangup"),
-                cdr("b", true, talk, "recv_bye"),
-                cdr("a", true, talk + 6, "sent_bye"),
-            ];
-            if p.outcome == Outcome::Duplicate {
-                v = v.into_iter().flat_map(|e| [e.clone(), e]).collect();
-            }
-            if p.outcome == Outcome::OutOfOrder {
-                // The hangups and leg A's report overtake leg B's answer; leg B's report comes last.
-                v = vec![
-                    event("a", "started"),
-                    event("a", "hangup"),
-                    event("b", "answered"),
-                    cdr("a", true, talk + 6, "sent_bye"),
-                    event("b", "started"),
-                    event("b", "hangup"),
-                    cdr("b", true, talk, "recv_bye"),
-                ];
-            }
-            v
-        }
-        Outcome::DriverNoAnswer => vec![
-            event("a", "started"),
-            event("a", "answered"),
-            event("b", "started"),
-            event("b", "hangup"),
-            event("a", "hangup"),
-            cdr("b", false, 0, "recv_cancel"),
-            cdr("a", true, 35, "sent_bye"),
-        ],
-        Outcome::Rejected => vec![
-            event("a", "started"),
-            event("a", "answered"),
-            event("b", "started"),
-            event("b", "hangup"),
-            event("a", "hangup"),
-            cdr("b", false, 0, "sent_reject"),
-            cdr("a", true, 8, "sent_bye"),
-        ],
-        Outcome::AgentNoAnswer => vec![event("a", "started"), event("a", "hangup"), cdr("a", false, 0, "recv_cancel")],
-        Outcome::Silent | Outcome::AuthFailure | Outcome::InvalidUser | Outcome::Timeout => vec![],
-        Outcome::LongTalk { .. }
-        | Outcome::SlowAnswer { .. }
-        | Outcome::LostFinal { .. }
-        | Outcome::HangupBeforeAnswer
-        | Outcome::Legacy { .. } => {
-            timed_script(p, app_id).into_iter().map(|(_, v)| v).filter(|v| !v.is_null()).collect()
-        }
-    }
-}
-
-/// One webhook of a timed scenario: sent `after` TeleCMI seconds after the previous one.
-type Timed = (f64, Value);
-
-/// The webhooks of a timing scenario with TeleCMI's real gaps (TeleCMI seconds).
-fn timed_script(p: &PlacedCall, app_id: &str) -> Vec<Timed> {
-    let extra = serde_json::to_string(&p.extra_params).unwrap_or_default();
-    let call_id = format!("sim-{}", &p.request_id[..12.min(p.request_id.len())]);
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let app: i64 = app_id.parse().unwrap_or_default();
-    let event = |leg: &str, status: &str| {
-        json!({"call_id": call_id, "leg": leg, "type": "event", "user": p.user_id, "cmiuuid": format!("{call_id}-{leg}"),
-               "direction": "outbound", "callerid": "912240000000", "app_id": app, "time": now_ms,
-               "custom": "{\"crm\":\"true\"}", "extra_params": extra, "request_id": p.request_id, "status": status,
-               "to": p.to.to_string(), "conversation_uuid": format!("{call_id}-{leg}")})
-    };
-    let cdr = |leg: &str, answered: bool, secs: u32, reason: &str| {
-        let mut v = json!({"virtual_number": "912240000000", "call_id": call_id, "custom": "{\"crm\":\"true\"}", "leg": leg,
-               "type": "cdr", "appid": app, "to": p.to, "cmiuuid": format!("{call_id}-{leg}"),
-               "status": if answered { "answered" } else { "missed" }, "user": p.user_id, "time": now_ms,
-               "direction": "outbound", "hangup_reason": reason, "request_id": p.request_id, "extra_params": extra});
-        if answered {
-            v["answeredsec"] = json!(secs);
-        }
-        if leg == "b" && answered {
-            v["record"] = json!(true);
-            v["filename"] = json!(format!("{call_id}.mp3"));
-        }
-        v
-    };
-    // The old format: `cmiuid` per leg, no leg, no request_id, no call_id, `click_to_call`.
-    let legacy = |leg: &str, status: &str, answeredsec: Option<u32>, reason: Option<&str>| {
-        let mut v = json!({"cmiuid": format!("{call_id}-{leg}"), "status": status, "user": p.user_id,
-               "to": p.to.to_string(), "click_to_call": "true", "appid": app, "time": now_ms.to_string()});
-        if let Some(s) = answeredsec {
-            v["answeredsec"] = json!(s);
-        }
-        if let Some(r) = reason {
-            v["hangup_reason"] = json!(r);
-        }
-        v
-    };
-    let answered = |talk: u32| {
-        vec![
-            (1.0, event("a", "started")),
-            (RING_SECS, event("a", "answered")),
-            (0.5, event("b", "started")),
-            (RING_SECS, event("b", "answered")),
-            // The talk: nothing at all is sent.
-            (f64::from(talk), event("b", "hangup")),
-            (0.1, event("a", "hangup")),
-            (CDR_DELAY_SECS, cdr("b", true, talk, "recv_bye")),
-            (0.1, cdr("a", true, talk + 17, "sent_bye")),
-        ]
-    };
-    match p.outcome {
-        Outcome::LongTalk { talk_secs } => answered(talk_secs),
-        Outcome::SlowAnswer { events_after_secs, talk_secs, .. } => {
-            let mut v = answered(talk_secs);
-            if let Some(first) = v.first_mut() {
-                first.0 = f64::from(events_after_secs);
-            }
-            v
-        }
-        // The hangups and reports are lost on the way (`null`: nothing is sent), at their times.
-        Outcome::LostFinal { talk_secs } => answered(talk_secs)
-            .into_iter()
-            .enumerate()
-            .map(|(i, (t, v))| (t, if i < 4 { v } else { Value::Null }))
-            .collect(),
-        Outcome::HangupBeforeAnswer => vec![
-            (1.0, event("a", "started")),
-            (RING_SECS, event("a", "answered")),
-            (0.5, event("b", "started")),
-            // The agent gives up while the driver's phone rings.
-            (RING_SECS / 2.0, event("a", "hangup")),
-            (0.1, event("b", "hangup")),
-            (CDR_DELAY_SECS, cdr("b", false, 0, "recv_cancel")),
-            (0.1, cdr("a", true, 9, "sent_bye")),
-        ],
-        Outcome::Legacy { talk_secs } => vec![
-            (1.0, legacy("a", "started", None, None)),
-            (RING_SECS, legacy("a", "answered", None, None)),
-            (0.5, legacy("b", "started", None, None)),
-            (RING_SECS, legacy("b", "answered", None, None)),
-            (f64::from(talk_secs), legacy("b", "hangup", None, None)),
-            (0.1, legacy("a", "hangup", None, None)),
-            (CDR_DELAY_SECS, legacy("a", "answered", Some(talk_secs + 17), Some("sent_bye"))),
-            (0.1, legacy("b", "answered", Some(talk_secs), Some("recv_bye"))),
-        ],
-        _ => vec![],
-    }
-}
-
 /// What the CDR lists show for a call once it finished (TeleCMI lists finished calls only).
 fn listing(p: &PlacedCall, placed_ms: i64) -> Option<ListedCdr> {
     let (answered, duration) = match p.outcome {
@@ -474,19 +296,28 @@ fn talk_secs_of(o: Outcome) -> u32 {
 
 async fn play(sim: Arc<Inner>, p: PlacedCall) {
     let placed_ms = chrono::Utc::now().timestamp_millis();
-    if p.outcome.is_timed() {
-        for (after, ev) in timed_script(&p, &sim.app_id) {
-            tokio::time::sleep(sim.scaled(after)).await;
-            if !ev.is_null() {
-                send(&sim, &ev).await;
-            }
+    for (i, (after, ev)) in script(&p, &sim.app_id).into_iter().enumerate() {
+        tokio::time::sleep(pause(&sim, p.outcome, i, after)).await;
+        if let Some(ev) = ev {
+            send(&sim, &ev).await;
         }
-    } else {
-        play_stepped(&sim, &p).await;
     }
     // Only now, the call finished, do the CDR lists show it.
     if let Some(l) = listing(&p, placed_ms) {
         lock(&sim.cdrs).push(l);
+    }
+}
+
+/// The wait before webhook `i` of a call: TeleCMI's own gap `after` (scaled) in the timed
+/// scenarios; else one step, three for the talk of an answered call (between leg B's answer and
+/// its hangup).
+fn pause(sim: &Inner, outcome: Outcome, i: usize, after: f64) -> Duration {
+    if outcome.is_timed() {
+        sim.scaled(after)
+    } else if i == 4 && matches!(outcome, Outcome::Answered { .. }) {
+        sim.step * 3
+    } else {
+        sim.step
     }
 }
 
@@ -503,20 +334,6 @@ async fn send(sim: &Inner, ev: &Value) {
         Ok(r) if r.status().is_success() => {}
         Ok(r) => tracing::warn!(status = r.status().as_u16(), "simulator webhook refused"),
         Err(e) => tracing::warn!("simulator webhook failed: {}", e.without_url()),
-    }
-}
-
-async fn play_stepped(sim: &Inner, p: &PlacedCall) {
-    let events = script(p, &sim.app_id);
-    let talk_pause = match p.outcome {
-        Outcome::Answered { .. } => sim.step * 3,
-        _ => sim.step,
-    };
-    for (i, ev) in events.into_iter().enumerate() {
-        // The talk happens between leg B's answer and its hangup.
-        let pause = if i == 4 && matches!(p.outcome, Outcome::Answered { .. }) { talk_pause } else { sim.step };
-        tokio::time::sleep(pause).await;
-        send(sim, &ev).await;
     }
 }
 

@@ -134,7 +134,7 @@ pub fn parse_with_app_id(body: &[u8]) -> Result<(ProviderEvent, Option<String>),
     };
     let dedup_key = match anchor {
         Some(a) => format!("{a}|{leg_part}|{kind}|{status}"),
-        None => format!("payload|{}", crate::commands::tokens::hash(&String::from_utf8_lossy(body))),
+        None => format!("payload|{}", crate::domain::token::hash(&String::from_utf8_lossy(body))),
     };
     let duration = if kind == "cdr" { talk_time(o) } else { None };
     let recording = if kind == "cdr" { recording_of(o) } else { None };

@@ -21,7 +21,7 @@ pub fn identity(allowed: bool) -> Identity {
         caller_id: 3,
         caller_name: "Pooja".into(),
         mode: TelephonyMode::Telecmi,
-        telecmi_refusal: (!allowed).then(|| calldesk::dialer::not_in_agents(3)),
+        telecmi_refusal: (!allowed).then(|| calldesk::coord::dialer::not_in_agents(3)),
         webhook_addr: "127.0.0.1:8787".into(),
         database: "sqlite calldesk.db".into(),
     }

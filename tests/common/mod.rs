@@ -99,8 +99,8 @@ where
 pub struct Rig {
     pub db: TestDb,
     pub sim: calldesk::telecmi::simulator::Simulator,
-    pub dialer: calldesk::dialer::Dialer,
-    pub bus: calldesk::bus::Bus,
+    pub dialer: calldesk::coord::dialer::Dialer,
+    pub bus: calldesk::coord::bus::Bus,
     pub addr: std::net::SocketAddr,
     pub token: String,
 }
@@ -142,7 +142,7 @@ pub async fn rig_with(db: TestDb, step_ms: u64, change: impl FnOnce(&mut calldes
     let mut settings = test_settings(&sim.base_url());
     change(&mut settings);
     let config = std::sync::Arc::new(calldesk::config::Config::from_raw(settings).expect("test config"));
-    let bus = calldesk::bus::new_bus();
+    let bus = calldesk::coord::bus::new_bus();
     let token = "test-webhook-token-0123456789".to_string();
     let state = calldesk::server::AppState::new(
         db.store.clone(),
@@ -152,7 +152,7 @@ pub async fn rig_with(db: TestDb, step_ms: u64, change: impl FnOnce(&mut calldes
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let dialer = calldesk::dialer::Dialer::new(db.store.clone(), config, bus.clone()).expect("dialer");
+    let dialer = calldesk::coord::dialer::Dialer::new(db.store.clone(), config, bus.clone()).expect("dialer");
     let app = calldesk::server::router(state.clone()).merge(calldesk::server::api::router(state, dialer.clone()));
     tokio::spawn(calldesk::server::serve(listener, app, std::future::pending()));
     sim.set_webhook_url(format!("http://{addr}/webhook/telecmi/{token}"));

@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{Ledger, lock};
-use crate::bus::Bus;
+use crate::coord::bus::{Bus, Source};
 use crate::domain::CallStatus;
 use crate::store::{LoadtestCall, Store};
 use crate::supervise::snapshot::{self, Snapshot};
@@ -54,7 +54,7 @@ impl LagProbe {
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
-                    Ok(u) if u.source == "webhook" => {
+                    Ok(u) if u.source == Source::Webhook => {
                         let c = Change { call_id: u.call.id, rank: rank(u.call.call_status()), at: Instant::now() };
                         lock(&p.pending).push(c);
                     }
@@ -94,9 +94,9 @@ impl LagProbe {
 /// read are taken together after it, as the console's one follow-up read would. Runs until
 /// `stop` and then until every change is seen (at most 5 s more). Returns the lags.
 pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBool>) -> anyhow::Result<Vec<Duration>> {
-    let bus = crate::bus::new_bus();
+    let bus = crate::coord::bus::new_bus();
     let mut updates = bus.subscribe();
-    let feed = tokio::spawn(crate::feed::follow(store.clone(), bus.clone(), crate::feed::POLL));
+    let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Reads run inline here: ticks missed meanwhile are skipped, as the console drops them.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -11,7 +11,7 @@ use super::hints::key_hints;
 use super::{centered, dim};
 use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::{clock, dim, hhmmss, status_style, when};
 use crate::console::keys::{Command, Context};
 use crate::console::state::{App, LiveCall};
-use crate::dialer::CallKind;
+use crate::coord::dialer::CallKind;
 use crate::domain::CallStatus;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
@@ -126,7 +126,7 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
     }
     if c.is_unconfirmed() {
         let age = (app.now - c.created_at).num_seconds();
-        let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - age;
+        let wait = crate::coord::dialer::MARK_NOT_PLACED_AFTER_SECS - age;
         let text = if wait > 0 {
             format!(
                 "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. n marks it not placed in {wait}s."

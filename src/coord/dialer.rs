@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::config::Config;
-use crate::domain::{CallLog, CallType, Phone, Provider, UNCONFIRMED_REMARK};
+use crate::domain::{CallLog, CallType, Driver, Phone, Provider, UNCONFIRMED_REMARK};
 use crate::store::{DoNotCall, NewCall, Store, StoreError};
-use crate::telecmi::TelecmiClient;
+use crate::telecmi::{TelecmiClient, TelecmiError};
 
 /// No second dial to the same driver within this long (a repeated key press, two consoles).
 pub const MIN_REDIAL_GAP_SECS: i64 = 30;
@@ -233,6 +233,8 @@ impl Dialer {
         placed
     }
 
+    /// The rules, the row, then TeleCMI (for a TeleCMI call), in that order: nothing is written
+    /// for a refused call, and the row exists before TeleCMI is asked to ring.
     async fn try_place_call(
         &self,
         caller: i64,
@@ -241,16 +243,54 @@ impl Dialer {
         kind: CallKind,
         now: DateTime<Utc>,
     ) -> Result<CallLog, DialError> {
-        let extension = match kind {
+        let extension = self.extension_for(caller, kind)?;
+        let (driver, phone) = self.callable(driver_id, mobile, now).await?;
+        let new = self.new_call(caller, &driver, &phone, kind, extension.as_deref());
+        let call = match self.store.start_call(&new, now).await {
+            Ok(call) => call,
+            Err(StoreError::Invalid(m)) => return Err(DialError::TooSoon(m)),
+            Err(StoreError::WrapupOwed(owed)) => return Err(self.wrapup_owed(caller, *owed).await),
+            Err(other) => return Err(DialError::Store(other)),
+        };
+        self.announce(&call);
+        let (Some(ext), Some(client)) = (extension, &self.client) else {
+            return Ok(call);
+        };
+        match client.click_to_call(&ext, &phone, call.id).await {
+            Ok(request_id) => {
+                self.store.set_reference(call.id, &request_id).await?;
+                let call = self.store.call(call.id).await?.unwrap_or(call);
+                self.announce(&call);
+                Ok(call)
+            }
+            Err(e) if e.outcome_unknown() => self.unconfirmed(call, &e).await,
+            Err(e) => self.refused_by_telecmi(call, &e, &driver.id, caller).await,
+        }
+    }
+
+    /// The caller's TeleCMI extension for a TeleCMI call (`None` for a manual one), if they may
+    /// place TeleCMI calls here.
+    fn extension_for(&self, caller: i64, kind: CallKind) -> Result<Option<String>, DialError> {
+        match kind {
             CallKind::Telecmi => {
                 let ext = self.config.telecmi_extension(caller).ok_or(DialError::NotAuthorized)?.to_string();
                 if self.client.is_none() {
                     return Err(DialError::NotConfigured);
                 }
-                Some(ext)
+                Ok(Some(ext))
             }
-            CallKind::Manual => None,
-        };
+            CallKind::Manual => Ok(None),
+        }
+    }
+
+    /// The driver and the number to dial (`mobile`, else theirs), if the rules let them be called
+    /// at `now`: a number that parses, not on the do-not-call list, their calling window open.
+    async fn callable(
+        &self,
+        driver_id: &str,
+        mobile: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Driver, Phone), DialError> {
         let driver = self.store.driver(driver_id).await?.ok_or(DialError::DriverNotFound)?;
         let phone = Phone::parse_with(mobile.unwrap_or(&driver.mobile), &self.config.country_code)
             .map_err(|e| DialError::InvalidPhone(e.to_string()))?;
@@ -262,15 +302,16 @@ impl Dialer {
         if let Err(closed) = self.config.schedule.check(now, driver.timezone.as_deref()) {
             return Err(DialError::OutsideHours { message: closed.message(), opens_at: closed.opens_at });
         }
+        Ok((driver, phone))
+    }
+
+    /// The `call_logs` row to write for a call of `kind` from `caller` to `driver` on `phone`.
+    fn new_call(&self, caller: i64, driver: &Driver, phone: &Phone, kind: CallKind, ext: Option<&str>) -> NewCall {
         let (call_type, provider) = match kind {
             CallKind::Telecmi => (CallType::Ivr, Provider::Telecmi),
             CallKind::Manual => (CallType::Manual, Provider::Manual),
         };
-        let telecmi_user_id = match (&extension, &self.client) {
-            (Some(ext), Some(client)) => Some(client.user_id(ext)),
-            _ => None,
-        };
-        let new = NewCall {
+        NewCall {
             caller_id: caller,
             driver_id: driver.id.clone(),
             driver_mobile: phone.to_string(),
@@ -278,55 +319,48 @@ impl Dialer {
             driver_tmid: driver.tmid.clone(),
             call_type,
             provider,
-            telecmi_user_id,
+            telecmi_user_id: ext.zip(self.client.as_ref()).map(|(ext, client)| client.user_id(ext)),
             min_gap: Duration::seconds(MIN_REDIAL_GAP_SECS),
-        };
-        let call = match self.store.start_call(&new, now).await {
-            Ok(call) => call,
-            Err(StoreError::Invalid(m)) => return Err(DialError::TooSoon(m)),
-            Err(StoreError::WrapupOwed(owed)) => return Err(self.wrapup_owed(caller, *owed).await),
-            Err(other) => return Err(DialError::Store(other)),
-        };
-        self.announce(&call, "dial");
-        let (Some(ext), Some(client)) = (extension, &self.client) else {
-            return Ok(call);
-        };
-        match client.click_to_call(&ext, &phone, call.id).await {
-            Ok(request_id) => {
-                self.store.set_reference(call.id, &request_id).await?;
-                let call = self.store.call(call.id).await?.unwrap_or(call);
-                self.announce(&call, "dial");
-                Ok(call)
-            }
-            Err(e) if e.outcome_unknown() => {
-                let remark = format!("{UNCONFIRMED_REMARK} ({e}); the call may still ring");
-                tracing::warn!(call_id = call.id, "click-to-call unconfirmed: {e}");
-                let (now, marked) = self.store.mark_unconfirmed(call.id, &remark, Utc::now()).await?;
-                if !marked {
-                    // A webhook came first: TeleCMI placed the call, whatever its answer did.
-                    self.announce(&now, "dial");
-                    return Ok(now);
-                }
-                self.announce(&now, "dial");
-                let name = now.driver_name.clone().unwrap_or_default();
-                let message = format!(
-                    "TeleCMI did not answer the click-to-call request ({e}). The call may still ring and its \
-                     outcome is unknown: {name} stays reserved and calldesk follows TeleCMI's reports. If nothing \
-                     rings, mark it as not placed after {MARK_NOT_PLACED_AFTER_SECS} s."
-                );
-                Err(DialError::Unconfirmed { message, call: Box::new(now) })
-            }
-            Err(e) => {
-                let message = e.to_string();
-                tracing::warn!(call_id = call.id, "click-to-call failed: {message}");
-                let failed = self.store.mark_failed(call.id, &message).await?.unwrap_or(call);
-                // Nobody was rung: the driver is free for any agent again, attempt given back.
-                self.store.release(&driver.id, caller).await?;
-                self.store.give_back_attempt(&driver.id).await?;
-                self.announce(&failed, "dial");
-                Err(DialError::Provider { message, call: Box::new(failed) })
-            }
         }
+    }
+
+    /// TeleCMI never answered the click-to-call request: the row stays `initiated`, marked
+    /// unconfirmed (unless a webhook came first: then TeleCMI placed it and the call is returned).
+    async fn unconfirmed(&self, call: CallLog, e: &TelecmiError) -> Result<CallLog, DialError> {
+        let remark = format!("{UNCONFIRMED_REMARK} ({e}); the call may still ring");
+        tracing::warn!(call_id = call.id, "click-to-call unconfirmed: {e}");
+        let (now, marked) = self.store.mark_unconfirmed(call.id, &remark, Utc::now()).await?;
+        if !marked {
+            // A webhook came first: TeleCMI placed the call, whatever its answer did.
+            self.announce(&now);
+            return Ok(now);
+        }
+        self.announce(&now);
+        let name = now.driver_name.clone().unwrap_or_default();
+        let message = format!(
+            "TeleCMI did not answer the click-to-call request ({e}). The call may still ring and its \
+             outcome is unknown: {name} stays reserved and calldesk follows TeleCMI's reports. If nothing \
+             rings, mark it as not placed after {MARK_NOT_PLACED_AFTER_SECS} s."
+        );
+        Err(DialError::Unconfirmed { message, call: Box::new(now) })
+    }
+
+    /// TeleCMI refused the call: the row is marked failed, and as nobody was rung the driver is
+    /// free for any agent again, the attempt given back.
+    async fn refused_by_telecmi(
+        &self,
+        call: CallLog,
+        e: &TelecmiError,
+        driver_id: &str,
+        caller: i64,
+    ) -> Result<CallLog, DialError> {
+        let message = e.to_string();
+        tracing::warn!(call_id = call.id, "click-to-call failed: {message}");
+        let failed = self.store.mark_failed(call.id, &message).await?.unwrap_or(call);
+        self.store.release(driver_id, caller).await?;
+        self.store.give_back_attempt(driver_id).await?;
+        self.announce(&failed);
+        Err(DialError::Provider { message, call: Box::new(failed) })
     }
 
     /// The agent says an unconfirmed call never rang: it becomes `failed` provisionally (TeleCMI's
@@ -365,7 +399,7 @@ impl Dialer {
         let marked = self.store.mark_not_placed(call_id, caller, NOT_PLACED_REMARK, now).await?.ok_or_else(|| {
             DialError::CannotMarkNotPlaced("A report from TeleCMI settled the call meanwhile.".into())
         })?;
-        self.announce(&marked, "dial");
+        self.announce(&marked);
         Ok(marked)
     }
 
@@ -390,7 +424,8 @@ impl Dialer {
         DialError::WrapupOwed { message, call: Box::new(owed) }
     }
 
-    fn announce(&self, call: &CallLog, source: &'static str) {
-        publish(&self.bus, CallUpdate { call: call.clone(), source, leg: None, provider_status: None, event_id: None });
+    /// Tells the bus what the dialer did to `call` (after the store has it).
+    fn announce(&self, call: &CallLog) {
+        publish(&self.bus, CallUpdate::new(call.clone(), Source::Dial));
     }
 }

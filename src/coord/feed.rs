@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::store::{Store, StoredEvent};
 
 /// How often the event table is read. Measured end to end (webhook in one process → update in
@@ -125,7 +125,7 @@ impl Follower {
             match call {
                 Ok(Some(call)) => updates.push(CallUpdate {
                     call,
-                    source: "webhook",
+                    source: Source::Webhook,
                     leg: Some(ev.leg.clone()),
                     provider_status: Some(ev.status.clone()),
                     event_id: Some(ev.id),
@@ -210,7 +210,7 @@ mod tests {
             };
             ids.push(store.start_call(&c, Utc::now()).await.expect("call").id);
         }
-        let bus = crate::bus::new_bus();
+        let bus = crate::coord::bus::new_bus();
         let mut rx = bus.subscribe();
         let every = Duration::from_secs(2);
         let feed = tokio::spawn(super::follow(store.clone(), bus.clone(), every));

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{CdrRecord, TelecmiClient};
-use crate::bus::{Bus, CallUpdate, publish};
+use super::bus::{Bus, CallUpdate, Source, publish};
 use crate::domain::ProviderEvent;
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, Store};
+use crate::telecmi::{CdrRecord, TelecmiClient, TelecmiError};
 
 /// Start of the remarks of a call closed at the call ceiling (`CALL_CEILING_HOURS`).
 pub const CEILING: &str = crate::domain::CEILING_REMARK;
@@ -59,7 +59,7 @@ async fn fetch_all(
     answered: bool,
     start: i64,
     end: i64,
-) -> Result<Vec<CdrRecord>, super::TelecmiError> {
+) -> Result<Vec<CdrRecord>, TelecmiError> {
     let mut out = Vec::new();
     for page in 1..=25u32 {
         let batch = client.cdr_page(answered, start, end, page).await?;
@@ -83,20 +83,15 @@ pub async fn reconcile_once(
     policy: Policy,
     now: DateTime<Utc>,
 ) -> crate::store::Result<usize> {
-    let Policy { stale_after, ceiling } = policy;
-    let stale = store.stale_live_calls(now - stale_after).await?;
+    let stale = store.stale_live_calls(now - policy.stale_after).await?;
     if stale.is_empty() {
         return Ok(0);
     }
     let from = stale.iter().map(|c| c.created_at).min().unwrap_or(now) - Duration::minutes(1);
-    let (start, end) = (from.timestamp_millis(), now.timestamp_millis());
     let lists = match client {
-        Some(c) => match (fetch_all(c, true, start, end).await, fetch_all(c, false, start, end).await) {
-            (Ok(mut a), Ok(m)) => {
-                a.extend(m);
-                Some(a)
-            }
-            (Err(e), _) | (_, Err(e)) => {
+        Some(c) => match fetch_lists(c, from, now).await {
+            Ok(lists) => Some(lists),
+            Err(e) => {
                 // Cannot ask now: leave the calls live and try on the next pass.
                 tracing::warn!("reconciliation postponed: {e}");
                 return Ok(0);
@@ -106,42 +101,68 @@ pub async fn reconcile_once(
     };
     let mut closed = 0;
     for call in stale {
-        // TeleCMI's `time` is when the call started; a call listed long after must still match.
-        let window = (now - call.created_at).max(stale_after) + Duration::minutes(5);
-        let found = lists.as_deref().and_then(|l| matching(&call, l, window));
-        let updated = match found {
-            Some(rec) => {
-                let ev = ProviderEvent {
-                    dedup_key: format!("reconcile|{}", call.id),
-                    call_log_id: Some(call.id),
-                    request_id: None,
-                    telecmi_user: None,
-                    number: None,
-                    kind: "reconcile".into(),
-                    leg: Leg::B,
-                    provider_status: if rec.answered { "answered".into() } else { "missed".into() },
-                    signal: Some(Signal::Report { answered: rec.answered }),
-                    duration: Some(if rec.answered { rec.duration.unwrap_or(0) } else { 0 }),
-                    // The lists carry no `record` flag: a file name on an answered call is one.
-                    recording: rec.filename.clone().filter(|_| rec.answered),
-                    payload: format!("{rec:?}"),
-                };
-                match store.apply_event(&ev, now).await? {
-                    ApplyOutcome::Applied { call, event_id, .. } => Some((*call, Some(event_id))),
-                    _ => None,
-                }
-            }
-            // Not listed: in progress (listed only once finished) or lost. Silence is not failure.
-            None if now - call.created_at < ceiling => None,
-            None => store.close_provisionally(call.id, &ceiling_reason(ceiling), now).await?.map(|c| (c, None)),
-        };
-        if let Some((c, event_id)) = updated {
+        if let Some((c, event_id)) = close(store, call, lists.as_deref(), policy, now).await? {
             tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
-            publish(bus, CallUpdate { call: c, source: "reconcile", leg: None, provider_status: None, event_id });
+            publish(bus, CallUpdate { event_id, ..CallUpdate::new(c, Source::Reconcile) });
             closed += 1;
         }
     }
     Ok(closed)
+}
+
+/// Both CDR lists (answered and missed) from `from` to `now`; the answered list's error first.
+async fn fetch_lists(
+    client: &TelecmiClient,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CdrRecord>, TelecmiError> {
+    let (start, end) = (from.timestamp_millis(), now.timestamp_millis());
+    let (answered, missed) = (fetch_all(client, true, start, end).await, fetch_all(client, false, start, end).await);
+    let mut all = answered?;
+    all.extend(missed?);
+    Ok(all)
+}
+
+/// Closes `call` with the record the lists hold for it, or provisionally once past the ceiling;
+/// the call as stored then, with the stored event behind it (when a record closed it). `None`:
+/// left as it is (not listed yet: in progress, listed only once finished, or lost; silence is not
+/// failure).
+async fn close(
+    store: &Store,
+    call: CallLog,
+    lists: Option<&[CdrRecord]>,
+    Policy { stale_after, ceiling }: Policy,
+    now: DateTime<Utc>,
+) -> crate::store::Result<Option<(CallLog, Option<i64>)>> {
+    // TeleCMI's `time` is when the call started; a call listed long after must still match.
+    let window = (now - call.created_at).max(stale_after) + Duration::minutes(5);
+    match lists.and_then(|l| matching(&call, l, window)) {
+        Some(rec) => match store.apply_event(&report_of(&call, rec), now).await? {
+            ApplyOutcome::Applied { call, event_id, .. } => Ok(Some((*call, Some(event_id)))),
+            _ => Ok(None),
+        },
+        None if now - call.created_at < ceiling => Ok(None),
+        None => Ok(store.close_provisionally(call.id, &ceiling_reason(ceiling), now).await?.map(|c| (c, None))),
+    }
+}
+
+/// The CDR-list record `rec` as leg B's report on `call`.
+fn report_of(call: &CallLog, rec: &CdrRecord) -> ProviderEvent {
+    ProviderEvent {
+        dedup_key: format!("reconcile|{}", call.id),
+        call_log_id: Some(call.id),
+        request_id: None,
+        telecmi_user: None,
+        number: None,
+        kind: "reconcile".into(),
+        leg: Leg::B,
+        provider_status: if rec.answered { "answered".into() } else { "missed".into() },
+        signal: Some(Signal::Report { answered: rec.answered }),
+        duration: Some(if rec.answered { rec.duration.unwrap_or(0) } else { 0 }),
+        // The lists carry no `record` flag: a file name on an answered call is one.
+        recording: rec.filename.clone().filter(|_| rec.answered),
+        payload: format!("{rec:?}"),
+    }
 }
 
 /// Runs [`reconcile_once`] every `every` until the task is dropped.

@@ -12,7 +12,7 @@ use calldesk::console::state::{App, Screen, StatsBundle};
 use calldesk::domain::{CallStatus, CallType, Driver, FeedbackCatalog, Provider, Role};
 use calldesk::store::{Caller, NewCall, Stats, Store, SubmitFeedback};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
-use calldesk::supervise::view::SuperView;
+use calldesk::supervise::state::SuperView;
 use common::each_backend;
 use common::fixtures::{call, identity, ist, now};
 

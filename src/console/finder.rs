@@ -89,18 +89,6 @@ pub(super) fn on_upcoming_loaded(app: &mut App, generation: u64, append: bool, r
     vec![]
 }
 
-/// The next page of the upcoming list when the selection nears its end.
-pub(super) fn upcoming_more(app: &mut App) -> Vec<Effect> {
-    let page = app.page_rows.max(1);
-    let u = &mut app.upcoming;
-    if u.exhausted || u.loading || u.selected + 2 * page < u.rows.len() {
-        return vec![];
-    }
-    let Some(last) = u.rows.last().and_then(|r| r.due_at.map(|t| (t, r.driver_id.clone()))) else { return vec![] };
-    u.loading = true;
-    vec![Effect::LoadUpcoming { generation: u.generation, after: Some(last) }]
-}
-
 /// The driver on the selected row of the screen in front (or the card, or the dialog).
 pub(super) fn selected_driver(app: &App) -> Option<(String, Option<i64>)> {
     match app.screen {

@@ -1,9 +1,10 @@
 //! `calldesk supervise`: the read-only supervisor console. It reads a [`snapshot::Snapshot`] every
 //! second and whenever the shared event table shows a webhook; no key can place a call or change
 //! data. Same shape as the agent console: events become [`update::Action`]s, [`update::update`]
-//! changes the [`SuperView`], reads run as spawned [`update::Effect`]s that report back.
+//! changes the [`SuperView`] ([`state`]), reads run as spawned [`update::Effect`]s that report back.
 
 pub mod snapshot;
+pub mod state;
 pub mod update;
 pub mod view;
 
@@ -18,8 +19,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use crate::store::Store;
+use state::SuperView;
 use update::{Action, Effect};
-use view::SuperView;
 
 /// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
 /// restored on every way out. Without a terminal it says so instead of starting.
@@ -152,9 +153,9 @@ mod tests {
         assert_eq!(with_presence(idle, Some(&ready)), (AgentState::Idle, Some(at), None));
     }
 
-    fn view() -> super::view::SuperView {
+    fn view() -> super::state::SuperView {
         let tz = chrono_tz::UTC;
-        super::view::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
+        super::state::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
     }
 
     #[test]

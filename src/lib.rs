@@ -20,3 +20,4 @@ pub mod server;
 pub mod store;
 pub mod supervise;
 pub mod telecmi;
+pub mod tui;

@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use super::keys::Command;
 use super::state::{Progress, StatsBundle};
 use crate::bus::CallUpdate;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::CallEnd;
 use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
 use crate::store::{CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StoredEvent, SubmitFeedback};
+use crate::tui::keys::Command;
 
 #[derive(Debug, Clone)]
 pub enum Action {

@@ -4,10 +4,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, BreakPicker, Modal, PresenceNow};
 use crate::domain::presence::{BREAK_REASONS, reason_keys};
 use crate::domain::{Presence, PresenceChange};
+use crate::tui::keys::Command;
 
 /// `b`: a break picker when ready, back to ready when on a break.
 pub(super) fn toggle(app: &mut App) -> Vec<Effect> {

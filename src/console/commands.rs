@@ -4,12 +4,12 @@
 use super::action::Effect;
 use super::dialing::{dial, open_call_dialog};
 use super::finder;
-use super::keys::Command;
 use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
 use super::state::{App, Modal, Screen};
 use super::wrapup;
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
+use crate::tui::keys::Command;
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;

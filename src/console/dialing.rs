@@ -48,7 +48,8 @@ pub(super) fn owed_wrapup(app: &App, driver_id: &str) -> Option<String> {
     let open = if on_screen.is_some() {
         "save the wrap-up on screen first".to_string()
     } else {
-        let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+        let key =
+            crate::tui::keys::shown(crate::tui::keys::Context::Global, &[crate::tui::keys::Command::ReopenWrapup]);
         format!("press {key} to finish its wrap-up first")
     };
     // Short enough for one line at 120 columns.

@@ -198,7 +198,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
                 // The store knew of a wrap-up this console did not show: the agent's own is
                 // brought here by a resync (the result asks for one).
                 let message = if call.caller_id == Some(me) {
-                    let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+                    let key = crate::tui::keys::shown(
+                        crate::tui::keys::Context::Global,
+                        &[crate::tui::keys::Command::ReopenWrapup],
+                    );
                     format!("{message} Press {key} to open it.")
                 } else {
                     message

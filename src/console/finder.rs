@@ -5,10 +5,10 @@ use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, CardView, Modal, Screen};
 use crate::domain::CallLog;
 use crate::store::{DriverHit, QueueEntry};
+use crate::tui::keys::Command;
 
 /// Most hits a search shows.
 pub const SEARCH_LIMIT: u32 = 100;

@@ -7,9 +7,9 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, Modal, Prompt, PromptFor};
 use crate::domain::text::strip_controls;
+use crate::tui::keys::Command;
 
 fn selected(app: &mut App) -> Option<crate::store::QueueEntry> {
     let e = app.queue.selected_entry().cloned();

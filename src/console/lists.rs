@@ -7,11 +7,11 @@ use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, DateRange, Modal, Screen};
 use crate::dialer::CallKind;
 use crate::domain::hours::{local_date, resolve};
 use crate::store::CallFilter;
+use crate::tui::keys::Command;
 
 /// Rows fetched per page of the queue and the call log.
 pub const PAGE: u32 = 200;

@@ -8,7 +8,6 @@ mod dialing;
 pub mod effects;
 mod finder;
 mod fixes;
-pub mod keys;
 pub mod lists;
 mod lookup_state;
 mod results;
@@ -147,7 +146,7 @@ async fn event_loop(
                 Ok(u) => Action::CallUpdated(Box::new(u)),
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!("console missed {n} call updates; reloading");
-                    Action::Command(keys::Command::Refresh)
+                    Action::Command(crate::tui::keys::Command::Refresh)
                 }
                 Err(RecvError::Closed) => continue,
             },

@@ -7,11 +7,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
-use super::keys::{Command, Context, lookup};
 use super::lists::clamp_offsets;
 use super::results;
 use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
 use super::wrapup::{on_call_updated, on_form_key};
+use crate::tui::keys::{Command, Context, lookup};
 
 pub use super::lists::PAGE;
 

@@ -12,7 +12,6 @@ use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
 use super::dialing::dial_guard;
-use super::keys::Command;
 use super::lists::refresh_queue_in_place;
 use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field, LiveCall, Modal, PICK_FIRST, Screen};
 use crate::dialer::CallKind;
@@ -21,6 +20,7 @@ use crate::domain::text::strip_controls;
 use crate::domain::wrapup::{CallEnd, stored_remarks};
 use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
 use crate::store::{FeedbackDraft, SubmitFeedback};
+use crate::tui::keys::Command;
 
 /// A key the key table did not claim, typed into the form.
 pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -478,7 +478,7 @@ fn long_duration_question(
         return None;
     }
     f.confirmed_duration = Some(d);
-    let enter = super::keys::shown(super::keys::Context::Feedback, &[Command::SaveFeedback]);
+    let enter = crate::tui::keys::shown(crate::tui::keys::Context::Feedback, &[Command::SaveFeedback]);
     Some(format!(
         "{QUESTION}{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
     ))

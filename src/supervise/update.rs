@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 
 use super::snapshot::Snapshot;
 use super::state::SuperView;
-use crate::console::keys::{Command, Context, lookup};
+use crate::tui::keys::{Command, Context, lookup};
 
 #[derive(Debug, Clone)]
 pub enum Action {

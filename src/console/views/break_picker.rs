@@ -8,9 +8,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::hints::key_hints;
 use super::{centered, dim};
-use crate::console::keys::{Command, Context};
 use crate::console::state::BreakPicker;
 use crate::domain::presence::{BREAK_REASONS, reason_keys};
+use crate::tui::keys::{Command, Context};
 
 pub fn render(p: BreakPicker, frame: &mut Frame) {
     let height = u16::try_from(BREAK_REASONS.len()).unwrap_or(8).saturating_add(5);

@@ -9,11 +9,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::hints::key_hints;
 use super::{centered, dim};
-use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
 use crate::dialer::CallKind;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::keys::{Command, Context, shown};
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);

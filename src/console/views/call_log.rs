@@ -6,11 +6,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::columns::{Column, fit, widest};
 use super::{REC, dim, duration, more_below, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::columns::{Column, fit, widest};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.call_log;

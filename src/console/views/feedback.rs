@@ -10,12 +10,12 @@ use tui_input::Input;
 
 use super::hints::hint_spans;
 use super::{centered, clock, dim, status_style};
-use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, FeedbackForm, Field};
 use crate::domain::feedback::outcome_key;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::domain::{FeedbackCatalog, FeedbackGroup};
+use crate::tui::keys::{Command, Context, shown};
 
 /// Narrowest column of outcomes.
 const MIN_CELL: u16 = 21;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
-use crate::console::keys::{BINDINGS, Context, context_title};
+use crate::tui::keys::{BINDINGS, Context, context_title};
 
 const ORDER: [Context; 9] = [
     Context::Queue,

@@ -8,12 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{clock, dim, hhmmss, status_style, when};
-use crate::console::keys::{Command, Context};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::keys::{Command, Context};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let recent_h = (app.recent.len() as u16 + 2).clamp(3, 8);
@@ -154,10 +154,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         ));
     }
     if l.kind == CallKind::Manual && l.in_progress() {
-        let end = crate::console::keys::shown(Context::Queue, &[Command::EndCall]);
+        let end = crate::tui::keys::shown(Context::Queue, &[Command::EndCall]);
         lines.push(Line::styled(format!("Press {end} when the call ends."), dim()));
     } else if l.kind == CallKind::Manual && st.is_live() && app.form().is_none_or(|f| f.call.id != c.id) {
-        let open = crate::console::keys::shown(Context::Global, &[Command::ReopenWrapup]);
+        let open = crate::tui::keys::shown(Context::Global, &[Command::ReopenWrapup]);
         lines.push(Line::styled(format!("Ended: its wrap-up waits ({open})."), dim()));
     }
     lines

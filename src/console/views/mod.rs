@@ -4,7 +4,6 @@ mod break_picker;
 mod call_dialog;
 mod call_log;
 mod card;
-pub mod columns;
 mod feedback;
 pub mod help;
 pub mod hints;
@@ -65,7 +64,7 @@ fn render_confirm_quit(stakes: &str, frame: &mut Frame) {
     use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
     let area = centered(frame.area(), 72, 7);
     frame.render_widget(Clear, area);
-    use super::keys::{Command, Context};
+    use crate::tui::keys::{Command, Context};
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Yellow))

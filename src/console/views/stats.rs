@@ -9,12 +9,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Table, Wrap};
 
-use super::columns::{Column, fit};
 use super::{dim, mean_duration, status_style};
 use crate::console::state::{App, Progress};
 use crate::domain::text::{plural, strip_controls};
 use crate::domain::{CallStatus, FeedbackCatalog};
 use crate::store::{DayStats, Stats};
+use crate::tui::columns::{Column, fit};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(s) = &app.stats else {

@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{age, dim};
-use crate::console::keys::{Context, footer, hint};
 use crate::console::state::{AgentStatus, App, Level, Modal, Progress, TelephonyMode};
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::keys::{Context, footer, hint};
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
 struct Part {
@@ -69,10 +69,8 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         let text = if app.form().is_some() {
             format!(" {} after this one ", plural(pending, "more wrap-up"))
         } else {
-            let key = crate::console::keys::shown(
-                crate::console::keys::Context::Global,
-                &[crate::console::keys::Command::ReopenWrapup],
-            );
+            let key =
+                crate::tui::keys::shown(crate::tui::keys::Context::Global, &[crate::tui::keys::Command::ReopenWrapup]);
             format!(" {} waiting: {key} ", plural(pending, "wrap-up"))
         };
         parts.push(Part {

@@ -25,25 +25,16 @@ use ratatui::DefaultTerminal;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
+use crate::tui::terminal::{Signals, finish, require_terminal, restore};
 use action::{Action, Effect};
 use effects::EffectCtx;
 use state::{App, Identity};
-
-/// Refuses to start without a terminal, in words (instead of a panic deep in crossterm).
-pub fn require_terminal() -> anyhow::Result<()> {
-    use std::io::IsTerminal;
-    anyhow::ensure!(
-        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
-        "the console needs a terminal: run calldesk in a terminal window (for a headless server use `calldesk serve`)"
-    );
-    Ok(())
-}
 
 /// Runs the console until the agent quits or a signal (SIGTERM, SIGHUP, SIGINT) stops it. The
 /// terminal is restored on every exit path the process can act on: quit, signal, error, and panic
 /// (ratatui's `init` installs a panic hook that restores it before the panic message).
 ///
-/// It returns only once the work it started has finished (at most [`FINISH_WAIT`]): the caller
+/// It returns only once the work it started has finished (at most [`crate::tui::terminal::FINISH_WAIT`]): the caller
 /// may then stop the rest and close the database.
 pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
     require_terminal()?;
@@ -51,64 +42,9 @@ pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
-    // After a dropped SSH line (SIGHUP) the terminal is gone: restoring it fails, and must not
-    // panic (that would abort the ordered shutdown and its last draft).
-    if let Err(e) = ratatui::try_restore() {
-        tracing::info!("terminal not restored (gone?): {e}");
-    }
+    restore();
     finish(inflight).await;
     result
-}
-
-/// How long a quit waits for work in flight (a save, a call being placed: TeleCMI's answer takes
-/// up to [`crate::telecmi::TOTAL_TIMEOUT`]).
-pub const FINISH_WAIT: Duration = Duration::from_secs(12);
-
-/// Waits for the effects still running at quit, so none meets a closed database; after
-/// [`FINISH_WAIT`] the rest are stopped (a transaction cut short is rolled back).
-pub(crate) async fn finish(mut inflight: JoinSet<()>) {
-    async fn all(set: &mut JoinSet<()>) {
-        while set.join_next().await.is_some() {}
-    }
-    if tokio::time::timeout(Duration::from_secs(1), all(&mut inflight)).await.is_ok() {
-        return;
-    }
-    // The screen is gone: say why the prompt does not come back at once.
-    {
-        use std::io::Write;
-        // (The terminal may be gone: a failed write is no reason to stop.)
-        let _ = writeln!(std::io::stderr(), "calldesk: finishing {} request(s) still in flight…", inflight.len());
-    }
-    if tokio::time::timeout(FINISH_WAIT, all(&mut inflight)).await.is_err() {
-        tracing::warn!(left = inflight.len(), "work still running at quit was stopped");
-        inflight.shutdown().await;
-    }
-}
-
-/// The signals that end the console (and the supervisor screen) cleanly.
-pub(crate) struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    pub(crate) fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    pub(crate) async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.hup.recv() => "SIGHUP",
-            _ = self.int.recv() => "SIGINT",
-        }
-    }
 }
 
 async fn event_loop(

@@ -695,7 +695,7 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
             format!("{name} stays first in the queue")
         }
         QueueDecision::Requeue { due_at, callback } => {
-            let when = super::views::when(due_at, app.now, app.tz);
+            let when = crate::tui::format::when(due_at, app.now, app.tz);
             let when = if when.len() == 5 { format!("today {when}") } else { when };
             // A time the calling window moved (it opens then, and was closed a moment before).
             let zone = app.queue.rows.iter().find(|e| Some(&e.driver_id) == call.driver_id.as_ref());

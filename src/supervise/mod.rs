@@ -25,16 +25,14 @@ use update::{Action, Effect};
 /// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
 /// restored on every way out. Without a terminal it says so instead of starting.
 pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
-    crate::console::require_terminal()?;
-    let signals = crate::console::Signals::new()?;
+    crate::tui::terminal::require_terminal()?;
+    let signals = crate::tui::terminal::Signals::new()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
-    if let Err(e) = ratatui::try_restore() {
-        tracing::info!("terminal not restored (gone?): {e}");
-    }
+    crate::tui::terminal::restore();
     // Reads still running finish before the caller closes the database.
-    crate::console::finish(inflight).await;
+    crate::tui::terminal::finish(inflight).await;
     result
 }
 
@@ -53,7 +51,7 @@ async fn event_loop(
     store: Store,
     viewer: String,
     tz: Tz,
-    mut signals: crate::console::Signals,
+    mut signals: crate::tui::terminal::Signals,
     inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
     let bus = crate::bus::new_bus();

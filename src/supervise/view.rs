@@ -9,11 +9,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table};
 
 use super::snapshot::AgentState;
 use super::state::SuperView;
-use crate::console::views::{age, centered, dim, duration, stats, status_style};
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::{age, duration};
 use crate::tui::keys::{BINDINGS, Context, footer};
+use crate::tui::stats;
+use crate::tui::widgets::{centered, dim, status_style};
 
 /// Green while short, yellow past 2 minutes, red past 5 (idle or stuck in wrap-up costs calls).
 pub fn time_style(state: AgentState, secs: i64) -> Style {

@@ -7,13 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::hints::key_hints;
-use super::{centered, dim};
 use crate::console::state::{App, CallDialog};
 use crate::dialer::CallKind;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::hints::key_hints;
 use crate::tui::keys::{Command, Context, shown};
+use crate::tui::widgets::{centered, dim};
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
@@ -157,7 +157,7 @@ fn last_call_lines(app: &App, d: &CallDialog) -> Vec<Line<'static>> {
         Some(Some(c)) => {
             let head = format!(
                 "Last call {} · {} · {}",
-                super::when(c.created_at, app.now, app.tz),
+                crate::tui::format::when(c.created_at, app.now, app.tz),
                 c.call_status(),
                 strip_controls(c.feedback.as_deref().unwrap_or("no outcome"))
             );

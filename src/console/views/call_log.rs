@@ -6,11 +6,12 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::{REC, dim, duration, more_below, rec_style, selected_style, status_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
 use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::{duration, when};
+use crate::tui::widgets::{REC, dim, more_below, rec_style, selected_style, status_style};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.call_log;

@@ -7,11 +7,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{REC, centered, dim, rec_style, status_style, when};
 use crate::console::state::{App, CardView, LiveCall};
 use crate::domain::CallLog;
 use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::format::when;
+use crate::tui::widgets::{REC, centered, dim, rec_style, status_style};
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
     // Above the status bar and its notice line (a refusal said while the card is open must show).
@@ -116,7 +117,7 @@ fn call_lines(app: &App, call: &CallLog, live: Option<&LiveCall>, focused: bool,
             let timer = super::live::timer(app, l);
             format!(" · {}", timer.strip_prefix(st.as_str()).map_or(timer.as_str(), str::trim_start))
         }
-        None => call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default(),
+        None => call.call_duration.map(|d| format!(" · {}", crate::tui::format::duration(d))).unwrap_or_default(),
     };
     let marker = if focused { "▶ " } else { "• " };
     let mut v = vec![Line::from(vec![

@@ -6,8 +6,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::centered;
 use crate::tui::keys::{BINDINGS, Context, context_title};
+use crate::tui::widgets::centered;
 
 const ORDER: [Context; 9] = [
     Context::Queue,

@@ -7,13 +7,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::{clock, dim, hhmmss, status_style, when};
 use crate::console::state::{App, LiveCall};
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::format::{clock, hhmmss, when};
 use crate::tui::keys::{Command, Context};
+use crate::tui::widgets::{dim, status_style};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let recent_h = (app.recent.len() as u16 + 2).clamp(3, 8);

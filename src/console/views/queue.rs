@@ -6,13 +6,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::{dim, more_below, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::COUNT_CAP;
 use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::when;
+use crate::tui::widgets::{dim, more_below, selected_style};
 
 /// A count the store stopped at [`COUNT_CAP`]: `10000+`.
 fn capped(n: i64) -> String {

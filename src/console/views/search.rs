@@ -7,12 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::{dim, more_below, selected_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::{DriverHit, Standing};
 use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::when;
+use crate::tui::widgets::{dim, more_below, selected_style};
 
 /// "due now", "callback 13:00", "retry 13:00", "snoozed 24 Nov 10:00" (the agent's `z`) or
 /// "done", for one driver.

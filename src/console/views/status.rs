@@ -7,10 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{age, dim};
 use crate::console::state::{AgentStatus, App, Level, Modal, Progress, TelephonyMode};
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::format::age;
 use crate::tui::keys::{Context, footer, hint};
+use crate::tui::widgets::dim;
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
 struct Part {

@@ -9,7 +9,7 @@ use super::state::{App, Modal, Screen};
 use super::wrapup;
 use crate::dialer::CallKind;
 use crate::domain::CallStatus;
-use crate::tui::keys::Command;
+use crate::tui::keys::{self, Command, Context};
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
@@ -102,7 +102,10 @@ fn close(app: &mut App) -> Vec<Effect> {
         Some(Modal::Feedback(f)) => {
             let draft = f.draft(app.me.caller_id, &app.catalog);
             wrapup::keep_aside(app, &f, draft.clone());
-            app.info("Wrap-up put aside and kept; press w to finish it.");
+            app.info(format!(
+                "Wrap-up put aside and kept; press {} to finish it.",
+                keys::key(Context::Global, Command::ReopenWrapup)
+            ));
             vec![Effect::SaveDraft(draft)]
         }
         Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup => wrapup::open_next_wrapup(app),
@@ -175,12 +178,14 @@ fn call_log_filters(app: &mut App, cmd: Command) -> Vec<Effect> {
 /// `n` on an unconfirmed call: only after a minute (TeleCMI may still ring before that).
 fn mark_not_placed(app: &mut App) -> Vec<Effect> {
     let Some(call) = app.live.as_ref().map(|l| l.call.clone()).filter(|c| c.is_unconfirmed()) else {
-        app.info("No unconfirmed call: n marks a call TeleCMI never confirmed as not placed.");
+        let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+        app.info(format!("No unconfirmed call: {n} marks a call TeleCMI never confirmed as not placed."));
         return vec![];
     };
     let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - (app.now - call.created_at).num_seconds();
     if wait > 0 {
-        app.info(format!("TeleCMI may still ring: n marks the call as not placed in {wait}s."));
+        let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+        app.info(format!("TeleCMI may still ring: {n} marks the call as not placed in {wait}s."));
         return vec![];
     }
     vec![Effect::MarkNotPlaced(call.id)]

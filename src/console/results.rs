@@ -12,6 +12,7 @@ use crate::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
 use crate::store::FeedbackDraft;
+use crate::tui::keys::{self, Command, Context};
 
 /// Applies the result of an effect.
 pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
@@ -190,7 +191,8 @@ fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, at
 fn on_feedback_failed(app: &mut App, msg: &str) -> Vec<Effect> {
     if let Some(f) = app.form_mut() {
         f.saving = false;
-        f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
+        let retry = keys::key(Context::Feedback, Command::SaveFeedback);
+        f.error = Some(format!("Not saved: {msg}. Entries kept; {retry} retries."));
     }
     app.error(format!("Feedback not saved: {msg}"));
     vec![]
@@ -332,7 +334,8 @@ fn on_placed(app: &mut App, call: CallLog, kind: CallKind) -> Vec<Effect> {
         }
         CallKind::Manual => {
             let mobile = crate::domain::phone::readable(call.driver_mobile.as_deref().unwrap_or_default());
-            app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
+            let end = keys::key(Context::Queue, Command::EndCall);
+            app.info(format!("Manual call: dial {mobile} for {name} now; press {end} when the call ends."));
         }
     }
     let id = call.id;

@@ -20,7 +20,7 @@ use crate::domain::text::strip_controls;
 use crate::domain::wrapup::{CallEnd, stored_remarks};
 use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
 use crate::store::{FeedbackDraft, SubmitFeedback};
-use crate::tui::keys::Command;
+use crate::tui::keys::{self, Command, Context};
 
 /// A key the key table did not claim, typed into the form.
 pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -72,8 +72,9 @@ fn on_list_key(f: &mut FeedbackForm, catalog: &FeedbackCatalog, key: KeyEvent) {
     f.focus = Field::Remarks;
     let max = f.remarks_max();
     type_into(f, key, |f| &mut f.remarks, Some(max));
+    let back = keys::key(Context::Feedback, Command::PrevField);
     f.error =
-        Some(format!("Typing in the remarks. Pick an outcome too: Shift+Tab, then a letter a–{}.", last_key(catalog)));
+        Some(format!("Typing in the remarks. Pick an outcome too: {back}, then a letter a–{}.", last_key(catalog)));
 }
 
 /// Edits one text field with `key`, keeping it within `max` characters.
@@ -363,8 +364,10 @@ fn outcome_saved_elsewhere(app: &mut App, call: &CallLog) {
         if !f.saving {
             f.call = call.clone();
             f.error = Some(format!(
-                "The outcome \"{}\" was saved elsewhere meanwhile: Enter adds your remarks to it, Esc leaves it.",
-                strip_controls(call.feedback.as_deref().unwrap_or(""))
+                "The outcome \"{}\" was saved elsewhere meanwhile: {} adds your remarks to it, {} leaves it.",
+                strip_controls(call.feedback.as_deref().unwrap_or("")),
+                keys::key(Context::Feedback, Command::SaveFeedback),
+                keys::key(Context::Feedback, Command::Close),
             ));
         }
         return;
@@ -478,7 +481,7 @@ fn long_duration_question(
         return None;
     }
     f.confirmed_duration = Some(d);
-    let enter = crate::tui::keys::shown(crate::tui::keys::Context::Feedback, &[Command::SaveFeedback]);
+    let enter = keys::key(Context::Feedback, Command::SaveFeedback);
     Some(format!(
         "{QUESTION}{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
     ))
@@ -511,7 +514,9 @@ fn checked(
             let why = format!("{FACTS_COMING}: the outcome follows from it in a moment (or pick one yourself).");
             return Err((why, Field::Outcome));
         }
-        let why = format!("{PICK_FIRST}: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
+        let arrows = keys::shown(Context::FeedbackList, &[Command::SelectPrev, Command::SelectNext]);
+        let pick = keys::key(Context::FeedbackList, Command::PickHighlighted);
+        let why = format!("{PICK_FIRST}: its letter (a–{}), or {arrows} and {pick}.", last_key(catalog));
         return Err((why, Field::Outcome));
     };
     if let Some(why) = f.refusal(catalog, index) {
@@ -630,7 +635,8 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
         Err(why) => {
             if let Some(f) = app.form_mut().filter(|f| f.saving) {
                 f.saving = false;
-                f.error = Some(format!("Your remarks were not added: {why}. Entries kept; Enter retries."));
+                let retry = keys::key(Context::Feedback, Command::SaveFeedback);
+                f.error = Some(format!("Your remarks were not added: {why}. Entries kept; {retry} retries."));
             }
             return vec![];
         }

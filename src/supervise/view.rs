@@ -13,7 +13,7 @@ use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::tui::columns::{Column, fit, widest};
 use crate::tui::format::{age, duration};
-use crate::tui::keys::{BINDINGS, Context, footer};
+use crate::tui::keys::{self, BINDINGS, Command, Context, footer};
 use crate::tui::stats;
 use crate::tui::widgets::{centered, dim, status_style};
 
@@ -75,7 +75,10 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
         let mut lines = vec![
             Line::raw("This screen is read-only: no key places a call or changes data."),
             Line::raw("Agents and live calls refresh every second and on every webhook;"),
-            Line::raw("today's numbers follow within a few seconds (r: at once)."),
+            Line::raw(format!(
+                "today's numbers follow within a few seconds ({}: at once).",
+                keys::key(Context::Supervise, Command::Refresh)
+            )),
             Line::raw(""),
         ];
         lines.extend(

@@ -11,6 +11,7 @@ use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
 use crate::tui::columns::{Column, fit, widest};
 use crate::tui::format::{duration, when};
+use crate::tui::keys::{Command, Context, key};
 use crate::tui::widgets::{REC, dim, more_below, rec_style, selected_style, status_style};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -41,7 +42,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if v.rows.is_empty() {
-        let msg = if v.loading { "Loading…" } else { "No calls match. s, f, d and t change the filters." };
+        let msg = if v.loading { "Loading…".to_string() } else { no_match() };
         frame.render_widget(Paragraph::new(msg).style(dim()), inner);
         return;
     }
@@ -85,4 +86,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     });
     let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
     frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), inner);
+}
+
+/// `No calls match. s, f, d and t change the filters.`, the keys from the table.
+fn no_match() -> String {
+    let [s, f, d, t] =
+        [Command::CycleStatusFilter, Command::CycleFeedbackFilter, Command::CycleDateFilter, Command::SearchCallLog]
+            .map(|c| key(Context::CallLog, c));
+    format!("No calls match. {s}, {f}, {d} and {t} change the filters.")
 }

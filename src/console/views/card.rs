@@ -12,6 +12,7 @@ use crate::domain::CallLog;
 use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
 use crate::tui::format::when;
+use crate::tui::keys::{Command, Context, hint, key};
 use crate::tui::widgets::{REC, centered, dim, rec_style, status_style};
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
@@ -25,7 +26,7 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Cyan))
         .title(Span::styled(format!(" {name} "), Style::default().add_modifier(Modifier::BOLD)))
-        .title_bottom(Line::styled(" ↑↓ PgUp PgDn scroll · Enter call · Esc close ", dim()));
+        .title_bottom(Line::styled(bottom_line(), dim()));
     let mut lines = header(app, c);
     lines.push(Line::raw(""));
     if c.loading {
@@ -45,6 +46,16 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
         lines.push(Line::styled("Never called.", dim()));
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
+}
+
+/// The card's keys, from the table: `↑↓ PgUp PgDn scroll · Enter call · Esc close`. Plain and dim
+/// (not the yellow hints of the forms): the card is read more than it is worked.
+fn bottom_line() -> String {
+    let (arrows, scroll) = hint(Context::Card, &[Command::SelectPrev, Command::SelectNext], Some("scroll"));
+    let [(enter, call), (esc, close)] =
+        [Command::OpenCallDialog, Command::Close].map(|c| hint(Context::Card, &[c], None));
+    let (up, down) = (key(Context::Card, Command::PageUp), key(Context::Card, Command::PageDown));
+    format!(" {arrows} {up} {down} {scroll} · {enter} {call} · {esc} {close} ")
 }
 
 fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {

@@ -13,7 +13,7 @@ use crate::domain::CallStatus;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::tui::format::{clock, hhmmss, when};
-use crate::tui::keys::{Command, Context};
+use crate::tui::keys::{Command, Context, first_key, key};
 use crate::tui::widgets::{dim, status_style};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -27,7 +27,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let lines = match &app.live {
         Some(l) => fit(live_lines(app, l), usize::from(inner.height)),
         None if app.dialing => vec![Line::from("Dialing…")],
-        None => vec![Line::styled("No call in progress. Select a driver and press Enter.", dim())],
+        None => {
+            let enter = first_key(Context::Queue, Command::OpenCallDialog);
+            vec![Line::styled(format!("No call in progress. Select a driver and press {enter}."), dim())]
+        }
     };
     frame.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), inner);
 
@@ -128,13 +131,15 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
     if c.is_unconfirmed() {
         let age = (app.now - c.created_at).num_seconds();
         let wait = crate::dialer::MARK_NOT_PLACED_AFTER_SECS - age;
+        let n = key(Context::Queue, Command::MarkNotPlaced);
         let text = if wait > 0 {
             format!(
-                "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. n marks it not placed in {wait}s."
+                "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. {n} marks it not placed in {wait}s."
             )
         } else {
-            "UNCONFIRMED: TeleCMI never answered the request. If your phone did not ring, press n: not placed."
-                .to_string()
+            format!(
+                "UNCONFIRMED: TeleCMI never answered the request. If your phone did not ring, press {n}: not placed."
+            )
         };
         lines.push(Line::styled(text, Style::default().fg(ratatui::style::Color::Yellow).add_modifier(Modifier::BOLD)));
     }

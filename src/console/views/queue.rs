@@ -13,6 +13,7 @@ use crate::domain::text::strip_controls;
 use crate::store::COUNT_CAP;
 use crate::tui::columns::{Column, fit, widest};
 use crate::tui::format::when;
+use crate::tui::keys::{Command, Context, key};
 use crate::tui::widgets::{dim, more_below, selected_style};
 
 /// A count the store stopped at [`COUNT_CAP`]: `10000+`.
@@ -84,13 +85,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     if q.rows.is_empty() {
         let msg = if q.loading {
-            "Loading…"
+            "Loading…".to_string()
         } else if q.filter.value().is_empty() && q.total > 0 {
-            "Nobody is due right now; the rest of the queue is scheduled for later (4 shows when)."
+            let when = key(Context::Global, Command::ShowUpcoming);
+            format!("Nobody is due right now; the rest of the queue is scheduled for later ({when} shows when).")
         } else if q.filter.value().is_empty() {
-            "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`."
+            "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`.".to_string()
         } else {
-            "No due driver matches the filter (Esc clears it)."
+            format!("No due driver matches the filter ({} clears it).", key(Context::Filter, Command::ClearFilter))
         };
         frame.render_widget(Paragraph::new(msg).style(dim()).wrap(ratatui::widgets::Wrap { trim: true }), inner);
         return;

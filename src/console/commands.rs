@@ -14,13 +14,13 @@ use crate::tui::keys::{self, Command, Context};
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
     if matches!(app.modal, Some(Modal::Prompt(_))) && matches!(cmd, Confirm | NextField | PrevField) {
-        return super::fixes::on_prompt_command(app, cmd);
+        return super::driver_fixes::on_prompt_command(app, cmd);
     }
     if matches!(app.modal, Some(Modal::Break(_))) {
         return super::breaks::on_picker_command(app, cmd);
     }
     match cmd {
-        EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::fixes::on_fix_command(app, cmd),
+        EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::driver_fixes::on_fix_command(app, cmd),
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
         ShowUpcoming => finder::show_upcoming(app),
@@ -36,7 +36,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
-        SearchCallLog => super::fixes::open_call_log_search(app),
+        SearchCallLog => super::driver_fixes::open_call_log_search(app),
         ToggleBreak => super::breaks::toggle(app),
     }
 }

@@ -9,7 +9,7 @@ use tui_input::Input;
 use crate::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
 
-pub use super::lookup_state::{CardView, Prompt, PromptFor, SearchView, SeenEvents, UpcomingView};
+pub use super::finder_state::{CardView, Prompt, PromptFor, SearchView, SeenEvents, UpcomingView};
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup, Presence};
 use crate::store::{DayStats, FeedbackDraft, QueueEntry, Stats, StoredEvent};
 

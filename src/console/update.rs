@@ -140,7 +140,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     } else {
         match &app.modal {
             Some(Modal::Feedback(_)) => on_form_key(app, key),
-            Some(Modal::Prompt(_)) => super::fixes::on_prompt_key(app, key),
+            Some(Modal::Prompt(_)) => super::driver_fixes::on_prompt_key(app, key),
             Some(Modal::Break(_)) => super::breaks::on_picker_key(app, key),
             None if app.queue.filtering => super::lists::on_filter_key(app, key),
             None if app.screen == Screen::Search && app.search.typing => super::finder::on_search_key(app, key),

@@ -1,5 +1,6 @@
-//! Fixing mistakes from the queue: correct a driver's name or mobile, skip a driver to the end of
-//! the queue, snooze one until a time, and cancel a dial started by mistake.
+//! Fixing a driver from the queue: correct a driver's name or mobile, skip a driver to the end of
+//! the queue, snooze one until a time, and cancel a dial started by mistake; and the small prompts
+//! these open (the call-log search uses one too).
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use crossterm::event::KeyEvent;

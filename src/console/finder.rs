@@ -126,7 +126,7 @@ pub(super) fn on_card_loaded(
     hit: Option<DriverHit>,
     calls: Vec<CallLog>,
     recorded: std::collections::HashSet<i64>,
-) {
+) -> Vec<Effect> {
     if let Some(Modal::Card(c)) = &mut app.modal
         && c.driver_id == driver_id
     {
@@ -135,6 +135,7 @@ pub(super) fn on_card_loaded(
         c.recorded = recorded;
         c.loading = false;
     }
+    vec![]
 }
 
 /// ↑↓ and pages on the card scroll it.
@@ -166,10 +167,11 @@ pub(super) fn driver_to_call(app: &App) -> Option<QueueEntry> {
 }
 
 /// The last call of the driver in the open dialog has arrived.
-pub(super) fn on_last_call(app: &mut App, driver_id: &str, call: Option<CallLog>) {
+pub(super) fn on_last_call(app: &mut App, driver_id: &str, call: Option<CallLog>) -> Vec<Effect> {
     if let Some(Modal::CallDialog(d)) = &mut app.modal
         && d.driver.driver_id == driver_id
     {
         d.last = Some(call);
     }
+    vec![]
 }

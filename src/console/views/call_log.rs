@@ -16,22 +16,7 @@ use crate::tui::widgets::{REC, dim, more_below, rec_style, selected_style, statu
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let v = &app.call_log;
-    let feedback = v.feedback.and_then(|i| app.catalog.all().get(i)).map_or("any outcome", |o| o.label.as_str());
-    let title = Line::from(vec![
-        Span::styled(" Call log ", Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(
-            "· {} · status: {} · outcome: {} · {} ",
-            plural(v.total, "call"),
-            v.status.as_deref().unwrap_or("any"),
-            feedback,
-            v.range.label()
-        )),
-        Span::styled(
-            v.text.as_deref().map(|t| format!("· “{}” ", crate::domain::text::strip_controls(t))).unwrap_or_default(),
-            Style::default().fg(ratatui::style::Color::Yellow),
-        ),
-    ]);
-    let mut block = Block::default().borders(Borders::ALL).title(title);
+    let mut block = Block::default().borders(Borders::ALL).title(title(app));
     // The filtered total is counted: the rows after the last one shown are known.
     let end =
         (v.offset.min(v.rows.len().saturating_sub(1)) + usize::from(area.height.saturating_sub(3))).min(v.rows.len());
@@ -49,6 +34,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let visible = usize::from(inner.height.saturating_sub(1));
     let start = v.offset.min(v.rows.len().saturating_sub(1));
     let end = (start + visible).min(v.rows.len());
+    frame.render_widget(table(app, start, end, inner.width), inner);
+}
+
+/// The count and the filters in force.
+fn title(app: &App) -> Line<'static> {
+    let v = &app.call_log;
+    let feedback = v.feedback.and_then(|i| app.catalog.all().get(i)).map_or("any outcome", |o| o.label.as_str());
+    Line::from(vec![
+        Span::styled(" Call log ", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(format!(
+            "· {} · status: {} · outcome: {} · {} ",
+            plural(v.total, "call"),
+            v.status.as_deref().unwrap_or("any"),
+            feedback,
+            v.range.label()
+        )),
+        Span::styled(
+            v.text.as_deref().map(|t| format!("· “{}” ", crate::domain::text::strip_controls(t))).unwrap_or_default(),
+            Style::default().fg(ratatui::style::Color::Yellow),
+        ),
+    ])
+}
+
+/// The rows `start..end` as a table fitted to `width`.
+fn table(app: &App, start: usize, end: usize, width: u16) -> Table<'static> {
+    let v = &app.call_log;
     let shown = &v.rows[start..end];
     let at: Vec<String> = shown.iter().map(|c| when(c.created_at, app.now, app.tz)).collect();
     let names: Vec<String> = shown.iter().map(|c| strip_controls(c.driver_name.as_deref().unwrap_or(""))).collect();
@@ -67,25 +78,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Column::flex("Outcome", 14, Some(2)).wants(widest(shown.iter().map(|c| c.feedback.as_deref().unwrap_or("")))),
         Column::flex("Remarks", 10, Some(0)).wants(widest(shown.iter().map(|c| c.remarks.as_deref().unwrap_or("")))),
     ];
-    let fitted = fit(&cols, inner.width, 1);
+    let fitted = fit(&cols, width, 1);
     let cells = at.into_iter().zip(talk).zip(mobiles.into_iter().zip(names));
-    let rows = shown.iter().zip(cells).enumerate().map(|(i, (c, ((at, talk), (mobile, name))))| {
-        let st = c.call_status();
-        let row = fitted.row(vec![
-            at.into(),
-            name.into(),
-            mobile.into(),
-            c.call_type.clone().unwrap_or_default().into(),
-            Span::styled(st.as_str(), status_style(st)).into(),
-            talk.into(),
-            if v.recorded.contains(&c.id) { Span::styled(REC, rec_style()).into() } else { "".into() },
-            strip_controls(c.feedback.as_deref().unwrap_or("—")).into(),
-            strip_controls(c.remarks.as_deref().unwrap_or("")).into(),
-        ]);
-        if start + i == v.selected { row.style(selected_style()) } else { row }
-    });
+    let rows: Vec<_> = shown
+        .iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, (c, ((at, talk), (mobile, name))))| {
+            let st = c.call_status();
+            let row = fitted.row(vec![
+                at.into(),
+                name.into(),
+                mobile.into(),
+                c.call_type.clone().unwrap_or_default().into(),
+                Span::styled(st.as_str(), status_style(st)).into(),
+                talk.into(),
+                if v.recorded.contains(&c.id) { Span::styled(REC, rec_style()).into() } else { "".into() },
+                strip_controls(c.feedback.as_deref().unwrap_or("—")).into(),
+                strip_controls(c.remarks.as_deref().unwrap_or("")).into(),
+            ]);
+            if start + i == v.selected { row.style(selected_style()) } else { row }
+        })
+        .collect();
     let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    frame.render_widget(Table::new(rows, fitted.constraints()).header(header).column_spacing(1), inner);
+    Table::new(rows, fitted.constraints()).header(header).column_spacing(1)
 }
 
 /// `No calls match. s, f, d and t change the filters.`, the keys from the table.

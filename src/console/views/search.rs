@@ -120,6 +120,11 @@ fn hit_table(
     let visible = usize::from(inner.height.saturating_sub(1));
     let start = offset.min(hits.len().saturating_sub(1));
     let shown = &hits[start..(start + visible).min(hits.len())];
+    frame.render_widget(hits_rows(app, shown, start, selected, inner.width), inner);
+}
+
+/// The hits shown (`start` is the first one's index) as a table fitted to `width`.
+fn hits_rows(app: &App, shown: &[DriverHit], start: usize, selected: usize, width: u16) -> Table<'static> {
     let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
     let mobiles: Vec<String> = shown.iter().map(|h| readable(&h.mobile)).collect();
     let names: Vec<String> = shown.iter().map(|h| strip_controls(&h.name)).collect();
@@ -132,35 +137,43 @@ fn hit_table(
         Column::flex("Last outcome", 12, Some(1))
             .wants(widest(shown.iter().map(|h| h.last_outcome.as_deref().unwrap_or("")))),
     ];
-    let fitted = fit(&cols, inner.width, 1);
+    let fitted = fit(&cols, width, 1);
     let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let cells = states.into_iter().zip(mobiles).zip(names);
-    let rows = shown.iter().zip(cells).enumerate().map(|(i, (h, ((state, mobile), name)))| {
-        // A driver on the do-not-call list: the standing in red, and why where the last outcome
-        // would be.
-        let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
-            (Some(_), _) => (
-                Line::styled(state, red),
-                format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
-            ),
-            (None, true) => (Line::styled(state, red), "do not call: asked not to be called".into()),
-            (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
-        };
-        let mut row = fitted.row(vec![
-            name.into(),
-            mobile.into(),
-            state.into(),
-            strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
-            h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
-            last.into(),
-        ]);
-        if start + i == selected {
-            row = row.style(selected_style());
-        }
-        row
-    });
-    let table = Table::new(rows, fitted.constraints())
+    let rows: Vec<_> = shown
+        .iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, (h, ((state, mobile), name)))| {
+            let (state, last) = standing_and_last(h, state, red);
+            let mut row = fitted.row(vec![
+                name.into(),
+                mobile.into(),
+                state.into(),
+                strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
+                h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
+                last.into(),
+            ]);
+            if start + i == selected {
+                row = row.style(selected_style());
+            }
+            row
+        })
+        .collect();
+    Table::new(rows, fitted.constraints())
         .header(fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
-        .column_spacing(1);
-    frame.render_widget(table, inner);
+        .column_spacing(1)
+}
+
+/// A driver on the do-not-call list: the standing in red, and why where the last outcome would
+/// be; anyone else: the standing as it is and the last outcome.
+fn standing_and_last(h: &DriverHit, state: String, red: Style) -> (Line<'static>, String) {
+    match (h.dnc_since, h.asked_not_to_be_called()) {
+        (Some(_), _) => (
+            Line::styled(state, red),
+            format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
+        ),
+        (None, true) => (Line::styled(state, red), "do not call: asked not to be called".into()),
+        (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
+    }
 }

@@ -90,30 +90,52 @@ async fn event_loop(
             },
             Some(a) = rx.recv() => a,
         };
-        // Every batch reads the clock first: a form opens, and keys arrive, at their own moment
-        // (a form's first second is measured between the two), finer than the ticks.
-        let mut batch = vec![Action::Clock(Utc::now())];
-        // Drain whatever else has arrived (a burst of webhooks) and draw once.
-        batch.push(first);
-        while let Ok(a) = rx.try_recv() {
-            batch.push(a);
-        }
-        while let Ok(u) = bus.try_recv() {
-            batch.push(Action::CallUpdated(Box::new(u)));
-        }
-        for action in batch {
-            let fx = update::update(&mut app, action);
-            if app.quit {
-                // Last words (the draft) are written before the screen goes away.
-                for e in fx {
-                    effects::run(&ctx, e).await;
-                }
-                return Ok(());
-            }
-            for e in fx {
-                effects::spawn(&ctx, e, &tx, inflight);
-            }
+        let batch = drain(first, &mut rx, &mut bus);
+        if apply(&mut app, batch, &ctx, &tx, inflight).await {
+            return Ok(());
         }
     }
     Ok(())
+}
+
+/// `first` and whatever else has arrived meanwhile (a burst of webhooks), to be drawn once. Every
+/// batch reads the clock first: a form opens, and keys arrive, at their own moment (a form's first
+/// second is measured between the two), finer than the ticks.
+fn drain(
+    first: Action,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+    bus: &mut tokio::sync::broadcast::Receiver<crate::bus::CallUpdate>,
+) -> Vec<Action> {
+    let mut batch = vec![Action::Clock(Utc::now()), first];
+    while let Ok(a) = rx.try_recv() {
+        batch.push(a);
+    }
+    while let Ok(u) = bus.try_recv() {
+        batch.push(Action::CallUpdated(Box::new(u)));
+    }
+    batch
+}
+
+/// Applies a batch, starting the effects each action asks for; returns whether the agent quit.
+async fn apply(
+    app: &mut App,
+    batch: Vec<Action>,
+    ctx: &EffectCtx,
+    tx: &tokio::sync::mpsc::UnboundedSender<Action>,
+    inflight: &mut JoinSet<()>,
+) -> bool {
+    for action in batch {
+        let fx = update::update(app, action);
+        if app.quit {
+            // Last words (the draft) are written before the screen goes away.
+            for e in fx {
+                effects::run(ctx, e).await;
+            }
+            return true;
+        }
+        for e in fx {
+            effects::spawn(ctx, e, tx, inflight);
+        }
+    }
+    false
 }

@@ -70,31 +70,34 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             }
             reload(v)
         }
-        Action::SnapshotLoaded { result, at } => {
-            v.reads.loading = false;
-            match result {
-                Ok(s) => {
-                    // An outcome saved or a call started shows on the board before any webhook
-                    // says so: the totals owe it too.
-                    if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
-                        v.reads.totals_owed = true;
-                    }
-                    v.snapshot = *s;
-                    v.error = None;
-                }
-                Err(e) => {
-                    v.error = Some(e);
-                    // What the failed read was to bring is still owed: the next read tries again.
-                    if std::mem::take(&mut v.reads.reading_totals) {
-                        v.reads.full_wanted = true;
-                    }
-                }
+        Action::SnapshotLoaded { result, at } => on_loaded(v, result, at),
+    }
+}
+
+/// A read landed: the snapshot (or the error) is shown and the next wanted read starts.
+fn on_loaded(v: &mut SuperView, result: Result<Box<Snapshot>, String>, at: DateTime<Utc>) -> Vec<Effect> {
+    v.reads.loading = false;
+    match result {
+        Ok(s) => {
+            // An outcome saved or a call started shows on the board before any webhook
+            // says so: the totals owe it too.
+            if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
+                v.reads.totals_owed = true;
             }
-            v.reads.reading_totals = false;
-            v.now = at;
-            reload(v)
+            v.snapshot = *s;
+            v.error = None;
+        }
+        Err(e) => {
+            v.error = Some(e);
+            // What the failed read was to bring is still owed: the next read tries again.
+            if std::mem::take(&mut v.reads.reading_totals) {
+                v.reads.full_wanted = true;
+            }
         }
     }
+    v.reads.reading_totals = false;
+    v.now = at;
+    reload(v)
 }
 
 /// Who is in which state on which call, and the live calls' states: what moves the totals.

@@ -1,5 +1,7 @@
 //! The agent console: crossterm events, a clock tick, call updates from the bus and finished
-//! effects all become [`Action`]s; `update` changes the state; the views draw it.
+//! effects all become [`Action`]s; `update` changes the state; the views draw it. It stands on
+//! [`crate::tui`] (terminal and signals, the key table, shared widgets and formatters), as the
+//! supervisor does; neither screen imports the other.
 
 pub mod action;
 mod breaks;

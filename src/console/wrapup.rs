@@ -199,7 +199,7 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     if live.call.is_unconfirmed() {
-        app.error(UNCONFIRMED_WAIT);
+        app.error(unconfirmed_wait());
         return vec![];
     }
     let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
@@ -487,17 +487,23 @@ fn long_duration_question(
     ))
 }
 
-/// The row to store, or why not and which field to fix.
-const UNCONFIRMED_WAIT: &str = "TeleCMI has not confirmed this call: its reports will settle it. If your phone \
-     did not ring, press n (after a minute) to mark it not placed.";
+/// Why an unconfirmed call's wrap-up waits, and the key that marks it not placed.
+fn unconfirmed_wait() -> String {
+    let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+    format!(
+        "TeleCMI has not confirmed this call: its reports will settle it. If your phone did not ring, press {n} \
+         (after a minute) to mark it not placed."
+    )
+}
 
+/// The row to store, or why not and which field to fix.
 fn checked(
     f: &FeedbackForm,
     catalog: &FeedbackCatalog,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SubmitFeedback, (String, Field)> {
     if f.call.is_unconfirmed() {
-        return Err((UNCONFIRMED_WAIT.into(), f.focus));
+        return Err((unconfirmed_wait(), f.focus));
     }
     if !f.manual && f.call.call_status().is_live() {
         // An outcome saved while TeleCMI still rings would stand against what the call then does
@@ -719,4 +725,17 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
         }
     };
     format!("Saved \"{feedback}\": {effect}.")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The sentence reads as it did when its key was typed by hand.
+    #[test]
+    fn unconfirmed_wait_names_the_table_key() {
+        assert_eq!(
+            super::unconfirmed_wait(),
+            "TeleCMI has not confirmed this call: its reports will settle it. If your phone did not ring, press n \
+             (after a minute) to mark it not placed."
+        );
+    }
 }

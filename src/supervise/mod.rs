@@ -2,6 +2,7 @@
 //! second and whenever the shared event table shows a webhook; no key can place a call or change
 //! data. Same shape as the agent console: events become [`update::Action`]s, [`update::update`]
 //! changes the [`SuperView`] ([`state`]), reads run as spawned [`update::Effect`]s that report back.
+//! Terminal, signals, keys, widgets and formatters come from [`crate::tui`], not the console.
 
 pub mod snapshot;
 pub mod state;

@@ -83,27 +83,29 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     // A search shows at most SEARCH_LIMIT hits: that many may mean more.
     let unread = s.hits.len() >= crate::console::finder::SEARCH_LIMIT as usize;
-    hit_table(app, frame, list_area, (&title, empty), &s.hits, s.selected, s.offset, unread);
+    let list = HitList { hits: &s.hits, selected: s.selected, offset: s.offset, unread };
+    hit_table(app, frame, list_area, (&title, empty), &list);
 }
 
 pub fn render_upcoming(app: &App, frame: &mut Frame, area: Rect) {
     let u = &app.upcoming;
     let title = format!(" Upcoming · {}{} scheduled ", u.rows.len(), if u.exhausted { "" } else { "+" });
     let empty = if u.loading { "Loading…" } else { "No callback or retry is scheduled." };
-    hit_table(app, frame, area, (&title, empty), &u.rows, u.selected, u.offset, !u.exhausted);
+    let list = HitList { hits: &u.rows, selected: u.selected, offset: u.offset, unread: !u.exhausted };
+    hit_table(app, frame, area, (&title, empty), &list);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn hit_table(
-    app: &App,
-    frame: &mut Frame,
-    area: Rect,
-    (title, empty): (&str, &str),
-    hits: &[DriverHit],
+/// A list of drivers as the two screens hold it: the rows read, the selection, the first row
+/// shown, and whether more may wait unread.
+struct HitList<'a> {
+    hits: &'a [DriverHit],
     selected: usize,
     offset: usize,
     unread: bool,
-) {
+}
+
+fn hit_table(app: &App, frame: &mut Frame, area: Rect, (title, empty): (&str, &str), list: &HitList<'_>) {
+    let HitList { hits, selected, offset, unread } = *list;
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));

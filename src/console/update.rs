@@ -3,7 +3,7 @@
 //! command does lives in `commands`, the results of effects in `results`.
 
 use chrono::Utc;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
@@ -11,7 +11,7 @@ use super::lists::clamp_offsets;
 use super::results;
 use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
 use super::wrapup::{on_call_updated, on_form_key};
-use crate::tui::keys::{Command, Context, lookup};
+use crate::tui::keys::{Command, Context, lookup, pressed};
 
 pub use super::lists::PAGE;
 
@@ -174,18 +174,7 @@ fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
         f.ignored.clear();
         return false;
     }
-    let code = match key.code {
-        KeyCode::Char(' ') => "Space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::Esc => "Esc".into(),
-        KeyCode::BackTab => "Shift+Tab".into(),
-        other => format!("{other}"),
-    };
-    let name = match key.modifiers {
-        m if m.contains(KeyModifiers::CONTROL) => format!("Ctrl+{code}"),
-        m if m.contains(KeyModifiers::ALT) => format!("Alt+{code}"),
-        _ => code,
-    };
+    let name = pressed(key);
     if !f.ignored.is_empty() {
         f.ignored.push(' ');
     }

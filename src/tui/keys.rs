@@ -530,6 +530,23 @@ pub fn hint(ctx: Context, cmds: &[Command], label: Option<&'static str>) -> (Str
     (shown(ctx, cmds), label.unwrap_or(""))
 }
 
+/// A key the agent pressed, as written on screen (`e`, `Space`, `Esc`, `Shift+Tab`, `Ctrl+x`,
+/// `Alt+a`, `Enter`): for a key that matched no command, where the table has nothing to say.
+pub fn pressed(key: &KeyEvent) -> String {
+    let code = match key.code {
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::BackTab => "Shift+Tab".into(),
+        other => format!("{other}"),
+    };
+    match key.modifiers {
+        m if m.contains(KeyModifiers::CONTROL) => format!("Ctrl+{code}"),
+        m if m.contains(KeyModifiers::ALT) => format!("Alt+{code}"),
+        _ => code,
+    }
+}
+
 pub fn context_title(ctx: Context) -> &'static str {
     match ctx {
         Context::Global => "Everywhere",

@@ -10,9 +10,11 @@
 //! 3. [`coord`]: the coordinators that drive a call's life across those two (the dialer,
 //!    reconciliation, the feed of events stored by another process) and the bus that tells the
 //!    screens what changed.
-//! 4. The screens and the server: [`console`] (an agent's TUI), [`supervise`] (the supervisor's,
+//! 4. [`tui`]: the base both screens share — terminal and signal setup, the one key table, column
+//!    fitting, widgets and formatters (it knows no screen).
+//! 5. The screens and the server: [`console`] (an agent's TUI), [`supervise`] (the supervisor's,
 //!    read-only), [`server`] (axum: TeleCMI webhooks, `/events`, the old HTTP API).
-//! 5. [`commands`]: what each subcommand runs (console and serve sessions, import, export, the
+//! 6. [`commands`]: what each subcommand runs (console and serve sessions, import, export, the
 //!    do-not-call list, callers, tokens, recordings, the load test), which `main.rs` dispatches to.
 //!
 //! [`logging`] (tracing to daily files, never to the terminal) is set up by `main.rs`.
@@ -29,3 +31,4 @@ pub mod server;
 pub mod store;
 pub mod supervise;
 pub mod telecmi;
+pub mod tui;

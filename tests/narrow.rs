@@ -132,7 +132,8 @@ fn the_status_bar_counts_wrap_ups_besides_the_open_one() {
 fn supervisor_live_mobiles_are_whole_at_80x24() {
     use calldesk::store::Caller;
     use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
-    use calldesk::supervise::view::{SuperView, render};
+    use calldesk::supervise::state::SuperView;
+    use calldesk::supervise::view::render;
     let live: Vec<_> = (0..3)
         .map(|i| {
             let mut c = call(30 + i, i as usize, "telecmi", CallStatus::Connected);

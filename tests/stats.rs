@@ -12,7 +12,7 @@ use calldesk::console::state::{App, Screen};
 use calldesk::domain::{CallStatus, Driver, FeedbackCatalog, Provider, Role};
 use calldesk::store::{Caller, NewCall, Stats, StatsBundle, Store, SubmitFeedback};
 use calldesk::supervise::snapshot::{AgentRow, AgentState, Snapshot};
-use calldesk::supervise::view::SuperView;
+use calldesk::supervise::state::SuperView;
 use common::each_backend;
 use common::fixtures::{self, call, identity, ist, now};
 

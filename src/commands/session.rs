@@ -121,7 +121,7 @@ async fn shut_down(
 
 /// `calldesk` / `calldesk console`.
 pub async fn console(config: Config) -> anyhow::Result<()> {
-    crate::console::require_terminal()?;
+    crate::tui::terminal::require_terminal()?;
     let caller = config.require_user()?;
     let store = super::open_store(&config, IfMissing::Refuse).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
@@ -200,7 +200,7 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
         }
         Origin::Default => {}
     }
-    crate::console::require_terminal()?;
+    crate::tui::terminal::require_terminal()?;
     if calling_hours == Origin::Default {
         // A demo tried at night would refuse every call: it dials at any hour unless
         // CALLING_HOURS is given (set it to see the calling window at work).
@@ -240,7 +240,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
     eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());
     // Ctrl+C, or SIGTERM from systemd/docker/kill: the same ordered shutdown.
-    let mut signals = crate::console::Signals::new()?;
+    let mut signals = crate::tui::terminal::Signals::new()?;
     let name = signals.next().await;
     tracing::info!("serve stopping on {name}");
     eprintln!("stopping");

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
-use super::keys::Command;
 use super::state::Progress;
 use crate::coord::bus::CallUpdate;
 use crate::coord::dialer::CallKind;
@@ -15,6 +14,7 @@ use crate::domain::{CallLog, Presence, PresenceChange, QueueDecision};
 use crate::store::{
     CallFilter, DriverHit, FeedbackDraft, QueueCursor, QueueEntry, StatsBundle, StoredEvent, SubmitFeedback,
 };
+use crate::tui::keys::Command;
 
 #[derive(Debug, Clone)]
 pub enum Action {

@@ -4,10 +4,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, BreakPicker, Modal, PresenceNow};
 use crate::domain::presence::{BREAK_REASONS, reason_keys};
 use crate::domain::{Presence, PresenceChange};
+use crate::tui::keys::{self, Command, Context};
 
 /// `b`: a break picker when ready, back to ready when on a break.
 pub(super) fn toggle(app: &mut App) -> Vec<Effect> {
@@ -61,7 +61,10 @@ fn change(app: &mut App, presence: Presence) -> Vec<Effect> {
     let at = app.now;
     app.info(match &presence {
         Presence::Ready => "Ready: calls can be placed again.".to_string(),
-        Presence::Break(r) => format!("On break ({r}). Calls are paused; press b to return to ready."),
+        Presence::Break(r) => {
+            let b = keys::key(Context::Global, Command::ToggleBreak);
+            format!("On break ({r}). Calls are paused; press {b} to return to ready.")
+        }
     });
     app.presence = PresenceNow { presence: presence.clone(), since: at };
     vec![Effect::SavePresence { presence, at }]
@@ -79,5 +82,6 @@ pub(super) fn on_loaded(app: &mut App, stored: Option<PresenceChange>) -> Vec<Ef
 pub(super) fn refusal(app: &App) -> Option<String> {
     let Presence::Break(reason) = &app.presence.presence else { return None };
     let since = app.presence.since.with_timezone(&app.tz).format("%H:%M");
-    Some(format!("You are on break ({reason}, since {since}): press b to return to ready."))
+    let b = keys::key(Context::Global, Command::ToggleBreak);
+    Some(format!("You are on break ({reason}, since {since}): press {b} to return to ready."))
 }

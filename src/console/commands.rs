@@ -4,23 +4,23 @@
 use super::action::Effect;
 use super::dialing::{dial, open_call_dialog};
 use super::finder;
-use super::keys::Command;
 use super::lists::{move_selection, refresh_queue_in_place, reload_call_log, reload_queue};
 use super::state::{App, Modal, Screen};
 use super::wrapup;
 use crate::coord::dialer::CallKind;
 use crate::domain::CallStatus;
+use crate::tui::keys::{self, Command, Context};
 
 pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
     use Command::*;
     if matches!(app.modal, Some(Modal::Prompt(_))) && matches!(cmd, Confirm | NextField | PrevField) {
-        return super::fixes::on_prompt_command(app, cmd);
+        return super::driver_fixes::on_prompt_command(app, cmd);
     }
     if matches!(app.modal, Some(Modal::Break(_))) {
         return super::breaks::on_picker_command(app, cmd);
     }
     match cmd {
-        EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::fixes::on_fix_command(app, cmd),
+        EditDriver | SkipDriver | SnoozeDriver | CancelDial => super::driver_fixes::on_fix_command(app, cmd),
         SelectNext | SelectPrev | PageDown | PageUp | First | Last => navigate(app, cmd),
         ShowQueue | ShowCallLog | ShowStats | Refresh => screens(app, cmd),
         ShowUpcoming => finder::show_upcoming(app),
@@ -36,7 +36,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             wrapup::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
-        SearchCallLog => super::fixes::open_call_log_search(app),
+        SearchCallLog => super::driver_fixes::open_call_log_search(app),
         ToggleBreak => super::breaks::toggle(app),
     }
 }
@@ -102,7 +102,10 @@ fn close(app: &mut App) -> Vec<Effect> {
         Some(Modal::Feedback(f)) => {
             let draft = f.draft(app.me.caller_id, &app.catalog);
             wrapup::keep_aside(app, &f, draft.clone());
-            app.info("Wrap-up put aside and kept; press w to finish it.");
+            app.info(format!(
+                "Wrap-up put aside and kept; press {} to finish it.",
+                keys::key(Context::Global, Command::ReopenWrapup)
+            ));
             vec![Effect::SaveDraft(draft)]
         }
         Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup => wrapup::open_next_wrapup(app),
@@ -175,12 +178,14 @@ fn call_log_filters(app: &mut App, cmd: Command) -> Vec<Effect> {
 /// `n` on an unconfirmed call: only after a minute (TeleCMI may still ring before that).
 fn mark_not_placed(app: &mut App) -> Vec<Effect> {
     let Some(call) = app.live.as_ref().map(|l| l.call.clone()).filter(|c| c.is_unconfirmed()) else {
-        app.info("No unconfirmed call: n marks a call TeleCMI never confirmed as not placed.");
+        let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+        app.info(format!("No unconfirmed call: {n} marks a call TeleCMI never confirmed as not placed."));
         return vec![];
     };
     let wait = crate::coord::dialer::MARK_NOT_PLACED_AFTER_SECS - (app.now - call.created_at).num_seconds();
     if wait > 0 {
-        app.info(format!("TeleCMI may still ring: n marks the call as not placed in {wait}s."));
+        let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+        app.info(format!("TeleCMI may still ring: {n} marks the call as not placed in {wait}s."));
         return vec![];
     }
     vec![Effect::MarkNotPlaced(call.id)]

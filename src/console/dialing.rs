@@ -7,6 +7,7 @@ use crate::coord::dialer::CallKind;
 use crate::domain::Closed;
 use crate::domain::text::strip_controls;
 use crate::store::QueueEntry;
+use crate::tui::keys::{self, Command, Context};
 
 /// Why `driver` may not be called now, if their calling window is closed (`CALLING_HOURS` in
 /// their zone, read at the console's clock). The dialer checks again before dialing.
@@ -29,7 +30,8 @@ pub(super) fn dial_guard(app: &App) -> Option<String> {
     }
     live_call_in_progress(app).map(|l| {
         let name = strip_controls(l.call.driver_name.as_deref().unwrap_or(""));
-        format!("A call to {name} is still in progress; press e when it ends.")
+        let end = keys::key(Context::Queue, Command::EndCall);
+        format!("A call to {name} is still in progress; press {end} when it ends.")
     })
 }
 
@@ -48,7 +50,7 @@ pub(super) fn owed_wrapup(app: &App, driver_id: &str) -> Option<String> {
     let open = if on_screen.is_some() {
         "save the wrap-up on screen first".to_string()
     } else {
-        let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
+        let key = keys::key(Context::Global, Command::ReopenWrapup);
         format!("press {key} to finish its wrap-up first")
     };
     // Short enough for one line at 120 columns.
@@ -110,7 +112,8 @@ pub(super) fn dial(app: &mut App, kind: CallKind) -> Vec<Effect> {
         && let Some(reason) = &app.me.telecmi_refusal
     {
         let reason = reason.clone();
-        app.error(format!("TeleCMI IVR unavailable: {reason} Choose m for a manual call."));
+        let manual = keys::key(Context::CallDialog, Command::DialManual);
+        app.error(format!("TeleCMI IVR unavailable: {reason} Choose {manual} for a manual call."));
         return vec![];
     }
     let driver_id = d.driver.driver_id.clone();

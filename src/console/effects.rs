@@ -149,175 +149,31 @@ async fn recorded_or_none(store: &Store, calls: &[crate::domain::CallLog]) -> st
     })
 }
 
-/// Runs one effect to completion.
+/// Runs one effect to completion: a flat dispatch, one line per effect, to the function that
+/// runs it (grouped below by concern: start-up and resync, lists, calls, the wrap-up, the driver,
+/// the agent).
 pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
-    let store = &ctx.store;
-    let me = ctx.caller_id;
-    let failed = |what: &str, e: crate::store::StoreError| Some(Action::StoreFailed(format!("{what}: {e}")));
+    let (store, me) = (&ctx.store, ctx.caller_id);
     match effect {
-        Effect::LoadStartup => {
-            let now = Utc::now();
-            let wrapups = match store.unfinished_wrapups(me, now - Duration::days(7)).await {
-                Ok(w) => w,
-                Err(e) => return failed("Could not load unfinished wrap-ups", e),
-            };
-            let live = match store.live_calls(Some(me)).await {
-                // Only a call from the last hours is "in progress"; older ones wait as wrap-ups.
-                Ok(l) => l.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER),
-                Err(e) => return failed("Could not load live calls", e),
-            };
-            let filter = CallFilter { caller_id: Some(me), ..CallFilter::default() };
-            let recent = match store.list_calls(&filter, CallPage { before_id: None, offset: None, limit: 20 }).await {
-                Ok(r) => r.into_iter().filter(|c| c.call_status().is_final()).take(RECENT_CALLS).collect(),
-                Err(e) => return failed("Could not load recent calls", e),
-            };
-            Some(Action::StartupLoaded { wrapups, live, recent })
-        }
+        Effect::LoadStartup => load_startup(ctx).await,
+        Effect::Resync => resync(ctx).await,
         Effect::LoadQueue { generation, after, filter, limit } => {
-            let now = Utc::now();
-            let rows = store.due_queue(me, now, &ctx.catalog.schedule, after.as_ref(), limit, filter.as_deref()).await;
-            if after.is_some() {
-                return match rows {
-                    Ok(rows) => Some(Action::QueuePage { generation, rows, limit }),
-                    Err(e) => failed("Could not load the queue", e),
-                };
-            }
-            let counts = store.queue_counts(me, now).await;
-            match (rows, counts) {
-                (Ok(rows), Ok((due, total))) => {
-                    Some(Action::QueueLoaded { generation, append: false, rows, due, total, limit })
-                }
-                (Err(e), _) | (_, Err(e)) => failed("Could not load the queue", e),
-            }
+            load_queue(ctx, generation, after, filter, limit).await
         }
-        Effect::Dial { driver_id, kind } => match ctx.dialer.place_call(me, &driver_id, None, kind).await {
-            Ok(call) => Some(Action::CallPlaced { call, kind }),
-            Err(DialError::Provider { message, call }) => Some(Action::DialFailed { message, call: Some(*call) }),
-            Err(DialError::Unconfirmed { message, call }) => Some(Action::DialUnconfirmed { message, call: *call }),
-            Err(DialError::WrapupOwed { message, call }) => {
-                // The store knew of a wrap-up this console did not show: the agent's own is
-                // brought here by a resync (the result asks for one).
-                let message = if call.caller_id == Some(me) {
-                    let key = super::keys::shown(super::keys::Context::Global, &[super::keys::Command::ReopenWrapup]);
-                    format!("{message} Press {key} to open it.")
-                } else {
-                    message
-                };
-                Some(Action::DialFailed { message, call: None })
-            }
-            Err(e) => Some(Action::DialFailed { message: e.to_string(), call: None }),
-        },
-        Effect::LoadTimeline(id) => match store.call_events(id).await {
-            Ok(events) => Some(Action::TimelineLoaded { call_id: id, events }),
-            Err(e) => failed("Could not load the call's timeline", e),
-        },
-        Effect::MarkNotPlaced(id) => {
-            Some(Action::MarkedNotPlaced(ctx.dialer.mark_not_placed(me, id).await.map_err(|e| e.to_string())))
-        }
-        Effect::LoadFacts(id) => {
-            let call = match store.call(id).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return None,
-                Err(e) => return failed("Could not read how the call ended", e),
-            };
-            // A status calldesk set itself (the ceiling) says nothing of how the call went: read
-            // the one TeleCMI's reports had given it.
-            let status = match store.provisional(id).await {
-                Ok(Some(p)) => p.prior_status.parse().unwrap_or(call.call_status()),
-                Ok(None) => call.call_status(),
-                Err(e) => return failed("Could not read how the call ended", e),
-            };
-            // As the save counts them: a driver no longer queued is on their first attempt. A
-            // failed read only loses the warning, never the facts.
-            let attempts = match &call.driver_id {
-                Some(d) => match store.queue_attempts(d).await {
-                    Ok(a) => u32::try_from(a.map_or(1, |a| a.max(1))).ok(),
-                    Err(e) => {
-                        tracing::warn!("could not read the driver's attempts: {e}");
-                        None
-                    }
-                },
-                None => None,
-            };
-            match store.leg_reports(id).await {
-                Ok(reports) => {
-                    let manual = CallKind::of(&call) == CallKind::Manual;
-                    Some(Action::FactsLoaded { call_id: id, end: classify(status, manual, &reports), attempts })
-                }
-                Err(e) => failed("Could not read how the call ended", e),
-            }
-        }
-        Effect::Resync => {
-            let now = Utc::now();
-            let asked_at = now;
-            let wrapups = store.unfinished_wrapups(me, now - Duration::days(7)).await;
-            let live = store.live_calls(Some(me)).await;
-            match (wrapups, live) {
-                (Ok(wrapups), Ok(live)) => {
-                    let live = live.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER);
-                    Some(Action::Resynced { live, wrapups, asked_at })
-                }
-                (Err(e), _) | (_, Err(e)) => failed("Could not re-read your calls", e),
-            }
-        }
-        Effect::SaveDraft(d) => {
-            // Through the writer, so it cannot be overtaken by an older draft still in flight.
-            let seq = ctx.drafts.send(d);
-            ctx.drafts.flushed(seq, std::time::Duration::from_secs(3)).await;
-            None
-        }
-        Effect::Submit { feedback, call_next } => {
-            match store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
-                Ok((call, decision)) => {
-                    publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
-                    Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
-                }
-                Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
-                Err(e) => Some(Action::FeedbackFailed(e.to_string())),
-            }
-        }
-        Effect::LoadCallLog { generation, filter, before } => {
-            let rows = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: PAGE }).await;
-            let total = store.count_calls(&filter).await;
-            match (rows, total) {
-                (Ok(rows), Ok(total)) => {
-                    let recorded = recorded_or_none(store, &rows).await;
-                    Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total, recorded })
-                }
-                (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
-            }
-        }
-        Effect::Search { generation, query } => {
-            match store.search_drivers(me, &query, super::finder::SEARCH_LIMIT).await {
-                Ok(hits) => Some(Action::SearchLoaded { generation, hits }),
-                Err(e) => failed("Search failed", e),
-            }
-        }
-        Effect::LoadUpcoming { generation, after } => {
-            let append = after.is_some();
-            match store.upcoming(me, Utc::now(), after, super::finder::UPCOMING_PAGE).await {
-                Ok(rows) => Some(Action::UpcomingLoaded { generation, append, rows }),
-                Err(e) => failed("Could not load the upcoming calls", e),
-            }
-        }
-        Effect::LoadCard(driver_id) => {
-            match (store.driver_hit(&driver_id).await, store.driver_calls(&driver_id, super::finder::CARD_CALLS).await)
-            {
-                (Ok(hit), Ok(calls)) => {
-                    let recorded = recorded_or_none(store, &calls).await;
-                    Some(Action::CardLoaded { driver_id, hit, calls, recorded })
-                }
-                (Err(e), _) | (_, Err(e)) => failed("Could not load the driver card", e),
-            }
-        }
-        Effect::LoadLastCall(driver_id) => match store.driver_calls(&driver_id, 1).await {
-            Ok(calls) => Some(Action::LastCallLoaded { driver_id, call: calls.into_iter().next() }),
-            Err(e) => failed("Could not load the driver's last call", e),
-        },
-        Effect::CheckDoNotCall { driver_id, mobile } => match ctx.dialer.do_not_call(&driver_id, &mobile).await {
-            Ok(entry) => Some(Action::DoNotCallChecked { driver_id, entry }),
-            Err(e) => failed("Could not check the do-not-call list", e),
-        },
+        Effect::LoadCallLog { generation, filter, before } => load_call_log(store, generation, filter, before).await,
+        Effect::Search { generation, query } => search(ctx, generation, query).await,
+        Effect::LoadUpcoming { generation, after } => load_upcoming(ctx, generation, after).await,
+        Effect::LoadCard(driver_id) => load_card(store, driver_id).await,
+        Effect::LoadLastCall(driver_id) => load_last_call(store, driver_id).await,
+        Effect::Dial { driver_id, kind } => dial(ctx, &driver_id, kind).await,
+        Effect::LoadTimeline(id) => load_timeline(store, id).await,
+        Effect::LoadFacts(id) => load_facts(store, id).await,
+        Effect::MarkNotPlaced(id) => mark_not_placed(ctx, id).await,
+        Effect::CancelDial(id) => Some(Action::DialCancelled(cancel_dial(ctx, id).await)),
+        Effect::CheckDoNotCall { driver_id, mobile } => check_do_not_call(ctx, driver_id, mobile).await,
+        Effect::SaveDraft(d) => save_draft(ctx, d).await,
+        Effect::Submit { feedback, call_next } => submit(ctx, feedback, call_next).await,
+        Effect::AddRemarks { call_id, remarks } => add_remarks(ctx, call_id, &remarks).await,
         Effect::EditDriver { driver_id, name, mobile } => {
             Some(Action::PromptDone(edit_driver(ctx, &driver_id, name, mobile).await))
         }
@@ -327,33 +183,270 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::Snooze { driver_id, until, what } => {
             Some(Action::PromptDone(moved(store.snooze(&driver_id, me, until).await, what)))
         }
-        Effect::CancelDial(id) => Some(Action::DialCancelled(match store.cancel_dial(id, me, Utc::now()).await {
-            Ok(Some(call)) => {
-                publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Dial));
-                Ok(call)
-            }
-            Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),
-            Err(e) => Err(format!("Not cancelled: {e}")),
-        })),
-        Effect::AddRemarks { call_id, remarks } => Some(Action::RemarksAdded(
-            store.add_remarks(call_id, me, &remarks).await.map(Box::new).map_err(|e| e.to_string()),
-        )),
-        Effect::LoadStats => match store.stats_bundle(Some(me), ctx.tz, Utc::now()).await {
-            Ok(s) => Some(Action::StatsLoaded(Box::new(s))),
-            Err(e) => failed("Could not load statistics", e),
-        },
-        Effect::LoadPresence => match store.presence(me).await {
-            Ok(p) => Some(Action::PresenceLoaded(p)),
-            Err(e) => failed("Could not read your break state", e),
-        },
-        Effect::SavePresence { presence, at } => match store.set_presence(me, &presence, at).await {
-            Ok(()) => None,
-            Err(e) => failed("Could not store your break state", e),
-        },
-        Effect::LoadProgress => match load_progress(store, me, ctx.tz, &ctx.catalog).await {
-            Ok(p) => Some(Action::ProgressLoaded(p)),
-            Err(e) => failed("Could not read today's progress", e),
-        },
+        Effect::LoadStats => loaded(
+            store.stats_bundle(Some(me), ctx.tz, Utc::now()).await,
+            |s| Action::StatsLoaded(Box::new(s)),
+            "Could not load statistics",
+        ),
+        Effect::LoadPresence => {
+            loaded(store.presence(me).await, Action::PresenceLoaded, "Could not read your break state")
+        }
+        Effect::SavePresence { presence, at } => save_presence(ctx, &presence, at).await,
+        Effect::LoadProgress => loaded(
+            load_progress(store, me, ctx.tz, &ctx.catalog).await,
+            Action::ProgressLoaded,
+            "Could not read today's progress",
+        ),
+    }
+}
+
+/// A store failure as the action the screen shows, `what` first.
+fn failed(what: &str, e: crate::store::StoreError) -> Option<Action> {
+    Some(Action::StoreFailed(format!("{what}: {e}")))
+}
+
+/// A read's result as an action: `ok` of what was read, or the failure with `what` first.
+fn loaded<T>(r: crate::store::Result<T>, ok: impl FnOnce(T) -> Action, what: &str) -> Option<Action> {
+    match r {
+        Ok(v) => Some(ok(v)),
+        Err(e) => failed(what, e),
+    }
+}
+
+// --- Start-up and resync ---------------------------------------------------------------------
+
+async fn load_startup(ctx: &EffectCtx) -> Option<Action> {
+    let (store, me) = (&ctx.store, ctx.caller_id);
+    let now = Utc::now();
+    let wrapups = match store.unfinished_wrapups(me, now - Duration::days(7)).await {
+        Ok(w) => w,
+        Err(e) => return failed("Could not load unfinished wrap-ups", e),
+    };
+    let live = match store.live_calls(Some(me)).await {
+        // Only a call from the last hours is "in progress"; older ones wait as wrap-ups.
+        Ok(l) => l.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER),
+        Err(e) => return failed("Could not load live calls", e),
+    };
+    let filter = CallFilter { caller_id: Some(me), ..CallFilter::default() };
+    let recent = match store.list_calls(&filter, CallPage { before_id: None, offset: None, limit: 20 }).await {
+        Ok(r) => r.into_iter().filter(|c| c.call_status().is_final()).take(RECENT_CALLS).collect(),
+        Err(e) => return failed("Could not load recent calls", e),
+    };
+    Some(Action::StartupLoaded { wrapups, live, recent })
+}
+
+async fn resync(ctx: &EffectCtx) -> Option<Action> {
+    let (store, me) = (&ctx.store, ctx.caller_id);
+    let now = Utc::now();
+    let asked_at = now;
+    let wrapups = store.unfinished_wrapups(me, now - Duration::days(7)).await;
+    let live = store.live_calls(Some(me)).await;
+    match (wrapups, live) {
+        (Ok(wrapups), Ok(live)) => {
+            let live = live.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER);
+            Some(Action::Resynced { live, wrapups, asked_at })
+        }
+        (Err(e), _) | (_, Err(e)) => failed("Could not re-read your calls", e),
+    }
+}
+
+// --- Lists: queue, call log, search, upcoming, the card ---------------------------------------
+
+async fn load_queue(
+    ctx: &EffectCtx,
+    generation: u64,
+    after: Option<crate::store::QueueCursor>,
+    filter: Option<String>,
+    limit: u32,
+) -> Option<Action> {
+    let (store, me) = (&ctx.store, ctx.caller_id);
+    let now = Utc::now();
+    let rows = store.due_queue(me, now, &ctx.catalog.schedule, after.as_ref(), limit, filter.as_deref()).await;
+    if after.is_some() {
+        return match rows {
+            Ok(rows) => Some(Action::QueuePage { generation, rows, limit }),
+            Err(e) => failed("Could not load the queue", e),
+        };
+    }
+    let counts = store.queue_counts(me, now).await;
+    match (rows, counts) {
+        (Ok(rows), Ok((due, total))) => {
+            Some(Action::QueueLoaded { generation, append: false, rows, due, total, limit })
+        }
+        (Err(e), _) | (_, Err(e)) => failed("Could not load the queue", e),
+    }
+}
+
+async fn load_call_log(store: &Store, generation: u64, filter: CallFilter, before: Option<i64>) -> Option<Action> {
+    let rows = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: PAGE }).await;
+    let total = store.count_calls(&filter).await;
+    match (rows, total) {
+        (Ok(rows), Ok(total)) => {
+            let recorded = recorded_or_none(store, &rows).await;
+            Some(Action::CallLogLoaded { generation, append: before.is_some(), rows, total, recorded })
+        }
+        (Err(e), _) | (_, Err(e)) => failed("Could not load the call log", e),
+    }
+}
+
+async fn search(ctx: &EffectCtx, generation: u64, query: String) -> Option<Action> {
+    let hits = ctx.store.search_drivers(ctx.caller_id, &query, super::finder::SEARCH_LIMIT).await;
+    loaded(hits, |hits| Action::SearchLoaded { generation, hits }, "Search failed")
+}
+
+async fn load_upcoming(
+    ctx: &EffectCtx,
+    generation: u64,
+    after: Option<(chrono::NaiveDateTime, String)>,
+) -> Option<Action> {
+    let append = after.is_some();
+    let rows = ctx.store.upcoming(ctx.caller_id, Utc::now(), after, super::finder::UPCOMING_PAGE).await;
+    loaded(rows, |rows| Action::UpcomingLoaded { generation, append, rows }, "Could not load the upcoming calls")
+}
+
+async fn load_card(store: &Store, driver_id: String) -> Option<Action> {
+    match (store.driver_hit(&driver_id).await, store.driver_calls(&driver_id, super::finder::CARD_CALLS).await) {
+        (Ok(hit), Ok(calls)) => {
+            let recorded = recorded_or_none(store, &calls).await;
+            Some(Action::CardLoaded { driver_id, hit, calls, recorded })
+        }
+        (Err(e), _) | (_, Err(e)) => failed("Could not load the driver card", e),
+    }
+}
+
+async fn load_last_call(store: &Store, driver_id: String) -> Option<Action> {
+    let calls = store.driver_calls(&driver_id, 1).await;
+    loaded(
+        calls,
+        |calls| Action::LastCallLoaded { driver_id, call: calls.into_iter().next() },
+        "Could not load the driver's last call",
+    )
+}
+
+// --- Calls: dial, what became of them, cancel ------------------------------------------------
+
+async fn dial(ctx: &EffectCtx, driver_id: &str, kind: CallKind) -> Option<Action> {
+    let me = ctx.caller_id;
+    match ctx.dialer.place_call(me, driver_id, None, kind).await {
+        Ok(call) => Some(Action::CallPlaced { call, kind }),
+        Err(DialError::Provider { message, call }) => Some(Action::DialFailed { message, call: Some(*call) }),
+        Err(DialError::Unconfirmed { message, call }) => Some(Action::DialUnconfirmed { message, call: *call }),
+        Err(DialError::WrapupOwed { message, call }) => {
+            // The store knew of a wrap-up this console did not show: the agent's own is
+            // brought here by a resync (the result asks for one).
+            let message = if call.caller_id == Some(me) {
+                let key =
+                    crate::tui::keys::key(crate::tui::keys::Context::Global, crate::tui::keys::Command::ReopenWrapup);
+                format!("{message} Press {key} to open it.")
+            } else {
+                message
+            };
+            Some(Action::DialFailed { message, call: None })
+        }
+        Err(e) => Some(Action::DialFailed { message: e.to_string(), call: None }),
+    }
+}
+
+async fn load_timeline(store: &Store, id: i64) -> Option<Action> {
+    loaded(
+        store.call_events(id).await,
+        |events| Action::TimelineLoaded { call_id: id, events },
+        "Could not load the call's timeline",
+    )
+}
+
+async fn mark_not_placed(ctx: &EffectCtx, id: i64) -> Option<Action> {
+    Some(Action::MarkedNotPlaced(ctx.dialer.mark_not_placed(ctx.caller_id, id).await.map_err(|e| e.to_string())))
+}
+
+/// How the call ended, for the wrap-up: its status as TeleCMI's reports gave it, the legs'
+/// reports and the driver's attempts.
+async fn load_facts(store: &Store, id: i64) -> Option<Action> {
+    let call = match store.call(id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return None,
+        Err(e) => return failed("Could not read how the call ended", e),
+    };
+    // A status calldesk set itself (the ceiling) says nothing of how the call went: read
+    // the one TeleCMI's reports had given it.
+    let status = match store.provisional(id).await {
+        Ok(Some(p)) => p.prior_status.parse().unwrap_or(call.call_status()),
+        Ok(None) => call.call_status(),
+        Err(e) => return failed("Could not read how the call ended", e),
+    };
+    let attempts = attempts_of(store, call.driver_id.as_deref()).await;
+    match store.leg_reports(id).await {
+        Ok(reports) => {
+            let manual = CallKind::of(&call) == CallKind::Manual;
+            Some(Action::FactsLoaded { call_id: id, end: classify(status, manual, &reports), attempts })
+        }
+        Err(e) => failed("Could not read how the call ended", e),
+    }
+}
+
+/// The driver's attempts as the save counts them: a driver no longer queued is on their first
+/// attempt. A failed read only loses the warning, never the facts.
+async fn attempts_of(store: &Store, driver_id: Option<&str>) -> Option<u32> {
+    match store.queue_attempts(driver_id?).await {
+        Ok(a) => u32::try_from(a.map_or(1, |a| a.max(1))).ok(),
+        Err(e) => {
+            tracing::warn!("could not read the driver's attempts: {e}");
+            None
+        }
+    }
+}
+
+async fn cancel_dial(ctx: &EffectCtx, id: i64) -> Result<crate::domain::CallLog, String> {
+    match ctx.store.cancel_dial(id, ctx.caller_id, Utc::now()).await {
+        Ok(Some(call)) => {
+            publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Dial));
+            Ok(call)
+        }
+        Ok(None) => Err("That call is over or not yours: nothing to cancel.".into()),
+        Err(e) => Err(format!("Not cancelled: {e}")),
+    }
+}
+
+async fn check_do_not_call(ctx: &EffectCtx, driver_id: String, mobile: String) -> Option<Action> {
+    let entry = ctx.dialer.do_not_call(&driver_id, &mobile).await;
+    loaded(entry, |entry| Action::DoNotCallChecked { driver_id, entry }, "Could not check the do-not-call list")
+}
+
+// --- The wrap-up ------------------------------------------------------------------------------
+
+async fn save_draft(ctx: &EffectCtx, d: FeedbackDraft) -> Option<Action> {
+    // Through the writer, so it cannot be overtaken by an older draft still in flight.
+    let seq = ctx.drafts.send(d);
+    ctx.drafts.flushed(seq, std::time::Duration::from_secs(3)).await;
+    None
+}
+
+async fn submit(ctx: &EffectCtx, feedback: crate::store::SubmitFeedback, call_next: bool) -> Option<Action> {
+    match ctx.store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
+        Ok((call, decision)) => {
+            publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
+            Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
+        }
+        Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
+        Err(e) => Some(Action::FeedbackFailed(e.to_string())),
+    }
+}
+
+async fn add_remarks(ctx: &EffectCtx, call_id: i64, remarks: &str) -> Option<Action> {
+    let added = ctx.store.add_remarks(call_id, ctx.caller_id, remarks).await;
+    Some(Action::RemarksAdded(added.map(Box::new).map_err(|e| e.to_string())))
+}
+
+// --- The agent: break state ------------------------------------------------------------------
+
+async fn save_presence(
+    ctx: &EffectCtx,
+    presence: &crate::domain::Presence,
+    at: chrono::DateTime<Utc>,
+) -> Option<Action> {
+    match ctx.store.set_presence(ctx.caller_id, presence, at).await {
+        Ok(()) => None,
+        Err(e) => failed("Could not store your break state", e),
     }
 }
 

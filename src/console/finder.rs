@@ -5,10 +5,10 @@ use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, CardView, Modal, Screen};
 use crate::domain::CallLog;
 use crate::store::{DriverHit, QueueEntry};
+use crate::tui::keys::Command;
 
 /// Most hits a search shows.
 pub const SEARCH_LIMIT: u32 = 100;
@@ -89,18 +89,6 @@ pub(super) fn on_upcoming_loaded(app: &mut App, generation: u64, append: bool, r
     vec![]
 }
 
-/// The next page of the upcoming list when the selection nears its end.
-pub(super) fn upcoming_more(app: &mut App) -> Vec<Effect> {
-    let page = app.page_rows.max(1);
-    let u = &mut app.upcoming;
-    if u.exhausted || u.loading || u.selected + 2 * page < u.rows.len() {
-        return vec![];
-    }
-    let Some(last) = u.rows.last().and_then(|r| r.due_at.map(|t| (t, r.driver_id.clone()))) else { return vec![] };
-    u.loading = true;
-    vec![Effect::LoadUpcoming { generation: u.generation, after: Some(last) }]
-}
-
 /// The driver on the selected row of the screen in front (or the card, or the dialog).
 pub(super) fn selected_driver(app: &App) -> Option<(String, Option<i64>)> {
     match app.screen {
@@ -138,7 +126,7 @@ pub(super) fn on_card_loaded(
     hit: Option<DriverHit>,
     calls: Vec<CallLog>,
     recorded: std::collections::HashSet<i64>,
-) {
+) -> Vec<Effect> {
     if let Some(Modal::Card(c)) = &mut app.modal
         && c.driver_id == driver_id
     {
@@ -147,6 +135,7 @@ pub(super) fn on_card_loaded(
         c.recorded = recorded;
         c.loading = false;
     }
+    vec![]
 }
 
 /// ↑↓ and pages on the card scroll it.
@@ -178,10 +167,11 @@ pub(super) fn driver_to_call(app: &App) -> Option<QueueEntry> {
 }
 
 /// The last call of the driver in the open dialog has arrived.
-pub(super) fn on_last_call(app: &mut App, driver_id: &str, call: Option<CallLog>) {
+pub(super) fn on_last_call(app: &mut App, driver_id: &str, call: Option<CallLog>) -> Vec<Effect> {
     if let Some(Modal::CallDialog(d)) = &mut app.modal
         && d.driver.driver_id == driver_id
     {
         d.last = Some(call);
     }
+    vec![]
 }

@@ -1,16 +1,17 @@
-//! The two lists (queue and call log): moving the selection, keeping it on screen, and loading
-//! pages from the store as the agent nears the end.
+//! The paged lists (queue, call log, upcoming): moving the selection, keeping it on screen, and
+//! loading pages from the store as the agent nears the end. The upcoming list's next page is read
+//! here too (not in `finder`, which fills it first), so paging points one way: finder → lists.
 
 use chrono::{Days, NaiveDate, NaiveTime};
 use crossterm::event::KeyEvent;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, DateRange, Modal, Screen};
 use crate::coord::dialer::CallKind;
 use crate::domain::hours::{local_date, resolve};
 use crate::store::CallFilter;
+use crate::tui::keys::Command;
 
 /// Rows fetched per page of the queue and the call log.
 pub const PAGE: u32 = 200;
@@ -112,9 +113,21 @@ pub(super) fn load_more_if_near_end(app: &mut App) -> Vec<Effect> {
             let filter = call_log_filter(app);
             vec![Effect::LoadCallLog { generation: app.call_log.generation, filter, before }]
         }
-        Screen::Upcoming => super::finder::upcoming_more(app),
+        Screen::Upcoming => upcoming_more(app),
         Screen::Stats | Screen::Search => vec![],
     }
+}
+
+/// The next page of the upcoming list when the selection nears its end.
+fn upcoming_more(app: &mut App) -> Vec<Effect> {
+    let page = app.page_rows.max(1);
+    let u = &mut app.upcoming;
+    if u.exhausted || u.loading || u.selected + 2 * page < u.rows.len() {
+        return vec![];
+    }
+    let Some(last) = u.rows.last().and_then(|r| r.due_at.map(|t| (t, r.driver_id.clone()))) else { return vec![] };
+    u.loading = true;
+    vec![Effect::LoadUpcoming { generation: u.generation, after: Some(last) }]
 }
 
 /// Loads the queue from the top (a new filter): selection back to the first row. The rows on

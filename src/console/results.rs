@@ -12,8 +12,9 @@ use crate::coord::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
 use crate::store::FeedbackDraft;
+use crate::tui::keys::{self, Command, Context};
 
-/// Applies the result of an effect.
+/// Applies the result of an effect: a flat dispatch, one handler per result.
 pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
@@ -30,40 +31,16 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             super::finder::on_upcoming_loaded(app, generation, append, rows)
         }
         Action::CardLoaded { driver_id, hit, calls, recorded } => {
-            super::finder::on_card_loaded(app, &driver_id, hit, calls, recorded);
-            vec![]
+            super::finder::on_card_loaded(app, &driver_id, hit, calls, recorded)
         }
-        Action::LastCallLoaded { driver_id, call } => {
-            super::finder::on_last_call(app, &driver_id, call);
-            vec![]
-        }
-        Action::DoNotCallChecked { driver_id, entry } => {
-            if let Some(Modal::CallDialog(d)) = &mut app.modal
-                && d.driver.driver_id == driver_id
-            {
-                d.do_not_call = entry;
-            }
-            vec![]
-        }
+        Action::LastCallLoaded { driver_id, call } => super::finder::on_last_call(app, &driver_id, call),
+        Action::DoNotCallChecked { driver_id, entry } => on_do_not_call(app, &driver_id, entry),
         Action::CallPlaced { call, kind } => on_placed(app, call, kind),
-        Action::DialFailed { message, call } => {
-            let owed = message.contains("has no outcome yet");
-            let mut fx = on_not_placed(app, message, call, true);
-            if owed {
-                // The store knows of a wrap-up this console may not show yet.
-                fx.push(Effect::Resync);
-            }
-            fx
-        }
+        Action::DialFailed { message, call } => on_dial_failed(app, message, call),
         Action::DialUnconfirmed { message, call } => on_not_placed(app, message, Some(call), false),
         Action::MarkedNotPlaced(r) => settled(app, r, "Marked as not placed"),
         Action::DialCancelled(r) => settled(app, r, "Call cancelled"),
-        Action::TimelineLoaded { call_id, events } => {
-            if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
-                l.events = events;
-            }
-            vec![]
-        }
+        Action::TimelineLoaded { call_id, events } => on_timeline(app, call_id, events),
         Action::FactsLoaded { call_id, end, attempts } => on_facts(app, call_id, end, attempts),
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
@@ -74,12 +51,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             app.stats = Some(*s);
             vec![]
         }
-        Action::StoreFailed(msg) => {
-            app.queue.loading = false;
-            app.call_log.loading = false;
-            app.error(msg);
-            vec![]
-        }
+        Action::StoreFailed(msg) => on_store_failed(app, msg),
         // Input, call updates, presence and progress are handled by `update` itself.
         Action::Key(_)
         | Action::Command(_)
@@ -91,6 +63,41 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::PresenceLoaded(_)
         | Action::ProgressLoaded(_) => vec![],
     }
+}
+
+/// The call dialog learns whether its driver is on the do-not-call list.
+fn on_do_not_call(app: &mut App, driver_id: &str, entry: Option<crate::store::DoNotCall>) -> Vec<Effect> {
+    if let Some(Modal::CallDialog(d)) = &mut app.modal
+        && d.driver.driver_id == driver_id
+    {
+        d.do_not_call = entry;
+    }
+    vec![]
+}
+
+/// The live call's timeline, read again.
+fn on_timeline(app: &mut App, call_id: i64, events: Vec<crate::store::StoredEvent>) -> Vec<Effect> {
+    if let Some(l) = app.live.as_mut().filter(|l| l.call.id == call_id) {
+        l.events = events;
+    }
+    vec![]
+}
+
+fn on_dial_failed(app: &mut App, message: String, call: Option<CallLog>) -> Vec<Effect> {
+    let owed = message.contains("has no outcome yet");
+    let mut fx = on_not_placed(app, message, call, true);
+    if owed {
+        // The store knows of a wrap-up this console may not show yet.
+        fx.push(Effect::Resync);
+    }
+    fx
+}
+
+fn on_store_failed(app: &mut App, msg: String) -> Vec<Effect> {
+    app.queue.loading = false;
+    app.call_log.loading = false;
+    app.error(msg);
+    vec![]
 }
 
 fn on_queue_loaded(
@@ -190,7 +197,8 @@ fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, at
 fn on_feedback_failed(app: &mut App, msg: &str) -> Vec<Effect> {
     if let Some(f) = app.form_mut() {
         f.saving = false;
-        f.error = Some(format!("Not saved: {msg}. Entries kept; Enter retries."));
+        let retry = keys::key(Context::Feedback, Command::SaveFeedback);
+        f.error = Some(format!("Not saved: {msg}. Entries kept; {retry} retries."));
     }
     app.error(format!("Feedback not saved: {msg}"));
     vec![]
@@ -245,18 +253,39 @@ fn on_startup(
 }
 
 /// The store's view replaces what the console believed about its live call and wrap-ups; the form
-/// on screen keeps what the agent typed.
+/// on screen keeps what the agent typed. In order: wrap-ups saved elsewhere go, the live call is
+/// taken from the store, the wrap-ups listed are taken in, and a new one may open by itself.
 fn on_resynced(
     app: &mut App,
     live: Option<CallLog>,
     wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
     asked_at: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Effect> {
-    let mut fx = Vec::new();
     let on_screen = app.form().map(|f| f.call.id);
-    // A waiting wrap-up the store no longer lists was saved elsewhere (the old app, another
-    // console): it goes, unless its call changed after the store was asked (a webhook that came
-    // meanwhile; then the next resync decides).
+    forget_saved_elsewhere(app, &wrapups, on_screen, asked_at);
+    let mut fx = resync_live(app, live);
+    let found_new = take_wrapups(app, wrapups, on_screen, &mut fx);
+    // Only a wrap-up the console did not know of opens by itself (one put aside stays aside),
+    // under the same rules as one whose call just ended: when nothing is in the way.
+    if let Some(id) = found_new
+        && app.auto_open.is_none()
+        && app.form().is_none()
+    {
+        let facts_by = super::wrapup::facts_by(app, id);
+        app.auto_open = Some(super::state::AutoOpen { call_id: id, facts_by });
+    }
+    fx
+}
+
+/// A waiting wrap-up the store no longer lists was saved elsewhere (the old app, another
+/// console): it goes, unless its call changed after the store was asked (a webhook that came
+/// meanwhile; then the next resync decides).
+fn forget_saved_elsewhere(
+    app: &mut App,
+    wrapups: &[(CallLog, Option<FeedbackDraft>)],
+    on_screen: Option<i64>,
+    asked_at: chrono::DateTime<chrono::Utc>,
+) {
     let listed: HashSet<i64> = wrapups.iter().map(|(c, _)| c.id).collect();
     let live_id = app.live.as_ref().filter(|l| l.in_progress()).map(|l| l.call.id);
     let gone: Vec<CallLog> = app
@@ -270,6 +299,11 @@ fn on_resynced(
     for c in &gone {
         super::wrapup::forget_wrapup(app, c.id);
     }
+}
+
+/// The live call as the store has it; its timeline is read again when it changed.
+fn resync_live(app: &mut App, live: Option<CallLog>) -> Vec<Effect> {
+    let mut fx = Vec::new();
     match (live, app.live.as_mut()) {
         (Some(call), Some(l)) if l.call.id == call.id => {
             if l.call != call {
@@ -287,6 +321,17 @@ fn on_resynced(
         (None, Some(l)) if l.in_progress() => app.live = None,
         (None, _) => {}
     }
+    fx
+}
+
+/// Takes in the wrap-ups the store lists: the form on screen and those already waiting get the
+/// stored call, a new one waits (its facts read). Returns the first new one.
+fn take_wrapups(
+    app: &mut App,
+    wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+    on_screen: Option<i64>,
+    fx: &mut Vec<Effect>,
+) -> Option<i64> {
     let mut found_new: Option<i64> = None;
     let live_now = app.live.as_ref().filter(|l| l.call.call_status().is_live()).map(|l| l.call.id);
     for (call, draft) in wrapups {
@@ -310,16 +355,7 @@ fn on_resynced(
             }
         }
     }
-    // Only a wrap-up the console did not know of opens by itself (one put aside stays aside),
-    // under the same rules as one whose call just ended: when nothing is in the way.
-    if let Some(id) = found_new
-        && app.auto_open.is_none()
-        && app.form().is_none()
-    {
-        let facts_by = super::wrapup::facts_by(app, id);
-        app.auto_open = Some(super::state::AutoOpen { call_id: id, facts_by });
-    }
-    fx
+    found_new
 }
 
 fn on_placed(app: &mut App, call: CallLog, kind: CallKind) -> Vec<Effect> {
@@ -332,7 +368,8 @@ fn on_placed(app: &mut App, call: CallLog, kind: CallKind) -> Vec<Effect> {
         }
         CallKind::Manual => {
             let mobile = crate::domain::phone::readable(call.driver_mobile.as_deref().unwrap_or_default());
-            app.info(format!("Manual call: dial {mobile} for {name} now; press e when the call ends."));
+            let end = keys::key(Context::Queue, Command::EndCall);
+            app.info(format!("Manual call: dial {mobile} for {name} now; press {end} when the call ends."));
         }
     }
     let id = call.id;

@@ -9,7 +9,9 @@ use tui_input::Input;
 use crate::coord::dialer::CallKind;
 use crate::domain::wrapup::{CallEnd, preselect, refusal};
 
-pub use super::lookup_state::{CardView, Prompt, PromptFor, SearchView, SeenEvents, UpcomingView};
+pub use super::finder_state::{CardView, SearchView, UpcomingView};
+pub use super::prompt_state::{Prompt, PromptFor};
+pub use super::seen_events::SeenEvents;
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup, Presence};
 use crate::store::{FeedbackDraft, QueueEntry, StatsBundle, StoredEvent};
 

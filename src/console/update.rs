@@ -3,15 +3,15 @@
 //! command does lives in `commands`, the results of effects in `results`.
 
 use chrono::Utc;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
-use super::keys::{Command, Context, lookup};
 use super::lists::clamp_offsets;
 use super::results;
 use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
 use super::wrapup::{on_call_updated, on_form_key};
+use crate::tui::keys::{Command, Context, lookup, pressed};
 
 pub use super::lists::PAGE;
 
@@ -140,7 +140,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     } else {
         match &app.modal {
             Some(Modal::Feedback(_)) => on_form_key(app, key),
-            Some(Modal::Prompt(_)) => super::fixes::on_prompt_key(app, key),
+            Some(Modal::Prompt(_)) => super::driver_fixes::on_prompt_key(app, key),
             Some(Modal::Break(_)) => super::breaks::on_picker_key(app, key),
             None if app.queue.filtering => super::lists::on_filter_key(app, key),
             None if app.screen == Screen::Search && app.search.typing => super::finder::on_search_key(app, key),
@@ -174,18 +174,7 @@ fn ignored_in_first_moment(app: &mut App, key: &KeyEvent) -> bool {
         f.ignored.clear();
         return false;
     }
-    let code = match key.code {
-        KeyCode::Char(' ') => "Space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::Esc => "Esc".into(),
-        KeyCode::BackTab => "Shift+Tab".into(),
-        other => format!("{other}"),
-    };
-    let name = match key.modifiers {
-        m if m.contains(KeyModifiers::CONTROL) => format!("Ctrl+{code}"),
-        m if m.contains(KeyModifiers::ALT) => format!("Alt+{code}"),
-        _ => code,
-    };
+    let name = pressed(key);
     if !f.ignored.is_empty() {
         f.ignored.push(' ');
     }

@@ -12,7 +12,6 @@ use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
 use super::dialing::dial_guard;
-use super::keys::Command;
 use super::lists::refresh_queue_in_place;
 use super::state::{App, AutoOpen, FACTS_COMING, FACTS_WAIT, FeedbackForm, Field, LiveCall, Modal, PICK_FIRST, Screen};
 use crate::coord::bus::Source;
@@ -22,6 +21,7 @@ use crate::domain::text::strip_controls;
 use crate::domain::wrapup::{CallEnd, MAX_DURATION_SECS, duration_fits, stored_remarks};
 use crate::domain::{CallLog, CallStatus, FeedbackCatalog, FeedbackGroup, QueueDecision};
 use crate::store::{FeedbackDraft, SubmitFeedback};
+use crate::tui::keys::{self, Command, Context};
 
 /// A key the key table did not claim, typed into the form.
 pub(super) fn on_form_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -73,8 +73,9 @@ fn on_list_key(f: &mut FeedbackForm, catalog: &FeedbackCatalog, key: KeyEvent) {
     f.focus = Field::Remarks;
     let max = f.remarks_max();
     type_into(f, key, |f| &mut f.remarks, Some(max));
+    let back = keys::key(Context::Feedback, Command::PrevField);
     f.error =
-        Some(format!("Typing in the remarks. Pick an outcome too: Shift+Tab, then a letter a–{}.", last_key(catalog)));
+        Some(format!("Typing in the remarks. Pick an outcome too: {back}, then a letter a–{}.", last_key(catalog)));
 }
 
 /// Edits one text field with `key`, keeping it within `max` characters.
@@ -199,7 +200,7 @@ pub(super) fn end_call(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     if live.call.is_unconfirmed() {
-        app.error(UNCONFIRMED_WAIT);
+        app.error(unconfirmed_wait());
         return vec![];
     }
     let draft = app.wrapups.iter().find(|(c, _)| c.id == live.call.id).and_then(|(_, d)| d.clone());
@@ -364,8 +365,10 @@ fn outcome_saved_elsewhere(app: &mut App, call: &CallLog) {
         if !f.saving {
             f.call = call.clone();
             f.error = Some(format!(
-                "The outcome \"{}\" was saved elsewhere meanwhile: Enter adds your remarks to it, Esc leaves it.",
-                strip_controls(call.feedback.as_deref().unwrap_or(""))
+                "The outcome \"{}\" was saved elsewhere meanwhile: {} adds your remarks to it, {} leaves it.",
+                strip_controls(call.feedback.as_deref().unwrap_or("")),
+                keys::key(Context::Feedback, Command::SaveFeedback),
+                keys::key(Context::Feedback, Command::Close),
             ));
         }
         return;
@@ -476,23 +479,29 @@ fn long_duration_question(
         return None;
     }
     f.confirmed_duration = Some(d);
-    let enter = super::keys::shown(super::keys::Context::Feedback, &[Command::SaveFeedback]);
+    let enter = keys::key(Context::Feedback, Command::SaveFeedback);
     Some(format!(
         "{QUESTION}{d} s is longer than the {since} s since you dialed. {enter} again saves {d} s as typed; or correct it."
     ))
 }
 
-/// The row to store, or why not and which field to fix.
-const UNCONFIRMED_WAIT: &str = "TeleCMI has not confirmed this call: its reports will settle it. If your phone \
-     did not ring, press n (after a minute) to mark it not placed.";
+/// Why an unconfirmed call's wrap-up waits, and the key that marks it not placed.
+fn unconfirmed_wait() -> String {
+    let n = keys::key(Context::Queue, Command::MarkNotPlaced);
+    format!(
+        "TeleCMI has not confirmed this call: its reports will settle it. If your phone did not ring, press {n} \
+         (after a minute) to mark it not placed."
+    )
+}
 
+/// The row to store, or why not and which field to fix.
 fn checked(
     f: &FeedbackForm,
     catalog: &FeedbackCatalog,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SubmitFeedback, (String, Field)> {
     if f.call.is_unconfirmed() {
-        return Err((UNCONFIRMED_WAIT.into(), f.focus));
+        return Err((unconfirmed_wait(), f.focus));
     }
     if !f.manual && f.call.call_status().is_live() {
         // An outcome saved while TeleCMI still rings would stand against what the call then does
@@ -509,7 +518,9 @@ fn checked(
             let why = format!("{FACTS_COMING}: the outcome follows from it in a moment (or pick one yourself).");
             return Err((why, Field::Outcome));
         }
-        let why = format!("{PICK_FIRST}: its letter (a–{}), or ↑↓ and Space.", last_key(catalog));
+        let arrows = keys::shown(Context::FeedbackList, &[Command::SelectPrev, Command::SelectNext]);
+        let pick = keys::key(Context::FeedbackList, Command::PickHighlighted);
+        let why = format!("{PICK_FIRST}: its letter (a–{}), or {arrows} and {pick}.", last_key(catalog));
         return Err((why, Field::Outcome));
     };
     if let Some(why) = f.refusal(catalog, index) {
@@ -628,7 +639,8 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
         Err(why) => {
             if let Some(f) = app.form_mut().filter(|f| f.saving) {
                 f.saving = false;
-                f.error = Some(format!("Your remarks were not added: {why}. Entries kept; Enter retries."));
+                let retry = keys::key(Context::Feedback, Command::SaveFeedback);
+                f.error = Some(format!("Your remarks were not added: {why}. Entries kept; {retry} retries."));
             }
             return vec![];
         }
@@ -693,7 +705,7 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
             format!("{name} stays first in the queue")
         }
         QueueDecision::Requeue { due_at, callback } => {
-            let when = super::views::when(due_at, app.now, app.tz);
+            let when = crate::tui::format::when(due_at, app.now, app.tz);
             let when = if when.len() == 5 { format!("today {when}") } else { when };
             // A time the calling window moved (it opens then, and was closed a moment before).
             let zone = app.queue.rows.iter().find(|e| Some(&e.driver_id) == call.driver_id.as_ref());
@@ -711,4 +723,17 @@ fn saved_message(app: &App, call: &CallLog, decision: QueueDecision) -> String {
         }
     };
     format!("Saved \"{feedback}\": {effect}.")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The sentence reads as it did when its key was typed by hand.
+    #[test]
+    fn unconfirmed_wait_names_the_table_key() {
+        assert_eq!(
+            super::unconfirmed_wait(),
+            "TeleCMI has not confirmed this call: its reports will settle it. If your phone did not ring, press n \
+             (after a minute) to mark it not placed."
+        );
+    }
 }

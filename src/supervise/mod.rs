@@ -1,9 +1,11 @@
 //! `calldesk supervise`: the read-only supervisor console. It reads a [`snapshot::Snapshot`] every
 //! second and whenever the shared event table shows a webhook; no key can place a call or change
 //! data. Same shape as the agent console: events become [`update::Action`]s, [`update::update`]
-//! changes the [`SuperView`], reads run as spawned [`update::Effect`]s that report back.
+//! changes the [`SuperView`] ([`state`]), reads run as spawned [`update::Effect`]s that report back.
+//! Terminal, signals, keys, widgets and formatters come from [`crate::tui`], not the console.
 
 pub mod snapshot;
+pub mod state;
 pub mod update;
 pub mod view;
 
@@ -18,22 +20,20 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use crate::store::Store;
+use state::SuperView;
 use update::{Action, Effect};
-use view::SuperView;
 
 /// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
 /// restored on every way out. Without a terminal it says so instead of starting.
 pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
-    crate::console::require_terminal()?;
-    let signals = crate::console::Signals::new()?;
+    crate::tui::terminal::require_terminal()?;
+    let signals = crate::tui::terminal::Signals::new()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
-    if let Err(e) = ratatui::try_restore() {
-        tracing::info!("terminal not restored (gone?): {e}");
-    }
+    crate::tui::terminal::restore();
     // Reads still running finish before the caller closes the database.
-    crate::console::finish(inflight).await;
+    crate::tui::terminal::finish(inflight).await;
     result
 }
 
@@ -52,7 +52,7 @@ async fn event_loop(
     store: Store,
     viewer: String,
     tz: Tz,
-    mut signals: crate::console::Signals,
+    mut signals: crate::tui::terminal::Signals,
     inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<()> {
     let bus = crate::coord::bus::new_bus();
@@ -152,9 +152,9 @@ mod tests {
         assert_eq!(with_presence(idle, Some(&ready)), (AgentState::Idle, Some(at), None));
     }
 
-    fn view() -> super::view::SuperView {
+    fn view() -> super::state::SuperView {
         let tz = chrono_tz::UTC;
-        super::view::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
+        super::state::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())
     }
 
     #[test]

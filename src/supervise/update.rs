@@ -1,13 +1,13 @@
 //! The supervisor console's one pattern, the agent console's: keys, the clock, webhooks and
-//! finished reads become [`Action`]s; [`update`] changes the [`SuperView`] and returns the reads
+//! finished reads become [`Action`]s; [`update`] changes the [`SuperView`] (in [`super::state`]) and returns the reads
 //! to start as [`Effect`]s; the view draws the state and never awaits.
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use super::snapshot::Snapshot;
-use super::view::SuperView;
-use crate::console::keys::{Command, Context, lookup};
+use super::state::SuperView;
+use crate::tui::keys::{Command, Context, lookup};
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -29,28 +29,6 @@ pub enum Effect {
     /// Read a snapshot; `previous` lends its totals while they are fresh (`totals_at: None`
     /// forces them to be read).
     LoadSnapshot { previous: Box<Snapshot> },
-}
-
-/// Where the reads are: one at a time; a webhook (or `r`) during a read is not dropped, it asks
-/// for another read as soon as the current one lands.
-///
-/// A webhook's read is quick: agents and live calls are read at once, while the day's totals
-/// (which scan whole tables) are read again only when they are older than
-/// [`TOTALS_AFTER_CHANGE`]; a change they have not covered yet is read at the next tick. So with a
-/// whole team's webhooks arriving every few milliseconds the live board stays within a poll of the
-/// truth, and the numbers within a couple of seconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reads {
-    pub loading: bool,
-    /// Another read is wanted once the current one lands.
-    pub again: bool,
-    /// The next read re-reads the totals whatever their age (the first read, `r`).
-    pub full_wanted: bool,
-    /// A webhook changed calls since the totals shown were read.
-    pub totals_owed: bool,
-    /// The read under way re-reads the totals.
-    pub reading_totals: bool,
-    pub quit: bool,
 }
 
 /// After a webhook, totals older than this are read again with the live board.
@@ -92,31 +70,34 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             }
             reload(v)
         }
-        Action::SnapshotLoaded { result, at } => {
-            v.reads.loading = false;
-            match result {
-                Ok(s) => {
-                    // An outcome saved or a call started shows on the board before any webhook
-                    // says so: the totals owe it too.
-                    if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
-                        v.reads.totals_owed = true;
-                    }
-                    v.snapshot = *s;
-                    v.error = None;
-                }
-                Err(e) => {
-                    v.error = Some(e);
-                    // What the failed read was to bring is still owed: the next read tries again.
-                    if std::mem::take(&mut v.reads.reading_totals) {
-                        v.reads.full_wanted = true;
-                    }
-                }
+        Action::SnapshotLoaded { result, at } => on_loaded(v, result, at),
+    }
+}
+
+/// A read landed: the snapshot (or the error) is shown and the next wanted read starts.
+fn on_loaded(v: &mut SuperView, result: Result<Box<Snapshot>, String>, at: DateTime<Utc>) -> Vec<Effect> {
+    v.reads.loading = false;
+    match result {
+        Ok(s) => {
+            // An outcome saved or a call started shows on the board before any webhook
+            // says so: the totals owe it too.
+            if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
+                v.reads.totals_owed = true;
             }
-            v.reads.reading_totals = false;
-            v.now = at;
-            reload(v)
+            v.snapshot = *s;
+            v.error = None;
+        }
+        Err(e) => {
+            v.error = Some(e);
+            // What the failed read was to bring is still owed: the next read tries again.
+            if std::mem::take(&mut v.reads.reading_totals) {
+                v.reads.full_wanted = true;
+            }
         }
     }
+    v.reads.reading_totals = false;
+    v.now = at;
+    reload(v)
 }
 
 /// Who is in which state on which call, and the live calls' states: what moves the totals.

@@ -1,54 +1,21 @@
 //! The supervisor's screen: agents and their state (coloured as time in it grows), live calls,
 //! today's numbers and the daily connect rate. Every duration carries its units.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table};
 
-use super::snapshot::{AgentState, Snapshot};
-use crate::console::keys::{BINDINGS, Context, footer};
-use crate::console::views::columns::{Column, fit, widest};
-use crate::console::views::{age, centered, dim, duration, stats, status_style};
-use crate::domain::FeedbackCatalog;
+use super::snapshot::AgentState;
+use super::state::SuperView;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
-
-/// Everything the supervisor screen draws from.
-#[derive(Debug, Clone)]
-pub struct SuperView {
-    pub snapshot: Snapshot,
-    pub now: DateTime<Utc>,
-    pub tz: Tz,
-    pub database: String,
-    pub viewer: String,
-    pub error: Option<String>,
-    pub help: bool,
-    /// Which outcomes count as positive, for the conversion rate.
-    pub catalog: std::sync::Arc<FeedbackCatalog>,
-    /// Reads in flight and wanted, and whether to quit.
-    pub reads: super::update::Reads,
-}
-
-impl SuperView {
-    /// A screen with nothing read yet.
-    pub fn new(now: DateTime<Utc>, tz: Tz, database: String, viewer: String) -> Self {
-        Self {
-            snapshot: Snapshot::default(),
-            now,
-            tz,
-            database,
-            viewer,
-            error: None,
-            help: false,
-            catalog: std::sync::Arc::new(FeedbackCatalog::default()),
-            reads: super::update::Reads { full_wanted: true, again: true, ..Default::default() },
-        }
-    }
-}
+use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::{age, duration};
+use crate::tui::keys::{self, BINDINGS, Command, Context, footer};
+use crate::tui::stats;
+use crate::tui::widgets::{centered, dim, status_style};
 
 /// Green while short, yellow past 2 minutes, red past 5 (idle or stuck in wrap-up costs calls).
 pub fn time_style(state: AgentState, secs: i64) -> Style {
@@ -108,7 +75,10 @@ pub fn render(v: &SuperView, frame: &mut Frame) {
         let mut lines = vec![
             Line::raw("This screen is read-only: no key places a call or changes data."),
             Line::raw("Agents and live calls refresh every second and on every webhook;"),
-            Line::raw("today's numbers follow within a few seconds (r: at once)."),
+            Line::raw(format!(
+                "today's numbers follow within a few seconds ({}: at once).",
+                keys::key(Context::Supervise, Command::Refresh)
+            )),
             Line::raw(""),
         ];
         lines.extend(

@@ -16,8 +16,8 @@ use crate::coord::bus::{Bus, Source};
 use crate::domain::CallStatus;
 use crate::store::{LoadtestCall, Store};
 use crate::supervise::snapshot::{self, Snapshot};
+use crate::supervise::state::SuperView;
 use crate::supervise::update::{self, Action, Effect};
-use crate::supervise::view::SuperView;
 
 /// The supervisor must see a change within this.
 pub const LAG_GOAL: Duration = Duration::from_secs(1);

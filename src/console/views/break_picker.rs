@@ -6,11 +6,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::hints::key_hints;
-use super::{centered, dim};
-use crate::console::keys::{Command, Context};
 use crate::console::state::BreakPicker;
 use crate::domain::presence::{BREAK_REASONS, reason_keys};
+use crate::tui::hints::key_hints;
+use crate::tui::keys::{Command, Context};
+use crate::tui::widgets::{centered, dim};
 
 pub fn render(p: BreakPicker, frame: &mut Frame) {
     let height = u16::try_from(BREAK_REASONS.len()).unwrap_or(8).saturating_add(5);

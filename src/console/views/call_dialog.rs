@@ -7,13 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::hints::key_hints;
-use super::{centered, dim};
-use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, CallDialog};
 use crate::coord::dialer::CallKind;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::hints::key_hints;
+use crate::tui::keys::{Command, Context, shown};
+use crate::tui::widgets::{centered, dim};
 
 pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let last = last_call_lines(app, d);
@@ -27,25 +27,32 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
     let block = Block::default().borders(Borders::ALL).border_style(Style::default().fg(Color::Cyan)).title(
         Span::styled(format!(" Call {} ", strip_controls(&e.name)), Style::default().add_modifier(Modifier::BOLD)),
     );
-    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-    let option = |kind: CallKind, k: String, name: &'static str, what: &'static str, enabled: bool| {
-        let marker = if d.highlighted == kind && enabled { "▶ " } else { "  " };
-        let style = if !enabled {
-            dim()
-        } else if d.highlighted == kind {
-            Style::default().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::default()
-        };
-        Line::from(vec![
-            Span::raw(marker),
-            Span::styled(k, if enabled { key } else { dim() }),
-            Span::styled(format!("  {name:<13}"), style),
-            Span::styled(format!(" {what}"), dim()),
-        ])
-    };
+    let option =
+        |kind, cmd, name, what, enabled| option(d, kind, shown(Context::CallDialog, &[cmd]), name, what, enabled);
     let telecmi_ok = app.me.telecmi_refusal.is_none() && !blocked;
-    let mut lines = vec![Line::styled(
+    let mut lines = vec![driver_line(e)];
+    lines.extend(last);
+    lines.extend(refused.0);
+    lines.extend([
+        Line::raw(""),
+        option(CallKind::Telecmi, Command::DialTelecmi, "TeleCMI IVR", "rings your phone, then the driver", telecmi_ok),
+    ]);
+    lines.extend(unavailable);
+    lines.push(option(
+        CallKind::Manual,
+        Command::DialManual,
+        "Manual Call",
+        "dial by hand; calldesk logs it",
+        !blocked,
+    ));
+    lines.push(Line::raw(""));
+    lines.push(keys_line(blocked));
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+/// The driver in one dim line: number, TMID, city, tries and the last outcome.
+fn driver_line(e: &crate::store::QueueEntry) -> Line<'static> {
+    Line::styled(
         format!(
             "{} · TMID {} · {} · tries {}{}",
             readable(&e.mobile),
@@ -55,39 +62,39 @@ pub fn render(app: &App, d: &CallDialog, frame: &mut Frame) {
             e.last_outcome.as_deref().map(|o| format!(" · last: {}", strip_controls(o))).unwrap_or_default()
         ),
         dim(),
-    )];
-    lines.extend(last);
-    lines.extend(refused.0);
-    lines.extend([
-        Line::raw(""),
-        option(
-            CallKind::Telecmi,
-            shown(Context::CallDialog, &[Command::DialTelecmi]),
-            "TeleCMI IVR",
-            "rings your phone, then the driver",
-            telecmi_ok,
-        ),
-    ]);
-    lines.extend(unavailable);
-    lines.push(option(
-        CallKind::Manual,
-        shown(Context::CallDialog, &[Command::DialManual]),
-        "Manual Call",
-        "dial by hand; calldesk logs it",
-        !blocked,
-    ));
-    lines.push(Line::raw(""));
-    if blocked {
-        // Nothing here can be placed: the only way on is out.
-        lines.push(key_hints(&[(Context::CallDialog, &[Command::Close], Some("close"))]));
+    )
+}
+
+/// One way to call: marked when highlighted, dim when it cannot be used now.
+fn option(d: &CallDialog, kind: CallKind, k: String, name: &str, what: &str, enabled: bool) -> Line<'static> {
+    let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    let marker = if d.highlighted == kind && enabled { "▶ " } else { "  " };
+    let style = if !enabled {
+        dim()
+    } else if d.highlighted == kind {
+        Style::default().add_modifier(Modifier::REVERSED)
     } else {
-        lines.push(key_hints(&[
+        Style::default()
+    };
+    Line::from(vec![
+        Span::raw(marker),
+        Span::styled(k, if enabled { key } else { dim() }),
+        Span::styled(format!("  {name:<13}"), style),
+        Span::styled(format!(" {what}"), dim()),
+    ])
+}
+
+/// The dialog's keys; when nothing here can be placed, the only way on is out.
+fn keys_line(blocked: bool) -> Line<'static> {
+    if blocked {
+        key_hints(&[(Context::CallDialog, &[Command::Close], Some("close"))])
+    } else {
+        key_hints(&[
             (Context::CallDialog, &[Command::Confirm], None),
             (Context::CallDialog, &[Command::SelectPrev, Command::SelectNext], Some("choose")),
             (Context::CallDialog, &[Command::Close], None),
-        ]));
+        ])
     }
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
 /// Why no call can be placed now, in red, and the rows it takes at `width`: the number is on the
@@ -157,7 +164,7 @@ fn last_call_lines(app: &App, d: &CallDialog) -> Vec<Line<'static>> {
         Some(Some(c)) => {
             let head = format!(
                 "Last call {} · {} · {}",
-                super::when(c.created_at, app.now, app.tz),
+                crate::tui::format::when(c.created_at, app.now, app.tz),
                 c.call_status(),
                 strip_controls(c.feedback.as_deref().unwrap_or("no outcome"))
             );

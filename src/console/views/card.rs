@@ -7,11 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{REC, centered, dim, rec_style, status_style, when};
 use crate::console::state::{App, CardView, LiveCall};
 use crate::domain::CallLog;
 use crate::domain::phone::readable;
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::format::when;
+use crate::tui::keys::{Command, Context, hint, key};
+use crate::tui::widgets::{REC, centered, dim, rec_style, status_style};
 
 pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
     // Above the status bar and its notice line (a refusal said while the card is open must show).
@@ -24,7 +26,7 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::Cyan))
         .title(Span::styled(format!(" {name} "), Style::default().add_modifier(Modifier::BOLD)))
-        .title_bottom(Line::styled(" ↑↓ PgUp PgDn scroll · Enter call · Esc close ", dim()));
+        .title_bottom(Line::styled(bottom_line(), dim()));
     let mut lines = header(app, c);
     lines.push(Line::raw(""));
     if c.loading {
@@ -44,6 +46,16 @@ pub fn render(app: &App, c: &CardView, frame: &mut Frame) {
         lines.push(Line::styled("Never called.", dim()));
     }
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((c.scroll, 0)), area);
+}
+
+/// The card's keys, from the table: `↑↓ PgUp PgDn scroll · Enter call · Esc close`. Plain and dim
+/// (not the yellow hints of the forms): the card is read more than it is worked.
+fn bottom_line() -> String {
+    let (arrows, scroll) = hint(Context::Card, &[Command::SelectPrev, Command::SelectNext], Some("scroll"));
+    let [(enter, call), (esc, close)] =
+        [Command::OpenCallDialog, Command::Close].map(|c| hint(Context::Card, &[c], None));
+    let (up, down) = (key(Context::Card, Command::PageUp), key(Context::Card, Command::PageDown));
+    format!(" {arrows} {up} {down} {scroll} · {enter} {call} · {esc} {close} ")
 }
 
 fn header(app: &App, c: &CardView) -> Vec<Line<'static>> {
@@ -116,7 +128,7 @@ fn call_lines(app: &App, call: &CallLog, live: Option<&LiveCall>, focused: bool,
             let timer = super::live::timer(app, l);
             format!(" · {}", timer.strip_prefix(st.as_str()).map_or(timer.as_str(), str::trim_start))
         }
-        None => call.call_duration.map(|d| format!(" · {}", super::duration(d))).unwrap_or_default(),
+        None => call.call_duration.map(|d| format!(" · {}", crate::tui::format::duration(d))).unwrap_or_default(),
     };
     let marker = if focused { "▶ " } else { "• " };
     let mut v = vec![Line::from(vec![

@@ -8,14 +8,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use tui_input::Input;
 
-use super::hints::hint_spans;
-use super::{centered, clock, dim, status_style};
-use crate::console::keys::{Command, Context, shown};
 use crate::console::state::{App, FeedbackForm, Field};
 use crate::domain::feedback::outcome_key;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::domain::{FeedbackCatalog, FeedbackGroup};
+use crate::tui::format::clock;
+use crate::tui::hints::hint_spans;
+use crate::tui::keys::{Command, Context, shown};
+use crate::tui::widgets::{centered, dim, status_style};
 
 /// Narrowest column of outcomes.
 const MIN_CELL: u16 = 21;

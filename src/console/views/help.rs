@@ -6,8 +6,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::centered;
-use crate::console::keys::{BINDINGS, Context, context_title};
+use crate::tui::keys::{BINDINGS, Command, Context, context_title, first_key, key};
+use crate::tui::widgets::centered;
 
 const ORDER: [Context; 9] = [
     Context::Queue,
@@ -67,7 +67,7 @@ pub fn render(frame: &mut Frame, scroll: u16) {
     let widest = lines.iter().map(Line::width).max().unwrap_or(0);
     let two_columns = lines.len() > height && widest <= inner_width / 2 && cut.max(lines.len() - cut) <= height;
     if two_columns {
-        let block = block(" Keys (Esc closes) ".to_string());
+        let block = block(format!(" Keys ({} closes) ", key(Context::Help, Command::Close)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let [l, r] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
@@ -81,15 +81,23 @@ pub fn render(frame: &mut Frame, scroll: u16) {
     let overflow = rows.saturating_sub(height);
     let scroll = usize::from(scroll).min(overflow);
     let title = if overflow == 0 {
-        " Keys (Esc closes) ".to_string()
+        format!(" Keys ({} closes) ", key(Context::Help, Command::Close))
     } else {
-        format!(" Keys — ↑↓ PgUp PgDn Home End scroll ({}/{rows}) · Esc closes ", scroll + height)
+        let close = key(Context::Help, Command::Close);
+        format!(" Keys — {} scroll ({}/{rows}) · {close} closes ", scroll_keys(), scroll + height)
     };
     let block = block(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
+}
+
+/// The help's scrolling keys, one of each: `↑↓ PgUp PgDn Home End`.
+fn scroll_keys() -> String {
+    let one = |cmd| first_key(Context::Help, cmd);
+    let arrows = format!("{}{}", one(Command::SelectPrev), one(Command::SelectNext));
+    [arrows.as_str(), one(Command::PageUp), one(Command::PageDown), one(Command::First), one(Command::Last)].join(" ")
 }
 
 fn block(title: String) -> Block<'static> {

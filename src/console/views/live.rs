@@ -7,13 +7,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::{clock, dim, hhmmss, status_style, when};
-use crate::console::keys::{Command, Context};
 use crate::console::state::{App, LiveCall};
 use crate::coord::dialer::CallKind;
 use crate::domain::CallStatus;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
+use crate::tui::format::{clock, hhmmss, when};
+use crate::tui::keys::{Command, Context, first_key, key};
+use crate::tui::widgets::{dim, status_style};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let recent_h = (app.recent.len() as u16 + 2).clamp(3, 8);
@@ -26,7 +27,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let lines = match &app.live {
         Some(l) => fit(live_lines(app, l), usize::from(inner.height)),
         None if app.dialing => vec![Line::from("Dialing…")],
-        None => vec![Line::styled("No call in progress. Select a driver and press Enter.", dim())],
+        None => {
+            let enter = first_key(Context::Queue, Command::OpenCallDialog);
+            vec![Line::styled(format!("No call in progress. Select a driver and press {enter}."), dim())]
+        }
     };
     frame.render_widget(Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), inner);
 
@@ -84,7 +88,23 @@ fn fit(mut lines: Vec<Line<'static>>, height: usize) -> Vec<Line<'static>> {
     lines
 }
 
+/// The call's header and timeline, then what the agent should know about it.
 fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
+    let mut lines = header(app, l);
+    lines.extend(l.events.iter().map(|e| {
+        let leg = if e.leg.is_empty() { "-" } else { e.leg.as_str() };
+        let kind = if e.kind == "cdr" { "report" } else { e.kind.as_str() };
+        Line::from(vec![
+            Span::styled(format!("{} ", hhmmss(e.received_at.and_utc(), app.tz)), dim()),
+            Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
+        ])
+    }));
+    lines.extend(notes(app, l));
+    lines
+}
+
+/// Who is called, on which number, how and in what state, and the dial itself.
+fn header(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
     let c = &l.call;
     let st = c.call_status();
     let name = strip_controls(c.driver_name.as_deref().unwrap_or("?"));
@@ -93,7 +113,7 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         CallKind::Manual => "Manual call",
     };
     let timer = timer(app, l);
-    let mut lines = vec![
+    vec![
         Line::from(Span::styled(name, Style::default().add_modifier(Modifier::BOLD))),
         Line::styled(
             format!(
@@ -115,25 +135,27 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
             Span::styled(format!("{} ", hhmmss(c.created_at, app.tz)), dim()),
             Span::raw("dial     initiated"),
         ]),
-    ];
-    for e in &l.events {
-        let leg = if e.leg.is_empty() { "-" } else { e.leg.as_str() };
-        let kind = if e.kind == "cdr" { "report" } else { e.kind.as_str() };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{} ", hhmmss(e.received_at.and_utc(), app.tz)), dim()),
-            Span::raw(format!("leg {leg} {kind:<7} {}", strip_controls(&e.status))),
-        ]));
-    }
+    ]
+}
+
+/// What the agent should know about the call: unconfirmed, how it ended, why it failed, a silent
+/// TeleCMI, and for a manual call the key that ends it or opens its wrap-up.
+fn notes(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
+    let c = &l.call;
+    let st = c.call_status();
+    let mut lines = Vec::new();
     if c.is_unconfirmed() {
         let age = (app.now - c.created_at).num_seconds();
         let wait = crate::coord::dialer::MARK_NOT_PLACED_AFTER_SECS - age;
+        let n = key(Context::Queue, Command::MarkNotPlaced);
         let text = if wait > 0 {
             format!(
-                "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. n marks it not placed in {wait}s."
+                "UNCONFIRMED: TeleCMI never answered the request; the call may still ring. {n} marks it not placed in {wait}s."
             )
         } else {
-            "UNCONFIRMED: TeleCMI never answered the request. If your phone did not ring, press n: not placed."
-                .to_string()
+            format!(
+                "UNCONFIRMED: TeleCMI never answered the request. If your phone did not ring, press {n}: not placed."
+            )
         };
         lines.push(Line::styled(text, Style::default().fg(ratatui::style::Color::Yellow).add_modifier(Modifier::BOLD)));
     }
@@ -154,10 +176,10 @@ fn live_lines(app: &App, l: &LiveCall) -> Vec<Line<'static>> {
         ));
     }
     if l.kind == CallKind::Manual && l.in_progress() {
-        let end = crate::console::keys::shown(Context::Queue, &[Command::EndCall]);
+        let end = key(Context::Queue, Command::EndCall);
         lines.push(Line::styled(format!("Press {end} when the call ends."), dim()));
     } else if l.kind == CallKind::Manual && st.is_live() && app.form().is_none_or(|f| f.call.id != c.id) {
-        let open = crate::console::keys::shown(Context::Global, &[Command::ReopenWrapup]);
+        let open = key(Context::Global, Command::ReopenWrapup);
         lines.push(Line::styled(format!("Ended: its wrap-up waits ({open})."), dim()));
     }
     lines

@@ -6,11 +6,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::hints::{Hint, hint_spans};
-use super::{centered, dim};
-use crate::console::keys::{Command, Context};
 use crate::console::state::{Prompt, PromptFor};
 use crate::domain::text::strip_controls;
+use crate::tui::hints::{Hint, hint_spans};
+use crate::tui::keys::{Command, Context};
+use crate::tui::widgets::{centered, dim};
 
 /// The keys of this prompt, named for what they do here: Enter searches the call log, snoozes a
 /// driver or saves an edit; Tab only where there is a next field.

@@ -6,13 +6,15 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::columns::{Column, fit, widest};
-use super::{dim, more_below, selected_style, when};
 use crate::console::dialing::closed_for;
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
-use crate::store::COUNT_CAP;
+use crate::store::{COUNT_CAP, QueueEntry};
+use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::when;
+use crate::tui::keys::{Command, Context, key};
+use crate::tui::widgets::{dim, more_below, selected_style};
 
 /// A count the store stopped at [`COUNT_CAP`]: `10000+`.
 fn capped(n: i64) -> String {
@@ -38,6 +40,27 @@ fn queue_below(app: &App, visible: usize) -> (usize, bool) {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let q = &app.queue;
+    let mut block = Block::default().borders(Borders::ALL).title(Line::from(title(app, area)));
+    let (below, unread) = queue_below(app, usize::from(area.height.saturating_sub(3)));
+    if let Some(more) = more_below(below, unread) {
+        block = block.title_bottom(more);
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if q.rows.is_empty() {
+        frame.render_widget(Paragraph::new(empty(app)).style(dim()).wrap(ratatui::widgets::Wrap { trim: true }), inner);
+        return;
+    }
+    let visible = usize::from(inner.height.saturating_sub(1));
+    let start = q.offset.min(q.rows.len().saturating_sub(1));
+    let end = (start + visible).min(q.rows.len());
+    frame.render_widget(table(app, start, end, inner.width), inner);
+}
+
+/// The pane's title: counts, the team's closed window, how many rows on screen wait for their
+/// hours, and the filter — each part only where it fits.
+fn title(app: &App, area: Rect) -> Vec<Span<'static>> {
     let q = &app.queue;
     let mut title = vec![
         Span::styled(" Queue ", Style::default().add_modifier(Modifier::BOLD)),
@@ -74,55 +97,32 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Style::default().fg(Color::Yellow),
         ));
     }
-    let mut block = Block::default().borders(Borders::ALL).title(Line::from(title));
-    let (below, unread) = queue_below(app, usize::from(area.height.saturating_sub(3)));
-    if let Some(more) = more_below(below, unread) {
-        block = block.title_bottom(more);
+    title
+}
+
+/// What an empty queue says: loading, nobody due (and why), or nobody matching the filter.
+fn empty(app: &App) -> String {
+    let q = &app.queue;
+    if q.loading {
+        "Loading…".to_string()
+    } else if q.filter.value().is_empty() && q.total > 0 {
+        let when = key(Context::Global, Command::ShowUpcoming);
+        format!("Nobody is due right now; the rest of the queue is scheduled for later ({when} shows when).")
+    } else if q.filter.value().is_empty() {
+        "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`.".to_string()
+    } else {
+        format!("No due driver matches the filter ({} clears it).", key(Context::Filter, Command::ClearFilter))
     }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if q.rows.is_empty() {
-        let msg = if q.loading {
-            "Loading…"
-        } else if q.filter.value().is_empty() && q.total > 0 {
-            "Nobody is due right now; the rest of the queue is scheduled for later (4 shows when)."
-        } else if q.filter.value().is_empty() {
-            "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`."
-        } else {
-            "No due driver matches the filter (Esc clears it)."
-        };
-        frame.render_widget(Paragraph::new(msg).style(dim()).wrap(ratatui::widgets::Wrap { trim: true }), inner);
-        return;
-    }
-    let visible = usize::from(inner.height.saturating_sub(1));
-    let start = q.offset.min(q.rows.len().saturating_sub(1));
-    let end = (start + visible).min(q.rows.len());
+}
+
+/// The rows `start..end` as a table fitted to `width`.
+fn table(app: &App, start: usize, end: usize, width: u16) -> Table<'static> {
+    let q = &app.queue;
     let shown = &q.rows[start..end];
     // A driver outside their calling hours waits: the Due cell says when their window opens.
     let waiting: Vec<bool> = shown.iter().map(|e| closed_for(app, e).is_some()).collect();
-    let due: Vec<String> = shown
-        .iter()
-        .map(|e| match closed_for(app, e) {
-            Some(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
-            // The agent put them off until now (`z`): said so, not taken for a retry.
-            None if e.is_snoozed() => format!("snoozed {}", when(e.due_at.and_utc(), app.now, app.tz)),
-            None => when(e.due_at.and_utc(), app.now, app.tz),
-        })
-        .collect();
-    let names: Vec<String> = shown
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let mark = if waiting[i] {
-                "⏸ "
-            } else if e.is_callback() {
-                "↺ "
-            } else {
-                ""
-            };
-            format!("{mark}{}", strip_controls(&e.name))
-        })
-        .collect();
+    let due: Vec<String> = shown.iter().map(|e| due_cell(app, e)).collect();
+    let names: Vec<String> = shown.iter().zip(&waiting).map(|(e, w)| name_cell(e, *w)).collect();
     let mobiles: Vec<String> = shown.iter().map(|e| readable(&e.mobile)).collect();
     let cities: Vec<String> = shown.iter().map(|e| strip_controls(e.city.as_deref().unwrap_or(""))).collect();
     let lasts: Vec<String> = shown.iter().map(|e| strip_controls(e.last_outcome.as_deref().unwrap_or(""))).collect();
@@ -138,30 +138,56 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Column::whole("Due", widest(due.iter().map(String::as_str))),
         Column::flex("Last outcome", 12, Some(0)).wants(widest(lasts.iter().map(String::as_str))),
     ];
-    let fitted = fit(&cols, inner.width, 1);
+    let fitted = fit(&cols, width, 1);
     let cells = names.into_iter().zip(mobiles).zip(cities.into_iter().zip(lasts)).zip(due);
-    let rows = shown.iter().zip(cells).enumerate().map(|(i, (e, (((name, mobile), (city, last)), due)))| {
-        let mut row = fitted.row(vec![
-            name.into(),
-            mobile.into(),
-            strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
-            city.into(),
-            e.attempts.to_string().into(),
-            due.into(),
-            last.into(),
-        ]);
-        if waiting[i] {
-            row = row.style(dim());
-        } else if e.is_callback() {
-            row = row.style(Style::default().fg(Color::Yellow));
-        }
-        if start + i == q.selected {
-            row = row.style(selected_style());
-        }
-        row
-    });
-    let table = Table::new(rows, fitted.constraints())
+    let rows: Vec<_> = shown
+        .iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, (e, (((name, mobile), (city, last)), due)))| {
+            let mut row = fitted.row(vec![
+                name.into(),
+                mobile.into(),
+                strip_controls(e.tmid.as_deref().unwrap_or("")).into(),
+                city.into(),
+                e.attempts.to_string().into(),
+                due.into(),
+                last.into(),
+            ]);
+            if waiting[i] {
+                row = row.style(dim());
+            } else if e.is_callback() {
+                row = row.style(Style::default().fg(Color::Yellow));
+            }
+            if start + i == q.selected {
+                row = row.style(selected_style());
+            }
+            row
+        })
+        .collect();
+    Table::new(rows, fitted.constraints())
         .header(fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
-        .column_spacing(1);
-    frame.render_widget(table, inner);
+        .column_spacing(1)
+}
+
+/// The Due cell: when the driver's window opens if it is closed, the snooze, or the due time.
+fn due_cell(app: &App, e: &QueueEntry) -> String {
+    match closed_for(app, e) {
+        Some(c) => format!("waits {}", when(c.opens_at, app.now, app.tz)),
+        // The agent put them off until now (`z`): said so, not taken for a retry.
+        None if e.is_snoozed() => format!("snoozed {}", when(e.due_at.and_utc(), app.now, app.tz)),
+        None => when(e.due_at.and_utc(), app.now, app.tz),
+    }
+}
+
+/// The name, marked `⏸ ` while the driver's hours are closed, `↺ ` for a callback.
+fn name_cell(e: &QueueEntry, waiting: bool) -> String {
+    let mark = if waiting {
+        "⏸ "
+    } else if e.is_callback() {
+        "↺ "
+    } else {
+        ""
+    };
+    format!("{mark}{}", strip_controls(&e.name))
 }

@@ -7,12 +7,13 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Table};
 
-use super::columns::{Column, fit, widest};
-use super::{dim, more_below, selected_style, when};
 use crate::console::state::App;
 use crate::domain::phone::readable;
 use crate::domain::text::strip_controls;
 use crate::store::{DriverHit, Standing};
+use crate::tui::columns::{Column, fit, widest};
+use crate::tui::format::when;
+use crate::tui::widgets::{dim, more_below, selected_style};
 
 /// "due now", "callback 13:00", "retry 13:00", "snoozed 24 Nov 10:00" (the agent's `z`) or
 /// "done", for one driver.
@@ -82,27 +83,29 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     // A search shows at most SEARCH_LIMIT hits: that many may mean more.
     let unread = s.hits.len() >= crate::console::finder::SEARCH_LIMIT as usize;
-    hit_table(app, frame, list_area, (&title, empty), &s.hits, s.selected, s.offset, unread);
+    let list = HitList { hits: &s.hits, selected: s.selected, offset: s.offset, unread };
+    hit_table(app, frame, list_area, (&title, empty), &list);
 }
 
 pub fn render_upcoming(app: &App, frame: &mut Frame, area: Rect) {
     let u = &app.upcoming;
     let title = format!(" Upcoming · {}{} scheduled ", u.rows.len(), if u.exhausted { "" } else { "+" });
     let empty = if u.loading { "Loading…" } else { "No callback or retry is scheduled." };
-    hit_table(app, frame, area, (&title, empty), &u.rows, u.selected, u.offset, !u.exhausted);
+    let list = HitList { hits: &u.rows, selected: u.selected, offset: u.offset, unread: !u.exhausted };
+    hit_table(app, frame, area, (&title, empty), &list);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn hit_table(
-    app: &App,
-    frame: &mut Frame,
-    area: Rect,
-    (title, empty): (&str, &str),
-    hits: &[DriverHit],
+/// A list of drivers as the two screens hold it: the rows read, the selection, the first row
+/// shown, and whether more may wait unread.
+struct HitList<'a> {
+    hits: &'a [DriverHit],
     selected: usize,
     offset: usize,
     unread: bool,
-) {
+}
+
+fn hit_table(app: &App, frame: &mut Frame, area: Rect, (title, empty): (&str, &str), list: &HitList<'_>) {
+    let HitList { hits, selected, offset, unread } = *list;
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title.to_string(), Style::default().add_modifier(Modifier::BOLD)));
@@ -119,6 +122,11 @@ fn hit_table(
     let visible = usize::from(inner.height.saturating_sub(1));
     let start = offset.min(hits.len().saturating_sub(1));
     let shown = &hits[start..(start + visible).min(hits.len())];
+    frame.render_widget(hits_rows(app, shown, start, selected, inner.width), inner);
+}
+
+/// The hits shown (`start` is the first one's index) as a table fitted to `width`.
+fn hits_rows(app: &App, shown: &[DriverHit], start: usize, selected: usize, width: u16) -> Table<'static> {
     let states: Vec<String> = shown.iter().map(|h| standing_text(app, h)).collect();
     let mobiles: Vec<String> = shown.iter().map(|h| readable(&h.mobile)).collect();
     let names: Vec<String> = shown.iter().map(|h| strip_controls(&h.name)).collect();
@@ -131,35 +139,43 @@ fn hit_table(
         Column::flex("Last outcome", 12, Some(1))
             .wants(widest(shown.iter().map(|h| h.last_outcome.as_deref().unwrap_or("")))),
     ];
-    let fitted = fit(&cols, inner.width, 1);
+    let fitted = fit(&cols, width, 1);
     let red = Style::default().fg(Color::Red).add_modifier(Modifier::BOLD);
     let cells = states.into_iter().zip(mobiles).zip(names);
-    let rows = shown.iter().zip(cells).enumerate().map(|(i, (h, ((state, mobile), name)))| {
-        // A driver on the do-not-call list: the standing in red, and why where the last outcome
-        // would be.
-        let (state, last) = match (h.dnc_since, h.asked_not_to_be_called()) {
-            (Some(_), _) => (
-                Line::styled(state, red),
-                format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
-            ),
-            (None, true) => (Line::styled(state, red), "do not call: asked not to be called".into()),
-            (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
-        };
-        let mut row = fitted.row(vec![
-            name.into(),
-            mobile.into(),
-            state.into(),
-            strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
-            h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
-            last.into(),
-        ]);
-        if start + i == selected {
-            row = row.style(selected_style());
-        }
-        row
-    });
-    let table = Table::new(rows, fitted.constraints())
+    let rows: Vec<_> = shown
+        .iter()
+        .zip(cells)
+        .enumerate()
+        .map(|(i, (h, ((state, mobile), name)))| {
+            let (state, last) = standing_and_last(h, state, red);
+            let mut row = fitted.row(vec![
+                name.into(),
+                mobile.into(),
+                state.into(),
+                strip_controls(h.tmid.as_deref().unwrap_or("")).into(),
+                h.attempts.map(|a| a.to_string()).unwrap_or_default().into(),
+                last.into(),
+            ]);
+            if start + i == selected {
+                row = row.style(selected_style());
+            }
+            row
+        })
+        .collect();
+    Table::new(rows, fitted.constraints())
         .header(fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
-        .column_spacing(1);
-    frame.render_widget(table, inner);
+        .column_spacing(1)
+}
+
+/// A driver on the do-not-call list: the standing in red, and why where the last outcome would
+/// be; anyone else: the standing as it is and the last outcome.
+fn standing_and_last(h: &DriverHit, state: String, red: Style) -> (Line<'static>, String) {
+    match (h.dnc_since, h.asked_not_to_be_called()) {
+        (Some(_), _) => (
+            Line::styled(state, red),
+            format!("do not call: {}", strip_controls(h.dnc_reason.as_deref().unwrap_or("no reason given"))),
+        ),
+        (None, true) => (Line::styled(state, red), "do not call: asked not to be called".into()),
+        (None, false) => (Line::raw(state), strip_controls(h.last_outcome.as_deref().unwrap_or(""))),
+    }
 }

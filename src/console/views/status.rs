@@ -7,10 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{age, dim};
-use crate::console::keys::{Context, footer, hint};
 use crate::console::state::{AgentStatus, App, Level, Modal, Progress, TelephonyMode};
 use crate::domain::text::{plural, strip_controls};
+use crate::tui::format::age;
+use crate::tui::keys::{Context, footer, hint};
+use crate::tui::widgets::dim;
 
 /// A piece of the status bar; when the bar is too narrow the lowest `keep` goes first.
 struct Part {
@@ -32,77 +33,28 @@ pub fn pending_wrapups(app: &App) -> usize {
     app.wrapups.iter().filter(|(c, _)| Some(c.id) != open).count()
 }
 
+/// The status line: who, how calls are placed, waiting wrap-ups, the agent's state, today's
+/// progress, the webhook and the database, the least needed dropped or shortened first.
 pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
-    // However the console was started, a caller TeleCMI is refused to places manual calls only.
-    let mode = match app.me.mode {
-        TelephonyMode::Telecmi if app.me.telecmi_refusal.is_some() => TelephonyMode::ManualOnly,
-        mode => mode,
-    };
-    let mode_style = match mode {
-        TelephonyMode::Telecmi => Style::default().fg(Color::Black).bg(Color::Green),
-        TelephonyMode::Simulated => Style::default().fg(Color::Black).bg(Color::Cyan),
-        TelephonyMode::ManualOnly => Style::default().fg(Color::Black).bg(Color::Yellow),
-    };
-    let last = app
-        .last_webhook
-        .map_or_else(|| "none yet".to_string(), |t| format!("{} ago", age((app.now - t).num_seconds())));
-    let mut parts = vec![
-        Part {
-            spans: vec![Span::styled(
-                format!(" {} ({}) ", strip_controls(&app.me.caller_name), app.me.caller_id),
-                Style::default().add_modifier(Modifier::BOLD),
-            )],
-            keep: 9,
-            short: None,
-        },
-        Part {
-            spans: vec![Span::raw("│"), Span::styled(format!(" {} ", mode.label()), mode_style)],
-            keep: 8,
-            short: None,
-        },
-    ];
-    // A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
-    let pending = pending_wrapups(app);
-    if pending > 0 {
-        // While a form is open its letters pick outcomes: no key is offered then (a `w` typed
-        // for "waiting: w" would pick an outcome); the next one opens after this save.
-        let text = if app.form().is_some() {
-            format!(" {} after this one ", plural(pending, "more wrap-up"))
-        } else {
-            let key = crate::console::keys::shown(
-                crate::console::keys::Context::Global,
-                &[crate::console::keys::Command::ReopenWrapup],
-            );
-            format!(" {} waiting: {key} ", plural(pending, "wrap-up"))
-        };
-        parts.push(Part {
-            spans: vec![
-                Span::raw("│"),
-                Span::styled(text, Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
-            ],
-            keep: 10,
-            short: None,
-        });
-    }
+    let mut parts = vec![name_part(app), mode_part(app)];
+    parts.extend(wrapups_part(app));
     parts.push(state_part(app));
     if let Some(p) = app.progress {
         parts.push(progress_part(p));
     }
-    parts.push(Part {
-        spans: vec![
-            Span::raw("│ webhook "),
-            Span::raw(app.me.webhook_addr.clone()),
-            Span::styled(format!(" · last {last} "), dim()),
-        ],
-        keep: 5,
-        short: Some(vec![Span::raw("│ webhook "), Span::styled(format!("{last} "), dim())]),
-    });
+    parts.push(webhook_part(app));
     parts.push(Part {
         spans: vec![Span::raw("│ "), Span::styled(app.me.database.clone(), dim())],
         keep: 1,
         short: None,
     });
-    let width = usize::from(area.width);
+    let spans: Vec<Span> = fit_parts(parts, usize::from(area.width)).into_iter().flat_map(|p| p.spans).collect();
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), area);
+}
+
+/// Drops (or shortens, where a part has a short form) the parts least needed until the line fits
+/// `width`; the name and a waiting wrap-up always stay.
+fn fit_parts(mut parts: Vec<Part>, width: usize) -> Vec<Part> {
     while parts.iter().map(Part::width).sum::<usize>() > width {
         let Some(pos) = parts.iter().enumerate().min_by_key(|(_, p)| p.keep).map(|(i, _)| i) else { break };
         if parts[pos].keep >= 9 {
@@ -113,8 +65,75 @@ pub fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             None => drop(parts.remove(pos)),
         }
     }
-    let spans: Vec<Span> = parts.into_iter().flat_map(|p| p.spans).collect();
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), area);
+    parts
+}
+
+fn name_part(app: &App) -> Part {
+    Part {
+        spans: vec![Span::styled(
+            format!(" {} ({}) ", strip_controls(&app.me.caller_name), app.me.caller_id),
+            Style::default().add_modifier(Modifier::BOLD),
+        )],
+        keep: 9,
+        short: None,
+    }
+}
+
+/// How calls are placed. However the console was started, a caller TeleCMI is refused to places
+/// manual calls only.
+fn mode_part(app: &App) -> Part {
+    let mode = match app.me.mode {
+        TelephonyMode::Telecmi if app.me.telecmi_refusal.is_some() => TelephonyMode::ManualOnly,
+        mode => mode,
+    };
+    let mode_style = match mode {
+        TelephonyMode::Telecmi => Style::default().fg(Color::Black).bg(Color::Green),
+        TelephonyMode::Simulated => Style::default().fg(Color::Black).bg(Color::Cyan),
+        TelephonyMode::ManualOnly => Style::default().fg(Color::Black).bg(Color::Yellow),
+    };
+    Part {
+        spans: vec![Span::raw("│"), Span::styled(format!(" {} ", mode.label()), mode_style)], keep: 8, short: None
+    }
+}
+
+/// A wrap-up left waiting costs a driver's outcome: it outlives everything but the name.
+fn wrapups_part(app: &App) -> Option<Part> {
+    let pending = pending_wrapups(app);
+    if pending == 0 {
+        return None;
+    }
+    // While a form is open its letters pick outcomes: no key is offered then (a `w` typed
+    // for "waiting: w" would pick an outcome); the next one opens after this save.
+    let text = if app.form().is_some() {
+        format!(" {} after this one ", plural(pending, "more wrap-up"))
+    } else {
+        let key = crate::tui::keys::key(Context::Global, crate::tui::keys::Command::ReopenWrapup);
+        format!(" {} waiting: {key} ", plural(pending, "wrap-up"))
+    };
+    Some(Part {
+        spans: vec![
+            Span::raw("│"),
+            Span::styled(text, Style::default().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD)),
+        ],
+        keep: 10,
+        short: None,
+    })
+}
+
+/// Where webhooks come in and when the last one did.
+fn webhook_part(app: &App) -> Part {
+    let last = app
+        .last_webhook
+        .map_or_else(|| "none yet".to_string(), |t| format!("{} ago", age((app.now - t).num_seconds())));
+    Part {
+        spans: vec![
+            Span::raw("│ webhook "),
+            Span::raw(app.me.webhook_addr.clone()),
+            Span::styled(format!(" · last {last} "), dim()),
+        ],
+        keep: 5,
+        short: Some(vec![Span::raw("│ webhook "), Span::styled(format!("{last} "), dim())]),
+    }
 }
 
 /// Ready, on break (with the reason), in a call or in wrap-up, with the time in it where the

@@ -506,6 +506,18 @@ pub fn binding(ctx: Context, cmd: Command) -> Option<&'static Binding> {
     BINDINGS.iter().find(|b| b.ctx == ctx && b.cmd == cmd)
 }
 
+/// How the key of `cmd` in `ctx` is written on screen (`e`, `Enter/c`); empty if it has none.
+pub fn key(ctx: Context, cmd: Command) -> &'static str {
+    binding(ctx, cmd).map_or("", |b| b.shown)
+}
+
+/// The first of the keys of `cmd` in `ctx`, for a sentence that names one: `press Enter`, not
+/// `press Enter/c`; `↑` of `↑/k`.
+pub fn first_key(ctx: Context, cmd: Command) -> &'static str {
+    let shown = key(ctx, cmd);
+    shown.split_once('/').filter(|(first, _)| !first.is_empty()).map_or(shown, |(first, _)| first)
+}
+
 /// How the keys of `cmds` in `ctx` are written on screen, run together (`↑` and `↓` give `↑↓`),
 /// so a hint drawn anywhere names the keys the dispatcher really uses.
 pub fn shown(ctx: Context, cmds: &[Command]) -> String {
@@ -516,6 +528,23 @@ pub fn shown(ctx: Context, cmds: &[Command]) -> String {
 pub fn hint(ctx: Context, cmds: &[Command], label: Option<&'static str>) -> (String, &'static str) {
     let label = label.or_else(|| cmds.first().and_then(|c| binding(ctx, *c)).and_then(|b| b.footer));
     (shown(ctx, cmds), label.unwrap_or(""))
+}
+
+/// A key the agent pressed, as written on screen (`e`, `Space`, `Esc`, `Shift+Tab`, `Ctrl+x`,
+/// `Alt+a`, `Enter`): for a key that matched no command, where the table has nothing to say.
+pub fn pressed(key: &KeyEvent) -> String {
+    let code = match key.code {
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::BackTab => "Shift+Tab".into(),
+        other => format!("{other}"),
+    };
+    match key.modifiers {
+        m if m.contains(KeyModifiers::CONTROL) => format!("Ctrl+{code}"),
+        m if m.contains(KeyModifiers::ALT) => format!("Alt+{code}"),
+        _ => code,
+    }
 }
 
 pub fn context_title(ctx: Context) -> &'static str {
@@ -574,6 +603,15 @@ mod tests {
             lookup(&[Context::Global], &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Command::Quit)
         );
+    }
+
+    #[test]
+    fn a_sentence_names_the_first_key() {
+        assert_eq!(first_key(Context::Queue, Command::OpenCallDialog), "Enter");
+        assert_eq!(first_key(Context::Help, Command::SelectPrev), "↑");
+        assert_eq!(first_key(Context::Global, Command::OpenSearch), "/");
+        assert_eq!(super::key(Context::Queue, Command::EndCall), "e");
+        assert_eq!(super::key(Context::Supervise, Command::EndCall), "");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Fixing mistakes from the queue: correct a driver's name or mobile, skip a driver to the end of
-//! the queue, snooze one until a time, and cancel a dial started by mistake.
+//! Fixing a driver from the queue: correct a driver's name or mobile, skip a driver to the end of
+//! the queue, snooze one until a time, and cancel a dial started by mistake; and the small prompts
+//! these open (the call-log search uses one too).
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use crossterm::event::KeyEvent;
@@ -7,9 +8,9 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Effect;
-use super::keys::Command;
 use super::state::{App, Modal, Prompt, PromptFor};
 use crate::domain::text::strip_controls;
+use crate::tui::keys::{self, Command, Context};
 
 fn selected(app: &mut App) -> Option<crate::store::QueueEntry> {
     let e = app.queue.selected_entry().cloned();
@@ -123,7 +124,7 @@ fn submit(p: &Prompt, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<Effect, S
             }
             Ok(Effect::EditDriver { driver_id: driver_id.clone(), name: Some(name), mobile: Some(value(1)) })
         }
-        PromptFor::CallLogSearch => Err("Press Enter to search.".into()),
+        PromptFor::CallLogSearch => Err(format!("Press {} to search.", keys::key(Context::Prompt, Command::Confirm))),
         PromptFor::Snooze { driver_id, name } => {
             let until = parse_until(&value(0), now, tz)?;
             let what = format!("Snoozed {name} until {}.", day_and_time(until, now, tz));
@@ -175,7 +176,8 @@ fn cancel_dial(app: &mut App) -> Vec<Effect> {
         return vec![];
     };
     if l.call.call_status() == crate::domain::CallStatus::Connected {
-        app.error("The driver answered: this call cannot be cancelled. Press e when it ends.");
+        let end = keys::key(Context::Queue, Command::EndCall);
+        app.error(format!("The driver answered: this call cannot be cancelled. Press {end} when it ends."));
         return vec![];
     }
     if l.kind == crate::coord::dialer::CallKind::Telecmi {

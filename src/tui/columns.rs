@@ -83,9 +83,28 @@ impl Fitted {
 /// table emptied for it.
 pub const WHOLE_NAME: u16 = 24;
 
+/// The columns that fit `width` (`spacing` between them) and the width of each: the lowest-ranked
+/// go first, then the spare width is shared, or taken back from the flexible columns.
 pub fn fit(cols: &[Column], width: u16, spacing: u16) -> Fitted {
-    let gaps = |shown: &[usize]| u32::from(spacing) * u32::try_from(shown.len().saturating_sub(1)).unwrap_or(0);
-    let need = |shown: &[usize]| -> u32 { shown.iter().map(|i| u32::from(cols[*i].width)).sum::<u32>() + gaps(shown) };
+    let shown = choose(cols, width, spacing);
+    let widths = share(cols, &shown, width, spacing);
+    Fitted { shown, widths }
+}
+
+/// The cells between the columns `shown`.
+fn gaps(shown: &[usize], spacing: u16) -> u32 {
+    u32::from(spacing) * u32::try_from(shown.len().saturating_sub(1)).unwrap_or(0)
+}
+
+/// The columns `shown` at their narrowest, with the gaps.
+fn need(cols: &[Column], shown: &[usize], spacing: u16) -> u32 {
+    shown.iter().map(|i| u32::from(cols[*i].width)).sum::<u32>() + gaps(shown, spacing)
+}
+
+/// Which columns stay: the lowest rank goes first until the rest fit; when some had to go, the
+/// columns a name outranks go before the name is cut.
+fn choose(cols: &[Column], width: u16, spacing: u16) -> Vec<usize> {
+    let need = |shown: &[usize]| need(cols, shown, spacing);
     // The lowest rank goes first; of equal ranks, the rightmost; only ranks below `below`.
     let lowest = |shown: &[usize], below: u8| {
         (0..shown.len())
@@ -102,16 +121,23 @@ pub fn fit(cols: &[Column], width: u16, spacing: u16) -> Fitted {
     if narrow {
         // Too narrow for every column: the columns a name outranks go before it is cut.
         let ask = |c: &Column| if c.outranks > 0 { c.width.max(c.want.min(WHOLE_NAME)) } else { c.width };
-        let asked = |shown: &[usize]| shown.iter().map(|i| u32::from(ask(&cols[*i]))).sum::<u32>() + gaps(shown);
+        let asked =
+            |shown: &[usize]| shown.iter().map(|i| u32::from(ask(&cols[*i]))).sum::<u32>() + gaps(shown, spacing);
         let bar = shown.iter().map(|i| cols[*i].outranks).max().unwrap_or(0);
         while asked(&shown) > u32::from(width) {
             let Some(pos) = lowest(&shown, bar) else { break };
             shown.remove(pos);
         }
     }
+    shown
+}
+
+/// The widths of the columns `shown`: spare width shared among the flexible columns, or taken
+/// back from them when even the narrowest do not fit.
+fn share(cols: &[Column], shown: &[usize], width: u16, spacing: u16) -> Vec<u16> {
     let mut widths: Vec<u16> = shown.iter().map(|i| cols[*i].width).collect();
     let flex: Vec<usize> = (0..shown.len()).filter(|p| cols[shown[*p]].flex).collect();
-    let total = need(&shown);
+    let total = need(cols, shown, spacing);
     if total <= u32::from(width) {
         // Spare width goes first to flexible columns whose text is cut: the never-dropped first,
         // then by rank, the most important first; columns of one rank share it a cell at a time.
@@ -148,7 +174,7 @@ pub fn fit(cols: &[Column], width: u16, spacing: u16) -> Fitted {
             over -= give;
         }
     }
-    Fitted { shown, widths }
+    widths
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use crate::console::keys::{Command, Context, hint};
+use crate::tui::keys::{Command, Context, hint};
 
 /// One hint: the keys of these commands in this context, with the table's footer label of the
 /// first command, or the label given (for keys run together, such as `↑↓ choose`).

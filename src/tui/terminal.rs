@@ -1,0 +1,76 @@
+//! The terminal and the signals around both screens: refuse to start without a terminal, end
+//! cleanly on SIGTERM/SIGHUP/SIGINT, restore the screen without panicking when it is gone, and
+//! wait a bounded time for the work still in flight.
+
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+/// Refuses to start without a terminal, in words (instead of a panic deep in crossterm).
+pub fn require_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the console needs a terminal: run calldesk in a terminal window (for a headless server use `calldesk serve`)"
+    );
+    Ok(())
+}
+
+/// Gives the terminal back. After a dropped SSH line (SIGHUP) the terminal is gone: restoring it
+/// fails, and must not panic (that would abort the ordered shutdown and its last draft).
+pub fn restore() {
+    if let Err(e) = ratatui::try_restore() {
+        tracing::info!("terminal not restored (gone?): {e}");
+    }
+}
+
+/// How long a quit waits for work in flight (a save, a call being placed: TeleCMI's answer takes
+/// up to [`crate::telecmi::TOTAL_TIMEOUT`]).
+pub const FINISH_WAIT: Duration = Duration::from_secs(12);
+
+/// Waits for the effects still running at quit, so none meets a closed database; after
+/// [`FINISH_WAIT`] the rest are stopped (a transaction cut short is rolled back).
+pub async fn finish(mut inflight: JoinSet<()>) {
+    async fn all(set: &mut JoinSet<()>) {
+        while set.join_next().await.is_some() {}
+    }
+    if tokio::time::timeout(Duration::from_secs(1), all(&mut inflight)).await.is_ok() {
+        return;
+    }
+    // The screen is gone: say why the prompt does not come back at once.
+    {
+        use std::io::Write;
+        // (The terminal may be gone: a failed write is no reason to stop.)
+        let _ = writeln!(std::io::stderr(), "calldesk: finishing {} request(s) still in flight…", inflight.len());
+    }
+    if tokio::time::timeout(FINISH_WAIT, all(&mut inflight)).await.is_err() {
+        tracing::warn!(left = inflight.len(), "work still running at quit was stopped");
+        inflight.shutdown().await;
+    }
+}
+
+/// The signals that end the console (and the supervisor screen) cleanly.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    pub async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}

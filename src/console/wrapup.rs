@@ -526,20 +526,7 @@ fn checked(
     if let Some(why) = f.refusal(catalog, index) {
         return Err((format!("\"{}\" does not fit: {why}. Pick another outcome.", option.label), Field::Outcome));
     }
-    let duration = if f.manual && option.group == FeedbackGroup::NotConnected {
-        // Nobody talked: whatever the field held (the time since dialing), talk time is 0.
-        Some(0)
-    } else if f.manual {
-        match f.duration.value().trim().parse::<i64>() {
-            Ok(d) if duration_fits(d) => Some(d),
-            _ => {
-                let why = format!("Duration must be a number of seconds (0–{MAX_DURATION_SECS}).");
-                return Err((why, Field::Duration));
-            }
-        }
-    } else {
-        None
-    };
+    let duration = talk_time(f, option.group)?;
     let status = if f.call.call_status().is_final() && !f.manual {
         None
     } else {
@@ -555,6 +542,22 @@ fn checked(
         remarks: stored_remarks(f.end, f.remarks.value()),
         call_duration: duration,
     })
+}
+
+/// The talk time to store: a manual call's typed duration (0 when nobody talked); a TeleCMI
+/// call's comes from TeleCMI (`None`).
+fn talk_time(f: &FeedbackForm, group: FeedbackGroup) -> Result<Option<i64>, (String, Field)> {
+    if !f.manual {
+        return Ok(None);
+    }
+    if group == FeedbackGroup::NotConnected {
+        // Nobody talked: whatever the field held (the time since dialing), talk time is 0.
+        return Ok(Some(0));
+    }
+    match f.duration.value().trim().parse::<i64>() {
+        Ok(d) if duration_fits(d) => Ok(Some(d)),
+        _ => Err((format!("Duration must be a number of seconds (0–{MAX_DURATION_SECS})."), Field::Duration)),
+    }
 }
 
 /// A waiting wrap-up that is owed no more (its outcome saved, its call cancelled): it leaves the

@@ -340,12 +340,15 @@ async fn run(
 async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {
     // Registering a caller is the first step of a new setup; the others need callers already.
     let if_missing = if matches!(what, CallerCmd::Add { .. }) { IfMissing::Create } else { IfMissing::Refuse };
+    // Bad arguments are refused before a database is opened (or created on a typo'd path).
+    if let CallerCmd::Add { id, name, .. } = &what {
+        anyhow::ensure!(*id > 0, "caller id must be a positive number");
+        anyhow::ensure!(!calldesk::domain::text::strip_controls(name.trim()).is_empty(), "caller name is empty");
+    }
     let store = open_store(config, if_missing).await?;
     match what {
         CallerCmd::Add { id, name, role } => {
-            anyhow::ensure!(id > 0, "caller id must be a positive number");
             let name = calldesk::domain::text::strip_controls(name.trim());
-            anyhow::ensure!(!name.is_empty(), "caller name is empty");
             store.add_caller(id, &name, role, Utc::now()).await?;
             println!("caller {id} {name:?} registered as {}", role.as_str());
         }
@@ -361,9 +364,10 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
 }
 
 async fn import_drivers(file: &std::path::Path, requeue: bool, config: &Config) -> anyhow::Result<ExitCode> {
+    // The file first: a missing one creates no database.
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let store = open_store(config, IfMissing::Create).await?;
     let callers: HashSet<i64> = store.callers().await?.into_iter().map(|c| c.id).collect();
-    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     // Progress by bytes read: known up front, and memory stays flat whatever the file's size.
     let bar = indicatif::ProgressBar::new(f.metadata().map(|m| m.len()).unwrap_or(0));
     bar.set_style(

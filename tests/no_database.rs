@@ -110,3 +110,22 @@ async fn the_console_refuses_a_missing_file() {
     assert!(screen.contains(&refusal(dir.path())), "{screen}");
     no_files(dir.path());
 }
+
+/// A creating command with a bad argument says what is wrong and creates nothing.
+#[test]
+fn a_creating_command_with_bad_arguments_creates_no_database() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["import", "drivers", "nosuch.csv"], "cannot open nosuch.csv"),
+        (&["dnc", "add", "abc"], "invalid number"),
+        (&["dnc", "import", "nosuch.csv"], "cannot open nosuch.csv"),
+        (&["caller", "add", "0", "Pooja"], "caller id must be a positive number"),
+    ];
+    for (args, says) in cases {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = run(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(says) && !err.contains("created a new database"), "{args:?}: {err}");
+        no_files(dir.path());
+    }
+}

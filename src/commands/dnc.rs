@@ -58,10 +58,20 @@ pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
         DncCmd::Add { .. } | DncCmd::Import { .. } => IfMissing::Create,
         DncCmd::Remove { .. } | DncCmd::List => IfMissing::Refuse,
     };
-    let store = super::open_store(config, if_missing).await?;
-    let tz = config.zone();
     let phone =
         |s: &str| Phone::parse_with(s, &config.country_code).map_err(|e| anyhow::anyhow!("invalid number {s:?}: {e}"));
+    // Bad arguments are refused before a database is opened (or created on a typo'd path).
+    match &cmd {
+        DncCmd::Add { number, .. } | DncCmd::Remove { number } => {
+            phone(number)?;
+        }
+        DncCmd::Import { file } => {
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        }
+        DncCmd::List => {}
+    }
+    let store = super::open_store(config, if_missing).await?;
+    let tz = config.zone();
     let out = &mut std::io::stdout().lock();
     match cmd {
         DncCmd::Add { number, reason } => {

@@ -117,7 +117,13 @@ pub(crate) async fn run_again(what: &str, e: &StoreError, tries: &mut u32) -> bo
     }
     *tries += 1;
     tracing::info!(what, tries = *tries, "deadlock broken by the database; running the transaction again");
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(*tries))).await;
+    let pause = Duration::from_millis(10 * u64::from(*tries));
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::time::sleep(pause).await;
+    } else {
+        // The SQLite writer runs the batch on its own thread, outside any runtime.
+        std::thread::sleep(pause);
+    }
     true
 }
 

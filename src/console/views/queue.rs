@@ -111,7 +111,9 @@ fn empty(app: &App) -> String {
     } else if q.filter.value().is_empty() {
         "Nobody is due right now. Import drivers with `calldesk import drivers FILE.csv`.".to_string()
     } else {
-        format!("No due driver matches the filter ({} clears it).", key(Context::Filter, Command::ClearFilter))
+        // While the filter is typed Esc clears it; once kept, the queue's own key does.
+        let ctx = if q.filtering { Context::Filter } else { Context::Queue };
+        format!("No due driver matches the filter ({} clears it).", key(ctx, Command::ClearFilter))
     }
 }
 

@@ -16,7 +16,7 @@ use chrono::Utc;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use calldesk::commands::open_store;
-use calldesk::commands::{callers, dnc, export, import, loadtest, recording, session, tokens};
+use calldesk::commands::{callers, dnc, export, import, keys, loadtest, recording, session, tokens};
 use calldesk::config::{Config, Given, Origin, Setting};
 use calldesk::domain::Role;
 use calldesk::store::{CallFilter, IfMissing};
@@ -56,6 +56,11 @@ enum Command {
     Caller {
         #[command(subcommand)]
         what: CallerCmd,
+    },
+    /// The team host's SSH side (for sshd)
+    Ssh {
+        #[command(subcommand)]
+        what: keys::SshCmd,
     },
     /// Manage API tokens
     Token {
@@ -153,6 +158,11 @@ enum CallerCmd {
     List,
     /// Set the caller's daily target: calls with a positive outcome
     Target { id: i64, target: u32 },
+    /// A caller's SSH public keys, to log in to the team host (add, list, remove)
+    Key {
+        #[command(subcommand)]
+        what: keys::KeyCmd,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +220,8 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ],
         ["import", "drivers"] => &[DatabaseUrl, LogDir, CountryCode],
         ["caller", "list"] => &[DatabaseUrl, LogDir, TelecmiAgents],
+        ["caller", "key", "add" | "remove"] => DB,
+        ["caller", "key", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],
@@ -300,6 +312,7 @@ async fn run(
         Command::Caller { what } => caller_cmd(what, &config).await,
         Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => tokens::run(what, &config).await,
+        Command::Ssh { what } => keys::ssh(what, &config).await,
         Command::Import { what: ImportWhat::Drivers { file, requeue } } => {
             import_drivers(&file, requeue, &config).await
         }
@@ -338,6 +351,10 @@ async fn run(
 }
 
 async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {
+    let what = match what {
+        CallerCmd::Key { what } => return keys::key(what, config).await,
+        other => other,
+    };
     // Registering a caller is the first step of a new setup; the others need callers already.
     let if_missing = if matches!(what, CallerCmd::Add { .. }) { IfMissing::Create } else { IfMissing::Refuse };
     // Bad arguments are refused before a database is opened (or created on a typo'd path).
@@ -359,6 +376,7 @@ async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode
         CallerCmd::List => {
             print!("{}", callers::table(&store.callers().await?, |id| config.telecmi_extension(id)));
         }
+        CallerCmd::Key { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

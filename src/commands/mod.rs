@@ -5,6 +5,7 @@ pub mod callers;
 pub mod dnc;
 pub mod export;
 pub mod import;
+pub mod keys;
 pub mod loadtest;
 pub mod recording;
 pub mod session;

@@ -22,6 +22,7 @@ mod provisional;
 mod queue;
 mod recordings;
 mod search;
+mod ssh_keys;
 mod stats;
 mod tx;
 
@@ -38,6 +39,7 @@ pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
 pub use recordings::Recording;
 pub use search::number_key;
+pub use ssh_keys::{KeyAdded, SshKey};
 pub use stats::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount};
 
 use std::str::FromStr;
@@ -229,6 +231,13 @@ impl Store {
         let store = Self::connect_with(url, if_missing == IfMissing::Create).await?;
         store.migrate().await?;
         Ok((store, missing))
+    }
+
+    /// Opens a database that is there already, without migrating or creating anything: for a
+    /// lookup that runs often and must be quick (`calldesk ssh authorized-keys`).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn connect_existing(url: &str) -> Result<Self> {
+        Self::connect_with(url, false).await
     }
 
     /// Opens the database without migrating (a SQLite file that is not there is created).

@@ -165,29 +165,30 @@ mod tests {
     #[test]
     fn fingerprints_are_ssh_keygens() {
         for (line, fp) in [(ED25519, ED25519_FP), (RSA, RSA_FP), (ECDSA, ECDSA_FP)] {
-            let key = PublicKey::parse_line(line).unwrap();
+            let key = PublicKey::parse_line(line).expect("test key");
             assert_eq!(key.fingerprint, fp, "{line}");
             assert!(is_fingerprint(&key.fingerprint));
         }
-        let key = PublicKey::parse_line(ED25519).unwrap();
+        let key = PublicKey::parse_line(ED25519).expect("test key");
         assert_eq!(key.key_type, "ssh-ed25519");
         assert_eq!(key.comment, "alice@laptop");
-        assert_eq!(PublicKey::from_parts(&key.key_type, &key.base64).unwrap().fingerprint, ED25519_FP);
+        assert_eq!(PublicKey::from_parts(&key.key_type, &key.base64).expect("test key").fingerprint, ED25519_FP);
     }
 
     #[test]
     fn comments_may_have_spaces_or_be_missing() {
-        let (t, b) = ED25519.split_once(' ').map(|(t, r)| (t, r.split(' ').next().unwrap())).unwrap();
-        assert_eq!(PublicKey::parse_line(&format!("{t} {b}")).unwrap().comment, "");
+        let (t, b) =
+            ED25519.split_once(' ').map(|(t, r)| (t, r.split(' ').next().expect("test key"))).expect("test key");
+        assert_eq!(PublicKey::parse_line(&format!("{t} {b}")).expect("test key").comment, "");
         assert_eq!(
-            PublicKey::parse_line(&format!("{t} {b} Alice  work laptop ")).unwrap().comment,
+            PublicKey::parse_line(&format!("{t} {b} Alice  work laptop ")).expect("test key").comment,
             "Alice  work laptop"
         );
     }
 
     #[test]
     fn bad_lines_say_why() {
-        let b = ED25519.split(' ').nth(1).unwrap();
+        let b = ED25519.split(' ').nth(1).expect("test key");
         assert!(matches!(PublicKey::parse_line(&format!("ssh-dss {b}")), Err(KeyError::UnsupportedType(_))));
         assert_eq!(PublicKey::parse_line("ssh-ed25519"), Err(KeyError::MissingData));
         assert_eq!(PublicKey::parse_line("ssh-ed25519 not*base64"), Err(KeyError::NotBase64));
@@ -202,19 +203,19 @@ mod tests {
             Err((1, KeyError::PrivateKey))
         );
         assert_eq!(PublicKey::parse_file(&format!("{ED25519}\n\n{RSA}\n")), Err((3, KeyError::SecondKey(3))));
-        assert_eq!(PublicKey::parse_file(&format!("# mine\n{ED25519}\n")).unwrap().fingerprint, ED25519_FP);
+        assert_eq!(PublicKey::parse_file(&format!("# mine\n{ED25519}\n")).expect("test key").fingerprint, ED25519_FP);
     }
 
     #[test]
     fn the_authorized_line_forces_the_session_command() {
-        let key = PublicKey::parse_line(ED25519).unwrap();
+        let key = PublicKey::parse_line(ED25519).expect("test key");
         let (t, b) = (&key.key_type, &key.base64);
         assert_eq!(
-            authorized_line("/usr/local/bin/calldesk", &key).unwrap(),
+            authorized_line("/usr/local/bin/calldesk", &key).expect("test key"),
             format!("restrict,pty,command=\"/usr/local/bin/calldesk ssh session --key {ED25519_FP}\" {t} {b}")
         );
         assert_eq!(
-            authorized_line("/opt/my \"cd\"/it's", &key).unwrap(),
+            authorized_line("/opt/my \"cd\"/it's", &key).expect("test key"),
             format!("restrict,pty,command=\"'/opt/my \\\"cd\\\"/it'\\''s' ssh session --key {ED25519_FP}\" {t} {b}")
         );
         assert_eq!(authorized_line("/opt/a\nb", &key), None);

@@ -222,6 +222,9 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ["caller", "list"] => &[DatabaseUrl, LogDir, TelecmiAgents],
         ["caller", "key", "add" | "remove"] => DB,
         ["caller", "key", "list"] => &[DatabaseUrl, LogDir, Timezone],
+        // sshd gives it only %t %k; the settings come from the environment and `.env`, never from
+        // a flag in sshd_config (where a MariaDB URL's password would be world-readable).
+        ["ssh", "authorized-keys"] => &[],
         ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],

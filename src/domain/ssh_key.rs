@@ -161,10 +161,14 @@ mod tests {
     const RSA_FP: &str = "SHA256:mHBkWfW5d8YVT726/ZSJpjr/Tjp7lT6NagWuF361lLs";
     const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNyGEw3PdMlFhH9WRQt+gWvXjt0UlyeZs40r+1oJPq/gyRdLIVRC22I9L9O3WlUgV1VBkWlukHgcOe38WjqJAIY= carol";
     const ECDSA_FP: &str = "SHA256:l6bajS/EJqQbd9s60hkSeLjCR1TVesYcBk0PMu4Y0RQ";
+    // A security-key (FIDO) key: built by hand (the bytes 1..=32 as the public key, application
+    // "ssh:"), since making one needs a device; `ssh-keygen -lf` accepted it and printed this.
+    const SK: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gAAAABHNzaDo= dave@yubikey";
+    const SK_FP: &str = "SHA256:nX0hpi5mKbTIJ10yBq5/sLQhiI1Y0RBAqN0drDdgJWs";
 
     #[test]
     fn fingerprints_are_ssh_keygens() {
-        for (line, fp) in [(ED25519, ED25519_FP), (RSA, RSA_FP), (ECDSA, ECDSA_FP)] {
+        for (line, fp) in [(ED25519, ED25519_FP), (RSA, RSA_FP), (ECDSA, ECDSA_FP), (SK, SK_FP)] {
             let key = PublicKey::parse_line(line).expect("test key");
             assert_eq!(key.fingerprint, fp, "{line}");
             assert!(is_fingerprint(&key.fingerprint));

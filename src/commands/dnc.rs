@@ -51,6 +51,20 @@ pub enum DncCmd {
     },
 }
 
+/// Bad arguments are refused before a database is opened (or created on a typo'd path).
+fn check_args(cmd: &DncCmd, phone: &dyn Fn(&str) -> anyhow::Result<Phone>) -> anyhow::Result<()> {
+    match cmd {
+        DncCmd::Add { number, .. } | DncCmd::Remove { number } => {
+            phone(number)?;
+        }
+        DncCmd::Import { file } => {
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        }
+        DncCmd::List => {}
+    }
+    Ok(())
+}
+
 /// Runs one `dnc` subcommand.
 pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
     // Listing numbers may come before any driver; list and remove need a list already.
@@ -60,16 +74,7 @@ pub async fn run(cmd: DncCmd, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let phone =
         |s: &str| Phone::parse_with(s, &config.country_code).map_err(|e| anyhow::anyhow!("invalid number {s:?}: {e}"));
-    // Bad arguments are refused before a database is opened (or created on a typo'd path).
-    match &cmd {
-        DncCmd::Add { number, .. } | DncCmd::Remove { number } => {
-            phone(number)?;
-        }
-        DncCmd::Import { file } => {
-            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-        }
-        DncCmd::List => {}
-    }
+    check_args(&cmd, &phone)?;
     let store = super::open_store(config, if_missing).await?;
     let tz = config.zone();
     let out = &mut std::io::stdout().lock();

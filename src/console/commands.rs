@@ -33,7 +33,7 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         }
         StartFilter | ClearFilter => filter(app, cmd),
         SaveFeedback | SaveAndCallNext | NextField | PrevField | PickHighlighted | PickDoNotCall | ClearOutcome => {
-            wrapup::on_form_command(app, cmd)
+            super::form_keys::on_form_command(app, cmd)
         }
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
         SearchCallLog => super::driver_fixes::open_call_log_search(app),
@@ -57,7 +57,7 @@ fn navigate(app: &mut App, cmd: Command) -> Vec<Effect> {
             .min(super::views::help::max_scroll(app.size.0, app.size.1));
             vec![]
         }
-        Some(Modal::Feedback(_)) => wrapup::move_highlight(app, cmd),
+        Some(Modal::Feedback(_)) => super::form_keys::move_highlight(app, cmd),
         Some(Modal::Card(_)) => finder::scroll_card(app, cmd),
         _ => move_selection(app, cmd),
     }

@@ -11,6 +11,7 @@ mod driver_fixes;
 pub mod effects;
 mod finder;
 mod finder_state;
+mod form_keys;
 pub mod lists;
 mod prompt_state;
 mod results;

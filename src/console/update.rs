@@ -7,10 +7,11 @@ use crossterm::event::KeyEvent;
 
 use super::action::{Action, Effect};
 use super::commands::on_command;
+use super::form_keys::on_form_key;
 use super::lists::clamp_offsets;
 use super::results;
 use super::state::{App, Field, Modal, Screen, UNASKED_GRACE};
-use super::wrapup::{on_call_updated, on_form_key};
+use super::wrapup::on_call_updated;
 use crate::tui::keys::{Command, Context, lookup, pressed};
 
 pub use super::lists::PAGE;

@@ -225,6 +225,8 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         // sshd gives it only %t %k; the settings come from the environment and `.env`, never from
         // a flag in sshd_config (where a MariaDB URL's password would be world-readable).
         ["ssh", "authorized-keys"] => &[],
+        // The forced command: the caller comes from the key; nothing the client sends is a flag.
+        ["ssh", "session"] => &[],
         ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],

@@ -226,7 +226,7 @@ pub(super) async fn refuse_if_replaced(tx: &mut Tx<'_>, session: Option<i64>) ->
     let Some(id) = session else { return Ok(()) };
     let sql = format!("{COLUMNS} WHERE id = ?");
     let s: Option<Session> =
-        with_conn!(tx, |c, d| { sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await? });
+        with_conn!(tx, |c, d| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?);
     match s {
         Some(s) if s.ended_at.is_none() && s.taken_over_by.is_none() => Ok(()),
         _ => {

@@ -94,6 +94,13 @@ enum Command {
         #[command(subcommand)]
         what: dnc::DncCmd,
     },
+    /// Move queued drivers from one agent to another
+    ///
+    /// In queue order (callbacks first, then by due time). A driver in a call, being dialed
+    /// (claimed by a console), or whose last call waits for its wrap-up stays; the summary says
+    /// how many moved and why the others stayed. Each move is recorded (queue_moves). The agents'
+    /// consoles show the change at their next refresh (within 30 s).
+    Assign(calldesk::commands::assign::AssignArgs),
     /// Apply database migrations and exit
     Migrate,
     /// A team on one database: N simulated agents against one `serve` and the TeleCMI simulator
@@ -227,7 +234,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ["ssh", "authorized-keys"] => &[],
         // The forced command: the caller comes from the key; nothing the client sends is a flag.
         ["ssh", "session"] => &[],
-        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
+        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] | ["assign"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],
         ["dnc", "add" | "import"] => &[DatabaseUrl, LogDir, UserId, CountryCode, Timezone],
@@ -315,6 +322,7 @@ async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
+        Command::Assign(args) => calldesk::commands::assign::run(args, &config).await,
         Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => tokens::run(what, &config).await,
         Command::Ssh { what } => keys::ssh(what, &config).await,

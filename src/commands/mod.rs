@@ -1,6 +1,7 @@
 //! The non-interactive subcommands: driver import, log export, the do-not-call list, callers, API
 //! tokens and call recordings.
 
+pub mod assign;
 pub mod callers;
 pub mod dnc;
 pub mod export;

@@ -63,7 +63,7 @@ async fn what_may_not_move_stays_and_moves_are_recorded() {
         assert_eq!(s.driver("D4").await.expect("read").expect("D4").assigned_to, Some(5));
         let moves = s.driver_moves("D4").await.expect("moves");
         assert_eq!(moves.len(), 1);
-        assert_eq!((moves[0].0, moves[0].1, moves[0].2), (3, 5, Some(9)));
+        assert_eq!((moves[0].from, moves[0].to, moves[0].by), (3, 5, Some(9)));
 
         // A city, in any letter case: D6 and D7.
         let r = s.move_drivers(&req(3, 5, None, Some("PUNE")), t).await.expect("move");

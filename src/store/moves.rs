@@ -39,6 +39,16 @@ impl MoveReport {
     }
 }
 
+/// One recorded move of a driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverMove {
+    pub from: i64,
+    pub to: i64,
+    /// The supervisor (`None`: the command line).
+    pub by: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
 /// Rows moved per statement (bound parameters stay well under both backends' limits).
 const CHUNK: usize = 500;
 
@@ -157,9 +167,9 @@ impl Store {
         Ok(report)
     }
 
-    /// The moves of `driver_id`, oldest first: (from, to, by, at).
+    /// The moves of `driver_id`, oldest first.
     #[tracing::instrument(skip_all, err)]
-    pub async fn driver_moves(&self, driver_id: &str) -> Result<Vec<(i64, i64, Option<i64>, DateTime<Utc>)>> {
+    pub async fn driver_moves(&self, driver_id: &str) -> Result<Vec<DriverMove>> {
         let rows: Vec<(i64, i64, Option<i64>, chrono::NaiveDateTime)> = super::with_pool!(self, |p, d| {
             sqlx::query_as(
                 "SELECT from_caller, to_caller, moved_by, moved_at FROM queue_moves WHERE driver_id = ? ORDER BY id",
@@ -168,6 +178,6 @@ impl Store {
             .fetch_all(p)
             .await
         })?;
-        Ok(rows.into_iter().map(|(f, t, b, at)| (f, t, b, at.and_utc())).collect())
+        Ok(rows.into_iter().map(|(from, to, by, at)| DriverMove { from, to, by, at: at.and_utc() }).collect())
     }
 }

@@ -39,7 +39,7 @@ pub use lookup::{DriverHit, Standing};
 pub use moves::{DriverMove, MoveReport, MoveRequest};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
-pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
+pub use queue::{COUNT_CAP, POOL, QueueCursor, QueueEntry};
 pub use recordings::Recording;
 pub use search::number_key;
 pub use sessions::{Beat, NewSession, Session};

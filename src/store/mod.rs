@@ -44,7 +44,7 @@ pub use recordings::Recording;
 pub use search::number_key;
 pub use sessions::{Beat, NewSession, Session};
 pub use ssh_keys::{KeyAdded, SshKey};
-pub use stats::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount};
+pub use stats::{AgentDay, DayStats, FeedbackCount, Stats, StatsBundle, StatusCount, outcome_groups};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -9,6 +9,7 @@ pub mod import;
 pub mod keys;
 pub mod loadtest;
 pub mod recording;
+pub mod report;
 pub mod session;
 pub mod ssh_session;
 pub mod tokens;

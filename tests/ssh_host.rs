@@ -217,6 +217,19 @@ fn client_pid(tm: &Session) -> String {
     String::from_utf8_lossy(&out.stdout).lines().next().expect("ssh runs").trim().to_string()
 }
 
+/// The caller's newest session, open or not.
+async fn newest_session(store: &Store, caller: i64) -> calldesk::store::Session {
+    let mut id = 1;
+    let mut newest = None;
+    while let Some(s) = store.session(id).await.expect("read") {
+        if s.caller_id == caller {
+            newest = Some(s);
+        }
+        id += 1;
+    }
+    newest.expect("a session")
+}
+
 /// Polls `probe` until it gives `Some`, for at most `secs`.
 async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
 where
@@ -284,6 +297,8 @@ async fn agents_and_supervisors_log_in_over_real_sshd() {
         open.is_empty().then_some(())
     })
     .await;
+    let first_row = newest_session(&store, 3).await;
+    assert_eq!(first_row.end_reason.as_deref(), Some("hangup"), "{first_row:?}");
     let w = store.unfinished_wrapups(3, chrono::Utc::now() - chrono::Duration::days(1)).await.expect("wrapups");
     let draft = w.first().and_then(|(_, d)| d.clone()).expect("draft kept");
     assert_eq!(draft.remarks.as_deref(), Some("wants a night route"));
@@ -298,11 +313,20 @@ async fn agents_and_supervisors_log_in_over_real_sshd() {
 
     // A third login takes over: the second saves, says so, and exits; the third shows the draft.
     let third = host.login("agent");
-    let gone = second.wait_text("EXIT=", 30).await;
+    let second_row = eventually("the second session", 15, || async {
+        store.open_sessions(3).await.expect("sessions").into_iter().find(|s| s.taken_over_by.is_none())
+    })
+    .await;
+    let gone = second.wait_text("EXIT=", 40).await;
     assert!(gone.contains("Signed in elsewhere"), "{gone}");
     assert!(gone.contains("EXIT=0"), "{gone}");
     third.wait_form("Ramesh Gupta", 30).await;
     third.wait_text("wants a night route, Pune", 5).await;
+    let taken = eventually("the taken-over session's end", 10, || async {
+        store.session(second_row.id).await.expect("read").filter(|s| s.ended_at.is_some())
+    })
+    .await;
+    assert_eq!(taken.end_reason.as_deref(), Some("taken_over"), "{taken:?}");
 
     // The supervisor's key opens the board, where Pooja is online (not offline).
     let board = host.login("supervisor");

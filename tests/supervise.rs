@@ -198,7 +198,15 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
         host: String::new(),
         pid: 1,
     };
-    store.open_session(&pooja, chrono::Utc::now()).await.expect("session");
+    let (session, _) = store.open_session(&pooja).await.expect("session");
+    // Her console's heartbeat, so a slow run does not see her go offline.
+    let beating = store.clone();
+    let heartbeat = tokio::spawn(async move {
+        loop {
+            let _ = beating.heartbeat(session.id).await;
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
     let tm = Session::start(&script, 120, 30);
     tm.wait_text("SUPERVISOR", 10).await;
     tm.wait_text("No call in progress.", 10).await;
@@ -231,6 +239,7 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     assert!(screen.contains("Breaks"), "{screen}");
     assert!(screen.contains("3m 0") || screen.contains("3m 1"), "today's break time: {screen}");
     tm.keys(&["q"]);
+    heartbeat.abort();
     let _ = server.kill();
     let _ = server.wait();
 }

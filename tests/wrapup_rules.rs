@@ -243,6 +243,21 @@ fn a_signal_quits_at_once_and_writes_the_draft() {
     let fx = update(&mut a, Action::Signal("SIGTERM"));
     assert!(a.quit);
     assert!(matches!(fx.as_slice(), [Effect::SaveDraft(d)] if d.remarks.as_deref() == Some("ok")), "{fx:?}");
+    assert_eq!(a.ending, Some(calldesk::tui::terminal::Ending::Signal("SIGTERM")));
+}
+
+/// A newer login took the session over: the console closes as on a signal, writing the draft
+/// typed since the last tick (the new console waits for exactly that), with the words to leave.
+#[test]
+fn signed_in_elsewhere_quits_and_writes_the_draft() {
+    let mut a = app();
+    ended(&mut a, "telecmi", CallStatus::Completed);
+    chars(&mut a, "mok");
+    let words = "Signed in elsewhere (ssh from 10.0.0.9 at 14:05:12): this session has closed.".to_string();
+    let fx = update(&mut a, Action::SignedInElsewhere(words.clone()));
+    assert!(a.quit);
+    assert!(matches!(fx.as_slice(), [Effect::SaveDraft(d)] if d.remarks.as_deref() == Some("ok")), "{fx:?}");
+    assert_eq!(a.ending, Some(calldesk::tui::terminal::Ending::TakenOver(words)));
 }
 
 #[test]

@@ -165,7 +165,9 @@ pub(crate) async fn run_console(
     let config = Arc::new(config);
     // First the session: a console of this agent still open elsewhere saves its draft and closes
     // (freeing its listener's port too) before this one reads the draft or binds the port.
-    let session = open_session(&store, me.id, SessionKind::Console, config.zone()).await?;
+    // The signals first: a Ctrl+C or a dropped line while signing in ends the new session too.
+    let mut signals = crate::tui::terminal::Signals::new()?;
+    let session = open_session(&store, me.id, SessionKind::Console, config.zone(), &mut signals).await?;
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())
         .map(|d| Dialer { session: Some(session.session.id), ..d });
@@ -189,10 +191,10 @@ pub(crate) async fn run_console(
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
     let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config) } else { None };
-    let signals = crate::tui::terminal::Signals::new()?.with_takeover(session.taken_over());
+    let signals = signals.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
-    let drafts = crate::console::effects::DraftWriter::start(store.clone());
+    let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id));
     let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
         store: store.clone(),
@@ -235,7 +237,14 @@ fn identity(
 
 /// Opens this screen's session. An agent's new console takes over the caller's open one: it waits
 /// (saying so) until that one has saved its draft and closed, so the draft it loads is the last.
-async fn open_session(store: &Store, caller: i64, kind: SessionKind, tz: chrono_tz::Tz) -> anyhow::Result<Live> {
+/// A signal during that wait (Ctrl+C, the line dropping) ends the new session and stops there.
+async fn open_session(
+    store: &Store,
+    caller: i64,
+    kind: SessionKind,
+    tz: chrono_tz::Tz,
+    signals: &mut crate::tui::terminal::Signals,
+) -> anyhow::Result<Live> {
     let new = NewSession {
         caller_id: caller,
         kind,
@@ -251,8 +260,15 @@ async fn open_session(store: &Store, caller: i64, kind: SessionKind, tz: chrono_
             crate::domain::text::strip_controls(&first.origin),
             first.started().with_timezone(&tz).format("%H:%M")
         );
-        let ended = crate::coord::session::wait_for(store, &replaced).await?;
-        if ended.len() < open.len() {
+        let ended = tokio::select! {
+            n = crate::coord::session::wait_for(store, &replaced) => n,
+            ending = signals.next_ending() => {
+                tracing::info!(?ending, "stopped while signing in");
+                live.end(ending.reason()).await;
+                anyhow::bail!("stopped while signing in");
+            }
+        };
+        if ended < open.len() {
             eprintln!("It did not answer: its draft as last saved is kept.");
         }
     }
@@ -345,9 +361,10 @@ pub async fn supervise(config: Config) -> anyhow::Result<()> {
         "caller {id} ({}) is an agent; the supervisor console needs a supervisor (`calldesk caller add {id} NAME --role supervisor`)",
         me.name
     );
-    let session = open_session(&store, me.id, SessionKind::Supervise, config.zone()).await?;
-    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone()).await;
-    session.end(if result.is_ok() { EndReason::Quit } else { EndReason::Failed }).await;
+    let mut signals = crate::tui::terminal::Signals::new()?;
+    let session = open_session(&store, me.id, SessionKind::Supervise, config.zone(), &mut signals).await?;
+    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone(), signals).await;
+    session.end(result.as_ref().map_or(EndReason::Failed, |e| e.reason())).await;
     store.close().await;
-    result
+    result.map(|_| ())
 }

@@ -51,6 +51,13 @@ fn lock(m: &std::sync::Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
 impl DraftWriter {
     /// Starts the writer task on `store`.
     pub fn start(store: Store) -> Self {
+        Self::start_for_session(store, None)
+    }
+
+    /// [`Self::start`] for a console's `session`: once that session has been ended by a newer
+    /// login that stopped waiting for it, nothing more is written (it would overwrite the draft
+    /// being typed in the new console).
+    pub fn start_for_session(store: Store, session: Option<i64>) -> Self {
         let pending = std::sync::Arc::new(std::sync::Mutex::new(Pending::new()));
         let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let (done_tx, done) = tokio::sync::watch::channel(0u64);
@@ -68,8 +75,17 @@ impl DraftWriter {
                     break;
                 }
                 let mut last = 0;
+                let superseded = match session {
+                    Some(id) => matches!(store.session_ended(id).await, Ok(true)),
+                    None => false,
+                };
                 for (_, (seq, d)) in batch {
-                    if let Err(e) = store.save_draft(&d, Utc::now()).await {
+                    if superseded {
+                        tracing::warn!(
+                            call_id = d.call_log_id,
+                            "draft not saved: this session was closed by a newer login"
+                        );
+                    } else if let Err(e) = store.save_draft(&d, Utc::now()).await {
                         tracing::warn!(call_id = d.call_log_id, "draft not saved: {e}");
                     }
                     last = last.max(seq);

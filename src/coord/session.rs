@@ -3,7 +3,6 @@
 //! The heartbeat is also how a console learns it was taken over: it sends the words to show on
 //! the channel [`Live::taken_over`] gives, and the screen saves its draft and closes.
 
-use chrono::Utc;
 use chrono_tz::Tz;
 use tokio::sync::watch;
 
@@ -22,7 +21,7 @@ impl Live {
     /// Opens the session and starts its heartbeat; returns it with the sessions it took over
     /// (see [`Self::wait_for`]).
     pub async fn open(store: &Store, new: NewSession, tz: Tz) -> crate::store::Result<(Self, Vec<Session>)> {
-        let (session, replaced) = store.open_session(&new, Utc::now()).await?;
+        let (session, replaced) = store.open_session(&new).await?;
         let (tx, taken_over) = watch::channel(None);
         let beat = tokio::spawn(heartbeat(store.clone(), session.id, tz, tx));
         tracing::info!(session = session.id, caller = session.caller_id, origin = %session.origin, "session opened");
@@ -38,7 +37,7 @@ impl Live {
     pub async fn end(self, reason: EndReason) {
         self.beat.abort();
         let _ = self.beat.await;
-        match self.store.end_session(self.session.id, reason, Utc::now()).await {
+        match self.store.end_session(self.session.id, reason).await {
             Ok(()) => tracing::info!(session = self.session.id, reason = reason.as_str(), "session ended"),
             Err(e) => tracing::warn!(session = self.session.id, "session end not recorded: {e}"),
         }
@@ -53,7 +52,7 @@ async fn heartbeat(store: Store, id: i64, tz: Tz, tx: watch::Sender<Option<Strin
     every.tick().await;
     loop {
         every.tick().await;
-        match store.heartbeat(id, Utc::now()).await {
+        match store.heartbeat(id).await {
             Ok(Beat::Current) => {}
             Ok(Beat::TakenOver(by)) => {
                 tracing::info!(session = id, by = by.id, origin = %by.origin, "session taken over");
@@ -81,27 +80,31 @@ pub fn farewell(by: &Session, tz: Tz) -> String {
 }
 
 /// Waits for the sessions a new login took over to end (each saves its draft first), at most
-/// [`TAKEOVER_WAIT`]; one that never answers is ended as lost. Returns those that ended in time.
-pub async fn wait_for(store: &Store, replaced: &[Session]) -> crate::store::Result<Vec<Session>> {
+/// [`TAKEOVER_WAIT`]; one that never answers is ended as lost (a draft it writes after that is
+/// refused: it would overwrite what is typed in the new console). A database that does not
+/// answer for a moment is asked again. Returns how many ended in time.
+pub async fn wait_for(store: &Store, replaced: &[Session]) -> usize {
     let deadline = tokio::time::Instant::now() + TAKEOVER_WAIT;
-    let mut ended = Vec::new();
+    let mut ended = 0;
     for s in replaced.iter().filter(|s| s.is_open()) {
         loop {
-            match store.session(s.id).await? {
-                Some(now) if now.is_open() => {}
-                Some(now) => {
-                    ended.push(now);
+            match store.session(s.id).await {
+                Ok(Some(now)) if now.is_open() => {}
+                Ok(_) => {
+                    ended += 1;
                     break;
                 }
-                None => break,
+                Err(e) => tracing::info!(session = s.id, "waiting for the session taken over: {e}"),
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::warn!(session = s.id, "the session taken over did not close in time; marked lost");
-                store.end_session(s.id, EndReason::Lost, Utc::now()).await?;
+                if let Err(e) = store.end_session(s.id, EndReason::Lost).await {
+                    tracing::warn!(session = s.id, "could not mark it lost: {e}");
+                }
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
-    Ok(ended)
+    ended
 }

@@ -12,8 +12,9 @@ pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 pub const STALE_AFTER: Duration = Duration::seconds(30);
 
 /// How long a new login waits for the session it takes over to save its draft and end: a
-/// heartbeat to notice, and time to write.
-pub const TAKEOVER_WAIT: std::time::Duration = std::time::Duration::from_secs(12);
+/// heartbeat to notice, and time to finish what it was doing (a dial waits up to 12 s for
+/// TeleCMI's answer) and write the draft.
+pub const TAKEOVER_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// What a session shows: the agent console or the supervisor view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -151,10 +151,26 @@ pub(crate) struct Dialect {
     pub begin_write: &'static str,
     pub for_update: &'static str,
     pub insert_ignore: &'static str,
+    /// The database's own clock, UTC, to the second: one clock for processes on several hosts.
+    pub now: &'static str,
+    /// `{now}` minus `?` seconds (one bound parameter).
+    pub seconds_ago: &'static str,
 }
 
-const SQLITE: Dialect = Dialect { begin_write: "BEGIN IMMEDIATE", for_update: "", insert_ignore: "INSERT OR IGNORE" };
-const MYSQL: Dialect = Dialect { begin_write: "BEGIN", for_update: " FOR UPDATE", insert_ignore: "INSERT IGNORE" };
+const SQLITE: Dialect = Dialect {
+    begin_write: "BEGIN IMMEDIATE",
+    for_update: "",
+    insert_ignore: "INSERT OR IGNORE",
+    now: "datetime('now')",
+    seconds_ago: "datetime('now', '-' || ? || ' seconds')",
+};
+const MYSQL: Dialect = Dialect {
+    begin_write: "BEGIN",
+    for_update: " FOR UPDATE",
+    insert_ignore: "INSERT IGNORE",
+    now: "UTC_TIMESTAMP()",
+    seconds_ago: "(UTC_TIMESTAMP() - INTERVAL ? SECOND)",
+};
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its [`Dialect`].
 macro_rules! with_pool {

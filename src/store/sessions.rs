@@ -2,12 +2,16 @@
 //! heartbeat, ended with a reason. Opening an agent's console takes over the caller's open one
 //! in the same transaction; the dial's transaction refuses a session taken over
 //! ([`refuse_if_replaced`]), so two consoles of one caller never both dial.
+//!
+//! Every time here is the database's clock ([`super::Dialect::now`]): consoles on several hosts
+//! write `last_seen_at`, and whoever reads it (a new login, the board) compares it with the same
+//! clock, so a host whose clock is off neither looks gone nor keeps a dead console online.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::tx::{Tx, with_conn};
-use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
-use crate::domain::session::{Attendance, EndReason, STALE_AFTER, SessionKind, is_fresh};
+use super::{InsertedId, Result, Store, StoreError, with_pool};
+use crate::domain::session::{Attendance, EndReason, STALE_AFTER, SessionKind};
 
 /// A session to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,75 +61,80 @@ pub enum Beat {
     Current,
     /// A newer login took over: that session.
     TakenOver(Session),
-    /// Ended already (by this process, or marked lost by a newer login while this one was silent).
+    /// Ended already (marked lost by a newer login while this one was silent).
     Ended,
 }
 
 const COLUMNS: &str = "SELECT id, caller_id, kind, origin, host, pid, started_at, last_seen_at, ended_at, end_reason, \
      taken_over_by FROM console_sessions";
 
+fn stale_secs() -> i64 {
+    STALE_AFTER.num_seconds()
+}
+
 impl Store {
     /// Opens a session; for an agent's console, takes over the caller's open consoles: a fresh
     /// one is marked (it ends itself at its next heartbeat, saving its draft), a silent one is
     /// ended as lost. Returns the new session and those it took over.
     #[tracing::instrument(skip_all, fields(caller = new.caller_id), err)]
-    pub async fn open_session(&self, new: &NewSession, now: DateTime<Utc>) -> Result<(Session, Vec<Session>)> {
+    pub async fn open_session(&self, new: &NewSession) -> Result<(Session, Vec<Session>)> {
+        let id = super::retrying("open session", || self.open_session_once(new)).await?;
+        let session = self.session(id).await?.ok_or_else(|| StoreError::NotFound(format!("session {id} vanished")))?;
+        let sql = format!("{COLUMNS} WHERE taken_over_by = ? ORDER BY id");
+        let taken = with_pool!(self, |p, d| {
+            sqlx::query_as::<_, Session>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_all(p).await
+        })?;
+        Ok((session, taken))
+    }
+
+    async fn open_session_once(&self, new: &NewSession) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let id = with_conn!(tx, |c, d| {
-            sqlx::query(
-                "INSERT INTO console_sessions (caller_id, kind, origin, host, pid, started_at, last_seen_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(new.caller_id)
-            .bind(new.kind.as_str())
-            .bind(&new.origin)
-            .bind(&new.host)
-            .bind(i64::from(new.pid))
-            .bind(db_time(now))
-            .bind(db_time(now))
-            .execute(&mut *c)
-            .await?
-            .inserted_id()
+        // Two logins of one caller at once queue here (MariaDB), instead of deadlocking on each
+        // other's new row.
+        with_conn!(tx, |c, d| {
+            let lock = format!("SELECT id FROM callers WHERE id = ?{}", d.for_update);
+            let _: Option<(i64,)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(lock)).bind(new.caller_id).fetch_optional(&mut *c).await?;
         });
-        let mut replaced = Vec::new();
-        if new.kind.takes_over() {
-            let open = format!(
-                "{COLUMNS} WHERE caller_id = ? AND kind = 'console' AND ended_at IS NULL AND taken_over_by IS NULL \
-                 AND id <> ?"
+        let id = with_conn!(tx, |c, d| {
+            let sql = format!(
+                "INSERT INTO console_sessions (caller_id, kind, origin, host, pid, started_at, last_seen_at) \
+                 VALUES (?, ?, ?, ?, ?, {now}, {now})",
+                now = d.now
             );
-            let open: Vec<Session> = with_conn!(tx, |c, d| {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("{open}{}", d.for_update)))
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(new.caller_id)
+                .bind(new.kind.as_str())
+                .bind(&new.origin)
+                .bind(&new.host)
+                .bind(i64::from(new.pid))
+                .execute(&mut *c)
+                .await?
+                .inserted_id()
+        });
+        if new.kind.takes_over() {
+            with_conn!(tx, |c, d| {
+                let sql = format!(
+                    "UPDATE console_sessions SET taken_over_by = ?, \
+                     ended_at = CASE WHEN last_seen_at <= {ago} THEN last_seen_at ELSE ended_at END, \
+                     end_reason = CASE WHEN last_seen_at <= {ago} THEN ? ELSE end_reason END \
+                     WHERE caller_id = ? AND kind = 'console' AND ended_at IS NULL AND taken_over_by IS NULL \
+                     AND id <> ?",
+                    ago = d.seconds_ago
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(stale_secs())
+                    .bind(stale_secs())
+                    .bind(EndReason::Lost.as_str())
                     .bind(new.caller_id)
                     .bind(id)
-                    .fetch_all(&mut *c)
-                    .await?
-            });
-            for s in open {
-                let lost = !is_fresh(s.last_seen(), now);
-                with_conn!(tx, |c, d| {
-                    sqlx::query(
-                        "UPDATE console_sessions SET taken_over_by = ?, \
-                         ended_at = CASE WHEN ? THEN last_seen_at ELSE ended_at END, \
-                         end_reason = CASE WHEN ? THEN ? ELSE end_reason END WHERE id = ?",
-                    )
-                    .bind(id)
-                    .bind(lost)
-                    .bind(lost)
-                    .bind(EndReason::Lost.as_str())
-                    .bind(s.id)
                     .execute(&mut *c)
                     .await?;
-                });
-                replaced.push(s);
-            }
+            });
         }
         tx.commit().await?;
-        let session = self.session(id).await?.ok_or_else(|| StoreError::NotFound(format!("session {id} vanished")))?;
-        let mut taken = Vec::new();
-        for s in replaced {
-            taken.push(self.session(s.id).await?.unwrap_or(s));
-        }
-        Ok((session, taken))
+        Ok(id)
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -138,17 +147,14 @@ impl Store {
 
     /// The session says it is still there; learns whether it was taken over.
     #[tracing::instrument(skip_all, err)]
-    pub async fn heartbeat(&self, id: i64, now: DateTime<Utc>) -> Result<Beat> {
+    pub async fn heartbeat(&self, id: i64) -> Result<Beat> {
         let fresh = with_pool!(self, |p, d| {
-            sqlx::query(
-                "UPDATE console_sessions SET last_seen_at = ? WHERE id = ? AND ended_at IS NULL \
+            let sql = format!(
+                "UPDATE console_sessions SET last_seen_at = {} WHERE id = ? AND ended_at IS NULL \
                  AND taken_over_by IS NULL",
-            )
-            .bind(db_time(now))
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected() == 1)
+                d.now
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(p).await.map(|r| r.rows_affected() == 1)
         })?;
         if fresh {
             return Ok(Beat::Current);
@@ -162,41 +168,33 @@ impl Store {
 
     /// Ends a session (once: a session ended already keeps its first reason).
     #[tracing::instrument(skip_all, err)]
-    pub async fn end_session(&self, id: i64, reason: EndReason, now: DateTime<Utc>) -> Result<()> {
+    pub async fn end_session(&self, id: i64, reason: EndReason) -> Result<()> {
         with_pool!(self, |p, d| {
-            sqlx::query(
-                "UPDATE console_sessions SET ended_at = ?, last_seen_at = ?, end_reason = ? \
+            let sql = format!(
+                "UPDATE console_sessions SET ended_at = {now}, last_seen_at = {now}, end_reason = ? \
                  WHERE id = ? AND ended_at IS NULL",
-            )
-            .bind(db_time(now))
-            .bind(db_time(now))
-            .bind(reason.as_str())
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|_| ())
+                now = d.now
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(reason.as_str()).bind(id).execute(p).await.map(|_| ())
         })?;
         Ok(())
     }
 
-    /// Each caller's attendance at `now` from the sessions of the last week (callers with none
-    /// are absent: offline, never seen).
+    /// Each caller's attendance now, from the sessions of the last week (callers with none are
+    /// absent: offline, never seen).
     #[tracing::instrument(skip_all, err)]
-    pub async fn attendance(&self, now: DateTime<Utc>) -> Result<Vec<(i64, Attendance)>> {
+    pub async fn attendance(&self) -> Result<Vec<(i64, Attendance)>> {
         type Row = (i64, Option<NaiveDateTime>, Option<NaiveDateTime>);
-        let fresh_since = db_time(now - STALE_AFTER);
-        let week = db_time(now - chrono::Duration::days(7));
         let rows: Vec<Row> = with_pool!(self, |p, d| {
-            sqlx::query_as(
+            let sql = format!(
                 "SELECT caller_id, \
-                 MIN(CASE WHEN ended_at IS NULL AND taken_over_by IS NULL AND last_seen_at > ? THEN started_at END), \
+                 MIN(CASE WHEN ended_at IS NULL AND taken_over_by IS NULL AND last_seen_at > {ago} \
+                 THEN started_at END), \
                  MAX(COALESCE(ended_at, last_seen_at)) \
-                 FROM console_sessions WHERE last_seen_at >= ? GROUP BY caller_id",
-            )
-            .bind(fresh_since)
-            .bind(week)
-            .fetch_all(p)
-            .await
+                 FROM console_sessions WHERE last_seen_at >= {ago} GROUP BY caller_id",
+                ago = d.seconds_ago
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(stale_secs()).bind(7 * 86_400).fetch_all(p).await
         })?;
         Ok(rows
             .into_iter()
@@ -210,7 +208,7 @@ impl Store {
             .collect())
     }
 
-    /// The caller's open sessions of `kind` (newest first).
+    /// The caller's open sessions, newest first.
     #[tracing::instrument(skip_all, err)]
     pub async fn open_sessions(&self, caller_id: i64) -> Result<Vec<Session>> {
         let sql = format!("{COLUMNS} WHERE caller_id = ? AND ended_at IS NULL ORDER BY id DESC");
@@ -218,15 +216,24 @@ impl Store {
             sqlx::query_as::<_, Session>(sqlx::AssertSqlSafe(sql.as_str())).bind(caller_id).fetch_all(p).await
         })?)
     }
+
+    /// Whether session `id` has ended (a newer login gave up waiting for it: what it writes now
+    /// would overwrite what was typed since).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn session_ended(&self, id: i64) -> Result<bool> {
+        Ok(self.session(id).await?.is_none_or(|s| s.ended_at.is_some()))
+    }
 }
 
 /// Refuses a dial from a session a newer login took over (or that ended): in the dial's
-/// transaction, so the console taken over cannot dial in the seconds before it notices.
+/// transaction, with the row locked (MariaDB), so the console taken over cannot dial in the
+/// seconds before it notices, even racing the takeover's own write.
 pub(super) async fn refuse_if_replaced(tx: &mut Tx<'_>, session: Option<i64>) -> Result<()> {
     let Some(id) = session else { return Ok(()) };
-    let sql = format!("{COLUMNS} WHERE id = ?");
-    let s: Option<Session> =
-        with_conn!(tx, |c, d| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?);
+    let s: Option<Session> = with_conn!(tx, |c, d| {
+        let sql = format!("{COLUMNS} WHERE id = ?{}", d.for_update);
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
+    });
     match s {
         Some(s) if s.ended_at.is_none() && s.taken_over_by.is_none() => Ok(()),
         _ => {

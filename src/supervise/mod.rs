@@ -25,9 +25,13 @@ use update::{Action, Effect};
 
 /// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
 /// restored on every way out. Without a terminal it says so instead of starting.
-pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
+pub async fn run(
+    store: Store,
+    viewer: String,
+    tz: Tz,
+    signals: crate::tui::terminal::Signals,
+) -> anyhow::Result<crate::tui::terminal::Ending> {
     crate::tui::terminal::require_terminal()?;
-    let signals = crate::tui::terminal::Signals::new()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
@@ -55,7 +59,7 @@ async fn event_loop(
     tz: Tz,
     mut signals: crate::tui::terminal::Signals,
     inflight: &mut JoinSet<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<crate::tui::terminal::Ending> {
     let bus = crate::coord::bus::new_bus();
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
@@ -71,12 +75,12 @@ async fn event_loop(
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => break Err(e.into()),
-                None => break Ok(()),
+                None => break Ok(crate::tui::terminal::Ending::Signal("SIGHUP")),
             },
             _ = tick.tick() => Action::Tick(Utc::now()),
-            name = signals.next() => {
-                tracing::info!("{name}: the supervisor screen closes");
-                break Ok(());
+            ending = signals.next_ending() => {
+                tracing::info!(?ending, "the supervisor screen closes");
+                break Ok(ending);
             }
             u = updates.recv() => match u {
                 Ok(_) | Err(RecvError::Lagged(_)) => Action::CallsChanged,
@@ -88,7 +92,7 @@ async fn event_loop(
             spawn(&store, tz, e, &tx, inflight);
         }
         if view.reads.quit {
-            break Ok(());
+            break Ok(crate::tui::terminal::Ending::Quit);
         }
     };
     // Stopped before the caller closes the database (a poll would meet a closed pool).

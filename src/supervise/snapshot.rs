@@ -127,7 +127,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot
         .collect();
     let presences = store.presences(now).await?;
     let breaks = store.break_seconds(start_of_day(now, tz), now).await?;
-    let attendance: std::collections::HashMap<i64, Attendance> = store.attendance(now).await?.into_iter().collect();
+    let attendance: std::collections::HashMap<i64, Attendance> = store.attendance().await?.into_iter().collect();
     let mut agents = Vec::new();
     for caller in callers.into_iter().filter(|c| !c.is_supervisor()) {
         let (latest, has_draft) = latest.remove(&caller.id).map_or((None, false), |(c, d)| (Some(c), d));

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod loadtest;
 pub mod recording;
 pub mod session;
+pub mod ssh_check;
 pub mod tokens;
 
 use crate::config::Config;

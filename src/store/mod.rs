@@ -292,6 +292,21 @@ impl Store {
         Ok(())
     }
 
+    /// The versions of this build's migrations the database lacks (all of them if it was never
+    /// migrated), without applying any: `calldesk ssh check`.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
+        let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
+            Backend::Sqlite(p) => (sqlx::migrate!("migrations/sqlite"), sqlx::query_scalar(APPLIED).fetch_all(p).await?),
+            Backend::MySql(p) => (sqlx::migrate!("migrations/mysql"), sqlx::query_scalar(APPLIED).fetch_all(p).await?),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
     /// `sqlite /path/file.db` or `mysql host:port/db`, never with credentials.
     pub fn label(&self) -> &str {
         &self.label
@@ -333,8 +348,9 @@ impl Store {
     }
 }
 
-/// The file a `sqlite:` URL names, or `None` for MySQL and in-memory SQLite.
-fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
+/// The file a `sqlite:` URL names (as written: a relative one stays relative), or `None` for
+/// MySQL and in-memory SQLite.
+pub fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
     if url.starts_with("mysql:") {
         return Ok(None);
     }

@@ -19,7 +19,7 @@ use crate::store::{self, Store};
 /// The flags of `calldesk ssh check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The service account everyone logs in as (default: the account running this; as root: calldesk)
+    /// The service account everyone logs in as (default: the account running this, with its $HOME)
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
     /// The sshd configuration to ask sshd about (root only)
@@ -98,6 +98,20 @@ fn lookup_account(key: &str) -> Option<Account> {
     passwd.lines().filter_map(parse_passwd_line).find(|a| a.name == key || a.uid.to_string() == key)
 }
 
+/// The account running this, with the home the `ssh` commands read their `.env` from (`$HOME`).
+fn current_account(uid: u32) -> Account {
+    let mut account = lookup_account(&uid.to_string()).unwrap_or_else(|| Account {
+        name: uid.to_string(),
+        uid,
+        home: PathBuf::new(),
+        shell: std::env::var("SHELL").unwrap_or_default(),
+    });
+    if let Some(home) = service_env::home() {
+        account.home = home;
+    }
+    account
+}
+
 fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
@@ -107,25 +121,27 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     let me = euid();
-    let name = match (&args.account, me) {
-        (Some(n), _) => n.clone(),
-        (None, 0) => "calldesk".into(),
-        (None, uid) => lookup_account(&uid.to_string()).map_or_else(|| uid.to_string(), |a| a.name),
+    let account = match &args.account {
+        Some(name) => lookup_account(name).ok_or_else(|| name.clone()),
+        None => Ok(current_account(me)),
     };
-    let Some(account) = lookup_account(&name) else {
-        println!(
-            "{}",
-            Line::fail(
-                format!("no account {name}"),
-                format!("useradd --system --create-home --home-dir /var/lib/{name} --shell /bin/sh {name}"),
-            )
-        );
-        return Ok(ExitCode::FAILURE);
+    let account = match account {
+        Ok(a) => a,
+        Err(name) => {
+            let fix = format!("useradd --system --create-home --home-dir /var/lib/{name} --shell /bin/sh {name}");
+            println!("{}", Line::fail(format!("no account {name}"), fix));
+            return Ok(ExitCode::FAILURE);
+        }
     };
     let lines = if args.database_only {
         database_lines(&account).await
     } else {
-        println!("calldesk ssh check: account {} (home {}), binary {}", account.name, account.home.display(), exe.display());
+        println!(
+            "calldesk ssh check: account {} (home {}), binary {}",
+            account.name,
+            account.home.display(),
+            exe.display()
+        );
         all_lines(&args, &account, &exe, me).await
     };
     let failed = lines.iter().filter(|l| l.mark == Mark::Fail).count();
@@ -216,7 +232,9 @@ fn binary_line(exe: &Path) -> Line {
 pub fn shell_problem(shell: &str) -> Option<String> {
     let base = shell.rsplit('/').next().unwrap_or(shell);
     if shell.is_empty() || base == "nologin" || base == "false" {
-        Some(format!("its login shell is {shell:?}: sshd runs the forced command through it, so every login would end at once"))
+        Some(format!(
+            "its login shell is {shell:?}: sshd runs the forced command through it, so every login would end at once"
+        ))
     } else if !Path::new(shell).exists() {
         Some(format!("its login shell {shell} does not exist"))
     } else {
@@ -240,7 +258,10 @@ fn account_lines(account: &Account) -> Vec<Line> {
             Line::fail(format!("the home {home} is not owned by {name}"), format!("chown {name}: {home}"))
         }
         Ok(m) if m.mode() & 0o022 != 0 => Line::fail(
-            format!("the home {home} is writable by others (mode {:03o}): they could replace the .env", m.mode() & 0o777),
+            format!(
+                "the home {home} is writable by others (mode {:03o}): they could replace the .env",
+                m.mode() & 0o777
+            ),
             format!("chmod go-w {home}"),
         ),
         Ok(_) => Line::pass(format!("the home {home} is {name}'s and writable by no one else")),
@@ -253,7 +274,10 @@ pub fn env_file_problems(path: &Path, owner: u32, mode: u32, account: &Account) 
     let p = path.display();
     let mut lines = Vec::new();
     if owner != account.uid {
-        lines.push(Line::fail(format!("{p} is owned by uid {owner}, not {}", account.name), format!("chown {}: {p}", account.name)));
+        lines.push(Line::fail(
+            format!("{p} is owned by uid {owner}, not {}", account.name),
+            format!("chown {}: {p}", account.name),
+        ));
     }
     if let Some(problem) = service_env::mode_problem(mode) {
         lines.push(Line::fail(format!("{p} {problem}"), format!("chmod 600 {p}")));
@@ -273,7 +297,10 @@ fn read_env(account: &Account, lines: &mut Vec<Line>) -> Option<BTreeMap<String,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             lines.push(Line::fail(
                 format!("there is no {p}: sshd's logins would use the defaults (a sqlite calldesk.db in /)"),
-                format!("write it as the README says (\"The team host\"), then chown {}: {p} && chmod 600 {p}", account.name),
+                format!(
+                    "write it as the README says (\"The team host\"), then chown {}: {p} && chmod 600 {p}",
+                    account.name
+                ),
             ));
             return None;
         }
@@ -293,7 +320,8 @@ fn read_env(account: &Account, lines: &mut Vec<Line>) -> Option<BTreeMap<String,
     match iter.collect::<Result<BTreeMap<_, _>, _>>() {
         Ok(vars) => Some(vars),
         Err(e) => {
-            lines.push(Line::fail(format!("{p} is malformed: {e}"), format!("correct {p} (KEY=value lines)")));
+            let why = service_env::describe(&e);
+            lines.push(Line::fail(format!("{p} is malformed: {why}"), format!("correct {p}")));
             None
         }
     }
@@ -307,7 +335,9 @@ fn settings_lines(account: &Account, env: &BTreeMap<String, String>) -> Vec<Line
     let path = service_env::env_path(&account.home);
     let config = match config_of(env) {
         Ok(c) => c,
-        Err(e) => return vec![Line::fail(format!("{}: {e}", path.display()), format!("correct it in {}", path.display()))],
+        Err(e) => {
+            return vec![Line::fail(format!("{}: {e}", path.display()), format!("correct it in {}", path.display()))];
+        }
     };
     let mut lines = vec![match &config.telecmi {
         Some(_) => Line::pass("TELECMI_APP_ID and TELECMI_APP_SECRET are set (the secret is not shown)"),
@@ -334,8 +364,10 @@ fn database_file_lines(account: &Account, url: &str, env_path: &Path) -> Vec<Lin
         )];
     }
     let mut lines = Vec::new();
-    let dir = file.parent().unwrap_or(Path::new("/"));
-    for (p, fix_mode) in [(file.as_path(), "600"), (dir, "700")] {
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let journal = |suffix: &str| PathBuf::from(format!("{}{suffix}", file.display()));
+    let paths = [(file.clone(), "600"), (journal("-wal"), "600"), (journal("-shm"), "600"), (dir, "700")];
+    for (p, fix_mode) in &paths {
         let Ok(m) = std::fs::metadata(p) else { continue };
         if m.uid() != account.uid {
             lines.push(Line::fail(
@@ -351,7 +383,11 @@ fn database_file_lines(account: &Account, url: &str, env_path: &Path) -> Vec<Lin
         }
     }
     if lines.is_empty() {
-        lines.push(Line::pass(format!("{} and its directory are {}'s and closed to others", file.display(), account.name)));
+        lines.push(Line::pass(format!(
+            "{} and its directory are {}'s and closed to others",
+            file.display(),
+            account.name
+        )));
     }
     lines
 }
@@ -361,7 +397,9 @@ async fn database_lines(account: &Account) -> Vec<Line> {
     let path = service_env::env_path(&account.home);
     let env: BTreeMap<String, String> =
         dotenvy::from_path_iter(&path).map(|i| i.filter_map(Result::ok).collect()).unwrap_or_default();
-    let Ok(config) = config_of(&env) else { return vec![Line::skip("the database is not checked: the settings are not valid")] };
+    let Ok(config) = config_of(&env) else {
+        return vec![Line::skip("the database is not checked: the settings are not valid")];
+    };
     let migrate = format!("sudo -u {} calldesk migrate", account.name);
     if let Ok(Some(file)) = store::sqlite_file(&config.database_url)
         && !file.exists()
@@ -370,7 +408,9 @@ async fn database_lines(account: &Account) -> Vec<Line> {
     }
     let store = match Store::connect_existing(&config.database_url).await {
         Ok(s) => s,
-        Err(e) => return vec![Line::fail(format!("the database does not open: {e}"), "correct DATABASE_URL in the .env")],
+        Err(e) => {
+            return vec![Line::fail(format!("the database does not open: {e}"), "correct DATABASE_URL in the .env")];
+        }
     };
     let lines = store_lines(&store, &migrate).await;
     store.close().await;
@@ -389,8 +429,7 @@ async fn store_lines(store: &Store, migrate: &str) -> Vec<Line> {
     };
     let mut with_key: Vec<i64> = keys.iter().map(|k| k.caller_id).collect();
     with_key.dedup();
-    let supervisors =
-        callers.iter().filter(|c| c.is_supervisor() && with_key.contains(&c.id)).count();
+    let supervisors = callers.iter().filter(|c| c.is_supervisor() && with_key.contains(&c.id)).count();
     lines.push(if keys.is_empty() {
         Line::fail("no caller has an SSH key yet: nobody can log in", "calldesk caller key add ID FILE.pub")
     } else {
@@ -457,7 +496,9 @@ fn sshd_lines(args: &CheckArgs, account: &Account, exe: &Path, me: u32) -> Vec<L
     let out = Command::new(sshd).arg("-T").arg("-C").arg(&spec).arg("-f").arg(&args.sshd_config).output();
     let cmd = format!("{sshd} -T -C {spec} -f {}", args.sshd_config.display());
     match out {
-        Err(e) => vec![Line::skip(format!("sshd's settings are not checked: {cmd}: {e} (is openssh-server installed?)"))],
+        Err(e) => {
+            vec![Line::skip(format!("sshd's settings are not checked: {cmd}: {e} (is openssh-server installed?)"))]
+        }
         Ok(o) if !o.status.success() => vec![Line::fail(
             format!("{cmd} failed: {}", String::from_utf8_lossy(&o.stderr).trim()),
             format!("correct the configuration until `{sshd} -t -f {}` is silent", args.sshd_config.display()),
@@ -525,7 +566,8 @@ pub fn sshd_checks(s: &BTreeMap<String, Vec<String>>, account: &str, exe: &Path,
 
 fn akc_line(akc: &str, exe: &Path, conf: &str) -> Line {
     let words: Vec<&str> = akc.split_whitespace().collect();
-    let same_exe = words.first().is_some_and(|w| std::fs::canonicalize(w).is_ok_and(|p| p == exe) || Path::new(w) == exe);
+    let same_exe =
+        words.first().is_some_and(|w| std::fs::canonicalize(w).is_ok_and(|p| p == exe) || Path::new(w) == exe);
     if same_exe && words[1..] == ["ssh", "authorized-keys", "%t", "%k"] {
         Line::pass(format!("sshd: authorizedkeyscommand {akc}"))
     } else {
@@ -541,12 +583,7 @@ fn first<'a>(s: &'a BTreeMap<String, Vec<String>>, key: &str) -> &'a str {
     s.get(key).and_then(|v| v.first()).map_or("", String::as_str)
 }
 
-fn more_sshd_checks(
-    s: &BTreeMap<String, Vec<String>>,
-    locked: Option<bool>,
-    account: &str,
-    conf: &str,
-) -> Vec<Line> {
+fn more_sshd_checks(s: &BTreeMap<String, Vec<String>>, locked: Option<bool>, account: &str, conf: &str) -> Vec<Line> {
     let one = |k: &str| first(s, k);
     let mut lines = Vec::new();
     let force = one("forcecommand");
@@ -636,7 +673,10 @@ mod tests {
         let lines = check(0o644, me);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].mark, Mark::Fail);
-        assert!(lines[0].text.contains("mode 644") && lines[0].text.ends_with(&format!("fix: chmod 600 {}", path.display())));
+        assert!(
+            lines[0].text.contains("mode 644")
+                && lines[0].text.ends_with(&format!("fix: chmod 600 {}", path.display()))
+        );
         let lines = check(0o600, me + 1);
         assert_eq!(lines[0].mark, Mark::Fail);
         assert!(lines[0].text.ends_with(&format!("fix: chown calldesk: {}", path.display())), "{lines:?}");
@@ -654,7 +694,10 @@ mod tests {
     #[test]
     fn passwd_lines() {
         let a = parse_passwd_line("calldesk:x:998:998::/var/lib/calldesk:/bin/sh\n").expect("line");
-        assert_eq!(a, Account { name: "calldesk".into(), uid: 998, home: "/var/lib/calldesk".into(), shell: "/bin/sh".into() });
+        assert_eq!(
+            a,
+            Account { name: "calldesk".into(), uid: 998, home: "/var/lib/calldesk".into(), shell: "/bin/sh".into() }
+        );
         assert!(parse_passwd_line("calldesk:x:oops:998::/h:/bin/sh").is_none());
         assert!(parse_passwd_line("short:x:1").is_none());
     }
@@ -702,7 +745,11 @@ mod tests {
         assert_eq!(failed.len(), 5, "{failed:#?}");
         assert!(failed[0].contains("fix: AuthorizedKeysCommand /usr/local/bin/calldesk ssh authorized-keys %t %k"));
         assert!(failed.iter().any(|f| f.contains("authorizedkeysfile") && f.contains("fix: AuthorizedKeysFile none")));
-        assert!(failed.iter().any(|f| f.contains("disableforwarding is \"no\"") && f.contains("fix: DisableForwarding yes")));
+        assert!(
+            failed
+                .iter()
+                .any(|f| f.contains("disableforwarding is \"no\"") && f.contains("fix: DisableForwarding yes"))
+        );
         assert!(failed.iter().any(|f| f.contains("client's LANG LC_*") && f.contains("fix: AcceptEnv none")));
         assert!(failed.iter().any(|f| f.contains("fix: ClientAliveInterval 15")));
         // A locked password (useradd's `!`) matters only without PAM.

@@ -38,10 +38,26 @@ pub fn load() -> Result<Option<String>, String> {
     match dotenvy::from_path_override(&path) {
         Ok(()) => {}
         Err(e) if e.not_found() => return Ok(None),
-        Err(e) => return Err(format!("configuration error: {}: {e}", path.display())),
+        Err(e) => return Err(format!("configuration error: {}: {}", path.display(), describe(&e))),
     }
     let mode = std::fs::metadata(&path).map(|m| m.mode()).unwrap_or(0);
     Ok(mode_problem(mode).map(|p| format!("{} {p}: chmod 600 {}", path.display(), path.display())))
+}
+
+/// A `.env` error in one line that never echoes a value (dotenvy's own message quotes the whole
+/// line, a password with it, and spans two lines): the key of the line that does not parse.
+pub fn describe(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(line, at) => {
+            let key = line.split('=').next().unwrap_or("").trim();
+            let key: String = key.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+            format!(
+                "the line of {key:?} does not parse (at character {}): KEY=value, a value with spaces or # in quotes, every quote closed",
+                at + 1
+            )
+        }
+        other => other.to_string().replace('\n', " "),
+    }
 }
 
 /// What is wrong with a secret file's mode, if anything: any group or other bit.
@@ -60,7 +76,17 @@ pub fn mode_problem(mode: u32) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::mode_problem;
+    use super::{describe, mode_problem};
+
+    #[test]
+    fn a_malformed_line_is_named_by_its_key_never_its_value() {
+        let e = dotenvy::from_read_iter("DATABASE_URL='mysql://u:pa55@db/x\n".as_bytes())
+            .find_map(Result::err)
+            .expect("a parse error");
+        let said = describe(&e);
+        assert!(said.starts_with("the line of \"DATABASE_URL\" does not parse"), "{said}");
+        assert!(!said.contains("pa55") && !said.contains('\n'), "{said}");
+    }
 
     #[test]
     fn only_the_owner_may_have_bits() {

@@ -297,7 +297,9 @@ impl Store {
     pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
         const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
         let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
-            Backend::Sqlite(p) => (sqlx::migrate!("migrations/sqlite"), sqlx::query_scalar(APPLIED).fetch_all(p).await?),
+            Backend::Sqlite(p) => {
+                (sqlx::migrate!("migrations/sqlite"), sqlx::query_scalar(APPLIED).fetch_all(p).await?)
+            }
             Backend::MySql(p) => (sqlx::migrate!("migrations/mysql"), sqlx::query_scalar(APPLIED).fetch_all(p).await?),
         };
         Ok(migrator

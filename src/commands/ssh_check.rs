@@ -170,13 +170,16 @@ async fn all_lines(args: &CheckArgs, account: &Account, exe: &Path, me: u32) -> 
         (uid, true) if uid == account.uid => database_lines(account).await,
         (0, true) => database_as_account(account, exe),
         (_, true) => vec![Line::skip(format!(
-            "the database is not checked: run this as {} or root (sudo calldesk ssh check --account {})",
+            "the database is not checked: run this as {} or as root (calldesk ssh check --account {})",
             account.name, account.name
         ))],
     });
     lines.extend(sshd_lines(args, account, exe, me));
     lines
 }
+
+/// Where the README installs the binary.
+const INSTALLED: &str = "/usr/local/bin/calldesk";
 
 /// sshd runs `AuthorizedKeysCommand` only if its file and every directory above it are owned by
 /// root and writable by no one else (OpenSSH's `safe_path`). Each entry: a path, its owner, its mode.
@@ -218,14 +221,14 @@ fn binary_line(exe: &Path) -> Line {
     }
     let what: Vec<&str> = problems.iter().map(|(w, _)| w.as_str()).collect();
     let fixes: Vec<&str> = problems.iter().map(|(_, f)| f.as_str()).collect();
-    Line::fail(
-        format!("sshd will not run this binary as AuthorizedKeysCommand: {}", what.join("; ")),
-        format!(
-            "{} — or install it where root owns the path: install -o root -g root -m 755 {} /usr/local/bin/calldesk",
-            fixes.join(" && "),
+    let mut fix = fixes.join(" && ");
+    if exe != Path::new(INSTALLED) {
+        fix = format!(
+            "{fix} — or install it where root owns the path: install -o root -g root -m 755 {} {INSTALLED}",
             exe.display()
-        ),
-    )
+        );
+    }
+    Line::fail(format!("sshd will not run this binary as AuthorizedKeysCommand: {}", what.join("; ")), fix)
 }
 
 /// A login shell runs the forced command (`SHELL -c COMMAND`): nologin or false would refuse it.
@@ -400,7 +403,7 @@ async fn database_lines(account: &Account) -> Vec<Line> {
     let Ok(config) = config_of(&env) else {
         return vec![Line::skip("the database is not checked: the settings are not valid")];
     };
-    let migrate = format!("sudo -u {} calldesk migrate", account.name);
+    let migrate = format!("cd {} && runuser -u {} -- calldesk migrate", account.home.display(), account.name);
     if let Ok(Some(file)) = store::sqlite_file(&config.database_url)
         && !file.exists()
     {
@@ -455,7 +458,7 @@ fn database_as_account(account: &Account, exe: &Path) -> Vec<Line> {
         Ok(o) => o,
         Err(e) => {
             return vec![Line::skip(format!(
-                "the database is not checked: runuser failed ({e}); run sudo -u {} calldesk ssh check",
+                "the database is not checked: runuser failed ({e}); run runuser -u {} -- calldesk ssh check",
                 account.name
             ))];
         }
@@ -465,7 +468,7 @@ fn database_as_account(account: &Account, exe: &Path) -> Vec<Line> {
         let err = String::from_utf8_lossy(&out.stderr);
         return vec![Line::fail(
             format!("the database check as {} printed nothing: {}", account.name, err.trim()),
-            format!("sudo -u {} calldesk ssh check", account.name),
+            format!("runuser -u {} -- calldesk ssh check", account.name),
         )];
     }
     lines
@@ -487,7 +490,7 @@ pub fn parse_line(s: &str) -> Option<Line> {
 fn sshd_lines(args: &CheckArgs, account: &Account, exe: &Path, me: u32) -> Vec<Line> {
     if me != 0 {
         return vec![Line::skip(format!(
-            "sshd's settings for {} are not checked: `sshd -T` needs root (sudo calldesk ssh check --account {})",
+            "sshd's settings for {} are not checked: `sshd -T` needs root (as root: calldesk ssh check --account {})",
             account.name, account.name
         ))];
     }

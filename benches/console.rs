@@ -357,6 +357,7 @@ async fn webhook_to_frame(dir: &std::path::Path) -> (Duration, Vec<Duration>) {
             provider: calldesk::domain::Provider::Telecmi,
             telecmi_user_id: Some("5003_1".into()),
             min_gap: chrono::Duration::seconds(0),
+            session: None,
         };
         let call = store.start_call(&new, Utc::now()).await.expect("call");
         app.live = None;

@@ -185,6 +185,7 @@ async fn make_bodies(store: &Store, n: usize) -> Vec<Vec<String>> {
             provider: Provider::Telecmi,
             telecmi_user_id: Some(USER.into()),
             min_gap: chrono::Duration::seconds(30),
+            session: None,
         };
         let call = store.start_call(&c, chrono::Utc::now()).await.expect("start call");
         scripts.push(script(call.id, &c.driver_mobile));

@@ -227,6 +227,8 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ["ssh", "authorized-keys"] => &[],
         // Reads the service account's .env itself, never the environment's settings.
         ["ssh", "check"] => &[],
+        // The forced command: the caller comes from the key; nothing the client sends is a flag.
+        ["ssh", "session"] => &[],
         ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],

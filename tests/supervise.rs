@@ -189,6 +189,16 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
         ),
     )
     .expect("script");
+    // Pooja's console is open (its session row; the test ends well within STALE_AFTER).
+    let store = calldesk::store::Store::open(&url).await.expect("open");
+    let pooja = calldesk::store::NewSession {
+        caller_id: 3,
+        kind: calldesk::domain::session::SessionKind::Console,
+        origin: "local".into(),
+        host: String::new(),
+        pid: 1,
+    };
+    store.open_session(&pooja, chrono::Utc::now()).await.expect("session");
     let tm = Session::start(&script, 120, 30);
     tm.wait_text("SUPERVISOR", 10).await;
     tm.wait_text("No call in progress.", 10).await;
@@ -211,7 +221,6 @@ async fn a_call_placed_through_the_api_shows_up_in_the_supervisor_console() {
     tm.wait_text("completed 1", 8).await;
 
     // The agent goes on a break (as their console stores it): the supervisor sees it, with the reason.
-    let store = calldesk::store::Store::open(&url).await.expect("open");
     let lunch = calldesk::domain::Presence::Break("lunch".into());
     store.set_presence(3, &lunch, chrono::Utc::now() - Duration::minutes(3)).await.expect("break");
     let screen = tm

@@ -10,6 +10,7 @@ pub mod loadtest;
 pub mod recording;
 pub mod session;
 pub mod ssh_check;
+pub mod ssh_session;
 pub mod tokens;
 
 use crate::config::Config;

@@ -12,8 +12,11 @@ use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
 use crate::coord::bus::{Bus, new_bus};
 use crate::coord::dialer::Dialer;
+use crate::coord::session::Live;
 use crate::domain::Role;
+use crate::domain::session::{EndReason, SessionKind};
 use crate::server::{self, AppState};
+use crate::store::NewSession;
 use crate::store::{IfMissing, Store};
 use crate::telecmi::simulator::Simulator;
 
@@ -104,16 +107,24 @@ fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) -> Option<t
 /// the event feed and reconciliation, then the draft writer with what it still holds.
 async fn shut_down(
     store: &Store,
-    listener: Listener,
+    listener: Option<Listener>,
     tasks: impl IntoIterator<Item = tokio::task::JoinHandle<()>>,
     drafts: Option<&crate::console::effects::DraftWriter>,
+    session: Option<(Live, EndReason)>,
 ) {
-    listener.stop().await;
+    if let Some(l) = listener {
+        l.stop().await;
+    }
     for t in tasks {
         stop_task(t).await;
     }
     if let Some(d) = drafts {
         d.close(std::time::Duration::from_secs(3)).await;
+    }
+    // Last: a console taken over ends its row only once its draft is written (the new login
+    // waits for exactly that).
+    if let Some((live, reason)) = session {
+        live.end(reason).await;
     }
     store.close().await;
     tracing::info!("stopped; database closed");
@@ -125,15 +136,27 @@ pub async fn console(config: Config) -> anyhow::Result<()> {
     let caller = config.require_user()?;
     let store = super::open_store(&config, IfMissing::Refuse).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
-    run_console(config, store, caller, mode, None).await
+    run_console(config, store, caller, mode, None, Hosting::Own).await
 }
 
-async fn run_console(
+/// Where a console's webhooks come in and who reconciles its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosting {
+    /// Its own listener on WEBHOOK_ADDR and its own reconciliation (a console alone on a laptop).
+    Own,
+    /// The team host's `calldesk serve` takes the webhooks and reconciles; the console follows
+    /// the database (fifty consoles on one host cannot all listen on one port, nor all ask
+    /// TeleCMI about the same calls).
+    Team,
+}
+
+pub(crate) async fn run_console(
     config: Config,
     store: Store,
     caller: i64,
     mode: TelephonyMode,
     sim: Option<&Simulator>,
+    hosting: Hosting,
 ) -> anyhow::Result<()> {
     let me = store
         .caller(caller)
@@ -145,12 +168,19 @@ async fn run_console(
     // Webhooks this console's own listener stores reach the screen at once, on the console's bus;
     // the event feed below brings those another process stored (and repeats ours, which the
     // console recognises by event id and shows once).
-    let listener = console_listener(&store, &config, &bus).await?;
-    if let Some(sim) = sim {
+    let listener = match hosting {
+        Hosting::Own => Some(console_listener(&store, &config, &bus).await?),
+        Hosting::Team => None,
+    };
+    if let (Some(sim), Some(listener)) = (sim, &listener) {
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
-    let reconciler = spawn_reconciler(&store, &dialer, &config);
+    let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config) } else { None };
+    let session = open_session(&store, me.id, SessionKind::Console, config.zone()).await?;
+    let mut dialer = dialer;
+    dialer.session = Some(session.session.id);
+    let signals = crate::tui::terminal::Signals::new()?.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let drafts = crate::console::effects::DraftWriter::start(store.clone());
@@ -165,7 +195,7 @@ async fn run_console(
             mode
         },
         telecmi_refusal,
-        webhook_addr: listener.addr.to_string(),
+        webhook_addr: listener.as_ref().map_or_else(|| "via calldesk serve".to_string(), |l| l.addr.to_string()),
         database: store.label().to_string(),
     };
     let ctx = EffectCtx {
@@ -177,9 +207,44 @@ async fn run_console(
         drafts: drafts.clone(),
     };
     // Returns once the work it started has finished.
-    let result = crate::console::run(identity, ctx).await;
-    shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts)).await;
-    result
+    let result = crate::console::run(identity, ctx, signals).await;
+    let reason = result.as_ref().map_or(EndReason::Failed, |e| e.reason());
+    shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts), Some((session, reason))).await;
+    result.map(|_| ())
+}
+
+/// Opens this screen's session. An agent's new console takes over the caller's open one: it waits
+/// (saying so) until that one has saved its draft and closed, so the draft it loads is the last.
+async fn open_session(store: &Store, caller: i64, kind: SessionKind, tz: chrono_tz::Tz) -> anyhow::Result<Live> {
+    let new = NewSession {
+        caller_id: caller,
+        kind,
+        origin: crate::domain::session::origin(std::env::var("SSH_CONNECTION").ok().as_deref()),
+        host: hostname(),
+        pid: std::process::id(),
+    };
+    let (live, replaced) = Live::open(store, new, tz).await?;
+    let open: Vec<_> = replaced.iter().filter(|s| s.is_open()).collect();
+    if let Some(first) = open.first() {
+        eprintln!(
+            "Signing in: your console {} (since {}) is saving its draft and closing…",
+            crate::domain::text::strip_controls(&first.origin),
+            first.started().with_timezone(&tz).format("%H:%M")
+        );
+        let ended = crate::coord::session::wait_for(store, &replaced).await?;
+        if ended.len() < open.len() {
+            eprintln!("It did not answer: its draft as last saved is kept.");
+        }
+    }
+    Ok(live)
+}
+
+/// This host's name, for the sessions list (empty when it cannot be read).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| crate::domain::text::strip_controls(s.trim()))
+        .unwrap_or_default()
 }
 
 /// `calldesk demo`: a throwaway SQLite file, the sample drivers, the simulator as TeleCMI.
@@ -223,7 +288,7 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
     // Port 0: the demo never clashes with a real console's listener.
     config.webhook_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.webhook_token = Some(Secret::new(crate::commands::tokens::generate_webhook_token()));
-    let result = run_console(config, store, DEMO_CALLER, TelephonyMode::Simulated, Some(&sim)).await;
+    let result = run_console(config, store, DEMO_CALLER, TelephonyMode::Simulated, Some(&sim), Hosting::Own).await;
     drop(dir);
     result
 }
@@ -244,7 +309,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let name = signals.next().await;
     tracing::info!("serve stopping on {name}");
     eprintln!("stopping");
-    shut_down(&store, listener, reconciler, None).await;
+    shut_down(&store, Some(listener), reconciler, None, None).await;
     Ok(())
 }
 
@@ -260,7 +325,9 @@ pub async fn supervise(config: Config) -> anyhow::Result<()> {
         "caller {id} ({}) is an agent; the supervisor console needs a supervisor (`calldesk caller add {id} NAME --role supervisor`)",
         me.name
     );
+    let session = open_session(&store, me.id, SessionKind::Supervise, config.zone()).await?;
     let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone()).await;
+    session.end(if result.is_ok() { EndReason::Quit } else { EndReason::Failed }).await;
     store.close().await;
     result
 }

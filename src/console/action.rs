@@ -31,6 +31,9 @@ pub enum Action {
     },
     /// SIGTERM, SIGHUP or SIGINT reached the process.
     Signal(&'static str),
+    /// A newer login of this caller took the session over: close as on a signal, leaving these
+    /// words on the terminal.
+    SignedInElsewhere(String),
     // --- Results of effects ------------------------------------------------------------------
     StartupLoaded {
         wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,

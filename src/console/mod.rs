@@ -30,7 +30,7 @@ use ratatui::DefaultTerminal;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 
-use crate::tui::terminal::{Signals, finish, require_terminal, restore};
+use crate::tui::terminal::{Ending, Signals, finish, require_terminal, restore};
 use action::{Action, Effect};
 use effects::EffectCtx;
 use state::{App, Identity};
@@ -41,13 +41,17 @@ use state::{App, Identity};
 ///
 /// It returns only once the work it started has finished (at most [`crate::tui::terminal::FINISH_WAIT`]): the caller
 /// may then stop the rest and close the database.
-pub async fn run(identity: Identity, ctx: EffectCtx) -> anyhow::Result<()> {
+pub async fn run(identity: Identity, ctx: EffectCtx, signals: Signals) -> anyhow::Result<Ending> {
     require_terminal()?;
-    let signals = Signals::new()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
     restore();
+    // Taken over: the reason stays on the terminal (an SSH client shows it as the line closes).
+    if let Ok(Ending::TakenOver(words)) = &result {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{words}");
+    }
     finish(inflight).await;
     result
 }
@@ -58,7 +62,7 @@ async fn event_loop(
     ctx: EffectCtx,
     mut signals: Signals,
     inflight: &mut JoinSet<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ending> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut bus = ctx.dialer.bus.subscribe();
     let mut events = EventStream::new();
@@ -72,17 +76,31 @@ async fn event_loop(
     }
     loop {
         while inflight.try_join_next().is_some() {}
-        terminal.draw(|f| views::render(&app, f))?;
+        if let Err(e) = terminal.draw(|f| views::render(&app, f)) {
+            // The terminal is gone (a dropped line): close as on SIGHUP, writing the draft first.
+            tracing::info!("terminal unwritable: {e}");
+            apply(&mut app, vec![Action::Signal("SIGHUP")], &ctx, &tx, inflight).await;
+            return Ok(app.ending.take().unwrap_or(Ending::Signal("SIGHUP")));
+        }
         let first = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Some(Ok(Event::Resize(width, height))) => Action::Resize { width, height },
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
-                None => break,
+                // The terminal is gone (a dropped SSH line can show here before its SIGHUP):
+                // close as on SIGHUP, writing the draft first.
+                Some(Err(e)) => {
+                    tracing::info!("terminal unreadable: {e}");
+                    Action::Signal("SIGHUP")
+                }
+                None => Action::Signal("SIGHUP"),
             },
             _ = tick.tick() => Action::Tick(Utc::now()),
-            name = signals.next() => Action::Signal(name),
+            ending = signals.next_ending() => match ending {
+                Ending::Signal(name) => Action::Signal(name),
+                Ending::TakenOver(words) => Action::SignedInElsewhere(words),
+                Ending::Quit => continue,
+            },
             u = bus.recv() => match u {
                 Ok(u) => Action::CallUpdated(Box::new(u)),
                 Err(RecvError::Lagged(n)) => {
@@ -95,10 +113,9 @@ async fn event_loop(
         };
         let batch = drain(first, &mut rx, &mut bus);
         if apply(&mut app, batch, &ctx, &tx, inflight).await {
-            return Ok(());
+            return Ok(app.ending.take().unwrap_or(Ending::Quit));
         }
     }
-    Ok(())
 }
 
 /// `first` and whatever else has arrived meanwhile (a burst of webhooks), to be drawn once. Every

@@ -59,6 +59,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Clock(_)
         | Action::Resize { .. }
         | Action::Signal(_)
+        | Action::SignedInElsewhere(_)
         | Action::CallUpdated(_)
         | Action::PresenceLoaded(_)
         | Action::ProgressLoaded(_) => vec![],

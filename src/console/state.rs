@@ -489,6 +489,8 @@ pub struct App {
     /// Today's numbers against the target (`None` until first read).
     pub progress: Option<Progress>,
     pub quit: bool,
+    /// Why the console closes, once it does (`None` with `quit`: the agent quit).
+    pub ending: Option<crate::tui::terminal::Ending>,
 }
 
 impl App {
@@ -526,6 +528,7 @@ impl App {
             presence: PresenceNow { presence: Presence::Ready, since: now },
             progress: None,
             quit: false,
+            ending: None,
         }
     }
 

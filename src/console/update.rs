@@ -44,7 +44,16 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             clamp_offsets(app);
             vec![]
         }
-        Action::Signal(name) => on_signal(app, name),
+        Action::Signal(name) => {
+            tracing::info!("console stopping on {name}");
+            app.ending = Some(crate::tui::terminal::Ending::Signal(name));
+            on_signal(app)
+        }
+        Action::SignedInElsewhere(words) => {
+            tracing::info!("console taken over by a newer login");
+            app.ending = Some(crate::tui::terminal::Ending::TakenOver(words));
+            on_signal(app)
+        }
         Action::CallUpdated(u) => {
             // A call of ours that just ended moves today's numbers (a connect counts now).
             let ended = u.call.caller_id == Some(app.me.caller_id) && u.call.call_status().is_final();
@@ -72,8 +81,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 /// SIGTERM, SIGHUP or SIGINT: quit at once, writing the draft of an open wrap-up first.
-fn on_signal(app: &mut App, name: &'static str) -> Vec<Effect> {
-    tracing::info!("console stopping on {name}");
+fn on_signal(app: &mut App) -> Vec<Effect> {
     app.quit = true;
     let caller = app.me.caller_id;
     let catalog = app.catalog.clone();

@@ -84,6 +84,10 @@ pub enum DialError {
     /// saved (two open outcomes would fight over one queue place). HTTP 409.
     #[error("{message}")]
     WrapupOwed { message: String, call: Box<CallLog> },
+    /// This console's session was taken over by a newer login of the same caller: it places no
+    /// more calls (the newer one does). HTTP 409.
+    #[error("{0}")]
+    SignedInElsewhere(String),
     #[error("Call not found")]
     CallNotFound,
     #[error("That call belongs to another agent.")]
@@ -98,7 +102,14 @@ pub enum DialError {
 impl DialError {
     /// Refused by the rules before anything was written or dialed (not a failure).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Self::DoNotCall(_) | Self::OutsideHours { .. } | Self::TooSoon(_) | Self::WrapupOwed { .. })
+        matches!(
+            self,
+            Self::DoNotCall(_)
+                | Self::OutsideHours { .. }
+                | Self::TooSoon(_)
+                | Self::WrapupOwed { .. }
+                | Self::SignedInElsewhere(_)
+        )
     }
 
     /// The kind of error, for logs (no message).
@@ -114,6 +125,7 @@ impl DialError {
             Self::Provider { .. } => "provider",
             Self::Unconfirmed { .. } => "unconfirmed",
             Self::WrapupOwed { .. } => "wrapup_owed",
+            Self::SignedInElsewhere(_) => "signed_in_elsewhere",
             Self::CallNotFound => "call_not_found",
             Self::NotYourCall => "not_your_call",
             Self::CannotMarkNotPlaced(_) => "cannot_mark_not_placed",
@@ -126,9 +138,11 @@ impl DialError {
             Self::NotAuthorized | Self::DoNotCall(_) => 403,
             Self::DriverNotFound => 404,
             Self::InvalidPhone(_) => 400,
-            Self::TooSoon(_) | Self::CannotMarkNotPlaced(_) | Self::OutsideHours { .. } | Self::WrapupOwed { .. } => {
-                409
-            }
+            Self::TooSoon(_)
+            | Self::CannotMarkNotPlaced(_)
+            | Self::OutsideHours { .. }
+            | Self::WrapupOwed { .. }
+            | Self::SignedInElsewhere(_) => 409,
             Self::CallNotFound => 404,
             Self::NotYourCall => 403,
             // 504 Gateway Timeout: the upstream (TeleCMI) did not answer; the outcome is unknown,
@@ -146,6 +160,9 @@ pub struct Dialer {
     pub config: std::sync::Arc<Config>,
     pub client: Option<TelecmiClient>,
     pub bus: Bus,
+    /// The console session this dialer dials for (`None`: `serve`'s API, tests): its dials are
+    /// refused once a newer login of the caller takes it over.
+    pub session: Option<i64>,
 }
 
 impl Dialer {
@@ -165,7 +182,7 @@ impl Dialer {
             .as_ref()
             .map(|c| TelecmiClient::with_timeout(&config.telecmi_base_url, c, timeout))
             .transpose()?;
-        Ok(Self { store, config, client, bus })
+        Ok(Self { store, config, client, bus, session: None })
     }
 
     /// Whether `caller` may place TeleCMI calls here, and if not, why (for a disabled menu entry).
@@ -250,6 +267,7 @@ impl Dialer {
             Ok(call) => call,
             Err(StoreError::Invalid(m)) => return Err(DialError::TooSoon(m)),
             Err(StoreError::WrapupOwed(owed)) => return Err(self.wrapup_owed(caller, *owed).await),
+            Err(StoreError::SessionReplaced(m)) => return Err(DialError::SignedInElsewhere(m)),
             Err(other) => return Err(DialError::Store(other)),
         };
         self.announce(&call);
@@ -321,6 +339,7 @@ impl Dialer {
             provider,
             telecmi_user_id: ext.zip(self.client.as_ref()).map(|(ext, client)| client.user_id(ext)),
             min_gap: Duration::seconds(MIN_REDIAL_GAP_SECS),
+            session: self.session,
         }
     }
 

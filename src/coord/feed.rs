@@ -207,6 +207,7 @@ mod tests {
                 provider: crate::domain::Provider::Manual,
                 telecmi_user_id: None,
                 min_gap: chrono::Duration::zero(),
+                session: None,
             };
             ids.push(store.start_call(&c, Utc::now()).await.expect("call").id);
         }

@@ -12,3 +12,4 @@ pub mod bus;
 pub mod dialer;
 pub mod feed;
 pub mod reconcile;
+pub mod session;

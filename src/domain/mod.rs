@@ -5,6 +5,7 @@ pub mod feedback;
 pub mod hours;
 pub mod phone;
 pub mod presence;
+pub mod session;
 pub mod ssh_key;
 pub mod status;
 pub mod text;

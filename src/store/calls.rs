@@ -49,6 +49,9 @@ pub struct NewCall {
     pub telecmi_user_id: Option<String>,
     /// Refuse when the driver was dialed less than this long ago or a call to them is live.
     pub min_gap: Duration,
+    /// The console session dialing (`None`: the API, tests): refused once a newer login of the
+    /// caller took it over.
+    pub session: Option<i64>,
 }
 
 /// The outcome an agent (or the old API) records for a call.
@@ -170,6 +173,7 @@ impl Store {
     async fn start_call_once(&self, c: &NewCall, now: DateTime<Utc>) -> Result<CallLog> {
         let mut tx = self.begin_write().await?;
         lock_driver(&mut tx, &c.driver_id).await?;
+        super::sessions::refuse_if_replaced(&mut tx, c.session).await?;
         refuse_if_owed(&mut tx, c, now).await?;
         if let Some(last) = last_call(&mut tx, &c.driver_id).await?
             && let Some(why) = last.refusal(c, now)

@@ -22,6 +22,7 @@ mod provisional;
 mod queue;
 mod recordings;
 mod search;
+mod sessions;
 mod ssh_keys;
 mod stats;
 mod tx;
@@ -39,6 +40,7 @@ pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{COUNT_CAP, QueueCursor, QueueEntry};
 pub use recordings::Recording;
 pub use search::number_key;
+pub use sessions::{Beat, NewSession, Session};
 pub use ssh_keys::{KeyAdded, SshKey};
 pub use stats::{DayStats, FeedbackCount, Stats, StatsBundle, StatusCount};
 
@@ -73,6 +75,10 @@ pub enum StoreError {
     /// saved): a second call would leave two outcomes to decide one queue place. Holds that call.
     #[error("the call to this driver at {} has no outcome yet", .0.created_at.format("%H:%M UTC"))]
     WrapupOwed(Box<crate::domain::CallLog>),
+    /// A dial from a console session that a newer login of the same caller took over (or that
+    /// ended): one agent, one console dialing.
+    #[error("{0}")]
+    SessionReplaced(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -152,6 +152,25 @@ mod tests {
         assert_eq!(with_presence(idle, Some(&ready)), (AgentState::Idle, Some(at), None));
     }
 
+    #[test]
+    fn without_an_open_console_an_agent_is_offline_unless_a_call_is_live() {
+        use super::snapshot::with_attendance;
+        use crate::domain::session::Attendance;
+        let at = Utc::now() - Duration::minutes(7);
+        let signed_in = Some(Attendance::Online { since: at });
+        let left = Some(Attendance::Offline { since: Some(at) });
+        // Idle with no call yet: idle since signing in (not "idle —").
+        assert_eq!(with_attendance((AgentState::Idle, None, None), signed_in), (AgentState::Idle, Some(at), None));
+        let wrap = (AgentState::WrapUp, Some(at - Duration::hours(1)), None);
+        assert_eq!(with_attendance(wrap.clone(), signed_in), wrap);
+        assert_eq!(with_attendance(wrap.clone(), left), (AgentState::Offline, Some(at), None));
+        let lunch = (AgentState::Break, Some(at), Some("lunch".to_string()));
+        assert_eq!(with_attendance(lunch, None), (AgentState::Offline, None, None), "never signed in");
+        // TeleCMI rings the agent's phone whatever their console does.
+        let on_call = (AgentState::OnCall, Some(at), None);
+        assert_eq!(with_attendance(on_call.clone(), left), on_call);
+    }
+
     fn view() -> super::state::SuperView {
         let tz = chrono_tz::UTC;
         super::state::SuperView::new(Utc::now(), tz, "sqlite x".into(), "Meera".into())

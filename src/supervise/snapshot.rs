@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::domain::hours::start_of_day;
+use crate::domain::session::Attendance;
 use crate::domain::{CallLog, Presence, PresenceChange};
 use crate::store::{Caller, StatsBundle, Store};
 
@@ -15,6 +16,8 @@ pub enum AgentState {
     WrapUp,
     /// On a break (the reason is on the row).
     Break,
+    /// No console open (none ever, or the last one closed or fell silent).
+    Offline,
 }
 
 impl AgentState {
@@ -24,6 +27,7 @@ impl AgentState {
             Self::OnCall => "on a call",
             Self::WrapUp => "wrap-up",
             Self::Break => "break",
+            Self::Offline => "offline",
         }
     }
 }
@@ -90,6 +94,22 @@ pub fn with_presence(
     }
 }
 
+/// Then the sessions: an agent without an open console is offline (since the last one closed),
+/// unless a call of theirs is live (TeleCMI rings their phone whatever the console does). An
+/// online agent idle without a call yet is idle since they signed in.
+pub fn with_attendance(
+    (state, since, reason): (AgentState, Option<DateTime<Utc>>, Option<String>),
+    attendance: Option<Attendance>,
+) -> (AgentState, Option<DateTime<Utc>>, Option<String>) {
+    match attendance {
+        Some(Attendance::Online { since: on }) if state == AgentState::Idle => (state, since.max(Some(on)), reason),
+        Some(Attendance::Online { .. }) => (state, since, reason),
+        _ if state == AgentState::OnCall => (state, since, reason),
+        Some(Attendance::Offline { since: off }) => (AgentState::Offline, off, None),
+        None => (AgentState::Offline, None, None),
+    }
+}
+
 /// Reads a snapshot, taking the totals from `previous` while they are fresh enough.
 pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot) -> crate::store::Result<Snapshot> {
     let fresh = previous.totals_at.is_some_and(|t| now - t < TOTALS_EVERY);
@@ -107,11 +127,15 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot
         .collect();
     let presences = store.presences(now).await?;
     let breaks = store.break_seconds(start_of_day(now, tz), now).await?;
+    let attendance: std::collections::HashMap<i64, Attendance> = store.attendance(now).await?.into_iter().collect();
     let mut agents = Vec::new();
     for caller in callers.into_iter().filter(|c| !c.is_supervisor()) {
         let (latest, has_draft) = latest.remove(&caller.id).map_or((None, false), |(c, d)| (Some(c), d));
         let stored = presences.iter().find(|p| p.caller_id == caller.id);
-        let (state, since, break_reason) = with_presence(agent_state(latest.as_ref(), has_draft), stored);
+        let (state, since, break_reason) = with_attendance(
+            with_presence(agent_state(latest.as_ref(), has_draft), stored),
+            attendance.get(&caller.id).copied(),
+        );
         let break_secs = breaks.iter().find(|(id, _)| *id == caller.id).map_or(0, |(_, s)| *s);
         let (due, callbacks_due, queued) =
             sizes.iter().find(|(id, ..)| *id == caller.id).map_or((0, 0, 0), |(_, d, c, q)| (*d, *c, *q));

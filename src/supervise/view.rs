@@ -20,6 +20,8 @@ use crate::tui::widgets::{centered, dim, status_style};
 /// Green while short, yellow past 2 minutes, red past 5 (idle or stuck in wrap-up costs calls).
 pub fn time_style(state: AgentState, secs: i64) -> Style {
     let (warn, bad) = match state {
+        // Time offline is no one's fault on the board.
+        AgentState::Offline => return dim(),
         AgentState::OnCall => (600, 1200),
         AgentState::WrapUp | AgentState::Idle => (120, 300),
         AgentState::Break => (900, 1800),
@@ -123,6 +125,7 @@ fn agents(v: &SuperView, frame: &mut Frame, area: Rect) {
             AgentState::OnCall => Style::default().fg(Color::Green).add_modifier(Modifier::BOLD),
             AgentState::WrapUp => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             AgentState::Idle => Style::default(),
+            AgentState::Offline => dim(),
             AgentState::Break => Style::default().fg(Color::Magenta).add_modifier(Modifier::BOLD),
         };
         let breaks = if a.break_secs > 0 { duration(a.break_secs) } else { "—".into() };

@@ -49,11 +49,36 @@ pub async fn finish(mut inflight: JoinSet<()>) {
     }
 }
 
-/// The signals that end the console (and the supervisor screen) cleanly.
+/// Why a screen closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// A signal: SIGHUP (the line dropped), SIGTERM or SIGINT.
+    Signal(&'static str),
+    /// A newer login of the same caller took over; the words to leave on the terminal.
+    TakenOver(String),
+}
+
+impl Ending {
+    /// What the session's row records.
+    pub fn reason(&self) -> crate::domain::session::EndReason {
+        use crate::domain::session::EndReason;
+        match self {
+            Self::Quit => EndReason::Quit,
+            Self::Signal(name) => EndReason::of_signal(name),
+            Self::TakenOver(_) => EndReason::TakenOver,
+        }
+    }
+}
+
+/// What ends the console (and the supervisor screen) cleanly: the signals, and, for a screen with
+/// a session, a newer login taking it over.
 pub struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    takeover: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl Signals {
@@ -63,14 +88,43 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
+            takeover: None,
         })
     }
 
+    /// Also ends when `takeover` says a newer login took the session over.
+    pub fn with_takeover(mut self, takeover: tokio::sync::watch::Receiver<Option<String>>) -> Self {
+        self.takeover = Some(takeover);
+        self
+    }
+
+    /// The next signal's name (SIGTERM, SIGHUP, SIGINT).
     pub async fn next(&mut self) -> &'static str {
+        match self.next_ending().await {
+            Ending::Signal(name) => name,
+            _ => "takeover",
+        }
+    }
+
+    /// The next reason to close: a signal, or the session taken over.
+    pub async fn next_ending(&mut self) -> Ending {
+        let takeover = async {
+            let Some(rx) = self.takeover.as_mut() else { return std::future::pending().await };
+            loop {
+                if let Some(words) = rx.borrow_and_update().clone() {
+                    return words;
+                }
+                if rx.changed().await.is_err() {
+                    // The heartbeat ended without a takeover: nothing more will come.
+                    return std::future::pending().await;
+                }
+            }
+        };
         tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.hup.recv() => "SIGHUP",
-            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => Ending::Signal("SIGTERM"),
+            _ = self.hup.recv() => Ending::Signal("SIGHUP"),
+            _ = self.int.recv() => Ending::Signal("SIGINT"),
+            words = takeover => Ending::TakenOver(words),
         }
     }
 }

@@ -118,6 +118,7 @@ pub fn call_to(d: &Driver, caller: i64, provider: Provider) -> NewCall {
         provider,
         telecmi_user_id: None,
         min_gap: Duration::seconds(30),
+        session: None,
     }
 }
 

@@ -3,6 +3,8 @@
 //! names each problem with its fix. As root with an sshd installed, the check also reads sshd's
 //! settings for the account from a config built on contrib/sshd_config.d/calldesk.conf.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -220,4 +222,26 @@ fn the_contrib_drop_in_passes_sshds_own_reading() {
     let out = config("AcceptEnv LANG LC_*\n");
     assert!(line(&out, '✗', "authorizedkeysfile").contains("fix: AuthorizedKeysFile none"));
     assert!(line(&out, '✗', "client's LANG LC_*").contains("fix: AcceptEnv none"));
+}
+
+/// `ssh check`'s "is migrated": nothing pending once migrated, on both backends; every migration
+/// pending on a database never migrated.
+#[tokio::test]
+async fn pending_migrations_on_both_backends() {
+    common::each_backend(|db| async move {
+        assert_eq!(db.store.pending_migrations().await.expect("pending"), Vec::<i64>::new());
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let store = calldesk::store::Store::connect(&url).await.expect("connect");
+    let pending = store.pending_migrations().await.expect("pending");
+    let mut every: Vec<i64> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .expect("migrations")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.split('_').next()?.parse().ok())
+        .collect();
+    every.sort_unstable();
+    assert_eq!(pending, every);
+    store.close().await;
 }

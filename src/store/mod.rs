@@ -302,11 +302,20 @@ impl Store {
     /// migrated), without applying any: `calldesk ssh check`.
     pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
         const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
+        const SQLITE_HAS: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
+        const MYSQL_HAS: &str =
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
         let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
             Backend::Sqlite(p) => {
-                (sqlx::migrate!("migrations/sqlite"), sqlx::query_scalar(APPLIED).fetch_all(p).await?)
+                let has: i64 = sqlx::query_scalar(SQLITE_HAS).bind("_sqlx_migrations").fetch_one(p).await?;
+                let applied = if has > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() };
+                (sqlx::migrate!("migrations/sqlite"), applied)
             }
-            Backend::MySql(p) => (sqlx::migrate!("migrations/mysql"), sqlx::query_scalar(APPLIED).fetch_all(p).await?),
+            Backend::MySql(p) => {
+                let has: i64 = sqlx::query_scalar(MYSQL_HAS).bind("_sqlx_migrations").fetch_one(p).await?;
+                let applied = if has > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() };
+                (sqlx::migrate!("migrations/mysql"), applied)
+            }
         };
         Ok(migrator
             .iter()

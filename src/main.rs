@@ -94,6 +94,25 @@ enum Command {
         #[command(subcommand)]
         what: dnc::DncCmd,
     },
+    /// Move queued drivers from one agent to another
+    ///
+    /// In queue order (callbacks first, then by due time). A driver in a call, being dialed
+    /// (claimed by a console), or whose last call waits for its wrap-up stays; the summary says
+    /// how many moved and why the others stayed. Each move is recorded (queue_moves). The agents'
+    /// consoles show the change at their next refresh (within 30 s).
+    Assign(calldesk::commands::assign::AssignArgs),
+    /// What each agent did on a day: calls, connected, positive outcomes against the target, talk
+    /// and break time, calls that never rang the driver, outcomes by group
+    ///
+    /// The day is the team's (CALLDESK_TIMEZONE); today's report counts up to now. CSV has one
+    /// row per agent (every agent, those without a call too); JSON adds the team's totals.
+    Report {
+        /// The day (YYYY-MM-DD; default: today in the team's zone)
+        #[arg(long, value_name = "DATE", value_parser = export::parse_day)]
+        day: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: calldesk::commands::report::ReportFormat,
+    },
     /// Apply database migrations and exit
     Migrate,
     /// A team on one database: N simulated agents against one `serve` and the TeleCMI simulator
@@ -229,8 +248,9 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ["ssh", "check"] => &[],
         // The forced command: the caller comes from the key; nothing the client sends is a flag.
         ["ssh", "session"] => &[],
-        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] => DB,
+        ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] | ["assign"] => DB,
         ["export", "logs"] | ["dnc", "list"] => &[DatabaseUrl, LogDir, Timezone],
+        ["report"] => &[DatabaseUrl, LogDir, Timezone],
         ["recording"] => &[DatabaseUrl, LogDir, TelecmiAppId, TelecmiBaseUrl],
         ["dnc", "add" | "import"] => &[DatabaseUrl, LogDir, UserId, CountryCode, Timezone],
         ["dnc", "remove"] => &[DatabaseUrl, LogDir, CountryCode, Timezone],
@@ -336,6 +356,23 @@ async fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
+        Command::Assign(args) => calldesk::commands::assign::run(args, &config).await,
+        Command::Report { day, format } => {
+            let zone = config.zone();
+            let day = day.unwrap_or_else(|| Utc::now().with_timezone(&zone).date_naive());
+            let store = open_store(&config, IfMissing::Refuse).await?;
+            let n = calldesk::commands::report::write(
+                &store,
+                day,
+                zone,
+                &config.catalog(),
+                format,
+                std::io::stdout().lock(),
+            )
+            .await?;
+            eprintln!("{} on {day} ({})", calldesk::domain::text::plural(n, "agent"), zone.name());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => tokens::run(what, &config).await,
         Command::Ssh { what } => keys::ssh(what, &config).await,

@@ -125,13 +125,17 @@ async fn reimport_leaves_finished_drivers_out_unless_requeue() {
         outcome(&db.store, id, "Interview Fixed").await;
         assert!(db.store.queue_entry("D1").await.expect("q").is_none());
 
-        // D3 was never queued (no caller): assigning them now queues them; D1 is finished.
+        // D3 was in the team pool (no caller): assigning them moves them to Pooja; D1 is finished.
+        let sched = calldesk::domain::Schedule::default();
+        let pool = db.store.due_queue(3, Utc::now(), &sched, None, 10, None).await.expect("queue");
+        assert!(pool.iter().any(|e| e.driver_id == "D3" && e.pool), "{pool:?}");
         let assigned = "D1,Ramesh,9876543210,,,,3\nD2,Suresh,9876543211,,,,3\nD3,Mahesh,9876543212,,,,3\n";
         let (code, out, err) = cli.import(assigned, &[]);
         assert_eq!(code, Some(0), "{err}");
-        assert!(out.contains("0 new, 3 updated, 1 queued, 1 finished left out of the queue"), "{out}");
+        assert!(out.contains("0 new, 3 updated, 0 queued, 1 finished left out of the queue"), "{out}");
         assert!(db.store.queue_entry("D1").await.expect("q").is_none(), "a finished driver is not re-queued");
-        assert!(db.store.queue_entry("D3").await.expect("q").is_some(), "a never-queued driver is queued");
+        let mine = db.store.due_queue(3, Utc::now(), &sched, None, 10, None).await.expect("queue");
+        assert!(mine.iter().any(|e| e.driver_id == "D3" && !e.pool), "D3 is Pooja's now: {mine:?}");
 
         let (code, out, err) = cli.import(assigned, &["--requeue"]);
         assert_eq!(code, Some(0), "{err}");

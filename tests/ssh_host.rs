@@ -278,13 +278,12 @@ async fn agents_and_supervisors_log_in_over_real_sshd() {
 
     // The line drops (the client killed): the draft is kept and the session ends as a hangup.
     Command::new("kill").args(["-KILL", &client_pid(&first)]).status().expect("kill");
-    let ended = eventually("the dropped session to end", 15, || async {
+    eventually("the dropped session to end", 15, || async {
         let s = host.store().await;
         let open = s.open_sessions(3).await.expect("sessions");
         open.is_empty().then_some(())
     })
     .await;
-    let _ = ended;
     let w = store.unfinished_wrapups(3, chrono::Utc::now() - chrono::Duration::days(1)).await.expect("wrapups");
     let draft = w.first().and_then(|(_, d)| d.clone()).expect("draft kept");
     assert_eq!(draft.remarks.as_deref(), Some("wants a night route"));

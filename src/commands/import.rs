@@ -95,7 +95,11 @@ pub fn summary(o: &ImportOutcome) -> String {
         n => format!("{kept}, {n} who asked not to be called stay closed"),
     };
     let bad = crate::domain::text::plural(o.refused, "bad row");
-    format!("{} new, {} updated, {} queued{kept}; {bad} skipped", o.inserted, o.updated, o.queued)
+    let pool = match o.pooled {
+        0 => String::new(),
+        n => format!(" ({n} to the team pool: no assigned_to)"),
+    };
+    format!("{} new, {} updated, {} queued{pool}{kept}; {bad} skipped", o.inserted, o.updated, o.queued)
 }
 
 /// Rows per batch handed from the reading thread to the store: one multi-row INSERT.

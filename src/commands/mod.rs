@@ -1,6 +1,7 @@
 //! The non-interactive subcommands: driver import, log export, the do-not-call list, callers, API
 //! tokens and call recordings.
 
+pub mod assign;
 pub mod callers;
 pub mod dnc;
 pub mod export;
@@ -8,6 +9,7 @@ pub mod import;
 pub mod keys;
 pub mod loadtest;
 pub mod recording;
+pub mod report;
 pub mod session;
 pub mod ssh_check;
 pub mod ssh_session;

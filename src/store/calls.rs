@@ -457,13 +457,19 @@ async fn claim_for_dial(tx: &mut Tx<'_>, c: &NewCall, now: DateTime<Utc>) -> Res
     {
         return Err(StoreError::Invalid(format!("{} is being called by another agent", c.driver_name)));
     }
+    // A driver of the team pool becomes the dialing agent's: their retries and callbacks come
+    // back to the voice the driver heard.
     with_conn!(tx, |conn, d| {
-        sqlx::query("UPDATE call_queue SET claimed_by = ?, claimed_until = ? WHERE driver_id = ?")
-            .bind(c.caller_id)
-            .bind(now_db + CLAIM_FOR)
-            .bind(&c.driver_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE call_queue SET claimed_by = ?, claimed_until = ?,              caller_id = CASE WHEN caller_id = ? THEN ? ELSE caller_id END WHERE driver_id = ?",
+        )
+        .bind(c.caller_id)
+        .bind(now_db + CLAIM_FOR)
+        .bind(super::POOL)
+        .bind(c.caller_id)
+        .bind(&c.driver_id)
+        .execute(&mut *conn)
+        .await?;
     });
     Ok(())
 }

@@ -406,7 +406,7 @@ async fn merge(tx: &mut Tx<'_>, sql: &ImportSql, requeue: bool, now: NaiveDateTi
         let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(COUNTS).fetch_one(&mut *c).await?;
         counts
     });
-    let queued = with_conn!(tx, |c, d| {
+    let (queued, pooled) = with_conn!(tx, |c, d| {
         if asked > 0 {
             let list = LIST_ASKED.replace("{insert_ignore}", d.insert_ignore).replace("{reason}", sql.asked_reason);
             sqlx::query(AssertSqlSafe(list)).bind(now).execute(&mut *c).await?;
@@ -415,21 +415,35 @@ async fn merge(tx: &mut Tx<'_>, sql: &ImportSql, requeue: bool, now: NaiveDateTi
             sqlx::query(REOPEN).execute(&mut *c).await?;
         }
         sqlx::query(sql.upsert).bind(now).execute(&mut *c).await?;
-        let queue = format!(
-            "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts, timezone) \
-             SELECT id, assigned_to, 1, ?, 0, {QUEUE_ZONE} FROM cd_import_rows \
-             WHERE assigned_to IS NOT NULL AND (prior IS NULL OR prior < 3)",
-            d.insert_ignore
-        );
-        let queued = sqlx::query(AssertSqlSafe(queue)).bind(now).execute(&mut *c).await?.rows_affected();
+        // An empty assigned_to queues the driver in the team pool (a driver queued with an agent
+        // already stays theirs).
+        let queue = |owner: &str, which: &str| {
+            format!(
+                "{} INTO call_queue (driver_id, caller_id, priority, due_at, attempts, timezone) \
+                 SELECT id, {owner}, 1, ?, 0, {QUEUE_ZONE} FROM cd_import_rows \
+                 WHERE assigned_to IS {which} AND (prior IS NULL OR prior < 3)",
+                d.insert_ignore
+            )
+        };
+        let assigned = sqlx::query(AssertSqlSafe(queue("assigned_to", "NOT NULL")))
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        let pooled = sqlx::query(AssertSqlSafe(queue(&super::POOL.to_string(), "NULL")))
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
         sqlx::query(sql.reassign).execute(&mut *c).await?;
         sqlx::query(sql.rezone).execute(&mut *c).await?;
-        queued
+        (assigned + pooled, pooled)
     });
     Ok(ImportOutcome {
         inserted: count(total - existed),
         updated: count(existed),
         queued,
+        pooled,
         kept_finished: count(kept),
         kept_do_not_call: count(asked),
         refused: 0,

@@ -85,6 +85,7 @@ impl DriverHit {
             last_outcome: self.last_outcome.clone(),
             // Search does not read the calling window; the dial checks it.
             waiting: false,
+            pool: false,
             snoozed_until: self.snoozed_until,
         }
     }

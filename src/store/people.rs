@@ -25,6 +25,8 @@ pub struct ImportOutcome {
     pub inserted: u64,
     pub updated: u64,
     pub queued: u64,
+    /// Of `queued`, those with an empty `assigned_to`: the team pool's.
+    pub pooled: u64,
     /// Assigned drivers left out of the queue because a saved outcome (or a wrong number)
     /// finished them; `--requeue` queues them again.
     pub kept_finished: u64,

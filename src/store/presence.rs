@@ -113,4 +113,13 @@ impl Store {
         })?;
         Ok(row.and_then(|(t,)| t))
     }
+
+    /// Every caller's daily target (callers without one are absent).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn daily_targets(&self) -> Result<BTreeMap<i64, i64>> {
+        let rows: Vec<(i64, i64)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT id, daily_target FROM callers WHERE daily_target IS NOT NULL").fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().collect())
+    }
 }

@@ -29,6 +29,10 @@ pub struct QueueEntry {
     #[sqlx(skip)]
     #[serde(skip)]
     pub waiting: bool,
+    /// A driver of the team pool (no agent's yet), offered after the agent's own.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub pool: bool,
     /// Until when the agent snoozed the driver (see [`QueueEntry::is_snoozed`]).
     #[sqlx(default)]
     pub snoozed_until: Option<NaiveDateTime>,
@@ -43,6 +47,7 @@ impl QueueEntry {
     pub fn cursor(&self) -> QueueCursor {
         QueueCursor {
             waiting: self.waiting,
+            pool: self.pool,
             priority: self.priority,
             due_at: self.due_at,
             driver_id: self.driver_id.clone(),
@@ -58,9 +63,18 @@ impl QueueEntry {
 pub struct QueueCursor {
     /// The row's part of the queue: drivers who may be called come before those who wait.
     pub waiting: bool,
+    /// The row is the team pool's (after the agent's own in each part).
+    pub pool: bool,
     pub priority: i64,
     pub due_at: NaiveDateTime,
     pub driver_id: String,
+}
+
+impl QueueCursor {
+    /// The queue's sections in order: own callable, pool callable, own waiting, pool waiting.
+    fn section(&self) -> u8 {
+        u8::from(self.waiting) * 2 + u8::from(self.pool)
+    }
 }
 
 /// The due-queue query, over the whole queue (`idx_queue_due`) or over the drivers of one zone
@@ -106,6 +120,10 @@ fn zones_sql(mysql: bool, zones: usize, after: bool, filter: bool) -> String {
     format!("SELECT * FROM ({}) u ORDER BY u.priority, u.due_at, u.driver_id LIMIT ?", arms.join(" UNION ALL "))
 }
 
+/// `call_queue.caller_id` of the team pool: drivers imported with an empty `assigned_to`. Every
+/// agent's queue offers them after the agent's own; dialing one makes them that agent's.
+pub const POOL: i64 = 0;
+
 /// The most zones read off the queue's index (IANA knows about 600).
 const MAX_ZONES: usize = 500;
 
@@ -141,28 +159,40 @@ impl Store {
             let mobile = number_key(f).map_or_else(|| like_pattern(f), |k| like_pattern(&k));
             (like_pattern(f), mobile)
         });
-        let (open, closed): (Vec<String>, Vec<String>) =
-            self.queue_zones(caller).await?.into_iter().partition(|z| schedule.check(now, Some(z)).is_ok());
-        // (waiting, the zones of that part; None = the whole queue).
-        let parts = if open.is_empty() || closed.is_empty() {
-            vec![(open.is_empty(), None)]
-        } else {
-            vec![(false, Some(open)), (true, Some(closed))]
-        };
+        // (owner, pool, waiting, the zones of that part; None = the owner's whole queue), in the
+        // queue's order: the agent's callable drivers, the pool's, then those who wait.
+        let mut parts = Vec::new();
+        for (owner, pool) in [(caller, false), (POOL, true)] {
+            let (open, closed): (Vec<String>, Vec<String>) =
+                self.queue_zones(owner).await?.into_iter().partition(|z| schedule.check(now, Some(z)).is_ok());
+            if open.is_empty() || closed.is_empty() {
+                if !open.is_empty() || !closed.is_empty() {
+                    parts.push((owner, pool, open.is_empty(), None));
+                }
+            } else {
+                parts.push((owner, pool, false, Some(open)));
+                parts.push((owner, pool, true, Some(closed)));
+            }
+        }
+        parts.sort_by_key(|(_, pool, waiting, _)| u8::from(*waiting) * 2 + u8::from(*pool));
         let mut rows: Vec<QueueEntry> = Vec::new();
-        for (waiting, zones) in parts {
+        for (owner, pool, waiting, zones) in parts {
+            let section = u8::from(waiting) * 2 + u8::from(pool);
             let after = match after {
                 // The page starts past this part.
-                Some(c) if c.waiting && !waiting => continue,
-                Some(c) if c.waiting == waiting => Some(c),
+                Some(c) if c.section() > section => continue,
+                Some(c) if c.section() == section => Some(c),
                 _ => None,
             };
             let left = limit.saturating_sub(u32::try_from(rows.len()).unwrap_or(u32::MAX));
             if left == 0 {
                 break;
             }
-            let mut part = self.due_part(caller, now, zones.as_deref(), after, left, pattern.as_ref()).await?;
-            part.iter_mut().for_each(|e| e.waiting = waiting);
+            let mut part = self.due_part((owner, caller), now, zones.as_deref(), after, left, pattern.as_ref()).await?;
+            part.iter_mut().for_each(|e| {
+                e.waiting = waiting;
+                e.pool = pool;
+            });
             rows.append(&mut part);
         }
         Ok(rows)
@@ -190,10 +220,11 @@ impl Store {
         Ok(zones)
     }
 
-    /// One part of the due queue: the whole queue (`zones` None) or the drivers of `zones`.
+    /// One part of the due queue of `owner` (an agent, or the pool) as `caller` sees it (their own
+    /// claims included): the whole queue (`zones` None) or the drivers of `zones`.
     async fn due_part(
         &self,
-        caller: i64,
+        (owner, caller): (i64, i64),
         now: DateTime<Utc>,
         zones: Option<&[String]>,
         after: Option<&QueueCursor>,
@@ -213,7 +244,7 @@ impl Store {
         let rows = with_pool!(self, |p, d| {
             let mut q = sqlx::query_as::<_, QueueEntry>(sqlx::AssertSqlSafe(sql.as_str()));
             for zone in &arms {
-                q = q.bind(caller);
+                q = q.bind(owner);
                 if let Some(z) = zone {
                     q = q.bind(*z);
                 }
@@ -263,12 +294,21 @@ impl Store {
         // Each count stops at COUNT_CAP + 1 rows: its cost is bounded whatever the queue's size.
         let cap = COUNT_CAP + 1;
         let sql = format!(
-            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id = ? AND q.due_at <= ? \
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id IN (?, ?) AND q.due_at <= ? \
              AND {Q_NOT_LISTED} LIMIT {cap}) due_rows), \
-             (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id = ? AND {Q_NOT_LISTED} LIMIT {cap}) all_rows)"
+             (SELECT COUNT(*) FROM (SELECT 1 FROM call_queue q WHERE q.caller_id IN (?, ?) AND {Q_NOT_LISTED} \
+             LIMIT {cap}) all_rows)"
         );
+        // The team pool's drivers are offered to every agent: they count as theirs.
         let row: (i64, i64) = with_pool!(self, |p, d| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(caller).bind(now).bind(caller).fetch_one(p).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(caller)
+                .bind(POOL)
+                .bind(now)
+                .bind(caller)
+                .bind(POOL)
+                .fetch_one(p)
+                .await
         })?;
         Ok(row)
     }

@@ -137,6 +137,14 @@ impl Stats {
     }
 }
 
+/// A row of one caller's.
+#[derive(sqlx::FromRow)]
+struct Of<T> {
+    caller_id: i64,
+    #[sqlx(flatten)]
+    row: T,
+}
+
 #[derive(sqlx::FromRow)]
 struct StatusRow {
     status: String,
@@ -218,6 +226,50 @@ impl Store {
             Ok::<_, sqlx::Error>((a, b))
         })?;
         Ok(summarize(statuses, feedback))
+    }
+
+    /// [`Self::stats`] of each caller at once (callers without a call in `[from, until)` are
+    /// absent): the supervisor's per-agent numbers and the managers' report, one pair of scans.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn stats_by_caller(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeMap<i64, Stats>> {
+        let status_sql = format!(
+            "SELECT caller_id, COALESCE(status, 'initiated') AS status, {NOT_PLACED} AS not_placed, COUNT(*) AS count, \
+             CAST(AVG(call_duration) AS DOUBLE) AS avg_duration, {TALKS} FROM call_logs \
+             WHERE created_at >= ? AND created_at < ? AND caller_id IS NOT NULL \
+             GROUP BY caller_id, COALESCE(status, 'initiated'), not_placed"
+        );
+        let fb_sql = format!(
+            "SELECT caller_id, feedback, {NOT_PLACED} AS not_placed, COUNT(*) AS count, \
+             COUNT(CASE WHEN status = 'completed' THEN 1 END) AS connected \
+             FROM call_logs WHERE created_at >= ? AND created_at < ? AND caller_id IS NOT NULL \
+             AND feedback IS NOT NULL AND feedback <> '' GROUP BY caller_id, feedback, not_placed \
+             ORDER BY count DESC, feedback"
+        );
+        let (from, until) = (db_time(from), db_time(until));
+        let np = not_placed_args();
+        let (statuses, feedback) = with_pool!(self, |p, d| {
+            let mut q1 = sqlx::query_as::<_, Of<StatusRow>>(sqlx::AssertSqlSafe(status_sql.as_str()));
+            let mut q2 = sqlx::query_as::<_, Of<FeedbackRow>>(sqlx::AssertSqlSafe(fb_sql.as_str()));
+            for a in &np {
+                q1 = q1.bind(a.as_str());
+                q2 = q2.bind(a.as_str());
+            }
+            let a = q1.bind(from).bind(until).fetch_all(p).await?;
+            let b = q2.bind(from).bind(until).fetch_all(p).await?;
+            Ok::<_, sqlx::Error>((a, b))
+        })?;
+        let mut rows: std::collections::BTreeMap<i64, (Vec<StatusRow>, Vec<FeedbackRow>)> = Default::default();
+        for r in statuses {
+            rows.entry(r.caller_id).or_default().0.push(r.row);
+        }
+        for r in feedback {
+            rows.entry(r.caller_id).or_default().1.push(r.row);
+        }
+        Ok(rows.into_iter().map(|(c, (s, f))| (c, summarize(s, f))).collect())
     }
 
     /// Per-day totals, completed, failed, missed, average duration and talks, newest day first,
@@ -349,4 +401,77 @@ fn days_from(rows: Vec<DayRow>, outcomes: &[DayOutcomeRow]) -> Vec<DayStats> {
         d.avg_talk = r.avg_talk;
     }
     days
+}
+
+/// One caller's day, as the supervisor board and the managers' report show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentDay {
+    pub caller_id: i64,
+    pub name: String,
+    /// Calls that may have rung the driver (the console's "calls").
+    pub calls: i64,
+    pub connected: i64,
+    /// Outcomes the team counts as positive, on connected calls.
+    pub positive: i64,
+    pub target: Option<i64>,
+    /// Seconds talked on connected calls.
+    pub talk_secs: i64,
+    /// Seconds on break (the running break up to `until`).
+    pub break_secs: i64,
+    /// Calls that never rang the driver (the agent's phone, TeleCMI).
+    pub not_placed: i64,
+    /// Saved outcomes by group (`Connected`, `Not Connected`, `Call Back Later`, `Do Not Call`,
+    /// and `Other` for a text no outcome of the catalogue has), in that order.
+    pub outcomes: Vec<(String, i64)>,
+}
+
+/// The outcome groups a report counts, in order.
+pub fn outcome_groups() -> Vec<&'static str> {
+    let mut v: Vec<&str> = crate::domain::FeedbackGroup::ALL.iter().map(|g| g.label()).collect();
+    v.push("Other");
+    v
+}
+
+impl Store {
+    /// Each agent's day in `[from, until)` (every agent, those without a call too), by id.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn agent_days(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        catalog: &FeedbackCatalog,
+    ) -> Result<Vec<AgentDay>> {
+        let stats = self.stats_by_caller(from, until).await?;
+        let breaks: std::collections::BTreeMap<i64, i64> = self.break_seconds(from, until).await?.into_iter().collect();
+        let targets = self.daily_targets().await?;
+        let groups = outcome_groups();
+        Ok(self
+            .callers()
+            .await?
+            .into_iter()
+            .filter(|c| !c.is_supervisor())
+            .map(|c| {
+                let s = stats.get(&c.id).cloned().unwrap_or_default();
+                let mut outcomes: Vec<(String, i64)> = groups.iter().map(|g| ((*g).to_string(), 0)).collect();
+                for f in &s.by_feedback {
+                    let group = catalog.find(&f.feedback).map_or("Other", |o| o.group.label());
+                    if let Some(slot) = outcomes.iter_mut().find(|(g, _)| g == group) {
+                        slot.1 += f.count;
+                    }
+                }
+                AgentDay {
+                    caller_id: c.id,
+                    name: c.name.clone(),
+                    calls: s.total,
+                    connected: s.connected(),
+                    positive: s.positive(catalog),
+                    target: targets.get(&c.id).copied(),
+                    talk_secs: s.avg_talk.map_or(0, |a| (a * s.talks as f64).round() as i64),
+                    break_secs: breaks.get(&c.id).copied().unwrap_or(0),
+                    not_placed: s.not_placed,
+                    outcomes,
+                }
+            })
+            .collect())
+    }
 }

@@ -41,6 +41,7 @@ pub fn entry(i: usize) -> QueueEntry {
         attempts: 0,
         last_outcome: None,
         waiting: false,
+        pool: false,
         snoozed_until: None,
     }
 }

@@ -182,7 +182,8 @@ fn due_cell(app: &App, e: &QueueEntry) -> String {
     }
 }
 
-/// The name, marked `⏸ ` while the driver's hours are closed, `↺ ` for a callback.
+/// The name, marked `⏸ ` while the driver's hours are closed, `↺ ` for a callback, `· pool` for
+/// a driver of the team pool.
 fn name_cell(e: &QueueEntry, waiting: bool) -> String {
     let mark = if waiting {
         "⏸ "
@@ -191,5 +192,7 @@ fn name_cell(e: &QueueEntry, waiting: bool) -> String {
     } else {
         ""
     };
-    format!("{mark}{}", strip_controls(&e.name))
+    // A driver of the team pool is anyone's until dialed (then the dialing agent's).
+    let pool = if e.pool { " · pool" } else { "" };
+    format!("{mark}{}{pool}", strip_controls(&e.name))
 }

@@ -357,22 +357,7 @@ async fn run(
         }
         Command::Caller { what } => caller_cmd(what, &config).await,
         Command::Assign(args) => calldesk::commands::assign::run(args, &config).await,
-        Command::Report { day, format } => {
-            let zone = config.zone();
-            let day = day.unwrap_or_else(|| Utc::now().with_timezone(&zone).date_naive());
-            let store = open_store(&config, IfMissing::Refuse).await?;
-            let n = calldesk::commands::report::write(
-                &store,
-                day,
-                zone,
-                &config.catalog(),
-                format,
-                std::io::stdout().lock(),
-            )
-            .await?;
-            eprintln!("{} on {day} ({})", calldesk::domain::text::plural(n, "agent"), zone.name());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Report { day, format } => report(day, format, &config).await,
         Command::Dnc { what } => dnc::run(what, &config).await,
         Command::Token { what } => tokens::run(what, &config).await,
         Command::Ssh { what } => keys::ssh(what, &config).await,
@@ -411,6 +396,21 @@ async fn run(
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Supervise => session::supervise(config).await.map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// `calldesk report`: the day (today in the team's zone unless given) to stdout.
+async fn report(
+    day: Option<chrono::NaiveDate>,
+    format: calldesk::commands::report::ReportFormat,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
+    let zone = config.zone();
+    let day = day.unwrap_or_else(|| Utc::now().with_timezone(&zone).date_naive());
+    let store = open_store(config, IfMissing::Refuse).await?;
+    let out = std::io::stdout().lock();
+    let n = calldesk::commands::report::write(&store, day, zone, &config.catalog(), format, out).await?;
+    eprintln!("{} on {day} ({})", calldesk::domain::text::plural(n, "agent"), zone.name());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn caller_cmd(what: CallerCmd, config: &Config) -> anyhow::Result<ExitCode> {

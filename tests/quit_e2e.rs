@@ -119,3 +119,34 @@ async fn quitting_during_a_live_call_after_the_question_logs_no_error() {
     let errors = quit_under_traffic(&env, &tm, &["y"]).await;
     assert!(errors.is_empty(), "a confirmed quit logged errors:\n{errors:#?}");
 }
+
+/// The terminal goes away under the console (its window closed: tmux kills the pane, as a
+/// dropped line closes sshd's pty): the console ends as on SIGHUP — its session recorded as a
+/// hangup, its database closed — instead of aborting when ratatui cannot show the cursor on a
+/// terminal that is gone. Before, the process died of SIGABRT and its session stayed open.
+#[tokio::test]
+async fn a_terminal_that_goes_away_ends_the_session_as_a_hangup() {
+    if !tmux::available() {
+        return;
+    }
+    let env = Env::new(DRIVERS).await;
+    let tm = Session::start(&env.console_script(""), 120, 40);
+    tm.wait_text("2 due", 15).await;
+    tm.kill();
+    let store = env.store().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if store.open_sessions(3).await.expect("sessions").is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console's session is still open:\n{:#?}",
+            log_lines(&env.dir.path().join("logs"))
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    let lines = log_lines(&env.dir.path().join("logs"));
+    assert!(lines.iter().any(|l| l.contains("session ended") && l.contains("hangup")), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("database closed")), "{lines:#?}");
+}

@@ -163,41 +163,37 @@ pub(crate) async fn run_console(
         .await?
         .with_context(|| format!("caller {caller} is not registered: run `calldesk caller add {caller} NAME` first"))?;
     let config = Arc::new(config);
+    // First the session: a console of this agent still open elsewhere saves its draft and closes
+    // (freeing its listener's port too) before this one reads the draft or binds the port.
+    let session = open_session(&store, me.id, SessionKind::Console, config.zone()).await?;
     let bus = new_bus();
-    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
+    let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())
+        .map(|d| Dialer { session: Some(session.session.id), ..d });
     // Webhooks this console's own listener stores reach the screen at once, on the console's bus;
     // the event feed below brings those another process stored (and repeats ours, which the
     // console recognises by event id and shows once).
-    let listener = match hosting {
-        Hosting::Own => Some(console_listener(&store, &config, &bus).await?),
-        Hosting::Team => None,
+    let listener = match (hosting, dialer) {
+        (Hosting::Own, Ok(dialer)) => console_listener(&store, &config, &bus).await.map(|l| (Some(l), dialer)),
+        (Hosting::Team, Ok(dialer)) => Ok((None, dialer)),
+        (_, Err(e)) => Err(e.into()),
+    };
+    let (listener, dialer) = match listener {
+        Ok(started) => started,
+        Err(e) => {
+            session.end(EndReason::Failed).await;
+            return Err(e);
+        }
     };
     if let (Some(sim), Some(listener)) = (sim, &listener) {
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
     let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config) } else { None };
-    let session = open_session(&store, me.id, SessionKind::Console, config.zone()).await?;
-    let mut dialer = dialer;
-    dialer.session = Some(session.session.id);
     let signals = crate::tui::terminal::Signals::new()?.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let drafts = crate::console::effects::DraftWriter::start(store.clone());
-    let telecmi_refusal = dialer.telecmi_refusal(me.id);
-    let identity = Identity {
-        caller_id: me.id,
-        caller_name: me.name.clone(),
-        // A caller TeleCMI is refused to (not in TELECMI_AGENTS) dials by hand only.
-        mode: if telecmi_refusal.is_some() && mode == TelephonyMode::Telecmi {
-            TelephonyMode::ManualOnly
-        } else {
-            mode
-        },
-        telecmi_refusal,
-        webhook_addr: listener.as_ref().map_or_else(|| "via calldesk serve".to_string(), |l| l.addr.to_string()),
-        database: store.label().to_string(),
-    };
+    let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
         store: store.clone(),
         dialer,
@@ -211,6 +207,30 @@ pub(crate) async fn run_console(
     let reason = result.as_ref().map_or(EndReason::Failed, |e| e.reason());
     shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts), Some((session, reason))).await;
     result.map(|_| ())
+}
+
+/// Who the console is and how it dials, for its screens.
+fn identity(
+    me: &crate::store::Caller,
+    mode: TelephonyMode,
+    dialer: &Dialer,
+    listener: Option<&Listener>,
+    store: &Store,
+) -> Identity {
+    let telecmi_refusal = dialer.telecmi_refusal(me.id);
+    Identity {
+        caller_id: me.id,
+        caller_name: me.name.clone(),
+        // A caller TeleCMI is refused to (not in TELECMI_AGENTS) dials by hand only.
+        mode: if telecmi_refusal.is_some() && mode == TelephonyMode::Telecmi {
+            TelephonyMode::ManualOnly
+        } else {
+            mode
+        },
+        telecmi_refusal,
+        webhook_addr: listener.map_or_else(|| "via calldesk serve".to_string(), |l| l.addr.to_string()),
+        database: store.label().to_string(),
+    }
 }
 
 /// Opens this screen's session. An agent's new console takes over the caller's open one: it waits

@@ -47,6 +47,7 @@ pub async fn run(identity: Identity, ctx: EffectCtx, signals: Signals) -> anyhow
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
     restore();
+    crate::tui::terminal::release(terminal);
     // Taken over: the reason stays on the terminal (an SSH client shows it as the line closes).
     if let Ok(Ending::TakenOver(words)) = &result {
         use std::io::Write;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::calls::{ABANDONED_AFTER, OWES_WRAPUP, WRAPUP_WINDOW};
-use super::tx::with_conn;
+use super::tx::{Tx, with_conn};
 use super::{Result, Store, StoreError, db_time};
 
 /// What to move.
@@ -74,45 +74,7 @@ impl Store {
 
     async fn move_once(&self, req: &MoveRequest, now: DateTime<Utc>) -> Result<MoveReport> {
         let mut tx = self.begin_write().await?;
-        let city = if req.city.is_some() { " AND LOWER(d.city) = LOWER(?)" } else { "" };
-        // Each of the agent's queued drivers, and what holds them, in queue order.
-        let sql = format!(
-            "SELECT q.driver_id, CASE \
-             WHEN EXISTS (SELECT 1 FROM call_logs c WHERE c.driver_id = q.driver_id AND c.created_at >= ? \
-               AND c.status IN ('initiated', 'ringing', 'connected') \
-               AND NOT (c.provider = 'manual' AND c.id IN (SELECT call_log_id FROM feedback_drafts))) THEN 'call' \
-             WHEN q.claimed_by IS NOT NULL AND q.claimed_until >= ? THEN 'claimed' \
-             WHEN EXISTS (SELECT 1 FROM call_logs c WHERE c.driver_id = q.driver_id AND c.created_at >= ? \
-               AND (c.feedback IS NULL OR c.feedback = '') AND c.provider IN ('telecmi', 'manual') \
-               AND c.caller_id IN (SELECT id FROM callers) AND {OWES_WRAPUP}) THEN 'wrapup' \
-             ELSE '' END AS held \
-             FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city} \
-             ORDER BY q.priority, q.due_at, q.driver_id"
-        );
-        // The agent's queue rows (and their drivers' rows) are locked first (MariaDB; SQLite's
-        // write transaction holds the whole file): a claim or a dial of one of them waits for
-        // this move, and the read of what holds them below cannot go stale. The read itself is
-        // not a locking one: it would lock the call logs it reads, which webhooks update.
-        let lock = format!(
-            "SELECT q.driver_id FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city}"
-        );
-        with_conn!(tx, |c, d| {
-            if !d.for_update.is_empty() {
-                let q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(format!("{lock}{}", d.for_update)))
-                    .bind(req.from);
-                let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
-                q.fetch_all(&mut *c).await?;
-            }
-        });
-        let rows: Vec<(String, String)> = with_conn!(tx, |c, d| {
-            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(db_time(now - ABANDONED_AFTER))
-                .bind(db_time(now))
-                .bind(db_time(now - WRAPUP_WINDOW))
-                .bind(req.from);
-            let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
-            q.fetch_all(&mut *c).await?
-        });
+        let rows = held_drivers(&mut tx, req, now).await?;
         let mut report = MoveReport::default();
         let mut movable = Vec::new();
         for (driver, held) in rows {
@@ -125,42 +87,7 @@ impl Store {
             }
         }
         for chunk in movable.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            // The claim is checked again: what moves is what no console holds now.
-            let queue = format!(
-                "UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL \
-                 WHERE caller_id = ? AND (claimed_by IS NULL OR claimed_until < ?) AND driver_id IN ({marks})"
-            );
-            let drivers = format!("UPDATE drivers SET assigned_to = ? WHERE id IN ({marks})");
-            let log = format!(
-                "INSERT INTO queue_moves (driver_id, from_caller, to_caller, moved_by, moved_at) VALUES {}",
-                vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            with_conn!(tx, |c, d| {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(queue)).bind(req.to).bind(req.from).bind(db_time(now));
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                let moved = q.execute(&mut *c).await?.rows_affected();
-                if moved != chunk.len() as u64 {
-                    // Cannot happen under the rows' locks; if it does, nothing of this move is kept.
-                    return Err(StoreError::Invalid(format!(
-                        "{} of {} drivers changed while being moved; nothing moved: try again",
-                        chunk.len() as u64 - moved,
-                        chunk.len()
-                    )));
-                }
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(drivers)).bind(req.to);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                q.execute(&mut *c).await?;
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(log));
-                for id in chunk {
-                    q = q.bind(id).bind(req.from).bind(req.to).bind(req.by).bind(db_time(now));
-                }
-                q.execute(&mut *c).await?;
-            });
+            move_chunk(&mut tx, req, chunk, now).await?;
         }
         tx.commit().await?;
         report.moved = movable;
@@ -180,4 +107,90 @@ impl Store {
         })?;
         Ok(rows.into_iter().map(|(from, to, by, at)| DriverMove { from, to, by, at: at.and_utc() }).collect())
     }
+}
+
+/// Each of `req.from`'s queued drivers (of `req.city`), in queue order, with what holds them:
+/// `call`, `claimed`, `wrapup`, or `` (free to move).
+async fn held_drivers(tx: &mut Tx<'_>, req: &MoveRequest, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
+    let city = if req.city.is_some() { " AND LOWER(d.city) = LOWER(?)" } else { "" };
+    // Each of the agent's queued drivers, and what holds them, in queue order.
+    let sql = format!(
+        "SELECT q.driver_id, CASE \
+         WHEN EXISTS (SELECT 1 FROM call_logs c WHERE c.driver_id = q.driver_id AND c.created_at >= ? \
+           AND c.status IN ('initiated', 'ringing', 'connected') \
+           AND NOT (c.provider = 'manual' AND c.id IN (SELECT call_log_id FROM feedback_drafts))) THEN 'call' \
+         WHEN q.claimed_by IS NOT NULL AND q.claimed_until >= ? THEN 'claimed' \
+         WHEN EXISTS (SELECT 1 FROM call_logs c WHERE c.driver_id = q.driver_id AND c.created_at >= ? \
+           AND (c.feedback IS NULL OR c.feedback = '') AND c.provider IN ('telecmi', 'manual') \
+           AND c.caller_id IN (SELECT id FROM callers) AND {OWES_WRAPUP}) THEN 'wrapup' \
+         ELSE '' END AS held \
+         FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city} \
+         ORDER BY q.priority, q.due_at, q.driver_id"
+    );
+    // The agent's queue rows (and their drivers' rows) are locked first (MariaDB; SQLite's
+    // write transaction holds the whole file): a claim or a dial of one of them waits for
+    // this move, and the read of what holds them below cannot go stale. The read itself is
+    // not a locking one: it would lock the call logs it reads, which webhooks update.
+    let lock = format!(
+        "SELECT q.driver_id FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city}"
+    );
+    with_conn!(tx, |c, d| {
+        if !d.for_update.is_empty() {
+            let q =
+                sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(format!("{lock}{}", d.for_update))).bind(req.from);
+            let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
+            q.fetch_all(&mut *c).await?;
+        }
+    });
+    let rows: Vec<(String, String)> = with_conn!(tx, |c, d| {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(db_time(now - ABANDONED_AFTER))
+            .bind(db_time(now))
+            .bind(db_time(now - WRAPUP_WINDOW))
+            .bind(req.from);
+        let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
+        q.fetch_all(&mut *c).await?
+    });
+    Ok(rows)
+}
+
+/// Moves `chunk` (free drivers of `req.from`) to `req.to` and records each move.
+async fn move_chunk(tx: &mut Tx<'_>, req: &MoveRequest, chunk: &[String], now: DateTime<Utc>) -> Result<()> {
+    let marks = vec!["?"; chunk.len()].join(", ");
+    // The claim is checked again: what moves is what no console holds now.
+    let queue = format!(
+        "UPDATE call_queue SET caller_id = ?, claimed_by = NULL, claimed_until = NULL \
+         WHERE caller_id = ? AND (claimed_by IS NULL OR claimed_until < ?) AND driver_id IN ({marks})"
+    );
+    let drivers = format!("UPDATE drivers SET assigned_to = ? WHERE id IN ({marks})");
+    let log = format!(
+        "INSERT INTO queue_moves (driver_id, from_caller, to_caller, moved_by, moved_at) VALUES {}",
+        vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+    );
+    with_conn!(tx, |c, d| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(queue)).bind(req.to).bind(req.from).bind(db_time(now));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        let moved = q.execute(&mut *c).await?.rows_affected();
+        if moved != chunk.len() as u64 {
+            // Cannot happen under the rows' locks; if it does, nothing of this move is kept.
+            return Err(StoreError::Invalid(format!(
+                "{} of {} drivers changed while being moved; nothing moved: try again",
+                chunk.len() as u64 - moved,
+                chunk.len()
+            )));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(drivers)).bind(req.to);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *c).await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(log));
+        for id in chunk {
+            q = q.bind(id).bind(req.from).bind(req.to).bind(req.by).bind(db_time(now));
+        }
+        q.execute(&mut *c).await?;
+    });
+    Ok(())
 }

@@ -32,6 +32,7 @@ pub async fn run(store: Store, viewer: String, tz: Tz) -> anyhow::Result<()> {
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
     crate::tui::terminal::restore();
+    crate::tui::terminal::release(terminal);
     // Reads still running finish before the caller closes the database.
     crate::tui::terminal::finish(inflight).await;
     result

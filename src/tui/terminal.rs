@@ -24,6 +24,19 @@ pub fn restore() {
     }
 }
 
+/// Lets go of the screen after [`restore`]: shows the cursor where the terminal is still there,
+/// and otherwise drops nothing that would write to it. (ratatui's own drop reports a cursor it
+/// cannot show with `eprintln!`, which panics when the terminal is gone — a dropped SSH line, a
+/// closed window — and the panic in a drop aborts the process before it records the session's
+/// end and closes the database.)
+pub fn release(mut terminal: ratatui::DefaultTerminal) {
+    if terminal.show_cursor().is_ok() {
+        drop(terminal);
+    } else {
+        std::mem::forget(terminal);
+    }
+}
+
 /// How long a quit waits for work in flight (a save, a call being placed: TeleCMI's answer takes
 /// up to [`crate::telecmi::TOTAL_TIMEOUT`]).
 pub const FINISH_WAIT: Duration = Duration::from_secs(12);

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::domain::{CallingHours, FeedbackCatalog, RetryPolicy, Schedule};
 
 mod flags;
+pub mod service_env;
 pub use flags::{Given, NotHere, Setting, attach};
 
 /// A value that must never be printed.

@@ -244,6 +244,8 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         // sshd gives it only %t %k; the settings come from the environment and `.env`, never from
         // a flag in sshd_config (where a MariaDB URL's password would be world-readable).
         ["ssh", "authorized-keys"] => &[],
+        // Reads the service account's .env itself, never the environment's settings.
+        ["ssh", "check"] => &[],
         // The forced command: the caller comes from the key; nothing the client sends is a flag.
         ["ssh", "session"] => &[],
         ["caller", "add" | "target"] | ["token", "issue" | "revoke"] | ["migrate"] | ["assign"] => DB,
@@ -264,14 +266,30 @@ fn cli_command() -> clap::Command {
         .mut_subcommand("demo", |demo| demo.arg(Setting::DatabaseUrl.arg().hide(true)))
 }
 
-fn main() -> ExitCode {
-    // A missing .env is normal; a malformed one is a configuration error.
-    if let Err(e) = dotenvy::dotenv()
-        && !e.not_found()
-    {
-        eprintln!("configuration error: .env: {e}");
-        return ExitCode::FAILURE;
+/// Reads the `.env` this command takes. A missing one is normal; a malformed one is a
+/// configuration error (one line). The `ssh` commands, which sshd runs in `/`, read the account's
+/// `$HOME/.env` instead of `./.env`, over the environment (`config::service_env` says what sshd
+/// gives them); `ssh check` reads the account's file itself. Returns a warning for the log.
+fn load_dotenv() -> Result<Option<String>, String> {
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next()) {
+        (Some(a), Some(b)) if a == "ssh" && b == "check" => Ok(None),
+        (Some(a), _) if a == "ssh" => calldesk::config::service_env::load(),
+        _ => match dotenvy::dotenv() {
+            Err(e) if !e.not_found() => Err(format!("configuration error: .env: {e}")),
+            _ => Ok(None),
+        },
     }
+}
+
+fn main() -> ExitCode {
+    let env_warning = match load_dotenv() {
+        Ok(w) => w,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut command = cli_command();
     let matches = command.clone().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -294,6 +312,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(w) = env_warning {
+        tracing::warn!("{w}");
+    }
     // Panics go to the log too (the TUI's own hook restores the terminal, then calls this one).
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

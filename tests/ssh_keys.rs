@@ -78,6 +78,8 @@ impl Cli {
         Command::new(env!("CARGO_BIN_EXE_calldesk"))
             .args(args)
             .current_dir(self.dir.path())
+            // The ssh commands read $HOME/.env: none here, so the environment's settings stand.
+            .env("HOME", self.dir.path())
             .env("DATABASE_URL", &self.url)
             .env("CALLDESK_LOG_DIR", self.dir.path().join("logs"))
             .env_remove("TELECMI_APP_SECRET")

@@ -46,6 +46,10 @@ pub enum SshCmd {
         #[arg(value_name = "BASE64")]
         base64: String,
     },
+    /// Check the team host's setup: this binary's path (sshd's rules), the service account, its
+    /// .env (mode 600), the database and its keys, and (as root) sshd's settings for the account;
+    /// each problem with its fix. Exit code 1 when something is wrong
+    Check(super::ssh_check::CheckArgs),
     /// The forced command `ssh authorized-keys` names for a key: opens the console of the key's
     /// caller (the supervisor view for a supervisor). The caller comes from the key, never from
     /// CALLDESK_USER_ID; a command the client asked to run is refused
@@ -115,6 +119,7 @@ pub async fn key(what: KeyCmd, config: &Config) -> anyhow::Result<ExitCode> {
 pub async fn ssh(what: SshCmd, config: &Config) -> anyhow::Result<ExitCode> {
     match what {
         SshCmd::AuthorizedKeys { key_type, base64 } => authorized_keys(&key_type, &base64, config).await,
+        SshCmd::Check(args) => super::ssh_check::run(args).await,
         SshCmd::Session { key } => super::ssh_session::run(&key, config.clone()).await,
     }
 }

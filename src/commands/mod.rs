@@ -11,6 +11,7 @@ pub mod loadtest;
 pub mod recording;
 pub mod report;
 pub mod session;
+pub mod ssh_check;
 pub mod ssh_session;
 pub mod tokens;
 

@@ -278,11 +278,19 @@ fn takes(m: &ArgMatches, id: &str) -> bool {
 impl RawSettings {
     /// Every setting from the environment (where `.env` has been loaded), secrets included.
     pub fn from_env() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Every setting, secrets included, from `get` (a variable's value by name): the environment,
+    /// or a `.env` file read on its own (`calldesk ssh check` reads the service account's).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let mut raw = Self::default();
         for s in Setting::ALL {
-            *s.slot(&mut raw) = std::env::var(s.spec().env).ok();
+            *s.slot(&mut raw) = get(s.spec().env);
         }
-        raw.with_env_secrets()
+        raw.telecmi_app_secret = super::non_empty(get("TELECMI_APP_SECRET")).map(super::Secret);
+        raw.webhook_token = super::non_empty(get("WEBHOOK_TOKEN")).map(super::Secret);
+        raw
     }
 }
 

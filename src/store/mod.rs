@@ -316,6 +316,32 @@ impl Store {
         Ok(())
     }
 
+    /// The versions of this build's migrations the database lacks (all of them if it was never
+    /// migrated), without applying any: `calldesk ssh check`.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
+        const SQLITE_HAS: &str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
+        const MYSQL_HAS: &str =
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
+        let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match &self.backend {
+            Backend::Sqlite(p) => {
+                let has: i64 = sqlx::query_scalar(SQLITE_HAS).bind("_sqlx_migrations").fetch_one(p).await?;
+                let applied = if has > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() };
+                (sqlx::migrate!("migrations/sqlite"), applied)
+            }
+            Backend::MySql(p) => {
+                let has: i64 = sqlx::query_scalar(MYSQL_HAS).bind("_sqlx_migrations").fetch_one(p).await?;
+                let applied = if has > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() };
+                (sqlx::migrate!("migrations/mysql"), applied)
+            }
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
     /// `sqlite /path/file.db` or `mysql host:port/db`, never with credentials.
     pub fn label(&self) -> &str {
         &self.label
@@ -357,8 +383,9 @@ impl Store {
     }
 }
 
-/// The file a `sqlite:` URL names, or `None` for MySQL and in-memory SQLite.
-fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
+/// The file a `sqlite:` URL names (as written: a relative one stays relative), or `None` for
+/// MySQL and in-memory SQLite.
+pub fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>> {
     if url.starts_with("mysql:") {
         return Ok(None);
     }

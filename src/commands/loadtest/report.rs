@@ -247,8 +247,9 @@ impl Report {
             self.locked_errors, self.locked_in_logs
         )?;
         if !self.pids.is_empty() {
-            let distinct: HashSet<u32> = self.pids.iter().copied().collect();
-            writeln!(f, "  agent processes         {} (distinct pids {})", self.pids.len(), distinct.len())?;
+            let pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+            let me = std::process::id();
+            writeln!(f, "  agent processes         {} (pids {}; this process {me})", self.pids.len(), pids.join(" "))?;
         }
         Ok(())
     }

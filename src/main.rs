@@ -126,6 +126,9 @@ enum Command {
     /// lost and duplicated outcomes, supervisor lag p50/p99 and queries per second per console.
     /// Exit code 1 when a goal is missed (0 double claims, 0 lost or duplicated, p99 < 1 s).
     ///
+    /// With --processes the agents run in child processes of this binary instead, one per
+    /// console, each through its own pools: the team host's shape on one database.
+    ///
     /// It writes callers 9001.. (names `lt-…`), their API tokens and drivers `lt-000000…`, so it
     /// refuses a database that holds any caller, driver or call: give it an empty one
     /// (DATABASE_URL / --database-url, e.g. a new MariaDB database or sqlite file).
@@ -142,7 +145,15 @@ enum Command {
         /// The simulator's pause between two webhooks of a call
         #[arg(long, value_name = "MS", default_value_t = 200)]
         step_ms: u64,
+        /// Run the agents in P child processes (as many as --agents: one per console, the team
+        /// host's shape), each dialing and saving as a console does, through its own pools; 0
+        /// runs them all in this process, through the API
+        #[arg(long, value_name = "P", default_value_t = 0)]
+        processes: usize,
     },
+    /// A child of `loadtest --processes`: runs the agents it is given on stdin
+    #[command(name = "loadtest-agents", hide = true)]
+    LoadtestAgents,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +266,8 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         ["dnc", "add" | "import"] => &[DatabaseUrl, LogDir, UserId, CountryCode, Timezone],
         ["dnc", "remove"] => &[DatabaseUrl, LogDir, CountryCode, Timezone],
         ["loadtest"] => &[DatabaseUrl, LogDir, CountryCode, Timezone, RetryAfterMinutes, MaxAttempts],
+        // Started by `loadtest --processes` with its settings in its environment and on stdin.
+        ["loadtest-agents"] => &[],
         _ => return None,
     })
 }
@@ -379,18 +392,20 @@ async fn run(
             println!("call {call_log_id}: recording saved to {} ({} bytes)", output.display(), saved.bytes);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Loadtest { agents, minutes, think_ms, step_ms } => {
+        Command::Loadtest { agents, minutes, think_ms, step_ms, processes } => {
             anyhow::ensure!(minutes.is_finite() && minutes > 0.0, "--minutes must be a positive number");
             let plan = loadtest::Plan {
                 agents,
                 duration: std::time::Duration::from_secs_f64(minutes * 60.0),
                 think: std::time::Duration::from_millis(think_ms),
                 step: std::time::Duration::from_millis(step_ms),
+                processes,
             };
             let report = loadtest::run(config, plan).await?;
             println!("{report}");
             Ok(if report.misses().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::LoadtestAgents => loadtest::child(config).await.map(|()| ExitCode::SUCCESS),
         Command::Console => session::console(config).await.map(|()| ExitCode::SUCCESS),
         Command::Demo => session::demo(config, database_url_origin, hours_origin).await.map(|()| ExitCode::SUCCESS),
         Command::Serve => session::serve(config).await.map(|()| ExitCode::SUCCESS),

@@ -1,5 +1,6 @@
 //! `calldesk loadtest` through the real binary, small, on each backend: it runs agents against
-//! the simulator and one listener, and its report finds no double claim and nothing lost.
+//! the simulator and one listener (in one process, and in several: the team host's shape), and
+//! its report finds no double claim and nothing lost.
 
 mod common;
 
@@ -50,6 +51,45 @@ async fn a_small_team_places_calls_with_no_double_claim_and_nothing_lost() {
         // Two agents did race for the same drivers (the neighbour's queue every other turn).
         let callers: std::collections::HashSet<_> = rows.iter().filter_map(|r| r.caller_id).collect();
         assert_eq!(callers.len(), 4, "{report}");
+    })
+    .await;
+}
+
+/// The team host's shape: the agents in child processes of their own (one console each, or a few),
+/// each with its own pools on the one database, beside the process that runs `serve`'s listener
+/// and the supervisor.
+#[tokio::test]
+async fn a_team_in_several_processes_on_one_database_loses_nothing() {
+    each_backend(|db| async move {
+        let logs = tempfile::tempdir().expect("tmp");
+        let args = ["--agents", "6", "--processes", "3", "--minutes", "0.25", "--think-ms", "100", "--step-ms", "50"];
+        let out = loadtest(&db, logs.path(), &args);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(report.contains("PASS") && report.contains("(3 processes, as consoles)"), "{report}");
+        assert_eq!(figure(&report, "double claims"), 0, "{report}");
+        assert_eq!(figure(&report, "lost outcomes"), 0, "{report}");
+        assert_eq!(figure(&report, "duplicated outcomes"), 0, "{report}");
+        assert_eq!(figure(&report, "database locked"), 0, "{report}");
+        // Three children, each a process of its own, none of them the one that judged the run.
+        assert_eq!(figure(&report, "agent processes"), 3, "{report}");
+        let line = report.lines().find(|l| l.contains("agent processes")).expect("pids line");
+        let (children, parent) =
+            line.split_once("(pids ").and_then(|(_, r)| r.split_once("; this process ")).expect(line);
+        let parent: u32 = parent.trim_end_matches(')').parse().expect(line);
+        let children: std::collections::HashSet<u32> =
+            children.split_whitespace().map(|p| p.parse().expect(line)).collect();
+        assert_eq!(children.len(), 3, "three distinct pids: {report}");
+        assert!(!children.contains(&parent) && parent != std::process::id(), "{report}");
+        let placed = figure(&report, "calls placed");
+        assert!(placed >= 6, "every agent dials in 15 s: {report}");
+        assert_eq!(figure(&report, "outcomes saved"), placed, "{report}");
+        // What the children reported is what the database holds, every agent's calls among them.
+        let rows = db.store.loadtest_calls().await.expect("calls");
+        assert_eq!(rows.len() as u64, figure(&report, "call_logs rows"), "{report}");
+        assert_eq!(rows.iter().filter(|r| r.feedback.is_some()).count() as u64, placed, "{report}");
+        let callers: std::collections::HashSet<_> = rows.iter().filter_map(|r| r.caller_id).collect();
+        assert_eq!(callers.len(), 6, "{report}");
     })
     .await;
 }

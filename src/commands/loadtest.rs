@@ -1,30 +1,33 @@
-//! `calldesk loadtest`: a team on one database. In one process it starts the TeleCMI simulator,
-//! the listener + API that `calldesk serve` runs, N agents each with its own connection pool (a
-//! console each) and a supervisor with its own pool, then judges the run from the database.
+//! `calldesk loadtest`: a team on one database. It starts the TeleCMI simulator, the listener +
+//! API that `calldesk serve` runs, N agents each with its own connection pool (a console each)
+//! and a supervisor with its own pool, then judges the run from the database.
 //!
 //! Each agent loops: read its due queue (or, every other turn, its neighbour's, as a search
-//! would, so two agents race for the same drivers), claim the first driver, dial through the
-//! API's `click_to_call` with its bearer token, follow the call in the database until TeleCMI's
-//! webhooks end it, save an outcome through `update_feedback`, think, repeat.
+//! would, so two agents race for the same drivers), claim the first driver, dial, follow the call
+//! in the database until TeleCMI's webhooks end it, save an outcome, think, repeat. In one
+//! process (the default) the agents dial through the API's `click_to_call` with their bearer
+//! tokens and save through `update_feedback`; with `--processes P` they run in P child processes
+//! ([`team`]) and dial and save as consoles do, each through its own dialer and store.
 
+mod agent;
 mod report;
+mod team;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde_json::{Value, json};
 
 use crate::config::{Config, Secret, TelecmiCreds};
 use crate::coord::bus::{Bus, new_bus};
 use crate::coord::dialer::Dialer;
-use crate::domain::feedback::RINGING_BUSY;
-use crate::domain::{CallStatus, CallingHours, Driver, Role};
-use crate::store::{CLAIM_FOR, IfMissing, Store};
+use crate::domain::{CallingHours, Driver, Role};
+use crate::store::{IfMissing, Store};
 use crate::telecmi::simulator::Simulator;
 
 pub use report::Report;
+pub use team::{CHILD_COMMAND, child};
 
 /// First caller id the load test registers (agents are `FIRST_CALLER..`, the supervisor after).
 pub const FIRST_CALLER: i64 = 9001;
@@ -40,6 +43,8 @@ pub struct Plan {
     pub think: Duration,
     /// The simulator's pause between two webhooks of a call.
     pub step: Duration,
+    /// Child processes the agents run in (0: all in this process, through the API).
+    pub processes: usize,
 }
 
 impl Plan {
@@ -83,6 +88,12 @@ pub(crate) struct Ledger {
     pub errors: BTreeMap<String, u64>,
     /// Store calls each agent made (each is one or a few SQL statements).
     pub store_calls: u64,
+    /// How long each dial took (the API's `click_to_call`, or the console's dialer).
+    pub dial_latency: Vec<Duration>,
+    /// How long each outcome took to save.
+    pub save_latency: Vec<Duration>,
+    /// The child processes the agents ran in (none in one process).
+    pub pids: Vec<u32>,
 }
 
 impl Ledger {
@@ -116,28 +127,15 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     let listener = super::session::start_listener(&server_store, &config, &bus, Some(dialer)).await?;
     sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     let api = format!("http://{}{}", listener.addr, crate::server::api::PATH);
-    eprintln!(
-        "loadtest: {} agents, {} drivers, {:.0} s on {} (think {} ms, webhook step {} ms)",
-        plan.agents,
-        plan.drivers_per_agent() * plan.agents,
-        plan.duration.as_secs_f64(),
-        setup.label(),
-        plan.think.as_millis(),
-        plan.step.as_millis()
-    );
-
+    announce(&plan, setup.label());
     let ledger: Shared<Ledger> = Arc::default();
     let lag = report::LagProbe::start(&bus);
     let questions_before = setup.server_questions().await?;
-    let t0 = Instant::now();
-    let tasks = spawn_agents(&url, &api, &agents, tokens, &plan, t0 + plan.duration, &ledger).await?;
+    let logs_before = report::LogMarks::take(&config.log_dir);
     let sup_store = Store::connect(&url).await?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sup = tokio::spawn(report::supervise(sup_store, config.zone(), lag.clone(), stop.clone()));
-    for t in tasks {
-        t.await?;
-    }
-    let agents_done = t0.elapsed();
+    let agents_done = run_agents(&config, &api, &agents, tokens, &plan, &ledger).await?;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let lags = sup.await??;
     let questions_after = setup.server_questions().await?;
@@ -152,10 +150,81 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
         unseen: lag.unseen(),
         questions: questions_before.zip(questions_after).map(|(a, b)| b - a),
         backend: setup.label().to_string(),
+        locked_in_logs: logs_before.locked_since(),
     });
+    listener.stop().await;
     server_store.close().await;
     setup.close().await;
     Ok(report)
+}
+
+/// One line on stderr: what runs, on what.
+fn announce(plan: &Plan, label: &str) {
+    let shape = match plan.processes {
+        0 => "in this process, through the API".to_string(),
+        p => format!("in {} processes, as consoles", p.min(plan.agents)),
+    };
+    eprintln!(
+        "loadtest: {} agents ({shape}), {} drivers, {:.0} s on {label} (think {} ms, webhook step {} ms)",
+        plan.agents,
+        plan.drivers_per_agent() * plan.agents,
+        plan.duration.as_secs_f64(),
+        plan.think.as_millis(),
+        plan.step.as_millis()
+    );
+}
+
+/// Runs the agents until the plan's end, in this process or in child processes; returns how
+/// long they worked.
+async fn run_agents(
+    config: &Config,
+    api: &str,
+    agents: &[i64],
+    tokens: Vec<String>,
+    plan: &Plan,
+    ledger: &Shared<Ledger>,
+) -> anyhow::Result<Duration> {
+    if plan.processes == 0 {
+        let t0 = Instant::now();
+        let tasks = spawn_agents(&config.database_url, api, agents, tokens, plan, t0 + plan.duration, ledger).await?;
+        for t in tasks {
+            t.await?;
+        }
+        return Ok(t0.elapsed());
+    }
+    let jobs = team::slices(agents, plan.processes)
+        .into_iter()
+        .map(|slice| team::Job::new(config, slice, plan.think))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let t0 = team::run_children(&config.database_url, &config.log_dir, jobs, plan.duration, ledger).await?;
+    Ok(t0.elapsed())
+}
+
+/// Starts one task per agent (each with its own pool, its neighbour the next agent), working
+/// until `deadline`, dialing and saving through the API.
+async fn spawn_agents(
+    url: &str,
+    api: &str,
+    agents: &[i64],
+    tokens: Vec<String>,
+    plan: &Plan,
+    deadline: Instant,
+    ledger: &Shared<Ledger>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let mut tasks = Vec::new();
+    for (i, (id, token)) in agents.iter().zip(tokens).enumerate() {
+        let agent = agent::Agent {
+            id: *id,
+            neighbour: agents[(i + 1) % agents.len()],
+            store: Store::connect(url).await?,
+            via: agent::Via::Api { http: http.clone(), api: api.to_string(), token },
+            think: plan.think,
+            ledger: ledger.clone(),
+        };
+        tasks.push(tokio::spawn(agent.run(deadline)));
+    }
+    Ok(tasks)
 }
 
 /// Refuses a database that holds any caller, driver or call: the run writes its own.
@@ -218,172 +287,6 @@ async fn seed(
         setup.import_drivers(chunk, started).await?;
     }
     Ok(tokens)
-}
-
-/// Starts one task per agent (each with its own pool, its neighbour the next agent), working
-/// until `deadline`.
-async fn spawn_agents(
-    url: &str,
-    api: &str,
-    agents: &[i64],
-    tokens: Vec<String>,
-    plan: &Plan,
-    deadline: Instant,
-    ledger: &Shared<Ledger>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let mut tasks = Vec::new();
-    for (i, (id, token)) in agents.iter().zip(tokens).enumerate() {
-        let agent = Agent {
-            id: *id,
-            neighbour: agents[(i + 1) % agents.len()],
-            token,
-            store: Store::connect(url).await?,
-            http: http.clone(),
-            api: api.to_string(),
-            think: plan.think,
-            ledger: ledger.clone(),
-        };
-        tasks.push(tokio::spawn(agent.run(deadline)));
-    }
-    Ok(tasks)
-}
-
-/// The outcome an agent saves for a call that ended as `end`: an answered call is a fixed
-/// interview for drivers whose id ends in 0, 2 or 4, else not interested; any other (or none)
-/// ringing/busy, to be called back.
-fn outcome_for(end: Option<CallStatus>, driver: &str) -> (&'static str, &'static str) {
-    match end {
-        Some(CallStatus::Completed) if driver.ends_with(['0', '2', '4']) => ("connected", "Interview Fixed"),
-        Some(CallStatus::Completed) => ("connected", "Not Interested"),
-        _ => ("callBack", RINGING_BUSY),
-    }
-}
-
-/// One simulated agent with its own pool, as a console has.
-struct Agent {
-    id: i64,
-    neighbour: i64,
-    token: String,
-    store: Store,
-    http: reqwest::Client,
-    api: String,
-    think: Duration,
-    ledger: Shared<Ledger>,
-}
-
-impl Agent {
-    async fn run(self, deadline: Instant) {
-        let mut turn = 0u64;
-        while Instant::now() < deadline {
-            turn += 1;
-            // Every other turn the neighbour's queue, as a driver found by search: two agents
-            // then race for the same drivers, which is what the claim must settle.
-            let whose = if turn.is_multiple_of(2) { self.neighbour } else { self.id };
-            if let Err(e) = self.turn(whose).await {
-                lock(&self.ledger).error(e);
-            }
-            tokio::time::sleep(self.think).await;
-        }
-        self.store.close().await;
-    }
-
-    fn count(&self, n: u64) {
-        lock(&self.ledger).store_calls += n;
-    }
-
-    async fn turn(&self, whose: i64) -> Result<(), String> {
-        let now = Utc::now();
-        self.count(1);
-        let page = self
-            .store
-            .due_queue(whose, now, &Default::default(), None, 5, None)
-            .await
-            .map_err(|e| format!("queue: {e}"))?;
-        let Some(next) = page.into_iter().next() else { return Ok(()) };
-        self.count(1);
-        let held = self
-            .store
-            .claim(&next.driver_id, self.id, now + CLAIM_FOR, now)
-            .await
-            .map_err(|e| format!("claim: {e}"))?;
-        if !held {
-            lock(&self.ledger).claims_lost += 1;
-            return Ok(());
-        }
-        let from = Instant::now();
-        let body = json!({"caller_id": self.id, "driver_id": next.driver_id, "driver_mobile": next.mobile});
-        let (status, reply) = self.post("click_to_call", &body).await?;
-        let reference = reply["data"]["request_id"].as_str().unwrap_or_default().to_string();
-        if status != 200 || reference.is_empty() {
-            return self.dial_refused(&next.driver_id, from, status, &reply).await;
-        }
-        lock(&self.ledger).placed += 1;
-        let end = self.follow(&reference).await?;
-        let (class, feedback) = outcome_for(end, &next.driver_id);
-        if end.is_none() {
-            lock(&self.ledger).unfinished += 1;
-        }
-        let until = Instant::now();
-        lock(&self.ledger).holds.push(Hold { agent: self.id, driver: next.driver_id.clone(), from, until });
-        let body = json!({"caller_id": self.id, "reference_id": reference, "status": class, "feedback": feedback,
-            "remarks": "loadtest"});
-        let (status, reply) = self.post("update_feedback", &body).await?;
-        if status != 200 {
-            return Err(format!("update_feedback {status}: {}", reply["message"]));
-        }
-        lock(&self.ledger).saved.push(Saved { agent: self.id, reference, feedback: feedback.into() });
-        Ok(())
-    }
-
-    /// The API refused the dial (e.g. dialed moments ago by another agent from a stale page):
-    /// the driver is given back, and the refusal counted (a 200 without a reference or a 5xx is
-    /// an error).
-    async fn dial_refused(&self, driver: &str, from: Instant, status: u16, reply: &Value) -> Result<(), String> {
-        let until = Instant::now();
-        self.count(1);
-        let released = self.store.release(driver, self.id).await;
-        let mut l = lock(&self.ledger);
-        l.holds.push(Hold { agent: self.id, driver: driver.to_string(), from, until });
-        if status == 200 || status >= 500 {
-            l.error(format!("click_to_call {status}: {}", reply["message"]));
-        } else {
-            l.dial_refused += 1;
-            let why =
-                l.refusals.entry(status).or_insert_with(|| (0, reply["message"].as_str().unwrap_or("").to_string()));
-            why.0 += 1;
-        }
-        released.map_err(|e| format!("release: {e}"))
-    }
-
-    /// Follows the call in the database until it ends (the console's feed polls as often);
-    /// `None` if it did not end within a minute.
-    async fn follow(&self, reference: &str) -> Result<Option<CallStatus>, String> {
-        let give_up = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < give_up {
-            tokio::time::sleep(crate::coord::feed::POLL).await;
-            self.count(1);
-            let call = self.store.call_by_reference(reference).await.map_err(|e| format!("follow: {e}"))?;
-            if let Some(c) = call.filter(|c| !c.call_status().is_live()) {
-                return Ok(Some(c.call_status()));
-            }
-        }
-        Ok(None)
-    }
-
-    async fn post(&self, action: &str, body: &Value) -> Result<(u16, Value), String> {
-        let r = self
-            .http
-            .post(format!("{}?action={action}", self.api))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| format!("{action}: {e}"))?;
-        let status = r.status().as_u16();
-        let v = r.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, v))
-    }
 }
 
 /// The bus the server publishes on, for the lag probe.

@@ -279,31 +279,40 @@ impl Store {
         Ok(n)
     }
 
-    /// Saves (replaces) the draft of an unfinished wrap-up.
+    /// Saves (replaces) the draft of an unfinished wrap-up, in one statement (an upsert): on
+    /// MariaDB a delete-then-insert transaction deadlocks when two consoles save drafts at once
+    /// (each delete of a missing row holds the gap the other's insert needs; seen in `loadtest
+    /// --processes`), and the rare deadlock an upsert can still meet is run again.
     #[tracing::instrument(skip_all, err)]
     pub async fn save_draft(&self, draft: &FeedbackDraft, now: DateTime<Utc>) -> Result<()> {
-        with_pool!(self, |p, d| {
-            let mut tx = p.begin_with(d.begin_write).await?;
-            sqlx::query("DELETE FROM feedback_drafts WHERE call_log_id = ?")
-                .bind(draft.call_log_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO feedback_drafts (call_log_id, caller_id, feedback_group, feedback, remarks, call_duration, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(draft.call_log_id)
-            .bind(draft.caller_id)
-            .bind(&draft.feedback_group)
-            .bind(&draft.feedback)
-            .bind(&draft.remarks)
-            .bind(&draft.call_duration)
-            .bind(db_time(now))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        })?;
-        Ok(())
+        const COLUMNS: &str = "caller_id, feedback_group, feedback, remarks, call_duration, updated_at";
+        let set: Vec<String> = COLUMNS
+            .split(", ")
+            .map(|c| if self.is_mysql() { format!("{c} = VALUES({c})") } else { format!("{c} = excluded.{c}") })
+            .collect();
+        let on_conflict =
+            if self.is_mysql() { "ON DUPLICATE KEY UPDATE" } else { "ON CONFLICT(call_log_id) DO UPDATE SET" };
+        let sql = format!(
+            "INSERT INTO feedback_drafts (call_log_id, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) {on_conflict} {}",
+            set.join(", ")
+        );
+        super::retrying("save draft", || async {
+            with_pool!(self, |p, d| {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(draft.call_log_id)
+                    .bind(draft.caller_id)
+                    .bind(&draft.feedback_group)
+                    .bind(&draft.feedback)
+                    .bind(&draft.remarks)
+                    .bind(&draft.call_duration)
+                    .bind(db_time(now))
+                    .execute(p)
+                    .await
+                    .map(|_| ())
+            })?;
+            Ok(())
+        })
+        .await
     }
 
     /// Calls of `caller` that still need an outcome, oldest first: ended (or manual) calls without

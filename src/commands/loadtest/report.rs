@@ -153,6 +153,8 @@ pub struct Inputs {
     /// MariaDB's `Questions` delta over the run (all clients).
     pub questions: Option<i64>,
     pub backend: String,
+    /// Log lines (of every process of the run) that name SQLite's lock ([`LogMarks`]).
+    pub locked_in_logs: u64,
 }
 
 /// The verdict of a run.
@@ -182,6 +184,18 @@ pub struct Report {
     pub lag_max: Duration,
     pub store_calls_per_agent_s: f64,
     pub questions_per_agent_s: Option<f64>,
+    /// Outcomes saved per minute, the whole team.
+    pub calls_per_min: f64,
+    pub dial_p50: Duration,
+    pub dial_p99: Duration,
+    pub save_p50: Duration,
+    pub save_p99: Duration,
+    pub save_max: Duration,
+    /// Errors the agents met that were SQLite's lock ("database is locked", SQLITE_BUSY).
+    pub locked_errors: u64,
+    pub locked_in_logs: u64,
+    /// The child processes the agents ran in (empty: all in this process).
+    pub pids: Vec<u32>,
 }
 
 impl Report {
@@ -214,13 +228,45 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The pace and what slowed it: outcomes per minute, dial and save latency, SQLite's lock,
+    /// the agents' processes.
+    fn fmt_pace(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  outcomes per minute     {:.0} (the whole team)", self.calls_per_min)?;
+        writeln!(f, "  dial latency            p50 {}  p99 {}", ms(self.dial_p50), ms(self.dial_p99))?;
+        writeln!(
+            f,
+            "  outcome save latency    p50 {}  p99 {}  max {}",
+            ms(self.save_p50),
+            ms(self.save_p99),
+            ms(self.save_max)
+        )?;
+        writeln!(
+            f,
+            "  database locked         {} (agents' errors; {} log lines of all processes name SQLITE_BUSY / \"database is locked\")",
+            self.locked_errors, self.locked_in_logs
+        )?;
+        if !self.pids.is_empty() {
+            let pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+            let me = std::process::id();
+            writeln!(f, "  agent processes         {} (pids {}; this process {me})", self.pids.len(), pids.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "loadtest on {}: {} agents for {:.1} s", self.backend, self.agents, self.seconds)?;
+        write!(f, "loadtest on {}: {} agents for {:.1} s", self.backend, self.agents, self.seconds)?;
+        if self.pids.is_empty() {
+            writeln!(f, " (one process, through the API)")?;
+        } else {
+            writeln!(f, " ({} processes, as consoles)", self.pids.len())?;
+        }
         writeln!(f, "  calls placed            {}", self.placed)?;
         writeln!(f, "  outcomes saved          {}", self.saved)?;
         writeln!(f, "  call_logs rows          {}", self.call_rows)?;
@@ -234,6 +280,7 @@ impl fmt::Display for Report {
             writeln!(f, "    HTTP {status} ×{n}, e.g. \"{example}\"")?;
         }
         writeln!(f, "  calls never ended       {}", self.unfinished)?;
+        self.fmt_pace(f)?;
         writeln!(
             f,
             "  double claims           {} (agents' records {}, overlapping calls in call_logs {})",
@@ -315,9 +362,10 @@ fn overlapping_calls(rows: &[LoadtestCall]) -> u64 {
     n
 }
 
-pub fn judge(i: Inputs) -> Report {
-    let secs = i.elapsed.as_secs_f64().max(0.001);
-    let by_ref: HashMap<&str, Vec<&LoadtestCall>> = i.rows.iter().fold(HashMap::new(), |mut m, r| {
+/// Outcomes the agents saved that are not on their call (lost), and outcomes saved twice, on
+/// two rows, or in the database with no agent having saved them (duplicated).
+fn lost_and_duplicated(ledger: &Ledger, rows: &[LoadtestCall]) -> (u64, u64) {
+    let by_ref: HashMap<&str, Vec<&LoadtestCall>> = rows.iter().fold(HashMap::new(), |mut m, r| {
         if let Some(rf) = r.reference_id.as_deref() {
             m.entry(rf).or_default().push(r);
         }
@@ -326,7 +374,7 @@ pub fn judge(i: Inputs) -> Report {
     let mut lost = 0;
     let mut duplicated = 0;
     let mut saved_refs = HashSet::new();
-    for s in &i.ledger.saved {
+    for s in &ledger.saved {
         if !saved_refs.insert(s.reference.as_str()) {
             duplicated += 1;
         }
@@ -339,14 +387,24 @@ pub fn judge(i: Inputs) -> Report {
     }
     // One reference on two rows, or an outcome in the database no agent saved.
     duplicated += by_ref.values().map(|v| v.len().saturating_sub(1) as u64).sum::<u64>();
-    duplicated += i
-        .rows
+    duplicated += rows
         .iter()
         .filter(|r| r.feedback.as_deref().is_some_and(|f| !f.is_empty()))
         .filter(|r| !r.reference_id.as_deref().is_some_and(|rf| saved_refs.contains(rf)))
         .count() as u64;
+    (lost, duplicated)
+}
+
+pub fn judge(i: Inputs) -> Report {
+    let secs = i.elapsed.as_secs_f64().max(0.001);
+    let (lost, duplicated) = lost_and_duplicated(&i.ledger, &i.rows);
     let mut lags = i.lags;
     lags.sort();
+    let mut dials = i.ledger.dial_latency.clone();
+    dials.sort();
+    let mut saves = i.ledger.save_latency.clone();
+    saves.sort();
+    let locked_errors = i.ledger.errors.iter().filter(|(e, _)| names_the_lock(e)).map(|(_, n)| n).sum();
     Report {
         backend: i.backend,
         agents: i.agents,
@@ -369,6 +427,64 @@ pub fn judge(i: Inputs) -> Report {
         lag_max: lags.last().copied().unwrap_or_default(),
         store_calls_per_agent_s: i.ledger.store_calls as f64 / i.agents as f64 / secs,
         questions_per_agent_s: i.questions.map(|q| q as f64 / i.agents as f64 / secs),
+        calls_per_min: i.ledger.saved.len() as f64 * 60.0 / secs,
+        dial_p50: percentile(&dials, 0.50),
+        dial_p99: percentile(&dials, 0.99),
+        save_p50: percentile(&saves, 0.50),
+        save_p99: percentile(&saves, 0.99),
+        save_max: saves.last().copied().unwrap_or_default(),
+        locked_errors,
+        locked_in_logs: i.locked_in_logs,
+        pids: i.ledger.pids.clone(),
         errors: i.ledger.errors,
     }
+}
+
+/// Whether an error's text is SQLite's lock: `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6) and their
+/// extended codes, as sqlx and rusqlite word them.
+pub fn names_the_lock(e: &str) -> bool {
+    e.contains("database is locked")
+        || e.contains("database table is locked")
+        || e.contains("SQLITE_BUSY")
+        || e.contains("(code: 5)")
+        || e.contains("(code: 517)")
+        || e.contains("(code: 261)")
+}
+
+/// The length of every log file in the log folder when the run started: what was written after
+/// is the run's (every process of the run logs to the same folder).
+pub struct LogMarks {
+    dir: std::path::PathBuf,
+    lengths: HashMap<std::path::PathBuf, u64>,
+}
+
+impl LogMarks {
+    pub fn take(dir: &std::path::Path) -> Self {
+        let lengths = log_files(dir).into_iter().collect();
+        Self { dir: dir.to_path_buf(), lengths }
+    }
+
+    /// Lines written since [`LogMarks::take`] that name SQLite's lock.
+    pub fn locked_since(&self) -> u64 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut n = 0;
+        for (path, _) in log_files(&self.dir) {
+            let from = self.lengths.get(&path).copied().unwrap_or(0);
+            let Ok(mut f) = std::fs::File::open(&path) else { continue };
+            let mut bytes = Vec::new();
+            if f.seek(SeekFrom::Start(from)).is_ok() && f.read_to_end(&mut bytes).is_ok() {
+                n += String::from_utf8_lossy(&bytes).lines().filter(|l| names_the_lock(l)).count() as u64;
+            }
+        }
+        n
+    }
+}
+
+fn log_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("calldesk"))
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?.len())))
+        .collect()
 }

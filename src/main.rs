@@ -196,9 +196,26 @@ enum ExportWhat {
 fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
     use Setting::*;
     const DB: &[Setting] = &[DatabaseUrl, LogDir];
+    // Every setting but the board's alerts.
+    const CONSOLE: &[Setting] = &[
+        DatabaseUrl,
+        UserId,
+        TelecmiAppId,
+        TelecmiBaseUrl,
+        TelecmiAgents,
+        WebhookAddr,
+        LogDir,
+        CountryCode,
+        ReconcileAfterMinutes,
+        CallCeilingHours,
+        Timezone,
+        CallingHours,
+        RetryAfterMinutes,
+        MaxAttempts,
+    ];
     Some(match path {
         // `calldesk` alone is the console.
-        [] | ["console"] => &Setting::ALL,
+        [] | ["console"] => CONSOLE,
         ["demo"] => &[
             LogDir,
             CountryCode,
@@ -209,7 +226,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
             ReconcileAfterMinutes,
             CallCeilingHours,
         ],
-        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone],
+        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone, IdleAlertMinutes, BreakAlertMinutes],
         ["serve"] => &[
             DatabaseUrl,
             TelecmiAppId,

@@ -313,7 +313,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
+/// `calldesk supervise`: the board, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
     let store = super::open_store(&config, IfMissing::Refuse).await?;
@@ -326,7 +326,14 @@ pub async fn supervise(config: Config) -> anyhow::Result<()> {
         me.name
     );
     let session = open_session(&store, me.id, SessionKind::Supervise, config.zone()).await?;
-    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone()).await;
+    let setup = crate::supervise::Setup {
+        me: me.id,
+        viewer: format!("{} ({})", me.name, me.id),
+        tz: config.zone(),
+        catalog: std::sync::Arc::new(config.catalog()),
+        alerts: crate::supervise::board::Thresholds::minutes(config.idle_alert_minutes, config.break_alert_minutes),
+    };
+    let result = crate::supervise::run(store.clone(), setup).await;
     session.end(if result.is_ok() { EndReason::Quit } else { EndReason::Failed }).await;
     store.close().await;
     result

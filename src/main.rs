@@ -191,28 +191,29 @@ enum ExportWhat {
     },
 }
 
+/// The console's flags: every setting but the board's alerts.
+const CONSOLE: &[Setting] = &[
+    Setting::DatabaseUrl,
+    Setting::UserId,
+    Setting::TelecmiAppId,
+    Setting::TelecmiBaseUrl,
+    Setting::TelecmiAgents,
+    Setting::WebhookAddr,
+    Setting::LogDir,
+    Setting::CountryCode,
+    Setting::ReconcileAfterMinutes,
+    Setting::CallCeilingHours,
+    Setting::Timezone,
+    Setting::CallingHours,
+    Setting::RetryAfterMinutes,
+    Setting::MaxAttempts,
+];
+
 /// The settings each command takes as flags; every command reads them all from the environment.
 /// A command that is not named here gets none.
 fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
     use Setting::*;
     const DB: &[Setting] = &[DatabaseUrl, LogDir];
-    // Every setting but the board's alerts.
-    const CONSOLE: &[Setting] = &[
-        DatabaseUrl,
-        UserId,
-        TelecmiAppId,
-        TelecmiBaseUrl,
-        TelecmiAgents,
-        WebhookAddr,
-        LogDir,
-        CountryCode,
-        ReconcileAfterMinutes,
-        CallCeilingHours,
-        Timezone,
-        CallingHours,
-        RetryAfterMinutes,
-        MaxAttempts,
-    ];
     Some(match path {
         // `calldesk` alone is the console.
         [] | ["console"] => CONSOLE,

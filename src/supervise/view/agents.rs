@@ -61,12 +61,26 @@ pub fn render(v: &SuperView, frame: &mut Frame, area: Rect) {
     let with = widest(shown.iter().map(|a| with_text(a)));
     let cols = columns(&names, with);
     let fitted = fit(&cols, inner.width, 1);
-    let table_rows = shown.iter().zip(names).map(|(a, name)| {
-        let row = fitted.row(cells(v, a, name));
+    let name_width = usize::from(fitted.widths.first().copied().unwrap_or(0));
+    let table_rows = shown.iter().map(|a| {
+        let row = fitted.row(cells(v, a, fit_name(&a.caller.name, a.caller.id, name_width)));
         if Some(a.caller.id) == v.selected { row.style(selected_style()) } else { row }
     });
     let header = fitted.header(&cols).style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
     frame.render_widget(Table::new(table_rows, Fitted::constraints(&fitted)).header(header).column_spacing(1), inner);
+}
+
+/// `Name (id)` in `width` cells: a name too long is cut (`Amit Kumar Sri… (6)`), never the id,
+/// so two agents with the same first letters stay apart.
+pub fn fit_name(name: &str, id: i64, width: usize) -> String {
+    let name = strip_controls(name);
+    let suffix = format!(" ({id})");
+    let room = width.saturating_sub(suffix.chars().count());
+    if name.chars().count() <= room {
+        return format!("{name}{suffix}");
+    }
+    let cut: String = name.chars().take(room.saturating_sub(1)).collect();
+    format!("{}…{suffix}", cut.trim_end())
 }
 
 /// Who the agent is with: the break's reason on a break, else the driver of their call.
@@ -124,4 +138,15 @@ fn today_cells(day: Option<&AgentDay>) -> [String; 4] {
     let target = d.target.map_or("—".to_string(), |t| t.to_string());
     let talk = if d.talk_secs > 0 { duration(d.talk_secs) } else { "—".into() };
     [d.calls.to_string(), d.connected.to_string(), format!("{}/{target}", d.positive), talk]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cut_name_keeps_its_id() {
+        use super::fit_name;
+        assert_eq!(fit_name("Pooja", 3, 15), "Pooja (3)");
+        assert_eq!(fit_name("Amit Kumar Srivastava", 6, 15), "Amit Kumar… (6)");
+        assert_eq!(fit_name("Agent with a long name 1", 11, 15), "Agent wit… (11)");
+    }
 }

@@ -116,7 +116,9 @@ fn status_bar(v: &SuperView, frame: &mut Frame, area: Rect) {
 
 /// The keys of what has the keyboard, from the key table.
 fn keys_row(v: &SuperView, frame: &mut Frame, area: Rect) {
-    let ctxs: &[Context] = if v.dialog.is_some() {
+    let ctxs: &[Context] = if v.help {
+        &[Context::Help]
+    } else if v.dialog.is_some() {
         &[Context::MoveDialog]
     } else if v.drill.is_some() {
         &[Context::AgentCalls, Context::Supervise]

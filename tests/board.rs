@@ -201,6 +201,77 @@ fn the_move_dialog_says_what_moved_at_80x24() {
     assert!(screen.contains("How many: 5"), "what was typed stays:\n{screen}");
 }
 
+fn key(code: crossterm::event::KeyCode) -> Action {
+    Action::Key(crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE))
+}
+
+#[test]
+fn the_dialog_takes_a_count_and_moves_as_the_supervisor() {
+    use crossterm::event::KeyCode::{Backspace, Char, Down, Enter, Esc, Up};
+    let mut v = board();
+    v.me = 9;
+    v.selected = Some(3);
+    assert!(update(&mut v, key(Char('a'))).is_empty());
+    let d = v.dialog.as_ref().expect("the dialog opens on the selected agent");
+    assert_eq!(d.from.id, 3);
+    let names: Vec<&str> = d.targets.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Amit Kumar Srivastava", "Ravi", "Sana", "Zoya"], "the other agents, by name");
+    for k in [Down, Down, Down, Down, Up] {
+        update(&mut v, key(k));
+    }
+    for c in ['1', 'x', '2', '0', 'q'] {
+        update(&mut v, key(Char(c)));
+    }
+    assert!(!v.reads.quit, "q is typed into the dialog, not a quit");
+    update(&mut v, key(Backspace));
+    assert_eq!(v.dialog.as_ref().map(|d| (d.pick, d.count.as_str())), Some((2, "12")), "digits only");
+    let fx = update(&mut v, key(Enter));
+    let [Effect::MoveDrivers { req, from, to }] = &fx[..] else { panic!("{fx:?}") };
+    assert_eq!((req.from, req.to, req.count, req.by), (3, 5, Some(12), Some(9)));
+    assert_eq!((from.as_str(), to.as_str()), ("Pooja (3)", "Sana (5)"));
+    assert!(update(&mut v, key(Enter)).is_empty(), "one move at a time");
+    assert!(update(&mut v, key(Esc)).is_empty() && v.dialog.is_some(), "the answer is awaited");
+    // Refused: the dialog keeps the choice and the count, and says why.
+    update(&mut v, Action::DriversMoved { result: Err("database unavailable".into()) });
+    let d = v.dialog.as_ref().expect("still open");
+    assert_eq!((d.pick, d.count.as_str(), d.outcome.clone()), (2, "12", Some(Err("database unavailable".into()))));
+    // Moved: the board is read again at once, with its queue sizes.
+    let fx = update(&mut v, key(Enter));
+    assert_eq!(fx.len(), 1);
+    v.reads.loading = false;
+    let fx = update(&mut v, Action::DriversMoved { result: Ok("Moved 12 drivers from Pooja (3) to Sana (5).".into()) });
+    assert!(matches!(&fx[..], [Effect::LoadSnapshot { previous }] if previous.totals_at.is_none()), "{fx:?}");
+    update(&mut v, key(Enter));
+    assert!(v.dialog.is_none(), "Enter after a move closes the dialog");
+    // Nothing typed is a move of everything that may move; 0 is refused before any write.
+    update(&mut v, key(Char('a')));
+    let fx = update(&mut v, key(Enter));
+    assert!(matches!(&fx[..], [Effect::MoveDrivers { req, .. }] if req.count.is_none()), "{fx:?}");
+    update(&mut v, Action::DriversMoved { result: Ok("done".into()) });
+    update(&mut v, key(Enter));
+    update(&mut v, key(Char('a')));
+    update(&mut v, key(Char('0')));
+    assert!(update(&mut v, key(Enter)).is_empty());
+    assert!(matches!(v.dialog.as_ref().and_then(|d| d.outcome.clone()), Some(Err(e)) if e.contains("0 moves nothing")));
+}
+
+#[test]
+fn a_page_for_another_agent_or_a_stale_one_is_dropped() {
+    let mut v = board();
+    v.selected = Some(3);
+    update(&mut v, Action::Command(calldesk::tui::keys::Command::ShowAgentCalls));
+    let page = |n| CallsPage { calls: calls_today(n), total: Some(n) };
+    update(&mut v, Action::CallsLoaded { caller: 4, before: None, result: Ok(page(3)) });
+    assert!(v.drill.as_ref().is_some_and(|d| d.calls.is_empty() && d.loading), "Ravi's page is not Pooja's");
+    update(&mut v, Action::CallsLoaded { caller: 3, before: None, result: Ok(page(3)) });
+    let d = v.drill.as_ref().expect("open");
+    assert_eq!((d.calls.len(), d.total, d.complete, d.loading), (3, 3, true, false));
+    update(&mut v, Action::CallsLoaded { caller: 3, before: Some(1), result: Ok(page(3)) });
+    assert_eq!(v.drill.as_ref().map(|d| d.calls.len()), Some(3), "a page after a call not last read");
+    update(&mut v, key(crossterm::event::KeyCode::Esc));
+    assert!(v.drill.is_none(), "Esc goes back to the board");
+}
+
 #[test]
 fn the_help_is_not_cut_at_80x24() {
     let mut v = board();

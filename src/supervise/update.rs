@@ -83,7 +83,7 @@ fn on_command(v: &mut SuperView, cmd: Command) -> Vec<Effect> {
         on_help(v, cmd);
         return vec![];
     }
-    if v.dialog.is_some() {
+    if v.dialog.is_some() && cmd != Command::Quit {
         return moving::on_command(v, cmd);
     }
     match cmd {

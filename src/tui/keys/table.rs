@@ -379,6 +379,7 @@ pub const BINDINGS: &[Binding] = &[
     b!(MoveDialog, [(KeyCode::Up, NONE)], "↑", None, "Previous agent to move to", SelectPrev),
     b!(MoveDialog, [(KeyCode::Enter, NONE)], "Enter", Some("move"), "Move them (then Enter closes)", Confirm),
     b!(MoveDialog, [(KeyCode::Esc, NONE)], "Esc", Some("close"), "Close without moving", Close),
+    b!(MoveDialog, [(KeyCode::Char('c'), CTRL)], "Ctrl+c", None, "Quit the supervisor console", Quit),
     // --- Supervisor console: everywhere in it -----------------------------------------------
     b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Refresh),
     b!(

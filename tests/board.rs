@@ -123,6 +123,19 @@ fn the_board_fits_80x24_without_losing_the_alerts() {
 }
 
 #[test]
+fn scrolled_down_a_long_board_the_alerts_above_are_named() {
+    let mut v = board();
+    for id in 10..40 {
+        v.snapshot.agents.push(agent(id, &format!("Agent {id}"), AgentState::Offline, 600));
+    }
+    v.selected = Some(39);
+    let screen = draw(&v, 80, 24);
+    assert!(screen.contains("Agent 39 (39)"), "the selected agent is in sight:\n{screen}");
+    assert!(!screen.contains("Sana (5)"), "{screen}");
+    assert!(screen.contains("⚠ 2 above") && screen.contains("⚠ 2 alerts"), "{screen}");
+}
+
+#[test]
 fn thresholds_come_from_the_settings() {
     let mut v = board();
     v.alerts = Thresholds::minutes(15, 60);
@@ -268,6 +281,14 @@ fn a_page_for_another_agent_or_a_stale_one_is_dropped() {
     assert_eq!((d.calls.len(), d.total, d.complete, d.loading), (3, 3, true, false));
     update(&mut v, Action::CallsLoaded { caller: 3, before: Some(1), result: Ok(page(3)) });
     assert_eq!(v.drill.as_ref().map(|d| d.calls.len()), Some(3), "a page after a call not last read");
+    // Pooja's call ends (she is in her wrap-up now): her list is read again with the board.
+    let mut s = v.snapshot.clone();
+    s.agents[0].state = AgentState::WrapUp;
+    let fx = update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(s.clone())), at: now() });
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadCalls { caller: 3, before: None, .. })), "{fx:?}");
+    update(&mut v, Action::CallsLoaded { caller: 3, before: None, result: Ok(page(4)) });
+    let fx = update(&mut v, Action::SnapshotLoaded { result: Ok(Box::new(s)), at: now() });
+    assert!(!fx.iter().any(|e| matches!(e, Effect::LoadCalls { .. })), "nothing changed for her: {fx:?}");
     update(&mut v, key(crossterm::event::KeyCode::Esc));
     assert!(v.drill.is_none(), "Esc goes back to the board");
 }

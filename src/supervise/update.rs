@@ -143,12 +143,19 @@ fn on_help(v: &mut SuperView, cmd: Command) {
 /// A read landed: the snapshot (or the error) is shown and the next wanted read starts.
 fn on_loaded(v: &mut SuperView, result: Result<Box<Snapshot>, String>, at: DateTime<Utc>) -> Vec<Effect> {
     v.reads.loading = false;
+    let mut fx = Vec::new();
     match result {
         Ok(s) => {
             // An outcome saved or a call started shows on the board before any webhook
             // says so: the totals owe it too.
             if board(&s) != board(&v.snapshot) && v.snapshot.taken_at.is_some() {
                 v.reads.totals_owed = true;
+            }
+            // The agent whose calls are open made or ended a call: their list is read again.
+            if let Some(id) = v.drill.as_ref().map(|d| d.agent.id)
+                && agent_board(&s, id) != agent_board(&v.snapshot, id)
+            {
+                fx = drill::reload(v);
             }
             v.snapshot = *s;
             v.error = None;
@@ -168,7 +175,8 @@ fn on_loaded(v: &mut SuperView, result: Result<Box<Snapshot>, String>, at: DateT
     }
     v.reads.reading_totals = false;
     v.now = at;
-    reload(v)
+    fx.extend(reload(v));
+    fx
 }
 
 /// Who is in which state on which call, and the live calls' states: what moves the totals.
@@ -179,6 +187,13 @@ fn board(s: &Snapshot) -> Board<'_> {
         s.agents.iter().map(|a| (a.caller.id, a.state, a.current.as_ref().map(|c| c.id))).collect(),
         s.live.iter().map(|c| (c.id, c.status.as_deref())).collect(),
     )
+}
+
+/// One agent's part of the board: their state, call, and that call's status.
+fn agent_board(s: &Snapshot, id: i64) -> Option<(super::snapshot::AgentState, Option<i64>, Option<&str>)> {
+    let a = s.agents.iter().find(|a| a.caller.id == id)?;
+    let call = a.current.as_ref();
+    Some((a.state, call.map(|c| c.id), call.and_then(|c| c.status.as_deref())))
 }
 
 /// Starts the read that is wanted, unless one is running.

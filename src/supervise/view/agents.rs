@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Span, Text};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Table};
 
 use super::{alert_style, time_style};
@@ -46,7 +46,7 @@ pub fn render(v: &SuperView, frame: &mut Frame, area: Rect) {
     if alerts > 0 {
         title.push(Span::styled(format!("⚠ {alerts} "), alert_style()));
     }
-    let block = Block::default().borders(Borders::ALL).title(ratatui::text::Line::from(title));
+    let block = Block::default().borders(Borders::ALL).title(Line::from(title));
     let inner = block.inner(area);
     let visible = usize::from(inner.height.saturating_sub(1));
     let first = board::first_shown(board::position(rows, &order, v.selected), visible);
@@ -54,6 +54,17 @@ pub fn render(v: &SuperView, frame: &mut Frame, area: Rect) {
     let block = match more_below(order.len().saturating_sub(first + shown.len()), false) {
         Some(note) => block.title_bottom(note),
         None => block,
+    };
+    // Scrolled past the top: the rows above are counted, and the alerts among them (they are
+    // listed first) stay in sight as a red note.
+    let block = match (first, alerts.min(first)) {
+        (0, _) => block,
+        (n, 0) => {
+            block.title(Line::styled(format!(" ↑ {n} more "), Style::default().fg(Color::Yellow)).right_aligned())
+        }
+        (n, hidden) => {
+            block.title(Line::styled(format!(" ↑ {n} more · ⚠ {hidden} above "), alert_style()).right_aligned())
+        }
     };
     frame.render_widget(block, area);
     let names: Vec<String> =

@@ -79,6 +79,10 @@ pub struct RawSettings {
     pub retry_after_minutes: Option<String>,
     /// Call attempts before a driver who is never reached leaves the queue [default: 3]
     pub max_attempts: Option<String>,
+    /// Minutes an online agent may stay idle before the board flags them [default: 10]
+    pub idle_alert_minutes: Option<String>,
+    /// Minutes an agent may stay on a break before the board flags them [default: 30]
+    pub break_alert_minutes: Option<String>,
 }
 
 impl RawSettings {
@@ -121,6 +125,10 @@ pub struct Config {
     pub schedule: Schedule,
     /// When and how often a driver who was not reached is tried again.
     pub retry: RetryPolicy,
+    /// `IDLE_ALERT_MINUTES`: an online agent idle this long is flagged on the board.
+    pub idle_alert_minutes: u32,
+    /// `BREAK_ALERT_MINUTES`: an agent on a break this long is flagged on the board.
+    pub break_alert_minutes: u32,
 }
 
 /// One line naming the key and what is wrong with it.
@@ -175,6 +183,8 @@ impl Config {
             )?)),
             max_attempts: bounded(raw.max_attempts, "MAX_ATTEMPTS", 3, 1..=50, "attempts")?,
         };
+        let idle_alert_minutes = bounded(raw.idle_alert_minutes, "IDLE_ALERT_MINUTES", 10, 1..=1440, "minutes")?;
+        let break_alert_minutes = bounded(raw.break_alert_minutes, "BREAK_ALERT_MINUTES", 30, 1..=1440, "minutes")?;
         Ok(Self {
             database_url,
             user_id,
@@ -189,6 +199,8 @@ impl Config {
             call_ceiling_hours,
             schedule,
             retry,
+            idle_alert_minutes,
+            break_alert_minutes,
         })
     }
 
@@ -361,6 +373,7 @@ mod tests {
         assert_eq!(c.schedule.hours, CallingHours::default());
         assert_eq!(c.retry, RetryPolicy::default());
         assert_eq!(c.catalog().retry.max_attempts, 3);
+        assert_eq!((c.idle_alert_minutes, c.break_alert_minutes), (10, 30));
         assert!(c.require_user().is_err());
     }
 
@@ -386,6 +399,10 @@ mod tests {
             (RawSettings { calling_hours: Some("21:00-09:00".into()), ..raw() }, "CALLING_HOURS"),
             (RawSettings { calling_hours: Some("9am-9pm".into()), ..raw() }, "CALLING_HOURS"),
             (RawSettings { retry_after_minutes: Some("0".into()), ..raw() }, "RETRY_AFTER_MINUTES"),
+            (RawSettings { idle_alert_minutes: Some("0".into()), ..raw() }, "IDLE_ALERT_MINUTES"),
+            (RawSettings { idle_alert_minutes: Some("-5".into()), ..raw() }, "IDLE_ALERT_MINUTES"),
+            (RawSettings { break_alert_minutes: Some("half an hour".into()), ..raw() }, "BREAK_ALERT_MINUTES"),
+            (RawSettings { break_alert_minutes: Some("2.5".into()), ..raw() }, "BREAK_ALERT_MINUTES"),
             (RawSettings { retry_after_minutes: Some("half an hour".into()), ..raw() }, "RETRY_AFTER_MINUTES"),
             (RawSettings { max_attempts: Some("0".into()), ..raw() }, "MAX_ATTEMPTS"),
             (RawSettings { max_attempts: Some("-1".into()), ..raw() }, "MAX_ATTEMPTS"),

@@ -12,8 +12,8 @@
 //!    screens what changed.
 //! 4. [`tui`]: the base both screens share — terminal and signal setup, the one key table, column
 //!    fitting, widgets and formatters (it knows no screen).
-//! 5. The screens and the server: [`console`] (an agent's TUI), [`supervise`] (the supervisor's,
-//!    read-only), [`server`] (axum: TeleCMI webhooks, `/events`, the old HTTP API).
+//! 5. The screens and the server: [`console`] (an agent's TUI), [`supervise`] (the supervisor's
+//!    board: alerts, an agent's calls, moving drivers), [`server`] (axum: TeleCMI webhooks, `/events`, the old HTTP API).
 //! 6. [`commands`]: what each subcommand runs (console and serve sessions, import, export, the
 //!    do-not-call list, callers, tokens, recordings, the load test), which `main.rs` dispatches to.
 //!

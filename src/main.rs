@@ -214,6 +214,24 @@ enum ExportWhat {
     },
 }
 
+/// The console's flags: every setting but the board's alerts.
+const CONSOLE: &[Setting] = &[
+    Setting::DatabaseUrl,
+    Setting::UserId,
+    Setting::TelecmiAppId,
+    Setting::TelecmiBaseUrl,
+    Setting::TelecmiAgents,
+    Setting::WebhookAddr,
+    Setting::LogDir,
+    Setting::CountryCode,
+    Setting::ReconcileAfterMinutes,
+    Setting::CallCeilingHours,
+    Setting::Timezone,
+    Setting::CallingHours,
+    Setting::RetryAfterMinutes,
+    Setting::MaxAttempts,
+];
+
 /// The settings each command takes as flags; every command reads them all from the environment.
 /// A command that is not named here gets none.
 fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
@@ -221,7 +239,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
     const DB: &[Setting] = &[DatabaseUrl, LogDir];
     Some(match path {
         // `calldesk` alone is the console.
-        [] | ["console"] => &Setting::ALL,
+        [] | ["console"] => CONSOLE,
         ["demo"] => &[
             LogDir,
             CountryCode,
@@ -232,7 +250,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
             ReconcileAfterMinutes,
             CallCeilingHours,
         ],
-        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone],
+        ["supervise"] => &[DatabaseUrl, UserId, LogDir, Timezone, IdleAlertMinutes, BreakAlertMinutes],
         ["serve"] => &[
             DatabaseUrl,
             TelecmiAppId,

@@ -65,6 +65,7 @@ fn each_commands_help_lists_its_own_options() {
             &["--database-url", "--user-id", "--webhook-addr", "--log-dir", "--timezone", "--country-code"],
             cmd,
         );
+        lacks(&text, &["--idle-alert-minutes", "--break-alert-minutes"], cmd);
     }
 
     let cmd = &["serve"];
@@ -76,7 +77,7 @@ fn each_commands_help_lists_its_own_options() {
 
     let cmd = &["supervise"];
     let text = help(cmd);
-    has(&text, &["--database-url", "--user-id", "--timezone"], cmd);
+    has(&text, &["--database-url", "--user-id", "--timezone", "--idle-alert-minutes", "--break-alert-minutes"], cmd);
     lacks(&text, TELECMI, cmd);
     lacks(&text, CALLING, cmd);
     lacks(&text, &["--webhook-addr"], cmd);

@@ -157,14 +157,7 @@ fn supervisor_live_mobiles_are_whole_at_80x24() {
         .collect();
     let v = SuperView {
         snapshot: Snapshot { agents, live, taken_at: Some(now()), ..Snapshot::default() },
-        now: now(),
-        tz: ist(),
-        database: "sqlite calldesk.db".into(),
-        viewer: "Meera (9)".into(),
-        error: None,
-        help: false,
-        catalog: Default::default(),
-        reads: Default::default(),
+        ..SuperView::new(now(), ist(), "sqlite calldesk.db".into(), "Meera (9)".into())
     };
     let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");

@@ -213,14 +213,7 @@ async fn the_supervisor_shows_wrap_up_and_units() {
             taken_at: Some(now()),
             ..Snapshot::default()
         },
-        now: now(),
-        tz: ist(),
-        database: "mysql db:3306/calldesk".into(),
-        viewer: "Meera (9)".into(),
-        error: None,
-        help: false,
-        catalog: Default::default(),
-        reads: Default::default(),
+        ..SuperView::new(now(), ist(), "mysql db:3306/calldesk".into(), "Meera (9)".into())
     };
     let mut t = Terminal::new(TestBackend::new(120, 28)).expect("terminal");
     t.draw(|f| calldesk::supervise::view::render(&v, f)).expect("draw");

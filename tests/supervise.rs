@@ -93,14 +93,7 @@ fn supervisor_screen_snapshot() {
     };
     let v = SuperView {
         snapshot,
-        now: now() + Duration::seconds(1),
-        tz: ist(),
-        database: "mysql db:3306/calldesk".into(),
-        viewer: "Meera (9)".into(),
-        error: None,
-        help: false,
-        catalog: Default::default(),
-        reads: Default::default(),
+        ..SuperView::new(now() + Duration::seconds(1), ist(), "mysql db:3306/calldesk".into(), "Meera (9)".into())
     };
     let mut t = Terminal::new(TestBackend::new(110, 24)).expect("terminal");
     t.draw(|f| render(&v, f)).expect("draw");

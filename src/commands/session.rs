@@ -349,7 +349,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
+/// `calldesk supervise`: the board, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
     let store = super::open_store(&config, IfMissing::Refuse).await?;
@@ -363,7 +363,14 @@ pub async fn supervise(config: Config) -> anyhow::Result<()> {
     );
     let mut signals = crate::tui::terminal::Signals::new()?;
     let session = open_session(&store, me.id, SessionKind::Supervise, config.zone(), &mut signals).await?;
-    let result = crate::supervise::run(store.clone(), format!("{} ({})", me.name, me.id), config.zone(), signals).await;
+    let setup = crate::supervise::Setup {
+        me: me.id,
+        viewer: format!("{} ({})", me.name, me.id),
+        tz: config.zone(),
+        catalog: std::sync::Arc::new(config.catalog()),
+        alerts: crate::supervise::board::Thresholds::minutes(config.idle_alert_minutes, config.break_alert_minutes),
+    };
+    let result = crate::supervise::run(store.clone(), setup, signals).await;
     session.end(result.as_ref().map_or(EndReason::Failed, |e| e.reason())).await;
     store.close().await;
     result.map(|_| ())

@@ -26,6 +26,8 @@ pub enum Setting {
     CallingHours,
     RetryAfterMinutes,
     MaxAttempts,
+    IdleAlertMinutes,
+    BreakAlertMinutes,
 }
 
 /// How a setting looks on the command line.
@@ -38,7 +40,7 @@ struct Spec {
 }
 
 impl Setting {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::DatabaseUrl,
         Self::UserId,
         Self::TelecmiAppId,
@@ -53,6 +55,8 @@ impl Setting {
         Self::CallingHours,
         Self::RetryAfterMinutes,
         Self::MaxAttempts,
+        Self::IdleAlertMinutes,
+        Self::BreakAlertMinutes,
     ];
 
     // Long on purpose: a table with one row per setting (flag, value name, variable, help), kept
@@ -140,6 +144,20 @@ impl Setting {
                 "MAX_ATTEMPTS",
                 "Call attempts before a driver who is never reached leaves the queue [default: 3]",
             ),
+            Self::IdleAlertMinutes => s(
+                "idle_alert_minutes",
+                "idle-alert-minutes",
+                "IDLE_ALERT_MINUTES",
+                "IDLE_ALERT_MINUTES",
+                "Minutes an online agent may stay idle before the board flags them [default: 10]",
+            ),
+            Self::BreakAlertMinutes => s(
+                "break_alert_minutes",
+                "break-alert-minutes",
+                "BREAK_ALERT_MINUTES",
+                "BREAK_ALERT_MINUTES",
+                "Minutes an agent may stay on a break before the board flags them [default: 30]",
+            ),
         }
     }
 
@@ -171,6 +189,8 @@ impl Setting {
             Self::CallingHours => &mut raw.calling_hours,
             Self::RetryAfterMinutes => &mut raw.retry_after_minutes,
             Self::MaxAttempts => &mut raw.max_attempts,
+            Self::IdleAlertMinutes => &mut raw.idle_alert_minutes,
+            Self::BreakAlertMinutes => &mut raw.break_alert_minutes,
         }
     }
 }

@@ -38,6 +38,8 @@ pub(super) fn on_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         CycleStatusFilter | CycleFeedbackFilter | CycleDateFilter => call_log_filters(app, cmd),
         SearchCallLog => super::driver_fixes::open_call_log_search(app),
         ToggleBreak => super::breaks::toggle(app),
+        // The supervisor's: no key of the console is bound to them.
+        ShowAgentCalls | MoveDrivers => vec![],
     }
 }
 

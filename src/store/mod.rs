@@ -36,7 +36,7 @@ pub use import::{ImportBatch, ROWS_PER_INSERT};
 pub use ingest::{ApplyOutcome, MAX_BATCH, Received};
 pub use loadtest::LoadtestCall;
 pub use lookup::{DriverHit, Standing};
-pub use moves::{DriverMove, MoveReport, MoveRequest};
+pub use moves::{DriverMove, MoveReport, MoveRequest, summary as move_summary};
 pub use people::{Caller, ImportOutcome};
 pub use provisional::{PROVISIONAL, Provisional, UNCONFIRMED};
 pub use queue::{COUNT_CAP, POOL, QueueCursor, QueueEntry};

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::calls::{ABANDONED_AFTER, OWES_WRAPUP, WRAPUP_WINDOW};
 use super::tx::{Tx, with_conn};
 use super::{Result, Store, StoreError, db_time};
+use crate::domain::text::plural;
 
 /// What to move.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,34 @@ impl MoveReport {
     pub fn left(&self) -> usize {
         self.in_call + self.claimed + self.wrapup_owed + self.beyond_count
     }
+}
+
+/// What a move did, in words: how many moved, how many stayed and why (`limit` names the count
+/// asked for: `--count` on the command line, `the count` on the board).
+pub fn summary(r: &MoveReport, from: &str, to: &str, city: Option<&str>, limit: &str) -> String {
+    let of = city.map_or(String::new(), |c| format!(" of {c}"));
+    let mut s = if r.moved.is_empty() && r.left() == 0 {
+        format!("{from} has no queued drivers{of}: nothing moved.")
+    } else {
+        format!("Moved {}{of} from {from} to {to}.", plural(r.moved.len(), "driver"))
+    };
+    let mut why = Vec::new();
+    if r.in_call > 0 {
+        why.push(format!("{} in a call", r.in_call));
+    }
+    if r.claimed > 0 {
+        why.push(format!("{} being dialed (claimed by a console)", r.claimed));
+    }
+    if r.wrapup_owed > 0 {
+        why.push(format!("{} waiting for a wrap-up", r.wrapup_owed));
+    }
+    if r.beyond_count > 0 {
+        why.push(format!("{} beyond {limit}", r.beyond_count));
+    }
+    if !why.is_empty() {
+        s.push_str(&format!(" {} stayed with {from}: {}.", r.left(), why.join(", ")));
+    }
+    s
 }
 
 /// One recorded move of a driver.
@@ -193,4 +222,34 @@ async fn move_chunk(tx: &mut Tx<'_>, req: &MoveRequest, chunk: &[String], now: D
         q.execute(&mut *c).await?;
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_moved_and_why_the_rest_stayed() {
+        let r = MoveReport {
+            moved: vec!["D1".into(), "D2".into()],
+            in_call: 1,
+            claimed: 0,
+            wrapup_owed: 2,
+            beyond_count: 4,
+        };
+        assert_eq!(
+            summary(&r, "Pooja (3)", "Ravi (5)", Some("Pune"), "--count"),
+            "Moved 2 drivers of Pune from Pooja (3) to Ravi (5). 7 stayed with Pooja (3): 1 in a call, \
+             2 waiting for a wrap-up, 4 beyond --count."
+        );
+        assert_eq!(
+            summary(&MoveReport::default(), "Pooja (3)", "Ravi (5)", None, "--count"),
+            "Pooja (3) has no queued drivers: nothing moved."
+        );
+        let one = MoveReport { moved: vec!["D1".into()], beyond_count: 1, ..MoveReport::default() };
+        assert_eq!(
+            summary(&one, "A (1)", "B (2)", None, "the count"),
+            "Moved 1 driver from A (1) to B (2). 1 stayed with A (1): 1 beyond the count."
+        );
+    }
 }

@@ -1,15 +1,24 @@
-//! `calldesk supervise`: the read-only supervisor console. It reads a [`snapshot::Snapshot`] every
-//! second and whenever the shared event table shows a webhook; no key can place a call or change
-//! data. Same shape as the agent console: events become [`update::Action`]s, [`update::update`]
-//! changes the [`SuperView`] ([`state`]), reads run as spawned [`update::Effect`]s that report back.
-//! Terminal, signals, keys, widgets and formatters come from [`crate::tui`], not the console.
+//! `calldesk supervise`: the supervisor console. It reads a [`snapshot::Snapshot`] every second
+//! and whenever the shared event table shows a webhook; it flags agents idle or on a break too
+//! long ([`board`]), opens an agent's calls today ([`drill`]) and moves queued drivers between
+//! agents ([`moving`], the store's rules); no key places a call. Same shape as the agent console:
+//! events become [`action::Action`]s, [`update::update`] changes the [`SuperView`] ([`state`]),
+//! reads and moves run as spawned [`action::Effect`]s that report back. Terminal, signals, keys,
+//! widgets and formatters come from [`crate::tui`], not the console.
 
+pub mod action;
+pub mod board;
+pub mod drill;
+pub mod help;
+pub mod moving;
 pub mod snapshot;
 pub mod state;
 pub mod update;
 pub mod view;
 
 use std::time::Duration;
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -19,22 +28,35 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
-use crate::store::Store;
+use crate::domain::FeedbackCatalog;
+use crate::store::{CallFilter, CallPage, Store, move_summary};
+use action::{Action, CALLS_PAGE, CallsPage, Effect};
 use state::SuperView;
-use update::{Action, Effect};
+
+/// Who is looking and the team's settings the board needs.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The supervisor's caller id (recorded with every move they make).
+    pub me: i64,
+    /// How the supervisor is named on the status bar: `Meera (9)`.
+    pub viewer: String,
+    pub tz: Tz,
+    /// Which outcomes count as positive.
+    pub catalog: Arc<FeedbackCatalog>,
+    pub alerts: board::Thresholds,
+}
 
 /// Runs the supervisor screen until `q` or a signal (SIGTERM, SIGHUP, SIGINT); the terminal is
 /// restored on every way out. Without a terminal it says so instead of starting.
 pub async fn run(
     store: Store,
-    viewer: String,
-    tz: Tz,
+    setup: Setup,
     signals: crate::tui::terminal::Signals,
 ) -> anyhow::Result<crate::tui::terminal::Ending> {
     crate::tui::terminal::require_terminal()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, store, viewer, tz, signals, &mut inflight).await;
+    let result = event_loop(&mut terminal, store, setup, signals, &mut inflight).await;
     crate::tui::terminal::restore();
     crate::tui::terminal::release(terminal);
     // Reads still running finish before the caller closes the database.
@@ -43,20 +65,49 @@ pub async fn run(
 }
 
 /// Starts `effect` in `inflight`; its result comes back on `tx` as an action.
-fn spawn(store: &Store, tz: Tz, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
-    let (store, tx) = (store.clone(), tx.clone());
+fn spawn(store: &Store, setup: &Setup, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
+    let (store, tx, tz, catalog) = (store.clone(), tx.clone(), setup.tz, setup.catalog.clone());
     inflight.spawn(async move {
-        let Effect::LoadSnapshot { previous } = effect;
-        let result = snapshot::load(&store, Utc::now(), tz, &previous).await.map(Box::new).map_err(|e| e.to_string());
-        let _ = tx.send(Action::SnapshotLoaded { result, at: Utc::now() });
+        let action = match effect {
+            Effect::LoadSnapshot { previous } => {
+                let result = snapshot::load(&store, Utc::now(), tz, &catalog, &previous).await;
+                Action::SnapshotLoaded { result: result.map(Box::new).map_err(|e| e.to_string()), at: Utc::now() }
+            }
+            Effect::LoadCalls { caller, from, before } => {
+                let result = calls_page(&store, caller, from, before).await.map_err(|e| e.to_string());
+                Action::CallsLoaded { caller, before, result }
+            }
+            Effect::MoveDrivers { req, from, to } => {
+                let result = store.move_drivers(&req, Utc::now()).await;
+                if let Ok(r) = &result {
+                    tracing::info!(from = req.from, to = req.to, by = ?req.by, moved = r.moved.len(), "drivers moved");
+                }
+                let result = result.map(|r| move_summary(&r, &from, &to, None, "the count")).map_err(|e| e.to_string());
+                Action::DriversMoved { result }
+            }
+        };
+        let _ = tx.send(action);
     });
+}
+
+/// A page of `caller`'s calls since `from`, older than the call `before`; the first page counts
+/// them all.
+async fn calls_page(
+    store: &Store,
+    caller: i64,
+    from: chrono::DateTime<Utc>,
+    before: Option<i64>,
+) -> crate::store::Result<CallsPage> {
+    let filter = CallFilter { caller_id: Some(caller), from: Some(from), ..CallFilter::default() };
+    let calls = store.list_calls(&filter, CallPage { before_id: before, offset: None, limit: CALLS_PAGE }).await?;
+    let total = if before.is_none() { Some(store.count_calls(&filter).await?) } else { None };
+    Ok(CallsPage { calls, total })
 }
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     store: Store,
-    viewer: String,
-    tz: Tz,
+    setup: Setup,
     mut signals: crate::tui::terminal::Signals,
     inflight: &mut JoinSet<()>,
 ) -> anyhow::Result<crate::tui::terminal::Ending> {
@@ -64,7 +115,12 @@ async fn event_loop(
     let mut updates = bus.subscribe();
     let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut view = SuperView::new(Utc::now(), tz, store.label().to_string(), viewer);
+    let mut view = SuperView::new(Utc::now(), setup.tz, store.label().to_string(), setup.viewer.clone());
+    view.me = setup.me;
+    view.alerts = setup.alerts;
+    view.catalog = setup.catalog.clone();
+    let size = terminal.size()?;
+    view.size = (size.width, size.height);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let result = loop {
@@ -73,6 +129,7 @@ async fn event_loop(
         let action = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(crate::tui::terminal::Ending::Signal("SIGHUP")),
@@ -89,7 +146,7 @@ async fn event_loop(
             Some(a) = rx.recv() => a,
         };
         for e in update::update(&mut view, action) {
-            spawn(&store, tz, e, &tx, inflight);
+            spawn(&store, &setup, e, &tx, inflight);
         }
         if view.reads.quit {
             break Ok(crate::tui::terminal::Ending::Quit);
@@ -271,9 +328,10 @@ mod tests {
         let now = Utc::now();
         let mut previous = Snapshot { totals_at: Some(now), ..Snapshot::default() };
         previous.stats.today.total = 999;
-        let fresh = load(&store, now + Duration::seconds(1), tz, &previous).await.expect("load");
+        let catalog = crate::domain::FeedbackCatalog::default();
+        let fresh = load(&store, now + Duration::seconds(1), tz, &catalog, &previous).await.expect("load");
         assert_eq!(fresh.stats.today.total, 999, "fresh totals are reused");
-        let stale = load(&store, now + TOTALS_EVERY, tz, &previous).await.expect("load");
+        let stale = load(&store, now + TOTALS_EVERY, tz, &catalog, &previous).await.expect("load");
         assert_eq!(stale.stats.today.total, 0, "stale totals are read again");
         assert_eq!(stale.totals_at, Some(now + TOTALS_EVERY));
     }

@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 
 use crate::domain::hours::start_of_day;
 use crate::domain::session::Attendance;
-use crate::domain::{CallLog, Presence, PresenceChange};
-use crate::store::{Caller, StatsBundle, Store};
+use crate::domain::{CallLog, FeedbackCatalog, Presence, PresenceChange};
+use crate::store::{AgentDay, Caller, StatsBundle, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentState {
@@ -56,6 +56,8 @@ pub struct Snapshot {
     pub taken_at: Option<DateTime<Utc>>,
     /// Per caller: (caller id, due now, callbacks due now, queued in all).
     pub queue_sizes: Vec<(i64, i64, i64, i64)>,
+    /// Each agent's numbers today (the team's zone), read with the totals.
+    pub agent_days: Vec<AgentDay>,
     /// When `stats` and `queue_sizes` were read: they scan whole tables, so the once-a-second
     /// refresh reads them at most every [`TOTALS_EVERY`], a webhook's read at most every
     /// [`super::update::TOTALS_AFTER_CHANGE`]. `None`: to be read.
@@ -110,13 +112,32 @@ pub fn with_attendance(
     }
 }
 
-/// Reads a snapshot, taking the totals from `previous` while they are fresh enough.
-pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot) -> crate::store::Result<Snapshot> {
+impl Snapshot {
+    /// `caller`'s numbers today, once read.
+    pub fn today_of(&self, caller: i64) -> Option<&AgentDay> {
+        self.agent_days.iter().find(|d| d.caller_id == caller)
+    }
+}
+
+/// Reads a snapshot, taking the totals from `previous` while they are fresh enough (`catalog`
+/// says which outcomes are positive).
+pub async fn load(
+    store: &Store,
+    now: DateTime<Utc>,
+    tz: Tz,
+    catalog: &FeedbackCatalog,
+    previous: &Snapshot,
+) -> crate::store::Result<Snapshot> {
     let fresh = previous.totals_at.is_some_and(|t| now - t < TOTALS_EVERY);
-    let (stats, sizes, totals_at) = if fresh {
-        (previous.stats.clone(), previous.queue_sizes.clone(), previous.totals_at)
+    let (stats, sizes, agent_days, totals_at) = if fresh {
+        (previous.stats.clone(), previous.queue_sizes.clone(), previous.agent_days.clone(), previous.totals_at)
     } else {
-        (store.stats_bundle(None, tz, Utc::now()).await?, store.queue_sizes(now).await?, Some(now))
+        (
+            store.stats_bundle(None, tz, Utc::now()).await?,
+            store.queue_sizes(now).await?,
+            store.agent_days(start_of_day(now, tz), now, catalog).await?,
+            Some(now),
+        )
     };
     let callers = store.callers().await?;
     let mut latest: std::collections::HashMap<i64, (CallLog, bool)> = store
@@ -148,6 +169,7 @@ pub async fn load(store: &Store, now: DateTime<Utc>, tz: Tz, previous: &Snapshot
         stats,
         taken_at: Some(now),
         queue_sizes: sizes,
+        agent_days,
         totals_at,
     })
 }

@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::board::Thresholds;
 use super::snapshot::Snapshot;
-use crate::domain::FeedbackCatalog;
+use crate::domain::{CallLog, FeedbackCatalog};
+use crate::store::Caller;
 
 /// Everything the supervisor screen draws from.
 #[derive(Debug, Clone)]
@@ -22,6 +24,20 @@ pub struct SuperView {
     pub catalog: std::sync::Arc<FeedbackCatalog>,
     /// Reads in flight and wanted, and whether to quit.
     pub reads: Reads,
+    /// The supervisor's own caller id (recorded with the drivers they move).
+    pub me: i64,
+    /// When an idle agent or a break is flagged.
+    pub alerts: Thresholds,
+    /// The selected agent, by id: it follows the agent when the rows move.
+    pub selected: Option<i64>,
+    /// An agent's calls today, while open.
+    pub drill: Option<Drill>,
+    /// Moving drivers, while open.
+    pub dialog: Option<MoveDialog>,
+    /// How far the help is scrolled.
+    pub help_scroll: u16,
+    /// The terminal's size (columns, rows), for the help's scrolling.
+    pub size: (u16, u16),
 }
 
 impl SuperView {
@@ -37,8 +53,52 @@ impl SuperView {
             help: false,
             catalog: std::sync::Arc::new(FeedbackCatalog::default()),
             reads: Reads { full_wanted: true, again: true, ..Default::default() },
+            me: 0,
+            alerts: Thresholds::default(),
+            selected: None,
+            drill: None,
+            dialog: None,
+            help_scroll: 0,
+            size: (80, 24),
         }
     }
+}
+
+/// One agent's calls today, newest first, read a page at a time (keyset on the call id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    pub agent: Caller,
+    /// The pages read so far.
+    pub calls: Vec<CallLog>,
+    /// How many calls the agent has today (read with the first page).
+    pub total: i64,
+    /// The highlighted row.
+    pub cursor: usize,
+    pub loading: bool,
+    /// The last page came back short: nothing more to read.
+    pub complete: bool,
+    pub error: Option<String>,
+}
+
+impl Drill {
+    pub fn new(agent: Caller) -> Self {
+        Self { agent, calls: Vec::new(), total: 0, cursor: 0, loading: true, complete: false, error: None }
+    }
+}
+
+/// Moving queued drivers from one agent to another: the other agents to choose from, how many
+/// (typed; empty for every driver that may move), and what the move did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveDialog {
+    pub from: Caller,
+    /// The other agents, by name.
+    pub targets: Vec<Caller>,
+    pub pick: usize,
+    pub count: String,
+    /// The move is being written.
+    pub moving: bool,
+    /// What the last move did (`Ok`: the summary) or why it was refused.
+    pub outcome: Option<Result<String, String>>,
 }
 
 /// Where the reads are: one at a time; a webhook (or `r`) during a read is not dropped, it asks

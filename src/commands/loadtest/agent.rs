@@ -20,7 +20,7 @@ pub(crate) enum Via {
     Api { http: reqwest::Client, api: String, token: String },
     /// As a console: its own dialer writes the call and asks TeleCMI; its own store saves a draft
     /// and then the outcome.
-    Console { dialer: Dialer, catalog: FeedbackCatalog },
+    Console { dialer: Box<Dialer>, catalog: FeedbackCatalog },
 }
 
 /// A dial's answer: the call's reference (and id), or a refusal with its HTTP status.

@@ -107,7 +107,7 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     loop {
         let action = if let Some(Effect::LoadSnapshot { previous }) = reads.pop() {
             let started = Instant::now();
-            let result = snapshot::load(&store, Utc::now(), tz, &previous).await;
+            let result = snapshot::load(&store, Utc::now(), tz, &view.catalog, &previous).await;
             if let Ok(snap) = &result {
                 probe.settle(snap, started, Instant::now(), &mut lags);
             }

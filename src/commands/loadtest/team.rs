@@ -278,7 +278,7 @@ pub async fn child(mut config: Config) -> anyhow::Result<()> {
     for (id, neighbour) in &job.agents {
         let store = Store::connect(&config.database_url).await?;
         let dialer = Dialer::new(store.clone(), config.clone(), crate::coord::bus::new_bus())?;
-        let via = Via::Console { dialer, catalog: config.catalog() };
+        let via = Via::Console { dialer: Box::new(dialer), catalog: config.catalog() };
         let think = Duration::from_millis(job.think_ms);
         agents.push(Agent { id: *id, neighbour: *neighbour, store, via, think, ledger: ledger.clone() });
     }

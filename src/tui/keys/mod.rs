@@ -29,8 +29,14 @@ pub enum Context {
     Help,
     /// "Quit now?"
     ConfirmQuit,
-    /// The read-only supervisor console.
+    /// The supervisor console, whatever is open in it.
     Supervise,
+    /// The supervisor's board of agents (nothing open over it).
+    Board,
+    /// One agent's calls today, opened from the board.
+    AgentCalls,
+    /// Moving an agent's queued drivers to another agent.
+    MoveDialog,
 }
 
 /// A user intent, named by what it does.
@@ -86,6 +92,11 @@ pub enum Command {
     CycleFeedbackFilter,
     CycleDateFilter,
     SearchCallLog,
+    // The supervisor's board
+    /// The selected agent's calls today.
+    ShowAgentCalls,
+    /// Move the selected agent's queued drivers.
+    MoveDrivers,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -189,6 +200,9 @@ pub fn context_title(ctx: Context) -> &'static str {
         Context::Card => "Driver card",
         Context::Prompt => "Editing a driver / snoozing",
         Context::Supervise => "Supervisor console",
+        Context::Board => "The board of agents (alerts first: ⚠ idle or on a break too long)",
+        Context::AgentCalls => "An agent's calls today (newest first)",
+        Context::MoveDialog => "Moving drivers (type how many; empty = every one that may move)",
     }
 }
 

@@ -341,7 +341,46 @@ pub const BINDINGS: &[Binding] = &[
         "Clear the picked outcome (then a letter picks again)",
         ClearOutcome
     ),
-    // --- Supervisor console (read-only: nothing here places a call or changes data) ----------
+    // --- Supervisor board -------------------------------------------------------------------
+    b!(Board, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", None, "Next agent", SelectNext),
+    b!(Board, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Previous agent", SelectPrev),
+    b!(
+        Board,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        Some("calls today"),
+        "The selected agent's calls today and their live call",
+        ShowAgentCalls
+    ),
+    b!(
+        Board,
+        [(KeyCode::Char('a'), NONE)],
+        "a",
+        Some("move drivers"),
+        "Move the selected agent's queued drivers to another agent",
+        MoveDrivers
+    ),
+    // --- An agent's calls today -------------------------------------------------------------
+    b!(AgentCalls, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", None, "Next call", SelectNext),
+    b!(AgentCalls, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", None, "Previous call", SelectPrev),
+    b!(AgentCalls, [(KeyCode::PageDown, NONE)], "PgDn", None, "A page down (older calls are read as you go)", PageDown),
+    b!(AgentCalls, [(KeyCode::PageUp, NONE)], "PgUp", None, "A page up", PageUp),
+    b!(
+        AgentCalls,
+        [(KeyCode::Char('a'), NONE)],
+        "a",
+        Some("move drivers"),
+        "Move this agent's queued drivers to another agent",
+        MoveDrivers
+    ),
+    b!(AgentCalls, [(KeyCode::Esc, NONE)], "Esc", Some("back"), "Back to the board", Close),
+    // --- Moving drivers ---------------------------------------------------------------------
+    b!(MoveDialog, [(KeyCode::Down, NONE)], "↓", None, "Next agent to move to", SelectNext),
+    b!(MoveDialog, [(KeyCode::Up, NONE)], "↑", None, "Previous agent to move to", SelectPrev),
+    b!(MoveDialog, [(KeyCode::Enter, NONE)], "Enter", Some("move"), "Move them (then Enter closes)", Confirm),
+    b!(MoveDialog, [(KeyCode::Esc, NONE)], "Esc", Some("close"), "Close without moving", Close),
+    b!(MoveDialog, [(KeyCode::Char('c'), CTRL)], "Ctrl+c", None, "Quit the supervisor console", Quit),
+    // --- Supervisor console: everywhere in it -----------------------------------------------
     b!(Supervise, [(KeyCode::Char('r'), NONE)], "r", Some("reload now"), "Read everything again now", Refresh),
     b!(
         Supervise,
@@ -351,7 +390,6 @@ pub const BINDINGS: &[Binding] = &[
         "Show or hide this help",
         Help
     ),
-    b!(Supervise, [(KeyCode::Esc, NONE)], "Esc", None, "Close the help", Close),
     b!(Supervise, [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)], "q", Some("quit"), "Quit", Quit),
     // --- Help -------------------------------------------------------------------------------
     b!(

@@ -278,7 +278,14 @@ fn main() -> ExitCode {
         tracing::error!("panic: {info}");
         default_hook(info);
     }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, None | Some(Command::Console | Command::Supervise | Command::Demo)) {
+        // One person's screen: the screen runs on this thread (`block_on`), its database work,
+        // event feed and listener on one worker beside it, so neither waits for the other. A
+        // worker per core would cost fifty consoles on one host a hundred idle threads.
+        runtime.worker_threads(1);
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

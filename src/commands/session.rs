@@ -123,7 +123,7 @@ async fn shut_down(
 pub async fn console(config: Config) -> anyhow::Result<()> {
     crate::tui::terminal::require_terminal()?;
     let caller = config.require_user()?;
-    let store = super::open_store(&config, IfMissing::Refuse).await?;
+    let store = super::open_session_store(&config).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
     run_console(config, store, caller, mode, None).await
 }
@@ -251,7 +251,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `calldesk supervise`: read-only, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
-    let store = super::open_store(&config, IfMissing::Refuse).await?;
+    let store = super::open_session_store(&config).await?;
     let me = store.caller(id).await?.with_context(|| {
         format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first")
     })?;

@@ -191,6 +191,42 @@ pub enum IfMissing {
     Refuse,
 }
 
+/// How many database connections a process keeps open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolSize {
+    /// `serve`, the load test and the one-shot commands: many requests at once (MariaDB 16, SQLite 8).
+    Server,
+    /// One person's screen (a console, the supervisor board): fifty of them share one database
+    /// (a stock MariaDB allows 151 connections in all), so at most [`SESSION_CONNECTIONS`], the
+    /// second closed once idle for [`SESSION_IDLE`]. (On a SQLite file the webhook writer's own
+    /// connection comes on top, opened only when the process's listener stores a webhook.)
+    Session,
+}
+
+/// Connections a [`PoolSize::Session`] pool opens at most: one for the event feed's polls and one
+/// for the screen's loads and writes, so neither waits behind the other.
+pub const SESSION_CONNECTIONS: u32 = 2;
+
+/// How long a [`PoolSize::Session`] pool keeps a connection nobody uses.
+pub const SESSION_IDLE: Duration = Duration::from_secs(60);
+
+impl PoolSize {
+    fn max(self, backend_max: u32) -> u32 {
+        match self {
+            Self::Server => backend_max,
+            Self::Session => SESSION_CONNECTIONS.min(backend_max),
+        }
+    }
+
+    fn idle_timeout(self) -> Option<Duration> {
+        match self {
+            // sqlx's default.
+            Self::Server => Some(Duration::from_secs(600)),
+            Self::Session => Some(SESSION_IDLE),
+        }
+    }
+}
+
 /// The handle every part of calldesk uses to read and write data. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -220,7 +256,11 @@ impl Store {
     /// created only with [`IfMissing::Create`]. Returns the path of the file it created, if any.
     /// (A MySQL database is never created: a missing one fails to connect.)
     #[tracing::instrument(skip_all, err)]
-    pub async fn open_checked(url: &str, if_missing: IfMissing) -> Result<(Self, Option<std::path::PathBuf>)> {
+    pub async fn open_checked(
+        url: &str,
+        if_missing: IfMissing,
+        size: PoolSize,
+    ) -> Result<(Self, Option<std::path::PathBuf>)> {
         let missing = match sqlite_file(url)? {
             Some(path) if !path.try_exists().unwrap_or(true) => Some(std::path::absolute(&path).unwrap_or(path)),
             _ => None,
@@ -228,7 +268,7 @@ impl Store {
         if let (Some(path), IfMissing::Refuse) = (&missing, if_missing) {
             return Err(StoreError::NoDatabase(path.clone()));
         }
-        let store = Self::connect_with(url, if_missing == IfMissing::Create).await?;
+        let store = Self::connect_with(url, if_missing == IfMissing::Create, size).await?;
         store.migrate().await?;
         Ok((store, missing))
     }
@@ -237,21 +277,22 @@ impl Store {
     /// lookup that runs often and must be quick (`calldesk ssh authorized-keys`).
     #[tracing::instrument(skip_all, err)]
     pub async fn connect_existing(url: &str) -> Result<Self> {
-        Self::connect_with(url, false).await
+        Self::connect_with(url, false, PoolSize::Session).await
     }
 
     /// Opens the database without migrating (a SQLite file that is not there is created).
     #[tracing::instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, true).await
+        Self::connect_with(url, true, PoolSize::Server).await
     }
 
-    async fn connect_with(url: &str, create: bool) -> Result<Self> {
+    async fn connect_with(url: &str, create: bool, size: PoolSize) -> Result<Self> {
         if url.starts_with("mysql:") {
             let opts = MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(redact_url_err(&e)))?;
             let label = format!("mysql {}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or(""));
             let pool = MySqlPoolOptions::new()
-                .max_connections(16)
+                .max_connections(size.max(16))
+                .idle_timeout(size.idle_timeout())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
                 .await
@@ -272,7 +313,8 @@ impl Store {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let file = ingest::writer::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
-                .max_connections(if in_memory { 1 } else { 8 })
+                .max_connections(if in_memory { 1 } else { size.max(8) })
+                .idle_timeout(size.idle_timeout())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await

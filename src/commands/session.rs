@@ -152,7 +152,8 @@ async fn run_console(
     }
     let reconciler = spawn_reconciler(&store, &dialer, &config);
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
-    let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
+    let feed =
+        tokio::spawn(crate::coord::feed::follow_paced(store.clone(), bus.clone(), crate::coord::feed::Pace::CONSOLE));
     let drafts = crate::console::effects::DraftWriter::start(store.clone());
     let telecmi_refusal = dialer.telecmi_refusal(me.id);
     let identity = Identity {

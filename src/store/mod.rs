@@ -54,7 +54,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
+    #[error("{}", database_error(.0))]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -76,6 +76,24 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the user is told when MariaDB refuses a connection because all of its are taken.
+pub const TOO_MANY_CONNECTIONS: &str = "the database server has no connection left (MariaDB error 1040, \
+     \"Too many connections\"): raise its max_connections (each console and supervisor board uses up to 2, \
+     `calldesk serve` up to 16) or close consoles nobody uses";
+
+/// MariaDB's 1040, "Too many connections" (SQLSTATE 08004; the error a refused handshake carries
+/// may have no SQLSTATE).
+fn is_too_many_connections(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else { return false };
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|m| m.number() == 1040)
+        || db.code().as_deref() == Some("08004")
+        || db.message().starts_with("Too many connections")
+}
+
+fn database_error(e: &sqlx::Error) -> String {
+    if is_too_many_connections(e) { TOO_MANY_CONNECTIONS.to_string() } else { format!("database error: {e}") }
+}
 
 impl StoreError {
     /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
@@ -225,6 +243,14 @@ impl PoolSize {
             Self::Session => Some(SESSION_IDLE),
         }
     }
+
+    /// Whether a connection is pinged before each use (sqlx's default). A session's event feed
+    /// takes a connection every poll: on MariaDB the ping is a round trip each time, most of an
+    /// idle console's CPU. Its connections are never idle long ([`SESSION_IDLE`]) and sqlx pings
+    /// each one as it comes back (closing a broken one), so a session skips the ping before use.
+    fn test_before_acquire(self) -> bool {
+        self == Self::Server
+    }
 }
 
 /// The handle every part of calldesk uses to read and write data. Cheap to clone.
@@ -293,10 +319,15 @@ impl Store {
             let pool = MySqlPoolOptions::new()
                 .max_connections(size.max(16))
                 .idle_timeout(size.idle_timeout())
+                .test_before_acquire(size.test_before_acquire())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("{label}: {}", redact_url_err(&e))))?;
+                .map_err(|e| {
+                    let why =
+                        if is_too_many_connections(&e) { TOO_MANY_CONNECTIONS.to_string() } else { redact_url_err(&e) };
+                    StoreError::Unavailable(format!("{label}: {why}"))
+                })?;
             Ok(Self { backend: Backend::MySql(pool), label, sqlite_writer: None })
         } else {
             let opts = SqliteConnectOptions::from_str(url)
@@ -315,6 +346,7 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { size.max(8) })
                 .idle_timeout(size.idle_timeout())
+                .test_before_acquire(size.test_before_acquire())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
@@ -433,6 +465,19 @@ mod deadlock_tests {
 
     fn err(code: &'static str, msg: &'static str) -> StoreError {
         StoreError::Database(sqlx::Error::Database(Box::new(Fake(code, msg))))
+    }
+
+    #[test]
+    fn too_many_connections_is_said_plainly() {
+        let e = err("08004", "Too many connections");
+        assert_eq!(e.to_string(), super::TOO_MANY_CONNECTIONS);
+        assert!(e.to_string().contains("max_connections"), "says what to do");
+        assert!(!e.to_string().contains('\n'), "one line");
+        assert!(
+            err("HY000", "Too many connections").to_string().contains("1040"),
+            "a handshake's error has no SQLSTATE"
+        );
+        assert_eq!(err("23000", "Duplicate entry").to_string(), "database error: Duplicate entry");
     }
 
     #[tokio::test]

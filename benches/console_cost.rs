@@ -38,6 +38,7 @@ fn main() {
 
 async fn run() {
     if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"), "CI is set but tmux is missing");
         println!("\n*** SKIPPED the console cost bench: tmux is not installed ***\n");
         return;
     }
@@ -229,9 +230,9 @@ async fn measure(report: &mut Report, target: &Target, n: usize, window: Duratio
     let working = sample(target, &all, window, |procs| {
         second += 1;
         for p in procs.iter().filter(|p| p.name != "boss") {
-            let key = if second % 5 == 0 {
+            let key = if second.is_multiple_of(5) {
                 "r"
-            } else if second % 2 == 0 {
+            } else if second.is_multiple_of(2) {
                 "Up"
             } else {
                 "Down"

@@ -278,14 +278,7 @@ fn main() -> ExitCode {
         tracing::error!("panic: {info}");
         default_hook(info);
     }));
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if matches!(cli.command, None | Some(Command::Console | Command::Supervise | Command::Demo)) {
-        // One person's screen: the screen runs on this thread (`block_on`), its database work,
-        // event feed and listener on one worker beside it, so neither waits for the other. A
-        // worker per core would cost fifty consoles on one host a hundred idle threads.
-        runtime.worker_threads(1);
-    }
-    let runtime = match runtime.enable_all().build() {
+    let runtime = match runtime_for(cli.command.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -305,6 +298,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The async runtime. One person's screen (a console, the supervisor board) gets one worker: the
+/// screen runs on this thread (`block_on`), its database work, event feed and listener on the
+/// worker beside it, so neither waits for the other; a worker per core would cost fifty consoles
+/// on one host a hundred idle threads.
+fn runtime_for(command: Option<&Command>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if matches!(command, None | Some(Command::Console | Command::Supervise | Command::Demo)) {
+        runtime.worker_threads(1);
+    }
+    runtime.enable_all().build()
 }
 
 async fn run(

@@ -179,7 +179,12 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // The socket file stays behind a killed server: removed too.
+        let socket = self.cmd().args(["display-message", "-p", "#{socket_path}"]).output().ok();
         let _ = self.cmd().arg("kill-server").status();
+        if let Some(out) = socket.filter(|o| o.status.success()) {
+            let _ = std::fs::remove_file(String::from_utf8_lossy(&out.stdout).trim());
+        }
     }
 }
 

@@ -352,7 +352,7 @@ fn main() -> ExitCode {
         tracing::error!("panic: {info}");
         default_hook(info);
     }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(cli.command.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -372,6 +372,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The async runtime. One person's screen (a console, the supervisor board) gets one worker: the
+/// screen runs on this thread (`block_on`), its database work, event feed and listener on the
+/// worker beside it, so neither waits for the other; a worker per core would cost fifty consoles
+/// on one host a hundred idle threads.
+fn runtime_for(command: Option<&Command>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    let screen = matches!(command, None | Some(Command::Console | Command::Supervise | Command::Demo))
+        // The team host's forced command is a console (or a board) too: fifty of them on a host.
+        || matches!(command, Some(Command::Ssh { what: keys::SshCmd::Session { .. } }));
+    if screen {
+        runtime.worker_threads(1);
+    }
+    runtime.enable_all().build()
 }
 
 async fn run(

@@ -134,7 +134,7 @@ async fn shut_down(
 pub async fn console(config: Config) -> anyhow::Result<()> {
     crate::tui::terminal::require_terminal()?;
     let caller = config.require_user()?;
-    let store = super::open_store(&config, IfMissing::Refuse).await?;
+    let store = super::open_session_store(&config).await?;
     let mode = if config.telecmi.is_some() { TelephonyMode::Telecmi } else { TelephonyMode::ManualOnly };
     run_console(config, store, caller, mode, None, Hosting::Own).await
 }
@@ -193,7 +193,8 @@ pub(crate) async fn run_console(
     let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config) } else { None };
     let signals = signals.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
-    let feed = tokio::spawn(crate::coord::feed::follow(store.clone(), bus.clone(), crate::coord::feed::POLL));
+    let feed =
+        tokio::spawn(crate::coord::feed::follow_paced(store.clone(), bus.clone(), crate::coord::feed::Pace::CONSOLE));
     let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id));
     let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
@@ -352,7 +353,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `calldesk supervise`: the board, for a caller registered with `--role supervisor`.
 pub async fn supervise(config: Config) -> anyhow::Result<()> {
     let id = config.require_user()?;
-    let store = super::open_store(&config, IfMissing::Refuse).await?;
+    let store = super::open_session_store(&config).await?;
     let me = store.caller(id).await?.with_context(|| {
         format!("caller {id} is not registered: run `calldesk caller add {id} NAME --role supervisor` first")
     })?;

@@ -16,7 +16,6 @@ use crate::config::Config;
 use crate::console::state::TelephonyMode;
 use crate::domain::ssh_key;
 use crate::domain::text::strip_controls;
-use crate::store::IfMissing;
 
 /// Why a login opens nothing, in one line for the user's terminal.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,7 +64,7 @@ pub async fn run(fingerprint: &str, mut config: Config) -> anyhow::Result<std::p
         return Ok(std::process::ExitCode::FAILURE);
     }
     anyhow::ensure!(ssh_key::is_fingerprint(fingerprint), "not a key fingerprint: {:?}", strip_controls(fingerprint));
-    let store = super::open_store(&config, IfMissing::Refuse).await?;
+    let store = super::open_session_store(&config).await?;
     let Some(key) = store.ssh_key(fingerprint).await? else {
         store.close().await;
         tracing::warn!(fingerprint, "ssh session: the key is no longer registered");

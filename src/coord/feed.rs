@@ -138,28 +138,119 @@ impl Follower {
     }
 }
 
-/// Publishes on `bus` every event stored from now on, with its call as stored. Runs until dropped.
+/// How often a console's feed reads when its agent has no call going (and did nothing for
+/// [`STAY_QUICK`]): fifty idle consoles on one host each read the table once a second, not four
+/// times. A call placed by this process brings the feed back to [`POLL`] at once.
+pub const QUIET_POLL: Duration = Duration::from_secs(1);
+
+/// How long the feed stays at [`POLL`] after this process's last call ended (or its outcome was
+/// saved): the recording and late legs still come.
+pub const STAY_QUICK: Duration = Duration::from_secs(30);
+
+/// A call this process placed is waited for this long at most (a call never reported finished
+/// is closed by reconciliation at the call ceiling; the feed stops hurrying for it sooner).
+const LIVE_AT_MOST: Duration = Duration::from_secs(2 * 3600);
+
+/// How often a follower reads: `quick` while this process has a call going, `quiet` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub quick: Duration,
+    pub quiet: Duration,
+}
+
+impl Pace {
+    /// The same interval always (`calldesk serve`'s peers, the supervisor board, tests).
+    pub fn every(every: Duration) -> Self {
+        Self { quick: every, quiet: every }
+    }
+
+    /// An agent's console: [`POLL`] while it has a call going, [`QUIET_POLL`] otherwise.
+    pub const CONSOLE: Self = Self { quick: POLL, quiet: QUIET_POLL };
+}
+
+/// What this process did lately, from its own bus: the calls it placed that are still going,
+/// and when it last acted.
+#[derive(Debug, Default)]
+struct Activity {
+    live: BTreeMap<i64, Instant>,
+    last: Option<Instant>,
+}
+
+impl Activity {
+    /// Notes an update seen on the bus. Only what this process did counts (a call it placed, an
+    /// outcome it saved) and how those calls go on: the team's other calls, read from the table
+    /// by this feed, leave the pace as it is.
+    fn saw(&mut self, u: &CallUpdate, now: Instant) {
+        let ours = matches!(u.source, Source::Dial | Source::Feedback);
+        let known = self.live.contains_key(&u.call.id);
+        if !ours && !known {
+            return;
+        }
+        self.last = Some(now);
+        if u.call.call_status().is_final() {
+            self.live.remove(&u.call.id);
+        } else if ours {
+            self.live.entry(u.call.id).or_insert(now);
+        }
+    }
+
+    /// The wait before the next read.
+    fn wait(&mut self, pace: Pace, now: Instant) -> Duration {
+        self.live.retain(|_, since| now.duration_since(*since) < LIVE_AT_MOST);
+        let recent = self.last.is_some_and(|t| now.duration_since(t) < STAY_QUICK);
+        if recent || !self.live.is_empty() { pace.quick } else { pace.quiet }
+    }
+}
+
+/// Publishes on `bus` every event stored from now on, with its call as stored, reading every
+/// `every`. Runs until dropped.
 pub async fn follow(store: Store, bus: Bus, every: Duration) {
+    follow_paced(store, bus, Pace::every(every)).await
+}
+
+/// [`follow`] at `pace`: quick while this process (its dialer, on `bus`) has a call going.
+pub async fn follow_paced(store: Store, bus: Bus, pace: Pace) {
     let mut follower = Follower::from_now(&store).await;
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut mine = bus.subscribe();
+    let mut activity = Activity::default();
+    let mut last_read = tokio::time::Instant::now();
     loop {
-        tick.tick().await;
-        // A burst beyond one page is read page after page, not a page a tick (up to
-        // `PAGES_A_TICK`: listeners of the bus get a moment between).
-        for _ in 0..PAGES_A_TICK {
-            match follower.poll_updates(&store, Instant::now()).await {
-                Ok(updates) => updates.into_iter().for_each(|u| publish(&bus, u)),
-                Err(e) => {
-                    tracing::warn!("event feed: {e}");
-                    break;
-                }
+        // Waits for the next read; a call placed meanwhile brings a quiet wait forward.
+        let mut next = last_read + activity.wait(pace, Instant::now());
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => break,
+                u = mine.recv() => match u {
+                    Ok(u) => activity.saw(&u, Instant::now()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => activity.last = Some(Instant::now()),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        tokio::time::sleep_until(next).await;
+                        break;
+                    }
+                },
             }
-            if !follower.behind() {
+            next = next.min(last_read + activity.wait(pace, Instant::now()));
+        }
+        last_read = tokio::time::Instant::now();
+        read(&mut follower, &store, &bus).await;
+    }
+}
+
+/// One read: a burst beyond one page is read page after page, not a page a tick (up to
+/// `PAGES_A_TICK`: listeners of the bus get a moment between).
+async fn read(follower: &mut Follower, store: &Store, bus: &Bus) {
+    for _ in 0..PAGES_A_TICK {
+        match follower.poll_updates(store, Instant::now()).await {
+            Ok(updates) => updates.into_iter().for_each(|u| publish(bus, u)),
+            Err(e) => {
+                tracing::warn!("event feed: {e}");
                 break;
             }
-            tokio::task::yield_now().await;
         }
+        if !follower.behind() {
+            break;
+        }
+        tokio::task::yield_now().await;
     }
 }
 
@@ -169,9 +260,52 @@ mod tests {
 
     use chrono::Utc;
 
-    use super::{Follower, GAP_WAIT};
-    use crate::domain::{Leg, ProviderEvent};
+    use super::{Activity, Follower, GAP_WAIT, Pace, STAY_QUICK};
+    use crate::coord::bus::{CallUpdate, Source};
+    use crate::domain::{CallLog, Leg, ProviderEvent};
     use crate::store::Store;
+
+    fn update(id: i64, status: &str, source: Source) -> CallUpdate {
+        let t = Utc::now();
+        let call = CallLog {
+            id,
+            reference_id: None,
+            caller_id: Some(3),
+            driver_id: None,
+            driver_mobile: None,
+            driver_name: None,
+            driver_tmid: None,
+            call_type: None,
+            status: Some(status.into()),
+            provider: None,
+            telecmi_user_id: None,
+            feedback: None,
+            remarks: None,
+            call_duration: None,
+            created_at: t,
+            updated_at: None,
+        };
+        CallUpdate::new(call, source)
+    }
+
+    #[test]
+    fn the_feed_hurries_only_while_a_call_of_this_process_goes_on() {
+        let pace = Pace::CONSOLE;
+        let t0 = Instant::now();
+        let mut a = Activity::default();
+        assert_eq!(a.wait(pace, t0), pace.quiet, "nothing done here: quiet");
+        // The team's calls, read from the table, leave the pace as it is.
+        a.saw(&update(7, "ringing", Source::Webhook), t0);
+        assert_eq!(a.wait(pace, t0), pace.quiet);
+        // A call placed here: quick until it ends, however long it talks…
+        a.saw(&update(8, "initiated", Source::Dial), t0);
+        assert_eq!(a.wait(pace, t0 + Duration::from_secs(600)), pace.quick);
+        a.saw(&update(8, "connected", Source::Webhook), t0 + Duration::from_secs(5));
+        a.saw(&update(8, "completed", Source::Webhook), t0 + Duration::from_secs(700));
+        // …and a while after (the recording, late legs), then quiet again.
+        assert_eq!(a.wait(pace, t0 + Duration::from_secs(701)), pace.quick);
+        assert_eq!(a.wait(pace, t0 + Duration::from_secs(700) + STAY_QUICK), pace.quiet);
+    }
 
     fn ev(key: &str) -> ProviderEvent {
         ProviderEvent {

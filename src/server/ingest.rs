@@ -29,8 +29,9 @@ struct Job {
 enum Door {
     /// The writer task's channel.
     Task(mpsc::Sender<Job>),
-    /// The SQLite file's writer thread.
-    Thread(SqliteWriter),
+    /// The SQLite file's writer thread, started by the first webhook (a console's listener may
+    /// never get one: its team's webhooks go to `calldesk serve`).
+    Thread(Store),
 }
 
 /// The writer's door. Cheap to clone. The writer task stops when the last clone is dropped; the
@@ -44,8 +45,8 @@ pub struct Ingest {
 impl Ingest {
     /// Starts the writer for `store`; what it applies is announced on `bus`. Needs a Tokio runtime.
     pub fn start(store: Store, bus: Bus) -> Self {
-        if let Some(thread) = store.webhook_writer() {
-            return Self { door: Door::Thread(thread.clone()), bus };
+        if store.has_webhook_writer() {
+            return Self { door: Door::Thread(store), bus };
         }
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 4);
         tokio::spawn(write(store, bus.clone(), rx));
@@ -59,7 +60,8 @@ impl Ingest {
         let stopped = || StoreError::Unavailable("the webhook writer stopped".into());
         match &self.door {
             Door::Task(jobs) => jobs.send(Job { ev, now, done }).await.map_err(|_| stopped())?,
-            Door::Thread(thread) => {
+            Door::Thread(store) => {
+                let thread: &SqliteWriter = store.webhook_writer().ok_or_else(stopped)?;
                 let bus = self.bus.clone();
                 thread.submit(
                     ev,

@@ -58,7 +58,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
+    #[error("{}", database_error(.0))]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -84,6 +84,24 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the user is told when MariaDB refuses a connection because all of its are taken.
+pub const TOO_MANY_CONNECTIONS: &str = "the database server has no connection left (MariaDB error 1040, \
+     \"Too many connections\"): raise its max_connections (each console and supervisor board uses up to 2, \
+     `calldesk serve` up to 16) or close consoles nobody uses";
+
+/// MariaDB's 1040, "Too many connections" (SQLSTATE 08004; the error a refused handshake carries
+/// may have no SQLSTATE).
+fn is_too_many_connections(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else { return false };
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|m| m.number() == 1040)
+        || db.code().as_deref() == Some("08004")
+        || db.message().starts_with("Too many connections")
+}
+
+fn database_error(e: &sqlx::Error) -> String {
+    if is_too_many_connections(e) { TOO_MANY_CONNECTIONS.to_string() } else { format!("database error: {e}") }
+}
 
 impl StoreError {
     /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
@@ -215,6 +233,50 @@ pub enum IfMissing {
     Refuse,
 }
 
+/// How many database connections a process keeps open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolSize {
+    /// `serve`, the load test and the one-shot commands: many requests at once (MariaDB 16, SQLite 8).
+    Server,
+    /// One person's screen (a console, the supervisor board): fifty of them share one database
+    /// (a stock MariaDB allows 151 connections in all), so at most [`SESSION_CONNECTIONS`], the
+    /// second closed once idle for [`SESSION_IDLE`]. (On a SQLite file the webhook writer's own
+    /// connection comes on top, opened only when the process's listener stores a webhook.)
+    Session,
+}
+
+/// Connections a [`PoolSize::Session`] pool opens at most: one for the event feed's polls and one
+/// for the screen's loads and writes, so neither waits behind the other.
+pub const SESSION_CONNECTIONS: u32 = 2;
+
+/// How long a [`PoolSize::Session`] pool keeps a connection nobody uses.
+pub const SESSION_IDLE: Duration = Duration::from_secs(60);
+
+impl PoolSize {
+    fn max(self, backend_max: u32) -> u32 {
+        match self {
+            Self::Server => backend_max,
+            Self::Session => SESSION_CONNECTIONS.min(backend_max),
+        }
+    }
+
+    fn idle_timeout(self) -> Option<Duration> {
+        match self {
+            // sqlx's default.
+            Self::Server => Some(Duration::from_secs(600)),
+            Self::Session => Some(SESSION_IDLE),
+        }
+    }
+
+    /// Whether a connection is pinged before each use (sqlx's default). A session's event feed
+    /// takes a connection every poll: on MariaDB the ping is a round trip each time, most of an
+    /// idle console's CPU. Its connections are never idle long ([`SESSION_IDLE`]) and sqlx pings
+    /// each one as it comes back (closing a broken one), so a session skips the ping before use.
+    fn test_before_acquire(self) -> bool {
+        self == Self::Server
+    }
+}
+
 /// The handle every part of calldesk uses to read and write data. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -244,7 +306,11 @@ impl Store {
     /// created only with [`IfMissing::Create`]. Returns the path of the file it created, if any.
     /// (A MySQL database is never created: a missing one fails to connect.)
     #[tracing::instrument(skip_all, err)]
-    pub async fn open_checked(url: &str, if_missing: IfMissing) -> Result<(Self, Option<std::path::PathBuf>)> {
+    pub async fn open_checked(
+        url: &str,
+        if_missing: IfMissing,
+        size: PoolSize,
+    ) -> Result<(Self, Option<std::path::PathBuf>)> {
         let missing = match sqlite_file(url)? {
             Some(path) if !path.try_exists().unwrap_or(true) => Some(std::path::absolute(&path).unwrap_or(path)),
             _ => None,
@@ -252,7 +318,7 @@ impl Store {
         if let (Some(path), IfMissing::Refuse) = (&missing, if_missing) {
             return Err(StoreError::NoDatabase(path.clone()));
         }
-        let store = Self::connect_with(url, if_missing == IfMissing::Create).await?;
+        let store = Self::connect_with(url, if_missing == IfMissing::Create, size).await?;
         store.migrate().await?;
         Ok((store, missing))
     }
@@ -261,25 +327,31 @@ impl Store {
     /// lookup that runs often and must be quick (`calldesk ssh authorized-keys`).
     #[tracing::instrument(skip_all, err)]
     pub async fn connect_existing(url: &str) -> Result<Self> {
-        Self::connect_with(url, false).await
+        Self::connect_with(url, false, PoolSize::Session).await
     }
 
     /// Opens the database without migrating (a SQLite file that is not there is created).
     #[tracing::instrument(skip_all, err)]
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, true).await
+        Self::connect_with(url, true, PoolSize::Server).await
     }
 
-    async fn connect_with(url: &str, create: bool) -> Result<Self> {
+    async fn connect_with(url: &str, create: bool, size: PoolSize) -> Result<Self> {
         if url.starts_with("mysql:") {
             let opts = MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Unavailable(redact_url_err(&e)))?;
             let label = format!("mysql {}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or(""));
             let pool = MySqlPoolOptions::new()
-                .max_connections(16)
+                .max_connections(size.max(16))
+                .idle_timeout(size.idle_timeout())
+                .test_before_acquire(size.test_before_acquire())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("{label}: {}", redact_url_err(&e))))?;
+                .map_err(|e| {
+                    let why =
+                        if is_too_many_connections(&e) { TOO_MANY_CONNECTIONS.to_string() } else { redact_url_err(&e) };
+                    StoreError::Unavailable(format!("{label}: {why}"))
+                })?;
             Ok(Self { backend: Backend::MySql(pool), label, sqlite_writer: None })
         } else {
             let opts = SqliteConnectOptions::from_str(url)
@@ -296,7 +368,9 @@ impl Store {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let file = ingest::writer::file_of(url, opts.get_filename());
             let pool = SqlitePoolOptions::new()
-                .max_connections(if in_memory { 1 } else { 8 })
+                .max_connections(if in_memory { 1 } else { size.max(8) })
+                .idle_timeout(size.idle_timeout())
+                .test_before_acquire(size.test_before_acquire())
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
@@ -442,6 +516,20 @@ mod deadlock_tests {
 
     fn err(code: &'static str, msg: &'static str) -> StoreError {
         StoreError::Database(sqlx::Error::Database(Box::new(Fake(code, msg))))
+    }
+
+    #[test]
+    fn too_many_connections_is_said_plainly() {
+        let e = err("08004", "Too many connections");
+        assert_eq!(e.to_string(), super::TOO_MANY_CONNECTIONS);
+        assert!(e.to_string().contains("max_connections"), "says what to do");
+        assert!(!e.to_string().contains('\n'), "one line");
+        assert!(
+            err("HY000", "Too many connections").to_string().contains("1040"),
+            "a handshake's error has no SQLSTATE"
+        );
+        let other = err("23000", "Duplicate entry").to_string();
+        assert!(other.starts_with("database error: ") && other.ends_with("Duplicate entry"), "{other}");
     }
 
     #[tokio::test]

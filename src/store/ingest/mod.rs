@@ -47,6 +47,11 @@ impl Store {
         self.sqlite_writer.as_ref().map(|w| w.get())
     }
 
+    /// Whether webhooks go to [`Store::webhook_writer`] (without starting its thread).
+    pub(crate) fn has_webhook_writer(&self) -> bool {
+        self.sqlite_writer.is_some()
+    }
+
     /// Stores and applies `events` in order, in one transaction per [`MAX_BATCH`] events, with the
     /// rules of [`Store::apply_event`] for each: the same key twice is a duplicate the second time,
     /// two events of one call apply one after the other. One result per event, in order; every

@@ -387,3 +387,13 @@ async fn moves_while_working(url: Option<String>) {
     assert!(store.driver_moves("D1").await.expect("moves").is_empty(), "the driver in a call stayed");
     sup.keys(&["q"]);
 }
+
+/// The team pool has its own count on the board (an agent's Due counts only their own drivers).
+#[test]
+fn the_board_counts_the_team_pool_apart() {
+    let mut v = board();
+    assert!(!draw(&v, 120, 40).contains("team pool"), "no pool, no word of it");
+    v.snapshot.queue_sizes.push((calldesk::store::POOL, 12, 0, 40));
+    let screen = draw(&v, 120, 40);
+    assert!(screen.contains("team pool 12 due of 40"), "{screen}");
+}

@@ -81,3 +81,40 @@ fn import_says_how_many_went_to_the_pool() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 queued (1 to the team pool: no assigned_to)"), "{text}");
 }
+
+/// A pool driver can be skipped (later for everyone, still the pool's) and snoozed (then the
+/// agent's, as the agent's own reminder) — but not from under another agent dialing them; a
+/// dialed pool driver is the agent's in search too.
+#[tokio::test]
+async fn pool_drivers_can_be_skipped_snoozed_and_found_once_dialed() {
+    each_backend(|db| async move {
+        let s = &db.store;
+        let t = fixtures::now();
+        let mut ds = fixtures::drivers(1..=4, 3);
+        for d in &mut ds {
+            d.assigned_to = None;
+        }
+        s.add_caller(3, "Pooja", calldesk::domain::Role::Agent, t).await.expect("caller");
+        s.add_caller(5, "Ravi", calldesk::domain::Role::Agent, t).await.expect("caller");
+        s.import_drivers(&ds, t - Duration::minutes(5)).await.expect("import");
+        let owner = |id: &'static str| async move { s.driver(id).await.expect("read").expect("driver").assigned_to };
+        // Skip: later, still the pool's (Ravi still sees it, after the others).
+        assert!(s.reschedule("D1", 3, t + Duration::hours(1)).await.expect("skip"));
+        let later = s.due_queue(5, t + Duration::hours(2), &Schedule::default(), None, 10, None).await.expect("q");
+        assert_eq!(later.last().map(|e| (e.driver_id.as_str(), e.pool)), Some(("D1", true)));
+        assert_eq!(owner("D1").await, None);
+        // Snooze: Pooja's now.
+        assert!(s.snooze("D2", 3, t + Duration::hours(1)).await.expect("snooze"));
+        assert_eq!(owner("D2").await, Some(3));
+        let ravi = s.due_queue(5, t + Duration::hours(2), &Schedule::default(), None, 10, None).await.expect("q");
+        assert!(ravi.iter().all(|e| e.driver_id != "D2"), "{ravi:?}");
+        // Ravi is dialing D3: Pooja's skip does not take it from under him.
+        let real = chrono::Utc::now();
+        assert!(s.claim("D3", 5, real + CLAIM_FOR, real).await.expect("claim"));
+        assert!(!s.reschedule("D3", 3, t + Duration::hours(1)).await.expect("skip"));
+        // Dialed, D4 is Pooja's in search as well as in her queue.
+        s.start_call(&fixtures::manual_call(&ds[3], 3), t).await.expect("dial");
+        assert_eq!(owner("D4").await, Some(3));
+    })
+    .await;
+}

@@ -81,6 +81,24 @@ impl Store {
         self.move_in_queue(driver_id, caller, until, Some(db_time(until))).await
     }
 
+    /// A driver of no one (the pool's) becomes `caller`'s in `drivers` too, as their queue row
+    /// did: search and the card then find them as the agent's.
+    pub(crate) async fn adopt_from_pool(&self, driver_id: &str, caller: i64) -> Result<()> {
+        with_pool!(self, |p, d| {
+            sqlx::query(
+                "UPDATE drivers SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL \
+                 AND EXISTS (SELECT 1 FROM call_queue q WHERE q.driver_id = drivers.id AND q.caller_id = ?)",
+            )
+            .bind(caller)
+            .bind(driver_id)
+            .bind(caller)
+            .execute(p)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
     async fn move_in_queue(
         &self,
         driver_id: &str,
@@ -88,19 +106,33 @@ impl Store {
         due_at: DateTime<Utc>,
         snoozed_until: Option<chrono::NaiveDateTime>,
     ) -> Result<bool> {
+        // A driver of the team pool (offered to every agent) can be skipped too — it stays the
+        // pool's, later for everyone — unless another agent is dialing them; snoozed, they become
+        // the agent's (a snooze is the agent's own reminder).
+        let snooze = snoozed_until.is_some();
         let r = with_pool!(self, |p, d| {
             sqlx::query(
                 "UPDATE call_queue SET due_at = ?, priority = 1, snoozed_until = ?, claimed_by = NULL, \
-                 claimed_until = NULL WHERE driver_id = ? AND caller_id = ?",
+                 claimed_until = NULL, caller_id = CASE WHEN ? THEN ? ELSE caller_id END \
+                 WHERE driver_id = ? AND (caller_id = ? OR (caller_id = ? AND (claimed_by IS NULL \
+                 OR claimed_by = ? OR claimed_until < ?)))",
             )
             .bind(db_time(due_at))
             .bind(snoozed_until)
+            .bind(snooze)
+            .bind(caller)
             .bind(driver_id)
             .bind(caller)
+            .bind(super::POOL)
+            .bind(caller)
+            .bind(db_time(Utc::now()))
             .execute(p)
             .await
             .map(|r| r.rows_affected())
         })?;
+        if snooze && r > 0 {
+            self.adopt_from_pool(driver_id, caller).await?;
+        }
         Ok(r > 0)
     }
 

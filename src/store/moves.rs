@@ -102,8 +102,24 @@ impl Store {
     }
 
     async fn move_once(&self, req: &MoveRequest, now: DateTime<Utc>) -> Result<MoveReport> {
+        // The ids to lock, read first outside the transaction (MariaDB only: on SQLite the write
+        // transaction holds the whole file).
+        let ids: Vec<String> = if self.is_mysql() {
+            let city = if req.city.is_some() { " AND LOWER(d.city) = LOWER(?)" } else { "" };
+            let sql = format!(
+                "SELECT q.driver_id FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city}"
+            );
+            let rows: Vec<(String,)> = super::with_pool!(self, |p, d| {
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(req.from);
+                let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
+                q.fetch_all(p).await
+            })?;
+            rows.into_iter().map(|(id,)| id).collect()
+        } else {
+            Vec::new()
+        };
         let mut tx = self.begin_write().await?;
-        let rows = held_drivers(&mut tx, req, now).await?;
+        let rows = held_drivers(&mut tx, req, &ids, now).await?;
         let mut report = MoveReport::default();
         let mut movable = Vec::new();
         for (driver, held) in rows {
@@ -140,7 +156,13 @@ impl Store {
 
 /// Each of `req.from`'s queued drivers (of `req.city`), in queue order, with what holds them:
 /// `call`, `claimed`, `wrapup`, or `` (free to move).
-async fn held_drivers(tx: &mut Tx<'_>, req: &MoveRequest, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
+/// `ids`: the agent's queued drivers as read before the transaction (to be locked).
+async fn held_drivers(
+    tx: &mut Tx<'_>,
+    req: &MoveRequest,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>> {
     let city = if req.city.is_some() { " AND LOWER(d.city) = LOWER(?)" } else { "" };
     // Each of the agent's queued drivers, and what holds them, in queue order.
     let sql = format!(
@@ -156,19 +178,26 @@ async fn held_drivers(tx: &mut Tx<'_>, req: &MoveRequest, now: DateTime<Utc>) ->
          FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city} \
          ORDER BY q.priority, q.due_at, q.driver_id"
     );
-    // The agent's queue rows (and their drivers' rows) are locked first (MariaDB; SQLite's
-    // write transaction holds the whole file): a claim or a dial of one of them waits for
-    // this move, and the read of what holds them below cannot go stale. The read itself is
-    // not a locking one: it would lock the call logs it reads, which webhooks update.
-    let lock = format!(
-        "SELECT q.driver_id FROM call_queue q JOIN drivers d ON d.id = q.driver_id WHERE q.caller_id = ?{city}"
-    );
+    // The agent's drivers' rows, then their queue rows, are locked first (MariaDB; SQLite's
+    // write transaction holds the whole file) — the order a dial, a claim and an outcome take
+    // them, so a move meeting a dial waits instead of deadlocking: a claim or a dial of one of
+    // them waits for this move, and the read of what holds them below cannot go stale. The read
+    // itself is not a locking one: it would lock the call logs it reads, which webhooks update.
+    // (The ids were read before this transaction began: its snapshot starts after the locks.)
     with_conn!(tx, |c, d| {
         if !d.for_update.is_empty() {
-            let q =
-                sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(format!("{lock}{}", d.for_update))).bind(req.from);
-            let q = if let Some(city) = &req.city { q.bind(city.trim()) } else { q };
-            q.fetch_all(&mut *c).await?;
+            for chunk in ids.chunks(CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                for table in ["drivers WHERE id", "call_queue WHERE driver_id"] {
+                    let key = if table.starts_with("drivers") { "id" } else { "driver_id" };
+                    let sql = format!("SELECT {key} FROM {table} IN ({marks}) ORDER BY {key}{}", d.for_update);
+                    let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    q.fetch_all(&mut *c).await?;
+                }
+            }
         }
     });
     let rows: Vec<(String, String)> = with_conn!(tx, |c, d| {

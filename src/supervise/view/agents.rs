@@ -46,6 +46,13 @@ pub fn render(v: &SuperView, frame: &mut Frame, area: Rect) {
     if alerts > 0 {
         title.push(Span::styled(format!("⚠ {alerts} "), alert_style()));
     }
+    // The team pool (drivers of no agent, offered to all after their own): its own count, as
+    // the agents' Due columns count only their own drivers.
+    if let Some((_, due, _, queued)) = v.snapshot.queue_sizes.iter().find(|(c, ..)| *c == crate::store::POOL)
+        && *queued > 0
+    {
+        title.push(Span::raw(format!("· team pool {due} due of {queued} ")));
+    }
     let block = Block::default().borders(Borders::ALL).title(Line::from(title));
     let inner = block.inner(area);
     let visible = usize::from(inner.height.saturating_sub(1));

@@ -88,6 +88,8 @@ async fn each_agents_day_in_the_teams_zone() {
         assert_eq!(v["zone"], "Asia/Kolkata");
         assert_eq!(v["team"]["calls"], 4);
         assert_eq!(v["agents"][0]["talk_secs"], 210);
+        assert_eq!(v["agents"][0]["outcomes"]["Not Connected"], 1, "outcomes by group as an object");
+        assert_eq!(v["team"]["outcomes"]["Connected"], 2);
     })
     .await;
 }

@@ -421,8 +421,19 @@ pub struct AgentDay {
     /// Calls that never rang the driver (the agent's phone, TeleCMI).
     pub not_placed: i64,
     /// Saved outcomes by group (`Connected`, `Not Connected`, `Call Back Later`, `Do Not Call`,
-    /// and `Other` for a text no outcome of the catalogue has), in that order.
+    /// and `Other` for a text no outcome of the catalogue has), in that order (JSON: an object).
+    #[serde(serialize_with = "as_object")]
     pub outcomes: Vec<(String, i64)>,
+}
+
+/// Pairs as one JSON object, in their order (`{"Connected": 3, "Not Connected": 4, …}`).
+fn as_object<S: serde::Serializer>(pairs: &[(String, i64)], s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
 }
 
 /// The outcome groups a report counts, in order.

@@ -480,15 +480,12 @@ async fn claim_for_dial(tx: &mut Tx<'_>, c: &NewCall, now: DateTime<Utc>) -> Res
         .execute(&mut *conn)
         .await?;
         // …and in `drivers` too, so search and the card find them as the agent's.
-        sqlx::query(
-            "UPDATE drivers SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL \
-             AND EXISTS (SELECT 1 FROM call_queue q WHERE q.driver_id = drivers.id AND q.caller_id = ?)",
-        )
-        .bind(c.caller_id)
-        .bind(&c.driver_id)
-        .bind(c.caller_id)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(super::fixes::ADOPT_FROM_POOL)
+            .bind(c.caller_id)
+            .bind(&c.driver_id)
+            .bind(c.caller_id)
+            .execute(&mut *conn)
+            .await?;
     });
     Ok(())
 }

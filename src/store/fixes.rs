@@ -14,6 +14,11 @@ pub type DriverEdit = (String, Option<String>, Option<String>, chrono::NaiveDate
 /// What a cancelled dial's row says.
 pub const CANCELLED: &str = "cancelled by agent";
 
+/// A driver of no one (the team pool's) whose queue row is now `caller`'s becomes theirs in
+/// `drivers` too (binds: caller, driver id, caller). Used by a snooze and by the dial.
+pub(super) const ADOPT_FROM_POOL: &str = "UPDATE drivers SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL \
+     AND EXISTS (SELECT 1 FROM call_queue q WHERE q.driver_id = drivers.id AND q.caller_id = ?)";
+
 impl Store {
     /// Sets `field` (`name` or `mobile`, already validated) of a driver and records the old value.
     /// A new mobile of a driver who asked not to be called goes on the do-not-call list too.
@@ -85,16 +90,7 @@ impl Store {
     /// did: search and the card then find them as the agent's.
     pub(crate) async fn adopt_from_pool(&self, driver_id: &str, caller: i64) -> Result<()> {
         with_pool!(self, |p, d| {
-            sqlx::query(
-                "UPDATE drivers SET assigned_to = ? WHERE id = ? AND assigned_to IS NULL \
-                 AND EXISTS (SELECT 1 FROM call_queue q WHERE q.driver_id = drivers.id AND q.caller_id = ?)",
-            )
-            .bind(caller)
-            .bind(driver_id)
-            .bind(caller)
-            .execute(p)
-            .await
-            .map(|_| ())
+            sqlx::query(ADOPT_FROM_POOL).bind(caller).bind(driver_id).bind(caller).execute(p).await.map(|_| ())
         })?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 pub mod e2e;
 pub mod fixtures;
+pub mod private_mariadb;
 pub mod tmux;
 pub mod webhooks;
 

@@ -65,6 +65,8 @@ pub struct RawSettings {
     pub webhook_token: Option<Secret>,
     /// Folder for daily-rotated log files
     pub log_dir: Option<String>,
+    /// Folder for what is kept while the database is away (webhook spool, drafts)
+    pub data_dir: Option<String>,
     /// Country code put in front of 10-digit numbers
     pub country_code: Option<String>,
     /// Minutes without a webhook before a live call is checked against TeleCMI's CDR lists
@@ -116,6 +118,8 @@ pub struct Config {
     pub webhook_addr: SocketAddr,
     pub webhook_token: Option<Secret>,
     pub log_dir: PathBuf,
+    /// `CALLDESK_DATA_DIR`: the webhook spool and local drafts, kept while the database is away.
+    pub data_dir: PathBuf,
     pub country_code: String,
     pub reconcile_after_minutes: u32,
     /// A live TeleCMI call with no final report this long after it was placed is closed
@@ -159,6 +163,7 @@ impl Config {
         let telecmi_agents = parse_agents(non_empty(raw.telecmi_agents).as_deref().unwrap_or(""))?;
         let (webhook_addr, webhook_token) = parse_listener(non_empty(raw.webhook_addr), raw.webhook_token)?;
         let log_dir = non_empty(raw.log_dir).map(PathBuf::from).unwrap_or_else(default_log_dir);
+        let data_dir = non_empty(raw.data_dir).map(PathBuf::from).unwrap_or_else(default_data_dir);
         let country_code = parse_country_code(non_empty(raw.country_code))?;
         let reconcile_after_minutes =
             bounded(raw.reconcile_after_minutes, "RECONCILE_AFTER_MINUTES", 10, 1..=1440, "minutes")?;
@@ -194,6 +199,7 @@ impl Config {
             webhook_addr,
             webhook_token,
             log_dir,
+            data_dir,
             country_code,
             reconcile_after_minutes,
             call_ceiling_hours,
@@ -345,6 +351,12 @@ fn validate_token(t: &str) -> Result<(), ConfigError> {
         return Err(err("WEBHOOK_TOKEN", "may hold only letters, digits, '-' and '_' (it is a URL path segment)"));
     }
     Ok(())
+}
+
+fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "calldesk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("calldesk-data"))
 }
 
 fn default_log_dir() -> PathBuf {

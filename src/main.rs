@@ -223,6 +223,7 @@ const CONSOLE: &[Setting] = &[
     Setting::TelecmiAgents,
     Setting::WebhookAddr,
     Setting::LogDir,
+    Setting::DataDir,
     Setting::CountryCode,
     Setting::ReconcileAfterMinutes,
     Setting::CallCeilingHours,
@@ -242,6 +243,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
         [] | ["console"] => CONSOLE,
         ["demo"] => &[
             LogDir,
+            DataDir,
             CountryCode,
             Timezone,
             CallingHours,
@@ -258,6 +260,7 @@ fn flags_of(path: &[&str]) -> Option<&'static [Setting]> {
             TelecmiAgents,
             WebhookAddr,
             LogDir,
+            DataDir,
             CountryCode,
             ReconcileAfterMinutes,
             CallCeilingHours,

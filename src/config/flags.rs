@@ -19,6 +19,7 @@ pub enum Setting {
     TelecmiAgents,
     WebhookAddr,
     LogDir,
+    DataDir,
     CountryCode,
     ReconcileAfterMinutes,
     CallCeilingHours,
@@ -40,7 +41,7 @@ struct Spec {
 }
 
 impl Setting {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::DatabaseUrl,
         Self::UserId,
         Self::TelecmiAppId,
@@ -48,6 +49,7 @@ impl Setting {
         Self::TelecmiAgents,
         Self::WebhookAddr,
         Self::LogDir,
+        Self::DataDir,
         Self::CountryCode,
         Self::ReconcileAfterMinutes,
         Self::CallCeilingHours,
@@ -95,6 +97,13 @@ impl Setting {
             Self::LogDir => {
                 s("log_dir", "log-dir", "LOG_DIR", "CALLDESK_LOG_DIR", "Folder for daily-rotated log files")
             }
+            Self::DataDir => s(
+                "data_dir",
+                "data-dir",
+                "DATA_DIR",
+                "CALLDESK_DATA_DIR",
+                "Folder for what is kept while the database is away (webhook spool, drafts)",
+            ),
             Self::CountryCode => s(
                 "country_code",
                 "country-code",
@@ -182,6 +191,7 @@ impl Setting {
             Self::TelecmiAgents => &mut raw.telecmi_agents,
             Self::WebhookAddr => &mut raw.webhook_addr,
             Self::LogDir => &mut raw.log_dir,
+            Self::DataDir => &mut raw.data_dir,
             Self::CountryCode => &mut raw.country_code,
             Self::ReconcileAfterMinutes => &mut raw.reconcile_after_minutes,
             Self::CallCeilingHours => &mut raw.call_ceiling_hours,

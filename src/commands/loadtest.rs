@@ -12,6 +12,7 @@
 mod agent;
 mod report;
 mod team;
+mod truth;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,9 @@ pub use team::{CHILD_COMMAND, child};
 pub const FIRST_CALLER: i64 = 9001;
 /// Prefix of every caller name and driver id the load test writes.
 pub const PREFIX: &str = "lt-";
+
+/// How long the verdict waits for the run's calls to end (their last webhooks, a spool applied).
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -139,7 +143,9 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let lags = sup.await??;
     let questions_after = setup.server_questions().await?;
-    let rows = setup.loadtest_calls().await?;
+    // The run's last webhooks (and any spooled while the database was away) land first.
+    let rows = truth::settle(&setup, SETTLE_WITHIN).await?;
+    let wrong_ends = truth::wrong(&truth::ended(&sim.placed()), &rows);
     let ledger = std::mem::take(&mut *lock(&ledger));
     let report = report::judge(report::Inputs {
         agents: plan.agents,
@@ -151,6 +157,7 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
         questions: questions_before.zip(questions_after).map(|(a, b)| b - a),
         backend: setup.label().to_string(),
         locked_in_logs: logs_before.locked_since(),
+        wrong_ends,
     });
     listener.stop().await;
     server_store.close().await;

@@ -14,6 +14,8 @@ pub struct LoadtestCall {
     pub reference_id: Option<String>,
     pub status: Option<String>,
     pub feedback: Option<String>,
+    /// Talk time in seconds, as TeleCMI reported it.
+    pub call_duration: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -37,7 +39,7 @@ impl Store {
     pub async fn loadtest_calls(&self) -> Result<Vec<LoadtestCall>> {
         let rows = with_pool!(self, |p, d| {
             sqlx::query_as::<_, LoadtestCall>(
-                "SELECT id, caller_id, driver_id, reference_id, status, feedback, created_at, updated_at \
+                "SELECT id, caller_id, driver_id, reference_id, status, feedback, call_duration, created_at, updated_at \
                  FROM call_logs ORDER BY driver_id, id",
             )
             .fetch_all(p)

@@ -11,7 +11,7 @@ use super::{Hold, Ledger, Saved, Shared, lock};
 use crate::coord::dialer::{CallKind, Dialer};
 use crate::domain::feedback::RINGING_BUSY;
 use crate::domain::{CallStatus, FeedbackCatalog};
-use crate::store::{CLAIM_FOR, FeedbackDraft, QueueEntry, Store, SubmitFeedback};
+use crate::store::{CLAIM_FOR, FeedbackDraft, QueueEntry, Store, StoreError, SubmitFeedback};
 
 /// How an agent dials and saves an outcome.
 pub(crate) enum Via {
@@ -27,6 +27,33 @@ pub(crate) enum Via {
 enum Dialed {
     Placed { reference: String, call_id: i64 },
     Refused { status: u16, message: String },
+}
+
+/// How long an agent follows a call before counting it unfinished (through an outage too).
+const FOLLOW_FOR: Duration = Duration::from_secs(180);
+/// How long an agent keeps retrying a save while the database is away.
+const SAVE_FOR: Duration = Duration::from_secs(180);
+/// The pause between two attempts at a save.
+const RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// Why an attempt at a save failed.
+enum Attempt {
+    /// The database (or the server in front of it) did not answer: try again.
+    Away(String),
+    /// Refused by a rule: trying again would change nothing.
+    Refused(String),
+}
+
+impl Attempt {
+    fn of(what: &str, e: &StoreError) -> Self {
+        let text = format!("{what}: {e}");
+        if database_away(e) { Self::Away(text) } else { Self::Refused(text) }
+    }
+}
+
+/// Whether `e` is the database not answering (as opposed to a rule refusing).
+fn database_away(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_) | StoreError::Database(_))
 }
 
 /// One simulated agent with its own pool, as a console has.
@@ -138,18 +165,54 @@ impl Agent {
         Ok(dialed)
     }
 
-    /// Saves the outcome (timed): through the API, or as the console's wrap-up does (its draft
-    /// first, as typing saves it, then the outcome; only the outcome is timed).
+    /// Saves the outcome (timed: the first attempt), retrying while the database is away, as a
+    /// console's wrap-up retries by itself, for up to [`SAVE_FOR`]. An attempt whose answer was
+    /// lost may have saved it: before each retry the call is read, and an outcome of ours found
+    /// there is the save done (never saved twice).
     async fn save(&self, reference: &str, call_id: i64, class: &str, feedback: &str) -> Result<(), String> {
+        let give_up = Instant::now() + SAVE_FOR;
+        let mut first = true;
+        loop {
+            let t = Instant::now();
+            let attempt = self.save_once(reference, call_id, class, feedback).await;
+            if first {
+                lock(&self.ledger).save_latency.push(t.elapsed());
+                first = false;
+            }
+            match attempt {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Refused(e)) => return Err(e),
+                Err(Attempt::Away(e)) if Instant::now() >= give_up => return Err(e),
+                Err(Attempt::Away(_)) => self.retried("save"),
+            }
+            tokio::time::sleep(RETRY_EVERY).await;
+            if self.saved_already(reference, feedback).await {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether the call already holds this agent's outcome `feedback` (a save whose answer was
+    /// lost); `false` while the database is away.
+    async fn saved_already(&self, reference: &str, feedback: &str) -> bool {
+        matches!(
+            self.store.call_by_reference(reference).await,
+            Ok(Some(c)) if c.caller_id == Some(self.id) && c.feedback.as_deref() == Some(feedback)
+        )
+    }
+
+    /// One attempt at saving the outcome: through the API, or as the console's wrap-up does (its
+    /// draft first, as typing saves it, then the outcome).
+    async fn save_once(&self, reference: &str, call_id: i64, class: &str, feedback: &str) -> Result<(), Attempt> {
         match &self.via {
             Via::Api { .. } => {
                 let body = json!({"caller_id": self.id, "reference_id": reference, "status": class,
                     "feedback": feedback, "remarks": "loadtest"});
-                let t = Instant::now();
-                let (status, reply) = self.post("update_feedback", &body).await?;
-                lock(&self.ledger).save_latency.push(t.elapsed());
-                if status != 200 {
-                    return Err(format!("update_feedback {status}: {}", reply["message"]));
+                let (status, reply) = self.post("update_feedback", &body).await.map_err(Attempt::Away)?;
+                match status {
+                    200 => Ok(()),
+                    s if s >= 500 => Err(Attempt::Away(format!("update_feedback {s}: {}", reply["message"]))),
+                    s => Err(Attempt::Refused(format!("update_feedback {s}: {}", reply["message"]))),
                 }
             }
             Via::Console { catalog, .. } => {
@@ -160,7 +223,7 @@ impl Agent {
                     ..FeedbackDraft::default()
                 };
                 self.count(2);
-                self.store.save_draft(&draft, Utc::now()).await.map_err(|e| format!("save draft: {e}"))?;
+                self.store.save_draft(&draft, Utc::now()).await.map_err(|e| Attempt::of("save draft", &e))?;
                 let submit = SubmitFeedback {
                     call_id,
                     status: None,
@@ -168,13 +231,14 @@ impl Agent {
                     remarks: "loadtest".into(),
                     call_duration: None,
                 };
-                let t = Instant::now();
-                let saved = self.store.submit_first_feedback(&submit, catalog, Utc::now()).await;
-                lock(&self.ledger).save_latency.push(t.elapsed());
-                saved.map_err(|e| format!("save outcome: {e}"))?;
+                match self.store.submit_first_feedback(&submit, catalog, Utc::now()).await {
+                    Ok(_) => Ok(()),
+                    // Our own earlier attempt, committed though its answer was lost.
+                    Err(StoreError::AlreadySaved(c)) if c.feedback.as_deref() == Some(feedback) => Ok(()),
+                    Err(e) => Err(Attempt::of("save outcome", &e)),
+                }
             }
         }
-        Ok(())
     }
 
     /// The dial was refused (e.g. dialed moments ago by another agent from a stale page): the
@@ -195,18 +259,29 @@ impl Agent {
     }
 
     /// Follows the call in the database until it ends (the console's feed polls as often);
-    /// `None` if it did not end within a minute.
+    /// `None` if it did not end within [`FOLLOW_FOR`]. A database that does not answer is waited
+    /// for, as a console waits: the call goes on without it.
     async fn follow(&self, reference: &str) -> Result<Option<CallStatus>, String> {
-        let give_up = Instant::now() + Duration::from_secs(60);
+        let give_up = Instant::now() + FOLLOW_FOR;
         while Instant::now() < give_up {
             tokio::time::sleep(crate::coord::feed::POLL).await;
             self.count(1);
-            let call = self.store.call_by_reference(reference).await.map_err(|e| format!("follow: {e}"))?;
-            if let Some(c) = call.filter(|c| !c.call_status().is_live()) {
-                return Ok(Some(c.call_status()));
+            match self.store.call_by_reference(reference).await {
+                Ok(call) => {
+                    if let Some(c) = call.filter(|c| !c.call_status().is_live()) {
+                        return Ok(Some(c.call_status()));
+                    }
+                }
+                Err(e) if database_away(&e) => self.retried("follow"),
+                Err(e) => return Err(format!("follow: {e}")),
             }
         }
         Ok(None)
+    }
+
+    /// Counts one retry of `what` while the database was away (one line in the report).
+    fn retried(&self, what: &str) {
+        lock(&self.ledger).error(format!("{what}: database away, retried"));
     }
 
     async fn post(&self, action: &str, body: &Value) -> Result<(u16, Value), String> {

@@ -155,6 +155,8 @@ pub struct Inputs {
     pub backend: String,
     /// Log lines (of every process of the run) that name SQLite's lock ([`LogMarks`]).
     pub locked_in_logs: u64,
+    /// Calls that do not end as TeleCMI said (status, talk time), one line each.
+    pub wrong_ends: Vec<String>,
 }
 
 /// The verdict of a run.
@@ -177,6 +179,8 @@ pub struct Report {
     pub double_claims_db: u64,
     pub lost: u64,
     pub duplicated: u64,
+    /// Calls placed at TeleCMI whose row does not end with the status and talk time it reported.
+    pub wrong_ends: Vec<String>,
     pub lag_samples: usize,
     pub lag_unseen: u64,
     pub lag_p50: Duration,
@@ -218,6 +222,9 @@ impl Report {
         }
         if self.duplicated > 0 {
             m.push(format!("{} duplicated outcome(s)", self.duplicated));
+        }
+        if !self.wrong_ends.is_empty() {
+            m.push(format!("{} call(s) not ending as TeleCMI said", self.wrong_ends.len()));
         }
         if self.lag_samples == 0 {
             m.push("the supervisor saw no change".into());
@@ -290,6 +297,10 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "  lost outcomes           {}", self.lost)?;
         writeln!(f, "  duplicated outcomes     {}", self.duplicated)?;
+        writeln!(f, "  wrong call endings      {} (status or talk time not as TeleCMI reported)", self.wrong_ends.len())?;
+        for w in self.wrong_ends.iter().take(5) {
+            writeln!(f, "    {w}")?;
+        }
         writeln!(
             f,
             "  supervisor lag          p50 {}  p99 {}  max {}  ({} changes, {} unseen)",
@@ -312,7 +323,7 @@ impl fmt::Display for Report {
         }
         let misses = self.misses();
         if misses.is_empty() {
-            write!(f, "PASS: 0 double claims, 0 lost, 0 duplicated, supervisor p99 < {}", ms(LAG_GOAL))
+            write!(f, "PASS: 0 double claims, 0 lost, 0 duplicated, every call ending as TeleCMI said, supervisor p99 < {}", ms(LAG_GOAL))
         } else {
             write!(f, "FAIL: {}", misses.join("; "))
         }
@@ -420,6 +431,7 @@ pub fn judge(i: Inputs) -> Report {
         double_claims_db: overlapping_calls(&i.rows),
         lost,
         duplicated,
+        wrong_ends: i.wrong_ends,
         lag_samples: lags.len(),
         lag_unseen: i.unseen,
         lag_p50: percentile(&lags, 0.50),

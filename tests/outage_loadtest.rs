@@ -47,6 +47,7 @@ fn judge(child: Child, db: &PrivateMariaDb) {
     assert_eq!(figure(&report, "lost outcomes"), 0, "{context}");
     assert_eq!(figure(&report, "duplicated outcomes"), 0, "{context}");
     assert_eq!(figure(&report, "wrong call endings"), 0, "{context}");
+    assert_eq!(figure(&report, "webhooks unacknowledged"), 0, "{context}");
     assert_eq!(figure(&report, "calls never ended"), 0, "{context}");
     assert!(report.contains("database away, retried"), "the outage was not felt by the agents: {context}");
 }

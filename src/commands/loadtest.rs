@@ -158,6 +158,7 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
         backend: setup.label().to_string(),
         locked_in_logs: logs_before.locked_since(),
         wrong_ends,
+        unacknowledged: sim.unacknowledged(),
     });
     listener.stop().await;
     server_store.close().await;

@@ -133,6 +133,9 @@ struct Inner {
     step: Duration,
     /// Real seconds per TeleCMI second in the timing scenarios.
     scale: Mutex<f64>,
+    /// Webhooks not answered 2xx within the client's timeout: TeleCMI promises no retry, so each
+    /// may be lost.
+    unacknowledged: std::sync::atomic::AtomicU64,
     http: reqwest::Client,
 }
 
@@ -160,6 +163,7 @@ impl Simulator {
             recordings: Mutex::new(HashSet::new()),
             step,
             scale: Mutex::new(1.0),
+            unacknowledged: std::sync::atomic::AtomicU64::new(0),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(std::io::Error::other)?,
         });
         let app = Router::new()
@@ -191,6 +195,11 @@ impl Simulator {
     /// The next calls go this way, in order; after the script runs out, [`Outcome::for_number`].
     pub fn push_outcome(&self, o: Outcome) {
         lock(&self.inner.script).push_back(o);
+    }
+
+    /// Webhooks sent that were not answered 2xx in time (refused, failed or timed out).
+    pub fn unacknowledged(&self) -> u64 {
+        self.inner.unacknowledged.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn placed(&self) -> Vec<PlacedCall> {
@@ -330,10 +339,17 @@ async fn send(sim: &Inner, ev: &Value) {
         tracing::warn!("simulator has no webhook URL; dropping event");
         return;
     };
+    let unacknowledged = || sim.unacknowledged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match sim.http.post(&url).json(ev).send().await {
         Ok(r) if r.status().is_success() => {}
-        Ok(r) => tracing::warn!(status = r.status().as_u16(), "simulator webhook refused"),
-        Err(e) => tracing::warn!("simulator webhook failed: {}", e.without_url()),
+        Ok(r) => {
+            unacknowledged();
+            tracing::warn!(status = r.status().as_u16(), "simulator webhook refused");
+        }
+        Err(e) => {
+            unacknowledged();
+            tracing::warn!("simulator webhook failed: {}", e.without_url());
+        }
     }
 }
 

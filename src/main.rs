@@ -43,7 +43,7 @@ enum Command {
     /// The demo never touches a real database: `--database-url` is refused, and a DATABASE_URL
     /// from the environment or .env is ignored (with a note).
     Demo,
-    /// Read-only supervisor console
+    /// The supervisor's board: every agent live, their day and alerts; drill down, move drivers (`a`)
     Supervise,
     /// Headless: webhook listener and HTTP API
     Serve,

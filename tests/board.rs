@@ -397,3 +397,19 @@ fn the_board_counts_the_team_pool_apart() {
     let screen = draw(&v, 120, 40);
     assert!(screen.contains("team pool 12 due of 40"), "{screen}");
 }
+
+/// The database away: the status bar says so plainly, even at 80 columns, and how old the board
+/// is; the raw driver error is left to the log.
+#[test]
+fn a_database_that_is_not_answering_is_said_plainly() {
+    let mut v = board();
+    v.error = Some(format!("{} (pool timed out while waiting for an open connection)", calldesk::store::NOT_ANSWERING));
+    for w in [120, 80] {
+        let screen = draw(&v, w, 24);
+        let status = screen.lines().rev().nth(1).expect("status bar");
+        assert!(status.contains("updated"), "{w} columns: {status}");
+        let last = screen.lines().last().expect("keys row");
+        assert!(last.contains("✗ database not answering · retrying"), "{w} columns: {last}");
+        assert!(!screen.contains("pool timed out"), "{w} columns: {screen}");
+    }
+}

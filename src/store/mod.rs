@@ -100,10 +100,43 @@ fn is_too_many_connections(e: &sqlx::Error) -> bool {
 }
 
 fn database_error(e: &sqlx::Error) -> String {
-    if is_too_many_connections(e) { TOO_MANY_CONNECTIONS.to_string() } else { format!("database error: {e}") }
+    if is_too_many_connections(e) {
+        TOO_MANY_CONNECTIONS.to_string()
+    } else if is_unanswered(e) {
+        format!("{NOT_ANSWERING} ({e})")
+    } else {
+        format!("database error: {e}")
+    }
+}
+
+/// What the user is told while the database does not answer (stopped, restarting, unreachable).
+pub const NOT_ANSWERING: &str = "the database is not answering";
+
+/// The database did not answer: no connection in time, a refused or dropped connection, a
+/// connection that broke mid-answer. Not a statement the database refused.
+fn is_unanswered(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 impl StoreError {
+    /// The database did not answer (see [`NOT_ANSWERING`]): the same request may work once it is
+    /// back, unlike a refusal by a rule or by the database itself.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(e) => is_unanswered(e) || is_too_many_connections(e),
+            _ => false,
+        }
+    }
+
     /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
     /// was written, and running it again is the documented answer.
     pub fn is_deadlock(&self) -> bool {

@@ -53,7 +53,7 @@ impl Attempt {
 
 /// Whether `e` is the database not answering (as opposed to a rule refusing).
 fn database_away(e: &StoreError) -> bool {
-    matches!(e, StoreError::Unavailable(_) | StoreError::Database(_))
+    e.is_unavailable()
 }
 
 /// One simulated agent with its own pool, as a console has.

@@ -97,7 +97,7 @@ fn status_bar(v: &SuperView, frame: &mut Frame, area: Rect) {
     } else {
         Span::raw(" no alerts ")
     };
-    let mut spans = vec![
+    let spans = vec![
         Span::styled(format!(" {} ", strip_controls(&v.viewer)), Style::default().add_modifier(Modifier::BOLD)),
         Span::raw("│"),
         Span::styled(" SUPERVISOR ", Style::default().fg(Color::Black).bg(Color::Magenta)),
@@ -105,12 +105,6 @@ fn status_bar(v: &SuperView, frame: &mut Frame, area: Rect) {
         alert,
         Span::raw(format!("│ updated {updated} │ {} ", v.database)),
     ];
-    if let Some(e) = &v.error {
-        spans.push(Span::styled(
-            format!("│ ✗ {} ", strip_controls(e)),
-            Style::default().fg(Color::White).bg(Color::Red),
-        ));
-    }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Indexed(236))), area);
 }
 
@@ -127,6 +121,18 @@ fn keys_row(v: &SuperView, frame: &mut Frame, area: Rect) {
     };
     let key = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
     let mut spans = vec![Span::raw(" ")];
+    if let Some(e) = &v.error {
+        // A read failed: first on the last line, where a narrow screen keeps it (the keys after
+        // it may be cut). The database away is said plainly, with what happens next; the status
+        // bar's "updated … ago" says how old the board is; the details are in the log.
+        let text = if e.starts_with(crate::store::NOT_ANSWERING) {
+            "database not answering · retrying".to_string()
+        } else {
+            strip_controls(e)
+        };
+        spans.push(Span::styled(format!("✗ {text} "), Style::default().fg(Color::White).bg(Color::Red)));
+        spans.push(Span::raw(" "));
+    }
     for (i, (k, label)) in footer(ctxs).into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", dim()));

@@ -323,7 +323,11 @@ async fn calls_left_by_an_outage_are_reconciled_at_once() {
         let (live, closed) = (webhooks::call(&store, 4).await, webhooks::call(&store, 5).await);
         for c in [&live, &closed] {
             for ev in &whole_call(c, Some(1))[..4] {
-                store.apply_event(&calldesk::telecmi::webhook::parse(ev.to_string().as_bytes()).expect("parse"), Utc::now())
+                store
+                    .apply_event(
+                        &calldesk::telecmi::webhook::parse(ev.to_string().as_bytes()).expect("parse"),
+                        Utc::now(),
+                    )
                     .await
                     .expect("store");
             }
@@ -342,12 +346,22 @@ async fn calls_left_by_an_outage_are_reconciled_at_once() {
             remarks: String::new(),
             call_duration: None,
         };
-        store.submit_first_feedback(&wrapup, &calldesk::domain::FeedbackCatalog::default(), Utc::now()).await.expect("save");
+        store
+            .submit_first_feedback(&wrapup, &calldesk::domain::FeedbackCatalog::default(), Utc::now())
+            .await
+            .expect("save");
         assert_eq!(stored(&store, closed.id).await.call_duration.unwrap_or(0), 0);
 
         let outage = Outage::new();
         let policy = Policy { stale_after: chrono::Duration::minutes(10), ceiling: chrono::Duration::hours(2) };
-        let task = tokio::spawn(run(store.clone(), r.dialer.client.clone(), r.bus.clone(), policy, Duration::from_secs(3600), outage.clone()));
+        let task = tokio::spawn(run(
+            store.clone(),
+            r.dialer.client.clone(),
+            r.bus.clone(),
+            policy,
+            Duration::from_secs(3600),
+            outage.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(200)).await;
         outage.began(began);
         outage.ended();
@@ -360,7 +374,11 @@ async fn calls_left_by_an_outage_are_reconciled_at_once() {
                 assert_eq!(b.feedback.as_deref(), Some("Interview Fixed"), "the agent's outcome stays");
                 for c in [&live, &closed] {
                     let rec = store.recording(c.id).await.expect("recording").map(|r| r.filename);
-                    assert!(rec.is_some_and(|f| f.starts_with("cdr-")), "call {}: the recording from the CDR list", c.id);
+                    assert!(
+                        rec.is_some_and(|f| f.starts_with("cdr-")),
+                        "call {}: the recording from the CDR list",
+                        c.id
+                    );
                 }
                 break;
             }

@@ -94,13 +94,14 @@ pub async fn console_listener(store: &Store, config: &Config, bus: &Bus) -> anyh
     start_listener(store, config, bus, None).await
 }
 
-/// Only a process that can ask TeleCMI reconciles: a manual-only console on a team database must
+/// Only a process with its own listener (`serve`, a console with `Hosting::Own`) that can ask
+/// TeleCMI reconciles: a manual-only console on a team database must
 /// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
 fn spawn_reconciler(
     store: &Store,
     dialer: &Dialer,
     config: &Config,
-    listener: Option<&Listener>,
+    listener: &Listener,
 ) -> Option<tokio::task::JoinHandle<()>> {
     dialer.client.as_ref()?;
     Some(tokio::spawn(crate::coord::reconcile::run(
@@ -109,7 +110,7 @@ fn spawn_reconciler(
         dialer.bus.clone(),
         crate::coord::reconcile::Policy::from_config(config),
         std::time::Duration::from_secs(60),
-        listener.map_or_else(Outage::new, |l| l.outage.clone()),
+        listener.outage.clone(),
     )))
 }
 
@@ -202,7 +203,7 @@ pub(crate) async fn run_console(
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
-    let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config, listener.as_ref()) } else { None };
+    let reconciler = listener.as_ref().and_then(|l| spawn_reconciler(&store, &dialer, &config, l));
     let signals = signals.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed =
@@ -349,7 +350,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
     let listener = start_listener(&store, &config, &bus, Some(dialer.clone())).await?;
-    let reconciler = spawn_reconciler(&store, &dialer, &config, Some(&listener));
+    let reconciler = spawn_reconciler(&store, &dialer, &config, &listener);
     eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
     // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
     eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());

@@ -71,7 +71,13 @@ async fn drain(me: &Arc<Inner>) {
 
 fn log_progress(me: &Inner, t: &Tally, what: &str) {
     let waiting = me.waiting.load(Ordering::SeqCst);
-    tracing::info!(applied = t.applied, duplicates = t.duplicates, set_aside = t.set_aside, waiting, "webhook spool: {what}");
+    tracing::info!(
+        applied = t.applied,
+        duplicates = t.duplicates,
+        set_aside = t.set_aside,
+        waiting,
+        "webhook spool: {what}"
+    );
 }
 
 /// One read of the spool, applied; `true` once the spool is empty.

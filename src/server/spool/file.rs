@@ -139,10 +139,7 @@ impl SpoolFile {
     }
 
     fn read_mark(&self) -> u64 {
-        std::fs::read_to_string(sidecar(&self.path, ".applied"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
+        std::fs::read_to_string(sidecar(&self.path, ".applied")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
     }
 
     fn write_mark(&self, at: u64) -> io::Result<()> {
@@ -329,6 +326,10 @@ mod tests {
         assert_ne!(a, path_for(dir, "mysql://calldesk:one@db2:3306/calldesk"));
         assert!(!database_identity("mysql://u:s3cret@h/db").contains("s3cret"));
         assert_ne!(path_for(dir, "sqlite://a.db"), path_for(dir, "sqlite://b.db"));
-        assert!(database_identity("sqlite://a.db?mode=rwc").ends_with("/a.db"), "{}", database_identity("sqlite://a.db"));
+        assert!(
+            database_identity("sqlite://a.db?mode=rwc").ends_with("/a.db"),
+            "{}",
+            database_identity("sqlite://a.db")
+        );
     }
 }

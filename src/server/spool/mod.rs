@@ -184,8 +184,8 @@ impl Spooler {
 
     /// Keeps a webhook the database refused in the `.rejected` file; returns why, for the answer.
     async fn set_aside(&self, body: &[u8], at: DateTime<Utc>, why: &str) -> String {
-        let line = serde_json::to_string(&Entry { at, body: String::from_utf8_lossy(body).into_owned() })
-            .unwrap_or_default();
+        let line =
+            serde_json::to_string(&Entry { at, body: String::from_utf8_lossy(body).into_owned() }).unwrap_or_default();
         self.inner.set_aside(line, why.to_string()).await;
         why.to_string()
     }

@@ -35,13 +35,8 @@ struct Listening {
     outage: Outage,
 }
 
-async fn listen(store: &Store, data: &Path, database_url: &str) -> Listening {
-    let settings = Settings {
-        dir: data.to_path_buf(),
-        database_url: database_url.to_string(),
-        budget: BUDGET,
-        retry_every: Duration::from_millis(100),
-    };
+async fn listen(store: &Store, data: &Path) -> Listening {
+    let settings = Settings { dir: data.to_path_buf(), budget: BUDGET, retry_every: Duration::from_millis(100) };
     let bus = new_bus();
     let outage = Outage::new();
     let spool = Spooler::open(&settings, store.clone(), bus.clone(), outage.clone()).expect("spool");
@@ -176,7 +171,7 @@ async fn webhooks_during_a_pause_are_spooled_and_applied_once_in_order() {
     let Some(db) = PrivateMariaDb::start(&[]) else { return };
     let store = Store::open(&db.url()).await.expect("open");
     let data = data_dir();
-    let l = listen(&store, data.path(), &db.url()).await;
+    let l = listen(&store, data.path()).await;
     let http = reqwest::Client::new();
     let talks = [Some(31), Some(42), Some(57), None];
     let mut calls = Vec::new();
@@ -209,7 +204,7 @@ async fn webhooks_during_a_pause_are_spooled_and_applied_once_in_order() {
     }
     // Sent again after the outage: the same event is a duplicate, the spool stays empty.
     assert_eq!(post_all(&http, &l.url, &rest[..1]).await, vec!["duplicate"]);
-    assert_eq!(std::fs::metadata(path_for(data.path(), &db.url())).expect("spool").len(), 0, "emptied");
+    assert_eq!(std::fs::metadata(path_for(data.path(), store.label())).expect("spool").len(), 0, "emptied");
 }
 
 /// A real shutdown and restart of the server while a connected call's ending webhooks (hangups,
@@ -220,7 +215,7 @@ async fn a_calls_end_during_a_restart_is_kept() {
     let Some(mut db) = PrivateMariaDb::start(&[]) else { return };
     let store = Store::open(&db.url()).await.expect("open");
     let data = data_dir();
-    let l = listen(&store, data.path(), &db.url()).await;
+    let l = listen(&store, data.path()).await;
     let http = reqwest::Client::new();
     let call = webhooks::call(&store, 1).await;
     let script = whole_call(&call, Some(95));
@@ -254,7 +249,7 @@ async fn a_spool_left_by_a_crashed_listener_is_applied_on_start() {
         let data = data_dir();
         let call = webhooks::call(&db.store, 2).await;
         let script = whole_call(&call, Some(64));
-        let path = path_for(data.path(), &db.url);
+        let path = path_for(data.path(), db.store.label());
         std::fs::create_dir_all(data.path()).expect("dir");
         let mut text = String::new();
         for b in &script {
@@ -266,14 +261,14 @@ async fn a_spool_left_by_a_crashed_listener_is_applied_on_start() {
         text.push_str("{\"at\":\"2026-12-06T00:00:00Z\",\"body\":\"{\\\"type\\\":\\\"cd");
         std::fs::write(&path, text).expect("spool");
 
-        let l = listen(&db.store, data.path(), &db.url).await;
+        let l = listen(&db.store, data.path()).await;
         let http = reqwest::Client::new();
         drained(&http, &l).await;
         check_call(&db.store, &call, Some(64), 8).await;
         assert_eq!(std::fs::metadata(&path).expect("spool").len(), 0, "emptied");
 
         // One listener per database per host: a second one on this spool is refused, saying why.
-        let settings = Settings::new(data.path().to_path_buf(), &db.url);
+        let settings = Settings::new(data.path().to_path_buf());
         let again = Spooler::open(&settings, db.store.clone(), new_bus(), Outage::new()).expect_err("locked");
         assert!(again.to_string().contains("another calldesk process"), "{again}");
     })
@@ -289,7 +284,7 @@ async fn an_event_refused_after_spooling_is_set_aside_and_does_not_block_the_res
     let store = Store::open(&db.url()).await.expect("open");
     db.admin_sql("ALTER TABLE calldesk.webhook_events ADD CONSTRAINT no_poison CHECK (status <> 'poison')");
     let data = data_dir();
-    let l = listen(&store, data.path(), &db.url()).await;
+    let l = listen(&store, data.path()).await;
     let http = reqwest::Client::new();
     let call = webhooks::call(&store, 3).await;
     let script = whole_call(&call, Some(12));
@@ -304,7 +299,7 @@ async fn an_event_refused_after_spooling_is_set_aside_and_does_not_block_the_res
 
     drained(&http, &l).await;
     check_call(&store, &call, Some(12), 8).await;
-    let rejected = path_for(data.path(), &db.url()).with_extension("spool.rejected");
+    let rejected = path_for(data.path(), store.label()).with_extension("spool.rejected");
     let text = std::fs::read_to_string(&rejected).expect("a .rejected file");
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("poison") && text.contains("no_poison"), "the event and why: {text}");

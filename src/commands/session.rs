@@ -68,7 +68,7 @@ pub async fn start_listener(
     // Webhooks naming another TeleCMI app are refused; without credentials there is nothing to compare.
     let app_id = config.telecmi.as_ref().map(|c| c.app_id.as_str());
     let outage = Outage::new();
-    let spool = server::spool::Settings::new(config.data_dir.clone(), &config.database_url);
+    let spool = server::spool::Settings::new(config.data_dir.clone());
     let spool = server::spool::Spooler::open(&spool, store.clone(), bus.clone(), outage.clone())?;
     let state = AppState::new(store.clone(), bus.clone(), token.clone(), app_id).with_spool(spool);
     let mut app = server::router(state.clone());

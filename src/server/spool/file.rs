@@ -67,28 +67,22 @@ pub struct Opened {
     pub torn: u64,
 }
 
-/// The file name of the spool for `database_url` in `dir`: `webhooks-<hash>.spool`.
-pub fn path_for(dir: &Path, database_url: &str) -> PathBuf {
-    let digest = Sha256::digest(database_identity(database_url).as_bytes());
+/// The file name of the spool for the database `store_label` names ([`crate::store::Store::label`]:
+/// `mysql HOST:PORT/DB` or `sqlite FILE`, never a password) in `dir`: `webhooks-<hash>.spool`.
+pub fn path_for(dir: &Path, store_label: &str) -> PathBuf {
+    let digest = Sha256::digest(database_identity(store_label).as_bytes());
     dir.join(format!("webhooks-{}.spool", &hex::encode(digest)[..16]))
 }
 
-/// What names a database, without its password: a MySQL URL minus the password, a SQLite URL's
-/// file as an absolute path (`sqlite://calldesk.db` from two folders is two databases).
-pub fn database_identity(url: &str) -> String {
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let raw = rest.strip_prefix("//").unwrap_or(rest);
-        let raw = raw.split('?').next().unwrap_or(raw);
-        let path = std::path::absolute(raw).unwrap_or_else(|_| PathBuf::from(raw));
-        return format!("sqlite:{}", path.display());
-    }
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{user}@{}", &url[..scheme], &url[at + 1..])
+/// What names a database: the store's label, a SQLite file as an absolute path (`calldesk.db`
+/// from two folders is two databases).
+fn database_identity(store_label: &str) -> String {
+    match store_label.strip_prefix("sqlite ") {
+        Some(file) => {
+            let path = std::path::absolute(file).unwrap_or_else(|_| PathBuf::from(file));
+            format!("sqlite {}", path.display())
         }
-        _ => url.to_string(),
+        None => store_label.to_string(),
     }
 }
 
@@ -318,18 +312,14 @@ mod tests {
     }
 
     #[test]
-    fn the_file_name_depends_on_the_database_and_never_on_its_password() {
+    fn the_file_name_depends_on_the_database() {
         let dir = Path::new("/d");
-        let a = path_for(dir, "mysql://calldesk:one@db:3306/calldesk");
-        assert_eq!(a, path_for(dir, "mysql://calldesk:two@db:3306/calldesk"), "password changes, same database");
-        assert_ne!(a, path_for(dir, "mysql://calldesk:one@db:3306/other"));
-        assert_ne!(a, path_for(dir, "mysql://calldesk:one@db2:3306/calldesk"));
-        assert!(!database_identity("mysql://u:s3cret@h/db").contains("s3cret"));
-        assert_ne!(path_for(dir, "sqlite://a.db"), path_for(dir, "sqlite://b.db"));
-        assert!(
-            database_identity("sqlite://a.db?mode=rwc").ends_with("/a.db"),
-            "{}",
-            database_identity("sqlite://a.db")
-        );
+        let a = path_for(dir, "mysql db:3306/calldesk");
+        assert_eq!(a, path_for(dir, "mysql db:3306/calldesk"));
+        assert_ne!(a, path_for(dir, "mysql db:3306/other"));
+        assert_ne!(a, path_for(dir, "mysql db2:3306/calldesk"));
+        assert_ne!(path_for(dir, "sqlite a.db"), path_for(dir, "sqlite b.db"));
+        let cwd = std::env::current_dir().expect("cwd");
+        assert_eq!(path_for(dir, "sqlite a.db"), path_for(dir, &format!("sqlite {}", cwd.join("a.db").display())));
     }
 }

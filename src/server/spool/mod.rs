@@ -39,8 +39,6 @@ pub const RETRY_EVERY: Duration = Duration::from_millis(500);
 pub struct Settings {
     /// `CALLDESK_DATA_DIR`.
     pub dir: PathBuf,
-    /// The database's URL: the spool's file name holds a hash of it (without the password).
-    pub database_url: String,
     /// [`BUDGET`] (tests shorten it).
     pub budget: Duration,
     /// [`RETRY_EVERY`] (tests shorten it).
@@ -48,8 +46,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(dir: PathBuf, database_url: &str) -> Self {
-        Self { dir, database_url: database_url.to_string(), budget: BUDGET, retry_every: RETRY_EVERY }
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir, budget: BUDGET, retry_every: RETRY_EVERY }
     }
 }
 
@@ -87,10 +85,11 @@ struct Inner {
 }
 
 impl Spooler {
-    /// Opens (and locks) the spool for `settings.database_url` and starts its drain task, which
+    /// Opens (and locks) the spool of `store`'s database (its file name holds a hash of the
+    /// database's name, so a spool is never applied to another database) and starts its drain task, which
     /// applies first whatever an earlier run left. Needs a Tokio runtime.
     pub fn open(settings: &Settings, store: Store, bus: Bus, outage: Outage) -> Result<Self, SpoolError> {
-        let path = file::path_for(&settings.dir, &settings.database_url);
+        let path = file::path_for(&settings.dir, store.label());
         let opened = SpoolFile::open(&path)?;
         if opened.torn > 0 {
             tracing::warn!(

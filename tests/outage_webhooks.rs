@@ -384,3 +384,45 @@ async fn calls_left_by_an_outage_are_reconciled_at_once() {
     })
     .await;
 }
+
+/// Point 4, the webhook half: the agent ended a call by hand while its reports could not arrive
+/// (a wrap-up saved with no talk time); the late reports (applied from the spool) give it its talk
+/// time and recording, and the agent's outcome stays.
+#[tokio::test]
+async fn a_late_report_corrects_a_call_the_agent_ended_by_hand() {
+    common::each_backend(|db| async move {
+        let r = common::rig(db, 10).await;
+        let store = r.db.store.clone();
+        // The wrap-up's status as the console sends it for each group (Connected, Not Connected).
+        for (n, outcome, saved) in
+            [(6, "Interview Fixed", CallStatus::Completed), (7, "Ringing / Call Busy", CallStatus::Missed)]
+        {
+            let call = webhooks::call(&store, n).await;
+            let script = whole_call(&call, Some(40));
+            for ev in &script[..4] {
+                let ev = calldesk::telecmi::webhook::parse(ev.to_string().as_bytes()).expect("parse");
+                store.apply_event(&ev, Utc::now()).await.expect("store");
+            }
+            let wrapup = calldesk::store::SubmitFeedback {
+                call_id: call.id,
+                status: Some(saved),
+                feedback: outcome.into(),
+                remarks: String::new(),
+                call_duration: None,
+            };
+            let catalog = calldesk::domain::FeedbackCatalog::default();
+            store.submit_first_feedback(&wrapup, &catalog, Utc::now()).await.expect("save");
+            for ev in &script[4..] {
+                let ev = calldesk::telecmi::webhook::parse(ev.to_string().as_bytes()).expect("parse");
+                store.apply_event(&ev, Utc::now()).await.expect("late report");
+            }
+            let c = stored(&store, call.id).await;
+            assert_eq!(c.call_duration, Some(40), "{outcome}: talk time from TeleCMI's report: {c:?}");
+            assert_eq!(c.call_status(), CallStatus::Completed, "{outcome}: TeleCMI says the driver answered: {c:?}");
+            assert_eq!(c.feedback.as_deref(), Some(outcome), "the agent's outcome stays");
+            let rec = store.recording(call.id).await.expect("recording").map(|r| r.filename);
+            assert_eq!(rec, Some(recording(&call)), "{outcome}: the recording");
+        }
+    })
+    .await;
+}

@@ -98,10 +98,13 @@ impl Spooler {
                 "webhook spool: cut off a torn last line (a crash mid-write; it was never acknowledged)"
             );
         }
-        let waiting = opened.spool.waiting().map_err(|e| SpoolError::Io(path.clone(), e))?;
+        let left = opened.spool.pending().map_err(|e| SpoolError::Io(path.clone(), e))?;
+        let waiting = left.len();
         if waiting > 0 {
             tracing::warn!(spool = %path.display(), waiting, "webhook spool: webhooks left by an earlier run; applying them first");
-            outage.began(Utc::now());
+            // The outage began, at the latest, when the first of them came.
+            let first = left.iter().find_map(|p| p.entry.as_ref().ok().map(|e| e.at));
+            outage.began(first.unwrap_or_else(Utc::now));
         }
         let inner = Arc::new(Inner {
             file: Mutex::new(opened.spool),

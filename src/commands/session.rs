@@ -12,6 +12,7 @@ use crate::console::effects::EffectCtx;
 use crate::console::state::{Identity, TelephonyMode};
 use crate::coord::bus::{Bus, new_bus};
 use crate::coord::dialer::Dialer;
+use crate::coord::outage::Outage;
 use crate::coord::session::Live;
 use crate::domain::Role;
 use crate::domain::session::{EndReason, SessionKind};
@@ -28,6 +29,8 @@ pub const DEMO_CALLER: i64 = 3;
 pub struct Listener {
     pub addr: std::net::SocketAddr,
     pub token: Secret,
+    /// When the database went away and came back, as the listener saw it (the reconciler acts on it).
+    pub outage: Outage,
     shutdown: Arc<tokio::sync::Notify>,
     served: tokio::task::JoinHandle<()>,
 }
@@ -64,7 +67,10 @@ pub async fn start_listener(
     let token = server::webhook_token(store, config.webhook_token.as_ref()).await?;
     // Webhooks naming another TeleCMI app are refused; without credentials there is nothing to compare.
     let app_id = config.telecmi.as_ref().map(|c| c.app_id.as_str());
-    let state = AppState::new(store.clone(), bus.clone(), token.clone(), app_id);
+    let outage = Outage::new();
+    let spool = server::spool::Settings::new(config.data_dir.clone());
+    let spool = server::spool::Spooler::open(&spool, store.clone(), bus.clone(), outage.clone())?;
+    let state = AppState::new(store.clone(), bus.clone(), token.clone(), app_id).with_spool(spool);
     let mut app = server::router(state.clone());
     if let Some(d) = dialer {
         app = app.merge(server::api::router(state, d));
@@ -79,7 +85,7 @@ pub async fn start_listener(
         }
     });
     tracing::info!(%addr, "listening for TeleCMI webhooks at /webhook/telecmi/<token>");
-    Ok(Listener { addr, token, shutdown, served })
+    Ok(Listener { addr, token, outage, shutdown, served })
 }
 
 /// The console's embedded listener: what it stores is announced on the console's own `bus`, so it
@@ -88,9 +94,15 @@ pub async fn console_listener(store: &Store, config: &Config, bus: &Bus) -> anyh
     start_listener(store, config, bus, None).await
 }
 
-/// Only a process that can ask TeleCMI reconciles: a manual-only console on a team database must
+/// Only a process with its own listener (`serve`, a console with `Hosting::Own`) that can ask
+/// TeleCMI reconciles: a manual-only console on a team database must
 /// not mark the server's calls failed before the server has checked TeleCMI's CDR lists.
-fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) -> Option<tokio::task::JoinHandle<()>> {
+fn spawn_reconciler(
+    store: &Store,
+    dialer: &Dialer,
+    config: &Config,
+    listener: &Listener,
+) -> Option<tokio::task::JoinHandle<()>> {
     dialer.client.as_ref()?;
     Some(tokio::spawn(crate::coord::reconcile::run(
         store.clone(),
@@ -98,6 +110,7 @@ fn spawn_reconciler(store: &Store, dialer: &Dialer, config: &Config) -> Option<t
         dialer.bus.clone(),
         crate::coord::reconcile::Policy::from_config(config),
         std::time::Duration::from_secs(60),
+        listener.outage.clone(),
     )))
 }
 
@@ -190,7 +203,7 @@ pub(crate) async fn run_console(
         // The simulator learns the listener's port only now that it is bound.
         sim.set_webhook_url(format!("http://{}/webhook/telecmi/{}", listener.addr, listener.token.expose()));
     }
-    let reconciler = if hosting == Hosting::Own { spawn_reconciler(&store, &dialer, &config) } else { None };
+    let reconciler = listener.as_ref().and_then(|l| spawn_reconciler(&store, &dialer, &config, l));
     let signals = signals.with_takeover(session.taken_over());
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed =
@@ -337,7 +350,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bus = new_bus();
     let dialer = Dialer::new(store.clone(), config.clone(), bus.clone())?;
     let listener = start_listener(&store, &config, &bus, Some(dialer.clone())).await?;
-    let reconciler = spawn_reconciler(&store, &dialer, &config);
+    let reconciler = spawn_reconciler(&store, &dialer, &config, &listener);
     eprintln!("calldesk serving on http://{} ({})", listener.addr, store.label());
     // For the operator's eyes only (never logged): TeleCMI's dashboard needs the whole URL.
     eprintln!("TeleCMI webhook URL (behind your TLS proxy): /webhook/telecmi/{}", listener.token.expose());

@@ -11,5 +11,6 @@
 pub mod bus;
 pub mod dialer;
 pub mod feed;
+pub mod outage;
 pub mod reconcile;
 pub mod session;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::bus::{Bus, CallUpdate, Source, publish};
+use super::outage::Outage;
 use crate::domain::ProviderEvent;
 use crate::domain::{CallLog, Leg, Signal};
 use crate::store::{ApplyOutcome, Store};
@@ -84,10 +85,41 @@ pub async fn reconcile_once(
     now: DateTime<Utc>,
 ) -> crate::store::Result<usize> {
     let stale = store.stale_live_calls(now - policy.stale_after).await?;
-    if stale.is_empty() {
+    settle(store, client, bus, policy, stale, now).await
+}
+
+/// The pass right after a database outage that began at `began`, not `stale_after` later: the
+/// calls it left live (placed before it, no webhook since), and the calls the agent closed by
+/// hand since it began with no talk time reported (their reports could not arrive), checked
+/// against the CDR lists. A call the lists show answered gets its talk time and recording.
+#[tracing::instrument(skip_all, err)]
+pub async fn after_outage(
+    store: &Store,
+    client: Option<&TelecmiClient>,
+    bus: &Bus,
+    policy: Policy,
+    began: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> crate::store::Result<usize> {
+    let mut calls = store.stale_live_calls(began).await?;
+    calls.extend(store.closed_unreported(began).await?);
+    tracing::info!(calls = calls.len(), since = %began, "reconciling the calls a database outage may have left");
+    settle(store, client, bus, policy, calls, now).await
+}
+
+/// Closes (or corrects) `calls` with what the CDR lists say; how many changed.
+async fn settle(
+    store: &Store,
+    client: Option<&TelecmiClient>,
+    bus: &Bus,
+    policy: Policy,
+    calls: Vec<CallLog>,
+    now: DateTime<Utc>,
+) -> crate::store::Result<usize> {
+    if calls.is_empty() {
         return Ok(0);
     }
-    let from = stale.iter().map(|c| c.created_at).min().unwrap_or(now) - Duration::minutes(1);
+    let from = calls.iter().map(|c| c.created_at).min().unwrap_or(now) - Duration::minutes(1);
     let lists = match client {
         Some(c) => match fetch_lists(c, from, now).await {
             Ok(lists) => Some(lists),
@@ -100,9 +132,9 @@ pub async fn reconcile_once(
         None => None,
     };
     let mut closed = 0;
-    for call in stale {
+    for call in calls {
         if let Some((c, event_id)) = close(store, call, lists.as_deref(), policy, now).await? {
-            tracing::info!(call_id = c.id, status = ?c.status, "reconciled");
+            tracing::info!(call_id = c.id, status = ?c.status, duration = ?c.call_duration, "reconciled");
             publish(bus, CallUpdate { event_id, ..CallUpdate::new(c, Source::Reconcile) });
             closed += 1;
         }
@@ -165,14 +197,46 @@ fn report_of(call: &CallLog, rec: &CdrRecord) -> ProviderEvent {
     }
 }
 
-/// Runs [`reconcile_once`] every `every` until the task is dropped.
-pub async fn run(store: Store, client: Option<TelecmiClient>, bus: Bus, policy: Policy, every: std::time::Duration) {
+/// How soon a pass the database did not answer is tried again.
+const OWED_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs [`reconcile_once`] every `every` until the task is dropped, and [`after_outage`] as soon
+/// as the database is back from an outage: one `outage` reported over (the listener's spool
+/// drained), or one this task saw itself (a pass the database did not answer, then one it did).
+pub async fn run(
+    store: Store,
+    client: Option<TelecmiClient>,
+    bus: Bus,
+    policy: Policy,
+    every: std::time::Duration,
+    outage: Outage,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The outage whose calls are still to be checked: since when.
+    let mut owed: Option<DateTime<Utc>> = None;
+    let mut last_ok = Utc::now();
     loop {
-        tick.tick().await;
-        if let Err(e) = reconcile_once(&store, client.as_ref(), &bus, policy, Utc::now()).await {
-            tracing::warn!("reconciliation failed: {e}");
+        tokio::select! {
+            _ = tick.tick() => {}
+            // An outage seen by a failed pass: check again soon whether the database is back.
+            _ = tokio::time::sleep(OWED_RETRY), if owed.is_some() => {}
+            began = outage.returned() => owed = Some(owed.map_or(began, |o| o.min(began))),
+        }
+        if let Some(began) = owed {
+            match after_outage(&store, client.as_ref(), &bus, policy, began, Utc::now()).await {
+                Ok(_) => owed = None,
+                Err(e) => tracing::warn!("reconciliation after the outage failed (tried again next pass): {e}"),
+            }
+        }
+        let started = Utc::now();
+        match reconcile_once(&store, client.as_ref(), &bus, policy, started).await {
+            Ok(_) => last_ok = started,
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!("reconciliation failed, the database is unavailable: {e}");
+                owed = Some(owed.map_or(last_ok, |o| o.min(last_ok)));
+            }
+            Err(e) => tracing::warn!("reconciliation failed: {e}"),
         }
     }
 }

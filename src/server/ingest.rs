@@ -78,7 +78,7 @@ impl Ingest {
 }
 
 /// Tells the UI of an applied event (after its commit).
-fn announce(bus: &Bus, ev: &ProviderEvent, outcome: &Result<ApplyOutcome, StoreError>) {
+pub(super) fn announce(bus: &Bus, ev: &ProviderEvent, outcome: &Result<ApplyOutcome, StoreError>) {
     if let Ok(ApplyOutcome::Applied { call, event_id, .. }) = outcome {
         publish(
             bus,

@@ -28,8 +28,10 @@ use crate::telecmi::webhook;
 
 pub mod api;
 pub mod ingest;
+pub mod spool;
 
 use ingest::Ingest;
+use spool::{Spooler, Taken};
 
 /// Webhook bodies above this are refused with 413.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -45,13 +47,21 @@ pub struct AppState {
     pub app_id: Option<Arc<str>>,
     /// The one writer that stores this listener's webhooks (group commit).
     pub ingest: Ingest,
+    /// Where webhooks wait while the database does not answer; `None`: they are refused with 503
+    /// instead (a listener built without a data folder, as some tests do).
+    pub spool: Option<Spooler>,
 }
 
 impl AppState {
     /// Starts the webhook writer, so needs a Tokio runtime.
     pub fn new(store: Store, bus: Bus, webhook_token: Secret, app_id: Option<&str>) -> Self {
         let ingest = Ingest::start(store.clone(), bus.clone());
-        Self { store, bus, webhook_token: Arc::new(webhook_token), app_id: app_id.map(Arc::from), ingest }
+        Self { store, bus, webhook_token: Arc::new(webhook_token), app_id: app_id.map(Arc::from), ingest, spool: None }
+    }
+
+    /// Webhooks the database does not take in time go to `spool` (see [`spool`]).
+    pub fn with_spool(self, spool: Spooler) -> Self {
+        Self { spool: Some(spool), ..self }
     }
 }
 
@@ -175,24 +185,41 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
         tracing::warn!(app_id = ?app_id, key = %ev.dedup_key, status = %ev.provider_status, "webhook for another TeleCMI app refused");
         return reply(StatusCode::FORBIDDEN, json!({"ok": false, "error": "webhook is for another TeleCMI app"}));
     }
-    // Answered only once the transaction holding the event has committed; the writer has told
-    // the UI by then.
+    // Answered only once the transaction holding the event has committed (the writer has told
+    // the UI by then), or once it is on disk in the spool.
     let (key, leg, status) = (ev.dedup_key.clone(), ev.leg, ev.provider_status.clone());
-    match st.ingest.submit(ev, Utc::now()).await {
-        Ok(ApplyOutcome::Applied { call, before, .. }) => {
+    let taken = match &st.spool {
+        Some(spool) => spool.take(&st.ingest, ev, body, Utc::now()).await,
+        None => match st.ingest.submit(ev, Utc::now()).await {
+            Ok(outcome) => Taken::Stored(outcome),
+            Err(e) => Taken::Lost(e.to_string()),
+        },
+    };
+    answer((&key, leg, &status), taken)
+}
+
+/// The answer to a webhook (its key, leg and status, for the log), from what became of it.
+fn answer((key, leg, status): (&str, crate::domain::Leg, &str), taken: Taken) -> Response {
+    match taken {
+        Taken::Stored(ApplyOutcome::Applied { call, before, .. }) => {
             tracing::info!(call_id = call.id, leg = leg.as_str(), %status, %before, after = ?call.status, "webhook applied");
             reply(StatusCode::OK, json!({"ok": true, "result": "applied"}))
         }
-        Ok(ApplyOutcome::Duplicate) => reply(StatusCode::OK, json!({"ok": true, "result": "duplicate"})),
-        Ok(ApplyOutcome::Kept { call_id }) => {
+        Taken::Stored(ApplyOutcome::Duplicate) => reply(StatusCode::OK, json!({"ok": true, "result": "duplicate"})),
+        Taken::Stored(ApplyOutcome::Kept { call_id }) => {
             tracing::info!(call_id, %key, "webhook kept for audit; the call's status is not one of ours");
             reply(StatusCode::OK, json!({"ok": true, "result": "kept"}))
         }
-        Ok(ApplyOutcome::Unmatched) => {
+        Taken::Stored(ApplyOutcome::Unmatched) => {
             tracing::warn!(%key, "webhook for no known call kept for audit");
             reply(StatusCode::OK, json!({"ok": true, "result": "unmatched"}))
         }
-        Err(e) => {
+        Taken::Spooled(_) => reply(StatusCode::OK, json!({"ok": true, "result": "spooled"})),
+        Taken::SetAside(_) => {
+            // Kept in the spool's `.rejected` file (logged there); the sender cannot fix it.
+            reply(StatusCode::INTERNAL_SERVER_ERROR, json!({"ok": false, "error": "not stored: set aside"}))
+        }
+        Taken::Lost(e) => {
             // Our failure, not the sender's: 503 so TeleCMI (if it retries) tries again.
             tracing::error!("webhook not stored: {e}");
             reply(StatusCode::SERVICE_UNAVAILABLE, json!({"ok": false, "error": "database unavailable"}))
@@ -201,14 +228,28 @@ pub async fn handle_webhook(st: &AppState, headers: &HeaderMap, body: &[u8]) -> 
 }
 
 /// Reachable by anyone who can reach TeleCMI's side: says ok or degraded, never why (that goes
-/// to the log).
+/// to the log). While webhooks wait in the spool it says degraded and how many wait, with 200:
+/// the listener still takes every webhook durably, and a load balancer that took it out of
+/// rotation would lose them. 503 only when webhooks cannot be kept at all (the database does
+/// not answer and there is no spool, or the spool cannot be written).
 async fn healthz(State(st): State<AppState>) -> Response {
-    match st.store.ping().await {
-        Ok(()) => reply(StatusCode::OK, json!({"ok": true, "status": "ok"})),
-        Err(e) => {
-            tracing::error!("health check: database unreachable: {e}");
-            reply(StatusCode::SERVICE_UNAVAILABLE, json!({"ok": false, "status": "degraded"}))
+    let budget = st.spool.as_ref().map_or(std::time::Duration::from_secs(5), Spooler::budget);
+    let db = match tokio::time::timeout(budget, st.store.ping()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {budget:?}")),
+    };
+    if let Err(e) = &db {
+        tracing::error!("health check: database unreachable: {e}");
+    }
+    let waiting = st.spool.as_ref().map_or(0, Spooler::waiting);
+    let spool_ok = st.spool.as_ref().is_some_and(Spooler::healthy);
+    match (&db, waiting) {
+        (Ok(()), 0) => reply(StatusCode::OK, json!({"ok": true, "status": "ok"})),
+        _ if spool_ok => {
+            tracing::info!(waiting, "health check: degraded, webhooks are being spooled");
+            reply(StatusCode::OK, json!({"ok": true, "status": "degraded", "spooled": waiting}))
         }
+        _ => reply(StatusCode::SERVICE_UNAVAILABLE, json!({"ok": false, "status": "degraded"})),
     }
 }
 

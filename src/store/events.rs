@@ -48,6 +48,23 @@ impl Store {
         })?)
     }
 
+    /// TeleCMI calls placed before `since` and closed since then (by the agent's wrap-up) with no
+    /// talk time and no report of leg B stored: closed while TeleCMI's reports could not arrive
+    /// (an outage), so the CDR lists may still have their talk time and recording.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn closed_unreported(&self, since: DateTime<Utc>) -> Result<Vec<CallLog>> {
+        let sql = format!(
+            "{CALL_COLUMNS} c WHERE c.status IN ('completed', 'missed') AND c.provider = 'telecmi' \
+             AND c.created_at < ? AND c.updated_at >= ? AND COALESCE(c.call_duration, 0) = 0 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.call_log_id = c.id AND e.leg = 'b' \
+             AND e.kind IN ('cdr', 'reconcile')) ORDER BY c.id LIMIT 100"
+        );
+        let t = db_time(since);
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str())).bind(t).bind(t).fetch_all(p).await
+        })?)
+    }
+
     /// When the last webhook arrived, if ever.
     #[tracing::instrument(skip_all, err)]
     pub async fn last_event_at(&self) -> Result<Option<NaiveDateTime>> {

@@ -149,6 +149,49 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database was not there to answer (down, restarting, paused, unreachable, out of
+    /// connections, busy) rather than refusing this piece of work for a reason of its own: the
+    /// same work is worth trying again once the database is back. A database error is counted
+    /// here only for the codes that say the server or the connection failed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(e) => sqlx_unavailable(e),
+            Self::Migrate(_) | Self::NoDatabase(_) | Self::NotFound(_) | Self::Invalid(_) => false,
+            Self::AlreadySaved(_) | Self::WrapupOwed(_) | Self::SessionReplaced(_) => false,
+        }
+    }
+}
+
+/// MariaDB error numbers that mean the server or the connection, not the statement: too many
+/// connections (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213),
+/// read-only or not ready (1290, 1047: Galera), connection killed (1927), server gone (2006,
+/// 2013). SQLite: busy (5), locked (6), I/O error (10), full (13), cannot open (14).
+const UNAVAILABLE_MYSQL: [u16; 9] = [1040, 1053, 1205, 1213, 1290, 1047, 1927, 2006, 2013];
+const UNAVAILABLE_SQLITE: [&str; 5] = ["5", "6", "10", "13", "14"];
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let mysql = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>();
+            if let Some(m) = mysql {
+                return UNAVAILABLE_MYSQL.contains(&m.number()) || m.code().is_some_and(|c| c.starts_with("08"));
+            }
+            // SQLite's primary result code is the low byte of its extended code.
+            let code = db.code().and_then(|c| c.parse::<u32>().ok()).map(|c| (c & 0xff).to_string());
+            code.is_some_and(|c| UNAVAILABLE_SQLITE.contains(&c.as_str()))
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        _ => false,
+    }
+}
+
 /// How many times a transaction MariaDB chose as a deadlock's victim is run again.
 const DEADLOCK_RETRIES: u32 = 3;
 

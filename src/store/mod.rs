@@ -127,16 +127,6 @@ fn is_unanswered(e: &sqlx::Error) -> bool {
 }
 
 impl StoreError {
-    /// The database did not answer (see [`NOT_ANSWERING`]): the same request may work once it is
-    /// back, unlike a refusal by a rule or by the database itself.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Unavailable(_) => true,
-            Self::Database(e) => is_unanswered(e) || is_too_many_connections(e),
-            _ => false,
-        }
-    }
-
     /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
     /// was written, and running it again is the documented answer.
     pub fn is_deadlock(&self) -> bool {
@@ -182,13 +172,7 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
             let code = db.code().and_then(|c| c.parse::<u32>().ok()).map(|c| (c & 0xff).to_string());
             code.is_some_and(|c| UNAVAILABLE_SQLITE.contains(&c.as_str()))
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        _ => false,
+        e => is_unanswered(e),
     }
 }
 

@@ -195,7 +195,11 @@ pub(crate) async fn run_console(
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed =
         tokio::spawn(crate::coord::feed::follow_paced(store.clone(), bus.clone(), crate::coord::feed::Pace::CONSOLE));
-    let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id));
+    // What is typed into a wrap-up is kept on this host as well: a crash, a kill or a dropped
+    // line while the database is away loses none of it.
+    let local = crate::store::draft_file::DraftFile::new(&config.data_dir, store.label(), me.id);
+    let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id))
+        .keeping_locally(local);
     let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
         store: store.clone(),
@@ -319,6 +323,8 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
     config.database_url = url;
+    // The demo's drafts go with its database.
+    config.data_dir = dir.path().to_path_buf();
     config.telecmi = Some(TelecmiCreds { app_id: "10000001".into(), secret: Secret::new(secret) });
     config.telecmi_base_url = sim.base_url();
     config.telecmi_agents = std::collections::BTreeMap::from([(DEMO_CALLER, "5003".to_string())]);

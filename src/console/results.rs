@@ -44,6 +44,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FactsLoaded { call_id, end, attempts } => on_facts(app, call_id, end, attempts),
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
+        Action::FeedbackWaiting { call_id, feedback, why } => super::save_retry::on_waiting(app, call_id, feedback, why),
         Action::FeedbackAlreadySaved(call) => super::wrapup::on_already_saved(app, *call),
         Action::RemarksAdded(r) => super::wrapup::on_remarks_added(app, r),
         Action::PromptDone(r) => on_prompt_done(app, r),
@@ -196,6 +197,7 @@ fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, at
 }
 
 fn on_feedback_failed(app: &mut App, msg: &str) -> Vec<Effect> {
+    super::save_retry::on_refused(app);
     if let Some(f) = app.form_mut() {
         f.saving = false;
         let retry = keys::key(Context::Feedback, Command::SaveFeedback);

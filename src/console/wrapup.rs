@@ -300,7 +300,7 @@ pub(super) fn save(app: &mut App, call_next: bool) -> Vec<Effect> {
     };
     f.saving = true;
     f.error = None;
-    vec![Effect::Submit { feedback, call_next }]
+    vec![Effect::Submit { feedback, call_next, retry: false }]
 }
 
 /// How a form's message that asks (rather than refuses) begins: drawn as a question, not an error.
@@ -343,7 +343,7 @@ fn unconfirmed_wait() -> String {
 }
 
 /// The row to store, or why not and which field to fix.
-fn checked(
+pub(super) fn checked(
     f: &FeedbackForm,
     catalog: &FeedbackCatalog,
     now: chrono::DateTime<chrono::Utc>,
@@ -427,6 +427,7 @@ pub(super) fn facts_by(app: &App, id: i64) -> chrono::DateTime<chrono::Utc> {
 /// The call's outcome stands in the database: its form, wrap-up and live pane go.
 fn settle_wrapup(app: &mut App, call: &CallLog) {
     forget_wrapup(app, call.id);
+    app.waiting.remove(&call.id);
     if app.form().is_some_and(|f| f.call.id == call.id) {
         app.modal = None;
     }
@@ -437,9 +438,11 @@ fn settle_wrapup(app: &mut App, call: &CallLog) {
 }
 
 pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
+    let waited = app.waiting.contains_key(&call.id);
     settle_wrapup(app, &call);
     app.free_since = Some(app.now);
-    app.info(saved_message(app, &call, decision));
+    let back = if waited { " (The database is back.)" } else { "" };
+    app.info(format!("{}{back}", saved_message(app, &call, decision)));
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {
         // Unfinished wrap-ups come before new calls; the next opens by itself, so its first
@@ -462,6 +465,13 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
 /// agent typed in the remarks is not dropped: it is added after the saved remarks (both kept),
 /// and the agent is told.
 pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
+    if super::save_retry::reached_before(app, &call) {
+        // This agent's own save, whose earlier try reached the database before it went away.
+        settle_wrapup(app, &call);
+        app.free_since = Some(app.now);
+        app.info(super::save_retry::reached_before_message(&call));
+        return after_elsewhere(app);
+    }
     let typed = app.form().filter(|f| f.call.id == call.id).map(|f| f.remarks.value().trim().to_string());
     let saved_remarks = call.remarks.clone().unwrap_or_default();
     let adds = |t: &String| crate::domain::wrapup::joined_remarks(&saved_remarks, t) != saved_remarks.trim();

@@ -5,6 +5,7 @@
 //! Every query is parameterised. All timestamps are UTC.
 
 mod calls;
+pub mod draft_file;
 pub(crate) mod dnc;
 mod events;
 mod facts;
@@ -99,11 +100,42 @@ fn is_too_many_connections(e: &sqlx::Error) -> bool {
         || db.message().starts_with("Too many connections")
 }
 
+/// Errors of reaching the database rather than of what was asked: the connection (refused, lost,
+/// timed out), the pool, and the server's own "gone away", "lost connection", "shutting down",
+/// "too many connections" and SQLite's "busy".
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let mysql = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|m| m.number());
+            matches!(mysql, Some(1040 | 1053 | 1205 | 1927 | 2002 | 2003 | 2006 | 2013))
+                || db.code().as_deref().is_some_and(|c| c.starts_with("08") || c == "5" || c == "6")
+        }
+        _ => false,
+    }
+}
+
 fn database_error(e: &sqlx::Error) -> String {
     if is_too_many_connections(e) { TOO_MANY_CONNECTIONS.to_string() } else { format!("database error: {e}") }
 }
 
 impl StoreError {
+    /// The database did not answer (down, restarting, unreachable, out of connections, its
+    /// connection lost mid-way): the same request may succeed once it is back. Not a refusal
+    /// by a rule, which asking again would only repeat.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(e) => is_connection_error(e),
+            _ => false,
+        }
+    }
+
     /// MariaDB gave up this transaction to break a deadlock (1213, SQLSTATE 40001): nothing of it
     /// was written, and running it again is the documented answer.
     pub fn is_deadlock(&self) -> bool {

@@ -208,6 +208,7 @@ pub(crate) async fn run_console(
         caller_id: me.id,
         tz: config.zone(),
         drafts: drafts.clone(),
+        saves: Default::default(),
     };
     // Returns once the work it started has finished.
     let result = crate::console::run(identity, ctx, signals).await;

@@ -27,7 +27,14 @@ pub struct EffectCtx {
     pub tz: chrono_tz::Tz,
     /// The newest draft to write; one writer stores them in order, the latest winning.
     pub drafts: DraftWriter,
+    /// Held by the wrap-up save on its way to the database: one at a time.
+    pub saves: SaveGate,
 }
+
+/// One wrap-up save at a time. A save the database does not answer is left to finish on its
+/// own, never cut short (a transaction dropped mid-way leaves its connection to be cleaned up
+/// later); the next try waits until it has.
+pub type SaveGate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// Starts `effect` in `inflight` (a quit waits for it); its result arrives on `tx`.
 pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
@@ -330,9 +337,10 @@ async fn save_draft(ctx: &EffectCtx, d: FeedbackDraft) -> Option<Action> {
     None
 }
 
-/// How long a save may take before it counts as not having reached the database (a paused
-/// server holds the connection open and answers nothing). If it did commit meanwhile, the retry
-/// finds the outcome saved and says so ([`crate::store::StoreError::AlreadySaved`]).
+/// How long a save may take before it counts as waiting for the database (a paused server holds
+/// the connection open and answers nothing). The save goes on by itself; if it commits once the
+/// database answers, the next try finds the outcome saved and says so
+/// ([`crate::store::StoreError::AlreadySaved`]).
 const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a waiting save's question "does the database answer?" may take.
 const PING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -354,16 +362,24 @@ async fn submit(
             Err(_) => return waiting("the database did not answer".into()),
         }
     }
-    let saved = tokio::time::timeout(SAVE_WAIT, ctx.store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()));
-    match saved.await {
-        Ok(Ok((call, decision))) => {
+    let Ok(gate) = ctx.saves.clone().try_lock_owned() else {
+        return waiting("the last try has had no answer yet".into());
+    };
+    let (store, catalog, sent) = (ctx.store.clone(), ctx.catalog.clone(), feedback.clone());
+    let attempt = tokio::spawn(async move {
+        let _gate = gate;
+        store.submit_first_feedback(&sent, &catalog, Utc::now()).await
+    });
+    match tokio::time::timeout(SAVE_WAIT, attempt).await {
+        Ok(Ok(Ok((call, decision)))) => {
             ctx.drafts.forget(call.id);
             publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
             Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
         }
-        Ok(Err(crate::store::StoreError::AlreadySaved(call))) => Some(Action::FeedbackAlreadySaved(call)),
-        Ok(Err(e)) if e.is_unavailable() => waiting(e.to_string()),
-        Ok(Err(e)) => Some(Action::FeedbackFailed(e.to_string())),
+        Ok(Ok(Err(crate::store::StoreError::AlreadySaved(call)))) => Some(Action::FeedbackAlreadySaved(call)),
+        Ok(Ok(Err(e))) if e.is_unavailable() => waiting(e.to_string()),
+        Ok(Ok(Err(e))) => Some(Action::FeedbackFailed(e.to_string())),
+        Ok(Err(e)) => waiting(format!("the save stopped: {e}")),
         Err(_) => waiting(format!("the database did not answer within {} s", SAVE_WAIT.as_secs())),
     }
 }

@@ -466,11 +466,7 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
 /// and the agent is told.
 pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
     if super::save_retry::reached_before(app, &call) {
-        // This agent's own save, whose earlier try reached the database before it went away.
-        settle_wrapup(app, &call);
-        app.free_since = Some(app.now);
-        app.info(super::save_retry::reached_before_message(&call));
-        return after_elsewhere(app);
+        return on_reached_before(app, call);
     }
     let typed = app.form().filter(|f| f.call.id == call.id).map(|f| f.remarks.value().trim().to_string());
     let saved_remarks = call.remarks.clone().unwrap_or_default();
@@ -493,6 +489,24 @@ pub(super) fn on_already_saved(app: &mut App, call: CallLog) -> Vec<Effect> {
     after_elsewhere(app)
 }
 
+/// A waiting save found its outcome saved by an earlier try of its own (the answer lost on the
+/// way): saved. Remarks typed while it waited are added to the stored ones.
+fn on_reached_before(app: &mut App, call: CallLog) -> Vec<Effect> {
+    let typed = app.form().filter(|f| f.call.id == call.id).map(|f| (f.remarks.value().trim().to_string(), f.end));
+    if let Some((typed, end)) = typed
+        && call.remarks.as_deref().unwrap_or("") != stored_remarks(end, &typed)
+        && let Some(f) = app.form_mut()
+    {
+        f.saving = true;
+        f.call = call.clone();
+        return vec![Effect::AddRemarks { call_id: call.id, remarks: typed }];
+    }
+    settle_wrapup(app, &call);
+    app.free_since = Some(app.now);
+    app.info(super::save_retry::reached_before_message(&call));
+    after_elsewhere(app)
+}
+
 /// The remarks typed for a call saved elsewhere were added (or refused, and the form stays).
 pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, String>) -> Vec<Effect> {
     let call = match result {
@@ -506,10 +520,15 @@ pub(super) fn on_remarks_added(app: &mut App, result: Result<Box<CallLog>, Strin
             return vec![];
         }
     };
+    let ours = super::save_retry::reached_before(app, &call);
     let picked = picked_label(app, call.id);
     settle_wrapup(app, &call);
     app.free_since = Some(app.now);
-    app.info(elsewhere_message(&call, picked.as_deref(), true));
+    if ours {
+        app.info(super::save_retry::reached_before_message(&call));
+    } else {
+        app.info(elsewhere_message(&call, picked.as_deref(), true));
+    }
     after_elsewhere(app)
 }
 

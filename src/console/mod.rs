@@ -48,9 +48,15 @@ pub async fn run(identity: Identity, ctx: EffectCtx, signals: Signals) -> anyhow
     require_terminal()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
+    let mut left = None;
+    let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight, &mut left).await;
     restore();
     crate::tui::terminal::release(terminal);
+    // A save still waiting for the database: said where the agent looks next (the draft keeps it).
+    if let Some(words) = left {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{words}");
+    }
     // Taken over: the reason stays on the terminal (an SSH client shows it as the line closes).
     if let Ok(Ending::TakenOver(words)) = &result {
         use std::io::Write;
@@ -66,6 +72,7 @@ async fn event_loop(
     ctx: EffectCtx,
     mut signals: Signals,
     inflight: &mut JoinSet<()>,
+    left: &mut Option<String>,
 ) -> anyhow::Result<Ending> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut bus = ctx.dialer.bus.subscribe();
@@ -84,6 +91,7 @@ async fn event_loop(
             // The terminal is gone (a dropped line): close as on SIGHUP, writing the draft first.
             tracing::info!("terminal unwritable: {e}");
             apply(&mut app, vec![Action::Signal("SIGHUP")], &ctx, &tx, inflight).await;
+            *left = app.unsaved_words();
             return Ok(app.ending.take().unwrap_or(Ending::Signal("SIGHUP")));
         }
         let first = tokio::select! {
@@ -117,6 +125,7 @@ async fn event_loop(
         };
         let batch = drain(first, &mut rx, &mut bus);
         if apply(&mut app, batch, &ctx, &tx, inflight).await {
+            *left = app.unsaved_words();
             return Ok(app.ending.take().unwrap_or(Ending::Quit));
         }
     }

@@ -576,6 +576,19 @@ impl App {
         None
     }
 
+    /// What a console closing now leaves unsaved, in words for the terminal: the saves still
+    /// waiting for the database (their drafts keep them).
+    pub fn unsaved_words(&self) -> Option<String> {
+        if self.waiting.is_empty() {
+            return None;
+        }
+        let n = crate::domain::text::plural(self.waiting.len(), "wrap-up");
+        Some(format!(
+            "calldesk: {n} not saved yet (the database did not answer). Nothing is lost: kept as a draft, \
+             on this computer too, it reopens when you start calldesk again; save it then."
+        ))
+    }
+
     /// In a call, on a break, in wrap-up, or ready — in that order: a break is the agent's word
     /// even while an outcome is owed; a live call outranks everything.
     pub fn status(&self) -> AgentStatus<'_> {

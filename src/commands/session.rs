@@ -195,11 +195,7 @@ pub(crate) async fn run_console(
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed =
         tokio::spawn(crate::coord::feed::follow_paced(store.clone(), bus.clone(), crate::coord::feed::Pace::CONSOLE));
-    // What is typed into a wrap-up is kept on this host as well: a crash, a kill or a dropped
-    // line while the database is away loses none of it.
-    let local = crate::store::draft_file::DraftFile::new(&config.data_dir, store.label(), me.id);
-    let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id))
-        .keeping_locally(local);
+    let drafts = draft_writer(&store, &config, me.id, session.session.id);
     let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
         store: store.clone(),
@@ -215,6 +211,14 @@ pub(crate) async fn run_console(
     let reason = result.as_ref().map_or(EndReason::Failed, |e| e.reason());
     shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts), Some((session, reason))).await;
     result.map(|_| ())
+}
+
+/// The console's draft writer. What is typed into a wrap-up is kept on this host as well (a file
+/// in `CALLDESK_DATA_DIR`): a crash, a kill or a dropped line while the database is away loses
+/// none of it.
+fn draft_writer(store: &Store, config: &Config, caller: i64, session: i64) -> crate::console::effects::DraftWriter {
+    let local = crate::store::draft_file::DraftFile::new(&config.data_dir, store.label(), caller);
+    crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session)).keeping_locally(local)
 }
 
 /// Who the console is and how it dials, for its screens.

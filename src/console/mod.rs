@@ -17,6 +17,7 @@ pub mod lists;
 mod prompt_state;
 mod results;
 mod save_retry;
+mod saved;
 mod seen_events;
 pub mod state;
 pub mod update;
@@ -91,8 +92,7 @@ async fn event_loop(
             // The terminal is gone (a dropped line): close as on SIGHUP, writing the draft first.
             tracing::info!("terminal unwritable: {e}");
             apply(&mut app, vec![Action::Signal("SIGHUP")], &ctx, &tx, inflight).await;
-            *left = app.unsaved_words();
-            return Ok(app.ending.take().unwrap_or(Ending::Signal("SIGHUP")));
+            return Ok(closing(&mut app, left, Ending::Signal("SIGHUP")));
         }
         let first = tokio::select! {
             ev = events.next() => match ev {
@@ -125,10 +125,15 @@ async fn event_loop(
         };
         let batch = drain(first, &mut rx, &mut bus);
         if apply(&mut app, batch, &ctx, &tx, inflight).await {
-            *left = app.unsaved_words();
-            return Ok(app.ending.take().unwrap_or(Ending::Quit));
+            return Ok(closing(&mut app, left, Ending::Quit));
         }
     }
+}
+
+/// Why the console closes (`or` unless the state says), and in `left` what it leaves unsaved.
+fn closing(app: &mut App, left: &mut Option<String>, or: Ending) -> Ending {
+    *left = app.unsaved_words();
+    app.ending.take().unwrap_or(or)
 }
 
 /// `first` and whatever else has arrived meanwhile (a burst of webhooks), to be drawn once. Every

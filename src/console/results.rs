@@ -7,7 +7,8 @@ use super::action::{Action, Effect};
 use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
 use super::state::{App, LiveCall, Modal, RECENT_CALLS};
-use super::wrapup::{on_saved, open_unasked};
+use super::saved::on_saved;
+use super::wrapup::open_unasked;
 use crate::coord::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
@@ -45,8 +46,8 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
         Action::FeedbackWaiting { call_id, feedback, why } => super::save_retry::on_waiting(app, call_id, feedback, why),
-        Action::FeedbackAlreadySaved(call) => super::wrapup::on_already_saved(app, *call),
-        Action::RemarksAdded(r) => super::wrapup::on_remarks_added(app, r),
+        Action::FeedbackAlreadySaved(call) => super::saved::on_already_saved(app, *call),
+        Action::RemarksAdded(r) => super::saved::on_remarks_added(app, r),
         Action::PromptDone(r) => on_prompt_done(app, r),
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);

@@ -6,7 +6,7 @@
 //! Trying twice cannot store two outcomes: a wrap-up saves only a call's first outcome (the
 //! store refuses a second one under the call row's lock), and a try that had reached the
 //! database after all (its answer lost with the connection) is recognised by the outcome it
-//! left ([`reached_before`]).
+//! left ([`super::wrapup`]).
 
 use chrono::Duration;
 
@@ -14,7 +14,6 @@ use super::action::Effect;
 use super::state::{App, WaitingSave};
 use super::waiting_state::WAITING;
 use super::wrapup::checked;
-use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
 use crate::store::SubmitFeedback;
 
@@ -86,19 +85,6 @@ pub(super) fn retry_due(app: &mut App) -> Vec<Effect> {
 pub(super) fn on_refused(app: &mut App) {
     let on_screen = app.form().map(|f| f.call.id);
     app.waiting.retain(|id, w| !w.trying && Some(*id) != on_screen);
-}
-
-/// Whether `call`, found saved already by a save that was waiting, was saved by an earlier try
-/// of that same save (its answer lost on the way): the outcome stored is the one sent.
-pub(super) fn reached_before(app: &App, call: &CallLog) -> bool {
-    app.waiting.get(&call.id).is_some_and(|w| call.feedback.as_deref() == Some(w.feedback.feedback.as_str()))
-}
-
-/// The words for a waiting save that had been stored by an earlier try.
-pub(super) fn reached_before_message(call: &CallLog) -> String {
-    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
-    let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
-    format!("Saved \"{saved}\" for {name} (the database is back).")
 }
 
 fn name_of(app: &App, call_id: i64) -> String {

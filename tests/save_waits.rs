@@ -96,7 +96,10 @@ fn a_save_that_did_not_reach_the_database_waits_says_so_and_is_tried_again_by_it
     assert!(tick(&mut a, 3).is_empty(), "the pause grows");
     assert_eq!(tick(&mut a, 2).len(), 1);
 
-    update(&mut a, Action::FeedbackSaved { call: Box::new(saved_call()), decision: QueueDecision::Remove, call_next: false });
+    update(
+        &mut a,
+        Action::FeedbackSaved { call: Box::new(saved_call()), decision: QueueDecision::Remove, call_next: false },
+    );
     assert!(a.form().is_none());
     assert!(a.waiting.is_empty());
     assert!(notice(&a).starts_with("Saved \"Interview Fixed\""), "{}", notice(&a));

@@ -254,7 +254,10 @@ impl DraftWriter {
                 let local = kept.get(&call.id).filter(|k| local_is_newer(k.version, stored.get(&call.id).copied()));
                 match local {
                     Some(k) => {
-                        tracing::info!(call_id = call.id, "draft reopened from the local file: newer than the database's");
+                        tracing::info!(
+                            call_id = call.id,
+                            "draft reopened from the local file: newer than the database's"
+                        );
                         let d = FeedbackDraft { call_log_id: call.id, caller_id: caller, ..k.draft.clone() };
                         self.send(d.clone());
                         (call, Some(d))

@@ -354,7 +354,8 @@ async fn submit(
     call_next: bool,
     retry: bool,
 ) -> Option<Action> {
-    let waiting = |why: String| Some(Action::FeedbackWaiting { call_id: feedback.call_id, feedback: feedback.clone(), why });
+    let waiting =
+        |why: String| Some(Action::FeedbackWaiting { call_id: feedback.call_id, feedback: feedback.clone(), why });
     if retry {
         match tokio::time::timeout(PING_WAIT, ctx.store.ping()).await {
             Ok(Ok(())) => {}

@@ -37,10 +37,7 @@ pub(super) fn on_waiting(app: &mut App, call_id: i64, feedback: SubmitFeedback, 
         f.error = None;
     }
     let name = name_of(app, call_id);
-    app.info(format!(
-        "{}: the wrap-up for {name} is kept and will be saved when the database answers.",
-        WAITING
-    ));
+    app.info(format!("{}: the wrap-up for {name} is kept and will be saved when the database answers.", WAITING));
     vec![]
 }
 

@@ -5,8 +5,8 @@
 //! Every query is parameterised. All timestamps are UTC.
 
 mod calls;
-pub mod draft_file;
 pub(crate) mod dnc;
+pub mod draft_file;
 mod events;
 mod facts;
 mod fixes;

@@ -150,6 +150,7 @@ impl Runner {
             caller_id: 3,
             tz: config.zone(),
             drafts: DraftWriter::start(store),
+            saves: Default::default(),
         };
         let (tx, rx) = unbounded_channel();
         Self { ctx, tx, rx, running: Arc::new(AtomicUsize::new(0)) }

@@ -113,7 +113,7 @@ fn telecmi_call_from_queue_to_saved_outcome() {
     assert_eq!((form.focus, form.remarks.value()), (Field::Remarks, "Monday 10am"));
 
     let fx = update(&mut app, key(KeyCode::Enter));
-    let [Effect::Submit { feedback, call_next: false }] = fx.as_slice() else { panic!("{fx:?}") };
+    let [Effect::Submit { feedback, call_next: false, .. }] = fx.as_slice() else { panic!("{fx:?}") };
     assert_eq!(
         (feedback.call_id, feedback.feedback.as_str(), feedback.remarks.as_str()),
         (10, "Interview Fixed", "Monday 10am")

@@ -43,6 +43,7 @@ fn ctx(r: &Rig) -> EffectCtx {
         caller_id: 3,
         tz: chrono_tz::Asia::Kolkata,
         drafts: DraftWriter::start(r.db.store.clone()),
+        saves: Default::default(),
     }
 }
 

@@ -203,6 +203,7 @@ async fn the_consoles_queue_starts_with_a_driver_who_may_be_called() {
             caller_id: 3,
             tz: chrono_tz::UTC,
             drafts: DraftWriter::start(store.clone()),
+            saves: Default::default(),
         };
         let loaded =
             effects::run(&ctx, Effect::LoadQueue { generation: 1, after: None, filter: None, limit: 50 }).await;

@@ -208,7 +208,7 @@ pub(crate) async fn run_console(
     // Webhooks stored by this console's listener or by a team's `calldesk serve` arrive here.
     let feed =
         tokio::spawn(crate::coord::feed::follow_paced(store.clone(), bus.clone(), crate::coord::feed::Pace::CONSOLE));
-    let drafts = crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session.session.id));
+    let drafts = draft_writer(&store, &config, me.id, session.session.id);
     let identity = identity(&me, mode, &dialer, listener.as_ref(), &store);
     let ctx = EffectCtx {
         store: store.clone(),
@@ -217,12 +217,21 @@ pub(crate) async fn run_console(
         caller_id: me.id,
         tz: config.zone(),
         drafts: drafts.clone(),
+        saves: Default::default(),
     };
     // Returns once the work it started has finished.
     let result = crate::console::run(identity, ctx, signals).await;
     let reason = result.as_ref().map_or(EndReason::Failed, |e| e.reason());
     shut_down(&store, listener, reconciler.into_iter().chain([feed]), Some(&drafts), Some((session, reason))).await;
     result.map(|_| ())
+}
+
+/// The console's draft writer. What is typed into a wrap-up is kept on this host as well (a file
+/// in `CALLDESK_DATA_DIR`): a crash, a kill or a dropped line while the database is away loses
+/// none of it.
+fn draft_writer(store: &Store, config: &Config, caller: i64, session: i64) -> crate::console::effects::DraftWriter {
+    let local = crate::store::draft_file::DraftFile::new(&config.data_dir, store.label(), caller);
+    crate::console::effects::DraftWriter::start_for_session(store.clone(), Some(session)).keeping_locally(local)
 }
 
 /// Who the console is and how it dials, for its screens.
@@ -332,6 +341,8 @@ pub async fn demo(mut config: Config, database_url: Origin, calling_hours: Origi
     let secret = crate::commands::tokens::generate();
     let sim = Simulator::start("10000001", &secret, std::time::Duration::from_millis(1500)).await?;
     config.database_url = url;
+    // The demo's drafts go with its database.
+    config.data_dir = dir.path().to_path_buf();
     config.telecmi = Some(TelecmiCreds { app_id: "10000001".into(), secret: Secret::new(secret) });
     config.telecmi_base_url = sim.base_url();
     config.telecmi_agents = std::collections::BTreeMap::from([(DEMO_CALLER, "5003".to_string())]);

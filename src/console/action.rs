@@ -97,6 +97,14 @@ pub enum Action {
         call_next: bool,
     },
     FeedbackFailed(String),
+    /// The save of call `call_id`'s outcome (`feedback`) did not reach the database (down, restarting, not
+    /// answering): nothing was refused, and it is tried again by itself once the database
+    /// answers. `why` in the store's words.
+    FeedbackWaiting {
+        call_id: i64,
+        feedback: SubmitFeedback,
+        why: String,
+    },
     /// The call's outcome was saved meanwhile by another console of this agent: the form's was
     /// not. Holds the call as saved.
     FeedbackAlreadySaved(Box<CallLog>),
@@ -170,6 +178,9 @@ pub enum Effect {
     Submit {
         feedback: SubmitFeedback,
         call_next: bool,
+        /// A save waiting for the database, tried again by itself: it asks whether the database
+        /// answers first (a ping), and only then saves.
+        retry: bool,
     },
     LoadCallLog {
         generation: u64,

@@ -104,10 +104,15 @@ fn close(app: &mut App) -> Vec<Effect> {
         Some(Modal::Feedback(f)) => {
             let draft = f.draft(app.me.caller_id, &app.catalog);
             wrapup::keep_aside(app, &f, draft.clone());
-            app.info(format!(
-                "Wrap-up put aside and kept; press {} to finish it.",
-                keys::key(Context::Global, Command::ReopenWrapup)
-            ));
+            let reopen = keys::key(Context::Global, Command::ReopenWrapup);
+            if app.waiting.contains_key(&f.call.id) {
+                app.info(format!(
+                    "Wrap-up put aside and kept; its save still waits for the database and is made by itself \
+                     ({reopen} reopens it)."
+                ));
+            } else {
+                app.info(format!("Wrap-up put aside and kept; press {reopen} to finish it."));
+            }
             vec![Effect::SaveDraft(draft)]
         }
         Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup => wrapup::open_next_wrapup(app),

@@ -15,6 +15,8 @@ use crate::domain::hours::start_of_day;
 use crate::domain::wrapup::classify;
 use crate::store::{CallFilter, CallPage, FeedbackDraft, Store};
 
+pub use super::drafts::DraftWriter;
+
 /// What effects need: the store, the dialer and who this console is.
 #[derive(Clone)]
 pub struct EffectCtx {
@@ -25,117 +27,14 @@ pub struct EffectCtx {
     pub tz: chrono_tz::Tz,
     /// The newest draft to write; one writer stores them in order, the latest winning.
     pub drafts: DraftWriter,
+    /// Held by the wrap-up save on its way to the database: one at a time.
+    pub saves: SaveGate,
 }
 
-/// Writes wrap-up drafts as they are typed, one write at a time and in order: a draft waiting while
-/// an older one of the same call is written replaces it, so the store never goes back to older
-/// text and is at most one write behind the keyboard (a kill -9 loses at most that write).
-#[derive(Clone)]
-pub struct DraftWriter {
-    pending: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<i64, (u64, FeedbackDraft)>>>,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// The sequence number up to which every draft is written.
-    done: tokio::sync::watch::Receiver<u64>,
-    /// Set by [`Self::close`]: the writer ends once nothing is pending.
-    closing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    task: std::sync::Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
-}
-
-type Pending = std::collections::BTreeMap<i64, (u64, FeedbackDraft)>;
-
-fn lock(m: &std::sync::Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl DraftWriter {
-    /// Starts the writer task on `store`.
-    pub fn start(store: Store) -> Self {
-        Self::start_for_session(store, None)
-    }
-
-    /// [`Self::start`] for a console's `session`: once that session has been ended by a newer
-    /// login that stopped waiting for it, nothing more is written (it would overwrite the draft
-    /// being typed in the new console).
-    pub fn start_for_session(store: Store, session: Option<i64>) -> Self {
-        let pending = std::sync::Arc::new(std::sync::Mutex::new(Pending::new()));
-        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-        let (done_tx, done) = tokio::sync::watch::channel(0u64);
-        let closing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, w, c) = (pending.clone(), wake.clone(), closing.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                // Once closing, what is pending is written without waiting, then the task ends.
-                let closing = c.load(std::sync::atomic::Ordering::Acquire);
-                if !closing {
-                    w.notified().await;
-                }
-                let batch = std::mem::take(&mut *lock(&p));
-                if batch.is_empty() && closing {
-                    break;
-                }
-                let mut last = 0;
-                let superseded = match session {
-                    Some(id) => matches!(store.session_ended(id).await, Ok(true)),
-                    None => false,
-                };
-                for (_, (seq, d)) in batch {
-                    if superseded {
-                        tracing::warn!(
-                            call_id = d.call_log_id,
-                            "draft not saved: this session was closed by a newer login"
-                        );
-                    } else if let Err(e) = store.save_draft(&d, Utc::now()).await {
-                        tracing::warn!(call_id = d.call_log_id, "draft not saved: {e}");
-                    }
-                    last = last.max(seq);
-                }
-                done_tx.send_if_modified(|d| {
-                    let moved = last > *d;
-                    *d = (*d).max(last);
-                    moved
-                });
-            }
-        });
-        Self {
-            pending,
-            wake,
-            next: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
-            done,
-            closing,
-            task: std::sync::Arc::new(std::sync::Mutex::new(Some(task))),
-        }
-    }
-
-    /// Writes what is pending and stops the writer (before the database closes under it); waits
-    /// at most `limit`. A draft sent after this is not written.
-    pub async fn close(&self, limit: std::time::Duration) {
-        self.closing.store(true, std::sync::atomic::Ordering::Release);
-        let task = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        let Some(mut task) = task else { return };
-        // A writer busy writing keeps this wake-up (Notify stores it); one waiting wakes now.
-        self.wake.notify_one();
-        if tokio::time::timeout(limit, &mut task).await.is_err() {
-            tracing::warn!("the draft writer did not finish in time; stopped");
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    /// Queues `draft` (replacing that call's draft not yet written); returns its sequence number.
-    pub fn send(&self, draft: FeedbackDraft) -> u64 {
-        let seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        lock(&self.pending).insert(draft.call_log_id, (seq, draft));
-        self.wake.notify_one();
-        seq
-    }
-
-    /// Waits (at most `limit`) until the draft numbered `seq` is written.
-    pub async fn flushed(&self, seq: u64, limit: std::time::Duration) {
-        let mut done = self.done.clone();
-        let _ = tokio::time::timeout(limit, done.wait_for(|d| *d >= seq)).await;
-    }
-}
+/// One wrap-up save at a time. A save the database does not answer is left to finish on its
+/// own, never cut short (a transaction dropped mid-way leaves its connection to be cleaned up
+/// later); the next try waits until it has.
+pub type SaveGate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// Starts `effect` in `inflight` (a quit waits for it); its result arrives on `tx`.
 pub fn spawn(ctx: &EffectCtx, effect: Effect, tx: &UnboundedSender<Action>, inflight: &mut JoinSet<()>) {
@@ -188,7 +87,7 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::CancelDial(id) => Some(Action::DialCancelled(cancel_dial(ctx, id).await)),
         Effect::CheckDoNotCall { driver_id, mobile } => check_do_not_call(ctx, driver_id, mobile).await,
         Effect::SaveDraft(d) => save_draft(ctx, d).await,
-        Effect::Submit { feedback, call_next } => submit(ctx, feedback, call_next).await,
+        Effect::Submit { feedback, call_next, retry } => submit(ctx, feedback, call_next, retry).await,
         Effect::AddRemarks { call_id, remarks } => add_remarks(ctx, call_id, &remarks).await,
         Effect::EditDriver { driver_id, name, mobile } => {
             Some(Action::PromptDone(edit_driver(ctx, &driver_id, name, mobile).await))
@@ -238,6 +137,7 @@ async fn load_startup(ctx: &EffectCtx) -> Option<Action> {
         Ok(w) => w,
         Err(e) => return failed("Could not load unfinished wrap-ups", e),
     };
+    let wrapups = ctx.drafts.reopen_newer(store, me, wrapups).await;
     let live = match store.live_calls(Some(me)).await {
         // Only a call from the last hours is "in progress"; older ones wait as wrap-ups.
         Ok(l) => l.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER),
@@ -437,19 +337,59 @@ async fn save_draft(ctx: &EffectCtx, d: FeedbackDraft) -> Option<Action> {
     None
 }
 
-async fn submit(ctx: &EffectCtx, feedback: crate::store::SubmitFeedback, call_next: bool) -> Option<Action> {
-    match ctx.store.submit_first_feedback(&feedback, &ctx.catalog, Utc::now()).await {
-        Ok((call, decision)) => {
+/// How long a save may take before it counts as waiting for the database (a paused server holds
+/// the connection open and answers nothing). The save goes on by itself; if it commits once the
+/// database answers, the next try finds the outcome saved and says so
+/// ([`crate::store::StoreError::AlreadySaved`]).
+const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a waiting save's question "does the database answer?" may take.
+const PING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Saves the wrap-up's outcome. A save that fails for want of the database is reported as
+/// waiting (tried again by itself), one refused by a rule as failed. A `retry` first asks
+/// whether the database answers, so a database still away costs one ping, not a transaction.
+async fn submit(
+    ctx: &EffectCtx,
+    feedback: crate::store::SubmitFeedback,
+    call_next: bool,
+    retry: bool,
+) -> Option<Action> {
+    let waiting =
+        |why: String| Some(Action::FeedbackWaiting { call_id: feedback.call_id, feedback: feedback.clone(), why });
+    if retry {
+        match tokio::time::timeout(PING_WAIT, ctx.store.ping()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return waiting(e.to_string()),
+            Err(_) => return waiting("the database did not answer".into()),
+        }
+    }
+    let Ok(gate) = ctx.saves.clone().try_lock_owned() else {
+        return waiting("the last try has had no answer yet".into());
+    };
+    let (store, catalog, sent) = (ctx.store.clone(), ctx.catalog.clone(), feedback.clone());
+    let attempt = tokio::spawn(async move {
+        let _gate = gate;
+        store.submit_first_feedback(&sent, &catalog, Utc::now()).await
+    });
+    match tokio::time::timeout(SAVE_WAIT, attempt).await {
+        Ok(Ok(Ok((call, decision)))) => {
+            ctx.drafts.forget(call.id);
             publish(&ctx.dialer.bus, CallUpdate::new(call.clone(), Source::Feedback));
             Some(Action::FeedbackSaved { call: Box::new(call), decision, call_next })
         }
-        Err(crate::store::StoreError::AlreadySaved(call)) => Some(Action::FeedbackAlreadySaved(call)),
-        Err(e) => Some(Action::FeedbackFailed(e.to_string())),
+        Ok(Ok(Err(crate::store::StoreError::AlreadySaved(call)))) => Some(Action::FeedbackAlreadySaved(call)),
+        Ok(Ok(Err(e))) if e.is_unavailable() => waiting(e.to_string()),
+        Ok(Ok(Err(e))) => Some(Action::FeedbackFailed(e.to_string())),
+        Ok(Err(e)) => waiting(format!("the save stopped: {e}")),
+        Err(_) => waiting(format!("the database did not answer within {} s", SAVE_WAIT.as_secs())),
     }
 }
 
 async fn add_remarks(ctx: &EffectCtx, call_id: i64, remarks: &str) -> Option<Action> {
     let added = ctx.store.add_remarks(call_id, ctx.caller_id, remarks).await;
+    if added.is_ok() {
+        ctx.drafts.forget(call_id);
+    }
     Some(Action::RemarksAdded(added.map(Box::new).map_err(|e| e.to_string())))
 }
 

@@ -7,6 +7,7 @@ pub mod action;
 mod breaks;
 mod commands;
 mod dialing;
+mod drafts;
 mod driver_fixes;
 pub mod effects;
 mod finder;
@@ -15,10 +16,13 @@ mod form_keys;
 pub mod lists;
 mod prompt_state;
 mod results;
+mod save_retry;
+mod saved;
 mod seen_events;
 pub mod state;
 pub mod update;
 pub mod views;
+mod waiting_state;
 pub mod wrapup;
 
 use std::time::Duration;
@@ -45,9 +49,15 @@ pub async fn run(identity: Identity, ctx: EffectCtx, signals: Signals) -> anyhow
     require_terminal()?;
     let mut inflight = JoinSet::new();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight).await;
+    let mut left = None;
+    let result = event_loop(&mut terminal, identity, ctx, signals, &mut inflight, &mut left).await;
     restore();
     crate::tui::terminal::release(terminal);
+    // A save still waiting for the database: said where the agent looks next (the draft keeps it).
+    if let Some(words) = left {
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{words}");
+    }
     // Taken over: the reason stays on the terminal (an SSH client shows it as the line closes).
     if let Ok(Ending::TakenOver(words)) = &result {
         use std::io::Write;
@@ -63,6 +73,7 @@ async fn event_loop(
     ctx: EffectCtx,
     mut signals: Signals,
     inflight: &mut JoinSet<()>,
+    left: &mut Option<String>,
 ) -> anyhow::Result<Ending> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let mut bus = ctx.dialer.bus.subscribe();
@@ -81,7 +92,7 @@ async fn event_loop(
             // The terminal is gone (a dropped line): close as on SIGHUP, writing the draft first.
             tracing::info!("terminal unwritable: {e}");
             apply(&mut app, vec![Action::Signal("SIGHUP")], &ctx, &tx, inflight).await;
-            return Ok(app.ending.take().unwrap_or(Ending::Signal("SIGHUP")));
+            return Ok(closing(&mut app, left, Ending::Signal("SIGHUP")));
         }
         let first = tokio::select! {
             ev = events.next() => match ev {
@@ -114,9 +125,15 @@ async fn event_loop(
         };
         let batch = drain(first, &mut rx, &mut bus);
         if apply(&mut app, batch, &ctx, &tx, inflight).await {
-            return Ok(app.ending.take().unwrap_or(Ending::Quit));
+            return Ok(closing(&mut app, left, Ending::Quit));
         }
     }
+}
+
+/// Why the console closes (`or` unless the state says), and in `left` what it leaves unsaved.
+fn closing(app: &mut App, left: &mut Option<String>, or: Ending) -> Ending {
+    *left = app.unsaved_words();
+    app.ending.take().unwrap_or(or)
 }
 
 /// `first` and whatever else has arrived meanwhile (a burst of webhooks), to be drawn once. Every

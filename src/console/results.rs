@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use super::action::{Action, Effect};
 use super::dialing::after_queue_loaded;
 use super::lists::{PAGE, clamp_offsets, refresh_queue_in_place, reload_queue, take_page};
+use super::saved::on_saved;
 use super::state::{App, LiveCall, Modal, RECENT_CALLS};
-use super::wrapup::{on_saved, open_unasked};
+use super::wrapup::open_unasked;
 use crate::coord::dialer::CallKind;
 use crate::domain::CallLog;
 use crate::domain::text::strip_controls;
@@ -44,8 +45,11 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FactsLoaded { call_id, end, attempts } => on_facts(app, call_id, end, attempts),
         Action::FeedbackSaved { call, decision, call_next } => on_saved(app, *call, decision, call_next),
         Action::FeedbackFailed(msg) => on_feedback_failed(app, &msg),
-        Action::FeedbackAlreadySaved(call) => super::wrapup::on_already_saved(app, *call),
-        Action::RemarksAdded(r) => super::wrapup::on_remarks_added(app, r),
+        Action::FeedbackWaiting { call_id, feedback, why } => {
+            super::save_retry::on_waiting(app, call_id, feedback, why)
+        }
+        Action::FeedbackAlreadySaved(call) => super::saved::on_already_saved(app, *call),
+        Action::RemarksAdded(r) => super::saved::on_remarks_added(app, r),
         Action::PromptDone(r) => on_prompt_done(app, r),
         Action::StatsLoaded(s) => {
             app.stats = Some(*s);
@@ -196,6 +200,7 @@ fn on_facts(app: &mut App, call_id: i64, end: crate::domain::wrapup::CallEnd, at
 }
 
 fn on_feedback_failed(app: &mut App, msg: &str) -> Vec<Effect> {
+    super::save_retry::on_refused(app);
     if let Some(f) = app.form_mut() {
         f.saving = false;
         let retry = keys::key(Context::Feedback, Command::SaveFeedback);

@@ -12,6 +12,7 @@ use crate::domain::wrapup::{CallEnd, preselect, refusal};
 pub use super::finder_state::{CardView, SearchView, UpcomingView};
 pub use super::prompt_state::{Prompt, PromptFor};
 pub use super::seen_events::SeenEvents;
+pub use super::waiting_state::WaitingSave;
 use crate::domain::{CallLog, FeedbackCatalog, FeedbackGroup, Presence};
 use crate::store::{FeedbackDraft, QueueEntry, StatsBundle, StoredEvent};
 
@@ -466,6 +467,8 @@ pub struct App {
     pub dialing: bool,
     /// "Save and call next" is waiting for the queue to reload.
     pub pending_call_next: bool,
+    /// Saves that did not reach the database, by call id: tried again by itself once it answers.
+    pub waiting: std::collections::BTreeMap<i64, WaitingSave>,
     /// First line of the help shown (help scrolls on small terminals).
     pub help_scroll: u16,
     /// When the agent last finished a call's wrap-up (READY counts from then).
@@ -517,6 +520,7 @@ impl App {
             page_rows: 15,
             dialing: false,
             pending_call_next: false,
+            waiting: std::collections::BTreeMap::new(),
             help_scroll: 0,
             free_since: None,
             size: (80, 24),
@@ -555,6 +559,13 @@ impl App {
                 "A call to {name} is still in progress. It goes on at TeleCMI; its wrap-up waits for you next time."
             ));
         }
+        if !self.waiting.is_empty() {
+            return Some(
+                "A wrap-up's save is waiting for the database. Nothing is lost: it is kept as a draft (on this \
+                 computer too) and reopens next time; save it then."
+                    .into(),
+            );
+        }
         if self.form().is_some() || matches!(&self.modal, Some(Modal::ConfirmQuit(q)) if q.reopen_wrapup) {
             return Some("A wrap-up is open. What you typed is kept as a draft and reopens next time.".into());
         }
@@ -563,6 +574,19 @@ impl App {
             return Some(format!("{n} still waiting for an outcome; they reopen next time."));
         }
         None
+    }
+
+    /// What a console closing now leaves unsaved, in words for the terminal: the saves still
+    /// waiting for the database (their drafts keep them).
+    pub fn unsaved_words(&self) -> Option<String> {
+        if self.waiting.is_empty() {
+            return None;
+        }
+        let n = crate::domain::text::plural(self.waiting.len(), "wrap-up");
+        Some(format!(
+            "calldesk: {n} not saved yet (the database did not answer). Nothing is lost: kept as a draft, \
+             on this computer too, it reopens when you start calldesk again; save it then."
+        ))
     }
 
     /// In a call, on a break, in wrap-up, or ready — in that order: a break is the agent's word

@@ -99,6 +99,8 @@ fn on_tick(app: &mut App, now: chrono::DateTime<Utc>) -> Vec<Effect> {
         f.dirty = false;
         fx.push(Effect::SaveDraft(f.draft(caller, &catalog)));
     }
+    // Saves waiting for the database whose pause is over.
+    fx.extend(super::save_retry::retry_due(app));
     // A call placed elsewhere that came while a dialog was open, now that it is closed.
     if app.modal.is_none()
         && !app.dialing

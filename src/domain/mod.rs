@@ -1,5 +1,6 @@
 //! Plain types and rules of the calling domain; no I/O here.
 
+pub mod draft;
 pub mod event;
 pub mod feedback;
 pub mod hours;

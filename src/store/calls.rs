@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::search::{like_pattern, number_key};
 use super::tx::{Tx, with_conn};
 use super::{InsertedId, Result, Store, StoreError, db_time, with_pool};
+use crate::domain::draft::DraftVersion;
 use crate::domain::{CallLog, CallStatus, CallType, Provider};
 
 pub(crate) const CALL_COLUMNS: &str = "SELECT id, reference_id, caller_id, driver_id, driver_mobile, driver_name, \
@@ -67,7 +68,7 @@ pub struct SubmitFeedback {
 }
 
 /// What the agent typed so far in an unfinished wrap-up.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct FeedbackDraft {
     pub call_log_id: i64,
     pub caller_id: i64,
@@ -285,7 +286,15 @@ impl Store {
     /// --processes`), and the rare deadlock an upsert can still meet is run again.
     #[tracing::instrument(skip_all, err)]
     pub async fn save_draft(&self, draft: &FeedbackDraft, now: DateTime<Utc>) -> Result<()> {
-        const COLUMNS: &str = "caller_id, feedback_group, feedback, remarks, call_duration, updated_at";
+        self.save_draft_as(draft, DraftVersion::UNKNOWN, now).await
+    }
+
+    /// [`Store::save_draft`], recording which edit it is (a console's session and edit counter),
+    /// so a start can tell it from the copy in the console's local file.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn save_draft_as(&self, draft: &FeedbackDraft, version: DraftVersion, now: DateTime<Utc>) -> Result<()> {
+        const COLUMNS: &str =
+            "caller_id, feedback_group, feedback, remarks, call_duration, updated_at, edit_session, edit_seq";
         let set: Vec<String> = COLUMNS
             .split(", ")
             .map(|c| if self.is_mysql() { format!("{c} = VALUES({c})") } else { format!("{c} = excluded.{c}") })
@@ -293,7 +302,7 @@ impl Store {
         let on_conflict =
             if self.is_mysql() { "ON DUPLICATE KEY UPDATE" } else { "ON CONFLICT(call_log_id) DO UPDATE SET" };
         let sql = format!(
-            "INSERT INTO feedback_drafts (call_log_id, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) {on_conflict} {}",
+            "INSERT INTO feedback_drafts (call_log_id, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) {on_conflict} {}",
             set.join(", ")
         );
         super::retrying("save draft", || async {
@@ -306,6 +315,8 @@ impl Store {
                     .bind(&draft.remarks)
                     .bind(&draft.call_duration)
                     .bind(db_time(now))
+                    .bind(version.session)
+                    .bind(version.seq)
                     .execute(p)
                     .await
                     .map(|_| ())
@@ -313,6 +324,18 @@ impl Store {
             Ok(())
         })
         .await
+    }
+
+    /// Which edit each stored draft of `caller` is, by call.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn draft_versions(&self, caller: i64) -> Result<std::collections::HashMap<i64, DraftVersion>> {
+        let rows: Vec<(i64, i64, i64)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT call_log_id, edit_session, edit_seq FROM feedback_drafts WHERE caller_id = ?")
+                .bind(caller)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows.into_iter().map(|(id, session, seq)| (id, DraftVersion::new(session, seq))).collect())
     }
 
     /// Calls of `caller` that still need an outcome, oldest first: ended (or manual) calls without

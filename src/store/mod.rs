@@ -6,6 +6,7 @@
 
 mod calls;
 pub(crate) mod dnc;
+pub mod draft_file;
 mod events;
 mod facts;
 mod fixes;
@@ -156,9 +157,10 @@ impl StoreError {
 
 /// MariaDB error numbers that mean the server or the connection, not the statement: too many
 /// connections (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213),
-/// read-only or not ready (1290, 1047: Galera), connection killed (1927), server gone (2006,
-/// 2013). SQLite: busy (5), locked (6), I/O error (10), full (13), cannot open (14).
-const UNAVAILABLE_MYSQL: [u16; 9] = [1040, 1053, 1205, 1213, 1290, 1047, 1927, 2006, 2013];
+/// read-only or not ready (1290, 1047: Galera), connection killed (1927), cannot connect (2002,
+/// 2003), server gone (2006, 2013). SQLite: busy (5), locked (6), I/O error (10), full (13),
+/// cannot open (14).
+const UNAVAILABLE_MYSQL: [u16; 11] = [1040, 1053, 1205, 1213, 1290, 1047, 1927, 2002, 2003, 2006, 2013];
 const UNAVAILABLE_SQLITE: [&str; 5] = ["5", "6", "10", "13", "14"];
 
 fn sqlx_unavailable(e: &sqlx::Error) -> bool {

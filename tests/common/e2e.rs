@@ -67,15 +67,21 @@ impl Env {
         let script = format!(
             "export DATABASE_URL='{}' CALLDESK_USER_ID=3 TELECMI_APP_ID={APP_ID} TELECMI_APP_SECRET={SECRET} \
              TELECMI_BASE_URL='{}' TELECMI_AGENTS=3:5003 WEBHOOK_ADDR=127.0.0.1:{} WEBHOOK_TOKEN={TOKEN} \
-             CALLDESK_LOG_DIR='{}' CALLING_HOURS=00:00-24:00 {settings}\n{} console\n{after}\n",
+             CALLDESK_LOG_DIR='{}' CALLDESK_DATA_DIR='{}' CALLING_HOURS=00:00-24:00 {settings}\n{} console\n{after}\n",
             self.url,
             self.sim.base_url(),
             self.port,
             self.dir.path().join("logs").display(),
+            self.data_dir().display(),
             env!("CARGO_BIN_EXE_calldesk"),
         );
         std::fs::write(&path, script).expect("script");
         path
+    }
+
+    /// The console's `CALLDESK_DATA_DIR` (its local draft file).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     pub async fn store(&self) -> Store {

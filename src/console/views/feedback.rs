@@ -221,7 +221,7 @@ fn render_input(frame: &mut Frame, area: Rect, label: &str, hint: &str, input: &
 }
 
 fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
-    if f.saving {
+    if f.saving && !app.waiting.contains_key(&f.call.id) {
         return Line::styled("Saving…", Style::default().fg(Color::Cyan));
     }
     if let Some(q) = f.error.as_deref().and_then(|e| e.strip_prefix(crate::console::wrapup::QUESTION)) {
@@ -229,6 +229,9 @@ fn status_line(app: &App, f: &FeedbackForm) -> Line<'static> {
     }
     if let Some(e) = &f.error {
         return Line::styled(format!("✗ {e}"), Style::default().fg(Color::White).bg(Color::Red));
+    }
+    if let Some(w) = app.waiting.get(&f.call.id) {
+        return Line::styled(format!("⧗ {}", w.line()), Style::default().fg(Color::Black).bg(Color::Yellow));
     }
     if !f.ignored.is_empty() {
         // Keys typed as the form opened by itself, shown so the agent knows they did nothing.

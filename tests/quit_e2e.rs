@@ -146,7 +146,14 @@ async fn a_terminal_that_goes_away_ends_the_session_as_a_hangup() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     }
-    let lines = log_lines(&env.dir.path().join("logs"));
-    assert!(lines.iter().any(|l| l.contains("session ended") && l.contains("hangup")), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.contains("database closed")), "{lines:#?}");
+    // The session's end is written before the database is closed (and logged): wait for both.
+    loop {
+        let lines = log_lines(&env.dir.path().join("logs"));
+        let ended = lines.iter().any(|l| l.contains("session ended") && l.contains("hangup"));
+        if ended && lines.iter().any(|l| l.contains("database closed")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{lines:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
 }

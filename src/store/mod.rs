@@ -323,8 +323,9 @@ impl Store {
         Ok((store, missing))
     }
 
-    /// Opens a database that is there already, without migrating or creating anything: for a
-    /// lookup that runs often and must be quick (`calldesk ssh authorized-keys`).
+    /// Opens a database that is there already, without migrating or creating anything, on a
+    /// screen's pool ([`PoolSize::Session`]): for a lookup that runs often and must be quick
+    /// (`calldesk ssh authorized-keys`), and the load test's agents and board.
     #[tracing::instrument(skip_all, err)]
     pub async fn connect_existing(url: &str) -> Result<Self> {
         Self::connect_with(url, false, PoolSize::Session).await

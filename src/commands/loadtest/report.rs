@@ -88,6 +88,9 @@ impl LagProbe {
     }
 }
 
+/// How long the supervisor's reads may keep failing before the load test gives up.
+const FAILING_AT_MOST: Duration = Duration::from_secs(30);
+
 /// The supervisor console on its own pool, with the console's own read rules
 /// ([`update::update`]): it follows the event feed, reads on every change and every second, one
 /// read at a time. Reads run inline here (the console spawns them), so the changes heard during a
@@ -104,6 +107,7 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     let mut reads: Vec<Effect> = Vec::new();
     let mut lags = Vec::new();
     let mut stopped_at: Option<Instant> = None;
+    let mut failing_since: Option<Instant> = None;
     loop {
         let action = if let Some(Effect::LoadSnapshot { previous }) = reads.pop() {
             let started = Instant::now();
@@ -125,9 +129,21 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
                 }
             }
         };
-        if let Action::SnapshotLoaded { result: Err(e), .. } = &action {
-            feed.abort();
-            anyhow::bail!("the supervisor's read failed: {e}");
+        // A failed read is shown and read again, as on the board (a failover drops the
+        // connection under it); only a database gone for longer ends the load test.
+        if let Action::SnapshotLoaded { result, .. } = &action {
+            match result {
+                Ok(_) => failing_since = None,
+                Err(e) => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    tracing::warn!("loadtest supervisor: read failed: {e}");
+                    eprintln!("supervisor: a read failed ({e}); reading again");
+                    if since.elapsed() > FAILING_AT_MOST {
+                        feed.abort();
+                        anyhow::bail!("the supervisor's reads failed for {FAILING_AT_MOST:?}: {e}");
+                    }
+                }
+            }
         }
         reads.extend(update::update(&mut view, action));
         if stop.load(Ordering::Relaxed) && reads.is_empty() {

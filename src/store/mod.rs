@@ -90,14 +90,15 @@ pub const TOO_MANY_CONNECTIONS: &str = "the database server has no connection le
      \"Too many connections\"): raise its max_connections (each console and supervisor board uses up to 2, \
      `calldesk serve` up to 16) or close consoles nobody uses";
 
-/// On a Galera cluster a read waits until this node has applied what the cluster committed
-/// before it (`wsrep_sync_wait` bit 1): calldesk reads what it has just written, maybe through
-/// another connection that a proxy put on another node (docs/galera.md, run C: without it,
-/// outcomes were lost and duplicated). The server's own bits are kept; with wsrep off nothing
-/// changes; a server without the variable (MySQL) refuses the statement, which is let be.
+/// On a Galera cluster every statement waits until this node has applied what the cluster
+/// committed before it (`wsrep_sync_wait` = 7: reads, updates and deletes, inserts): calldesk
+/// reads and updates what it has just written, maybe through another connection that a proxy put
+/// on another node (docs/galera.md, run C: without it, outcomes were lost and duplicated). The
+/// server's own bits are kept; with wsrep off nothing changes; a server without the variable
+/// (MySQL) refuses the statement, which is let be.
 async fn read_your_writes(conn: &mut sqlx::MySqlConnection) -> std::result::Result<(), sqlx::Error> {
     const SET: &str = "SET SESSION wsrep_sync_wait = \
-                       IF(@@wsrep_on, @@global.wsrep_sync_wait | 1, @@global.wsrep_sync_wait)";
+                       IF(@@wsrep_on, @@global.wsrep_sync_wait | 7, @@global.wsrep_sync_wait)";
     if let Err(e) = sqlx::query(SET).execute(conn).await {
         tracing::debug!("not a Galera server: {e}");
     }

@@ -129,21 +129,9 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
                 }
             }
         };
-        // A failed read is shown and read again, as on the board (a failover drops the
-        // connection under it); only a database gone for longer ends the load test.
-        if let Action::SnapshotLoaded { result, .. } = &action {
-            match result {
-                Ok(_) => failing_since = None,
-                Err(e) => {
-                    let since = *failing_since.get_or_insert_with(Instant::now);
-                    tracing::warn!("loadtest supervisor: read failed: {e}");
-                    eprintln!("supervisor: a read failed ({e}); reading again");
-                    if since.elapsed() > FAILING_AT_MOST {
-                        feed.abort();
-                        anyhow::bail!("the supervisor's reads failed for {FAILING_AT_MOST:?}: {e}");
-                    }
-                }
-            }
+        if let Err(e) = note_read(&action, &mut failing_since) {
+            feed.abort();
+            return Err(e);
         }
         reads.extend(update::update(&mut view, action));
         if stop.load(Ordering::Relaxed) && reads.is_empty() {
@@ -156,6 +144,25 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     feed.abort();
     store.close().await;
     Ok(lags)
+}
+
+/// A failed read is shown and read again, as on the board (a failover drops the connection
+/// under it); only reads failing for [`FAILING_AT_MOST`] end the load test.
+fn note_read(action: &Action, failing_since: &mut Option<Instant>) -> anyhow::Result<()> {
+    match action {
+        Action::SnapshotLoaded { result: Ok(_), .. } => *failing_since = None,
+        Action::SnapshotLoaded { result: Err(e), .. } => {
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            tracing::warn!("loadtest supervisor: read failed: {e}");
+            eprintln!("supervisor: a read failed ({e}); reading again");
+            anyhow::ensure!(
+                since.elapsed() <= FAILING_AT_MOST,
+                "the supervisor's reads failed for {FAILING_AT_MOST:?}: {e}"
+            );
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// What [`judge`] weighs.

@@ -136,7 +136,8 @@ pub async fn run(mut config: Config, plan: Plan) -> anyhow::Result<Report> {
     let lag = report::LagProbe::start(&bus);
     let questions_before = setup.server_questions().await?;
     let logs_before = report::LogMarks::take(&config.log_dir);
-    let sup_store = Store::connect(&url).await?;
+    // The board and each agent on a screen's pool (PoolSize::Session), as in a team.
+    let sup_store = Store::connect_existing(&url).await?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sup = tokio::spawn(report::supervise(sup_store, config.zone(), lag.clone(), stop.clone()));
     let agents_done = run_agents(&config, &api, &agents, tokens, &plan, &ledger).await?;
@@ -225,7 +226,7 @@ async fn spawn_agents(
         let agent = agent::Agent {
             id: *id,
             neighbour: agents[(i + 1) % agents.len()],
-            store: Store::connect(url).await?,
+            store: Store::connect_existing(url).await?,
             via: agent::Via::Api { http: http.clone(), api: api.to_string(), token },
             think: plan.think,
             ledger: ledger.clone(),

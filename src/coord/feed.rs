@@ -4,9 +4,21 @@
 //!
 //! Reading `id > last` alone is not enough on MariaDB: InnoDB hands out auto-increment ids at
 //! insert, and transactions commit in any order, so id N can become visible after N+1 was read.
-//! The follower remembers the ids it skipped over (gaps) for [`GAP_WAIT`] and reads them again on
-//! every poll until they appear or the wait runs out (a rolled-back insert, or an id that InnoDB
-//! consumed for an ignored duplicate, never appears). Memory is bounded by [`MAX_GAPS`].
+//! On a Galera cluster ids are also interleaved (`auto_increment_increment` = the cluster's size,
+//! a different offset per node): node 1 gives 1, 4, 7…, node 2 gives 2, 5, 8…, a row written on
+//! another node appears when it is replicated, and the ids of a node that writes nothing never
+//! appear at all. A skipped id is therefore either a row still to come or an id never used, and
+//! nothing tells the two apart but time.
+//!
+//! So the follower does not list skipped ids one by one (with increment 3 that was two of every
+//! three ids, up to [`MAX_HELD`] re-read by id every poll). It keeps a floor (every id at or
+//! below it is settled: delivered or given up) and the ids it delivered above the floor. While
+//! an id above the floor is missing, each poll asks one number — how many events are stored
+//! between the floor and the newest delivered id — and only when that exceeds what it delivered
+//! there does it read that range's ids and fetch the new ones. A missing id is waited for
+//! [`GAP_WAIT`] (a rolled-back insert, an id InnoDB consumed for an ignored duplicate, another
+//! node's offset); nothing here depends on the increment or the offsets, which differ per node
+//! and per connection. Memory is bounded by [`MAX_HELD`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -19,23 +31,31 @@ use crate::store::{Store, StoredEvent};
 pub const POLL: Duration = Duration::from_millis(250);
 
 /// How long a skipped id is waited for. An event's transaction allocates its id and commits
-/// within milliseconds; a minute covers a slow database with room to spare.
+/// within milliseconds (on Galera, plus its replication); a minute covers a slow database or a
+/// stalled cluster with room to spare.
 pub const GAP_WAIT: Duration = Duration::from_secs(60);
 
-/// At most this many skipped ids are remembered; beyond it the oldest are given up.
-pub const MAX_GAPS: usize = 4096;
+/// At most this many delivered ids are held above the floor (the events of the last
+/// [`GAP_WAIT`], at up to 68 events a second); beyond it the oldest missing ids are given up.
+/// The range the late check counts is as long.
+pub const MAX_HELD: usize = 4096;
 
 /// New events read per poll.
 const BATCH: u32 = 500;
 /// Pages read one after the other in one tick when behind.
 const PAGES_A_TICK: usize = 8;
+/// Ids fetched per query when late events are picked up.
+const FETCH_CHUNK: usize = 200;
 
-/// Where a follower is in the event table: the highest id delivered, and the lower ids not yet
-/// seen (with when they were first missed).
+/// Where a follower is in the event table: the highest id delivered, the floor below which every
+/// id is settled, and the ids delivered above the floor.
 #[derive(Debug, Clone)]
 pub struct Follower {
     last: i64,
-    gaps: BTreeMap<i64, Instant>,
+    floor: i64,
+    /// Delivered ids above `floor`, each with when the missing ids just below it were first
+    /// missed (the oldest of them is given up [`GAP_WAIT`] after).
+    held: BTreeMap<i64, Instant>,
     /// The last poll read a full page.
     behind: bool,
 }
@@ -55,7 +75,7 @@ impl Follower {
 
     /// Starts after event `last`.
     pub fn after(last: i64) -> Self {
-        Self { last, gaps: BTreeMap::new(), behind: false }
+        Self { last, floor: last, held: BTreeMap::new(), behind: false }
     }
 
     /// The highest id delivered so far.
@@ -63,44 +83,84 @@ impl Follower {
         self.last
     }
 
-    /// Ids still waited for.
+    /// Ids below the newest delivered one still waited for (not stored one by one: on Galera
+    /// most of them are ids no node will use).
     pub fn pending_gaps(&self) -> usize {
-        self.gaps.len()
+        usize::try_from(self.last - self.floor).unwrap_or(usize::MAX).saturating_sub(self.held.len())
+    }
+
+    /// Delivered ids held above the floor while a lower one is waited for (at most
+    /// [`MAX_HELD`]).
+    pub fn held(&self) -> usize {
+        self.held.len()
     }
 
     /// Reads what was committed since the last poll: late ids first, then new ones. Each event
     /// is returned once; an event is never returned again by a later poll.
     pub async fn poll(&mut self, store: &Store, now: Instant) -> crate::store::Result<Vec<StoredEvent>> {
-        let mut out = Vec::new();
-        if !self.gaps.is_empty() {
-            let ids: Vec<i64> = self.gaps.keys().copied().collect();
-            for chunk in ids.chunks(200) {
-                for ev in store.events_by_ids(chunk).await? {
-                    if self.gaps.remove(&ev.id).is_some() {
-                        out.push(ev);
-                    }
-                }
-            }
-            self.gaps.retain(|_, since| now.duration_since(*since) < GAP_WAIT);
-        }
+        let mut out = self.late(store, now).await?;
+        self.settle(now);
         let fresh = store.events_after(self.last, BATCH).await?;
         self.behind = fresh.len() >= BATCH as usize;
         for ev in fresh {
             if ev.id <= self.last {
                 continue;
             }
-            // Every id between the last one seen and this one is not visible yet: wait for it.
-            let from = (self.last + 1).max(ev.id.saturating_sub(MAX_GAPS as i64));
-            for missing in from..ev.id {
-                self.gaps.entry(missing).or_insert(now);
-                if self.gaps.len() > MAX_GAPS {
-                    self.gaps.pop_first();
-                }
-            }
+            self.held.insert(ev.id, now);
             self.last = ev.id;
             out.push(ev);
         }
+        self.settle(now);
         Ok(out)
+    }
+
+    /// Events that committed below the newest delivered id since the last poll. One count while
+    /// nothing came late; the range's ids and the new rows only when something did.
+    async fn late(&mut self, store: &Store, now: Instant) -> crate::store::Result<Vec<StoredEvent>> {
+        if self.floor >= self.last {
+            return Ok(vec![]);
+        }
+        // Every held id but `last` lies strictly between the floor and `last`.
+        let delivered = self.held.len().saturating_sub(1);
+        let stored = store.count_events_between(self.floor, self.last).await?;
+        if usize::try_from(stored).unwrap_or(0) <= delivered {
+            return Ok(vec![]);
+        }
+        let new: Vec<i64> = store
+            .event_ids_between(self.floor, self.last)
+            .await?
+            .into_iter()
+            .filter(|id| !self.held.contains_key(id))
+            .collect();
+        let mut out = Vec::new();
+        for chunk in new.chunks(FETCH_CHUNK) {
+            for ev in store.events_by_ids(chunk).await? {
+                if ev.id > self.floor && !self.held.contains_key(&ev.id) {
+                    // The ids below it were missed when the next id above it was delivered.
+                    let since = self.held.range(ev.id..).next().map(|(_, t)| *t);
+                    self.held.insert(ev.id, since.unwrap_or(now));
+                    out.push(ev);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves the floor up over delivered ids with nothing missing below them, over missing ids
+    /// waited for [`GAP_WAIT`], and over the oldest ones when more than [`MAX_HELD`] are held.
+    fn settle(&mut self, now: Instant) {
+        while let Some((&first, &since)) = self.held.first_key_value() {
+            let nothing_missing = first == self.floor + 1;
+            let waited = now.saturating_duration_since(since) >= GAP_WAIT;
+            if !(nothing_missing || waited || self.held.len() > MAX_HELD) {
+                break;
+            }
+            if !nothing_missing {
+                tracing::debug!("event feed: ids {}..{first} never appeared; given up", self.floor + 1);
+            }
+            self.floor = first;
+            self.held.pop_first();
+        }
     }
 
     /// Whether the last poll read a full page: more is waiting, read again at once.
@@ -262,7 +322,7 @@ mod tests {
 
     use chrono::Utc;
 
-    use super::{Activity, Follower, GAP_WAIT, Pace, STAY_QUICK};
+    use super::{Activity, Follower, GAP_WAIT, MAX_HELD, Pace, STAY_QUICK};
     use crate::coord::bus::{CallUpdate, Source};
     use crate::domain::{CallLog, Leg, ProviderEvent};
     use crate::store::Store;
@@ -389,5 +449,93 @@ mod tests {
         assert_eq!(f.pending_gaps(), 1, "still waited for");
         assert!(f.poll(&store, t0 + GAP_WAIT + Duration::from_secs(1)).await.expect("poll").is_empty());
         assert_eq!((f.pending_gaps(), f.last()), (0, 3), "given up after GAP_WAIT");
+    }
+
+    /// Inserts event rows with the given ids, as a Galera node (or several) would number them.
+    async fn insert_ids(store: &Store, ids: impl IntoIterator<Item = i64>) {
+        let crate::store::Backend::Sqlite(pool) = &store.backend else { panic!("sqlite") };
+        let mut tx = pool.begin().await.expect("begin");
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO webhook_events (id, received_at, dedup_key, kind, leg, status, payload) \
+                 VALUES (?, CURRENT_TIMESTAMP, ?, 'event', 'a', 'started', '{}')",
+            )
+            .bind(id)
+            .bind(format!("k{id}"))
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+
+    async fn ids_of(f: &mut Follower, store: &Store, now: Instant) -> Vec<i64> {
+        f.poll(store, now).await.expect("poll").iter().map(|e| e.id).collect()
+    }
+
+    /// Ids of one node with `auto_increment_increment=3` (2, 5, 8…): the two ids between each
+    /// pair are not listed one by one; what is held stays bounded; an id of another node that
+    /// commits late (below the newest delivered) is still delivered, once.
+    #[tokio::test]
+    async fn interleaved_ids_hold_little_and_a_late_one_still_arrives() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let mut f = Follower::after(0);
+        let t0 = Instant::now();
+        insert_ids(&store, (0..3000).map(|k| 2 + 3 * k)).await;
+        let mut got = Vec::new();
+        loop {
+            let ids = ids_of(&mut f, &store, t0).await;
+            if ids.is_empty() {
+                break;
+            }
+            got.extend(ids);
+        }
+        assert_eq!(got.len(), 3000);
+        assert_eq!(f.last(), 2 + 3 * 2999);
+        assert!(f.held() <= MAX_HELD, "held {}", f.held());
+        // Another node's id, committed after its neighbours were read.
+        let late = 3 * 2990;
+        insert_ids(&store, [late]).await;
+        assert_eq!(ids_of(&mut f, &store, t0 + Duration::from_secs(1)).await, vec![late], "the late id");
+        assert!(ids_of(&mut f, &store, t0 + Duration::from_secs(2)).await.is_empty(), "once");
+        // A minute on, the ids no node used are given up and nothing is held.
+        assert!(ids_of(&mut f, &store, t0 + GAP_WAIT + Duration::from_secs(2)).await.is_empty());
+        assert_eq!((f.held(), f.pending_gaps()), (0, 0));
+    }
+
+    /// An id that fills part of a gap does not restart the wait of the ids below it beyond
+    /// when they were first missed.
+    #[tokio::test]
+    async fn a_late_id_keeps_the_wait_of_the_gap_it_fills() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let mut f = Follower::after(0);
+        let t0 = Instant::now();
+        insert_ids(&store, [1, 10]).await;
+        assert_eq!(ids_of(&mut f, &store, t0).await, vec![1, 10]);
+        assert_eq!((f.pending_gaps(), f.held()), (8, 1));
+        insert_ids(&store, [5]).await;
+        assert_eq!(ids_of(&mut f, &store, t0 + Duration::from_secs(30)).await, vec![5]);
+        assert_eq!(f.pending_gaps(), 7);
+        // 2..4 and 6..9 were missed at t0: given up at t0 + GAP_WAIT, not 30 s later.
+        assert!(ids_of(&mut f, &store, t0 + GAP_WAIT).await.is_empty());
+        assert_eq!((f.pending_gaps(), f.held()), (0, 0));
+        insert_ids(&store, [3]).await;
+        assert!(ids_of(&mut f, &store, t0 + GAP_WAIT).await.is_empty(), "given up: below the floor");
+        insert_ids(&store, [11]).await;
+        assert_eq!(ids_of(&mut f, &store, t0 + GAP_WAIT).await, vec![11]);
+    }
+
+    /// More than [`MAX_HELD`] events above a missing id: the oldest missing ids are given up
+    /// early, so memory (and the range the late check counts) stays bounded.
+    #[tokio::test]
+    async fn what_is_held_is_bounded() {
+        let store = Store::open("sqlite::memory:").await.expect("store");
+        let mut f = Follower::after(0);
+        let t0 = Instant::now();
+        let n = i64::try_from(MAX_HELD).expect("fits") + 1000;
+        insert_ids(&store, (1..=n).map(|k| 2 * k)).await;
+        while !ids_of(&mut f, &store, t0).await.is_empty() {}
+        assert_eq!(f.last(), 2 * n);
+        assert_eq!(f.held(), MAX_HELD);
     }
 }

@@ -111,6 +111,34 @@ impl Store {
         })?)
     }
 
+    /// How many events are stored with `after < id < before`: one number the feed compares with
+    /// what it delivered of that range, to learn whether an id below its newest committed late.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn count_events_between(&self, after: i64, before: i64) -> Result<i64> {
+        let row: (i64,) = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE id > ? AND id < ?")
+                .bind(after)
+                .bind(before)
+                .fetch_one(p)
+                .await
+        })?;
+        Ok(row.0)
+    }
+
+    /// The ids stored with `after < id < before`, in order (ids only: the feed fetches the rows
+    /// it has not delivered with [`Self::events_by_ids`]).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn event_ids_between(&self, after: i64, before: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = with_pool!(self, |p, d| {
+            sqlx::query_as("SELECT id FROM webhook_events WHERE id > ? AND id < ? ORDER BY id")
+                .bind(after)
+                .bind(before)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The newest event's id (0 when none).
     #[tracing::instrument(skip_all, err)]
     pub async fn max_event_id(&self) -> Result<i64> {

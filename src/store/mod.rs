@@ -91,6 +91,21 @@ pub const TOO_MANY_CONNECTIONS: &str = "the database server has no connection le
      \"Too many connections\"): raise its max_connections (each console and supervisor board uses up to 2, \
      `calldesk serve` up to 16) or close consoles nobody uses";
 
+/// On a Galera cluster every statement waits until this node has applied what the cluster
+/// committed before it (`wsrep_sync_wait` = 7: reads, updates and deletes, inserts): calldesk
+/// reads and updates what it has just written, maybe through another connection that a proxy put
+/// on another node (docs/galera.md, run C: without it, outcomes were lost and duplicated). The
+/// server's own bits are kept; with wsrep off nothing changes; a server without the variable
+/// (MySQL) refuses the statement, which is let be.
+async fn read_your_writes(conn: &mut sqlx::MySqlConnection) -> std::result::Result<(), sqlx::Error> {
+    const SET: &str = "SET SESSION wsrep_sync_wait = \
+                       IF(@@wsrep_on, @@global.wsrep_sync_wait | 7, @@global.wsrep_sync_wait)";
+    if let Err(e) = sqlx::query(SET).execute(conn).await {
+        tracing::debug!("not a Galera server: {e}");
+    }
+    Ok(())
+}
+
 /// MariaDB's 1040, "Too many connections" (SQLSTATE 08004; the error a refused handshake carries
 /// may have no SQLSTATE).
 fn is_too_many_connections(e: &sqlx::Error) -> bool {
@@ -385,8 +400,9 @@ impl Store {
         Ok((store, missing))
     }
 
-    /// Opens a database that is there already, without migrating or creating anything: for a
-    /// lookup that runs often and must be quick (`calldesk ssh authorized-keys`).
+    /// Opens a database that is there already, without migrating or creating anything, on a
+    /// screen's pool ([`PoolSize::Session`]): for a lookup that runs often and must be quick
+    /// (`calldesk ssh authorized-keys`), and the load test's agents and board.
     #[tracing::instrument(skip_all, err)]
     pub async fn connect_existing(url: &str) -> Result<Self> {
         Self::connect_with(url, false, PoolSize::Session).await
@@ -407,6 +423,7 @@ impl Store {
                 .idle_timeout(size.idle_timeout())
                 .test_before_acquire(size.test_before_acquire())
                 .acquire_timeout(Duration::from_secs(5))
+                .after_connect(|conn, _| Box::pin(read_your_writes(conn)))
                 .connect_with(opts.timezone(Some("+00:00".to_string())).charset("utf8mb4"))
                 .await
                 .map_err(|e| {

@@ -55,9 +55,14 @@ impl PrivateMariaDb {
             return skip("not root (mariadbd runs here as --user=root)");
         }
         let dir = tempfile::Builder::new().prefix("calldesk-outage-db").tempdir().expect("tempdir");
+        // Its own tmpdir: two bootstraps at once in the shared /tmp clash over temporary tables
+        // ("Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmpdir");
         let out = Command::new("mariadb-install-db")
             .arg("--user=root")
             .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .output()
             .expect("run mariadb-install-db");
@@ -107,6 +112,7 @@ impl PrivateMariaDb {
             .arg(format!("--socket={}", self.socket().display()))
             .arg(format!("--pid-file={}", self.dir.path().join("mysqld.pid").display()))
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", self.dir.path().join("tmp").display()))
             .args(["--bind-address=127.0.0.1", "--max-connections=300", "--skip-name-resolve"])
             .args(["--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M"])
             .args(&self.extra)

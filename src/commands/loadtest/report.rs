@@ -88,6 +88,10 @@ impl LagProbe {
     }
 }
 
+/// How long the supervisor's reads may keep failing before the load test gives up: longer than
+/// the outage of a minute the team must ride through (a restart, a failover).
+const FAILING_AT_MOST: Duration = Duration::from_secs(180);
+
 /// The supervisor console on its own pool, with the console's own read rules
 /// ([`update::update`]): it follows the event feed, reads on every change and every second, one
 /// read at a time. Reads run inline here (the console spawns them), so the changes heard during a
@@ -105,6 +109,7 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     let mut reads: Vec<Effect> = Vec::new();
     let mut lags = Vec::new();
     let mut stopped_at: Option<Instant> = None;
+    let mut failing_since: Option<Instant> = None;
     loop {
         let action = if let Some(Effect::LoadSnapshot { previous }) = reads.pop() {
             let started = Instant::now();
@@ -126,10 +131,9 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
                 }
             }
         };
-        if let Action::SnapshotLoaded { result: Err(e), .. } = &action {
-            // The database away: the board says so and reads again at the next tick, as the
-            // real one does; the lag of what it could not see counts.
-            tracing::warn!("the load test's supervisor could not read: {e}");
+        if let Err(e) = note_read(&action, &mut failing_since) {
+            feed.abort();
+            return Err(e);
         }
         reads.extend(update::update(&mut view, action));
         if stop.load(Ordering::Relaxed) && reads.is_empty() {
@@ -142,6 +146,25 @@ pub async fn supervise(store: Store, tz: Tz, probe: LagProbe, stop: Arc<AtomicBo
     feed.abort();
     store.close().await;
     Ok(lags)
+}
+
+/// A failed read is shown and read again, as on the board (a failover drops the connection
+/// under it); only reads failing for [`FAILING_AT_MOST`] end the load test.
+fn note_read(action: &Action, failing_since: &mut Option<Instant>) -> anyhow::Result<()> {
+    match action {
+        Action::SnapshotLoaded { result: Ok(_), .. } => *failing_since = None,
+        Action::SnapshotLoaded { result: Err(e), .. } => {
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            tracing::warn!("loadtest supervisor: read failed: {e}");
+            eprintln!("supervisor: a read failed ({e}); reading again");
+            anyhow::ensure!(
+                since.elapsed() <= FAILING_AT_MOST,
+                "the supervisor's reads failed for {FAILING_AT_MOST:?}: {e}"
+            );
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// What [`judge`] weighs.

@@ -276,7 +276,8 @@ pub async fn child(mut config: Config) -> anyhow::Result<()> {
     let ledger: Shared<Ledger> = Arc::default();
     let mut agents = Vec::new();
     for (id, neighbour) in &job.agents {
-        let store = Store::connect(&config.database_url).await?;
+        // A console's pool (PoolSize::Session): the connections a team's console holds.
+        let store = Store::connect_existing(&config.database_url).await?;
         let dialer = Dialer::new(store.clone(), config.clone(), crate::coord::bus::new_bus())?;
         let via = Via::Console { dialer: Box::new(dialer), catalog: config.catalog() };
         let think = Duration::from_millis(job.think_ms);

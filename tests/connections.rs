@@ -23,8 +23,7 @@ fn run(url: &str, user: &str, args: &[&str]) -> Output {
         c.args(args);
         c
     };
-    cmd
-        .env("DATABASE_URL", url)
+    cmd.env("DATABASE_URL", url)
         .env("CALLDESK_USER_ID", user)
         .env("CALLDESK_LOG_DIR", logs.path())
         .env("WEBHOOK_ADDR", "127.0.0.1:0")

@@ -129,7 +129,9 @@ async fn an_event_committed_late_still_arrives_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_on_one_node_sees_every_event_written_on_the_others() {
     let Ok(urls) = std::env::var("CALLDESK_GALERA_URLS") else {
-        eprintln!("skipped: CALLDESK_GALERA_URLS is not set");
+        eprintln!(
+            "\n*** SKIPPED: CALLDESK_GALERA_URLS is not set (a real Galera cluster: contrib/galera/one-machine.sh) ***"
+        );
         return;
     };
     let urls: Vec<&str> = urls.split(',').collect();
@@ -192,7 +194,9 @@ async fn a_follower_on_one_node_sees_every_event_written_on_the_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_on_one_node_is_read_at_once_on_another() {
     let Ok(urls) = std::env::var("CALLDESK_GALERA_URLS") else {
-        eprintln!("skipped: CALLDESK_GALERA_URLS is not set");
+        eprintln!(
+            "\n*** SKIPPED: CALLDESK_GALERA_URLS is not set (a real Galera cluster: contrib/galera/one-machine.sh) ***"
+        );
         return;
     };
     let urls: Vec<&str> = urls.split(',').collect();

@@ -110,7 +110,8 @@ fn logs_of(dir: &std::path::Path) -> String {
 fn a_paused_database_loses_nothing_under_load() {
     let Some(db) = PrivateMariaDb::start(&[]) else { return };
     let dir = tempfile::tempdir().expect("tmp");
-    let run = Run::start(&db, dir.path(), &["--agents", "6", "--minutes", "0.6", "--think-ms", "300", "--step-ms", "250"]);
+    let run =
+        Run::start(&db, dir.path(), &["--agents", "6", "--minutes", "0.6", "--think-ms", "300", "--step-ms", "250"]);
     let t0 = run.agents_started();
     at(t0, 8);
     db.pause();

@@ -67,7 +67,8 @@ impl PrivateMariaDb {
             .output()
             .expect("run mariadb-install-db");
         assert!(out.status.success(), "mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
-        let mut db = Self { dir, port: free_port(), extra: extra.iter().map(|s| (*s).to_string()).collect(), child: None };
+        let mut db =
+            Self { dir, port: free_port(), extra: extra.iter().map(|s| (*s).to_string()).collect(), child: None };
         db.launch();
         db.admin_sql(
             "CREATE DATABASE calldesk CHARACTER SET utf8mb4;

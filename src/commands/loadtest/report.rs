@@ -329,8 +329,16 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "  lost outcomes           {}", self.lost)?;
         writeln!(f, "  duplicated outcomes     {}", self.duplicated)?;
-        writeln!(f, "  webhooks unacknowledged {} (not answered 2xx within 5 s: TeleCMI promises no retry)", self.unacknowledged)?;
-        writeln!(f, "  wrong call endings      {} (status or talk time not as TeleCMI reported)", self.wrong_ends.len())?;
+        writeln!(
+            f,
+            "  webhooks unacknowledged {} (not answered 2xx within 5 s: TeleCMI promises no retry)",
+            self.unacknowledged
+        )?;
+        writeln!(
+            f,
+            "  wrong call endings      {} (status or talk time not as TeleCMI reported)",
+            self.wrong_ends.len()
+        )?;
         for w in self.wrong_ends.iter().take(5) {
             writeln!(f, "    {w}")?;
         }
@@ -356,7 +364,11 @@ impl fmt::Display for Report {
         }
         let misses = self.misses();
         if misses.is_empty() {
-            write!(f, "PASS: 0 double claims, 0 lost, 0 duplicated, every call ending as TeleCMI said, supervisor p99 < {}", ms(LAG_GOAL))
+            write!(
+                f,
+                "PASS: 0 double claims, 0 lost, 0 duplicated, every call ending as TeleCMI said, supervisor p99 < {}",
+                ms(LAG_GOAL)
+            )
         } else {
             write!(f, "FAIL: {}", misses.join("; "))
         }

@@ -44,9 +44,8 @@ pub(crate) fn wrong(truth: &[Ended], rows: &[LoadtestCall]) -> Vec<String> {
                 return Some(format!("call {}: placed at TeleCMI, no row", t.call_id));
             };
             let (status, talk) = (row.status.as_deref().unwrap_or(""), row.call_duration.unwrap_or(0));
-            (status != t.status || talk != t.talk).then(|| {
-                format!("call {}: {status} {talk} s, TeleCMI said {} {} s", t.call_id, t.status, t.talk)
-            })
+            (status != t.status || talk != t.talk)
+                .then(|| format!("call {}: {status} {talk} s, TeleCMI said {} {} s", t.call_id, t.status, t.talk))
         })
         .collect()
 }
@@ -58,7 +57,9 @@ pub(crate) async fn settle(store: &Store, within: Duration) -> anyhow::Result<Ve
     loop {
         let rows = store.loadtest_calls().await;
         if let Ok(rows) = &rows {
-            let live = rows.iter().any(|r| r.status.as_deref().and_then(|s| s.parse::<CallStatus>().ok()).is_some_and(CallStatus::is_live));
+            let live = rows.iter().any(|r| {
+                r.status.as_deref().and_then(|s| s.parse::<CallStatus>().ok()).is_some_and(CallStatus::is_live)
+            });
             if !live || Instant::now() >= until {
                 return Ok(rows.clone());
             }

@@ -56,11 +56,12 @@ pub struct DraftFile {
 }
 
 impl DraftFile {
-    /// The file for `caller` on the database `database` (a label without credentials, such as
-    /// [`super::Store::label`]) in folder `dir`: named by a hash of the database, so two
-    /// databases never share one, and no address or name of it shows in the folder.
+    /// The file for `caller` on the database labelled `database` (without credentials:
+    /// [`super::Store::label`]) in folder `dir`: named by a hash of the database's identity
+    /// ([`super::database_identity`]: a SQLite file by its absolute path), so two databases never
+    /// share one, and no address or name of it shows in the folder.
     pub fn new(dir: &Path, database: &str, caller: i64) -> Self {
-        let hash = hex::encode(sha2::Sha256::digest(database.as_bytes()));
+        let hash = hex::encode(sha2::Sha256::digest(super::database_identity(database).as_bytes()));
         Self { path: dir.join(format!("drafts-{}-caller-{caller}.json", &hash[..16])) }
     }
 
@@ -205,6 +206,12 @@ mod tests {
     #[test]
     fn one_file_per_database_and_caller_named_without_the_database() {
         let dir = Path::new("/data");
+        // `calldesk.db` in two folders is two databases.
+        let here = DraftFile::new(dir, "sqlite calldesk.db", 3);
+        let elsewhere = std::env::temp_dir().join("other-folder").join("calldesk.db");
+        assert_ne!(here.path(), DraftFile::new(dir, &format!("sqlite {}", elsewhere.display()), 3).path());
+        let cwd = std::env::current_dir().expect("cwd").join("calldesk.db");
+        assert_eq!(here.path(), DraftFile::new(dir, &format!("sqlite {}", cwd.display()), 3).path());
         let a = DraftFile::new(dir, "mysql db1:3306/calldesk", 3);
         assert_ne!(a.path(), DraftFile::new(dir, "mysql db2:3306/calldesk", 3).path());
         assert_ne!(a.path(), DraftFile::new(dir, "mysql db1:3306/calldesk", 4).path());

@@ -125,6 +125,17 @@ fn database_error(e: &sqlx::Error) -> String {
     }
 }
 
+/// [`Store::identity`] of a store labelled `label`.
+pub fn database_identity(label: &str) -> String {
+    match label.strip_prefix("sqlite ") {
+        Some(file) => {
+            let path = std::path::absolute(file).unwrap_or_else(|_| std::path::PathBuf::from(file));
+            format!("sqlite {}", path.display())
+        }
+        None => label.to_string(),
+    }
+}
+
 /// What the user is told while the database does not answer (stopped, restarting, unreachable).
 pub const NOT_ANSWERING: &str = "the database is not answering";
 
@@ -498,6 +509,13 @@ impl Store {
     /// `sqlite /path/file.db` or `mysql host:port/db`, never with credentials.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// What names this database on this machine, for the files kept beside it (the webhook
+    /// spool, local drafts): [`Store::label`], a SQLite file as an absolute path (`calldesk.db`
+    /// from two folders is two databases). Never a password.
+    pub fn identity(&self) -> String {
+        database_identity(&self.label)
     }
 
     pub fn is_mysql(&self) -> bool {

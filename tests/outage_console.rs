@@ -110,6 +110,37 @@ async fn what_is_typed_during_an_outage_survives_a_dropped_line() {
     assert_eq!(stored.as_deref(), Some("before the outage, typed while the database was down"));
 }
 
+/// A dropped line while the database is paused (SIGSTOP: connections open, nothing answered): the
+/// console still closes within seconds (it does not wait on the database to end its session or
+/// close its pool), and what was typed is in the local file for the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_line_while_the_database_is_paused_closes_at_once_and_keeps_the_text() {
+    if !tmux::available() {
+        return;
+    }
+    let Some(db) = PrivateMariaDb::start(&[]) else { return };
+    let env = Env::on(Some(db.url()), DRIVERS).await;
+    let tm = console(&env).await;
+    answered_call(&tm, &env).await;
+    tm.keys(&["m", "Tab"]);
+    tm.type_text("typed before the pause,");
+    tm.wait_text("typed before the pause,", 3).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    db.pause();
+    tm.type_text(" and during it");
+    tm.wait_text("and during it", 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hup = std::time::Instant::now();
+    Command::new("kill").args(["-HUP", &console_pid(&tm)]).status().expect("kill -HUP");
+    tm.wait_text("EXIT=", 20).await;
+    let took = hup.elapsed();
+    db.resume();
+    assert!(took < Duration::from_secs(15), "closing took {took:?} with the database paused");
+    let kept = local_remarks(&env);
+    assert!(kept.iter().any(|(_, r)| r == "typed before the pause, and during it"), "{kept:?}");
+}
+
 /// Enter while the database is stopped: the form says the save waits; once the database is back
 /// the screen says saved with no key pressed, and the call has exactly one outcome.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -126,22 +126,32 @@ async fn shut_down(
     session: Option<(Live, EndReason)>,
 ) {
     if let Some(l) = listener {
-        l.stop().await;
+        if tokio::time::timeout(SHUTDOWN_STEP, l.stop()).await.is_err() {
+            tracing::warn!("the webhook listener did not stop in time (requests waiting on the database)");
+        }
     }
     for t in tasks {
         stop_task(t).await;
     }
     if let Some(d) = drafts {
-        d.close(std::time::Duration::from_secs(3)).await;
+        d.close(SHUTDOWN_STEP).await;
     }
     // Last: a console taken over ends its row only once its draft is written (the new login
-    // waits for exactly that).
-    if let Some((live, reason)) = session {
-        live.end(reason).await;
+    // waits for exactly that). A database that does not answer (paused, unreachable) must not
+    // keep a closing console alive: its session then shows as lost once its heartbeat is stale.
+    if let Some((live, reason)) = session
+        && tokio::time::timeout(SHUTDOWN_STEP, live.end(reason)).await.is_err()
+    {
+        tracing::warn!("the session's end was not written: the database did not answer");
     }
-    store.close().await;
-    tracing::info!("stopped; database closed");
+    match tokio::time::timeout(SHUTDOWN_STEP, store.close()).await {
+        Ok(()) => tracing::info!("stopped; database closed"),
+        Err(_) => tracing::warn!("stopped; the database did not answer, its connections were dropped"),
+    }
 }
+
+/// How long each step of [`shut_down`] may wait for the database.
+const SHUTDOWN_STEP: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `calldesk` / `calldesk console`.
 pub async fn console(config: Config) -> anyhow::Result<()> {

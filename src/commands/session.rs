@@ -125,10 +125,10 @@ async fn shut_down(
     drafts: Option<&crate::console::effects::DraftWriter>,
     session: Option<(Live, EndReason)>,
 ) {
-    if let Some(l) = listener {
-        if tokio::time::timeout(SHUTDOWN_STEP, l.stop()).await.is_err() {
-            tracing::warn!("the webhook listener did not stop in time (requests waiting on the database)");
-        }
+    if let Some(l) = listener
+        && tokio::time::timeout(SHUTDOWN_STEP, l.stop()).await.is_err()
+    {
+        tracing::warn!("the webhook listener did not stop in time (requests waiting on the database)");
     }
     for t in tasks {
         stop_task(t).await;

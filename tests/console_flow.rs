@@ -537,3 +537,18 @@ fn a_call_of_mine_placed_elsewhere_shows_as_live_at_once_and_never_hides_my_own(
     update(&mut app, Action::Tick(now() + Duration::seconds(2)));
     assert!(app.live.is_none(), "it ended meanwhile");
 }
+
+/// A read that failed while the database was away says so until a later read lands: the ✗ line
+/// goes by itself once the database is back. A failed write's line is not cleared by a read.
+#[test]
+fn a_failed_reads_line_goes_when_a_read_lands() {
+    let mut app = app_with_queue(true, 3);
+    update(&mut app, Action::StoreFailed("Could not re-read your calls: the database is not answering".into()));
+    assert_eq!(app.notice.as_ref().map(|n| n.level), Some(Level::Error));
+    update(&mut app, Action::StatsLoaded(Box::default()));
+    assert_eq!(app.notice, None, "the database answered: the line is stale");
+
+    update(&mut app, Action::WriteFailed("Could not store your break state: the database is not answering".into()));
+    update(&mut app, Action::StatsLoaded(Box::default()));
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("break state")), "a write's failure stays");
+}

@@ -151,7 +151,10 @@ pub enum Action {
     /// The agent's state as last stored (`None`: never stored).
     PresenceLoaded(Option<PresenceChange>),
     ProgressLoaded(Progress),
+    /// A read failed: said until a later read lands.
     StoreFailed(String),
+    /// A write failed: said until the agent moves on.
+    WriteFailed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -402,7 +402,7 @@ async fn save_presence(
 ) -> Option<Action> {
     match ctx.store.set_presence(ctx.caller_id, presence, at).await {
         Ok(()) => None,
-        Err(e) => failed("Could not store your break state", e),
+        Err(e) => Some(Action::WriteFailed(format!("Could not store your break state: {e}"))),
     }
 }
 

@@ -17,6 +17,9 @@ use crate::tui::keys::{self, Command, Context};
 
 /// Applies the result of an effect: a flat dispatch, one handler per result.
 pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
+    if landed_read(&action) {
+        app.read_landed();
+    }
     match action {
         Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
         Action::Resynced { live, wrapups, asked_at } => on_resynced(app, live, wrapups, asked_at),
@@ -56,6 +59,10 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::StoreFailed(msg) => on_store_failed(app, msg),
+        Action::WriteFailed(msg) => {
+            app.error(msg);
+            vec![]
+        }
         // Input, call updates, presence and progress are handled by `update` itself.
         Action::Key(_)
         | Action::Command(_)
@@ -98,10 +105,25 @@ fn on_dial_failed(app: &mut App, message: String, call: Option<CallLog>) -> Vec<
     fx
 }
 
+/// Whether `action` is a read from the database that landed (so the database answers again).
+fn landed_read(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::StartupLoaded { .. }
+            | Action::Resynced { .. }
+            | Action::QueueLoaded { .. }
+            | Action::QueuePage { .. }
+            | Action::CallLogLoaded { .. }
+            | Action::StatsLoaded(_)
+            | Action::TimelineLoaded { .. }
+            | Action::FactsLoaded { .. }
+    )
+}
+
 fn on_store_failed(app: &mut App, msg: String) -> Vec<Effect> {
     app.queue.loading = false;
     app.call_log.loading = false;
-    app.error(msg);
+    app.read_failed(msg);
     vec![]
 }
 

@@ -56,6 +56,9 @@ pub struct Notice {
     pub text: String,
     pub level: Level,
     pub at: DateTime<Utc>,
+    /// A read that failed (the database away): the next read that lands clears it, so no stale
+    /// ✗ line stays once the database is back.
+    pub read_failure: bool,
 }
 
 /// Who is signed in and what this console is connected to.
@@ -544,11 +547,23 @@ impl App {
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), level: Level::Info, at: self.now });
+        self.notice = Some(Notice { text: text.into(), level: Level::Info, at: self.now, read_failure: false });
     }
 
     pub fn error(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice { text: text.into(), level: Level::Error, at: self.now });
+        self.notice = Some(Notice { text: text.into(), level: Level::Error, at: self.now, read_failure: false });
+    }
+
+    /// A read that failed: said as an error until a later read lands ([`App::read_landed`]).
+    pub fn read_failed(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice { text: text.into(), level: Level::Error, at: self.now, read_failure: true });
+    }
+
+    /// A read landed: the database answers, so a failed read's line goes.
+    pub fn read_landed(&mut self) {
+        if self.notice.as_ref().is_some_and(|n| n.read_failure) {
+            self.notice = None;
+        }
     }
 
     /// What a quit now would leave behind, in words, if anything.

@@ -66,6 +66,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::PresenceLoaded(stored) => super::breaks::on_loaded(app, stored),
         Action::ProgressLoaded(p) => {
             app.progress = Some(p);
+            app.read_landed();
             vec![]
         }
         other => {

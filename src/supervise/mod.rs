@@ -269,6 +269,23 @@ mod tests {
         assert!(!v.reads.loading && !v.reads.again, "no read queued behind the tick");
     }
 
+    /// A paused database holds a read open and answers nothing: after READ_STALLED the board says
+    /// the database is not answering, and the next read that lands clears it.
+    #[test]
+    fn a_read_that_waits_says_the_database_is_not_answering() {
+        use super::update::{Action, READ_STALLED, update};
+        let mut v = view();
+        let t0 = Utc::now();
+        assert!(!update(&mut v, Action::Tick(t0)).is_empty(), "a read starts");
+        update(&mut v, Action::Tick(t0 + chrono::Duration::seconds(2)));
+        assert_eq!(v.error, None, "a read of 2 s is only slow");
+        update(&mut v, Action::Tick(t0 + READ_STALLED + chrono::Duration::seconds(1)));
+        let e = v.error.clone().expect("said");
+        assert!(e.starts_with(crate::store::NOT_ANSWERING), "{e}");
+        update(&mut v, Action::SnapshotLoaded { result: Ok(Box::default()), at: t0 + chrono::Duration::seconds(9) });
+        assert_eq!(v.error, None, "the read landed");
+    }
+
     /// A team's webhooks come every few milliseconds: each one's read brings the live board and
     /// lends the totals while they are younger than TOTALS_AFTER_CHANGE; the change is still
     /// counted in the totals by the next tick after that.

@@ -112,6 +112,8 @@ pub struct MoveDialog {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reads {
     pub loading: bool,
+    /// When the read under way started (a paused database answers nothing, and no error comes).
+    pub since: Option<DateTime<Utc>>,
     /// Another read is wanted once the current one lands.
     pub again: bool,
     /// The next read re-reads the totals whatever their age (the first read, `r`).

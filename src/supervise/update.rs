@@ -31,6 +31,7 @@ pub fn update(v: &mut SuperView, action: Action) -> Vec<Effect> {
             if !v.reads.loading {
                 v.reads.again = true;
             }
+            note_stalled_read(v, now);
             reload(v)
         }
         Action::Resize(w, h) => {
@@ -143,6 +144,7 @@ fn on_help(v: &mut SuperView, cmd: Command) {
 /// A read landed: the snapshot (or the error) is shown and the next wanted read starts.
 fn on_loaded(v: &mut SuperView, result: Result<Box<Snapshot>, String>, at: DateTime<Utc>) -> Vec<Effect> {
     v.reads.loading = false;
+    v.reads.since = None;
     let mut fx = Vec::new();
     match result {
         Ok(s) => {
@@ -203,6 +205,7 @@ fn reload(v: &mut SuperView) -> Vec<Effect> {
     }
     v.reads.again = false;
     v.reads.loading = true;
+    v.reads.since = Some(v.now);
     let stale = v.snapshot.totals_at.is_none_or(|t| v.now - t >= TOTALS_AFTER_CHANGE);
     let totals = std::mem::take(&mut v.reads.full_wanted) || (v.reads.totals_owed && stale);
     let mut previous = v.snapshot.clone();
@@ -212,4 +215,18 @@ fn reload(v: &mut SuperView) -> Vec<Effect> {
     }
     v.reads.reading_totals = totals;
     vec![Effect::LoadSnapshot { previous: Box::new(previous) }]
+}
+
+/// A read waiting longer than this says the database is not answering (while it waits).
+pub const READ_STALLED: chrono::Duration = chrono::Duration::seconds(5);
+
+/// A read that has waited [`READ_STALLED`] (a paused or unreachable database holds it open and
+/// answers nothing, so no error comes): the board says the database is not answering until a
+/// read lands.
+fn note_stalled_read(v: &mut SuperView, now: DateTime<Utc>) {
+    if let Some(since) = v.reads.since.filter(|s| now - *s >= READ_STALLED)
+        && v.error.is_none()
+    {
+        v.error = Some(format!("{} (a read has waited {} s)", crate::store::NOT_ANSWERING, (now - since).num_seconds()));
+    }
 }

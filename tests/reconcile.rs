@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 
 use calldesk::coord::dialer::CallKind;
 use calldesk::coord::reconcile::{CEILING, Policy, after_outage, reconcile_once};
+use calldesk::telecmi::TelecmiClient;
 use calldesk::telecmi::simulator::{ListedCdr, Outcome};
 use common::{TestDb, each_backend, rig};
 
@@ -154,6 +155,11 @@ async fn a_record_belongs_to_the_closest_call_not_to_a_redial() {
         let client = r.dialer.client.clone();
         let policy = Policy { stale_after: Duration::minutes(10), ceiling: Duration::hours(4) };
         let began = now - Duration::minutes(1);
+        // The CDR lists do not answer: nothing changes, and the pass is still owed.
+        let creds = common::test_config("http://127.0.0.1:9").telecmi.expect("creds");
+        let down = TelecmiClient::new("http://127.0.0.1:9", &creds).expect("client");
+        let n = after_outage(&r.db.store, Some(&down), &r.bus, policy, began, now).await.expect("pass");
+        assert_eq!(n, None, "the calls stay owed while the CDR lists cannot be fetched");
         let n = after_outage(&r.db.store, client.as_ref(), &r.bus, policy, began, now).await.expect("pass");
         assert_eq!(n, Some(1), "only the call that talked is closed");
         let get = |id| {

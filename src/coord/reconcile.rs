@@ -2,6 +2,8 @@
 //! they do not list yet stays as it is (a connected call may last an hour, and TeleCMI sends
 //! nothing while two people talk); only past the call ceiling is it closed, provisionally.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::bus::{Bus, CallUpdate, Source, publish};
@@ -41,18 +43,66 @@ impl Policy {
     }
 }
 
-/// The record that matches `call`: same agent extension and number, placed within the window.
-fn matching<'a>(call: &CallLog, records: &'a [CdrRecord], window: Duration) -> Option<&'a CdrRecord> {
+/// How long before a call was placed a record of it may say it started (clocks differ).
+const EARLY: Duration = Duration::minutes(1);
+
+/// How far (ms) a record that started at `time` (epoch ms) is from the call placed at `placed`;
+/// `None` when it started too early to be that call's.
+fn distance(placed: DateTime<Utc>, time: i64) -> Option<i64> {
+    let placed = placed.timestamp_millis();
+    (time >= placed - EARLY.num_milliseconds()).then(|| (time - placed).abs())
+}
+
+/// The record that belongs to `call`, with its index in `records`: same agent extension and
+/// number, started no earlier than [`EARLY`] before the call was placed and at most `window`
+/// after it, not `taken` by another call of this pass, and closer to this call than to any of
+/// `others` (the agent's other calls to that number; TeleCMI's record starts within seconds of
+/// our dial, or minutes later when it answers the click-to-call late). The closest such record.
+fn matching<'a>(
+    call: &CallLog,
+    others: &[CallLog],
+    records: &'a [CdrRecord],
+    window: Duration,
+    taken: &HashSet<usize>,
+) -> Option<(usize, &'a CdrRecord)> {
     let ext = call.telecmi_user_id.as_deref().and_then(|u| u.split('_').next()).unwrap_or("");
     let number = call.driver_mobile.as_deref().unwrap_or("");
-    let start = (call.created_at - Duration::minutes(1)).timestamp_millis();
     let end = (call.created_at + window).timestamp_millis();
-    records.iter().find(|r| {
-        let agent_ok = r.agent.as_deref().is_some_and(|a| a == ext || a.split('_').next() == Some(ext));
-        let to_ok = r.to.as_deref().is_some_and(|t| t == number || number.ends_with(t) || t.ends_with(number));
-        let time_ok = r.time.is_some_and(|t| (start..=end).contains(&t));
-        agent_ok && to_ok && time_ok
-    })
+    // Whether another call has a better claim on a record `d` ms from this one, started at `t`
+    // (an equal claim goes to the call placed first).
+    let claimed_by_other = |t: i64, d: i64| {
+        others.iter().filter(|o| o.id != call.id).any(|o| {
+            distance(o.created_at, t)
+                .is_some_and(|od| od < d || (od == d && (o.created_at, o.id) < (call.created_at, call.id)))
+        })
+    };
+    records
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !taken.contains(i))
+        .filter(|(_, r)| {
+            let agent_ok = r.agent.as_deref().is_some_and(|a| a == ext || a.split('_').next() == Some(ext));
+            let to_ok = r.to.as_deref().is_some_and(|t| t == number || number.ends_with(t) || t.ends_with(number));
+            agent_ok && to_ok
+        })
+        .filter_map(|(i, r)| {
+            let t = r.time.filter(|t| *t <= end)?;
+            let d = distance(call.created_at, t)?;
+            (!claimed_by_other(t, d)).then_some((d, i, r))
+        })
+        .min_by_key(|(d, i, _)| (*d, *i))
+        .map(|(_, i, r)| (i, r))
+}
+
+/// The agent's other calls to `call`'s number placed near enough to it to compete for a record
+/// in its window (a record's start is within `window` of `call`, so a closer call is within
+/// twice that).
+async fn neighbours(store: &Store, call: &CallLog, window: Duration) -> crate::store::Result<Vec<CallLog>> {
+    let (Some(user), Some(mobile)) = (call.telecmi_user_id.as_deref(), call.driver_mobile.as_deref()) else {
+        return Ok(Vec::new());
+    };
+    let reach = window.max(EARLY) + EARLY;
+    store.calls_to_number(user, mobile, call.created_at - reach - EARLY, call.created_at + reach * 2).await
 }
 
 async fn fetch_all(
@@ -85,13 +135,15 @@ pub async fn reconcile_once(
     now: DateTime<Utc>,
 ) -> crate::store::Result<usize> {
     let stale = store.stale_live_calls(now - policy.stale_after).await?;
-    settle(store, client, bus, policy, stale, now).await
+    Ok(settle(store, client, bus, policy, stale, now).await?.unwrap_or(0))
 }
 
 /// The pass right after a database outage that began at `began`, not `stale_after` later: the
 /// calls it left live (placed before it, no webhook since), and the calls the agent closed by
 /// hand since it began with no talk time reported (their reports could not arrive), checked
 /// against the CDR lists. A call the lists show answered gets its talk time and recording.
+/// How many calls changed; `None` when the CDR lists could not be fetched: the calls are still to
+/// be checked (the pass is owed).
 #[tracing::instrument(skip_all, err)]
 pub async fn after_outage(
     store: &Store,
@@ -100,14 +152,15 @@ pub async fn after_outage(
     policy: Policy,
     began: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> crate::store::Result<usize> {
+) -> crate::store::Result<Option<usize>> {
     let mut calls = store.stale_live_calls(began).await?;
     calls.extend(store.closed_unreported(began).await?);
     tracing::info!(calls = calls.len(), since = %began, "reconciling the calls a database outage may have left");
     settle(store, client, bus, policy, calls, now).await
 }
 
-/// Closes (or corrects) `calls` with what the CDR lists say; how many changed.
+/// Closes (or corrects) `calls` with what the CDR lists say; how many changed. `None`: the lists
+/// could not be fetched, nothing was done.
 async fn settle(
     store: &Store,
     client: Option<&TelecmiClient>,
@@ -115,9 +168,9 @@ async fn settle(
     policy: Policy,
     calls: Vec<CallLog>,
     now: DateTime<Utc>,
-) -> crate::store::Result<usize> {
+) -> crate::store::Result<Option<usize>> {
     if calls.is_empty() {
-        return Ok(0);
+        return Ok(Some(0));
     }
     let from = calls.iter().map(|c| c.created_at).min().unwrap_or(now) - Duration::minutes(1);
     let lists = match client {
@@ -126,20 +179,22 @@ async fn settle(
             Err(e) => {
                 // Cannot ask now: leave the calls live and try on the next pass.
                 tracing::warn!("reconciliation postponed: {e}");
-                return Ok(0);
+                return Ok(None);
             }
         },
         None => None,
     };
     let mut closed = 0;
+    // The records a call of this pass took: no other call takes them.
+    let mut taken = HashSet::new();
     for call in calls {
-        if let Some((c, event_id)) = close(store, call, lists.as_deref(), policy, now).await? {
+        if let Some((c, event_id)) = close(store, call, lists.as_deref(), &mut taken, policy, now).await? {
             tracing::info!(call_id = c.id, status = ?c.status, duration = ?c.call_duration, "reconciled");
             publish(bus, CallUpdate { event_id, ..CallUpdate::new(c, Source::Reconcile) });
             closed += 1;
         }
     }
-    Ok(closed)
+    Ok(Some(closed))
 }
 
 /// Both CDR lists (answered and missed) from `from` to `now`; the answered list's error first.
@@ -163,19 +218,31 @@ async fn close(
     store: &Store,
     call: CallLog,
     lists: Option<&[CdrRecord]>,
+    taken: &mut HashSet<usize>,
     Policy { stale_after, ceiling }: Policy,
     now: DateTime<Utc>,
 ) -> crate::store::Result<Option<(CallLog, Option<i64>)>> {
     // TeleCMI's `time` is when the call started; a call listed long after must still match.
     let window = (now - call.created_at).max(stale_after) + Duration::minutes(5);
-    match lists.and_then(|l| matching(&call, l, window)) {
-        Some(rec) => match store.apply_event(&report_of(&call, rec), now).await? {
+    let found = match lists {
+        Some(l) => {
+            let others = neighbours(store, &call, window).await?;
+            matching(&call, &others, l, window, taken)
+        }
+        None => None,
+    };
+    if let Some((i, rec)) = found {
+        // Taken whatever becomes of it: this call's record, no other call's.
+        taken.insert(i);
+        return match store.apply_event(&report_of(&call, rec), now).await? {
             ApplyOutcome::Applied { call, event_id, .. } => Ok(Some((*call, Some(event_id)))),
             _ => Ok(None),
-        },
-        None if now - call.created_at < ceiling => Ok(None),
-        None => Ok(store.close_provisionally(call.id, &ceiling_reason(ceiling), now).await?.map(|c| (c, None))),
+        };
     }
+    if now - call.created_at < ceiling {
+        return Ok(None);
+    }
+    Ok(store.close_provisionally(call.id, &ceiling_reason(ceiling), now).await?.map(|c| (c, None)))
 }
 
 /// The CDR-list record `rec` as leg B's report on `call`.
@@ -225,7 +292,9 @@ pub async fn run(
         }
         if let Some(began) = owed {
             match after_outage(&store, client.as_ref(), &bus, policy, began, Utc::now()).await {
-                Ok(_) => owed = None,
+                Ok(Some(_)) => owed = None,
+                // The CDR lists did not answer: the calls stay owed, checked on a later pass.
+                Ok(None) => {}
                 Err(e) => tracing::warn!("reconciliation after the outage failed (tried again next pass): {e}"),
             }
         }

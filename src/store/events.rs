@@ -65,6 +65,32 @@ impl Store {
         })?)
     }
 
+    /// The TeleCMI calls agent `user` placed to `mobile` from `from` to `to`, oldest first: the
+    /// calls a CDR-list record (matched on agent, number and start only) may belong to.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn calls_to_number(
+        &self,
+        user: &str,
+        mobile: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CallLog>> {
+        let sql = format!(
+            "{CALL_COLUMNS} c WHERE c.created_at >= ? AND c.created_at <= ? AND c.driver_mobile = ? \
+             AND c.telecmi_user_id = ? AND c.provider = 'telecmi' ORDER BY c.created_at, c.id LIMIT 200"
+        );
+        let (from, to) = (db_time(from), db_time(to));
+        Ok(with_pool!(self, |p, d| {
+            sqlx::query_as::<_, CallLog>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(from)
+                .bind(to)
+                .bind(mobile)
+                .bind(user)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
     /// When the last webhook arrived, if ever.
     #[tracing::instrument(skip_all, err)]
     pub async fn last_event_at(&self) -> Result<Option<NaiveDateTime>> {

@@ -151,7 +151,19 @@ impl Spooler {
             Ok(Err(e)) => Taken::SetAside(self.set_aside(body, at, &e.to_string()).await),
             Err(_) => {
                 tracing::warn!(budget = ?self.inner.budget, "webhook: the database did not answer in time; spooling");
-                self.inner.outage.began(at);
+                // Slow is not down: the outage (and the check of every call since, after it) is
+                // declared only when a quick ping does not answer either. The ping runs beside the
+                // answer, which must not wait for it; the webhook is spooled either way.
+                let inner = self.inner.clone();
+                tokio::spawn(async move {
+                    let ping = tokio::time::timeout(inner.budget, inner.store.ping()).await;
+                    if matches!(ping, Ok(Ok(()))) {
+                        tracing::info!("webhook: the database was only slow (it answers a ping): no outage");
+                    } else {
+                        tracing::warn!("webhook: the database does not answer a ping either: an outage");
+                        inner.outage.began(at);
+                    }
+                });
                 self.spool(body, at).await
             }
         }

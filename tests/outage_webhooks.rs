@@ -305,6 +305,44 @@ async fn an_event_refused_after_spooling_is_set_aside_and_does_not_block_the_res
     assert!(text.contains("poison") && text.contains("no_poison"), "the event and why: {text}");
 }
 
+/// The same on a SQLite file (a trigger refuses the event): SQLite's refusal is not "the database
+/// is unavailable", so the event is set aside at once instead of blocking the spool forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_refused_after_spooling_is_set_aside_on_sqlite_too() {
+    let db = common::sqlite_db().await;
+    let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+    sqlx::query(
+        "CREATE TRIGGER no_poison BEFORE INSERT ON webhook_events WHEN NEW.status = 'poison' \
+         BEGIN SELECT RAISE(ABORT, 'no_poison'); END",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    pool.close().await;
+    let data = data_dir();
+    let call = webhooks::call(&db.store, 3).await;
+    let script = whole_call(&call, Some(12));
+    let mut bodies = vec![event(&call, "a", "poison")];
+    bodies.extend(script.iter().cloned());
+    let path = path_for(data.path(), db.store.label());
+    let mut text = String::new();
+    for b in &bodies {
+        text.push_str(&serde_json::to_string(&Entry { at: Utc::now(), body: b.to_string() }).expect("entry"));
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("spool");
+
+    let l = listen(&db.store, data.path()).await;
+    let http = reqwest::Client::new();
+    drained(&http, &l).await;
+    check_call(&db.store, &call, Some(12), 8).await;
+    let rejected = path.with_extension("spool.rejected");
+    let text = std::fs::read_to_string(&rejected).expect("a .rejected file");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("poison") && text.contains("no_poison"), "the event and why: {text}");
+    assert!(!text.contains("the database answers but"), "refused at once, not taken for an outage: {text}");
+}
+
 /// Point 4: a call the outage left live (its final webhooks lost) and a call the agent closed by
 /// hand during it (talk time 0) are checked against the CDR lists at once when the outage is
 /// over: both get TeleCMI's talk time and recording.

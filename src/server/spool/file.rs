@@ -174,9 +174,9 @@ impl SpoolFile {
         Ok(out)
     }
 
-    /// How many lines wait to be applied.
-    pub fn waiting(&self) -> io::Result<usize> {
-        Ok(self.pending()?.len())
+    /// Bytes applied so far.
+    pub fn applied(&self) -> u64 {
+        self.applied
     }
 
     /// Everything up to byte `end` (a line's end) is applied (or set aside).

@@ -230,7 +230,8 @@ fn answer((key, leg, status): (&str, crate::domain::Leg, &str), taken: Taken) ->
 /// Reachable by anyone who can reach TeleCMI's side: says ok or degraded, never why (that goes
 /// to the log). While webhooks wait in the spool it says degraded and how many wait, with 200:
 /// the listener still takes every webhook durably, and a load balancer that took it out of
-/// rotation would lose them. 503 only when webhooks cannot be kept at all (the database does
+/// rotation would lose them. Degraded too (200, with a reason) while another spool in the folder
+/// holds webhooks nobody applies (an orphan: the log names it). 503 only when webhooks cannot be kept at all (the database does
 /// not answer and there is no spool, or the spool cannot be written).
 async fn healthz(State(st): State<AppState>) -> Response {
     let budget = st.spool.as_ref().map_or(std::time::Duration::from_secs(5), Spooler::budget);
@@ -243,7 +244,16 @@ async fn healthz(State(st): State<AppState>) -> Response {
     }
     let waiting = st.spool.as_ref().map_or(0, Spooler::waiting);
     let spool_ok = st.spool.as_ref().is_some_and(Spooler::healthy);
+    // Webhooks acknowledged into another spool that nobody applies (named in the log at start).
+    let orphaned = st.spool.as_ref().map_or(0, |s| s.orphans().len());
     match (&db, waiting) {
+        (Ok(()), 0) if orphaned > 0 => {
+            tracing::warn!(orphaned, "health check: degraded, an orphaned webhook spool waits for an operator");
+            reply(
+                StatusCode::OK,
+                json!({"ok": true, "status": "degraded", "reason": "orphaned webhook spool", "orphaned_spools": orphaned}),
+            )
+        }
         (Ok(()), 0) => reply(StatusCode::OK, json!({"ok": true, "status": "ok"})),
         _ if spool_ok => {
             tracing::info!(waiting, "health check: degraded, webhooks are being spooled");

@@ -183,10 +183,14 @@ impl StoreError {
 
 /// MariaDB error numbers that mean the server or the connection, not the statement: too many
 /// connections (1040), shutdown in progress (1053), lock wait timeout (1205), deadlock (1213),
-/// read-only or not ready (1290, 1047: Galera), connection killed (1927), cannot connect (2002,
-/// 2003), server gone (2006, 2013). SQLite: busy (5), locked (6), I/O error (10), full (13),
+/// read-only or not ready (1290, 1047: Galera), connection killed (1927), query interrupted
+/// (1317), statement time limit (1969), idle connection closed (4031), network read or write
+/// failed or timed out (1158-1161), disk or table full (1021, 1114), error during COMMIT (1180).
+/// (The client library's 2002/2003/2006/2013 never come from sqlx: a broken connection is an
+/// I/O error, [`is_unanswered`].) SQLite: busy (5), locked (6), I/O error (10), full (13),
 /// cannot open (14).
-const UNAVAILABLE_MYSQL: [u16; 11] = [1040, 1053, 1205, 1213, 1290, 1047, 1927, 2002, 2003, 2006, 2013];
+const UNAVAILABLE_MYSQL: [u16; 17] =
+    [1040, 1053, 1205, 1213, 1290, 1047, 1927, 1317, 1969, 4031, 1158, 1159, 1160, 1161, 1021, 1114, 1180];
 const UNAVAILABLE_SQLITE: [&str; 5] = ["5", "6", "10", "13", "14"];
 
 fn sqlx_unavailable(e: &sqlx::Error) -> bool {
@@ -194,7 +198,7 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => {
             let mysql = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>();
             if let Some(m) = mysql {
-                return UNAVAILABLE_MYSQL.contains(&m.number()) || m.code().is_some_and(|c| c.starts_with("08"));
+                return mysql_unavailable(m.number(), m.code());
             }
             // SQLite's primary result code is the low byte of its extended code.
             let code = db.code().and_then(|c| c.parse::<u32>().ok()).map(|c| (c & 0xff).to_string());
@@ -202,6 +206,12 @@ fn sqlx_unavailable(e: &sqlx::Error) -> bool {
         }
         e => is_unanswered(e),
     }
+}
+
+/// Whether MariaDB's error `number` (with its SQLSTATE `code`) says the server or the
+/// connection failed rather than the statement.
+fn mysql_unavailable(number: u16, code: Option<&str>) -> bool {
+    UNAVAILABLE_MYSQL.contains(&number) || code.is_some_and(|c| c.starts_with("08"))
 }
 
 /// How many times a transaction MariaDB chose as a deadlock's victim is run again.
@@ -661,5 +671,22 @@ mod deadlock_tests {
         .await;
         assert!(r.expect_err("gives up").is_deadlock());
         assert_eq!(runs.load(Ordering::SeqCst), 1 + super::DEADLOCK_RETRIES, "a few times, then the error");
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::mysql_unavailable;
+
+    #[test]
+    fn mariadb_errors_that_mean_try_again_are_unavailable() {
+        for n in [1040, 1053, 1205, 1213, 1290, 1047, 1927, 1317, 1969, 4031, 1158, 1159, 1160, 1161, 1021, 1114, 1180]
+        {
+            assert!(mysql_unavailable(n, Some("HY000")), "{n}");
+        }
+        assert!(mysql_unavailable(1045, Some("08S01")), "a connection SQLSTATE");
+        for n in [1062, 1048, 3819, 1054, 1146, 1406] {
+            assert!(!mysql_unavailable(n, Some("23000")), "{n} is the statement's fault");
+        }
     }
 }

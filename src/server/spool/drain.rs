@@ -1,6 +1,11 @@
 //! The spool's background task: waits until the database answers, applies the spooled webhooks
 //! in order (straight to the store, not behind the listener's writer, which may still hang on a
 //! connection the outage left), marks its progress, empties the file, and says the outage is over.
+//!
+//! An event the database keeps failing as "unavailable" while it answers a ping (a SQLite file
+//! busy for one statement only, a MariaDB timeout on one huge event) is tried alone, and after
+//! [`STUCK_TRIES`] such tries set aside in `.rejected` with why: the spool never blocks forever
+//! behind one event. What waits is counted as lines are applied, never by reading the file again.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -29,14 +34,56 @@ enum Halt {
     File(std::io::Error),
 }
 
+/// How many times an event may fail as "unavailable" while the database answers a ping before it
+/// is set aside.
+pub(super) const STUCK_TRIES: u32 = 5;
+
+/// The event the drain last stopped at while the database answered, and how many times.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Stuck {
+    /// Where the event's line ends in the spool.
+    end: u64,
+    tries: u32,
+}
+
+impl Stuck {
+    /// The event ending at `end` failed again though the database answers: whether it has had its
+    /// [`STUCK_TRIES`] and is to be set aside.
+    fn failed(&mut self, end: u64) -> bool {
+        if self.end == end {
+            self.tries += 1;
+        } else {
+            *self = Self { end, tries: 1 };
+        }
+        self.tries >= STUCK_TRIES
+    }
+
+    /// Whether the event ending at `end` has failed before (it is then tried alone).
+    fn suspect(&self, end: u64) -> bool {
+        self.tries > 0 && self.end == end
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// Runs until the spooler is dropped: every [`super::RETRY_EVERY`], a spool holding anything is
 /// drained if the database answers.
 pub(super) async fn run(inner: Weak<Inner>) {
+    let mut stuck = Stuck::default();
     loop {
         let Some(me) = inner.upgrade() else { return };
         let pause = me.retry_every;
-        if me.waiting.load(Ordering::SeqCst) > 0 && answers(&me).await {
-            drain(&me).await;
+        if me.waiting.load(Ordering::SeqCst) > 0 {
+            if answers(&me).await {
+                drain(&me, &mut stuck).await;
+            }
+        } else if me.broken.load(Ordering::SeqCst) && me.outage.ongoing() && answers(&me).await {
+            // A webhook the spool could not take (`Taken::Lost`) began an outage with nothing
+            // spooled to drain: it is over once the database answers.
+            tracing::info!("webhook spool: the database answers again (nothing was spooled)");
+            me.outage.ended();
         }
         drop(me);
         tokio::time::sleep(pause).await;
@@ -49,10 +96,10 @@ async fn answers(me: &Inner) -> bool {
 }
 
 /// Applies what the spool holds; once it is all applied, empties it and ends the outage.
-async fn drain(me: &Arc<Inner>) {
+async fn drain(me: &Arc<Inner>, stuck: &mut Stuck) {
     let mut tally = Tally::default();
     loop {
-        match drain_round(me, &mut tally).await {
+        match drain_round(me, &mut tally, stuck).await {
             Ok(true) => break,
             Ok(false) => {}
             Err(Halt::Unavailable) => {
@@ -81,13 +128,16 @@ fn log_progress(me: &Inner, t: &Tally, what: &str) {
 }
 
 /// One read of the spool, applied; `true` once the spool is empty.
-async fn drain_round(me: &Arc<Inner>, tally: &mut Tally) -> Result<bool, Halt> {
+async fn drain_round(me: &Arc<Inner>, tally: &mut Tally, stuck: &mut Stuck) -> Result<bool, Halt> {
     let pending = blocking(me, |f| f.pending()).await.map_err(Halt::File)?;
     if pending.is_empty() {
         return clear(me).await;
     }
-    for chunk in pending.chunks(MAX_BATCH) {
-        apply_chunk(me, chunk, tally).await?;
+    // An event that failed before goes alone, so only it is blamed if it fails again.
+    let alone = usize::from(stuck.suspect(pending[0].end));
+    let (first, rest) = pending.split_at(alone);
+    for chunk in std::iter::once(first).filter(|c| !c.is_empty()).chain(rest.chunks(MAX_BATCH)) {
+        apply_chunk(me, chunk, tally, stuck).await?;
     }
     Ok(false)
 }
@@ -108,7 +158,7 @@ async fn clear(me: &Arc<Inner>) -> Result<bool, Halt> {
 
 /// Applies one chunk of the spool in order and marks it done; stops at the first event the
 /// database could not take for want of being there.
-async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally) -> Result<(), Halt> {
+async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally, stuck: &mut Stuck) -> Result<(), Halt> {
     let mut readable = Vec::with_capacity(chunk.len());
     for p in chunk {
         match read(p) {
@@ -122,15 +172,35 @@ async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally) -> R
     let batch: Vec<(&ProviderEvent, DateTime<Utc>)> = readable.iter().map(|(_, ev, at)| (ev, *at)).collect();
     let outcomes = match tokio::time::timeout(me.budget * 10, me.store.apply_events(&batch)).await {
         Ok(outcomes) => outcomes,
-        Err(_) => return Err(Halt::Unavailable),
+        Err(_) => {
+            // Blamed on the first event (tried alone next time) only if the database answers.
+            if let Some((p, _, _)) = readable.first()
+                && answers(me).await
+                && stuck.failed(p.end)
+            {
+                let why = format!("the database answers but did not take this event in {STUCK_TRIES} tries");
+                me.set_aside(line_of(p), why).await;
+                tally.set_aside += 1;
+                stuck.clear();
+                mark(me, chunk, p.end).await?;
+            }
+            return Err(Halt::Unavailable);
+        }
     };
     let mut done_to = None;
     let mut halted = None;
     for ((p, ev, _), outcome) in readable.iter().zip(outcomes) {
         match outcome {
             Err(e) if e.is_unavailable() => {
-                halted = Some(Halt::Unavailable);
-                break;
+                if answers(me).await && stuck.failed(p.end) {
+                    let why = format!("the database answers but failed this event {STUCK_TRIES} times: {e}");
+                    me.set_aside(line_of(p), why).await;
+                    tally.set_aside += 1;
+                    stuck.clear();
+                } else {
+                    halted = Some(Halt::Unavailable);
+                    break;
+                }
             }
             Err(e) => {
                 me.set_aside(line_of(p), e.to_string()).await;
@@ -144,7 +214,7 @@ async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally) -> R
         done_to = chunk.last().map(|p| p.end);
     }
     if let Some(end) = done_to {
-        mark(me, end).await?;
+        mark(me, chunk, end).await?;
     }
     halted.map_or(Ok(()), Err)
 }
@@ -176,12 +246,18 @@ fn count(me: &Inner, ev: &ProviderEvent, outcome: &ApplyOutcome, tally: &mut Tal
     crate::server::ingest::announce(&me.bus, ev, &Ok::<_, StoreError>(outcome.clone()));
 }
 
-/// Marks the spool applied up to byte `end` and counts down what waits.
-async fn mark(me: &Arc<Inner>, end: u64) -> Result<(), Halt> {
+/// Marks the spool applied up to byte `end` (a line of `chunk`) and counts down what waits by
+/// the lines of `chunk` up to it: counted, not read again (a big spool would be read once per
+/// chunk, under the lock new webhooks wait for).
+async fn mark(me: &Arc<Inner>, chunk: &[Pending], end: u64) -> Result<(), Halt> {
     let inner = me.clone();
+    let lines = chunk.iter().take_while(|p| p.end <= end).count();
     blocking(me, move |f| {
+        let before = f.applied();
         f.applied_to(end)?;
-        inner.waiting.store(f.waiting()?, Ordering::SeqCst);
+        if f.applied() > before {
+            let _ = inner.waiting.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| Some(w.saturating_sub(lines)));
+        }
         Ok(())
     })
     .await
@@ -195,4 +271,35 @@ async fn blocking<T: Send + 'static>(
 ) -> std::io::Result<T> {
     let inner = me.clone();
     tokio::task::spawn_blocking(move || work(&mut inner.lock_file())).await.map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_failing_again_and_again_is_given_up_after_its_tries() {
+        let mut s = Stuck::default();
+        assert!(!s.suspect(10));
+        for _ in 1..STUCK_TRIES {
+            assert!(!s.failed(10));
+        }
+        assert!(s.suspect(10) && !s.suspect(20));
+        assert!(s.failed(10), "the last try");
+        s.clear();
+        assert!(!s.suspect(10));
+    }
+
+    #[test]
+    fn another_event_failing_starts_the_count_again() {
+        let mut s = Stuck::default();
+        for _ in 1..STUCK_TRIES {
+            assert!(!s.failed(10));
+        }
+        assert!(!s.failed(20), "a different event: the database moved on");
+        for _ in 2..STUCK_TRIES {
+            assert!(!s.failed(20));
+        }
+        assert!(s.failed(20));
+    }
 }

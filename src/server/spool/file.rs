@@ -7,7 +7,10 @@
 //! reason of their own (set aside so they never block the spool; an operator reads them).
 //!
 //! One file per database (its name holds a hash of the database's identity, never the password)
-//! and one process per file: an advisory lock, held while the file is open.
+//! and one process per file: an advisory lock, held while the file is open. Each line names its
+//! database too (`"db"`: the same identity), so an operator can tell where an orphaned spool
+//! belongs (a spool whose database is now spelled otherwise: [`orphans`]). The spool and its two
+//! small files are the service account's only (0600): they hold phone numbers and recordings.
 //!
 //! A crash mid-append leaves a torn last line: it was never acknowledged (the answer waits for
 //! the fsync), so opening the file cuts it off, with a warning.
@@ -25,6 +28,10 @@ use sha2::{Digest, Sha256};
 pub struct Entry {
     pub at: DateTime<Utc>,
     pub body: String,
+    /// The database it was kept for ([`database_identity`]; never a password). Absent in lines
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
 }
 
 /// A line not yet applied: where it ends in the file, and the entry (or the line itself, when
@@ -76,7 +83,7 @@ pub fn path_for(dir: &Path, store_label: &str) -> PathBuf {
 
 /// What names a database: the store's label, a SQLite file as an absolute path (`calldesk.db`
 /// from two folders is two databases).
-fn database_identity(store_label: &str) -> String {
+pub fn database_identity(store_label: &str) -> String {
     match store_label.strip_prefix("sqlite ") {
         Some(file) => {
             let path = std::path::absolute(file).unwrap_or_else(|_| PathBuf::from(file));
@@ -100,11 +107,22 @@ impl SpoolFile {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_err)?;
         }
-        let file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io_err)?;
+        let created = !path.exists();
+        let file = private(OpenOptions::new().read(true).append(true).create(true)).open(path).map_err(io_err)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(SpoolError::Held(path.to_path_buf())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
+        if created && let Some(dir) = path.parent() {
+            // The new file's name on disk too, before anything is acknowledged from it.
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        }
+        // A spool (or its files) from before they were made private.
+        for p in [path.to_path_buf(), sidecar(path, ".applied"), sidecar(path, ".rejected")] {
+            if p.exists() {
+                make_private(&p).map_err(io_err)?;
+            }
         }
         let mut spool = Self { path: path.to_path_buf(), file, len: 0, applied: 0 };
         let torn = spool.cut_torn_line().map_err(io_err)?;
@@ -137,7 +155,8 @@ impl SpoolFile {
     }
 
     fn write_mark(&self, at: u64) -> io::Result<()> {
-        let mut f = File::create(sidecar(&self.path, ".applied"))?;
+        let mut f = private(OpenOptions::new().write(true).create(true).truncate(true))
+            .open(sidecar(&self.path, ".applied"))?;
         f.write_all(at.to_string().as_bytes())?;
         f.sync_data()
     }
@@ -174,9 +193,9 @@ impl SpoolFile {
         Ok(out)
     }
 
-    /// How many lines wait to be applied.
-    pub fn waiting(&self) -> io::Result<usize> {
-        Ok(self.pending()?.len())
+    /// Bytes applied so far.
+    pub fn applied(&self) -> u64 {
+        self.applied
     }
 
     /// Everything up to byte `end` (a line's end) is applied (or set aside).
@@ -209,7 +228,7 @@ impl SpoolFile {
     /// Keeps a line the database refused, with why, in the `.rejected` file beside the spool.
     pub fn set_aside(&self, line: &str, why: &str) -> io::Result<PathBuf> {
         let path = sidecar(&self.path, ".rejected");
-        let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut f = private(OpenOptions::new().create(true).append(true)).open(&path)?;
         let row = serde_json::json!({"set_aside_at": Utc::now(), "why": why, "line": line});
         f.write_all(format!("{row}\n").as_bytes())?;
         f.sync_data()?;
@@ -217,12 +236,84 @@ impl SpoolFile {
     }
 }
 
+/// A file only the service account reads (created 0600).
+fn private(opts: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        opts
+    }
+}
+
+fn make_private(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// Another spool in the folder that holds webhooks not yet applied, and no process has open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub path: PathBuf,
+    /// Lines not yet applied.
+    pub lines: usize,
+    /// The database its lines name (`None` for lines written before it was recorded).
+    pub db: Option<String>,
+}
+
+/// The spools in `dir` other than `ours` that hold unapplied webhooks and that no listener holds
+/// (a listener of another database may share the folder): left behind when the database's
+/// address came to be spelled otherwise (`localhost` for `127.0.0.1`, a proxy for a node), they
+/// are never applied by anyone unless an operator moves them (README, "When the database goes
+/// away").
+pub fn orphans(dir: &Path, ours: &Path) -> Vec<Orphan> {
+    let Ok(list) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for item in list.flatten() {
+        let path = item.path();
+        let name = item.file_name().to_string_lossy().into_owned();
+        if path == ours || !name.starts_with("webhooks-") || !name.ends_with(".spool") {
+            continue;
+        }
+        if item.metadata().map_or(true, |m| m.len() == 0) {
+            continue;
+        }
+        let Ok(file) = File::open(&path) else { continue };
+        if file.try_lock_shared().is_err() {
+            continue; // another listener's, in use
+        }
+        let spool = SpoolFile { path: path.clone(), file, len: 0, applied: 0 };
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let spool = SpoolFile { len, applied: spool.read_mark().min(len), ..spool };
+        let Ok(pending) = spool.pending() else { continue };
+        let whole: Vec<_> = pending.iter().filter(|p| p.end <= len).collect();
+        if whole.is_empty() {
+            continue;
+        }
+        let db = whole.iter().find_map(|p| p.entry.as_ref().ok().and_then(|e| e.db.clone()));
+        out.push(Orphan { path, lines: whole.len(), db });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn entry(n: u32) -> Entry {
-        Entry { at: Utc::now(), body: format!("{{\"n\":{n},\"quote\":\"a \\\"b\\\"\\n\"}}") }
+        Entry { at: Utc::now(), body: format!("{{\"n\":{n},\"quote\":\"a \\\"b\\\"\\n\"}}"), db: None }
     }
 
     fn bodies(p: &[Pending]) -> Vec<String> {
@@ -321,5 +412,54 @@ mod tests {
         assert_ne!(path_for(dir, "sqlite a.db"), path_for(dir, "sqlite b.db"));
         let cwd = std::env::current_dir().expect("cwd");
         assert_eq!(path_for(dir, "sqlite a.db"), path_for(dir, &format!("sqlite {}", cwd.join("a.db").display())));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_spool_and_its_files_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.spool");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let mut s = SpoolFile::open(&path).expect("open").spool;
+        s.append(&entry(1)).expect("append");
+        let p = s.pending().expect("pending");
+        s.applied_to(p[0].end).expect("mark");
+        let rejected = s.set_aside("x", "why").expect("set aside");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&sidecar(&path, ".applied")), 0o600);
+        assert_eq!(mode(&rejected), 0o600);
+        // One from before: made private on open.
+        drop(s);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let _s = SpoolFile::open(&path).expect("reopen");
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn a_spool_of_another_spelling_of_the_database_is_found_with_its_database() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ours = path_for(dir.path(), "mysql 127.0.0.1:3306/calldesk");
+        let other = path_for(dir.path(), "mysql localhost:3306/calldesk");
+        let empty = path_for(dir.path(), "mysql empty:3306/calldesk");
+        let _mine = SpoolFile::open(&ours).expect("ours");
+        let mut o = SpoolFile::open(&other).expect("other").spool;
+        for n in 0..3 {
+            o.append(&Entry { db: Some("mysql localhost:3306/calldesk".into()), ..entry(n) }).expect("append");
+        }
+        let p = o.pending().expect("pending");
+        o.applied_to(p[0].end).expect("mark");
+        drop(SpoolFile::open(&empty).expect("empty"));
+        let held = path_for(dir.path(), "mysql held:3306/calldesk");
+        let mut h = SpoolFile::open(&held).expect("held").spool;
+        h.append(&entry(7)).expect("append");
+        assert!(orphans(dir.path(), &ours).is_empty(), "one in use is no orphan");
+        drop(o);
+        let found = orphans(dir.path(), &ours);
+        assert_eq!(
+            found,
+            vec![Orphan { path: other, lines: 2, db: Some("mysql localhost:3306/calldesk".into()) }],
+            "only the unapplied lines; not ours, not an empty one, not one in use"
+        );
     }
 }

@@ -9,6 +9,10 @@
 //! still committed, a crash before the progress mark) is a duplicate the second time, and each is
 //! applied once. An event the database refuses for a reason of its own is set aside (`.rejected`
 //! beside the spool, logged as an error) and never blocks the ones behind it.
+//!
+//! Another spool in the folder holding webhooks nobody applies (its database's address spelled
+//! otherwise when it was written: [`file::orphans`]) is logged as an error on open and keeps
+//! /healthz degraded until an operator deals with it (README, "When the database goes away").
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,7 +30,7 @@ use crate::store::{ApplyOutcome, Store};
 mod drain;
 pub mod file;
 
-pub use file::{Entry, SpoolError, SpoolFile};
+pub use file::{Entry, Orphan, SpoolError, SpoolFile};
 
 /// How long a webhook waits for the database before it is spooled instead.
 pub const BUDGET: Duration = Duration::from_secs(2);
@@ -79,6 +83,10 @@ struct Inner {
     broken: AtomicBool,
     budget: Duration,
     retry_every: Duration,
+    /// The database's identity, written in every line.
+    db: String,
+    /// Other spools in the folder with webhooks nobody applies, found on open.
+    orphans: Vec<Orphan>,
     store: Store,
     bus: Bus,
     outage: Outage,
@@ -98,6 +106,18 @@ impl Spooler {
                 "webhook spool: cut off a torn last line (a crash mid-write; it was never acknowledged)"
             );
         }
+        let orphans = file::orphans(&settings.dir, &path);
+        for o in &orphans {
+            tracing::error!(
+                orphan = %o.path.display(),
+                lines = o.lines,
+                database = o.db.as_deref().unwrap_or("(not recorded)"),
+                ours = %path.display(),
+                "webhook spool: ANOTHER SPOOL holds acknowledged webhooks that nobody applies (written when the \
+                 database was named otherwise?); if it names this database, stop calldesk and append it to ours \
+                 (README, \"When the database goes away\")"
+            );
+        }
         let left = opened.spool.pending().map_err(|e| SpoolError::Io(path.clone(), e))?;
         let waiting = left.len();
         if waiting > 0 {
@@ -112,6 +132,8 @@ impl Spooler {
             broken: AtomicBool::new(false),
             budget: settings.budget,
             retry_every: settings.retry_every,
+            db: file::database_identity(store.label()),
+            orphans,
             store,
             bus,
             outage,
@@ -128,6 +150,11 @@ impl Spooler {
     /// Whether the spool can take webhooks (its last write worked).
     pub fn healthy(&self) -> bool {
         !self.inner.broken.load(Ordering::SeqCst)
+    }
+
+    /// Other spools in the folder holding webhooks nobody applies (found on open).
+    pub fn orphans(&self) -> &[Orphan] {
+        &self.inner.orphans
     }
 
     /// The time a webhook waits for the database (and a health check's ping).
@@ -171,7 +198,7 @@ impl Spooler {
 
     /// Appends to the spool and waits for the fsync.
     async fn spool(&self, body: &[u8], at: DateTime<Utc>) -> Taken {
-        let entry = Entry { at, body: String::from_utf8_lossy(body).into_owned() };
+        let entry = Entry { at, body: String::from_utf8_lossy(body).into_owned(), db: Some(self.inner.db.clone()) };
         let inner = self.inner.clone();
         let written = tokio::task::spawn_blocking(move || {
             let mut f = inner.lock_file();
@@ -198,8 +225,8 @@ impl Spooler {
 
     /// Keeps a webhook the database refused in the `.rejected` file; returns why, for the answer.
     async fn set_aside(&self, body: &[u8], at: DateTime<Utc>, why: &str) -> String {
-        let line =
-            serde_json::to_string(&Entry { at, body: String::from_utf8_lossy(body).into_owned() }).unwrap_or_default();
+        let entry = Entry { at, body: String::from_utf8_lossy(body).into_owned(), db: Some(self.inner.db.clone()) };
+        let line = serde_json::to_string(&entry).unwrap_or_default();
         self.inner.set_aside(line, why.to_string()).await;
         why.to_string()
     }

@@ -28,8 +28,17 @@ use crate::domain::{CallLog, ProviderEvent};
 use crate::store::calls::CALL_COLUMNS;
 use crate::store::{Result, SQLITE, StoreError, db_time};
 
+/// SQLite's primary result codes that say the file or the lock, not the statement: busy (5),
+/// locked (6), I/O error (10), full (13), cannot open (14) (as [`crate::store::StoreError::is_unavailable`]
+/// counts them through sqlx). Anything else (a constraint, a type, a missing row) is the
+/// database refusing this piece of work: trying it again would fail the same way.
 fn db_error(e: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(format!("sqlite: {e}"))
+    let primary = e.sqlite_error().map(|f| f.extended_code & 0xff);
+    if primary.is_some_and(|c| [5, 6, 10, 13, 14].contains(&c)) {
+        StoreError::Unavailable(format!("sqlite: {e}"))
+    } else {
+        StoreError::Invalid(format!("database error: sqlite: {e}"))
+    }
 }
 
 /// Calls this writer held in a batch it committed, as they stood after that commit, with their
@@ -307,4 +316,30 @@ fn update_sql(mask: usize) -> &'static str {
             .collect()
     });
     &SQL[mask]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("test".into()))
+    }
+
+    #[test]
+    fn only_the_file_or_its_lock_counts_as_unavailable() {
+        use rusqlite::ffi;
+        for code in
+            [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED, ffi::SQLITE_IOERR_FSYNC, ffi::SQLITE_FULL, ffi::SQLITE_CANTOPEN]
+        {
+            assert!(db_error(failure(code)).is_unavailable(), "code {code}");
+        }
+        for code in
+            [ffi::SQLITE_CONSTRAINT_CHECK, ffi::SQLITE_CONSTRAINT_TRIGGER, ffi::SQLITE_MISMATCH, ffi::SQLITE_ERROR]
+        {
+            let e = db_error(failure(code));
+            assert!(!e.is_unavailable(), "code {code}: {e}");
+        }
+        assert!(!db_error(rusqlite::Error::QueryReturnedNoRows).is_unavailable());
+    }
 }

@@ -272,8 +272,15 @@ async fn a_spool_left_by_a_crashed_listener_is_applied_on_start() {
         check_call(&db.store, &call, Some(64), 8).await;
         assert_eq!(std::fs::metadata(&path).expect("spool").len(), 0, "emptied");
 
-        // One listener per database per host: a second one on this spool is refused, saying why.
+        // A second listener of this database on this host (a console's own beside `serve`) keeps
+        // its own spool; past eight of them, one is refused, saying why.
         let settings = Settings::new(data.path().to_path_buf());
+        let mut others = Vec::new();
+        for n in 2..=8 {
+            let s = Spooler::open(&settings, db.store.clone(), new_bus(), Outage::new()).expect("a spool of its own");
+            assert_eq!(s.waiting(), 0, "listener {n}");
+            others.push(s);
+        }
         let again = Spooler::open(&settings, db.store.clone(), new_bus(), Outage::new()).expect_err("locked");
         assert!(again.to_string().contains("another calldesk process"), "{again}");
     })

@@ -46,8 +46,9 @@ pub struct Pending {
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     #[error(
-        "the webhook spool {} is in use by another calldesk process on this host for the same database: \
-         one listener per database per host (stop the other one, or give this one its own CALLDESK_DATA_DIR)",
+        "the webhook spool {} is in use by another calldesk process on this host for the same database \
+         (and so are its numbered siblings: 8 listeners of one database per host at most); stop one, or give \
+         this one its own CALLDESK_DATA_DIR",
         .0.display()
     )]
     Held(PathBuf),
@@ -77,8 +78,15 @@ pub struct Opened {
 /// The file name of the spool for the database `store_label` names ([`crate::store::Store::label`]:
 /// `mysql HOST:PORT/DB` or `sqlite FILE`, never a password) in `dir`: `webhooks-<hash>.spool`.
 pub fn path_for(dir: &Path, store_label: &str) -> PathBuf {
+    path_for_nth(dir, store_label, 1)
+}
+
+/// Listeners of one database on one host (`serve`, and a console's own listener beside it) each
+/// keep their own spool: the first is [`path_for`], the `n`th `webhooks-<hash>-<n>.spool`.
+pub fn path_for_nth(dir: &Path, store_label: &str, n: usize) -> PathBuf {
     let digest = Sha256::digest(database_identity(store_label).as_bytes());
-    dir.join(format!("webhooks-{}.spool", &hex::encode(digest)[..16]))
+    let hash = &hex::encode(digest)[..16];
+    if n <= 1 { dir.join(format!("webhooks-{hash}.spool")) } else { dir.join(format!("webhooks-{hash}-{n}.spool")) }
 }
 
 /// What names a database: the store's label, a SQLite file as an absolute path (`calldesk.db`

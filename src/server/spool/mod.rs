@@ -97,8 +97,7 @@ impl Spooler {
     /// database's name, so a spool is never applied to another database) and starts its drain task, which
     /// applies first whatever an earlier run left. Needs a Tokio runtime.
     pub fn open(settings: &Settings, store: Store, bus: Bus, outage: Outage) -> Result<Self, SpoolError> {
-        let path = file::path_for(&settings.dir, store.label());
-        let opened = SpoolFile::open(&path)?;
+        let (path, opened) = open_free(settings, store.label())?;
         if opened.torn > 0 {
             tracing::warn!(
                 spool = %path.display(),
@@ -230,6 +229,24 @@ impl Spooler {
         self.inner.set_aside(line, why.to_string()).await;
         why.to_string()
     }
+}
+
+/// Listeners of one database on one host at most (each its own spool file).
+const LISTENERS_PER_HOST: usize = 8;
+
+/// The first spool of this database that no other listener on this host holds (`serve` and a
+/// console's own listener beside it each keep their own).
+fn open_free(settings: &Settings, label: &str) -> Result<(PathBuf, file::Opened), SpoolError> {
+    let mut held = None;
+    for n in 1..=LISTENERS_PER_HOST {
+        let path = file::path_for_nth(&settings.dir, label, n);
+        match SpoolFile::open(&path) {
+            Ok(opened) => return Ok((path, opened)),
+            Err(e @ SpoolError::Held(_)) => held = held.or(Some(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(held.unwrap_or_else(|| SpoolError::Held(file::path_for(&settings.dir, label))))
 }
 
 impl Inner {

@@ -30,7 +30,7 @@ fn notice(app: &App) -> String {
 fn saved_once() -> (App, SubmitFeedback) {
     let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![], resave: vec![] });
     let placed = call(40, 0, "telecmi", CallStatus::Initiated);
     update(&mut app, Action::CallPlaced { call: placed, kind: CallKind::Telecmi });
     let ended = call(40, 0, "telecmi", CallStatus::Completed);

@@ -227,6 +227,7 @@ fn note_stalled_read(v: &mut SuperView, now: DateTime<Utc>) {
     if let Some(since) = v.reads.since.filter(|s| now - *s >= READ_STALLED)
         && v.error.is_none()
     {
-        v.error = Some(format!("{} (a read has waited {} s)", crate::store::NOT_ANSWERING, (now - since).num_seconds()));
+        v.error =
+            Some(format!("{} (a read has waited {} s)", crate::store::NOT_ANSWERING, (now - since).num_seconds()));
     }
 }

@@ -40,7 +40,7 @@ fn type_text(app: &mut App, text: &str) {
 fn app_with_queue(allowed: bool, n: usize) -> App {
     let mut app = App::new(identity(allowed), FeedbackCatalog::default(), now(), ist());
     update(&mut app, Action::Resize { width: 100, height: 30 });
-    let fx = update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    let fx = update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![], resave: vec![] });
     assert!(matches!(fx.as_slice(), [Effect::LoadQueue { after: None, .. }]), "{fx:?}");
     let generation = app.queue.generation;
     update(
@@ -260,6 +260,7 @@ fn drafts_are_saved_on_the_tick_and_reopen_first_at_start() {
             wrapups: vec![(call(14, 0, "manual", CallStatus::Initiated), Some(draft))],
             live: None,
             recent: vec![],
+            resave: vec![],
         },
     );
     let f = fresh.form().expect("reopened");

@@ -79,6 +79,7 @@ async fn the_newer_copy_of_a_draft_reopens_whichever_it_is() {
             version: DraftVersion::new(first, i64::try_from(seq).expect("seq") + 5),
             written_at: chrono::Utc::now(),
             draft: draft(call, "typed with the database up, and while it was away"),
+            save_requested: false,
         };
         file.put(first, vec![away]).expect("put");
         store.end_session(first, EndReason::Hangup).await.expect("end");

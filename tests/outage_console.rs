@@ -208,3 +208,41 @@ async fn a_save_pressed_while_the_database_is_paused_is_made_when_it_resumes() {
     assert_eq!(saved[0].1, "Already Subscribed");
     assert_eq!(saved[0].2, "already has a plan until March", "typed while waiting is saved too");
 }
+
+/// Enter while the database is stopped (the save waits), then the line drops (SIGHUP) before the
+/// database is back: the next console makes that save by itself, with no key pressed, says so,
+/// and the call has exactly one outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_waiting_when_the_line_drops_is_made_by_the_next_console() {
+    if !tmux::available() {
+        return;
+    }
+    let Some(mut db) = PrivateMariaDb::start(&[]) else { return };
+    let env = Env::on(Some(db.url()), DRIVERS).await;
+    let tm = console(&env).await;
+    answered_call(&tm, &env).await;
+    tm.keys(&["l", "Tab"]);
+    tm.type_text("has a job already");
+    tm.wait_text("has a job already", 3).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    db.stop();
+    tm.keys(&["Enter"]);
+    let screen = tm.wait_text("Database unavailable", 30).await;
+    assert!(screen.contains("will be saved when it returns"), "{screen}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Command::new("kill").args(["-HUP", &console_pid(&tm)]).status().expect("kill -HUP");
+    tm.wait_text("EXIT=", 40).await;
+
+    db.restart();
+    assert!(outcomes(&env).await.is_empty(), "nothing was saved while the database was away");
+    let again = Session::start(&env.console_script(""), 120, 40);
+    let screen = again.wait_text("Saved \"Not Interested\"", 60).await;
+    assert!(screen.contains("the save you pressed before the console closed"), "{screen}");
+    assert!(screen.contains("Ramesh Gupta"), "{screen}");
+    assert!(!screen.contains("Wrap-up: Ramesh Gupta"), "no form left to save by hand:\n{screen}");
+    let saved = outcomes(&env).await;
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!((saved[0].1.as_str(), saved[0].2.as_str()), ("Not Interested", "has a job already"));
+    assert!(local_remarks(&env).iter().all(|(id, _)| *id != saved[0].0), "the local draft of a saved call goes");
+}

@@ -36,7 +36,7 @@ fn after_ms(app: &mut App, ms: i64) {
 fn app() -> App {
     let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![], resave: vec![] });
     let generation = app.queue.generation;
     let rows = (0..4).map(entry).collect();
     update(&mut app, Action::QueueLoaded { generation, append: false, rows, due: 4, total: 4, limit: 200 });
@@ -467,6 +467,7 @@ fn an_ignored_key_is_named_with_its_modifier() {
             wrapups: vec![(call(68, 0, "telecmi", CallStatus::Completed), None)],
             live: None,
             recent: vec![],
+            resave: vec![],
         },
     );
     update(&mut a, Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
@@ -600,6 +601,7 @@ fn a_clock_stepped_back_never_freezes_a_form() {
             wrapups: vec![(call(66, 0, "telecmi", CallStatus::Completed), None)],
             live: None,
             recent: vec![],
+            resave: vec![],
         },
     );
     assert_eq!(a.form().map(|f| f.call.id), Some(66));

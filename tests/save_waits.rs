@@ -30,7 +30,7 @@ fn notice(app: &App) -> String {
 fn saved_once() -> (App, SubmitFeedback) {
     let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![], resave: vec![] });
     let placed = call(40, 0, "telecmi", CallStatus::Initiated);
     update(&mut app, Action::CallPlaced { call: placed, kind: CallKind::Telecmi });
     let ended = call(40, 0, "telecmi", CallStatus::Completed);
@@ -158,4 +158,71 @@ fn quitting_with_a_save_waiting_says_the_draft_keeps_it() {
     assert!(matches!(a.modal, Some(Modal::ConfirmQuit(_))), "{:?}", a.modal);
     let stakes = a.quit_stakes().unwrap_or_default();
     assert!(stakes.contains("waiting for the database") && stakes.contains("kept as a draft"), "{stakes}");
+}
+
+/// A console started after one that closed while its save waited (the local draft file says the
+/// save was pressed): the wrap-up is saved with no key pressed, once its form knows how the call
+/// ended, and the notice says it is the save pressed before the console closed.
+#[test]
+fn a_save_pressed_before_the_console_closed_is_made_by_the_next_one() {
+    let mut a = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    update(&mut a, Action::Resize { width: 120, height: 40 });
+    let draft = calldesk::store::FeedbackDraft {
+        call_log_id: 40,
+        caller_id: 3,
+        feedback: Some("Not Interested".into()),
+        remarks: Some("has a job already".into()),
+        ..Default::default()
+    };
+    let ended = call(40, 0, "telecmi", CallStatus::Completed);
+    update(
+        &mut a,
+        Action::StartupLoaded { wrapups: vec![(ended, Some(draft))], live: None, recent: vec![], resave: vec![40] },
+    );
+    assert_eq!(a.form().map(|f| f.call.id), Some(40), "the form opens, with the draft");
+    assert!(a.waiting[&40].from_before);
+    assert!(notice(&a).contains("the save you pressed before the console closed"), "{}", notice(&a));
+    assert!(tick(&mut a, 1).is_empty(), "not before the form knows how the call ended");
+    update(
+        &mut a,
+        Action::FactsLoaded { call_id: 40, end: calldesk::domain::wrapup::CallEnd::Talked, attempts: Some(1) },
+    );
+    let fx = tick(&mut a, 1);
+    let [Effect::Submit { feedback, call_next: false, retry: true }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((feedback.feedback.as_str(), feedback.call_id), ("Not Interested", 40));
+
+    // Still away: it waits as any save does, and stays the one pressed before.
+    let why = "database unavailable".to_string();
+    update(&mut a, Action::FeedbackWaiting { call_id: 40, feedback: feedback.clone(), why });
+    assert!(a.waiting[&40].from_before);
+    assert_eq!(tick(&mut a, 3).len(), 1);
+
+    let mut saved = call(40, 0, "telecmi", CallStatus::Completed);
+    saved.feedback = Some("Not Interested".into());
+    update(&mut a, Action::FeedbackSaved { call: Box::new(saved), decision: QueueDecision::Remove, call_next: false });
+    assert!(a.form().is_none() && a.waiting.is_empty());
+    assert_eq!(notice(&a), "Saved \"Not Interested\" for Driver 0 — the save you pressed before the console closed.");
+}
+
+/// The draft of a save pressed before the console closed no longer makes a save (no outcome in
+/// it): the form opens with the reason and nothing is sent.
+#[test]
+fn a_save_pressed_before_that_cannot_be_made_opens_the_form_with_the_reason() {
+    let mut a = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
+    update(&mut a, Action::Resize { width: 120, height: 40 });
+    let draft = calldesk::store::FeedbackDraft { call_log_id: 40, caller_id: 3, ..Default::default() };
+    let ended = call(40, 0, "telecmi", CallStatus::Completed);
+    update(
+        &mut a,
+        Action::StartupLoaded { wrapups: vec![(ended, Some(draft))], live: None, recent: vec![], resave: vec![40] },
+    );
+    update(
+        &mut a,
+        Action::FactsLoaded { call_id: 40, end: calldesk::domain::wrapup::CallEnd::Talked, attempts: Some(1) },
+    );
+    assert!(tick(&mut a, 1).is_empty());
+    let f = a.form().expect("the form stays");
+    assert!(f.error.as_deref().is_some_and(|e| !e.is_empty()), "{f:?}");
+    assert!(a.waiting.is_empty());
+    assert!(notice(&a).starts_with("The save you pressed before the console closed was not made"), "{}", notice(&a));
 }

@@ -96,7 +96,10 @@ async fn console_after(r: &Rig, follower: &mut Follower, live: &CallLog) -> Stri
 fn draw(live: &CallLog, mut updates: Vec<CallUpdate>, latest: &CallLog) -> String {
     let mut app = App::new(identity(true), FeedbackCatalog::default(), Utc::now(), ist());
     update(&mut app, Action::Resize { width: 140, height: 40 });
-    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: Some(live.clone()), recent: vec![] });
+    update(
+        &mut app,
+        Action::StartupLoaded { wrapups: vec![], live: Some(live.clone()), recent: vec![], resave: vec![] },
+    );
     if updates.is_empty() || updates.last().is_some_and(|u| &u.call != latest) {
         // What reconciliation or the dialer published on the console's own bus.
         updates.push(CallUpdate {

@@ -31,7 +31,7 @@ fn chars(app: &mut App, text: &str) -> Vec<Effect> {
 fn app() -> App {
     let mut app = App::new(identity(true), FeedbackCatalog::default(), now(), ist());
     update(&mut app, Action::Resize { width: 120, height: 40 });
-    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![] });
+    update(&mut app, Action::StartupLoaded { wrapups: vec![], live: None, recent: vec![], resave: vec![] });
     let generation = app.queue.generation;
     let rows = (0..3).map(entry).collect();
     update(&mut app, Action::QueueLoaded { generation, append: false, rows, due: 3, total: 3, limit: 200 });

@@ -39,6 +39,9 @@ pub enum Action {
         wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
         live: Option<CallLog>,
         recent: Vec<CallLog>,
+        /// Wrap-ups whose save the agent pressed in a console that closed before the database
+        /// answered: made now, by themselves.
+        resave: Vec<i64>,
     },
     QueueLoaded {
         generation: u64,

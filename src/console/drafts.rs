@@ -36,6 +36,17 @@ enum Job {
     Keep(FeedbackDraft, DraftVersion),
     /// The call's outcome is saved: its draft goes (the save drops the database's row itself).
     Forget,
+    /// Local file only: whether a save of the call's draft was asked for, as [`Requested`] says
+    /// when it is written; the draft to keep if the file has none of the call.
+    Mark(Option<FeedbackDraft>),
+}
+
+/// The calls whose save the agent pressed and which wait for the database (kept with their draft
+/// in the local file, so the next console makes the save if this one closes first).
+type Requested = Arc<Mutex<std::collections::BTreeSet<i64>>>;
+
+fn requested(r: &Requested) -> MutexGuard<'_, std::collections::BTreeSet<i64>> {
+    r.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// By call id: the sequence number and the newest job.
@@ -73,6 +84,13 @@ impl Lane {
 
     fn push(&self, call_id: i64, seq: u64, job: Job) {
         lock(&self.pending).insert(call_id, (seq, job));
+        self.wake.notify_one();
+    }
+
+    /// Queues `job` unless a job of the call is pending already (a draft to keep writes the flag
+    /// as it is then; a forget drops the draft anyway).
+    fn push_unless_pending(&self, call_id: i64, seq: u64, job: Job) {
+        lock(&self.pending).entry(call_id).or_insert((seq, job));
         self.wake.notify_one();
     }
 
@@ -147,6 +165,7 @@ pub struct DraftWriter {
     session: Option<i64>,
     db: Lane,
     local: Option<(Lane, DraftFile)>,
+    requested: Requested,
 }
 
 impl DraftWriter {
@@ -159,7 +178,13 @@ impl DraftWriter {
     /// login that stopped waiting for it, nothing more is written (it would overwrite the draft
     /// being typed in the new console).
     pub fn start_for_session(store: Store, session: Option<i64>) -> Self {
-        Self { next: Arc::new(AtomicU64::new(1)), session, db: Lane::start(db_writer(store, session)), local: None }
+        Self {
+            next: Arc::new(AtomicU64::new(1)),
+            session,
+            db: Lane::start(db_writer(store, session)),
+            local: None,
+            requested: Requested::default(),
+        }
     }
 
     /// Keeps every draft in `file` as well (a console with a session only): what is typed while
@@ -167,7 +192,7 @@ impl DraftWriter {
     pub fn keeping_locally(mut self, file: DraftFile) -> Self {
         if let Some(session) = self.session {
             tracing::info!(path = %file.path().display(), "wrap-up drafts are kept locally too");
-            self.local = Some((Lane::start(file_writer(file.clone(), session)), file));
+            self.local = Some((Lane::start(file_writer(file.clone(), session, self.requested.clone())), file));
         }
         self
     }
@@ -197,7 +222,30 @@ impl DraftWriter {
     /// The outcome of call `call_id` is saved: its local draft goes, and a draft of it not yet
     /// written is not.
     pub fn forget(&self, call_id: i64) {
+        requested(&self.requested).remove(&call_id);
         self.push(call_id, |_| Job::Forget);
+    }
+
+    /// The agent pressed save on call `call_id`'s wrap-up and the save waits for the database:
+    /// the local file says so with the draft (`draft` kept if it has none of the call), so a
+    /// console started after this one closes makes the save.
+    pub fn save_requested(&self, call_id: i64, draft: FeedbackDraft) {
+        self.mark(call_id, true, Some(draft));
+    }
+
+    /// The save of call `call_id` asked for was refused (by a rule): the file no longer asks for it.
+    pub fn save_refused(&self, call_id: i64) {
+        self.mark(call_id, false, None);
+    }
+
+    fn mark(&self, call_id: i64, on: bool, draft: Option<FeedbackDraft>) {
+        let Some((lane, _)) = &self.local else { return };
+        let changed =
+            if on { requested(&self.requested).insert(call_id) } else { requested(&self.requested).remove(&call_id) };
+        if changed {
+            let seq = self.next.fetch_add(1, Ordering::Relaxed);
+            lane.push_unless_pending(call_id, seq, Job::Mark(draft));
+        }
     }
 
     /// Waits (at most `limit`) until the draft numbered `seq` is written (or given up) everywhere.
@@ -229,7 +277,18 @@ impl DraftWriter {
         caller: i64,
         wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
     ) -> Vec<(CallLog, Option<FeedbackDraft>)> {
-        let (Some((_, file)), Some(session)) = (&self.local, self.session) else { return wrapups };
+        self.reopen(store, caller, wrapups).await.0
+    }
+
+    /// [`Self::reopen_newer`], with the calls whose save the agent pressed in a console that
+    /// closed before the database answered (the local file says so): their saves are to be made.
+    pub async fn reopen(
+        &self,
+        store: &Store,
+        caller: i64,
+        wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
+    ) -> (Vec<(CallLog, Option<FeedbackDraft>)>, Vec<i64>) {
+        let (Some((_, file)), Some(session)) = (&self.local, self.session) else { return (wrapups, Vec::new()) };
         let waiting: Vec<i64> = wrapups.iter().map(|(c, _)| c.id).collect();
         let file = file.clone();
         let claimed = tokio::task::spawn_blocking(move || file.claim(session, |id| waiting.contains(&id))).await;
@@ -237,18 +296,25 @@ impl DraftWriter {
             Ok(Ok(k)) => k.drafts,
             Ok(Err(e)) => {
                 tracing::warn!("local drafts not read: {e}");
-                return wrapups;
+                return (wrapups, Vec::new());
             }
             Err(e) => {
                 tracing::warn!("local drafts not read: {e}");
-                return wrapups;
+                return (wrapups, Vec::new());
             }
         };
+        // Whichever copy of the draft is reopened, a save asked for stays asked for.
+        let resave: Vec<i64> =
+            wrapups.iter().map(|(c, _)| c.id).filter(|id| kept.get(id).is_some_and(|k| k.save_requested)).collect();
+        requested(&self.requested).extend(resave.iter().copied());
+        for id in &resave {
+            tracing::info!(call_id = id, "a save pressed before the console closed waits: it is made now");
+        }
         let stored = store.draft_versions(caller).await.unwrap_or_else(|e| {
             tracing::warn!("could not read which edit each stored draft is ({e}): the local copies are taken");
             std::collections::HashMap::new()
         });
-        wrapups
+        let wrapups = wrapups
             .into_iter()
             .map(|(call, draft)| {
                 let local = kept.get(&call.id).filter(|k| local_is_newer(k.version, stored.get(&call.id).copied()));
@@ -265,7 +331,8 @@ impl DraftWriter {
                     None => (call, draft),
                 }
             })
-            .collect()
+            .collect();
+        (wrapups, resave)
     }
 }
 
@@ -331,15 +398,28 @@ async fn write_drafts(store: &Store, keeps: Batch, now: DateTime<Utc>) -> Batch 
 
 /// The local file lane: the batch in one atomic rewrite of the file (on a blocking thread: it
 /// fsyncs). Refused for good once a newer session owns the file; an I/O error is tried again.
-fn file_writer(file: DraftFile, session: i64) -> WriteFn {
+fn file_writer(file: DraftFile, session: i64, asked: Requested) -> WriteFn {
     Box::new(move |batch: Batch| {
         let file = file.clone();
+        let asked = requested(&asked).clone();
         Box::pin(async move {
             let keeps: Vec<KeptDraft> = batch
                 .iter()
-                .filter_map(|(_, _, j)| match j {
-                    Job::Keep(d, v) => Some(KeptDraft { version: *v, written_at: Utc::now(), draft: d.clone() }),
-                    Job::Forget => None,
+                .filter_map(|(id, _, j)| match j {
+                    Job::Keep(d, v) => Some(KeptDraft {
+                        version: *v,
+                        written_at: Utc::now(),
+                        draft: d.clone(),
+                        save_requested: asked.contains(id),
+                    }),
+                    Job::Forget | Job::Mark(_) => None,
+                })
+                .collect();
+            let marks: Vec<(i64, bool, Option<FeedbackDraft>)> = batch
+                .iter()
+                .filter_map(|(id, _, j)| match j {
+                    Job::Mark(d) => Some((*id, asked.contains(id), d.clone())),
+                    _ => None,
                 })
                 .collect();
             let forgets: Vec<i64> =
@@ -347,6 +427,9 @@ fn file_writer(file: DraftFile, session: i64) -> WriteFn {
             let written = tokio::task::spawn_blocking(move || {
                 if !keeps.is_empty() {
                     file.put(session, keeps)?;
+                }
+                if !marks.is_empty() {
+                    file.mark(session, marks)?;
                 }
                 if !forgets.is_empty() {
                     file.forget(session, &forgets)?;

@@ -137,7 +137,7 @@ async fn load_startup(ctx: &EffectCtx) -> Option<Action> {
         Ok(w) => w,
         Err(e) => return failed("Could not load unfinished wrap-ups", e),
     };
-    let wrapups = ctx.drafts.reopen_newer(store, me, wrapups).await;
+    let (wrapups, resave) = ctx.drafts.reopen(store, me, wrapups).await;
     let live = match store.live_calls(Some(me)).await {
         // Only a call from the last hours is "in progress"; older ones wait as wrap-ups.
         Ok(l) => l.into_iter().find(|c| now - c.created_at < crate::store::ABANDONED_AFTER),
@@ -148,7 +148,7 @@ async fn load_startup(ctx: &EffectCtx) -> Option<Action> {
         Ok(r) => r.into_iter().filter(|c| c.call_status().is_final()).take(RECENT_CALLS).collect(),
         Err(e) => return failed("Could not load recent calls", e),
     };
-    Some(Action::StartupLoaded { wrapups, live, recent })
+    Some(Action::StartupLoaded { wrapups, live, recent, resave })
 }
 
 async fn resync(ctx: &EffectCtx) -> Option<Action> {
@@ -354,8 +354,12 @@ async fn submit(
     call_next: bool,
     retry: bool,
 ) -> Option<Action> {
-    let waiting =
-        |why: String| Some(Action::FeedbackWaiting { call_id: feedback.call_id, feedback: feedback.clone(), why });
+    // The save waits: the local draft file says it was asked for, so a console started after
+    // this one closes makes it (the draft there is the form's; this one only if it has none).
+    let waiting = |why: String| {
+        ctx.drafts.save_requested(feedback.call_id, draft_of(&feedback, ctx.caller_id));
+        Some(Action::FeedbackWaiting { call_id: feedback.call_id, feedback: feedback.clone(), why })
+    };
     if retry {
         match tokio::time::timeout(PING_WAIT, ctx.store.ping()).await {
             Ok(Ok(())) => {}
@@ -379,9 +383,24 @@ async fn submit(
         }
         Ok(Ok(Err(crate::store::StoreError::AlreadySaved(call)))) => Some(Action::FeedbackAlreadySaved(call)),
         Ok(Ok(Err(e))) if e.is_unavailable() => waiting(e.to_string()),
-        Ok(Ok(Err(e))) => Some(Action::FeedbackFailed(e.to_string())),
+        Ok(Ok(Err(e))) => {
+            ctx.drafts.save_refused(feedback.call_id);
+            Some(Action::FeedbackFailed(e.to_string()))
+        }
         Ok(Err(e)) => waiting(format!("the save stopped: {e}")),
         Err(_) => waiting(format!("the database did not answer within {} s", SAVE_WAIT.as_secs())),
+    }
+}
+
+/// The draft a save was made of, for the local file when it holds none of the call.
+fn draft_of(feedback: &crate::store::SubmitFeedback, caller_id: i64) -> FeedbackDraft {
+    FeedbackDraft {
+        call_log_id: feedback.call_id,
+        caller_id,
+        feedback_group: None,
+        feedback: Some(feedback.feedback.clone()),
+        remarks: Some(feedback.remarks.clone()),
+        call_duration: feedback.call_duration.map(|d| d.to_string()),
     }
 }
 

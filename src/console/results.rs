@@ -21,7 +21,7 @@ pub(super) fn on_result(app: &mut App, action: Action) -> Vec<Effect> {
         app.read_landed();
     }
     match action {
-        Action::StartupLoaded { wrapups, live, recent } => on_startup(app, wrapups, live, recent),
+        Action::StartupLoaded { wrapups, live, recent, resave } => on_startup(app, wrapups, live, recent, &resave),
         Action::Resynced { live, wrapups, asked_at } => on_resynced(app, live, wrapups, asked_at),
         Action::QueueLoaded { generation, append, rows, due, total, limit } => {
             on_queue_loaded(app, generation, append, rows, Some((due, total)), limit)
@@ -259,6 +259,7 @@ fn on_startup(
     wrapups: Vec<(CallLog, Option<FeedbackDraft>)>,
     live: Option<CallLog>,
     recent: Vec<CallLog>,
+    resave: &[i64],
 ) -> Vec<Effect> {
     app.recent = recent.into_iter().take(RECENT_CALLS).collect();
     if let Some(call) = live {
@@ -273,6 +274,7 @@ fn on_startup(
         app.info(format!("Unfinished wrap-up reopened: {name}, called {when}"));
         fx.extend(open_unasked(app));
     }
+    super::save_retry::resume_requested(app, resave);
     fx.extend(reload_queue(app));
     if let Some(l) = &app.live {
         fx.push(Effect::LoadTimeline(l.call.id));

@@ -31,7 +31,9 @@ pub(super) fn on_waiting(app: &mut App, call_id: i64, feedback: SubmitFeedback, 
     tracing::info!(call_id, "wrap-up save waits for the database: {why}");
     let now = app.now;
     let tries = app.waiting.get(&call_id).map_or(0, |w| w.tries) + 1;
-    app.waiting.insert(call_id, WaitingSave { feedback, why, tries, next_try: now + pause(tries), trying: false });
+    let from_before = app.waiting.get(&call_id).is_some_and(|w| w.from_before);
+    let next_try = now + pause(tries);
+    app.waiting.insert(call_id, WaitingSave { feedback, why, tries, next_try, trying: false, from_before });
     if let Some(f) = app.form_mut().filter(|f| f.call.id == call_id) {
         f.saving = false;
         f.error = None;
@@ -46,7 +48,12 @@ pub(super) fn on_waiting(app: &mut App, call_id: i64, feedback: SubmitFeedback, 
 /// whose fields no longer make a save (the outcome cleared) stops waiting and says why.
 pub(super) fn retry_due(app: &mut App) -> Vec<Effect> {
     let now = app.now;
-    let due: Vec<i64> = app.waiting.iter().filter(|(_, w)| !w.trying && now >= w.next_try).map(|(id, _)| *id).collect();
+    let due: Vec<i64> = app
+        .waiting
+        .iter()
+        .filter(|(id, w)| !w.trying && now >= w.next_try && !awaits_facts(app, **id, w))
+        .map(|(id, _)| *id)
+        .collect();
     let catalog = app.catalog.clone();
     let mut fx = Vec::new();
     for id in due {
@@ -58,9 +65,11 @@ pub(super) fn retry_due(app: &mut App) -> Vec<Effect> {
                     feedback
                 }
                 Err((why, field)) => {
-                    f.error = Some(why);
+                    f.error = Some(why.clone());
                     f.focus = field;
-                    app.waiting.remove(&id);
+                    if app.waiting.remove(&id).is_some_and(|w| w.from_before) {
+                        app.info(format!("The save you pressed before the console closed was not made: {why}"));
+                    }
                     continue;
                 }
             },
@@ -76,6 +85,58 @@ pub(super) fn retry_due(app: &mut App) -> Vec<Effect> {
         fx.push(Effect::Submit { feedback, call_next: false, retry: true });
     }
     fx
+}
+
+/// How long a save pressed before the console closed waits for how its call ended (the form's
+/// facts) before it is tried anyway.
+const FACTS_FIRST: Duration = Duration::seconds(10);
+
+/// Wrap-ups whose save the agent pressed in a console that closed before the database answered
+/// (`calls`, from the local draft file): each waits as a save pressed here would, and is tried at
+/// once — the form on screen once it knows how its call ended, with its fields as they are; one
+/// not on screen as its draft says. A draft that no longer makes a save (an outcome it lacks)
+/// is left to its form, which says why when it opens.
+pub(super) fn resume_requested(app: &mut App, calls: &[i64]) {
+    let now = app.now;
+    let catalog = app.catalog.clone();
+    let mut names = Vec::new();
+    for id in calls {
+        let Some((call, draft)) = app.wrapups.iter().find(|(c, _)| c.id == *id).cloned() else { continue };
+        let on_screen = app.form().is_some_and(|f| f.call.id == *id);
+        let mut form = super::state::FeedbackForm::new(call, draft.as_ref(), &catalog, None);
+        if let Some(end) = app.ends.get(id) {
+            form.learn(*end, &catalog);
+        }
+        let feedback = match checked(&form, &catalog, now) {
+            Ok(feedback) => feedback,
+            // Tried at once on screen: the form says why.
+            Err(_) if on_screen => SubmitFeedback { call_id: *id, ..SubmitFeedback::default() },
+            Err((why, _)) => {
+                tracing::warn!(call_id = id, "a save pressed before the console closed cannot be made: {why}");
+                continue;
+            }
+        };
+        let why = "pressed before the console closed".to_string();
+        let next_try = now;
+        app.waiting.insert(*id, WaitingSave { feedback, why, tries: 0, next_try, trying: false, from_before: true });
+        names.push(name_of(app, *id));
+    }
+    if !names.is_empty() {
+        app.info(format!(
+            "Saving the wrap-up for {} — the save you pressed before the console closed…",
+            names.join(", ")
+        ));
+    }
+}
+
+/// A save pressed before the console closed, of the form on screen, waits (a little) for the
+/// form to know how its call ended: its outcome may depend on it.
+fn awaits_facts(app: &App, id: i64, w: &WaitingSave) -> bool {
+    w.from_before
+        && w.tries == 0
+        && app.now < w.next_try + FACTS_FIRST
+        && app.form().is_some_and(|f| f.call.id == id)
+        && !app.ends.contains_key(&id)
 }
 
 /// A save refused by a rule: the save that was being tried, and the form's, wait no more.

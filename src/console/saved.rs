@@ -13,11 +13,14 @@ use crate::domain::{CallLog, QueueDecision};
 use crate::tui::keys::{self, Command, Context};
 
 pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, call_next: bool) -> Vec<Effect> {
-    let waited = app.waiting.contains_key(&call.id);
+    let waited = app.waiting.get(&call.id).map(|w| w.from_before);
     settle_wrapup(app, &call);
     app.free_since = Some(app.now);
-    let back = if waited { " (The database is back.)" } else { "" };
-    app.info(format!("{}{back}", saved_message(app, &call, decision)));
+    match waited {
+        Some(true) => app.info(pressed_before_message(&call)),
+        Some(false) => app.info(format!("{} (The database is back.)", saved_message(app, &call, decision))),
+        None => app.info(saved_message(app, &call, decision)),
+    }
     let mut fx = refresh_queue_in_place(app);
     if !app.wrapups.is_empty() {
         // Unfinished wrap-ups come before new calls; the next opens by itself, so its first
@@ -33,6 +36,13 @@ pub(super) fn on_saved(app: &mut App, call: CallLog, decision: QueueDecision, ca
         fx.push(Effect::LoadStats);
     }
     fx
+}
+
+/// The words for a save pressed in a console that closed before the database answered, made now.
+fn pressed_before_message(call: &CallLog) -> String {
+    let name = strip_controls(call.driver_name.as_deref().unwrap_or("this driver"));
+    let saved = strip_controls(call.feedback.as_deref().unwrap_or(""));
+    format!("Saved \"{saved}\" for {name} — the save you pressed before the console closed.")
 }
 
 /// The form's outcome was refused because the call's outcome was saved elsewhere meanwhile

@@ -19,6 +19,9 @@ pub struct WaitingSave {
     pub next_try: DateTime<Utc>,
     /// A try is on its way.
     pub trying: bool,
+    /// Pressed in a console that closed before the database answered (the local draft file said
+    /// so): this console makes the save by itself.
+    pub from_before: bool,
 }
 
 /// How the line saying a save waits begins.

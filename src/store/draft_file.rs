@@ -22,12 +22,16 @@ use super::FeedbackDraft;
 use crate::domain::draft::DraftVersion;
 
 /// One call's draft as kept in the file: which edit it is, when it was written here (for people
-/// reading the file; never compared), and what was typed.
+/// reading the file; never compared), what was typed, and whether the agent pressed save on it
+/// while the database was away (the save waited): a console started after this one closed makes
+/// that save by itself. A file written before the flag existed reads as no save requested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeptDraft {
     pub version: DraftVersion,
     pub written_at: DateTime<Utc>,
     pub draft: FeedbackDraft,
+    #[serde(default)]
+    pub save_requested: bool,
 }
 
 /// The file's contents.
@@ -90,6 +94,24 @@ impl DraftFile {
                 let id = d.draft.call_log_id;
                 if kept.drafts.get(&id).is_none_or(|old| old.version <= d.version) {
                     kept.drafts.insert(id, d);
+                }
+            }
+        })
+    }
+
+    /// Sets whether the agent asked for each call's draft to be saved (`(call id, requested)`); a
+    /// call without a draft here gets `draft` (when given) as its draft, of an unknown edit.
+    pub fn mark(&self, session: i64, marks: Vec<(i64, bool, Option<FeedbackDraft>)>) -> Result<Kept, DraftFileError> {
+        self.change(session, |kept| {
+            for (id, requested, draft) in marks {
+                match (kept.drafts.get_mut(&id), draft) {
+                    (Some(k), _) => k.save_requested = requested,
+                    (None, Some(draft)) if requested => {
+                        let version = DraftVersion::UNKNOWN;
+                        kept.drafts
+                            .insert(id, KeptDraft { version, written_at: Utc::now(), draft, save_requested: true });
+                    }
+                    (None, _) => {}
                 }
             }
         })
@@ -196,6 +218,7 @@ mod tests {
                 remarks: Some(remarks.into()),
                 ..FeedbackDraft::default()
             },
+            save_requested: false,
         }
     }
 
@@ -293,5 +316,40 @@ mod tests {
         std::fs::write(f.path(), b"not json").expect("write");
         assert_eq!(f.read().expect("read"), Kept::default());
         assert_eq!(std::fs::read(f.sibling(".bad")).expect("set aside"), b"not json");
+    }
+
+    /// A save pressed while the database was away is in the file, survives the next edit's
+    /// rewrite and a claim by the next console, goes when unmarked; a file without the flag (an
+    /// older console's) reads as no save requested.
+    #[test]
+    fn a_requested_save_round_trips_through_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let f = DraftFile::new(dir.path(), "db", 3);
+        f.put(7, vec![kept(1, 7, 1, "typed"), kept(2, 7, 2, "other")]).expect("put");
+        f.mark(7, vec![(1, true, None)]).expect("mark");
+        let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(f.path()).expect("read")).expect("json");
+        assert_eq!(raw["drafts"]["1"]["save_requested"], serde_json::Value::Bool(true));
+        let mut next = kept(1, 7, 3, "typed more");
+        next.save_requested = true;
+        f.put(7, vec![next]).expect("put");
+        let k = f.claim(8, |_| true).expect("the next console claims");
+        assert!(k.drafts[&1].save_requested && !k.drafts[&2].save_requested, "{k:?}");
+        assert_eq!(remarks(&k, 1), Some("typed more"));
+        f.mark(8, vec![(1, false, None)]).expect("unmark");
+        assert!(!f.read().expect("read").drafts[&1].save_requested);
+
+        // A call with no draft here gets the one given with the mark.
+        let draft =
+            FeedbackDraft { call_log_id: 5, caller_id: 3, feedback: Some("x".into()), ..FeedbackDraft::default() };
+        f.mark(8, vec![(5, true, Some(draft.clone()))]).expect("mark");
+        let k = f.read().expect("read");
+        assert_eq!((k.drafts[&5].save_requested, &k.drafts[&5].draft), (true, &draft));
+
+        let old = r#"{"owner": 7, "drafts": {"4": {"version": {"session": 7, "seq": 1},
+            "written_at": "2026-01-01T00:00:00Z", "draft": {"call_log_id": 4, "caller_id": 3,
+            "feedback_group": null, "feedback": null, "remarks": "old", "call_duration": null}}}}"#;
+        std::fs::write(f.path(), old).expect("write");
+        let k = f.read().expect("read");
+        assert_eq!((remarks(&k, 4), k.drafts[&4].save_requested), (Some("old"), false));
     }
 }

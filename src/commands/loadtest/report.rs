@@ -268,6 +268,34 @@ impl Report {
 }
 
 impl Report {
+    /// Whether the record is true: double claims, lost and duplicated outcomes, webhooks not
+    /// acknowledged, calls not ending as TeleCMI said.
+    fn fmt_record(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  double claims           {} (agents' records {}, overlapping calls in call_logs {})",
+            self.double_claims(),
+            self.double_claims_agents,
+            self.double_claims_db
+        )?;
+        writeln!(f, "  lost outcomes           {}", self.lost)?;
+        writeln!(f, "  duplicated outcomes     {}", self.duplicated)?;
+        writeln!(
+            f,
+            "  webhooks unacknowledged {} (not answered 2xx within 5 s: TeleCMI promises no retry)",
+            self.unacknowledged
+        )?;
+        writeln!(
+            f,
+            "  wrong call endings      {} (status or talk time not as TeleCMI reported)",
+            self.wrong_ends.len()
+        )?;
+        for w in self.wrong_ends.iter().take(5) {
+            writeln!(f, "    {w}")?;
+        }
+        Ok(())
+    }
+
     /// The pace and what slowed it: outcomes per minute, dial and save latency, SQLite's lock,
     /// the agents' processes.
     fn fmt_pace(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -320,28 +348,7 @@ impl fmt::Display for Report {
         }
         writeln!(f, "  calls never ended       {}", self.unfinished)?;
         self.fmt_pace(f)?;
-        writeln!(
-            f,
-            "  double claims           {} (agents' records {}, overlapping calls in call_logs {})",
-            self.double_claims(),
-            self.double_claims_agents,
-            self.double_claims_db
-        )?;
-        writeln!(f, "  lost outcomes           {}", self.lost)?;
-        writeln!(f, "  duplicated outcomes     {}", self.duplicated)?;
-        writeln!(
-            f,
-            "  webhooks unacknowledged {} (not answered 2xx within 5 s: TeleCMI promises no retry)",
-            self.unacknowledged
-        )?;
-        writeln!(
-            f,
-            "  wrong call endings      {} (status or talk time not as TeleCMI reported)",
-            self.wrong_ends.len()
-        )?;
-        for w in self.wrong_ends.iter().take(5) {
-            writeln!(f, "    {w}")?;
-        }
+        self.fmt_record(f)?;
         writeln!(
             f,
             "  supervisor lag          p50 {}  p99 {}  max {}  ({} changes, {} unseen)",

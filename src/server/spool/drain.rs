@@ -4,7 +4,7 @@
 //!
 //! An event the database keeps failing as "unavailable" while it answers a ping (a SQLite file
 //! busy for one statement only, a MariaDB timeout on one huge event) is tried alone, and after
-//! [`STUCK_TRIES`] such tries set aside in `.rejected` with why: the spool never blocks forever
+//! [`STUCK_TRIES`] such tries over [`STUCK_FOR`] set aside in `.rejected` with why: the spool never blocks forever
 //! behind one event. What waits is counted as lines are applied, never by reading the file again.
 
 use std::sync::atomic::Ordering;
@@ -38,24 +38,32 @@ enum Halt {
 /// is set aside.
 pub(super) const STUCK_TRIES: u32 = 5;
 
-/// The event the drain last stopped at while the database answered, and how many times.
+/// How long an event must have been failing, as well as its [`STUCK_TRIES`], before it is set
+/// aside: a database that answers pings but takes no writes for a while (a read-only node during
+/// a failover, a full disk, a long lock) must not drain the spool into `.rejected`, one event
+/// after another; at most one event per this long is set aside then.
+pub(super) const STUCK_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The event the drain last stopped at while the database answered, how many times, and since
+/// when.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Stuck {
     /// Where the event's line ends in the spool.
     end: u64,
     tries: u32,
+    since: Option<std::time::Instant>,
 }
 
 impl Stuck {
-    /// The event ending at `end` failed again though the database answers: whether it has had its
-    /// [`STUCK_TRIES`] and is to be set aside.
-    fn failed(&mut self, end: u64) -> bool {
-        if self.end == end {
+    /// The event ending at `end` failed again (at `now`) though the database answers: whether it
+    /// has had its [`STUCK_TRIES`] over at least [`STUCK_FOR`] and is to be set aside.
+    fn failed(&mut self, end: u64, now: std::time::Instant) -> bool {
+        if self.end == end && self.tries > 0 {
             self.tries += 1;
         } else {
-            *self = Self { end, tries: 1 };
+            *self = Self { end, tries: 1, since: Some(now) };
         }
-        self.tries >= STUCK_TRIES
+        self.tries >= STUCK_TRIES && self.since.is_some_and(|s| now.duration_since(s) >= STUCK_FOR)
     }
 
     /// Whether the event ending at `end` has failed before (it is then tried alone).
@@ -176,7 +184,7 @@ async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally, stuc
             // Blamed on the first event (tried alone next time) only if the database answers.
             if let Some((p, _, _)) = readable.first()
                 && answers(me).await
-                && stuck.failed(p.end)
+                && stuck.failed(p.end, std::time::Instant::now())
             {
                 let why = format!("the database answers but did not take this event in {STUCK_TRIES} tries");
                 me.set_aside(line_of(p), why).await;
@@ -192,7 +200,7 @@ async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally, stuc
     for ((p, ev, _), outcome) in readable.iter().zip(outcomes) {
         match outcome {
             Err(e) if e.is_unavailable() => {
-                if answers(me).await && stuck.failed(p.end) {
+                if answers(me).await && stuck.failed(p.end, std::time::Instant::now()) {
                     let why = format!("the database answers but failed this event {STUCK_TRIES} times: {e}");
                     me.set_aside(line_of(p), why).await;
                     tally.set_aside += 1;
@@ -206,7 +214,13 @@ async fn apply_chunk(me: &Arc<Inner>, chunk: &[Pending], tally: &mut Tally, stuc
                 me.set_aside(line_of(p), e.to_string()).await;
                 tally.set_aside += 1;
             }
-            Ok(outcome) => count(me, ev, &outcome, tally),
+            Ok(outcome) => {
+                // The event it stopped at went through: its count is over.
+                if stuck.suspect(p.end) {
+                    stuck.clear();
+                }
+                count(me, ev, &outcome, tally);
+            }
         }
         done_to = Some(p.end);
     }
@@ -278,28 +292,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_failing_again_and_again_is_given_up_after_its_tries() {
+    fn an_event_failing_again_and_again_is_given_up_after_its_tries_and_ten_minutes() {
+        let t0 = std::time::Instant::now();
         let mut s = Stuck::default();
         assert!(!s.suspect(10));
         for _ in 1..STUCK_TRIES {
-            assert!(!s.failed(10));
+            assert!(!s.failed(10, t0));
         }
         assert!(s.suspect(10) && !s.suspect(20));
-        assert!(s.failed(10), "the last try");
+        assert!(
+            !s.failed(10, t0 + std::time::Duration::from_secs(5)),
+            "its tries, but only seconds: writes may be down"
+        );
+        assert!(s.failed(10, t0 + STUCK_FOR), "its tries over ten minutes");
         s.clear();
         assert!(!s.suspect(10));
     }
 
     #[test]
     fn another_event_failing_starts_the_count_again() {
+        let t0 = std::time::Instant::now();
         let mut s = Stuck::default();
         for _ in 1..STUCK_TRIES {
-            assert!(!s.failed(10));
+            assert!(!s.failed(10, t0));
         }
-        assert!(!s.failed(20), "a different event: the database moved on");
+        let later = t0 + STUCK_FOR;
+        assert!(!s.failed(20, later), "a different event: the database moved on");
         for _ in 2..STUCK_TRIES {
-            assert!(!s.failed(20));
+            assert!(!s.failed(20, later));
         }
-        assert!(s.failed(20));
+        assert!(!s.failed(20, later + std::time::Duration::from_secs(1)), "its own ten minutes count");
+        assert!(s.failed(20, later + STUCK_FOR));
     }
 }

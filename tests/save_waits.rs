@@ -226,3 +226,17 @@ fn a_save_pressed_before_that_cannot_be_made_opens_the_form_with_the_reason() {
     assert!(a.waiting.is_empty());
     assert!(notice(&a).starts_with("The save you pressed before the console closed was not made"), "{}", notice(&a));
 }
+
+/// The agent clears the outcome while the save waits: that save no longer stands, so the local
+/// draft is told to forget it was pressed (no later start may make it).
+#[test]
+fn a_waiting_save_whose_form_changed_is_no_longer_requested() {
+    let (mut a, feedback) = saved_once();
+    waiting(&mut a, &feedback);
+    a.form_mut().expect("form").chosen = None;
+    let t = a.now + Duration::seconds(3);
+    let fx = update(&mut a, Action::Tick(t));
+    assert!(fx.contains(&Effect::SaveNotRequested(40)), "{fx:?}");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Submit { .. })), "{fx:?}");
+    assert!(a.waiting.is_empty());
+}

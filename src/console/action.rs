@@ -181,6 +181,9 @@ pub enum Effect {
     /// Read the live call and the waiting wrap-ups again.
     Resync,
     SaveDraft(FeedbackDraft),
+    /// A save the agent pressed no longer stands (its form stopped making a save): the local
+    /// draft forgets that it was pressed, so no later start makes it.
+    SaveNotRequested(i64),
     Submit {
         feedback: SubmitFeedback,
         call_next: bool,

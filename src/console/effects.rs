@@ -87,6 +87,10 @@ pub async fn run(ctx: &EffectCtx, effect: Effect) -> Option<Action> {
         Effect::CancelDial(id) => Some(Action::DialCancelled(cancel_dial(ctx, id).await)),
         Effect::CheckDoNotCall { driver_id, mobile } => check_do_not_call(ctx, driver_id, mobile).await,
         Effect::SaveDraft(d) => save_draft(ctx, d).await,
+        Effect::SaveNotRequested(id) => {
+            ctx.drafts.save_refused(id);
+            None
+        }
         Effect::Submit { feedback, call_next, retry } => submit(ctx, feedback, call_next, retry).await,
         Effect::AddRemarks { call_id, remarks } => add_remarks(ctx, call_id, &remarks).await,
         Effect::EditDriver { driver_id, name, mobile } => {

@@ -274,7 +274,7 @@ fn on_startup(
         app.info(format!("Unfinished wrap-up reopened: {name}, called {when}"));
         fx.extend(open_unasked(app));
     }
-    super::save_retry::resume_requested(app, resave);
+    fx.extend(super::save_retry::resume_requested(app, resave));
     fx.extend(reload_queue(app));
     if let Some(l) = &app.live {
         fx.push(Effect::LoadTimeline(l.call.id));

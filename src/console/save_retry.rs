@@ -67,8 +67,12 @@ pub(super) fn retry_due(app: &mut App) -> Vec<Effect> {
                 Err((why, field)) => {
                     f.error = Some(why.clone());
                     f.focus = field;
-                    if app.waiting.remove(&id).is_some_and(|w| w.from_before) {
-                        app.info(format!("The save you pressed before the console closed was not made: {why}"));
+                    if let Some(w) = app.waiting.remove(&id) {
+                        // The agent changed the form: the save pressed no longer stands.
+                        fx.push(Effect::SaveNotRequested(id));
+                        if w.from_before {
+                            app.info(format!("The save you pressed before the console closed was not made: {why}"));
+                        }
                     }
                     continue;
                 }
@@ -96,8 +100,9 @@ const FACTS_FIRST: Duration = Duration::seconds(10);
 /// once — the form on screen once it knows how its call ended, with its fields as they are; one
 /// not on screen as its draft says. A draft that no longer makes a save (an outcome it lacks)
 /// is left to its form, which says why when it opens.
-pub(super) fn resume_requested(app: &mut App, calls: &[i64]) {
+pub(super) fn resume_requested(app: &mut App, calls: &[i64]) -> Vec<Effect> {
     let now = app.now;
+    let mut fx = Vec::new();
     let catalog = app.catalog.clone();
     let mut names = Vec::new();
     for id in calls {
@@ -113,6 +118,7 @@ pub(super) fn resume_requested(app: &mut App, calls: &[i64]) {
             Err(_) if on_screen => SubmitFeedback { call_id: *id, ..SubmitFeedback::default() },
             Err((why, _)) => {
                 tracing::warn!(call_id = id, "a save pressed before the console closed cannot be made: {why}");
+                fx.push(Effect::SaveNotRequested(*id));
                 continue;
             }
         };
@@ -127,6 +133,7 @@ pub(super) fn resume_requested(app: &mut App, calls: &[i64]) {
             names.join(", ")
         ));
     }
+    fx
 }
 
 /// A save pressed before the console closed, of the form on screen, waits (a little) for the

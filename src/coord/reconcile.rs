@@ -46,18 +46,30 @@ impl Policy {
 /// How long before a call was placed a record of it may say it started (clocks differ).
 const EARLY: Duration = Duration::minutes(1);
 
-/// How far (ms) a record that started at `time` (epoch ms) is from the call placed at `placed`;
-/// `None` when it started too early to be that call's.
-fn distance(placed: DateTime<Utc>, time: i64) -> Option<i64> {
+/// How long after a record's start a call may have been placed and still be the one the record
+/// is of, before a call placed earlier has the better claim (our clock and TeleCMI's differ).
+const SLACK: Duration = Duration::seconds(5);
+
+/// How good a claim the call placed at `placed` has on a record that started at `time` (epoch
+/// ms); lower is better, `None` when it started too early to be that call's. A call placed
+/// before the record started (TeleCMI starts a call at our dial, or later when it answers the
+/// click-to-call late) claims it first, the latest such call best; one placed after it only
+/// by clock difference, the nearest best.
+fn distance(placed: DateTime<Utc>, time: i64) -> Option<(u8, i64)> {
     let placed = placed.timestamp_millis();
-    (time >= placed - EARLY.num_milliseconds()).then(|| (time - placed).abs())
+    if placed <= time + SLACK.num_milliseconds() {
+        Some((0, (time - placed).abs()))
+    } else {
+        (time >= placed - EARLY.num_milliseconds()).then_some((1, placed - time))
+    }
 }
 
 /// The record that belongs to `call`, with its index in `records`: same agent extension and
 /// number, started no earlier than [`EARLY`] before the call was placed and at most `window`
-/// after it, not `taken` by another call of this pass, and closer to this call than to any of
-/// `others` (the agent's other calls to that number; TeleCMI's record starts within seconds of
-/// our dial, or minutes later when it answers the click-to-call late). The closest such record.
+/// after it, not `taken` by another call of this pass, and with a better claim ([`distance`])
+/// from this call than from any of `others` (the agent's other calls to that number; TeleCMI's
+/// record starts within seconds of our dial, or minutes later when it answers the click-to-call
+/// late). The best-claimed such record.
 fn matching<'a>(
     call: &CallLog,
     others: &[CallLog],
@@ -70,7 +82,7 @@ fn matching<'a>(
     let end = (call.created_at + window).timestamp_millis();
     // Whether another call has a better claim on a record `d` ms from this one, started at `t`
     // (an equal claim goes to the call placed first).
-    let claimed_by_other = |t: i64, d: i64| {
+    let claimed_by_other = |t: i64, d: (u8, i64)| {
         others.iter().filter(|o| o.id != call.id).any(|o| {
             distance(o.created_at, t)
                 .is_some_and(|od| od < d || (od == d && (o.created_at, o.id) < (call.created_at, call.id)))
@@ -307,5 +319,30 @@ pub async fn run(
             }
             Err(e) => tracing::warn!("reconciliation failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::distance;
+
+    /// A record belongs to the latest call placed before it started, not to a redial placed
+    /// after it, even a nearer one (TeleCMI started the first call late).
+    #[test]
+    fn a_record_is_claimed_first_by_a_call_placed_before_it_started() {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 10, 0, 0).unwrap();
+        let ms = |secs: i64| (t0 + chrono::Duration::seconds(secs)).timestamp_millis();
+        let (first, redial) = (t0, t0 + chrono::Duration::seconds(60));
+        // TeleCMI started the first call 50 s late; the redial came 10 s after.
+        assert!(distance(first, ms(50)) < distance(redial, ms(50)));
+        // The first call's own record at once; the redial 50 s later.
+        assert!(distance(first, ms(0)) < distance(t0 + chrono::Duration::seconds(50), ms(0)));
+        // The redial's own record, 2 s after it: the redial's.
+        assert!(distance(redial, ms(62)) < distance(first, ms(62)));
+        // A record a little before our dial (clocks differ) is still ours; long before, not.
+        assert!(distance(redial, ms(55)).is_some());
+        assert!(distance(redial, ms(-10)).is_none());
     }
 }
